@@ -1,0 +1,56 @@
+"""autodiffx: differentiate plain NumPy code two ways, and show the work.
+
+Forward mode pushes dual numbers through your unchanged code; reverse mode reads its source
+and generates a readable adjoint function. Both read one registry of derivative rules.
+
+>>> import numpy as np
+>>> from autodiffx import grad
+>>> grad(lambda x: np.sum(np.tanh(x)), mode="forward")(np.zeros(2))
+array([1., 1.])
+"""
+
+from .api import grad, jacfwd, jacrev, jvp, source, value_and_grad, vjp
+from .check import GradCheckReport, check_grad
+from .errors import (
+    ArgumentError,
+    AutodiffError,
+    DerivativeConversionError,
+    GradientCheckError,
+    InputTypeError,
+    MissingRuleError,
+    NonScalarOutputError,
+    NoSourceError,
+    UnsupportedSyntaxError,
+    UserCodeError,
+)
+from .forward import Dual
+from .rules import Rule, defrule, elementwise, nondifferentiable
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArgumentError",
+    "AutodiffError",
+    "DerivativeConversionError",
+    "Dual",
+    "GradCheckReport",
+    "GradientCheckError",
+    "InputTypeError",
+    "MissingRuleError",
+    "NoSourceError",
+    "NonScalarOutputError",
+    "Rule",
+    "UnsupportedSyntaxError",
+    "UserCodeError",
+    "check_grad",
+    "defrule",
+    "elementwise",
+    "grad",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "nondifferentiable",
+    "source",
+    "value_and_grad",
+    "vjp",
+]

@@ -1,0 +1,408 @@
+"""The user-facing transforms: ``grad``, ``value_and_grad``, ``jvp``, ``vjp``, ``jacfwd``,
+``jacrev`` and ``source``.
+
+This module checks arguments (``wrt``, ``mode``, the inputs' types), dispatches to a mode,
+and shapes results: a gradient has its argument's shape, and ``wrt`` given as a tuple gives
+a tuple of gradients, as in JAX and autograd.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import ArgumentError, InputTypeError, NonScalarOutputError
+from .forward import driver
+
+MODES = ("reverse", "forward")
+Wrt = int | str | Sequence[int | str]
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ArgumentError(
+            f"unknown mode {mode!r}",
+            hint="use mode='reverse' (one pass per output, the default) or mode='forward' "
+            "(one pass per input direction, no source code needed)",
+        )
+    return mode
+
+
+def _resolve_wrt(f: Callable, wrt: Wrt, nargs: int | None = None) -> tuple[tuple[int, ...], bool]:
+    """Turn ``wrt`` into positional indices; also say whether a tuple was asked for."""
+    many = isinstance(wrt, (tuple, list))
+    items = list(wrt) if many else [wrt]
+    if many and not items:
+        raise ArgumentError("wrt is empty", hint="name at least one argument, e.g. wrt=0")
+    names = _positional_names(f)
+    indices = []
+    for item in items:
+        if isinstance(item, str):
+            if names is None or item not in names:
+                known = ", ".join(names or []) or "none that can be named"
+                raise ArgumentError(
+                    f"wrt names {item!r}, which is not a positional argument of "
+                    f"{getattr(f, '__name__', f)!r}",
+                    hint=f"its positional arguments are: {known}",
+                )
+            indices.append(names.index(item))
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            index = int(item)
+            limit = nargs if nargs is not None else (len(names) if names is not None else None)
+            if index < 0 and limit is not None:
+                index += limit
+            if index < 0 or (limit is not None and index >= limit):
+                raise ArgumentError(
+                    f"wrt={item} is out of range for a function of {limit} positional "
+                    "argument(s)",
+                    hint="wrt counts positional arguments from 0",
+                )
+            indices.append(index)
+        else:
+            raise ArgumentError(
+                f"wrt must be an int, an argument name, or a tuple of them, not {item!r}"
+            )
+    if len(set(indices)) != len(indices):
+        raise ArgumentError(f"wrt={wrt!r} names an argument twice")
+    return tuple(indices), many
+
+
+def _positional_names(f: Callable) -> list[str] | None:
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in signature.parameters.values() if p.kind in kinds]
+
+
+def as_differentiable(value: Any, position: int) -> Any:
+    """Check an input being differentiated and promote integers to float64.
+
+    Python floats stay floats; float32 arrays stay float32; integer and boolean inputs
+    become float64 (a derivative with respect to an integer is taken at that real value).
+    Complex numbers, strings, ``None`` and other objects are refused.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
+        raise InputTypeError(
+            f"argument {position} is {type(value).__name__} {value!r}, which cannot be "
+            "differentiated",
+            hint="pass a float or a NumPy array of floats, or leave this argument out of wrt",
+        )
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        kind = value.dtype.kind
+        if kind == "f":
+            return value
+        if kind in "iub":
+            return np.asarray(value, dtype=np.float64)[()] if value.ndim == 0 else value.astype(
+                np.float64
+            )
+        if kind == "c":
+            raise InputTypeError(
+                f"argument {position} is complex ({value.dtype}); autodiffx differentiates "
+                "real functions only",
+                hint="split it into real and imaginary parts, two real arguments",
+            )
+    from .forward.dual import Dual
+
+    if isinstance(value, Dual):  # nested differentiation
+        return value
+    raise InputTypeError(
+        f"argument {position} is a {type(value).__name__}, which cannot be differentiated",
+        hint="pass a float or a NumPy array of floats (np.asarray(...) converts a list)",
+    )
+
+
+def _prepare(f, args, wrt: Wrt):
+    indices, many = _resolve_wrt(f, wrt, len(args))
+    args = list(args)
+    for index in indices:
+        if index >= len(args):
+            raise ArgumentError(
+                f"wrt asks for argument {index}, but only {len(args)} were passed",
+                hint="pass the argument positionally",
+            )
+        args[index] = as_differentiable(args[index], index)
+    return args, indices, many
+
+
+def _shaped(gradient, like):
+    """A gradient shaped like its argument: a Python float for a Python number."""
+    if isinstance(like, (float, int)):
+        return float(np.asarray(gradient).reshape(()))
+    gradient = np.asarray(gradient)
+    if gradient.shape != np.shape(like):
+        gradient = gradient.reshape(np.shape(like))
+    if not gradient.flags.writeable or gradient.base is not None and not gradient.flags.owndata:
+        gradient = np.array(gradient)
+    dtype = np.result_type(like)
+    if dtype.kind == "f" and gradient.dtype != dtype:
+        gradient = gradient.astype(dtype)
+    return gradient
+
+
+def _require_scalar(value, f, what="grad"):
+    if np.ndim(value) != 0:
+        raise NonScalarOutputError(
+            f"{what} needs a function with a scalar output, but "
+            f"{getattr(f, '__name__', 'the function')} returned shape {np.shape(value)}",
+            hint="use jacrev or jacfwd for the full Jacobian, or vjp with a cotangent "
+            "for one weighted sum of the outputs",
+        )
+
+
+def _scalar_value(value):
+    """A scalar output as a Python float, so that results print plainly."""
+    if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
+        return value.item()
+    return value
+
+
+# --------------------------------------------------------------------------- transforms
+
+
+def value_and_grad(
+    f: Callable | None = None,
+    wrt: Wrt = 0,
+    *,
+    mode: str = "reverse",
+    chunk: int | None = None,
+    verbose: bool = False,
+) -> Callable:
+    """Like :func:`grad`, but the new function returns ``(value, gradient)``.
+
+    >>> import numpy as np
+    >>> value_and_grad(lambda x: np.sum(x ** 2), mode="forward")(np.array([1.0, 2.0]))
+    (5.0, array([2., 4.]))
+    """
+    if f is None:
+        return functools.partial(value_and_grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose)
+    _check_mode(mode)
+    _resolve_wrt(f, wrt)
+
+    @functools.wraps(f)
+    def value_and_gradient(*args, **kwargs):
+        args, indices, many = _prepare(f, args, wrt)
+        if mode == "forward":
+            value, gradients = _forward_gradient(f, args, kwargs, indices, chunk)
+        else:
+            value, gradients = _reverse_gradient(f, args, kwargs, indices, verbose)
+        shaped = tuple(_shaped(g, args[i]) for g, i in zip(gradients, indices, strict=True))
+        return value, (shaped if many else shaped[0])
+
+    value_and_gradient.wrt = wrt
+    value_and_gradient.mode = mode
+    return value_and_gradient
+
+
+def grad(
+    f: Callable | None = None,
+    wrt: Wrt = 0,
+    *,
+    mode: str = "reverse",
+    chunk: int | None = None,
+    verbose: bool = False,
+) -> Callable:
+    """Return a function that computes the gradient of the scalar function ``f``.
+
+    ``wrt`` picks the arguments: an index, an argument name, or a tuple of them (then the
+    result is a tuple of gradients, each with its argument's shape). ``mode="reverse"``
+    (the default) generates adjoint code from ``f``'s source; ``mode="forward"`` pushes
+    dual numbers through ``f`` as it is, ``chunk`` directions per evaluation.
+
+    >>> import numpy as np
+    >>> @grad(wrt=(0, 1, 2), mode="forward")
+    ... def f(x, y, z):
+    ...     return (x + y) * max(y, z)
+    >>> f(1.0, 2.0, 0.0)
+    (2.0, 5.0, 0.0)
+    """
+    if f is None:
+        return functools.partial(grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose)
+    both = value_and_grad(f, wrt, mode=mode, chunk=chunk, verbose=verbose)
+
+    @functools.wraps(f)
+    def gradient(*args, **kwargs):
+        return both(*args, **kwargs)[1]
+
+    gradient.wrt = wrt
+    gradient.mode = mode
+    gradient.value_and_grad = both
+    return gradient
+
+
+def _forward_gradient(f, args, kwargs, indices, chunk):
+    value, columns = driver.jacobian_columns(f, args, kwargs, indices, chunk)
+    _require_scalar(value, f)
+    flat = np.asarray(columns).reshape(-1)
+    gradients = []
+    offset = 0
+    for index in indices:
+        size = int(np.size(args[index]))
+        gradients.append(flat[offset : offset + size])
+        offset += size
+    return _scalar_value(value), gradients
+
+
+def _reverse_gradient(f, args, kwargs, indices, verbose):
+    from . import reverse
+
+    generated = reverse.build(f, indices, _ranks(args), verbose=verbose)
+    value, pullback = generated.function(*args, **kwargs)
+    _require_scalar(value, f)
+    return _scalar_value(value), pullback(1.0)
+
+
+def _ranks(args) -> tuple[int, ...]:
+    return tuple(np.ndim(a) if _is_numeric(a) else -1 for a in args)
+
+
+def _is_numeric(value) -> bool:
+    return isinstance(value, (float, int, np.ndarray, np.generic))
+
+
+def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
+    """Forward mode: the value of ``f(*primals)`` and its derivative along ``tangents``.
+
+    ``tangents`` has one entry per primal, of the same shape. Returns
+    ``(value, tangent_out)``, as in JAX.
+
+    >>> import numpy as np
+    >>> jvp(np.sin, (0.0,), (2.0,))
+    (0.0, 2.0)
+    """
+    primals = tuple(primals)
+    tangents = tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ArgumentError(
+            f"jvp got {len(primals)} primals but {len(tangents)} tangents",
+            hint="give one tangent per primal, of the same shape",
+        )
+    args = [as_differentiable(p, i) for i, p in enumerate(primals)]
+    seeds = []
+    for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True)):
+        tangent = np.asarray(as_differentiable(tangent, i), dtype=float)
+        if tangent.shape != np.shape(primal):
+            raise ArgumentError(
+                f"tangent {i} has shape {tangent.shape} but its primal has shape "
+                f"{np.shape(primal)}"
+            )
+        seeds.append(tangent[np.newaxis])
+    value, out = driver.push(f, args, {}, range(len(args)), seeds)
+    tangent_out = np.asarray(out)[0]
+    if np.ndim(value) == 0:
+        return _scalar_value(value), float(tangent_out)
+    return value, tangent_out
+
+
+def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
+    """Reverse mode: ``(value, pullback)``; ``pullback(cotangent)`` gives one entry per argument.
+
+    >>> import numpy as np
+    >>> value, pullback = vjp(lambda x, y: x * y, 2.0, 3.0)
+    >>> value, pullback(1.0)
+    (6.0, (3.0, 2.0))
+    """
+    from . import reverse
+
+    indices = tuple(range(len(primals)))
+    args = [as_differentiable(p, i) for i, p in enumerate(primals)]
+    generated = reverse.build(f, indices, _ranks(args))
+    value, pullback = generated.function(*args)
+
+    def shaped_pullback(cotangent):
+        if np.shape(cotangent) != np.shape(value):
+            raise ArgumentError(
+                f"the cotangent has shape {np.shape(cotangent)} but the output has shape "
+                f"{np.shape(value)}"
+            )
+        gradients = pullback(cotangent)
+        return tuple(_shaped(g, a) for g, a in zip(gradients, args, strict=True))
+
+    return value, shaped_pullback
+
+
+def jacfwd(f: Callable, wrt: Wrt = 0, *, chunk: int | None = None) -> Callable:
+    """The Jacobian by forward mode: shape ``output.shape + input.shape`` per ``wrt`` input.
+
+    >>> import numpy as np
+    >>> jacfwd(lambda x: x ** 2)(np.array([1.0, 3.0]))
+    array([[2., 0.],
+           [0., 6.]])
+    """
+
+    @functools.wraps(f)
+    def jacobian(*args, **kwargs):
+        args, indices, many = _prepare(f, args, wrt)
+        value, columns = driver.jacobian_columns(f, args, kwargs, indices, chunk)
+        results = []
+        offset = 0
+        out_shape = np.shape(value)
+        for index in indices:
+            size = int(np.size(args[index]))
+            block = columns[offset : offset + size]
+            offset += size
+            block = np.moveaxis(block.reshape((size, -1)), 0, -1)
+            results.append(block.reshape(out_shape + np.shape(args[index])))
+        return tuple(results) if many else results[0]
+
+    return jacobian
+
+
+def jacrev(f: Callable, wrt: Wrt = 0) -> Callable:
+    """The Jacobian by reverse mode: one pullback per output entry.
+
+    >>> import numpy as np
+    >>> def square(x):
+    ...     return x ** 2
+    >>> jacrev(square)(np.array([1.0, 3.0]))
+    array([[2., 0.],
+           [0., 6.]])
+    """
+    from . import reverse
+
+    @functools.wraps(f)
+    def jacobian(*args, **kwargs):
+        args, indices, many = _prepare(f, args, wrt)
+        generated = reverse.build(f, indices, _ranks(args))
+        value, pullback = generated.function(*args, **kwargs)
+        out_shape = np.shape(value)
+        m = int(np.prod(out_shape, dtype=int))
+        rows = [[] for _ in indices]
+        for j in range(m):
+            seed = np.zeros(m)
+            seed[j] = 1.0
+            cotangent = seed.reshape(out_shape) if out_shape else 1.0
+            for row, g, index in zip(rows, pullback(cotangent), indices, strict=True):
+                row.append(np.broadcast_to(g, np.shape(args[index])))
+        results = [
+            np.stack(row).reshape(out_shape + np.shape(args[index]))
+            for row, index in zip(rows, indices, strict=True)
+        ]
+        return tuple(results) if many else results[0]
+
+    return jacobian
+
+
+def source(g: Callable, *example_args) -> str:
+    """The generated source of a reverse-mode gradient made by :func:`grad` (or of ``f``).
+
+    Generated code is specialised for the ranks (``ndim``) of the arguments, which is what
+    lets it say ``np.outer(dz, x)`` where the rank is known. ``source(g, *args)`` shows the
+    code for those arguments; ``source(g)`` shows the code of the last call, or the
+    rank-generic code when ``g`` has not been called yet.
+    """
+    from . import reverse
+
+    return reverse.source_of(g, *example_args)

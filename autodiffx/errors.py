@@ -1,0 +1,106 @@
+"""The one exception hierarchy of autodiffx.
+
+Every error the library raises derives from :class:`AutodiffError` and also from the
+built-in class a Python programmer would expect (``TypeError``, ``ValueError``, ...), so
+``except ValueError`` keeps working in code that does not know about autodiffx.
+
+A message has three parts: what failed, where (``file:line`` and the source text, when the
+error is about user code), and what to do instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the user's source code."""
+
+    filename: str
+    line: int
+    column: int = 0
+    text: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.filename}:{self.line}"
+        if self.column:
+            where += f":{self.column}"
+        if self.text:
+            where += f"\n    {self.text.strip()}"
+        return where
+
+
+class AutodiffError(Exception):
+    """Base class of every error raised by autodiffx.
+
+    ``message`` says what failed, ``location`` where (optional), and ``hint`` what to do.
+    """
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str = ""):
+        self.message = message
+        self.location = location
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        text = self.message
+        if self.location is not None:
+            text += f"\n  at {self.location}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def __str__(self) -> str:
+        return self._render()
+
+
+class ArgumentError(AutodiffError, ValueError):
+    """A bad argument to an autodiffx function: ``wrt`` out of range, an unknown mode, ..."""
+
+
+class InputTypeError(AutodiffError, TypeError):
+    """An input that cannot be differentiated: a string, ``None``, a complex array, ..."""
+
+
+class NonScalarOutputError(AutodiffError, TypeError):
+    """``grad`` was asked for the gradient of a function whose output is not a scalar."""
+
+
+class MissingRuleError(AutodiffError, NotImplementedError):
+    """A function was called that has no derivative rule (and, in reverse mode, no source)."""
+
+
+class NoSourceError(AutodiffError, TypeError):
+    """Reverse mode needs a function's source code and could not get it."""
+
+
+class UnsupportedSyntaxError(AutodiffError, NotImplementedError):
+    """Reverse mode met a Python construct it does not differentiate."""
+
+
+class DerivativeConversionError(AutodiffError, TypeError):
+    """A value carrying a derivative was turned into a plain number, losing the derivative."""
+
+
+class GradientCheckError(AutodiffError, AssertionError):
+    """``check_grad`` found a gradient that disagrees with central differences."""
+
+
+class UserCodeError(AutodiffError, ValueError):
+    """NumPy raised an error inside the user's function; the message shows the user's line."""
+
+
+__all__ = [
+    "AutodiffError",
+    "ArgumentError",
+    "DerivativeConversionError",
+    "GradientCheckError",
+    "InputTypeError",
+    "Location",
+    "MissingRuleError",
+    "NoSourceError",
+    "NonScalarOutputError",
+    "UnsupportedSyntaxError",
+    "UserCodeError",
+]

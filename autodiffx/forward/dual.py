@@ -1,0 +1,440 @@
+"""Dual numbers that take part in NumPy's own protocols.
+
+A :class:`Dual` carries a *primal* value (a Python float or a NumPy array) and a *tangent*:
+the derivative of that value along k directions at once, stored as an array of shape
+``(k, *primal.shape)``. With k = 1 it is the textbook dual number a + b·ε; with k > 1 one
+evaluation of the user's function pushes k directions (vector, or chunked, forward mode).
+
+NumPy hands every operation on a ``Dual`` to it, through ``__array_ufunc__`` for ufuncs
+(``np.tanh``, ``+``, ``@``) and ``__array_function__`` for the rest (``np.sum``,
+``np.concatenate``). Either way :func:`apply` looks up the primitive's :class:`Rule` in the
+shared registry, computes the primal result with NumPy, and combines the tangent rules.
+
+Each Dual belongs to a *level*, one per forward-mode evaluation. When levels meet (a
+gradient taken inside a function being differentiated), only the innermost level is
+differentiated by an operation and the outer Duals are treated as constants, so
+perturbations of different evaluations are never confused.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import operator
+from typing import Any
+
+import numpy as np
+
+from ..errors import ArgumentError, DerivativeConversionError, MissingRuleError
+from ..rules import registry
+from ..rules.helpers import pad_tangent
+
+_levels = itertools.count(1)
+
+
+def new_level() -> int:
+    """A fresh level, higher than every level handed out before."""
+    return next(_levels)
+
+
+class Dual:
+    """A value and its derivative along k directions: ``primal`` and ``tangent``.
+
+    >>> import numpy as np
+    >>> x = Dual(np.array([0.0, 1.0]), np.array([[1.0, 0.0]]))
+    >>> y = np.tanh(x)
+    >>> y.tangent.round(3).tolist()
+    [[1.0, 0.0]]
+    """
+
+    __slots__ = ("primal", "tangent", "level", "_owns")
+    __array_priority__ = 1000
+
+    def __init__(self, primal: Any, tangent: Any, level: int = 0):
+        self.primal = primal
+        self.tangent = tangent
+        self.level = level
+        self._owns = False
+
+    # ------------------------------------------------------------------ NumPy protocols
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__":
+            raise MissingRuleError(
+                f"np.{ufunc.__name__}.{method} has no derivative rule",
+                hint=f"use the function form, for example np.sum for np.add.{method}",
+            )
+        if kwargs.get("out") is not None:
+            raise MissingRuleError(
+                f"np.{ufunc.__name__}(..., out=...) writes into an array in place",
+                hint="assign the result instead: y = np.f(x)",
+            )
+        return apply(registry.require(ufunc), ufunc, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return apply(registry.require(func), func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise DerivativeConversionError(
+            "a value being differentiated was turned into a plain NumPy array "
+            "(np.asarray, np.array, or storing it into an existing array), which would "
+            "drop its derivative",
+            hint="build arrays from differentiated values with np.stack or "
+            "np.concatenate, or use mode='reverse', which supports y[i] = ... writes",
+        )
+
+    # ------------------------------------------------------------------ conversions
+
+    def __float__(self):
+        raise DerivativeConversionError(
+            "float() (or a math-module function) was applied to a value being "
+            "differentiated, which would drop its derivative",
+            hint="use the NumPy function instead, for example np.exp rather than math.exp",
+        )
+
+    __complex__ = __float__
+
+    def __int__(self):
+        # Truncation to an int has derivative zero wherever it is defined.
+        return int(self.primal)
+
+    def __bool__(self):
+        return bool(self.primal)
+
+    def __len__(self):
+        return len(self.primal)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self):
+        return f"Dual(primal={self.primal!r}, tangent={self.tangent!r}, level={self.level})"
+
+    # ------------------------------------------------------------------ array attributes
+
+    @property
+    def shape(self):
+        return np.shape(self.primal)
+
+    @property
+    def ndim(self):
+        return np.ndim(self.primal)
+
+    @property
+    def size(self):
+        return np.size(self.primal)
+
+    @property
+    def dtype(self):
+        return np.result_type(self.primal)
+
+    @property
+    def T(self):
+        return apply(_TRANSPOSE, np.transpose, (self,), {})
+
+    # ------------------------------------------------------------------ methods
+
+    def sum(self, axis=None, keepdims=False):
+        return apply(_SUM, np.sum, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def mean(self, axis=None, keepdims=False):
+        return apply(_MEAN, np.mean, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def prod(self, axis=None, keepdims=False):
+        return apply(_PROD, np.prod, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def max(self, axis=None, keepdims=False):
+        return apply(_MAX, np.max, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def min(self, axis=None, keepdims=False):
+        return apply(_MIN, np.min, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def dot(self, other):
+        return apply(_DOT, np.dot, (self, other), {})
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 else shape
+        return apply(_RESHAPE, np.reshape, (self, shape), {})
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 else (axes or None)
+        return apply(_TRANSPOSE, np.transpose, (self,), {"axes": axes})
+
+    def ravel(self):
+        return apply(_RAVEL, np.ravel, (self,), {})
+
+    flatten = ravel
+
+    def squeeze(self, axis=None):
+        return apply(_SQUEEZE, np.squeeze, (self,), {"axis": axis})
+
+    def clip(self, lo=None, hi=None):
+        return apply(_CLIP, np.clip, (self, lo, hi), {})
+
+    def copy(self):
+        return Dual(np.copy(self.primal), np.copy(self.tangent), self.level)
+
+    def astype(self, dtype):
+        if not np.issubdtype(np.dtype(dtype), np.floating):
+            raise DerivativeConversionError(
+                f"astype({np.dtype(dtype).name}) on a value being differentiated would drop "
+                "its derivative",
+                hint="only floating-point casts keep a derivative",
+            )
+        return Dual(np.asarray(self.primal).astype(dtype), self.tangent.astype(dtype), self.level)
+
+    # ------------------------------------------------------------------ indexing
+
+    def __getitem__(self, index):
+        return apply(_GETITEM, operator.getitem, (self, index), {})
+
+    def __setitem__(self, index, value):
+        if not self._owns:
+            # Copy on first write: the primal may be the caller's own array.
+            self.primal = np.array(self.primal, dtype=np.result_type(self.primal, float))
+            self.tangent = np.array(self.tangent)
+            self._owns = True
+        items = index if isinstance(index, tuple) else (index,)
+        if isinstance(value, Dual) and value.level == self.level:
+            self.primal[index] = value.primal
+            target = self.tangent[(slice(None), *items)]
+            self.tangent[(slice(None), *items)] = pad_tangent(value.tangent, np.ndim(target) - 1)
+        else:
+            self.primal[index] = value
+            self.tangent[(slice(None), *items)] = 0.0
+
+    # ------------------------------------------------------------------ comparisons: on primals
+
+    def __lt__(self, other):
+        return self.primal < _primal(other)
+
+    def __le__(self, other):
+        return self.primal <= _primal(other)
+
+    def __gt__(self, other):
+        return self.primal > _primal(other)
+
+    def __ge__(self, other):
+        return self.primal >= _primal(other)
+
+    def __eq__(self, other):
+        return self.primal == _primal(other)
+
+    def __ne__(self, other):
+        return self.primal != _primal(other)
+
+    __hash__ = None
+
+    # ------------------------------------------------------------------ arithmetic
+
+    def __add__(self, other):
+        return apply(_ADD, np.add, (self, other), {})
+
+    def __radd__(self, other):
+        return apply(_ADD, np.add, (other, self), {})
+
+    def __sub__(self, other):
+        return apply(_SUBTRACT, np.subtract, (self, other), {})
+
+    def __rsub__(self, other):
+        return apply(_SUBTRACT, np.subtract, (other, self), {})
+
+    def __mul__(self, other):
+        return apply(_MULTIPLY, np.multiply, (self, other), {})
+
+    def __rmul__(self, other):
+        return apply(_MULTIPLY, np.multiply, (other, self), {})
+
+    def __truediv__(self, other):
+        return apply(_DIVIDE, np.divide, (self, other), {})
+
+    def __rtruediv__(self, other):
+        return apply(_DIVIDE, np.divide, (other, self), {})
+
+    def __pow__(self, other):
+        return apply(_POWER, np.power, (self, other), {})
+
+    def __rpow__(self, other):
+        return apply(_POWER, np.power, (other, self), {})
+
+    def __matmul__(self, other):
+        return apply(_MATMUL, np.matmul, (self, other), {})
+
+    def __rmatmul__(self, other):
+        return apply(_MATMUL, np.matmul, (other, self), {})
+
+    def __mod__(self, other):
+        return apply(registry.require(np.remainder), np.remainder, (self, other), {})
+
+    def __neg__(self):
+        return apply(_NEGATIVE, np.negative, (self,), {})
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return apply(_ABSOLUTE, np.absolute, (self,), {})
+
+
+def _primal(value):
+    return value.primal if isinstance(value, Dual) else value
+
+
+_ADD = registry.require(np.add)
+_SUBTRACT = registry.require(np.subtract)
+_MULTIPLY = registry.require(np.multiply)
+_DIVIDE = registry.require(np.divide)
+_POWER = registry.require(np.power)
+_MATMUL = registry.require(np.matmul)
+_NEGATIVE = registry.require(np.negative)
+_ABSOLUTE = registry.require(np.absolute)
+_TRANSPOSE = registry.require(np.transpose)
+_SUM = registry.require(np.sum)
+_MEAN = registry.require(np.mean)
+_PROD = registry.require(np.prod)
+_MAX = registry.require(np.max)
+_MIN = registry.require(np.min)
+_DOT = registry.require(np.dot)
+_RESHAPE = registry.require(np.reshape)
+_RAVEL = registry.require(np.ravel)
+_SQUEEZE = registry.require(np.squeeze)
+_CLIP = registry.require(np.clip)
+_GETITEM = registry.require(operator.getitem)
+
+
+# --------------------------------------------------------------------------- applying a rule
+
+
+def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
+    """Evaluate ``function(*args, **kwargs)`` on Duals using ``rule``'s tangent rules."""
+    level = _innermost_level(args, rule.sequence)
+    if not rule.differentiable:
+        return function(*_unwrap_all(args, level, rule.sequence), **kwargs)
+    args, keywords = _bind(rule, function, args, kwargs)
+    if rule.sequence:
+        return _apply_sequence(rule, function, args, keywords, level)
+    primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in args]
+    ans = function(*primals, **keywords)
+    tangent = None
+    out_rank = np.ndim(ans)
+    for arg, tangent_rule in zip(args, rule.tangents, strict=False):
+        if not (isinstance(arg, Dual) and arg.level == level):
+            continue
+        if tangent_rule is None:
+            continue
+        t = arg.tangent
+        if rule.elementwise:
+            t = pad_tangent(t, out_rank)
+        part = tangent_rule(t, ans, *primals, **keywords)
+        tangent = part if tangent is None else tangent + part
+    if tangent is None:
+        return ans
+    return Dual(ans, _fit(tangent, ans), level)
+
+
+def _apply_sequence(rule, function, args, keywords, level):
+    items = list(args[0])
+    primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in items]
+    ans = function(primals, *args[1:], **keywords)
+    k = next(len(a.tangent) for a in items if isinstance(a, Dual) and a.level == level)
+    tangents = [
+        a.tangent
+        if isinstance(a, Dual) and a.level == level
+        else np.zeros((k, *np.shape(a)), dtype=np.result_type(a, float))
+        for a in items
+    ]
+    tangent = rule.tangents[0](tangents, ans, primals, *args[1:], **keywords)
+    return Dual(ans, _fit(tangent, ans), level)
+
+
+def _fit(tangent, ans):
+    """Broadcast a tangent to ``(k, *ans.shape)`` when an input was smaller than the output."""
+    expected = np.shape(ans)
+    if np.shape(tangent)[1:] == expected:
+        return tangent
+    tangent = pad_tangent(tangent, len(expected))
+    return np.broadcast_to(tangent, (len(tangent), *expected))
+
+
+def _innermost_level(args, sequence: bool) -> int:
+    level = 0
+    for arg in args[0] if sequence and args else args:
+        if isinstance(arg, Dual) and arg.level > level:
+            level = arg.level
+    if sequence:
+        for arg in args[1:]:
+            if isinstance(arg, Dual) and arg.level > level:
+                level = arg.level
+    return level
+
+
+def _unwrap_all(args, level, sequence):
+    def unwrap(value):
+        if isinstance(value, Dual) and value.level == level:
+            return value.primal
+        if isinstance(value, (list, tuple)) and any(isinstance(v, Dual) for v in value):
+            return type(value)(unwrap(v) for v in value)
+        return value
+
+    return [unwrap(a) for a in args]
+
+
+_signatures: dict[int, inspect.Signature | None] = {}
+
+
+def _bind(rule: registry.Rule, function, args: tuple, kwargs: dict):
+    """Split a call into the rule's positional parameters and its keyword parameters."""
+    n = len(rule.params)
+    if len(args) == n and not kwargs:
+        return args, {}
+    if len(args) == n and all(k in rule.keywords for k in kwargs):
+        return args, kwargs
+    args = list(args)
+    keywords: dict[str, Any] = {}
+    names = _parameter_names(function)
+    # Positional parameters given by keyword (np.clip(x, a_min=0, a_max=None)).
+    for position in range(len(args), n):
+        name = names[position] if position < len(names) else None
+        if name is not None and name in kwargs:
+            args.append(kwargs[name])
+        elif name is not None and rule.params[position] in kwargs:
+            args.append(kwargs[rule.params[position]])
+        elif position >= n - rule.optional:
+            args.append(None)
+        else:
+            raise ArgumentError(f"{registry.describe(function)} is missing its argument "
+                                f"{rule.params[position]!r}")
+    # Keyword parameters given positionally (np.sum(x, 0)).
+    extra = args[n:]
+    args = args[:n]
+    keyword_names = list(rule.keywords)
+    if len(extra) > len(keyword_names):
+        raise MissingRuleError(
+            f"{registry.describe(function)} was called with more arguments than its "
+            f"derivative rule understands ({', '.join(rule.params + tuple(keyword_names))})"
+        )
+    keywords.update(zip(keyword_names, extra, strict=False))
+    consumed = set(names[:n]) | set(rule.params)
+    for name, value in kwargs.items():
+        if name in consumed:
+            continue
+        if name not in rule.keywords:
+            raise MissingRuleError(
+                f"{registry.describe(function)}(..., {name}=...) is not covered by its "
+                f"derivative rule, which understands: {', '.join(rule.keywords) or 'no keywords'}",
+                hint=f"leave {name}= out, or register a rule that handles it",
+            )
+        keywords[name] = value
+    return tuple(args), keywords
+
+
+def _parameter_names(function) -> list[str]:
+    key = id(function)
+    if key not in _signatures:
+        try:
+            _signatures[key] = inspect.signature(function)
+        except (TypeError, ValueError):
+            _signatures[key] = None
+    signature = _signatures[key]
+    return list(signature.parameters) if signature is not None else []

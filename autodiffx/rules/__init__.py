@@ -1,0 +1,26 @@
+"""The one registry of derivative rules, shared by forward and reverse mode."""
+
+from . import numpy_rules  # noqa: F401  (registers the NumPy rules on import)
+from .registry import (
+    Rule,
+    all_rules,
+    defrule,
+    elementwise,
+    lookup,
+    nondifferentiable,
+    register,
+    require,
+    rule_named,
+)
+
+__all__ = [
+    "Rule",
+    "all_rules",
+    "defrule",
+    "elementwise",
+    "lookup",
+    "nondifferentiable",
+    "register",
+    "require",
+    "rule_named",
+]

@@ -1,0 +1,349 @@
+"""The few helper functions that derivative rules call.
+
+Adjoint rules are Python expressions (see :mod:`autodiffx.rules.registry`). Most are plain
+NumPy; the handful of operations NumPy has no one-call spelling for live here. Reverse-mode
+generated code imports exactly these names, so a gradient exported as a file needs only this
+module's logic (the exporter copies the helpers it uses).
+
+Forward-mode tangents carry a leading axis of directions (see :mod:`autodiffx.forward.dual`);
+:func:`shift_axis` maps a NumPy ``axis`` argument onto such a tangent.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+# --------------------------------------------------------------------------- broadcasting
+
+
+def unbroadcast(g, x):
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``x``'s shape.
+
+    This is the adjoint of NumPy's implicit broadcasting, and the only place it is undone.
+    """
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    if not shape:
+        return g[()] if isinstance(g, np.ndarray) else g
+    return g.reshape(shape)
+
+
+def normalize_axis(axis, ndim):
+    """Return ``axis`` as a sorted tuple of non-negative ints (all axes for ``None``)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(sorted(a % ndim for a in axis))
+    return (axis % ndim,)
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """Broadcast the cotangent ``g`` of a reduction of ``x`` back to ``x``'s shape."""
+    shape = np.shape(x)
+    if not keepdims and axis is not None:
+        g = np.expand_dims(g, normalize_axis(axis, len(shape)))
+    return np.broadcast_to(g, shape)
+
+
+def extremum_weights(x, ans, axis=None, keepdims=False):
+    """Where ``x`` attains its reduced max (or min) ``ans``, with ties sharing the weight.
+
+    A reduction whose maximum is attained at m places sends 1/m of the cotangent to each.
+    """
+    hits = np.asarray(x) == unreduce(ans, x, axis, keepdims)
+    count = np.sum(hits, axis=axis, keepdims=True)
+    return hits / count
+
+
+def prod_partials(x, axis=None, keepdims=False):
+    """The partial derivatives of ``np.prod(x, axis)``: the product of all other entries.
+
+    Computed with exclusive cumulative products, so zeros in ``x`` give exact results.
+    """
+    x = np.asarray(x, dtype=float)
+    if axis is None:
+        flat = x.reshape(-1)
+        return _exclusive_products(flat, 0).reshape(x.shape)
+    (a,) = normalize_axis(axis, x.ndim)
+    return _exclusive_products(x, a)
+
+
+def _exclusive_products(x, axis):
+    ones = np.ones_like(np.take(x, [0], axis=axis))
+    left = np.cumprod(np.concatenate([ones, x], axis=axis), axis=axis)
+    right = np.flip(
+        np.cumprod(np.concatenate([ones, np.flip(x, axis=axis)], axis=axis), axis=axis),
+        axis=axis,
+    )
+    n = x.shape[axis]
+    return np.take(left, range(n), axis=axis) * np.take(right, range(1, n + 1), axis=axis)
+
+
+def safe_divide(a, b):
+    """``a / b``, with 0 wherever ``b`` is 0 (the convention at the kink of a norm)."""
+    b = np.asarray(b)
+    return np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
+
+
+def strong_zero(g, d):
+    """``g * d``, except that a zero ``g`` gives zero even where ``d`` is infinite or NaN.
+
+    Rules whose local derivative can blow up (``sqrt`` at 0, ``log`` at 0, division by 0)
+    use it, so that a branch that ``np.where`` did not select cannot leak NaN.
+    """
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        product = g * d
+    return np.where(g == 0, 0.0, product)
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+def unindex(g, x, index):
+    """The adjoint of ``x[index]``: ``g`` scattered into zeros of ``x``'s shape.
+
+    Repeated integer indices accumulate (``np.add.at``), as the chain rule requires.
+    """
+    out = np.zeros(np.shape(x), dtype=np.result_type(g, float))
+    if _is_basic_index(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def _is_basic_index(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice))
+        for item in items
+    )
+
+
+# --------------------------------------------------------------------------- joining
+
+
+def unconcatenate(g, arrays, axis=0):
+    """Split ``g`` into pieces shaped like the ``arrays`` that were concatenated."""
+    if axis is None:
+        sizes = [np.size(a) for a in arrays]
+        pieces = np.split(np.ravel(g), np.cumsum(sizes)[:-1])
+        return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays, strict=True)]
+    sizes = [np.shape(a)[axis] for a in arrays]
+    return np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+
+
+def unstack(g, axis=0):
+    """Split ``g`` along ``axis`` into the pieces that ``np.stack`` joined."""
+    return list(np.moveaxis(g, axis, 0))
+
+
+# --------------------------------------------------------------------------- products
+
+
+def matmul_adjoint(g, x, y, side):
+    """The adjoint of ``x @ y`` for operand ``side`` (0 or 1), for any ranks."""
+    x = np.asarray(x)
+    y = np.asarray(y)
+    x2 = x[np.newaxis, :] if x.ndim == 1 else x
+    y2 = y[:, np.newaxis] if y.ndim == 1 else y
+    g2 = np.asarray(g)
+    if x.ndim == 1:
+        g2 = np.expand_dims(g2, -2)
+    if y.ndim == 1:
+        g2 = np.expand_dims(g2, -1)
+    if side == 0:
+        d = g2 @ np.swapaxes(y2, -1, -2)
+        d = d[..., 0, :] if x.ndim == 1 else d
+        return unbroadcast(d, x)
+    d = np.swapaxes(x2, -1, -2) @ g2
+    d = d[..., :, 0] if y.ndim == 1 else d
+    return unbroadcast(d, y)
+
+
+def matmul_tangent(t, x, y, side):
+    """The tangent of ``x @ y`` through operand ``side``, with the directions leading."""
+    x_rank, y_rank = np.ndim(x), np.ndim(y)
+    if side == 0:
+        left = t[..., np.newaxis, :] if x_rank == 1 else t
+        right = np.asarray(y)[:, np.newaxis] if y_rank == 1 else y
+        batch = max(x_rank, 2) - 2, max(y_rank, 2) - 2
+        left = _pad_batch(left, max(batch), batch[0])
+    else:
+        left = np.asarray(x)[np.newaxis, :] if x_rank == 1 else x
+        right = t[..., :, np.newaxis] if y_rank == 1 else t
+        batch = max(x_rank, 2) - 2, max(y_rank, 2) - 2
+        right = _pad_batch(right, max(batch), batch[1])
+    out = left @ right
+    if x_rank == 1:
+        out = out[..., 0, :]
+    if y_rank == 1:
+        out = out[..., 0]
+    return out
+
+
+def _pad_batch(t, batch_rank, own_batch_rank):
+    """Insert length-1 batch axes after the direction axis of a matmul tangent."""
+    missing = batch_rank - own_batch_rank
+    if missing <= 0:
+        return t
+    return t.reshape(t.shape[:1] + (1,) * missing + t.shape[1:])
+
+
+def inner_adjoint(g, x, y, side):
+    """The adjoint of ``np.inner(x, y)`` (which contracts the last axes) for ``side``."""
+    x_lead = np.ndim(x) - 1
+    y_lead = np.ndim(y) - 1
+    if side == 0:
+        return np.tensordot(g, y, axes=(list(range(x_lead, x_lead + y_lead)), list(range(y_lead))))
+    moved = np.tensordot(g, x, axes=(list(range(x_lead)), list(range(x_lead))))
+    return moved
+
+
+def dot_adjoint(g, x, y, side):
+    """The adjoint of ``np.dot(x, y)`` for operand ``side``, for any ranks."""
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        other = y if side == 0 else x
+        return unbroadcast(g * other, x if side == 0 else y)
+    if np.ndim(y) <= 2:
+        return matmul_adjoint(g, x, y, side)
+    # np.dot with y of rank 3 or more contracts x's last axis with y's second-to-last.
+    x = np.asarray(x)
+    y = np.asarray(y)
+    x_axes = list(range(x.ndim - 1))
+    y_axes = [i for i in range(y.ndim) if i != y.ndim - 2]
+    if side == 0:
+        return np.tensordot(g, y, axes=(list(range(x.ndim - 1, g.ndim)), y_axes))
+    moved = np.tensordot(x, g, axes=(x_axes, list(range(len(x_axes)))))
+    return np.moveaxis(moved, 0, y.ndim - 2)
+
+
+def einsum_adjoint(subscripts, side, g, *operands):
+    """The adjoint of ``np.einsum(subscripts, *operands)`` for operand ``side``."""
+    inputs, output = _parse_einsum(subscripts, operands)
+    target = inputs[side]
+    others = [s for i, s in enumerate(inputs) if i != side]
+    other_ops = [op for i, op in enumerate(operands) if i != side]
+    available = set(output).union(*others) if others else set(output)
+    kept = "".join(dict.fromkeys(c for c in target if c in available))
+    partial = np.einsum(",".join([output, *others]) + "->" + kept, g, *other_ops)
+    # Letters of the target absent everywhere else were summed out: broadcast them back.
+    shape = np.shape(operands[side])
+    if len(set(target)) != len(target):
+        raise NotImplementedError("einsum with a repeated index inside one operand")
+    expand = [kept.index(c) if c in kept else None for c in target]
+    order = [e for e in expand if e is not None]
+    partial = np.transpose(partial, np.argsort(np.argsort(order))) if order else partial
+    for axis, e in enumerate(expand):
+        if e is None:
+            partial = np.expand_dims(partial, axis)
+    return np.broadcast_to(partial, shape)
+
+
+def _parse_einsum(subscripts, operands):
+    spec = subscripts.replace(" ", "")
+    if "..." in spec:
+        raise NotImplementedError("einsum with an ellipsis")
+    if "->" in spec:
+        lhs, output = spec.split("->")
+    else:
+        lhs = spec
+        letters = lhs.replace(",", "")
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    inputs = lhs.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError("einsum: the subscripts name a different number of operands")
+    return inputs, output
+
+
+def einsum_tangent(subscripts, side, t, *operands):
+    """The tangent of ``np.einsum`` through operand ``side``, with directions leading."""
+    inputs, output = _parse_einsum(subscripts, operands)
+    used = set("".join(inputs) + output)
+    letter = next(c for c in string.ascii_letters if c not in used)
+    inputs[side] = letter + inputs[side]
+    spec = ",".join(inputs) + "->" + letter + output
+    args = list(operands)
+    args[side] = t
+    return np.einsum(spec, *args)
+
+
+# --------------------------------------------------------------------------- norms
+
+
+def check_norm_order(x, ord, axis):
+    """Refuse the orders of ``np.linalg.norm`` that have no rule: only Euclidean/Frobenius."""
+    vector = np.ndim(x) == 1 or isinstance(axis, (int, np.integer))
+    if ord is None or ord == "fro" or (ord == 2 and vector):
+        return
+    raise NotImplementedError(
+        f"np.linalg.norm with ord={ord!r} has no derivative rule; only the Euclidean "
+        "(Frobenius) norm is supported: leave ord out"
+    )
+
+
+def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
+    """The adjoint of the Euclidean (Frobenius) norm; 0 at the origin, by convention."""
+    check_norm_order(x, ord, axis)
+    scale = safe_divide(unreduce(g, x, axis, keepdims), unreduce(ans, x, axis, keepdims))
+    return scale * x
+
+
+# --------------------------------------------------------------------------- forward mode
+
+
+def shift_axis(axis, ndim=None):
+    """Map a NumPy ``axis`` argument onto a tangent that has a leading direction axis.
+
+    Non-negative axes move up by one; negative axes count from the end and stay put.
+    ``None`` (all axes) becomes every axis but the first, which needs ``ndim``.
+    """
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    if isinstance(axis, (tuple, list)):
+        return tuple(shift_axis(a) for a in axis)
+    return axis + 1 if axis >= 0 else axis
+
+
+def pad_tangent(t, ndim):
+    """Give the tangent ``t`` (directions first) the rank ``ndim`` of a broadcast result.
+
+    Inserts length-1 axes after the direction axis, so that NumPy's right-aligned
+    broadcasting lines the tangent's entries up with the primal's.
+    """
+    missing = ndim + 1 - t.ndim
+    if missing <= 0:
+        return t
+    return t.reshape(t.shape[:1] + (1,) * missing + t.shape[1:])
+
+
+HELPERS = {
+    name: globals()[name]
+    for name in (
+        "unbroadcast",
+        "unreduce",
+        "extremum_weights",
+        "prod_partials",
+        "safe_divide",
+        "strong_zero",
+        "unindex",
+        "unconcatenate",
+        "unstack",
+        "matmul_adjoint",
+        "dot_adjoint",
+        "inner_adjoint",
+        "einsum_adjoint",
+        "norm_adjoint",
+    )
+}
+"""The helpers an adjoint expression may name; reverse-mode generated code imports these."""

@@ -1,0 +1,467 @@
+"""The derivative rules for NumPy's ufuncs and functions, and Python's ``max``, ``min``, ``abs``.
+
+Read a rule as maths: in an adjoint expression ``g`` is the output's cotangent and ``ans``
+the output; in a tangent callable ``t`` is the argument's tangent, with the directions on
+its first axis. Conventions at kinks are stated where they are chosen and tested in
+``tests/rules``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+
+import numpy as np
+
+from .helpers import (
+    einsum_tangent,
+    extremum_weights,
+    matmul_tangent,
+    pad_tangent,
+    prod_partials,
+    safe_divide,
+    shift_axis,
+    unreduce,
+)
+from .registry import defrule, elementwise, nondifferentiable
+
+# --------------------------------------------------------------------------- arithmetic
+
+elementwise(np.add, "1", "1")
+elementwise(np.subtract, "1", "-1")
+elementwise(np.multiply, "y", "x")
+elementwise(np.divide, "1 / y", "-ans / y", singular=True, name="divide")
+elementwise(np.negative, "-1")
+elementwise(np.positive, "1")
+elementwise(
+    np.power,
+    "y * x ** (y - 1)",
+    "ans * np.log(np.where(x > 0, x, 1))",
+    singular=("np.any(y < 1)", False),
+    doc="d/dy x**y is taken as 0 where x <= 0, where the real logarithm does not exist.",
+)
+elementwise(np.square, "2 * x")
+elementwise(np.reciprocal, "-(ans ** 2)", singular=True)
+elementwise(np.remainder, "1", "-np.floor_divide(x, y)")
+
+# --------------------------------------------------------------------------- elementary
+
+elementwise(np.sqrt, "0.5 / ans", singular=True, doc="sqrt'(0) is inf; 0 times it is 0.")
+elementwise(np.cbrt, "1 / (3 * ans ** 2)", singular=True)
+elementwise(np.exp, "ans")
+elementwise(np.exp2, "ans * np.log(2)")
+elementwise(np.expm1, "ans + 1")
+elementwise(np.log, "1 / x", singular=True)
+elementwise(np.log2, "1 / (x * np.log(2))", singular=True)
+elementwise(np.log10, "1 / (x * np.log(10))", singular=True)
+elementwise(np.log1p, "1 / (1 + x)", singular=True)
+elementwise(np.logaddexp, "np.exp(x - ans)", "np.exp(y - ans)")
+elementwise(np.sin, "np.cos(x)")
+elementwise(np.cos, "-np.sin(x)")
+elementwise(np.tan, "1 + ans ** 2")
+elementwise(np.arcsin, "1 / np.sqrt(1 - x ** 2)", singular=True)
+elementwise(np.arccos, "-1 / np.sqrt(1 - x ** 2)", singular=True)
+elementwise(np.arctan, "1 / (1 + x ** 2)")
+elementwise(np.arctan2, "y / (x ** 2 + y ** 2)", "-x / (x ** 2 + y ** 2)", singular=True)
+elementwise(np.hypot, "x / ans", "y / ans", singular=True)
+elementwise(np.sinh, "np.cosh(x)")
+elementwise(np.cosh, "np.sinh(x)")
+elementwise(np.tanh, "1 - ans ** 2")
+elementwise(np.arcsinh, "1 / np.sqrt(x ** 2 + 1)")
+elementwise(np.arccosh, "1 / np.sqrt(x ** 2 - 1)", singular=True)
+elementwise(np.arctanh, "1 / (1 - x ** 2)", singular=True)
+elementwise(np.deg2rad, "np.pi / 180")
+elementwise(np.rad2deg, "180 / np.pi")
+
+# --------------------------------------------------------------------------- kinks
+
+elementwise(np.absolute, "np.sign(x)", doc="abs'(0) = 0.")
+elementwise(np.fabs, "np.sign(x)", doc="fabs'(0) = 0.")
+elementwise(builtins.abs, "np.sign(x)", name="abs", doc="abs'(0) = 0.")
+elementwise(
+    np.maximum,
+    "(x > y) + 0.5 * (x == y)",
+    "(y > x) + 0.5 * (x == y)",
+    doc="At a tie each argument gets half of the derivative.",
+)
+elementwise(
+    np.minimum,
+    "(x < y) + 0.5 * (x == y)",
+    "(y < x) + 0.5 * (x == y)",
+    doc="At a tie each argument gets half of the derivative.",
+)
+elementwise(
+    builtins.max,
+    "x >= y",
+    "y > x",
+    name="max_builtin",
+    doc="Python's max returns its first argument on a tie, so that argument gets it all.",
+)
+elementwise(
+    builtins.min,
+    "x <= y",
+    "y < x",
+    name="min_builtin",
+    doc="Python's min returns its first argument on a tie, so that argument gets it all.",
+)
+elementwise(
+    np.clip,
+    "(x <= hi) if lo is None else (x >= lo) if hi is None else (x >= lo) & (x <= hi)",
+    "x < lo",
+    "x > hi",
+    doc="Inside [lo, hi], boundaries included, the derivative goes to x; outside, to the bound.",
+)
+defrule(
+    np.where,
+    "c x y",
+    tangents=(
+        None,
+        lambda t, ans, c, x, y: np.where(c, t, 0.0),
+        lambda t, ans, c, x, y: np.where(c, 0.0, t),
+    ),
+    adjoints=(
+        None,
+        "unbroadcast(np.where(c, g, 0.0), x)",
+        "unbroadcast(np.where(c, 0.0, g), y)",
+    ),
+    elementwise=True,
+    doc="The branch that is not selected gets exactly zero, never NaN.",
+)
+
+# --------------------------------------------------------------------------- reductions
+
+
+def _reduction_rank(rank, axis=None, keepdims=False, **_):
+    if rank is None or keepdims:
+        return rank
+    if axis is None:
+        return 0
+    return rank - (len(axis) if isinstance(axis, (tuple, list)) else 1)
+
+
+REDUCE = {"axis": None, "keepdims": False}
+
+
+def _sum_tangent(t, ans, x, axis=None, keepdims=False):
+    return np.sum(t, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+
+
+def _mean_tangent(t, ans, x, axis=None, keepdims=False):
+    return np.mean(t, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+
+
+def _prod_tangent(t, ans, x, axis=None, keepdims=False):
+    weighted = t * prod_partials(x, axis)
+    return np.sum(weighted, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+
+
+def _extremum_tangent(t, ans, x, axis=None, keepdims=False):
+    weighted = t * extremum_weights(x, ans, axis, keepdims)
+    return np.sum(weighted, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+
+
+defrule(
+    np.sum,
+    "x",
+    keywords=REDUCE,
+    tangents=(_sum_tangent,),
+    adjoints=(
+        "np.broadcast_to(g, np.shape(x)) if axis is None else unreduce(g, x, axis, keepdims)",
+    ),
+    rank=_reduction_rank,
+)
+defrule(
+    np.mean,
+    "x",
+    keywords=REDUCE,
+    tangents=(_mean_tangent,),
+    adjoints=(
+        "np.broadcast_to(g / np.size(x), np.shape(x)) if axis is None "
+        "else unreduce(g, x, axis, keepdims) * (np.size(ans) / np.size(x))",
+    ),
+    rank=_reduction_rank,
+)
+defrule(
+    np.prod,
+    "x",
+    keywords=REDUCE,
+    tangents=(_prod_tangent,),
+    adjoints=("unreduce(g, x, axis, keepdims) * prod_partials(x, axis)",),
+    rank=_reduction_rank,
+    doc="Exact where x holds zeros: each partial is the product of the other entries.",
+)
+for _functions, _name in (((np.max, np.amax), "max"), ((np.min, np.amin), "min")):
+    defrule(
+        _functions,
+        "x",
+        keywords=REDUCE,
+        tangents=(_extremum_tangent,),
+        adjoints=("unreduce(g, x, axis, keepdims) * extremum_weights(x, ans, axis, keepdims)",),
+        rank=_reduction_rank,
+        name=_name,
+        doc="Entries tied for the extreme share the derivative equally.",
+    )
+
+
+def _norm_tangent(t, ans, x, ord=None, axis=None, keepdims=False):
+    from .helpers import check_norm_order
+
+    check_norm_order(x, ord, axis)
+    weights = safe_divide(x, unreduce(ans, x, axis, keepdims))
+    return np.sum(t * weights, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+
+
+defrule(
+    np.linalg.norm,
+    "x",
+    keywords={"ord": None, "axis": None, "keepdims": False},
+    tangents=(_norm_tangent,),
+    adjoints=("norm_adjoint(g, ans, x, ord, axis, keepdims)",),
+    rank=_reduction_rank,
+    name="norm",
+    doc="The gradient of the norm at the origin is taken as 0.",
+)
+
+# --------------------------------------------------------------------------- products
+
+
+def _matmul_rank(x, y, **_):
+    if x is None or y is None:
+        return None
+    if x <= 2 and y <= 2:
+        return x + y - 2 if x and y else None
+    return max(x, y) - (x == 1) - (y == 1)
+
+
+defrule(
+    np.matmul,
+    "x y",
+    tangents=(
+        lambda t, ans, x, y: matmul_tangent(t, x, y, 0),
+        lambda t, ans, x, y: matmul_tangent(t, x, y, 1),
+    ),
+    adjoints=(
+        "matmul_adjoint(g, x, y, 0) if np.ndim(x) > 2 or np.ndim(y) > 2 "
+        "else (g * y if np.ndim(y) == 1 else y @ g) if np.ndim(x) == 1 "
+        "else np.outer(g, y) if np.ndim(y) == 1 else g @ y.T",
+        "matmul_adjoint(g, x, y, 1) if np.ndim(x) > 2 or np.ndim(y) > 2 "
+        "else (g * x if np.ndim(y) == 1 else np.outer(x, g)) if np.ndim(x) == 1 "
+        "else x.T @ g",
+    ),
+    rank=_matmul_rank,
+)
+
+
+def _dot_tangent(side):
+    def tangent(t, ans, x, y):
+        if np.ndim(x) == 0 or np.ndim(y) == 0:
+            other = y if side == 0 else x
+            return pad_tangent(t, np.ndim(ans)) * other
+        if np.ndim(x) <= 2 and np.ndim(y) <= 2:
+            return matmul_tangent(t, x, y, side)
+        return np.stack([np.dot(d, y) if side == 0 else np.dot(x, d) for d in t])
+
+    return tangent
+
+
+def _dot_rank(x, y, **_):
+    if x is None or y is None:
+        return None
+    if x == 0 or y == 0:
+        return max(x, y)
+    return x + y - 2
+
+
+defrule(
+    np.dot,
+    "x y",
+    tangents=(_dot_tangent(0), _dot_tangent(1)),
+    adjoints=(
+        "dot_adjoint(g, x, y, 0) if np.ndim(x) in (0, 3, 4) or np.ndim(y) not in (1, 2) "
+        "else (g * y if np.ndim(y) == 1 else y @ g) if np.ndim(x) == 1 "
+        "else np.outer(g, y) if np.ndim(y) == 1 else g @ y.T",
+        "dot_adjoint(g, x, y, 1) if np.ndim(x) in (0, 3, 4) or np.ndim(y) not in (1, 2) "
+        "else (g * x if np.ndim(y) == 1 else np.outer(x, g)) if np.ndim(x) == 1 "
+        "else x.T @ g",
+    ),
+    rank=_dot_rank,
+)
+defrule(
+    np.outer,
+    "x y",
+    tangents=(
+        lambda t, ans, x, y: t.reshape(len(t), -1)[:, :, np.newaxis] * np.ravel(y),
+        lambda t, ans, x, y: np.ravel(x)[:, np.newaxis] * t.reshape(len(t), 1, -1),
+    ),
+    adjoints=(
+        "np.reshape(g @ np.ravel(y), np.shape(x))",
+        "np.reshape(np.ravel(x) @ g, np.shape(y))",
+    ),
+    rank=lambda x, y, **_: 2,
+)
+defrule(
+    np.inner,
+    "x y",
+    tangents=(
+        lambda t, ans, x, y: np.inner(t, y),
+        lambda t, ans, x, y: np.moveaxis(np.inner(x, t), np.ndim(x) - 1, 0),
+    ),
+    adjoints=(
+        "g * y if np.ndim(x) == 1 and np.ndim(y) == 1 else inner_adjoint(g, x, y, 0)",
+        "g * x if np.ndim(x) == 1 and np.ndim(y) == 1 else inner_adjoint(g, x, y, 1)",
+    ),
+    rank=lambda x, y, **_: None if x is None or y is None else x + y - 2,
+)
+defrule(
+    np.einsum,
+    "subscripts x y",
+    tangents=(
+        None,
+        lambda t, ans, subscripts, x, y=None: einsum_tangent(subscripts, 0, t, x, y),
+        lambda t, ans, subscripts, x, y=None: einsum_tangent(subscripts, 1, t, x, y),
+    ),
+    adjoints=(
+        None,
+        "einsum_adjoint(subscripts, 0, g, x, y)",
+        "einsum_adjoint(subscripts, 1, g, x, y)",
+    ),
+    optional=1,
+    doc="Supports one or two operands, without '...' and without repeated letters in one "
+    "operand.",
+)
+defrule(
+    np.trace,
+    "x",
+    tangents=(lambda t, ans, x: np.trace(t, axis1=1, axis2=2),),
+    adjoints=("g * np.eye(*np.shape(x))",),
+    rank=lambda x, **_: 0,
+)
+
+# --------------------------------------------------------------------------- shapes
+
+
+def _same_shape_as_answer(t, ans, *args, **keywords):
+    return np.reshape(t, (len(t), *np.shape(ans)))
+
+
+def _transpose_tangent(t, ans, x, axes=None):
+    if axes is None:
+        axes = tuple(reversed(range(np.ndim(x))))
+    return np.transpose(t, (0, *(a % np.ndim(x) + 1 for a in axes)))
+
+
+defrule(
+    np.transpose,
+    "x",
+    keywords={"axes": None},
+    tangents=(_transpose_tangent,),
+    adjoints=("np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))",),
+    rank=lambda x, **_: x,
+)
+defrule(
+    np.reshape,
+    "x shape",
+    tangents=(_same_shape_as_answer, None),
+    adjoints=("np.reshape(g, np.shape(x))", None),
+)
+defrule(
+    np.squeeze,
+    "x",
+    keywords={"axis": None},
+    tangents=(_same_shape_as_answer,),
+    adjoints=("np.reshape(g, np.shape(x))",),
+)
+defrule(np.ravel, "x", tangents=(_same_shape_as_answer,), adjoints=("np.reshape(g, np.shape(x))",))
+defrule(
+    np.expand_dims,
+    "x axis",
+    tangents=(_same_shape_as_answer, None),
+    adjoints=("np.reshape(g, np.shape(x))", None),
+)
+defrule(
+    np.broadcast_to,
+    "x shape",
+    tangents=(
+        lambda t, ans, x, shape: np.broadcast_to(
+            pad_tangent(t, np.ndim(ans)), (len(t), *np.shape(ans))
+        ),
+        None,
+    ),
+    adjoints=("unbroadcast(g, x)", None),
+)
+defrule(
+    np.copy,
+    "x",
+    tangents=(lambda t, ans, x: np.copy(t),),
+    adjoints=("g",),
+    rank=lambda x, **_: x,
+)
+def _with_direction_axis(index):
+    return (slice(None), *(index if isinstance(index, tuple) else (index,)))
+
+
+defrule(
+    operator.getitem,
+    "x index",
+    tangents=(lambda t, ans, x, index: t[_with_direction_axis(index)], None),
+    adjoints=("unindex(g, x, index)", None),
+    name="getitem",
+    doc="Repeated integer indices accumulate their cotangents.",
+)
+
+
+def _concatenate_tangent(ts, ans, arrays, axis=0):
+    if axis is None:
+        return np.concatenate([t.reshape(len(t), -1) for t in ts], axis=1)
+    return np.concatenate(ts, axis=shift_axis(axis))
+
+
+defrule(
+    np.concatenate,
+    "arrays",
+    keywords={"axis": 0},
+    tangents=(_concatenate_tangent,),
+    adjoints=("unconcatenate(g, arrays, axis)",),
+    sequence=True,
+)
+defrule(
+    np.stack,
+    "arrays",
+    keywords={"axis": 0},
+    tangents=(lambda ts, ans, arrays, axis=0: np.stack(ts, axis=shift_axis(axis)),),
+    adjoints=("unstack(g, axis)",),
+    sequence=True,
+)
+
+# --------------------------------------------------------------------------- no derivative
+
+nondifferentiable(
+    np.greater,
+    np.greater_equal,
+    np.less,
+    np.less_equal,
+    np.equal,
+    np.not_equal,
+    np.logical_and,
+    np.logical_or,
+    np.logical_not,
+    np.logical_xor,
+    np.isnan,
+    np.isinf,
+    np.isfinite,
+    np.signbit,
+    name="comparison",
+)
+nondifferentiable(
+    np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round, np.floor_divide, np.heaviside,
+    name="step",
+)
+nondifferentiable(
+    np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.searchsorted,
+    name="index_query",
+)
+nondifferentiable(
+    np.shape, np.ndim, np.size, np.all, np.any, np.allclose, np.isclose, np.array_equal,
+    name="shape_query",
+)
+nondifferentiable(np.zeros_like, np.ones_like, np.empty_like, name="constant_like")

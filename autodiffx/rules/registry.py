@@ -1,0 +1,281 @@
+"""The registry of derivative rules: one :class:`Rule` per primitive, read by both modes.
+
+A rule holds, side by side,
+
+* a **tangent rule** per positional argument, a Python callable
+  ``tangent(t, ans, *args, **keywords)`` that maps the argument's tangent ``t`` to its
+  contribution to the output's tangent. Forward mode calls it. Tangents always carry a
+  leading axis of directions (one per column of a chunk), so an axis argument must be
+  shifted with :func:`~autodiffx.rules.helpers.shift_axis`;
+* an **adjoint rule** per positional argument, a Python *expression* in the names ``g``
+  (the output's cotangent), ``ans`` (the output), the argument names and the keyword names.
+  Reverse mode inlines the expression into the generated code, renaming ``g`` to ``dh``,
+  ``ans`` to ``h`` and so on; it is also compiled once into a function for other uses.
+
+``None`` in either slot means "no derivative flows through this argument".
+
+Most rules are one line thanks to three shorthands:
+
+* :func:`elementwise` takes the partial derivatives of an elementwise function, as
+  expressions, and builds both rules from them (``elementwise(np.tanh, "1 - ans ** 2")``);
+* :func:`nondifferentiable` declares functions whose derivative is zero everywhere it
+  exists (comparisons, ``np.sign``, ``np.argmax``, shape queries);
+* :func:`defrule` writes out the general case.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import MissingRuleError
+from . import helpers
+
+TangentRule = Callable[..., Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """How to differentiate one primitive, in both modes."""
+
+    name: str
+    """A short name used in messages and in generated-code comments."""
+    primitives: tuple[Callable, ...]
+    """The callables this rule covers, for example ``(np.tanh,)``."""
+    params: tuple[str, ...]
+    """The names of the positional parameters, as the adjoint expressions use them."""
+    keywords: Mapping[str, Any] = field(default_factory=dict)
+    """The keyword parameters the rule understands, with their defaults."""
+    tangents: tuple[TangentRule | None, ...] = ()
+    """Per positional parameter: ``tangent(t, ans, *args, **keywords)``, or ``None``."""
+    adjoints: tuple[str | None, ...] = ()
+    """Per positional parameter: an expression for its cotangent contribution, or ``None``."""
+    elementwise: bool = False
+    """Tangents are padded to the output's rank before the tangent rule sees them."""
+    sequence: bool = False
+    """The first parameter is a list of arrays (``np.concatenate``, ``np.stack``)."""
+    optional: int = 0
+    """How many trailing positional parameters a call may leave out (they become ``None``)."""
+    differentiable: bool = True
+    """False for functions whose derivative is zero wherever it exists."""
+    rank: Callable[..., int | None] | None = None
+    """Output rank from the input ranks (``None`` when unknown), for reverse mode's printer."""
+    doc: str = ""
+    """The convention at kinks, when there is one worth saying."""
+
+    def adjoint_function(self, index: int) -> Callable | None:
+        """The adjoint expression for parameter ``index`` compiled into a function."""
+        return _compiled_adjoint(self, index)
+
+
+_compile_lock = threading.Lock()
+_compiled: dict[tuple[int, int], Callable | None] = {}
+
+ADJOINT_NAMESPACE: dict[str, Any] = {"np": np, **helpers.HELPERS}
+"""The names an adjoint expression may use besides its own parameters."""
+
+
+def _compiled_adjoint(rule: Rule, index: int) -> Callable | None:
+    key = (id(rule), index)
+    if key in _compiled:
+        return _compiled[key]
+    expression = rule.adjoints[index]
+    if expression is None:
+        function = None
+    else:
+        signature = ", ".join(
+            ["g", "ans", *rule.params, *(f"{k}={v!r}" for k, v in rule.keywords.items())]
+        )
+        function = eval(f"lambda {signature}: {expression}", dict(ADJOINT_NAMESPACE))
+    with _compile_lock:
+        _compiled[key] = function
+    return function
+
+
+# --------------------------------------------------------------------------- the registry
+
+_rules_by_id: dict[int, Rule] = {}
+_rules_by_name: dict[str, Rule] = {}
+_registry_lock = threading.Lock()
+
+
+def register(rule: Rule) -> Rule:
+    """Add ``rule`` to the registry, replacing any earlier rule for the same primitives."""
+    if rule.differentiable:
+        expected = len(rule.params)
+        if len(rule.tangents) != expected or len(rule.adjoints) != expected:
+            raise ValueError(
+                f"rule {rule.name!r}: give one tangent and one adjoint per parameter "
+                f"{rule.params} (None for a parameter with no derivative)"
+            )
+    with _registry_lock:
+        for primitive in rule.primitives:
+            _rules_by_id[id(primitive)] = rule
+        _rules_by_name[rule.name] = rule
+    return rule
+
+
+def lookup(function: Callable) -> Rule | None:
+    """The rule for ``function``, or ``None`` when it has none."""
+    return _rules_by_id.get(id(function))
+
+
+def rule_named(name: str) -> Rule:
+    """The rule registered under ``name``."""
+    try:
+        return _rules_by_name[name]
+    except KeyError:
+        raise MissingRuleError(f"no derivative rule is named {name!r}") from None
+
+
+def require(function: Callable) -> Rule:
+    """The rule for ``function``; a :class:`MissingRuleError` saying how to add one if none."""
+    rule = lookup(function)
+    if rule is None:
+        raise MissingRuleError(
+            f"{describe(function)} has no derivative rule",
+            hint="register one with autodiffx.defrule(...) (see the 'Extending autodiffx' "
+            "tutorial), or rewrite the code with functions that have rules",
+        )
+    return rule
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule, once each, in registration order."""
+    return list(dict.fromkeys(_rules_by_name.values()))
+
+
+def describe(function: Callable) -> str:
+    module = getattr(function, "__module__", None) or ""
+    name = getattr(function, "__qualname__", None) or getattr(function, "__name__", None)
+    if name is None:
+        return repr(function)
+    if isinstance(function, np.ufunc) or module.startswith("numpy"):
+        prefix = "np.linalg." if "linalg" in module else "np."
+        return prefix + name
+    return f"{module}.{name}" if module and module != "builtins" else name
+
+
+# --------------------------------------------------------------------------- shorthands
+
+
+def defrule(
+    primitives: Callable | tuple[Callable, ...],
+    params: tuple[str, ...] | str,
+    *,
+    tangents: tuple[TangentRule | None, ...],
+    adjoints: tuple[str | None, ...],
+    keywords: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    **options: Any,
+) -> Rule:
+    """Register the general case: explicit tangent callables and adjoint expressions."""
+    primitives = primitives if isinstance(primitives, tuple) else (primitives,)
+    params = tuple(params.split()) if isinstance(params, str) else tuple(params)
+    rule = Rule(
+        name=name or primitives[0].__name__,
+        primitives=primitives,
+        params=params,
+        keywords=dict(keywords or {}),
+        tangents=tuple(tangents),
+        adjoints=tuple(adjoints),
+        **options,
+    )
+    return register(rule)
+
+
+_PARAM_NAMES = {1: ("x",), 2: ("x", "y"), 3: ("x", "lo", "hi")}
+
+
+def elementwise(
+    primitive: Callable,
+    *partials: str | None,
+    params: tuple[str, ...] | None = None,
+    singular: bool | str | tuple[bool | str, ...] = False,
+    name: str | None = None,
+    doc: str = "",
+) -> Rule:
+    """Register an elementwise function from its partial derivatives.
+
+    Each partial is an expression in ``ans`` and the parameter names (``x``, ``y``); the
+    tangent rule is ``t * partial`` and the adjoint rule ``unbroadcast(g * partial, x)``.
+    ``singular=True`` marks a partial that can be infinite (``sqrt`` at 0): then a zero
+    tangent or cotangent stays exactly zero (see :func:`~autodiffx.rules.helpers.strong_zero`).
+    A string instead of ``True`` is the condition under which it can be infinite (for
+    ``x ** y``, ``"np.any(y < 1)"``), so that ``x ** 2`` keeps a plain product. A tuple
+    gives one such flag per partial.
+    """
+    params = params or _PARAM_NAMES[len(partials)]
+    flags = singular if isinstance(singular, tuple) else (singular,) * len(partials)
+    tangents = tuple(
+        None if p is None else _tangent_from_partial(p, params, flag)
+        for p, flag in zip(partials, flags, strict=True)
+    )
+    adjoints = tuple(
+        None if p is None else _adjoint_from_partial(p, param, len(params), flag)
+        for p, param, flag in zip(partials, params, flags, strict=True)
+    )
+    return register(
+        Rule(
+            name=name or primitive.__name__,
+            primitives=(primitive,),
+            params=params,
+            tangents=tangents,
+            adjoints=adjoints,
+            elementwise=True,
+            rank=_broadcast_rank,
+            doc=doc,
+        )
+    )
+
+
+def _product(factor: str, partial: str, singular: bool | str) -> str:
+    if partial == "1":
+        return factor
+    if partial == "-1":
+        return f"-{factor}"
+    if partial.isidentifier() or partial.replace(".", "").isdigit():
+        plain = f"{factor} * {partial}"
+    else:
+        plain = f"{factor} * ({partial})"
+    if singular is True:
+        return f"strong_zero({factor}, {partial})"
+    if singular:
+        return f"(strong_zero({factor}, {partial}) if {singular} else {plain})"
+    return plain
+
+
+def _tangent_from_partial(partial: str, params: tuple[str, ...], singular: bool | str):
+    signature = ", ".join(["t", "ans", *params])
+    body = _product("t", partial, singular)
+    return eval(f"lambda {signature}: {body}", dict(ADJOINT_NAMESPACE))
+
+
+def _adjoint_from_partial(partial: str, param: str, arity: int, singular: bool | str) -> str:
+    product = _product("g", partial, singular)
+    return product if arity == 1 else f"unbroadcast({product}, {param})"
+
+
+def _broadcast_rank(*ranks: int | None, **keywords: Any) -> int | None:
+    known = [r for r in ranks if r is not None]
+    return max(known) if len(known) == len(ranks) else None
+
+
+def nondifferentiable(*primitives: Callable, name: str | None = None) -> Rule:
+    """Register functions whose derivative is zero wherever it exists.
+
+    Forward mode returns their plain result (no tangent); reverse mode treats their output
+    as a constant. Comparisons, ``np.sign``, ``np.floor``, ``np.argmax`` and shape queries
+    are of this kind.
+    """
+    rule = Rule(
+        name=name or primitives[0].__name__,
+        primitives=tuple(primitives),
+        params=(),
+        differentiable=False,
+    )
+    return register(rule)
