@@ -71,11 +71,15 @@ def prod_partials(x, axis=None, keepdims=False):
     Computed with exclusive cumulative products, so zeros in ``x`` give exact results.
     """
     x = np.asarray(x, dtype=float)
-    if axis is None:
-        flat = x.reshape(-1)
-        return _exclusive_products(flat, 0).reshape(x.shape)
-    (a,) = normalize_axis(axis, x.ndim)
-    return _exclusive_products(x, a)
+    reduced = normalize_axis(axis, x.ndim)
+    if not reduced:
+        return np.ones_like(x)
+    # Move the reduced axes last and flatten them into one, then undo both moves.
+    order = [a for a in range(x.ndim) if a not in reduced] + list(reduced)
+    moved = np.transpose(x, order)
+    flat = moved.reshape(moved.shape[: x.ndim - len(reduced)] + (-1,))
+    partials = _exclusive_products(flat, -1).reshape(moved.shape)
+    return np.transpose(partials, np.argsort(order))
 
 
 def _exclusive_products(x, axis):
@@ -202,6 +206,8 @@ def _pad_batch(t, batch_rank, own_batch_rank):
 
 def inner_adjoint(g, x, y, side):
     """The adjoint of ``np.inner(x, y)`` (which contracts the last axes) for ``side``."""
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return _scalar_product_adjoint(g, x, y, side)
     x_lead = np.ndim(x) - 1
     y_lead = np.ndim(y) - 1
     if side == 0:
@@ -210,11 +216,15 @@ def inner_adjoint(g, x, y, side):
     return moved
 
 
+def _scalar_product_adjoint(g, x, y, side):
+    """The adjoint of ``np.dot`` or ``np.inner`` when an operand is a scalar: a product."""
+    return unbroadcast(g * (y if side == 0 else x), x if side == 0 else y)
+
+
 def dot_adjoint(g, x, y, side):
     """The adjoint of ``np.dot(x, y)`` for operand ``side``, for any ranks."""
     if np.ndim(x) == 0 or np.ndim(y) == 0:
-        other = y if side == 0 else x
-        return unbroadcast(g * other, x if side == 0 else y)
+        return _scalar_product_adjoint(g, x, y, side)
     if np.ndim(y) <= 2:
         return matmul_adjoint(g, x, y, side)
     # np.dot with y of rank 3 or more contracts x's last axis with y's second-to-last.
@@ -230,6 +240,7 @@ def dot_adjoint(g, x, y, side):
 
 def einsum_adjoint(subscripts, side, g, *operands):
     """The adjoint of ``np.einsum(subscripts, *operands)`` for operand ``side``."""
+    operands = _present(operands)
     inputs, output = _parse_einsum(subscripts, operands)
     target = inputs[side]
     others = [s for i, s in enumerate(inputs) if i != side]
@@ -250,6 +261,11 @@ def einsum_adjoint(subscripts, side, g, *operands):
     return np.broadcast_to(partial, shape)
 
 
+def _present(operands):
+    """The operands actually given: a one-operand call leaves the rule's ``y`` as None."""
+    return [op for op in operands if op is not None]
+
+
 def _parse_einsum(subscripts, operands):
     spec = subscripts.replace(" ", "")
     if "..." in spec:
@@ -268,6 +284,7 @@ def _parse_einsum(subscripts, operands):
 
 def einsum_tangent(subscripts, side, t, *operands):
     """The tangent of ``np.einsum`` through operand ``side``, with directions leading."""
+    operands = _present(operands)
     inputs, output = _parse_einsum(subscripts, operands)
     used = set("".join(inputs) + output)
     letter = next(c for c in string.ascii_letters if c not in used)

@@ -299,18 +299,26 @@ defrule(
     ),
     rank=lambda x, y, **_: 2,
 )
+def _inner_tangent(side):
+    def tangent(t, ans, x, y):
+        if np.ndim(x) == 0 or np.ndim(y) == 0:  # np.inner with a scalar multiplies
+            return pad_tangent(t, np.ndim(ans)) * (y if side == 0 else x)
+        if side == 0:
+            return np.inner(t, y)
+        return np.moveaxis(np.inner(x, t), np.ndim(x) - 1, 0)
+
+    return tangent
+
+
 defrule(
     np.inner,
     "x y",
-    tangents=(
-        lambda t, ans, x, y: np.inner(t, y),
-        lambda t, ans, x, y: np.moveaxis(np.inner(x, t), np.ndim(x) - 1, 0),
-    ),
+    tangents=(_inner_tangent(0), _inner_tangent(1)),
     adjoints=(
         "g * y if np.ndim(x) == 1 and np.ndim(y) == 1 else inner_adjoint(g, x, y, 0)",
         "g * x if np.ndim(x) == 1 and np.ndim(y) == 1 else inner_adjoint(g, x, y, 1)",
     ),
-    rank=lambda x, y, **_: None if x is None or y is None else x + y - 2,
+    rank=_dot_rank,
 )
 defrule(
     np.einsum,
@@ -355,7 +363,10 @@ defrule(
     "x",
     keywords={"axes": None},
     tangents=(_transpose_tangent,),
-    adjoints=("np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))",),
+    adjoints=(
+        "np.transpose(g) if axes is None "
+        "else np.transpose(g, np.argsort(np.mod(axes, np.ndim(x))))",
+    ),
     rank=lambda x, **_: x,
 )
 defrule(

@@ -1,0 +1,458 @@
+"""How to call every registered derivative rule, keyed by ``rule.name``.
+
+Each entry is a list of :class:`Case`: the arguments to pass (shapes and value domains for
+arrays, plain values for constants such as an index or einsum's subscripts) and the keyword
+arguments to try. ``tests/rules/test_rules.py`` draws values from these domains and checks
+every tangent rule against central differences, every adjoint rule against the tangent
+rules, and chunked tangents against single ones. A registered rule without an entry here
+fails the test suite, and so does an entry that names no rule.
+
+Domains keep clear of kinks and singularities by a margin much wider than the difference
+step, so that central differences are accurate; the kinks themselves are tested exactly,
+one convention at a time, in ``test_rules.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# --------------------------------------------------------------------------- value domains
+
+
+@dataclass(frozen=True)
+class Union:
+    """Reals drawn uniformly from a union of open intervals (one interval picked per entry)."""
+
+    pieces: tuple[tuple[float, float], ...]
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        which = rng.integers(len(self.pieces), size=shape)
+        lows = np.array([lo for lo, _ in self.pieces])[which]
+        highs = np.array([hi for _, hi in self.pieces])[which]
+        return lows + (highs - lows) * rng.uniform(0.02, 0.98, size=shape)
+
+
+def interval(lo: float, hi: float) -> Union:
+    return Union(((lo, hi),))
+
+
+def union(*pieces: tuple[float, float]) -> Union:
+    return Union(tuple(pieces))
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """Reals all at least ``gap`` apart, so that no reduction sees a near-tie."""
+
+    lo: float = -3.0
+    gap: float = 0.25
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        n = int(np.prod(shape, dtype=int))
+        slots = rng.choice(4 * n + 4, size=n, replace=False)
+        jitter = rng.uniform(0.0, self.gap / 4, size=n)
+        return (self.lo + self.gap * slots + jitter).reshape(shape)
+
+
+@dataclass(frozen=True)
+class Integers:
+    """Whole numbers stored as floats (exponents that make ``x ** y`` real for negative x)."""
+
+    lo: int
+    hi: int
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return rng.integers(self.lo, self.hi + 1, size=shape).astype(float)
+
+
+@dataclass(frozen=True)
+class Booleans:
+    """Conditions for ``np.where``."""
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return rng.random(shape) < 0.5
+
+
+REAL = interval(-2.0, 2.0)
+POSITIVE = interval(0.2, 3.0)
+NONZERO = union((-2.0, -0.2), (0.2, 2.0))
+UNIT = interval(-0.9, 0.9)  # arcsin, arccos, arctanh
+ABOVE_ONE = interval(1.2, 3.0)  # arccosh
+ABOVE_MINUS_ONE = interval(-0.8, 2.0)  # log1p
+SMALL = interval(-1.2, 1.2)  # tan, sinh, exp: keeps values moderate
+# Two interleaved lattices: an entry of LOW is never within 0.1 of an entry of HIGH, so
+# maximum/minimum/max(a, b) never see a tie whichever way the arguments broadcast.
+LOW = Union(tuple((k * 0.8 + 0.05, k * 0.8 + 0.35) for k in range(-3, 3)))
+HIGH = Union(tuple((k * 0.8 + 0.45, k * 0.8 + 0.75) for k in range(-3, 3)))
+# For clip: x keeps clear of the bounds, which live in LOWER and UPPER.
+CLIP_X = union((-3.0, -1.4), (-0.6, 0.6), (1.4, 3.0))
+LOWER = interval(-1.2, -0.8)
+UPPER = interval(0.8, 1.2)
+CONDITION = Booleans()
+DISTINCT = Distinct()
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Arg:
+    """An array argument: its shape (``()`` means a Python float), its values, and whether
+    the tests differentiate with respect to it."""
+
+    shape: tuple[int, ...]
+    domain: Any = REAL
+    wrt: bool = True
+
+
+def const(shape: tuple[int, ...], domain: Any = REAL) -> Arg:
+    """An array argument that is passed but not differentiated."""
+    return Arg(shape, domain, wrt=False)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One way to call a rule's primitive.
+
+    ``args`` are the positional arguments: an :class:`Arg`, a list of them (for
+    ``np.concatenate`` and ``np.stack``), or a plain constant passed as it is.
+    ``function`` defaults to the rule's first primitive. ``valid`` may reject a draw of
+    values (it is called with the drawn arguments) that lands too close to a kink.
+    """
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    function: Callable | None = None
+    valid: Callable[..., bool] | None = None
+
+
+def unary(*shapes: tuple[int, ...], domain: Any = REAL) -> list[Case]:
+    return [Case((Arg(shape, domain),)) for shape in shapes]
+
+
+UNARY_SHAPES = ((), (4,), (2, 3))
+# Shape pairs for binary elementwise rules, including every kind of broadcasting.
+BINARY_SHAPES = (
+    ((), ()),
+    ((3,), (3,)),
+    ((2, 3), (2, 3)),
+    ((3,), (2, 3)),
+    ((2, 3), (3,)),
+    ((), (2, 3)),
+    ((2, 3), ()),
+    ((2, 1), (1, 3)),
+    ((4, 1, 3), (2, 1)),
+)
+
+
+def binary(x_domain: Any = REAL, y_domain: Any = REAL, **options: Any) -> list[Case]:
+    return [Case((Arg(xs, x_domain), Arg(ys, y_domain)), **options) for xs, ys in BINARY_SHAPES]
+
+
+def elementwise_unary(domain: Any = REAL) -> list[Case]:
+    return unary(*UNARY_SHAPES, domain=domain)
+
+
+def reductions(domain: Any = REAL) -> list[Case]:
+    """Reductions over every kind of ``axis``, with and without ``keepdims``."""
+    cases = [Case((Arg((), domain),)), Case((Arg((4,), domain),))]
+    for axis in (None, 0, -1, 1, (0, 2)):
+        for keepdims in (False, True):
+            shape = (2, 3, 2) if isinstance(axis, tuple) or axis == 1 else (2, 3)
+            cases.append(Case((Arg(shape, domain),), {"axis": axis, "keepdims": keepdims}))
+    cases.append(Case((Arg((3, 1, 2), domain),), {"axis": 2}))
+    return cases
+
+
+def far_from_integers(ratio: np.ndarray, margin: float = 0.05) -> bool:
+    return bool(np.all(np.abs(ratio - np.round(ratio)) > margin))
+
+
+def mask(*values: int) -> np.ndarray:
+    return np.array(values, dtype=bool)
+
+
+# --------------------------------------------------------------------------- the table
+
+DOMAINS: dict[str, list[Case]] = {
+    # arithmetic
+    "add": binary(),
+    "subtract": binary(),
+    "multiply": binary(),
+    "divide": binary(REAL, NONZERO) + [Case((Arg((3,)), 2.0)), Case((1.5, Arg((3,), NONZERO)))],
+    "negative": elementwise_unary(),
+    "positive": elementwise_unary(),
+    "power": binary(POSITIVE, REAL)
+    + [
+        Case((Arg((2, 3), REAL), 2.0)),
+        Case((Arg((2, 3), REAL), 3)),
+        Case((Arg((4,), POSITIVE), 0.5)),
+        Case((Arg((2, 3), NONZERO), const((3,), Integers(-2, 3)))),
+        Case((2.0, Arg((2, 3), REAL))),
+    ],
+    "square": elementwise_unary(),
+    "reciprocal": elementwise_unary(NONZERO),
+    "remainder": binary(REAL, POSITIVE, valid=lambda x, y: far_from_integers(np.divide(x, y))),
+    # elementary functions
+    "sqrt": elementwise_unary(POSITIVE),
+    "cbrt": elementwise_unary(NONZERO),
+    "exp": elementwise_unary(SMALL),
+    "exp2": elementwise_unary(SMALL),
+    "expm1": elementwise_unary(SMALL),
+    "log": elementwise_unary(POSITIVE),
+    "log2": elementwise_unary(POSITIVE),
+    "log10": elementwise_unary(POSITIVE),
+    "log1p": elementwise_unary(ABOVE_MINUS_ONE),
+    "logaddexp": binary(),
+    "sin": elementwise_unary(),
+    "cos": elementwise_unary(),
+    "tan": elementwise_unary(SMALL),
+    "arcsin": elementwise_unary(UNIT),
+    "arccos": elementwise_unary(UNIT),
+    "arctan": elementwise_unary(),
+    "arctan2": binary(NONZERO, NONZERO),
+    "hypot": binary(NONZERO, NONZERO),
+    "sinh": elementwise_unary(SMALL),
+    "cosh": elementwise_unary(SMALL),
+    "tanh": elementwise_unary(),
+    "arcsinh": elementwise_unary(),
+    "arccosh": elementwise_unary(ABOVE_ONE),
+    "arctanh": elementwise_unary(UNIT),
+    "deg2rad": elementwise_unary(),
+    "rad2deg": elementwise_unary(),
+    # kinks, kept at a distance here
+    "absolute": elementwise_unary(NONZERO),
+    "fabs": elementwise_unary(NONZERO),
+    "abs": elementwise_unary(NONZERO),
+    "maximum": binary(LOW, HIGH) + binary(HIGH, LOW)[1:4],
+    "minimum": binary(LOW, HIGH) + binary(HIGH, LOW)[1:4],
+    "max_builtin": [Case((Arg((), LOW), Arg((), HIGH))), Case((Arg((), HIGH), Arg((), LOW)))],
+    "min_builtin": [Case((Arg((), LOW), Arg((), HIGH))), Case((Arg((), HIGH), Arg((), LOW)))],
+    "clip": [
+        Case((Arg((2, 3), CLIP_X), Arg((), LOWER), Arg((), UPPER))),
+        Case((Arg((), CLIP_X), Arg((), LOWER), Arg((), UPPER))),
+        Case((Arg((2, 3), CLIP_X), Arg((3,), LOWER), Arg((2, 1), UPPER))),
+        Case((Arg((3,), CLIP_X), Arg((2, 3), LOWER), Arg((), UPPER))),
+        Case((Arg((2, 3), CLIP_X), -1.0, None)),
+        Case((Arg((2, 3), CLIP_X), None, Arg((3,), UPPER))),
+        Case((Arg((4,), CLIP_X), -1.0, 1.0)),
+    ],
+    "where": [
+        Case((const((2, 3), CONDITION), Arg((2, 3)), Arg((2, 3)))),
+        Case((const((2, 3), CONDITION), Arg((3,)), Arg(()))),
+        Case((const((3,), CONDITION), Arg((2, 1)), Arg((2, 3)))),
+        Case((const((2, 1), CONDITION), Arg(()), Arg((3,)))),
+        Case((const((4,), CONDITION), Arg((4,)), 0.0)),
+        Case((const((), CONDITION), Arg((3,)), Arg((3,)))),
+    ],
+    # reductions
+    "sum": reductions(),
+    "mean": reductions(),
+    "prod": reductions(NONZERO),
+    "max": reductions(DISTINCT) + [Case((Arg((2, 3), DISTINCT),), function=np.amax)],
+    "min": reductions(DISTINCT) + [Case((Arg((2, 3), DISTINCT),), function=np.amin)],
+    "norm": [
+        Case((Arg((4,), NONZERO),)),
+        Case((Arg((2, 3), NONZERO),)),
+        Case((Arg((2, 3, 2), NONZERO),)),
+        Case((Arg((2, 3), NONZERO),), {"axis": 0}),
+        Case((Arg((2, 3), NONZERO),), {"axis": -1, "keepdims": True}),
+        Case((Arg((2, 3), NONZERO),), {"axis": (0, 1)}),
+        Case((Arg((2, 3), NONZERO),), {"keepdims": True}),
+        Case((Arg((2, 3), NONZERO),), {"ord": "fro"}),
+        Case((Arg((4,), NONZERO),), {"ord": 2}),
+        Case((Arg((2, 3), NONZERO),), {"ord": 2, "axis": 1}),
+    ],
+    # products: every rank combination, batched ones included
+    "matmul": [
+        Case((Arg(xs), Arg(ys)))
+        for xs, ys in (
+            ((3,), (3,)),
+            ((3,), (3, 4)),
+            ((2, 3), (3,)),
+            ((2, 3), (3, 4)),
+            ((2, 2, 3), (3, 4)),
+            ((2, 3), (2, 3, 4)),
+            ((2, 2, 3), (2, 3, 4)),
+            ((3,), (2, 3, 4)),
+            ((2, 2, 3), (3,)),
+            ((1, 2, 3), (2, 3, 4)),
+            ((2, 1, 2, 3), (3, 3, 2)),
+        )
+    ],
+    "dot": [
+        Case((Arg(xs), Arg(ys)))
+        for xs, ys in (
+            ((), ()),
+            ((), (3,)),
+            ((2, 3), ()),
+            ((3,), (3,)),
+            ((3,), (3, 4)),
+            ((2, 3), (3,)),
+            ((2, 3), (3, 4)),
+            ((2, 2, 3), (3,)),
+            ((2, 2, 3), (3, 4)),
+            ((3,), (2, 3, 4)),
+            ((2, 3), (2, 3, 4)),
+            ((2, 2, 3), (4, 3, 2)),
+        )
+    ],
+    "outer": [
+        Case((Arg(xs), Arg(ys)))
+        for xs, ys in (((3,), (4,)), ((2, 2), (3,)), ((), (3,)), ((3,), (2, 2)))
+    ],
+    "inner": [
+        Case((Arg(xs), Arg(ys)))
+        for xs, ys in (
+            ((3,), (3,)),
+            ((2, 3), (3,)),
+            ((3,), (2, 3)),
+            ((2, 3), (4, 3)),
+            ((2, 2, 3), (4, 3)),
+            ((2, 3), (2, 4, 3)),
+            ((3,), (2, 2, 3)),
+            ((2, 2, 3), (3,)),
+            ((2, 2, 3), (2, 4, 3)),
+            ((), (3,)),
+            ((2, 3), ()),
+        )
+    ],
+    "einsum": [
+        Case((subscripts, *(Arg(s) for s in shapes)))
+        for subscripts, shapes in (
+            ("ij->ji", ((2, 3),)),
+            ("ij->i", ((2, 3),)),
+            ("ij->", ((2, 3),)),
+            ("ijk->kij", ((2, 3, 2),)),
+            ("ij", ((2, 3),)),
+            ("ij,jk->ik", ((2, 3), (3, 4))),
+            ("i,i->", ((3,), (3,))),
+            ("i,j->ij", ((3,), (4,))),
+            ("ij,j->i", ((2, 3), (3,))),
+            ("bij,bjk->bik", ((2, 2, 3), (2, 3, 4))),
+            ("ij,kj->ik", ((2, 3), (4, 3))),
+            ("ij,jk", ((2, 3), (3, 4))),
+            ("ij,ij->i", ((2, 3), (2, 3))),
+            ("ij,k->ik", ((2, 3), (4,))),
+        )
+    ],
+    "trace": [Case((Arg((3, 3)),)), Case((Arg((2, 4)),)), Case((Arg((4, 2)),))],
+    # shapes
+    "transpose": [
+        Case((Arg((2, 3)),)),
+        Case((Arg((2, 3, 4)),)),
+        Case((Arg((2, 3, 4)),), {"axes": (1, 0, 2)}),
+        Case((Arg((2, 3, 4)),), {"axes": (2, 0, 1)}),
+        Case((Arg((2, 3, 4)),), {"axes": (-1, 0, 1)}),
+        Case((Arg((4,)),)),
+    ],
+    "reshape": [
+        Case((Arg((2, 3)), (3, 2))),
+        Case((Arg((2, 3)), (-1,))),
+        Case((Arg((2, 3)), (6, 1))),
+        Case((Arg((6,)), (2, -1))),
+        Case((Arg(()), (1, 1))),
+    ],
+    "squeeze": [
+        Case((Arg((1, 3, 1)),)),
+        Case((Arg((1, 3, 1)),), {"axis": 0}),
+        Case((Arg((1, 3, 1)),), {"axis": -1}),
+        Case((Arg((1, 3, 1)),), {"axis": (0, 2)}),
+    ],
+    "ravel": [Case((Arg((2, 3)),)), Case((Arg((4,)),)), Case((Arg((2, 1, 2)),))],
+    "expand_dims": [
+        Case((Arg((2, 3)), 0)),
+        Case((Arg((2, 3)), -1)),
+        Case((Arg((2, 3)), 1)),
+        Case((Arg((3,)), (0, 2))),
+    ],
+    "broadcast_to": [
+        Case((Arg((3,)), (2, 3))),
+        Case((Arg(()), (2, 2))),
+        Case((Arg((2, 1)), (2, 3))),
+        Case((Arg((1, 3)), (2, 2, 3))),
+        Case((Arg((2, 3)), (2, 3))),
+    ],
+    "copy": unary((), (4,), (2, 3)),
+    "getitem": [
+        Case((Arg((4, 3)), index))
+        for index in (
+            1,
+            -1,
+            slice(1, 3),
+            (slice(None), 0),
+            (Ellipsis, slice(None, None, 2)),
+            (None, slice(1, None)),
+            (1, 2),
+            np.array([0, 0, 2, 0]),
+            (np.array([0, 1, 1]), np.array([2, 0, 2])),
+            (slice(None), np.array([1, 1])),
+            mask(1, 0, 1, 1),
+            np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0], [0, 0, 0]], dtype=bool),
+            [3, 3, 1],
+        )
+    ]
+    + [Case((Arg((5,)), np.array([4, 4, 4]))), Case((Arg((5,)), mask(0, 0, 0, 0, 0)))],
+    "concatenate": [
+        Case(([Arg((2, 3)), Arg((1, 3))],)),
+        Case(([Arg((2, 3)), Arg((2, 2))],), {"axis": 1}),
+        Case(([Arg((2, 3)), const((2, 1)), Arg((2, 2))],), {"axis": -1}),
+        Case(([Arg((2, 3)), Arg((4,))],), {"axis": None}),
+        Case(([Arg((3,)), Arg((2,)), Arg((1,))],)),
+    ],
+    "stack": [
+        Case(([Arg((3,)), Arg((3,))],)),
+        Case(([Arg((2, 3)), Arg((2, 3)), const((2, 3))],), {"axis": 1}),
+        Case(([Arg((2, 3)), Arg((2, 3))],), {"axis": -1}),
+        Case(([Arg(()), Arg(())],)),
+    ],
+    # no derivative: the tests check that the plain result comes back
+    "comparison": [
+        Case((Arg((2, 3)), Arg((3,))), function=f)
+        for f in (
+            np.greater,
+            np.greater_equal,
+            np.less,
+            np.less_equal,
+            np.equal,
+            np.not_equal,
+            np.logical_and,
+            np.logical_or,
+            np.logical_xor,
+        )
+    ]
+    + [
+        Case((Arg((2, 3)),), function=f)
+        for f in (np.logical_not, np.isnan, np.isinf, np.isfinite, np.signbit)
+    ],
+    "step": [
+        Case((Arg((2, 3), NONZERO),), function=f)
+        for f in (np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round)
+    ]
+    + [
+        Case((Arg((2, 3)), Arg((3,), POSITIVE)), function=np.floor_divide),
+        Case((Arg((2, 3), NONZERO), 0.5), function=np.heaviside),
+    ],
+    "index_query": [
+        Case((Arg((2, 3)),), function=f) for f in (np.argmax, np.argmin, np.argsort, np.nonzero)
+    ]
+    + [
+        Case((Arg((2, 3)),), function=np.count_nonzero),
+        Case((Arg((4,), DISTINCT), 0.5), function=np.searchsorted),
+    ],
+    "shape_query": [
+        Case((Arg((2, 3)),), function=f) for f in (np.shape, np.ndim, np.size, np.all, np.any)
+    ]
+    + [
+        Case((Arg((2, 3)), Arg((2, 3))), function=f)
+        for f in (np.allclose, np.isclose, np.array_equal)
+    ],
+    "constant_like": [
+        Case((Arg((2, 3)),), function=f) for f in (np.zeros_like, np.ones_like, np.empty_like)
+    ],
+}
+"""For every rule name, the ways the tests call it."""
