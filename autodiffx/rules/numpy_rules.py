@@ -125,6 +125,7 @@ defrule(
         "unbroadcast(np.where(c, 0.0, g), y)",
     ),
     elementwise=True,
+    rank=lambda c, x, y, **_: None if None in (c, x, y) else max(c, x, y),
     doc="The branch that is not selected gets exactly zero, never NaN.",
 )
 
@@ -341,8 +342,11 @@ defrule(
     np.trace,
     "x",
     tangents=(lambda t, ans, x: np.trace(t, axis1=1, axis2=2),),
-    adjoints=("g * np.eye(*np.shape(x))",),
-    rank=lambda x, **_: 0,
+    adjoints=(
+        "g * np.eye(*np.shape(x)) if np.ndim(x) == 2 "
+        "else np.eye(*np.shape(x)[:2])[(..., *[np.newaxis] * (np.ndim(x) - 2))] * g",
+    ),
+    rank=lambda x, **_: None if x is None else x - 2,
 )
 
 # --------------------------------------------------------------------------- shapes

@@ -13,6 +13,7 @@ Then the conventions at kinks, each exactly, and the coverage the library promis
 
 from __future__ import annotations
 
+import ast
 import builtins
 import dataclasses
 import operator
@@ -25,10 +26,11 @@ from hypothesis import strategies as st
 import autodiffx
 from autodiffx.forward import Dual, apply, new_level
 from autodiffx.rules import all_rules, lookup, rule_named
+from autodiffx.rules.registry import ADJOINT_NAMESPACE
 
 from .domains import DOMAINS, Arg, Case
 
-EXAMPLES = 12
+EXAMPLES = 20
 SEEDS = st.integers(0, 2**32 - 1)
 STEP = 1e-5  # central-difference step
 TANGENT_TOLERANCE = 1e-6  # relative to the size of the values involved
@@ -232,6 +234,19 @@ def test_every_differentiable_argument_is_differentiated_somewhere():
             )
             if tangent is not None:
                 assert i in covered, f"rule {rule.name!r}: {rule.params[i]!r} is never tested"
+
+
+def test_adjoint_expressions_name_only_their_parameters_and_helpers():
+    """Reverse mode inlines the expressions, renaming g, ans and the parameters: a stray
+    name would be resolved in the user's module instead."""
+    for rule in all_rules():
+        allowed = {"g", "ans", *rule.params, *rule.keywords, *ADJOINT_NAMESPACE}
+        for expression in rule.adjoints:
+            if expression is None:
+                continue
+            tree = ast.parse(expression, mode="eval")
+            names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+            assert names <= allowed, f"rule {rule.name!r}: {sorted(names - allowed)}"
 
 
 PROMISED = {
