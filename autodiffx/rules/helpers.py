@@ -15,6 +15,8 @@ import string
 
 import numpy as np
 
+from ..errors import ArgumentError, MissingRuleError
+
 # --------------------------------------------------------------------------- broadcasting
 
 
@@ -239,26 +241,38 @@ def dot_adjoint(g, x, y, side):
 
 
 def einsum_adjoint(subscripts, side, g, *operands):
-    """The adjoint of ``np.einsum(subscripts, *operands)`` for operand ``side``."""
+    """The adjoint of ``np.einsum(subscripts, *operands)`` for operand ``side``.
+
+    The cotangent is contracted with the other operands onto the target's distinct letters,
+    then spread over the target's shape: a letter found nowhere else was summed out, so it
+    is broadcast back; a letter repeated inside the target (``"ii->"``) puts the result on
+    a diagonal.
+    """
     operands = _present(operands)
     inputs, output = _parse_einsum(subscripts, operands)
     target = inputs[side]
     others = [s for i, s in enumerate(inputs) if i != side]
     other_ops = [op for i, op in enumerate(operands) if i != side]
-    available = set(output).union(*others) if others else set(output)
+    available = set(output).union(*others)
     kept = "".join(dict.fromkeys(c for c in target if c in available))
     partial = np.einsum(",".join([output, *others]) + "->" + kept, g, *other_ops)
-    # Letters of the target absent everywhere else were summed out: broadcast them back.
-    shape = np.shape(operands[side])
-    if len(set(target)) != len(target):
-        raise NotImplementedError("einsum with a repeated index inside one operand")
-    expand = [kept.index(c) if c in kept else None for c in target]
-    order = [e for e in expand if e is not None]
-    partial = np.transpose(partial, np.argsort(np.argsort(order))) if order else partial
-    for axis, e in enumerate(expand):
-        if e is None:
-            partial = np.expand_dims(partial, axis)
-    return np.broadcast_to(partial, shape)
+    sizes = dict(zip(target, np.shape(operands[side]), strict=True))
+    fresh = (c for c in string.ascii_letters if c not in subscripts)
+    specs, factors, spread = [kept], [partial], ""
+    for c in target:
+        if c not in spread:
+            spread += c
+            if c not in kept:  # summed out: every entry had the same weight
+                specs.append(c)
+                factors.append(np.ones(sizes[c]))
+        else:  # a repeat: a fresh letter, tied to c by the identity
+            d = next(fresh)
+            spread += d
+            specs.append(c + d)
+            factors.append(np.eye(sizes[c]))
+    if spread == kept:
+        return partial
+    return np.einsum(",".join(specs) + "->" + spread, *factors)
 
 
 def _present(operands):
@@ -269,7 +283,10 @@ def _present(operands):
 def _parse_einsum(subscripts, operands):
     spec = subscripts.replace(" ", "")
     if "..." in spec:
-        raise NotImplementedError("einsum with an ellipsis")
+        raise MissingRuleError(
+            f"np.einsum({subscripts!r}, ...) has no derivative rule: its subscripts use '...'",
+            hint="write the axes out with letters, for example 'bij,bjk->bik'",
+        )
     if "->" in spec:
         lhs, output = spec.split("->")
     else:
@@ -278,7 +295,10 @@ def _parse_einsum(subscripts, operands):
         output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     inputs = lhs.split(",")
     if len(inputs) != len(operands):
-        raise ValueError("einsum: the subscripts name a different number of operands")
+        raise ArgumentError(
+            f"np.einsum({subscripts!r}, ...) got {len(operands)} operand(s), but its "
+            f"subscripts name {len(inputs)}"
+        )
     return inputs, output
 
 
@@ -303,9 +323,10 @@ def check_norm_order(x, ord, axis):
     vector = np.ndim(x) == 1 or isinstance(axis, (int, np.integer))
     if ord is None or ord == "fro" or (ord == 2 and vector):
         return
-    raise NotImplementedError(
+    raise MissingRuleError(
         f"np.linalg.norm with ord={ord!r} has no derivative rule; only the Euclidean "
-        "(Frobenius) norm is supported: leave ord out"
+        "(Frobenius) norm has one",
+        hint="leave ord out, or write the norm with np.sum, np.abs and np.max",
     )
 
 

@@ -26,13 +26,14 @@ Most rules are one line thanks to three shorthands:
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import MissingRuleError
+from ..errors import ArgumentError, MissingRuleError
 from . import helpers
 
 TangentRule = Callable[..., Any]
@@ -73,26 +74,37 @@ class Rule:
 
 
 _compile_lock = threading.Lock()
-_compiled: dict[tuple[int, int], Callable | None] = {}
+# Keyed by the rule object itself (weakly), so that a rule built later at a recycled id()
+# never picks up another rule's compiled adjoints.
+_compiled: weakref.WeakKeyDictionary[Rule, dict[int, Callable | None]] = (
+    weakref.WeakKeyDictionary()
+)
 
 ADJOINT_NAMESPACE: dict[str, Any] = {"np": np, **helpers.HELPERS}
 """The names an adjoint expression may use besides its own parameters."""
 
 
 def _compiled_adjoint(rule: Rule, index: int) -> Callable | None:
-    key = (id(rule), index)
-    if key in _compiled:
-        return _compiled[key]
+    functions = _compiled.get(rule)
+    if functions is not None and index in functions:
+        return functions[index]
     expression = rule.adjoints[index]
     if expression is None:
         function = None
     else:
+        required = len(rule.params) - rule.optional
         signature = ", ".join(
-            ["g", "ans", *rule.params, *(f"{k}={v!r}" for k, v in rule.keywords.items())]
+            [
+                "g",
+                "ans",
+                *rule.params[:required],
+                *(f"{name}=None" for name in rule.params[required:]),
+                *(f"{k}={v!r}" for k, v in rule.keywords.items()),
+            ]
         )
         function = eval(f"lambda {signature}: {expression}", dict(ADJOINT_NAMESPACE))
     with _compile_lock:
-        _compiled[key] = function
+        _compiled.setdefault(rule, {})[index] = function
     return function
 
 
@@ -106,17 +118,38 @@ _registry_lock = threading.Lock()
 def register(rule: Rule) -> Rule:
     """Add ``rule`` to the registry, replacing any earlier rule for the same primitives."""
     if rule.differentiable:
-        expected = len(rule.params)
-        if len(rule.tangents) != expected or len(rule.adjoints) != expected:
-            raise ValueError(
-                f"rule {rule.name!r}: give one tangent and one adjoint per parameter "
-                f"{rule.params} (None for a parameter with no derivative)"
-            )
+        _check(rule)
     with _registry_lock:
         for primitive in rule.primitives:
             _rules_by_id[id(primitive)] = rule
         _rules_by_name[rule.name] = rule
     return rule
+
+
+def _check(rule: Rule) -> None:
+    """Refuse a malformed rule now, rather than when a derivative first needs it."""
+    expected = len(rule.params)
+    if len(rule.tangents) != expected or len(rule.adjoints) != expected:
+        raise ArgumentError(
+            f"rule {rule.name!r}: give one tangent and one adjoint per parameter "
+            f"{rule.params} (None for a parameter with no derivative)"
+        )
+    for param, tangent, adjoint in zip(rule.params, rule.tangents, rule.adjoints, strict=True):
+        if tangent is not None and not callable(tangent):
+            raise ArgumentError(
+                f"rule {rule.name!r}: the tangent rule for {param!r} is not callable",
+                hint="give a function (t, ans, *params, **keywords) -> tangent, or None",
+            )
+        if adjoint is None:
+            continue
+        try:
+            compile(adjoint, f"<adjoint of {rule.name}>", "eval")
+        except (SyntaxError, TypeError) as error:
+            raise ArgumentError(
+                f"rule {rule.name!r}: the adjoint rule for {param!r} is not a Python "
+                f"expression: {adjoint!r} ({error})",
+                hint="write it as one expression in g, ans and the parameter names",
+            ) from None
 
 
 def lookup(function: Callable) -> Rule | None:

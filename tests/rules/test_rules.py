@@ -558,3 +558,58 @@ def test_prod_with_zeros_is_exact():
     by_row = prod.adjoint_function(0)(np.ones(3), np.prod(x, axis=1), x, axis=1)
     assert np.array_equal(by_row, [[2.0, 0.0], [0.0, 3.0], [5.0, 4.0]])
     assert "Exact" in prod.doc
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize(
+    ("call", "adjoint_args"),
+    [
+        (lambda v: np.linalg.norm(v, ord=1), {"ord": 1}),
+        (lambda v: np.linalg.norm(v, 2), {"ord": 2}),
+        (lambda v: np.linalg.norm(v, ord=np.inf, axis=0), {"ord": np.inf, "axis": 0}),
+    ],
+)
+def test_unsupported_norm_orders_are_refused_in_both_modes(call, adjoint_args):
+    x = np.array([[1.0, 2.0], [3.0, -4.0]])
+    with pytest.raises(autodiffx.MissingRuleError, match="ord=") as raised:
+        call(Dual(x, np.ones((1, 2, 2)), new_level()))
+    assert "leave ord out" in str(raised.value)
+    with pytest.raises(autodiffx.MissingRuleError, match="ord="):
+        rule_named("norm").adjoint_function(0)(1.0, 1.0, x, **adjoint_args)
+
+
+def test_einsum_with_an_ellipsis_is_refused_in_both_modes():
+    x = np.ones((2, 3))
+    with pytest.raises(autodiffx.MissingRuleError, match=r"\.\.\."):
+        np.einsum("...j->...", Dual(x, np.ones((1, 2, 3)), new_level()))
+    with pytest.raises(autodiffx.MissingRuleError, match=r"\.\.\."):
+        rule_named("einsum").adjoint_function(1)(np.ones(2), np.ones(2), "...j->...", x)
+
+
+def test_a_malformed_rule_is_refused_when_registered():
+    def scale(x):
+        return 2 * x
+
+    with pytest.raises(autodiffx.AutodiffError, match="one tangent and one adjoint"):
+        autodiffx.defrule(scale, "x", tangents=(None,), adjoints=())
+    with pytest.raises(autodiffx.AutodiffError, match="scale.*'x'"):
+        autodiffx.defrule(scale, "x", tangents=(lambda t, ans, x: 2 * t,), adjoints=("2 * (g",))
+    assert lookup(scale) is None
+
+
+def test_compiled_adjoints_belong_to_their_rule():
+    """A rule made after another was freed often reuses its id(); it must not reuse its
+    compiled adjoints."""
+    sin = rule_named("sin")
+    for factor in (1.0, 2.0, 3.0):
+        rule = dataclasses.replace(sin, adjoints=(f"g * {factor}",))
+        assert rule.adjoint_function(0)(1.0, 0.0, 0.0) == factor
+        del rule
+
+
+def test_einsum_adjoint_can_leave_out_the_second_operand():
+    x = np.arange(9.0).reshape(3, 3)
+    adjoint = rule_named("einsum").adjoint_function(1)
+    assert np.array_equal(adjoint(2.0, np.trace(x), "ii->", x), 2.0 * np.eye(3))
