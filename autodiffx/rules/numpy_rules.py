@@ -335,8 +335,7 @@ defrule(
         "einsum_adjoint(subscripts, 1, g, x, y)",
     ),
     optional=1,
-    doc="Supports one or two operands, without '...' and without repeated letters in one "
-    "operand.",
+    doc="One or two operands, without '...'; a letter repeated in one operand is a diagonal.",
 )
 defrule(
     np.trace,
