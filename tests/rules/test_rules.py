@@ -613,3 +613,31 @@ def test_einsum_adjoint_can_leave_out_the_second_operand():
     x = np.arange(9.0).reshape(3, 3)
     adjoint = rule_named("einsum").adjoint_function(1)
     assert np.array_equal(adjoint(2.0, np.trace(x), "ii->", x), 2.0 * np.eye(3))
+
+
+def scaled(rule, part):
+    """``rule`` with its tangent rules or its adjoint rules off by 10 percent."""
+    if part == "tangents":
+        wrong = tuple(
+            None if f is None else (lambda *a, _f=f, **k: 1.1 * _f(*a, **k)) for f in rule.tangents
+        )
+        return dataclasses.replace(rule, tangents=wrong)
+    template = "[1.1 * a for a in ({})]" if rule.sequence else "1.1 * ({})"
+    wrong = tuple(None if e is None else template.format(e) for e in rule.adjoints)
+    return dataclasses.replace(rule, adjoints=wrong)
+
+
+@pytest.mark.parametrize("name", sorted(r.name for r in all_rules() if r.differentiable))
+def test_the_checks_catch_every_rule_when_it_is_off(name):
+    """Mutation test: each rule, scaled by 1.1, fails its checks on at least one case."""
+    rule = rule_named(name)
+    caught = {"tangents": False, "adjoints": False}
+    for case in DOMAINS[name]:
+        rng = np.random.default_rng(7)
+        args = draw(case, rng)
+        for path in wrt_paths(case):
+            if tangent_error(scaled(rule, "tangents"), case, args, path, rng) > 1e-3:
+                caught["tangents"] = True
+            if dot_product_gap(scaled(rule, "adjoints"), case, args, path, rng) > 1e-3:
+                caught["adjoints"] = True
+    assert caught == {"tangents": True, "adjoints": True}
