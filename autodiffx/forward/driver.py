@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..errors import ArgumentError
 from .dual import Dual, new_level
 
 # Entries of the seed block (directions × inputs) one chunk may hold, when no chunk size is
@@ -50,6 +51,12 @@ def split(out, level: int, k: int):
 def chunk_size(total: int, chunk: int | None) -> int:
     """How many directions to push per evaluation."""
     if chunk is not None:
+        if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+            raise ArgumentError(
+                f"chunk={chunk!r} is not a positive whole number",
+                hint="chunk is how many directions one evaluation pushes, e.g. chunk=8; "
+                "leave it out to push as many as fit in memory",
+            )
         return max(1, min(int(chunk), total))
     return max(1, min(total, SEED_BUDGET // max(total, 1)))
 
@@ -62,13 +69,20 @@ def seeds_for(args: Sequence, wrt: Sequence[int], start: int, stop: int) -> list
     offset = 0
     rows = np.arange(k)
     for index, size in zip(wrt, sizes, strict=True):
-        seed = np.zeros((k, size), dtype=np.result_type(args[index], float))
+        seed = np.zeros((k, size), dtype=_float_dtype(args[index]))
         columns = start + rows - offset
         inside = (columns >= 0) & (columns < size)
         seed[rows[inside], columns[inside]] = 1.0
         seeds.append(seed.reshape((k, *np.shape(args[index]))))
         offset += size
     return seeds
+
+
+def _float_dtype(value) -> np.dtype:
+    """The floating dtype of an input, looking through Duals of an outer evaluation."""
+    while isinstance(value, Dual):
+        value = value.primal
+    return np.result_type(value, float)
 
 
 def jacobian_columns(
@@ -90,7 +104,8 @@ def jacobian_columns(
     for start in range(0, total, k):
         stop = min(start + k, total)
         value, tangent = push(f, args, kwargs, wrt, seeds_for(args, wrt, start, stop))
-        blocks.append(np.asarray(tangent))
+        # A tangent is a Dual itself when f takes a derivative of an outer evaluation.
+        blocks.append(tangent if isinstance(tangent, Dual) else np.asarray(tangent))
     if not blocks:  # no inputs to differentiate: still evaluate once
         value = f(*args, **kwargs)
         return value, np.zeros((0, *np.shape(value)))

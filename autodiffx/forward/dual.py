@@ -50,6 +50,14 @@ class Dual:
     __slots__ = ("primal", "tangent", "level", "_owns")
     __array_priority__ = 1000
 
+    def __new__(cls, primal: Any = None, tangent: Any = None, level: int = 0):
+        # A Dual holding an array is a sequence (len, iteration, indexing); a scalar one must
+        # not be, or NumPy's ``y[i] = dual`` reports "setting an array element with a
+        # sequence" instead of reaching __float__ and its explanation.
+        if cls is Dual and np.ndim(primal) > 0:
+            cls = _ArrayDual
+        return object.__new__(cls)
+
     def __init__(self, primal: Any, tangent: Any, level: int = 0):
         self.primal = primal
         self.tangent = tangent
@@ -72,7 +80,10 @@ class Dual:
         return apply(registry.require(ufunc), ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        return apply(registry.require(func), func, args, kwargs)
+        rule = registry.require(func)
+        if func in _FRESH_LIKE and args and isinstance(args[0], Dual):
+            return _fresh_like(func, args, kwargs)
+        return apply(rule, func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
         raise DerivativeConversionError(
@@ -87,9 +98,12 @@ class Dual:
 
     def __float__(self):
         raise DerivativeConversionError(
-            "float() (or a math-module function) was applied to a value being "
-            "differentiated, which would drop its derivative",
-            hint="use the NumPy function instead, for example np.exp rather than math.exp",
+            "float(), a math-module function, or a store into a plain NumPy array "
+            "(y[i] = ...) was applied to a value being differentiated, which would drop "
+            "its derivative",
+            hint="use the NumPy function instead (np.exp rather than math.exp); build arrays "
+            "with np.stack or np.concatenate, or use mode='reverse', which supports "
+            "y[i] = ... writes",
         )
 
     __complex__ = __float__
@@ -100,13 +114,6 @@ class Dual:
 
     def __bool__(self):
         return bool(self.primal)
-
-    def __len__(self):
-        return len(self.primal)
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
 
     def __repr__(self):
         return f"Dual(primal={self.primal!r}, tangent={self.tangent!r}, level={self.level})"
@@ -184,26 +191,6 @@ class Dual:
             )
         return Dual(np.asarray(self.primal).astype(dtype), self.tangent.astype(dtype), self.level)
 
-    # ------------------------------------------------------------------ indexing
-
-    def __getitem__(self, index):
-        return apply(_GETITEM, operator.getitem, (self, index), {})
-
-    def __setitem__(self, index, value):
-        if not self._owns:
-            # Copy on first write: the primal may be the caller's own array.
-            self.primal = np.array(self.primal, dtype=np.result_type(self.primal, float))
-            self.tangent = np.array(self.tangent)
-            self._owns = True
-        items = index if isinstance(index, tuple) else (index,)
-        if isinstance(value, Dual) and value.level == self.level:
-            self.primal[index] = value.primal
-            target = self.tangent[(slice(None), *items)]
-            self.tangent[(slice(None), *items)] = pad_tangent(value.tangent, np.ndim(target) - 1)
-        else:
-            self.primal[index] = value
-            self.tangent[(slice(None), *items)] = 0.0
-
     # ------------------------------------------------------------------ comparisons: on primals
 
     def __lt__(self, other):
@@ -277,8 +264,58 @@ class Dual:
         return apply(_ABSOLUTE, np.absolute, (self,), {})
 
 
+class _ArrayDual(Dual):
+    """A Dual whose primal is an array: it also supports ``len``, iteration and indexing."""
+
+    __slots__ = ()
+
+    def __len__(self):
+        return len(self.primal)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # ------------------------------------------------------------------ indexing
+
+    def __getitem__(self, index):
+        return apply(_GETITEM, operator.getitem, (self, index), {})
+
+    def __setitem__(self, index, value):
+        if not self._owns:
+            # Copy on first write: the primal may be the caller's own array.
+            self.primal = np.array(self.primal, dtype=np.result_type(self.primal, float))
+            self.tangent = np.array(self.tangent)
+            self._owns = True
+        items = index if isinstance(index, tuple) else (index,)
+        if isinstance(value, Dual) and value.level == self.level:
+            self.primal[index] = value.primal
+            target = self.tangent[(slice(None), *items)]
+            self.tangent[(slice(None), *items)] = pad_tangent(value.tangent, np.ndim(target) - 1)
+        else:
+            self.primal[index] = value
+            self.tangent[(slice(None), *items)] = 0.0
+
+
 def _primal(value):
     return value.primal if isinstance(value, Dual) else value
+
+
+_FRESH_LIKE = (np.zeros_like, np.ones_like, np.empty_like)
+
+
+def _fresh_like(func, args, kwargs):
+    """``np.zeros_like(x)`` for a Dual ``x``: a constant that can still be written into.
+
+    The values do not depend on ``x``, so the tangent is zero; returning a Dual (rather than
+    a plain array) lets ``y = np.zeros_like(x); y[i] = ...`` store differentiated values.
+    """
+    like = args[0]
+    ans = func(like.primal, *args[1:], **kwargs)
+    if np.result_type(ans).kind != "f":
+        return ans
+    tangent = np.zeros((len(like.tangent), *np.shape(ans)), dtype=np.result_type(ans))
+    return Dual(ans, tangent, like.level)
 
 
 _ADD = registry.require(np.add)
@@ -315,7 +352,7 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
     if rule.sequence:
         return _apply_sequence(rule, function, args, keywords, level)
     primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in args]
-    ans = function(*primals, **keywords)
+    ans = function(*_without_left_out(primals, rule.optional), **keywords)
     tangent = None
     out_rank = np.ndim(ans)
     for arg, tangent_rule in zip(args, rule.tangents, strict=False):
@@ -331,6 +368,15 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
     if tangent is None:
         return ans
     return Dual(ans, _fit(tangent, ans), level)
+
+
+def _without_left_out(values, optional):
+    """Drop the trailing optional arguments a call left out (``_bind`` made them None)."""
+    values = list(values)
+    while optional and values and values[-1] is None:
+        values.pop()
+        optional -= 1
+    return values
 
 
 def _apply_sequence(rule, function, args, keywords, level):
@@ -403,8 +449,9 @@ def _bind(rule: registry.Rule, function, args: tuple, kwargs: dict):
         elif position >= n - rule.optional:
             args.append(None)
         else:
-            raise ArgumentError(f"{registry.describe(function)} is missing its argument "
-                                f"{rule.params[position]!r}")
+            raise ArgumentError(
+                f"{registry.describe(function)} is missing its argument {rule.params[position]!r}"
+            )
     # Keyword parameters given positionally (np.sum(x, 0)).
     extra = args[n:]
     args = args[:n]
