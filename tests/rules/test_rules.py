@@ -28,7 +28,7 @@ from autodiffx.forward import Dual, apply, new_level
 from autodiffx.rules import all_rules, lookup, rule_named
 from autodiffx.rules.registry import ADJOINT_NAMESPACE
 
-from .domains import DOMAINS, Arg, Case
+from .domains import DOMAINS, Arg, Booleans, Case, Integers
 
 EXAMPLES = 20
 SEEDS = st.integers(0, 2**32 - 1)
@@ -641,3 +641,47 @@ def test_the_checks_catch_every_rule_when_it_is_off(name):
             if dot_product_gap(scaled(rule, "adjoints"), case, args, path, rng) > 1e-3:
                 caught["adjoints"] = True
     assert caught == {"tangents": True, "adjoints": True}
+
+
+# --------------------------------------------------------------------------- both modes at kinks
+
+TIES = Integers(-1, 1)  # whole numbers: ties, zeros and bounds hit all the time
+KINKED = ("absolute", "fabs", "abs", "maximum", "minimum", "max_builtin", "min_builtin",
+          "clip", "max", "min", "norm", "prod", "where")  # fmt: skip
+
+
+def on_kinks(case: Case) -> Case:
+    """``case`` with its real-valued arguments drawn from whole numbers in [-1, 1]."""
+
+    def move(arg):
+        if isinstance(arg, list):
+            return [move(a) for a in arg]
+        if isinstance(arg, Arg) and not isinstance(arg.domain, Booleans):
+            return dataclasses.replace(arg, domain=TIES)
+        return arg
+
+    return dataclasses.replace(case, args=tuple(move(a) for a in case.args), valid=None)
+
+
+KINK_CASES = [
+    pytest.param(name, on_kinks(case), id=case_id(name, case))
+    for name in KINKED
+    for case in DOMAINS[name]
+]
+
+
+@pytest.mark.parametrize(("name", "case"), KINK_CASES)
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(seed=SEEDS)
+def test_tangent_and_adjoint_agree_at_kinks(name, case, seed):
+    """Central differences say nothing at a kink, but the two modes must still agree:
+    the tangent and adjoint rules follow one convention."""
+    rule = rule_named(name)
+    rng = np.random.default_rng(seed)
+    args = draw(case, rng)
+    if name == "clip" and args[1] is not None and args[2] is not None:
+        # np.clip with lo > hi has no sensible derivative: keep the bounds in order.
+        args[1], args[2] = np.minimum(args[1], args[2]), np.maximum(args[1], args[2])
+    for path in wrt_paths(case):
+        gap = dot_product_gap(rule, case, args, path, rng)
+        assert gap < ADJOINT_TOLERANCE, f"argument {path}: relative gap {gap:.2e}"
