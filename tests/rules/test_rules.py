@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import autodiffx
 from autodiffx.forward import Dual, apply, new_level
 from autodiffx.rules import all_rules, lookup, rule_named
+from autodiffx.rules.helpers import prod_partials
 from autodiffx.rules.registry import ADJOINT_NAMESPACE
 
 from .domains import DOMAINS, Arg, Booleans, Case, Integers
@@ -234,6 +235,12 @@ def test_every_differentiable_argument_is_differentiated_somewhere():
             )
             if tangent is not None:
                 assert i in covered, f"rule {rule.name!r}: {rule.params[i]!r} is never tested"
+
+
+def test_every_keyword_of_every_rule_is_tried():
+    for rule in all_rules():
+        tried = {k for case in DOMAINS[rule.name] for k in case.kwargs}
+        assert set(rule.keywords) <= tried, f"rule {rule.name!r}: {set(rule.keywords) - tried}"
 
 
 def test_adjoint_expressions_name_only_their_parameters_and_helpers():
@@ -685,3 +692,22 @@ def test_tangent_and_adjoint_agree_at_kinks(name, case, seed):
     for path in wrt_paths(case):
         gap = dot_product_gap(rule, case, args, path, rng)
         assert gap < ADJOINT_TOLERANCE, f"argument {path}: relative gap {gap:.2e}"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=SEEDS,
+    shape_and_axis=st.sampled_from(
+        [((4,), None), ((2, 3), 0), ((2, 3), -1), ((2, 3, 2), (0, 2)), ((2, 3, 2), None),
+         ((3, 1, 2), 1), ((), None)]
+    ),
+)  # fmt: skip
+def test_prod_partials_are_the_products_of_the_other_entries(seed, shape_and_axis):
+    shape, axis = shape_and_axis
+    x = np.random.default_rng(seed).integers(-2, 3, size=shape).astype(float)  # many zeros
+    expected = np.empty(shape)
+    for i in np.ndindex(*shape):
+        others = x.copy()
+        others[i] = 1.0
+        expected[i] = np.broadcast_to(np.prod(others, axis=axis, keepdims=True), shape)[i]
+    assert np.array_equal(prod_partials(x, axis), expected)
