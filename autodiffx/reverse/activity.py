@@ -1,0 +1,144 @@
+"""Activity analysis: which names need an adjoint.
+
+A name is *active* when its value depends on an argument being differentiated, and
+*useful* when the returned value depends on it. Only names that are both get an adjoint;
+everything else is a constant as far as the adjoint sweep is concerned. This is also where
+a call that would need a derivative nobody can give is found, before any code runs.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import MissingRuleError, UnsupportedSyntaxError
+from ..rules import registry
+from . import ir
+from .source import FunctionSource
+
+_CARRIES = ("primitive", "copy", "call", "unsupported")
+
+
+def operand_names(statement) -> list[str]:
+    """The local names whose values flow into a statement's result."""
+    if isinstance(statement, ir.Assign):
+        if statement.kind == "opaque":
+            return []
+        if statement.kind == "unsupported":
+            return ir.names_in(statement.expr)
+        names = []
+        for operand in statement.operands:
+            names += ir.names_in(operand) if isinstance(operand, (ast.List, ast.Tuple)) else (
+                [operand.id] if isinstance(operand, ast.Name) else []
+            )
+        if statement.kind == "primitive" and statement.rule is not None:
+            names = []
+            for operand, adjoint in zip(statement.operands, statement.rule.adjoints,
+                                        strict=False):
+                if adjoint is None:
+                    continue
+                names += ir.names_in(operand) if isinstance(operand, (ast.List, ast.Tuple)) \
+                    else ([operand.id] if isinstance(operand, ast.Name) else [])
+        return list(dict.fromkeys(names))
+    if isinstance(statement, ir.Store):
+        return [statement.target, *ir.names_in(statement.value)]
+    return []
+
+
+def _effect_flow(statement: ir.Effect) -> tuple[str | None, list[str]]:
+    """For ``receiver.method(args)``: the receiver and the names passed to it."""
+    node = statement.statement
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        function = node.value.func
+        if isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name):
+            args = [n for a in node.value.args for n in ir.names_in(a)]
+            return function.value.id, args
+    return None, []
+
+
+def analyse(statements: list, wrt_names: list[str], result: str | None) -> set[str]:
+    """The names that are active and useful, so need an adjoint."""
+    flat = list(ir.walk(statements))
+    active = set(wrt_names)
+    changed = True
+    while changed:
+        changed = False
+        for statement in flat:
+            if isinstance(statement, (ir.Assign, ir.Store)):
+                target = statement.target
+                if statement.kind in _CARRIES if isinstance(statement, ir.Assign) else True:
+                    sources = operand_names(statement)
+                    if target not in active and any(n in active for n in sources):
+                        active.add(target)
+                        changed = True
+            elif isinstance(statement, ir.Effect):
+                receiver, args = _effect_flow(statement)
+                if receiver and receiver not in active and any(a in active for a in args):
+                    active.add(receiver)
+                    changed = True
+    useful = {result} if result else set()
+    changed = True
+    while changed:
+        changed = False
+        for statement in flat:
+            target = None
+            sources: list[str] = []
+            if isinstance(statement, ir.Assign) and statement.kind in _CARRIES:
+                target, sources = statement.target, operand_names(statement)
+            elif isinstance(statement, ir.Store):
+                target, sources = statement.target, ir.names_in(statement.value)
+            elif isinstance(statement, ir.Effect):
+                target, sources = _effect_flow(statement)
+            if target in useful:
+                for name in sources:
+                    if name not in useful:
+                        useful.add(name)
+                        changed = True
+    return active & useful
+
+
+def check(statements: list, relevant: set[str], source: FunctionSource) -> None:
+    """Refuse, with a location, a derivative that has to pass through something unsupported."""
+    for statement in ir.walk(statements):
+        if isinstance(statement, ir.Assign) and statement.kind == "unsupported":
+            if statement.target in relevant and any(
+                n in relevant for n in operand_names(statement)
+            ):
+                _refuse_unsupported(statement, source)
+        elif isinstance(statement, ir.Effect):
+            receiver, args = _effect_flow(statement)
+            if receiver in relevant and any(a in relevant for a in args):
+                raise UnsupportedSyntaxError(
+                    f"reverse mode cannot follow derivatives through {receiver}."
+                    f"{statement.statement.value.func.attr}(...) (in {source.name})",
+                    location=source.location(statement.node),
+                    hint="preallocate an array (y = np.zeros(n)) and write y[i] = value, "
+                    'build it with np.stack([...]) of named values, or use mode="forward"',
+                )
+
+
+def _refuse_unsupported(statement: ir.Assign, source: FunctionSource) -> None:
+    location = source.location(statement.node)
+    if statement.function is not None:
+        raise MissingRuleError(
+            f"{registry.describe(statement.function)} has no derivative rule and no Python "
+            f"source to differentiate (in {source.name})",
+            location=location,
+            hint="register a rule with autodiffx.defrule(...), rewrite the line with "
+            'functions that have rules, or use mode="forward"',
+        )
+    construct = type(statement.node).__name__ if statement.node is not None else "expression"
+    descriptions = {
+        "ListComp": "a list comprehension over differentiated values",
+        "List": "a list of differentiated values",
+        "Tuple": "a tuple of differentiated values",
+        "Attribute": "this attribute of a differentiated value",
+        "DictComp": "a dict comprehension over differentiated values",
+        "Dict": "a dict of differentiated values",
+    }
+    raise UnsupportedSyntaxError(
+        f"reverse mode does not differentiate {descriptions.get(construct, construct)} "
+        f"(in {source.name})",
+        location=location,
+        hint="compute the values into a preallocated array, or pass the list straight to "
+        'np.stack/np.concatenate, or use mode="forward"',
+    )

@@ -1,0 +1,743 @@
+"""The forward sweep and the adjoint sweep, written from the rules.
+
+For each normalised statement ``t = op(a, b)`` the adjoint sweep gets, in reverse order,
+``da = da + <rule's adjoint for a>`` with the rule's ``g`` renamed to ``dt``, ``ans`` to
+``t`` and its parameters to ``a`` and ``b``. The first contribution to an adjoint assigns
+it; later ones add. The adjoint sweep is a nested ``def pullback`` that reads the forward
+values through its closure.
+
+A forward value can only be read that way if it still holds the value the statement saw
+(it is *stable*). Values overwritten later, in loops or after a branch, are saved on a
+tape in the forward sweep (``tape.append(y)``) and read back in reverse order in the
+adjoint sweep (``y = next(replay)``); loop trip counts and branch decisions are recorded
+the same way. Loops ``for i in range(n)`` whose bounds do not change run backwards with
+``reversed(range(n))`` instead of a counter.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import operator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..rules.helpers import HELPERS
+from . import ir, optimize, ranks
+from .source import FunctionSource
+
+_SHAPE_HELPERS = {"unbroadcast": 1, "unreduce": 1, "unindex": 1}
+_SHAPE_FUNCTIONS = {"shape", "size", "ndim", "zeros_like"}
+
+
+@functools.cache
+def _parsed(expression: str) -> ast.expr:
+    return ast.parse(expression, mode="eval").body
+
+
+def _load(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def _store(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Store())
+
+
+def _assign(target, value, pure=True) -> ast.Assign:
+    node = ast.Assign(targets=[target if isinstance(target, ast.AST) else _store(target)],
+                      value=value, lineno=0)
+    node.pure = pure
+    return node
+
+
+def _np(name: str) -> ast.expr:
+    return ast.Attribute(value=_load("np"), attr=name, ctx=ast.Load())
+
+
+def _call(function: ast.expr, *args) -> ast.Call:
+    return ast.Call(func=function, args=list(args), keywords=[])
+
+
+class Comments:
+    """Comment lines to splice into the printed code (astor drops real comments)."""
+
+    def __init__(self):
+        self.texts: list[str] = []
+
+    def marker(self, text: str) -> ast.stmt:
+        self.texts.append(text)
+        return ast.Expr(value=_load(f"__autodiffx_comment_{len(self.texts) - 1}__"))
+
+
+@dataclass
+class _Saved:
+    """A forward value the adjoint sweep reads back from the tape."""
+
+    name: str
+    copy: bool
+    local: ast.Name
+    nodes: list = field(default_factory=list)
+
+
+class Sweeps:
+    """Builds the forward and adjoint sweeps of one function."""
+
+    def __init__(self, source: FunctionSource, statements: list, params: list[str],
+                 wrt: tuple[int, ...], rank_of: dict, relevant: set[str], namer: ir.Namer,
+                 comments: Comments, lines: dict[int, str], request_vjp, stored: set[str]):
+        self.source = source
+        self.statements = statements
+        self.params = params
+        self.wrt = wrt
+        self.rank_of = rank_of
+        self.relevant = relevant
+        self.namer = namer
+        self.comments = comments
+        self.lines = lines
+        self.request_vjp = request_vjp
+        self.stored = stored
+        self.adjoint_names: dict[str, str] = {}
+        self.index: dict[int, int] = {}
+        self.end: dict[int, int] = {}
+        self.loops_of: dict[int, list] = {}
+        self.binds: dict[str, list[int]] = {}
+        self.mutations: dict[str, list[int]] = {}
+        self.references: dict[str, list[int]] = {}
+        self.pushes: dict[int, dict[str, list]] = {}
+        self.saved: list[_Saved] = []
+        self.closure_reads: set[str] = set()
+        self.counters: dict[int, str] = {}
+        self.conditions: dict[int, str] = {}
+        self.vjp_calls: dict[int, tuple[str, str]] = {}
+        self.helpers_used: set[str] = set()
+        self._number(statements, [])
+        self.local_names = set(params) | set(self.binds)
+        self.range_loops = self._range_loops()
+        self.tape = None
+        self.replay = None
+
+    # ------------------------------------------------------------------ program points
+
+    def _number(self, statements, loops) -> None:
+        for statement in statements:
+            position = len(self.index)
+            self.index[id(statement)] = position
+            self.loops_of[id(statement)] = loops
+            for name in ir.writes(statement):
+                self.binds.setdefault(name, []).append(position)
+            if isinstance(statement, ir.Store):
+                self.mutations.setdefault(statement.target, []).append(position)
+            for name in [*ir.reads(statement), *ir.writes(statement)]:
+                self.references.setdefault(name, []).append(position)
+            inner = [*loops, statement] if isinstance(statement, (ir.For, ir.While)) else loops
+            for block in ir.children(statement):
+                self._number(block, inner)
+            self.end[id(statement)] = len(self.index) - 1
+
+    def _span(self, statement) -> tuple[int, int]:
+        return self.index[id(statement)], self.end[id(statement)]
+
+    def _range_loops(self) -> set[int]:
+        """Loops ``for i in range(...)`` that the adjoint sweep can run with ``reversed``."""
+        candidates = {}
+        for statement in ir.walk(self.statements):
+            if isinstance(statement, ir.For):
+                candidates.setdefault(statement.target, []).append(statement)
+        chosen = set()
+        for name, loops in candidates.items():
+            if len(self.binds.get(name, [])) != len(loops) or name in self.params:
+                continue
+            spans = [self._span(loop) for loop in loops]
+            inside = all(any(a <= p <= b for a, b in spans) for p in self.references[name])
+            simple = all(
+                not any(isinstance(s, ir.Break) for s in ir.walk(loop.body))
+                and _is_range(loop.iter)
+                and all(self._stable(n, loop, "before") for n in ir.names_in(loop.iter)
+                        if n != "range")
+                for loop in loops
+            )
+            if inside and simple:
+                chosen |= {id(loop) for loop in loops}
+        return chosen
+
+    def _stable(self, name: str, statement, timing: str, value_use: bool = True) -> bool:
+        """Whether the closure still holds the value ``name`` had at ``statement``."""
+        if name not in self.local_names:
+            return True
+        if any(id(loop) in self.range_loops and loop.target == name
+               for loop in self.loops_of[id(statement)]):
+            return True
+        start, end = self._span(statement)
+        limit = end if timing == "after" else start - 1
+        sites = list(self.binds.get(name, []))
+        if value_use:
+            sites += self.mutations.get(name, [])
+        if any(site > limit for site in sites):
+            return False
+        for loop in self.loops_of[id(statement)]:
+            low, high = self._span(loop)
+            if any(low <= site <= high for site in sites):
+                return False
+        return True
+
+    # ------------------------------------------------------------------ names
+
+    def adjoint(self, name: str) -> str:
+        if name not in self.adjoint_names:
+            self.adjoint_names[name] = self.namer.fresh("d" + name, adjoint_too=False)
+        return self.adjoint_names[name]
+
+    def rank(self, name: str) -> int | None:
+        return self.rank_of.get(name)
+
+    def value(self, name: str, statement, timing: str, value_use: bool = True) -> ast.Name:
+        """A name to read ``name``'s value at ``statement`` by, in the adjoint sweep."""
+        if self._stable(name, statement, timing, value_use):
+            if name in self.local_names:
+                self.closure_reads.add(name)
+            return _load(name)
+        pushes = self.pushes.setdefault(id(statement), {"before": [], "after": []})
+        for saved in pushes[timing]:
+            if saved.name == name:
+                node = _load(saved.local.id)
+                saved.nodes.append(node)
+                return node
+        mutated = bool(self.mutations.get(name)) and value_use
+        saved = _Saved(name, mutated, _load(name))
+        saved.nodes.append(saved.local)
+        pushes[timing].append(saved)
+        self.saved.append(saved)
+        node = _load(name)
+        saved.nodes.append(node)
+        return node
+
+    def _name_saved_values(self) -> None:
+        """Name the locals that hold values read back from the tape."""
+        chosen: dict[str, str] = {}
+        for saved in self.saved:
+            if saved.name not in chosen:
+                reuse = saved.name not in self.closure_reads and saved.name not in self.params
+                chosen[saved.name] = saved.name if reuse else self.namer.fresh(
+                    saved.name + "_saved")
+            for node in saved.nodes:
+                node.id = chosen[saved.name]
+
+    # ------------------------------------------------------------------ entry point
+
+    def build(self, result: ast.expr, pullback_name: str):
+        """The forward statements (ending in ``return value, pullback``)."""
+        result_name = result.id if isinstance(result, ast.Name) else None
+        defined = set()
+        if result_name in self.relevant:
+            seed = self.adjoint(result_name)
+            defined.add(seed)
+        else:
+            seed = self.namer.fresh("dout", adjoint_too=False)
+        body = self._reverse_block(self.statements, defined)
+        gradients = []
+        for position in self.wrt:
+            name = self.params[position]
+            adjoint = self.adjoint_names.get(name)
+            if name in self.relevant and adjoint in defined:
+                gradients.append(_load(adjoint))
+            else:
+                gradients.append(_call(_np("zeros_like"), _load(name)))
+                self.closure_reads.add(name)
+        self._name_saved_values()
+        if self.saved:
+            self.tape = self.namer.fresh("tape")
+            self.replay = self.namer.fresh("replay")
+            body.insert(0, _assign(self.replay, _call(_load("reversed"), _load(self.tape)),
+                                   pure=False))
+        self._fill_pops(body)
+        body.append(ast.Return(value=ast.Tuple(elts=gradients, ctx=ast.Load())))
+        pullback = ast.FunctionDef(
+            name=pullback_name,
+            args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=seed)], vararg=None,
+                               kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+            body=body, decorator_list=[], returns=None, type_comment=None, lineno=0)
+        forward = self._forward_block(self.statements)
+        if self.saved:
+            forward.insert(0, _assign(self.tape, ast.List(elts=[], ctx=ast.Load()), pure=False))
+        forward.append(pullback)
+        forward.append(ast.Return(value=ast.Tuple(elts=[copy.deepcopy(result),
+                                                        _load(pullback_name)], ctx=ast.Load())))
+        optimize.eliminate_dead_code(pullback.body, set())
+        optimize.eliminate_dead_code(forward, set())
+        return forward
+
+    # ------------------------------------------------------------------ adjoint sweep
+
+    def _reverse_block(self, statements, defined: set[str]) -> list:
+        out = []
+        current_line = None
+        for statement in reversed(statements):
+            code = self._reverse(statement, defined)
+            if not code:
+                continue
+            if statement.line != current_line:
+                text = self.lines.get(statement.line) or self.source.lines.get(
+                    statement.line, "").strip()
+                out.append(self.comments.marker("grad of: " + text))
+                current_line = statement.line
+            marker = ast.Pass()
+            marker.pops_for = statement
+            out.append(marker)
+            out += code
+        return out
+
+    def _fill_pops(self, body: list) -> None:
+        """Replace each statement's placeholder by the reads of its saved values."""
+        position = 0
+        while position < len(body):
+            node = body[position]
+            statement = getattr(node, "pops_for", None)
+            if statement is not None:
+                pops = []
+                pushes = self.pushes.get(id(statement), {"before": [], "after": []})
+                for saved in [*reversed(pushes["after"]), *reversed(pushes["before"])]:
+                    pops.append(_assign(_store(saved.local.id),
+                                        _call(_load("next"), _load(self.replay)), pure=False))
+                body[position : position + 1] = pops
+                position += len(pops)
+                continue
+            for field_name in ("body", "orelse"):
+                block = getattr(node, field_name, None)
+                if isinstance(block, list):
+                    self._fill_pops(block)
+            position += 1
+
+    def _reverse(self, statement, defined: set[str]) -> list:
+        if isinstance(statement, ir.Assign):
+            return self._reverse_assign(statement, defined)
+        if isinstance(statement, ir.Store):
+            return self._reverse_store(statement, defined)
+        if isinstance(statement, ir.If):
+            return self._reverse_if(statement, defined)
+        if isinstance(statement, (ir.For, ir.While)):
+            return self._reverse_loop(statement, defined)
+        return []
+
+    def _contribute(self, name: str, expression: ast.expr, defined: set[str], out: list):
+        adjoint = self.adjoint(name)
+        if isinstance(expression, ast.Name) and expression.id == adjoint:
+            defined.add(adjoint)
+            return
+        if adjoint in defined:
+            value = ast.BinOp(left=_load(adjoint), op=ast.Add(), right=expression)
+        else:
+            value = expression
+            if name in self.stored:
+                value = _call(_np("copy"), value)
+            defined.add(adjoint)
+        out.append(_assign(adjoint, value))
+
+    def _reverse_assign(self, statement: ir.Assign, defined: set[str]) -> list:
+        target = statement.target
+        if target not in self.relevant:
+            return []
+        gradient = self.adjoint(target)
+        if gradient not in defined:
+            return []
+        out: list = []
+        contributions: list[tuple[str, ast.expr]] = []
+        if statement.kind == "copy":
+            source = statement.operands[0]
+            if isinstance(source, ast.Name) and source.id in self.relevant:
+                contributions.append((source.id, _load(gradient)))
+        elif statement.kind == "primitive":
+            contributions = self._rule_contributions(statement, gradient, out)
+        elif statement.kind == "call":
+            contributions = self._call_contributions(statement, gradient, out)
+        first = [(n, e) for n, e in contributions if n != target]
+        last = [(n, e) for n, e in contributions if n == target]
+        for name, expression in first:
+            self._contribute(name, expression, defined, out)
+        defined.discard(gradient)
+        for name, expression in last:
+            self._contribute(name, expression, defined, out)
+        return out
+
+    def _substitute(self, expression: str, statement: ir.Assign, gradient: str) -> ast.expr:
+        rule = statement.rule
+        tree = copy.deepcopy(_parsed(expression))
+        operands = list(statement.operands)
+        while len(operands) < len(rule.params):
+            operands.append(ast.Constant(None))
+        bindings = dict(zip(rule.params, operands, strict=False))
+        sweeps = self
+
+        class Substitute(ast.NodeTransformer):
+            def visit_Name(self, node):
+                if node.id == "g":
+                    return _load(gradient)
+                if node.id == "ans":
+                    marked = _load(statement.target)
+                    marked.forward = (statement.target, "after")
+                    return marked
+                if node.id in bindings:
+                    return sweeps._operand(bindings[node.id])
+                if node.id in rule.keywords:
+                    value = statement.keywords.get(node.id)
+                    if value is None:
+                        return ast.Constant(rule.keywords[node.id])
+                    return sweeps._operand(value)
+                return node
+
+        tree = Substitute().visit(tree)
+        return optimize.fold(tree, self.rank)
+
+    def _operand(self, node: ast.expr) -> ast.expr:
+        node = copy.deepcopy(node)
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in self.local_names:
+                sub.forward = (sub.id, "before")
+        return node
+
+    def _resolve(self, tree: ast.expr, statement) -> ast.expr:
+        """Turn the marked forward names in ``tree`` into closure reads or tape reads."""
+        shape_only = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                function = node.func
+                name = function.id if isinstance(function, ast.Name) else (
+                    function.attr if isinstance(function, ast.Attribute) else None)
+                if name in _SHAPE_HELPERS and len(node.args) > _SHAPE_HELPERS[name]:
+                    shape_only.add(id(node.args[_SHAPE_HELPERS[name]]))
+                elif isinstance(function, ast.Attribute) and name in _SHAPE_FUNCTIONS:
+                    shape_only |= {id(a) for a in node.args}
+                if isinstance(function, ast.Name) and function.id in HELPERS:
+                    self.helpers_used.add(function.id)
+
+        value = self.value
+
+        class Resolve(ast.NodeTransformer):
+            def visit_Name(self, node):
+                marked = getattr(node, "forward", None)
+                if marked is None:
+                    return node
+                name, timing = marked
+                return value(name, statement, timing, id(node) not in shape_only)
+
+        return Resolve().visit(tree)
+
+    def _drop_unbroadcast(self, tree: ast.expr, statement: ir.Assign, position: int):
+        """``unbroadcast(e, x)`` is ``e`` when no broadcasting can have happened."""
+        if not (
+            isinstance(tree, ast.Call)
+            and isinstance(tree.func, ast.Name)
+            and tree.func.id == "unbroadcast"
+        ):
+            return tree
+        if self.rank(statement.target) == 0:
+            return tree.args[0]
+        others = [o for i, o in enumerate(statement.operands) if i != position]
+        if statement.rule.elementwise and all(ranks.atom_rank(o, self.rank_of) == 0
+                                              for o in others):
+            return tree.args[0]
+        return tree
+
+    def _rule_contributions(self, statement: ir.Assign, gradient: str, out: list):
+        rule = statement.rule
+        contributions = []
+        for position, expression in enumerate(rule.adjoints):
+            if expression is None or position >= len(statement.operands):
+                continue
+            operand = statement.operands[position]
+            if rule.sequence and position == 0 and isinstance(operand, (ast.List, ast.Tuple)):
+                names = [e.id if isinstance(e, ast.Name) and e.id in self.relevant else None
+                         for e in operand.elts]
+                if not any(names):
+                    continue
+                tree = self._substitute(expression, statement, gradient)
+                tree = self._resolve(tree, statement)
+                targets = []
+                for name in names:
+                    if name is None:
+                        targets.append(_store(self.namer.fresh("unused")))
+                        continue
+                    part = self.namer.fresh(self.adjoint(name) + "_part", adjoint_too=False)
+                    targets.append(_store(part))
+                    contributions.append((name, _load(part)))
+                out.append(_assign(ast.Tuple(elts=targets, ctx=ast.Store()), tree, pure=False))
+                continue
+            if not (isinstance(operand, ast.Name) and operand.id in self.relevant):
+                continue
+            tree = self._substitute(expression, statement, gradient)
+            tree = self._drop_unbroadcast(tree, statement, position)
+            tree = self._resolve(tree, statement)
+            contributions.append((operand.id, tree))
+        return contributions
+
+    def _call_contributions(self, statement: ir.Assign, gradient: str, out: list):
+        positions = [i for i, o in enumerate(statement.operands)
+                     if isinstance(o, ast.Name) and o.id in self.relevant]
+        if not positions:
+            return []
+        argument_ranks = tuple(
+            r if (r := ranks.atom_rank(o, self.rank_of)) is not None else -1
+            for o in statement.operands
+        )
+        vjp_name = self.request_vjp(statement.function, tuple(positions), argument_ranks,
+                                    statement)
+        pullback = self.namer.fresh(statement.target + "_pullback")
+        self.vjp_calls[id(statement)] = (vjp_name, pullback)
+        self.local_names.add(pullback)
+        self.binds[pullback] = [self.index[id(statement)]]
+        saved = self.value(pullback, statement, "after")
+        contributions = []
+        targets = []
+        for position in positions:
+            name = statement.operands[position].id
+            part = self.namer.fresh(self.adjoint(name) + "_part", adjoint_too=False)
+            targets.append(_store(part))
+            contributions.append((name, _load(part)))
+        call = _call(saved, _load(gradient))
+        out.append(_assign(ast.Tuple(elts=targets, ctx=ast.Store()), call, pure=False))
+        return contributions
+
+    def _reverse_store(self, statement: ir.Store, defined: set[str]) -> list:
+        target = statement.target
+        gradient = self.adjoint(target)
+        if target not in self.relevant or gradient not in defined:
+            return []
+        out: list = []
+        index = self._resolve(self._operand(statement.index), statement)
+        value = statement.value
+        if isinstance(value, ast.Name) and value.id in self.relevant:
+            part = ast.Subscript(value=_load(gradient), slice=index, ctx=ast.Load())
+            part_rank = ranks.index_rank(self.rank(target), statement.index, self.rank_of)
+            value_rank = self.rank(value.id)
+            if not (part_rank == 0 and value_rank == 0):
+                self.helpers_used.add("unbroadcast")
+                part = _call(_load("unbroadcast"), part,
+                             self.value(value.id, statement, "before", value_use=False))
+                if self.adjoint(value.id) not in defined:
+                    part = _call(_np("copy"), part)
+            self._contribute(value.id, part, defined, out)
+        zero = ast.Subscript(value=_load(gradient), slice=copy.deepcopy(index), ctx=ast.Store())
+        out.append(_assign(zero, ast.Constant(0.0)))
+        return out
+
+    # ------------------------------------------------------------------ control flow
+
+    def _contributed(self, statements) -> list[str]:
+        """The names that statements inside a block may add adjoint contributions to."""
+        names = []
+        for statement in ir.walk(statements):
+            if isinstance(statement, ir.Assign) and statement.target in self.relevant:
+                if statement.kind in ("copy", "primitive", "call"):
+                    for operand in statement.operands:
+                        for name in ir.names_in(operand):
+                            if name in self.relevant:
+                                names.append(name)
+            elif isinstance(statement, ir.Store) and statement.target in self.relevant:
+                names += [n for n in ir.names_in(statement.value) if n in self.relevant]
+        return list(dict.fromkeys(names))
+
+    def _block_locals(self, block: list) -> set[str]:
+        """Names born and dead inside ``block``: their adjoints need no initial zero."""
+        if not block:
+            return set()
+        low, high = self.index[id(block[0])], self.end[id(block[-1])]
+        found = set()
+        for name, sites in self.references.items():
+            if name in self.params or not all(low <= s <= high for s in sites):
+                continue
+            for statement in block:
+                if name in ir.reads(statement) or name in self._nested_names(statement):
+                    break
+                if isinstance(statement, ir.Assign) and statement.target == name:
+                    found.add(name)
+                    break
+        return found
+
+    def _nested_names(self, statement) -> set[str]:
+        names = set()
+        for block in ir.children(statement):
+            for inner in ir.walk(block):
+                names |= set(ir.reads(inner)) | set(ir.writes(inner))
+        return names
+
+    def _zero(self, name: str) -> ast.expr:
+        if self.rank(name) == 0 and name not in self.stored:
+            return ast.Constant(0.0)
+        top_level = all(self.loops_of[id(s)] == [] for s in ir.walk(self.statements)
+                        if name in ir.writes(s)) and name not in self._compound_writes()
+        if name in self.params or top_level or name in self.stored:
+            self.closure_reads.add(name)
+            return _call(_np("zeros_like"), _load(name))
+        return ast.Constant(0.0)
+
+    @functools.cached_property
+    def _compound_written(self) -> set[str]:
+        names = set()
+        for statement in self.statements:
+            names |= self._nested_names(statement)
+            names |= set(ir.writes(statement)) if isinstance(statement, ir.For) else set()
+        return names
+
+    def _compound_writes(self) -> set[str]:
+        return self._compound_written
+
+    def _enter(self, statement, blocks, defined: set[str], out: list) -> set[str]:
+        """Zero the adjoints a compound statement adds to; return the set to keep defined."""
+        locals_ = set().union(*(self._block_locals(b) for b in blocks))
+        for name in self._contributed(blocks[0] + (blocks[1] if len(blocks) > 1 else [])):
+            adjoint = self.adjoint(name)
+            if adjoint not in defined and name not in locals_:
+                out.append(_assign(adjoint, self._zero(name)))
+                defined.add(adjoint)
+        return set(defined)
+
+    def _reverse_body(self, block, entry: set[str]) -> list:
+        locals_ = {self.adjoint(n) for n in self._block_locals(block)}
+        inside = set(entry) - locals_
+        code = self._reverse_block(block, inside)
+        for adjoint in [a for a in self._ordered(entry) if a not in inside]:
+            name = next(n for n, a in self.adjoint_names.items() if a == adjoint)
+            code.append(_assign(adjoint, self._zero(name)))
+        return code
+
+    def _ordered(self, adjoints: set[str]) -> list[str]:
+        return [a for a in self.adjoint_names.values() if a in adjoints]
+
+    def _has_work(self, blocks) -> bool:
+        return any(
+            (isinstance(s, (ir.Assign, ir.Store)) and s.target in self.relevant)
+            for block in blocks for s in ir.walk(block)
+        )
+
+    def _reverse_if(self, statement: ir.If, defined: set[str]) -> list:
+        if not self._has_work([statement.body, statement.orelse]):
+            return []
+        out: list = []
+        entry = self._enter(statement, [statement.body, statement.orelse], defined, out)
+        test_names = [n for n in ir.names_in(statement.test) if n in self.local_names]
+        reuse = not self.loops_of[id(statement)] and all(
+            self._stable(n, statement, "before") for n in test_names)
+        if reuse:
+            test = self._resolve(self._operand(statement.test), statement)
+        else:
+            condition = self.namer.fresh("cond")
+            self.conditions[id(statement)] = condition
+            self.local_names.add(condition)
+            self.binds[condition] = [self.index[id(statement)]]
+            test = self.value(condition, statement, "after")
+        body = self._reverse_body(statement.body, entry)
+        orelse = self._reverse_body(statement.orelse, entry)
+        if not body and not orelse:
+            return out
+        if not body:
+            out.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test), body=orelse,
+                              orelse=[]))
+        else:
+            out.append(ast.If(test=test, body=body, orelse=orelse))
+        return out
+
+    def _reverse_loop(self, statement, defined: set[str]) -> list:
+        if not self._has_work([statement.body]):
+            return []
+        out: list = []
+        entry = self._enter(statement, [statement.body], defined, out)
+        if id(statement) in self.range_loops:
+            arguments = self._resolve(self._operand(statement.iter), statement)
+            iterator = _call(_load("reversed"), arguments)
+            target = _store(statement.target)
+        else:
+            counter = self.namer.fresh("trips")
+            self.counters[id(statement)] = counter
+            self.local_names.add(counter)
+            self.binds[counter] = [self.index[id(statement)]]
+            iterator = _call(_load("range"), self.value(counter, statement, "after"))
+            target = _store(self.namer.fresh("_", adjoint_too=False))
+        body = self._reverse_body(statement.body, entry)
+        if not body:
+            return out
+        out.append(ast.For(target=target, iter=iterator, body=body, orelse=[],
+                           type_comment=None, lineno=0))
+        return out
+
+    # ------------------------------------------------------------------ forward sweep
+
+    def _forward_block(self, statements) -> list:
+        out = []
+        current_line = None
+        for statement in statements:
+            if isinstance(statement, ir.Return):
+                continue
+            if statement.line != current_line:
+                out.append(self.comments.marker(self.lines.get(statement.line, "")))
+                current_line = statement.line
+            pushes = self.pushes.get(id(statement), {"before": [], "after": []})
+            out += [self._push(s) for s in pushes["before"]]
+            out += self._forward(statement)
+            out += [self._push(s) for s in pushes["after"]]
+        return out
+
+    def _push(self, saved: _Saved) -> ast.stmt:
+        value = _load(saved.name)
+        if saved.copy:
+            value = _call(_np("copy"), value)
+        append = ast.Attribute(value=_load(self.tape), attr="append", ctx=ast.Load())
+        return ast.Expr(value=_call(append, value))
+
+    def _forward(self, statement) -> list:
+        if isinstance(statement, ir.Assign):
+            if id(statement) in self.vjp_calls:
+                vjp_name, pullback = self.vjp_calls[id(statement)]
+                call = copy.deepcopy(statement.expr)
+                call.func = _load(vjp_name)
+                targets = ast.Tuple(elts=[_store(statement.target), _store(pullback)],
+                                    ctx=ast.Store())
+                return [_assign(targets, call, pure=False)]
+            pure = statement.kind in ("primitive", "copy")
+            return [_assign(statement.target, copy.deepcopy(statement.expr), pure=pure)]
+        if isinstance(statement, ir.Store):
+            target = ast.Subscript(value=_load(statement.target),
+                                   slice=copy.deepcopy(statement.index), ctx=ast.Store())
+            return [_assign(target, copy.deepcopy(statement.value), pure=False)]
+        if isinstance(statement, ir.Effect):
+            return [copy.deepcopy(statement.statement)]
+        if isinstance(statement, ir.Break):
+            return [ast.Break()]
+        if isinstance(statement, ir.Continue):
+            return [ast.Continue()]
+        if isinstance(statement, ir.If):
+            out = []
+            test = copy.deepcopy(statement.test)
+            if id(statement) in self.conditions:
+                condition = self.conditions[id(statement)]
+                out.append(_assign(condition, test, pure=False))
+                test = _load(condition)
+            body = self._forward_block(statement.body) or [ast.Pass()]
+            orelse = self._forward_block(statement.orelse)
+            out.append(ast.If(test=test, body=body, orelse=orelse))
+            return out
+        if isinstance(statement, (ir.For, ir.While)):
+            out = []
+            body = self._forward_block(statement.body)
+            counter = self.counters.get(id(statement))
+            if counter is not None:
+                out.append(_assign(counter, ast.Constant(0), pure=False))
+                body.insert(0, ast.AugAssign(target=_store(counter), op=ast.Add(),
+                                             value=ast.Constant(1)))
+            body = body or [ast.Pass()]
+            if isinstance(statement, ir.For):
+                out.append(ast.For(target=_store(statement.target),
+                                   iter=copy.deepcopy(statement.iter), body=body, orelse=[],
+                                   type_comment=None, lineno=0))
+            else:
+                out.append(ast.While(test=copy.deepcopy(statement.test), body=body, orelse=[]))
+            return out
+        return []
+
+
+def _is_range(node) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "range")
+
+
+__all__ = ["Comments", "Sweeps", "np", "operator"]

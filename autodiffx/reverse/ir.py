@@ -1,0 +1,191 @@
+"""The normalised program: one operation per statement, and the names it may use.
+
+:mod:`~autodiffx.reverse.normalize` turns the user's function into a list of these
+statements; every later pass reads them. Operands are *atoms*: a local name, a constant, or
+a global expression such as ``np.pi`` (a list of atoms for ``np.concatenate([a, b])``).
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..rules.registry import Rule
+
+
+@dataclass
+class Assign:
+    """``target = expr``, where ``expr`` applies one operation to atoms.
+
+    ``kind`` is ``"primitive"`` (a call with a derivative ``rule``), ``"copy"`` (``expr`` is
+    an atom), ``"call"`` (a user function differentiated in turn), or ``"opaque"`` (no
+    derivative: a constant, a comparison, ``np.zeros(n)``, ``np.random``...).
+    """
+
+    target: str
+    expr: ast.expr
+    kind: str
+    line: int
+    rule: Rule | None = None
+    operands: list[ast.expr] = field(default_factory=list)
+    keywords: dict[str, ast.expr] = field(default_factory=dict)
+    function: Any = None
+    node: ast.AST | None = None
+    """The user's expression, for error messages."""
+
+
+@dataclass
+class Store:
+    """``target[index] = value``: a write into a local array."""
+
+    target: str
+    index: ast.expr
+    value: ast.expr
+    line: int
+
+
+@dataclass
+class Effect:
+    """A statement run for its effect only (``lst.append(v)``, ``assert``); no derivative."""
+
+    statement: ast.stmt
+    line: int
+    node: ast.AST | None = None
+
+
+@dataclass
+class If:
+    test: ast.expr
+    body: list
+    orelse: list
+    line: int
+
+
+@dataclass
+class For:
+    """``for target in iter``, where ``target`` is a name and ``iter`` has no derivative."""
+
+    target: str
+    iter: ast.expr
+    body: list
+    line: int
+
+
+@dataclass
+class While:
+    test: ast.expr
+    body: list
+    line: int
+
+
+@dataclass
+class Break:
+    line: int
+
+
+@dataclass
+class Continue:
+    line: int
+
+
+@dataclass
+class Return:
+    value: ast.expr
+    line: int
+
+
+Statement = Assign | Store | Effect | If | For | While | Break | Continue | Return
+
+
+def children(statement) -> list[list]:
+    """The statement lists nested inside ``statement``."""
+    if isinstance(statement, If):
+        return [statement.body, statement.orelse]
+    if isinstance(statement, (For, While)):
+        return [statement.body]
+    return []
+
+
+def walk(statements: list):
+    """Every statement, depth first, in program order."""
+    for statement in statements:
+        yield statement
+        for block in children(statement):
+            yield from walk(block)
+
+
+def names_in(node: ast.AST | None) -> list[str]:
+    """The names read by an expression, in order, without repeats."""
+    if node is None:
+        return []
+    found = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+    return list(dict.fromkeys(found))
+
+
+def reads(statement) -> list[str]:
+    """The names a statement reads (for a compound statement: its header only)."""
+    if isinstance(statement, Assign):
+        return names_in(statement.expr)
+    if isinstance(statement, Store):
+        return list(dict.fromkeys([statement.target, *names_in(statement.index),
+                                   *names_in(statement.value)]))
+    if isinstance(statement, Effect):
+        return names_in(statement.statement)
+    if isinstance(statement, (If, While)):
+        return names_in(statement.test)
+    if isinstance(statement, For):
+        return names_in(statement.iter)
+    if isinstance(statement, Return):
+        return names_in(statement.value)
+    return []
+
+
+def writes(statement) -> list[str]:
+    """The names a statement binds (for a compound statement: its header only)."""
+    if isinstance(statement, Assign):
+        return [statement.target]
+    if isinstance(statement, For):
+        return [statement.target]
+    return []
+
+
+# --------------------------------------------------------------------------- names
+
+
+class Namer:
+    """Deterministic, readable fresh names that never collide.
+
+    A name is free when neither it nor its adjoint ``d<name>`` is taken, so that every
+    variable can get the adjoint name a reader expects.
+    """
+
+    def __init__(self, taken=()):
+        self.taken: set[str] = set(taken)
+
+    def reserve(self, name: str) -> None:
+        self.taken.add(name)
+
+    def fresh(self, base: str, *, adjoint_too: bool = True) -> str:
+        base = sanitize(base)
+        candidate = base
+        number = 1
+        while self._clashes(candidate, adjoint_too):
+            number += 1
+            candidate = f"{base}_{number}"
+        self.taken.add(candidate)
+        return candidate
+
+    def _clashes(self, name: str, adjoint_too: bool) -> bool:
+        if name in self.taken or keyword.iskeyword(name):
+            return True
+        return adjoint_too and "d" + name in self.taken
+
+
+def sanitize(base: str) -> str:
+    base = re.sub(r"\W", "_", base).strip("_") or "tmp"
+    if base[0].isdigit():
+        base = "t" + base
+    return base if len(base) <= 16 else "tmp"

@@ -1,0 +1,862 @@
+"""A-normal form: the user's function as one operation per statement.
+
+Nested expressions get temporaries with readable, deterministic names (``W @ x + b`` becomes
+``Wx = W @ x`` then ``z = Wx + b``). Python operators, builtins and methods are mapped to the
+rules of the NumPy functions they stand for (``@`` to ``np.matmul``, ``x.sum()`` to
+``np.sum``, ``max(a, b)`` to ``max_builtin``) while the generated line keeps the user's
+spelling. Control flow is made regular: early returns become assignments to one result,
+conditional expressions become ``if`` statements, loops over sequences loop over indices,
+and names assigned more than once in straight-line code get numbered versions.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import types
+
+import numpy as np
+
+from ..rules import registry
+from . import ir
+from .fence import refuse
+from .source import FunctionSource, is_missing
+
+_OPERATORS = {
+    ast.Add: (np.add, "plus"),
+    ast.Sub: (np.subtract, "minus"),
+    ast.Mult: (np.multiply, "times"),
+    ast.MatMult: (np.matmul, "times"),
+    ast.Div: (np.divide, "over"),
+    ast.Pow: (np.power, "pow"),
+    ast.Mod: (np.remainder, "mod"),
+    ast.FloorDiv: (np.floor_divide, "div"),
+}
+_UNARY = {ast.USub: (np.negative, "neg"), ast.UAdd: (np.positive, "pos")}
+
+METHODS = {
+    "sum": (np.sum, ()),
+    "mean": (np.mean, ()),
+    "max": (np.max, ()),
+    "min": (np.min, ()),
+    "prod": (np.prod, ()),
+    "dot": (np.dot, ()),
+    "reshape": (np.reshape, ("shape",)),
+    "ravel": (np.ravel, ()),
+    "flatten": (np.ravel, ()),
+    "transpose": (np.transpose, ("axes",)),
+    "copy": (np.copy, ()),
+    "squeeze": (np.squeeze, ()),
+}
+"""Array methods with the NumPy function whose rule they use; the parameters that a method
+takes as several positional arguments (``x.reshape(2, 3)``) are packed into a tuple."""
+
+_VIEWS = {np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to}
+_INACTIVE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
+
+
+class Normalizer:
+    """Turns one parsed function into a list of :mod:`~autodiffx.reverse.ir` statements."""
+
+    def __init__(self, source: FunctionSource, namer: ir.Namer):
+        self.source = source
+        self.namer = namer
+        node = source.node
+        arguments = node.args
+        self.params = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+        self.keyword_params = [a.arg for a in arguments.kwonlyargs]
+        assigned = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                assigned.add(sub.id)
+        self.locals = set(self.params) | set(self.keyword_params) | assigned
+        if arguments.vararg:
+            self.locals.add(arguments.vararg.arg)
+        if arguments.kwarg:
+            self.locals.add(arguments.kwarg.arg)
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                namer.reserve(sub.id)
+            elif isinstance(sub, ast.arg):
+                namer.reserve(sub.arg)
+        self.stored = {
+            target.value.id
+            for sub in ast.walk(node)
+            if isinstance(sub, (ast.Assign, ast.AugAssign))
+            for target in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+        }
+        self.globals_used: dict[str, object] = {}
+        self.line = node.lineno
+        base = node.name if len(node.name) <= 12 and node.name != "lambda_" else "out"
+        self.result = namer.fresh(base)
+        self.lines: dict[int, str] = {}
+
+    # ------------------------------------------------------------------ entry point
+
+    def run(self) -> list:
+        for sub in ast.walk(self.source.node):
+            if isinstance(sub, ast.Name) and sub.id not in self.locals:
+                self._use_global(sub.id, sub)
+        body = [s for s in self.source.node.body if not _is_docstring(s)]
+        body = self._restructure_returns(body)
+        statements = []
+        copied = [p for p in self.params if p in self.stored]
+        for name in copied:  # never write into the caller's array
+            self.line = self.source.node.lineno
+            statements.append(self._call_rule(name, np.copy, [_load(name)], self.source.node))
+        statements += self._block(body)
+        if not statements or not isinstance(statements[-1], ir.Return):
+            raise refuse(
+                self.source,
+                self.source.node,
+                "a function that can end without a return",
+                "end every path with 'return <value>'",
+            )
+        statements = rename_versions(statements, self.params, self.namer)
+        return lower_jumps(statements, self.namer)
+
+    def _restructure_returns(self, statements: list) -> list:
+        """Move the code after an ``if`` that returns into the branches that fall through."""
+        for position, statement in enumerate(statements):
+            if isinstance(statement, ast.Return):
+                return statements[: position + 1]
+            if isinstance(statement, (ast.For, ast.While)) and _contains_return(statement):
+                node = next(n for n in ast.walk(statement) if isinstance(n, ast.Return))
+                raise refuse(
+                    self.source,
+                    node,
+                    "return inside a loop",
+                    "set a result variable and break, then return after the loop",
+                )
+            if isinstance(statement, ast.If) and _contains_return(statement):
+                rest = statements[position + 1 :]
+                branch = copy.copy(statement)
+                branch.body = self._restructure_returns(
+                    statement.body + ([] if _always_returns(statement.body) else rest)
+                )
+                branch.orelse = self._restructure_returns(
+                    statement.orelse + ([] if _always_returns(statement.orelse) else rest)
+                )
+                return [*statements[:position], branch]
+        return statements
+
+    # ------------------------------------------------------------------ statements
+
+    def _block(self, statements: list) -> list:
+        out = []
+        for statement in statements:
+            self.line = statement.lineno
+            self.lines[statement.lineno] = self.source.statement_text(statement)
+            out += self._statement(statement)
+        return out
+
+    def _statement(self, node: ast.stmt) -> list:
+        self.pending: list = []
+        if isinstance(node, ast.Return):
+            return self._return(node)
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if node.value is None:
+                return []
+            return self._assign_targets(targets, node.value, node)
+        if isinstance(node, ast.AugAssign):
+            return self._augmented(node)
+        if isinstance(node, ast.Expr):
+            return self._expression_statement(node)
+        if isinstance(node, ast.If):
+            body = self._block(node.body)
+            orelse = self._block(node.orelse)
+            self.line = node.lineno
+            return [ir.If(node.test, body, orelse, node.lineno)]
+        if isinstance(node, ast.While):
+            return [ir.While(node.test, self._block(node.body), node.lineno)]
+        if isinstance(node, ast.For):
+            return self._for(node)
+        if isinstance(node, ast.Break):
+            return [ir.Break(node.lineno)]
+        if isinstance(node, ast.Continue):
+            return [ir.Continue(node.lineno)]
+        if isinstance(node, ast.Pass):
+            return []
+        if isinstance(node, (ast.Assert, ast.Raise)):
+            return [ir.Effect(node, node.lineno, node)]
+        raise refuse(self.source, node, f"a {type(node).__name__} statement", "rewrite it")
+
+    def _return(self, node: ast.Return) -> list:
+        if node.value is None:
+            raise refuse(self.source, node, "a return without a value", "return a number")
+        value = node.value
+        if isinstance(value, ast.Name) and value.id in self.locals and value.id not in self.stored:
+            value = _load(node.value.id)
+        else:
+            self._assign(self.result, node.value, node)
+            value = _load(self.result)
+        return [*self.pending, ir.Return(value, node.lineno)]
+
+
+
+    def _assign_targets(self, targets, value, node) -> list:
+        first, *others = targets
+        self._assign_target(first, value, node)
+        for other in others:
+            source = first.id if isinstance(first, ast.Name) else None
+            if source is None:
+                raise refuse(self.source, node, "chained assignment to a non-name", "split it")
+            self._assign_target(other, _load(source), node)
+        return self.pending
+
+    def _assign_target(self, target, value, node) -> None:
+        if isinstance(target, ast.Name):
+            self._assign(target.id, value, node)
+        elif isinstance(target, ast.Subscript):
+            self._store(target, value, node)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            self._unpack(target, value, node)
+        else:
+            raise refuse(
+                self.source, target, f"assignment to {ast.unparse(target)}", "assign to a name"
+            )
+
+    def _store(self, target: ast.Subscript, value, node) -> None:
+        if not (isinstance(target.value, ast.Name) and target.value.id in self.locals):
+            raise refuse(
+                self.source, target, "a write into a non-local array", "copy it into a local first"
+            )
+        index = self._index(target.slice)
+        atom = self._atom(value)
+        self.pending.append(ir.Store(target.value.id, index, atom, self.line))
+
+    def _unpack(self, target, value, node) -> None:
+        names = []
+        for element in target.elts:
+            if not isinstance(element, ast.Name):
+                raise refuse(self.source, element, "nested unpacking", "unpack step by step")
+            names.append(element.id)
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(names):
+            clash = any(n in names for e in value.elts for n in ir.names_in(e))
+            if not clash:
+                for name, element in zip(names, value.elts, strict=True):
+                    self._assign(name, element, node)
+                return
+            atoms = []
+            for element in value.elts:
+                atom = self._atom(element)
+                if isinstance(atom, ast.Name) and atom.id in names:
+                    temporary = self.namer.fresh(atom.id + "_old")
+                    self._emit_copy(temporary, atom, node)
+                    atom = _load(temporary)
+                atoms.append(atom)
+            for name, atom in zip(names, atoms, strict=True):
+                self._assign(name, atom, node)
+            return
+        whole = self._atom(value)
+        for position, name in enumerate(names):
+            item = ast.Subscript(value=copy.deepcopy(whole), slice=ast.Constant(position),
+                                 ctx=ast.Load())
+            self._assign(name, item, node)
+
+    def _augmented(self, node: ast.AugAssign) -> list:
+        operation = ast.BinOp(left=None, op=node.op, right=node.value)
+        if isinstance(node.target, ast.Name):
+            operation.left = _load(node.target.id)
+            self._assign(node.target.id, operation, node)
+        elif isinstance(node.target, ast.Subscript):
+            target = node.target
+            if not (isinstance(target.value, ast.Name) and target.value.id in self.locals):
+                raise refuse(self.source, target, "a write into a non-local array", "copy it")
+            index = self._index(target.slice)
+            base = target.value.id
+            old = self.namer.fresh(f"{base}_item")
+            self._assign(old, ast.Subscript(value=_load(base), slice=copy.deepcopy(index),
+                                            ctx=ast.Load()), node)
+            operation.left = _load(old)
+            new = self._atom(operation)
+            self.pending.append(ir.Store(base, index, new, self.line))
+        else:
+            raise refuse(self.source, node, "augmented assignment to an attribute", "assign")
+        return self.pending
+
+    def _expression_statement(self, node: ast.Expr) -> list:
+        return [ir.Effect(node, node.lineno, node)]
+
+    def _for(self, node: ast.For) -> list:
+        iterator = node.iter
+        target = node.target
+        prologue = []
+        if _is_call_to(iterator, "range", self.source):
+            if not isinstance(target, ast.Name):
+                raise refuse(self.source, target, "unpacking a range", "use one name")
+            args = [self._atom(a) for a in iterator.args]
+            loop_iter = ast.Call(func=iterator.func, args=args, keywords=[])
+            index = target.id
+            before = self.pending
+        else:
+            if _is_call_to(iterator, "enumerate", self.source):
+                if (
+                    len(iterator.args) != 1
+                    or iterator.keywords
+                    or not isinstance(target, ast.Tuple)
+                    or len(target.elts) != 2
+                ):
+                    raise refuse(self.source, iterator, "this use of enumerate",
+                                 "write 'for i, item in enumerate(sequence)'")
+                index_node, item = target.elts
+                sequences = [self._atom(iterator.args[0])]
+                items = [item]
+                index = index_node.id if isinstance(index_node, ast.Name) else None
+            elif _is_call_to(iterator, "zip", self.source):
+                if not isinstance(target, ast.Tuple) or len(target.elts) != len(iterator.args):
+                    raise refuse(self.source, target, "this use of zip",
+                                 "unpack one name per zipped sequence")
+                sequences = [self._atom(a) for a in iterator.args]
+                items = list(target.elts)
+                index = None
+            else:
+                sequences = [self._atom(iterator)]
+                items = [target]
+                index = None
+            before = self.pending
+            if index is None or index == "_":
+                index = self.namer.fresh("index")
+            lengths = [
+                ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[copy.deepcopy(s)],
+                         keywords=[])
+                for s in sequences
+            ]
+            length = lengths[0] if len(lengths) == 1 else ast.Call(
+                func=ast.Name(id="min", ctx=ast.Load()), args=lengths, keywords=[])
+            loop_iter = ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[length],
+                                 keywords=[])
+            self.pending = []
+            for sequence, item in zip(sequences, items, strict=True):
+                element = ast.Subscript(value=copy.deepcopy(sequence), slice=_load(index),
+                                        ctx=ast.Load())
+                self._assign_target(item, element, node)
+            prologue = self.pending
+        body = prologue + self._block(node.body)
+        self.line = node.lineno
+        return [*before, ir.For(index, loop_iter, body, node.lineno)]
+
+    # ------------------------------------------------------------------ expressions
+
+    def _atom(self, node: ast.expr) -> ast.expr:
+        """An atom holding the value of ``node``, emitting statements for it if needed."""
+        if isinstance(node, ast.Name):
+            if node.id not in self.locals:
+                self._use_global(node.id, node)
+            return _load(node.id)
+        if isinstance(node, ast.Constant):
+            return ast.Constant(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            if isinstance(node.operand, ast.Constant) and isinstance(
+                node.operand.value, (int, float)
+            ):
+                return ast.Constant(-node.operand.value)
+        if self._is_global_expression(node):
+            return copy.deepcopy(node)
+        name = self.namer.fresh(self._name_for(node))
+        self._assign(name, node, node)
+        return _load(name)
+
+    def _is_global_expression(self, node) -> bool:
+        """``np.pi``, ``np.newaxis``, ``math.e``: attribute chains on a global name."""
+        base = node
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if node is base or not isinstance(base, ast.Name) or base.id in self.locals:
+            return False
+        value = self._static(node)
+        return not is_missing(value) and not callable(value)
+
+    def _use_global(self, name: str, node) -> None:
+        value = self.source.resolve(name)
+        if is_missing(value):
+            raise refuse(
+                self.source, node, f"the undefined name {name!r}", "define it before calling"
+            )
+        if not hasattr(builtins, name) or getattr(builtins, name) is not value:
+            self.globals_used[name] = value
+
+    def _static(self, node):
+        """The value of a global name or attribute chain, or the missing marker."""
+        if isinstance(node, ast.Name):
+            if node.id in self.locals:
+                return self.source.resolve("\0")
+            return self.source.resolve(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self._static(node.value)
+            if is_missing(base):
+                return base
+            return getattr(base, node.attr, self.source.resolve("\0"))
+        return self.source.resolve("\0")
+
+    def _index(self, node: ast.expr) -> ast.expr:
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple(elts=[self._index_part(e) for e in node.elts], ctx=ast.Load())
+        return self._index_part(node)
+
+    def _index_part(self, node: ast.expr) -> ast.expr:
+        if isinstance(node, ast.Slice):
+            parts = [None if p is None else self._atom(p) for p in (node.lower, node.upper,
+                                                                     node.step)]
+            return ast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
+        return self._atom(node)
+
+    def _assign(self, target: str, node: ast.expr, origin) -> None:
+        """Append statements computing ``target = node``."""
+        if isinstance(node, ast.Name) and node.id in self.locals:
+            if target in self.stored and node.id != target:
+                self.pending.append(self._call_rule(target, np.copy, [_load(node.id)], origin))
+            elif node.id != target:
+                self._emit_copy(target, _load(node.id), origin)
+            return
+        if isinstance(node, ast.IfExp):
+            test = node.test
+            saved = self.pending
+            self.pending = []
+            self._assign(target, node.body, origin)
+            body = self.pending
+            self.pending = []
+            self._assign(target, node.orelse, origin)
+            orelse = self.pending
+            self.pending = saved
+            self.pending.append(ir.If(test, body, orelse, self.line))
+            return
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            left, right = self._atom(node.left), self._atom(node.right)
+            function = _OPERATORS[type(node.op)][0]
+            expression = ast.BinOp(left=left, op=node.op, right=right)
+            self._emit_rule(target, function, expression, [left, right], {}, origin)
+            return
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+            operand = self._atom(node.operand)
+            if isinstance(operand, ast.Constant) and isinstance(node.op, ast.USub):
+                self._emit_opaque(target, ast.Constant(-operand.value), origin)
+                return
+            expression = ast.UnaryOp(op=node.op, operand=operand)
+            self._emit_rule(target, _UNARY[type(node.op)][0], expression, [operand], {}, origin)
+            return
+        if isinstance(node, ast.Call):
+            self._call(target, node, origin)
+            return
+        if isinstance(node, ast.Subscript):
+            value = self._atom(node.value)
+            index = self._index(node.slice)
+            expression = ast.Subscript(value=value, slice=index, ctx=ast.Load())
+            if target in self.stored:
+                view = self.namer.fresh(self._name_for(node))
+                self._emit_rule(view, _getitem(), expression, [value, index], {}, origin)
+                self.pending.append(self._call_rule(target, np.copy, [_load(view)], origin))
+                return
+            self._emit_rule(target, _getitem(), expression, [value, index], {}, origin)
+            return
+        if isinstance(node, ast.Attribute) and not self._is_global_expression(node):
+            value = self._atom(node.value)
+            expression = ast.Attribute(value=value, attr=node.attr, ctx=ast.Load())
+            if node.attr == "T":
+                self._emit_rule(target, np.transpose, expression, [value], {}, origin)
+                return
+            self._emit_opaque(target, expression, origin, inactive=node.attr in
+                              _INACTIVE_ATTRIBUTES)
+            return
+        if isinstance(node, (ast.Tuple, ast.List)):
+            elements = [self._atom(e) for e in node.elts]
+            self._emit_opaque(target, type(node)(elts=elements, ctx=ast.Load()), origin,
+                              inactive=False)
+            return
+        inactive = isinstance(node, (ast.Constant, ast.Compare, ast.BoolOp, ast.Name)) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+        ) or self._is_global_expression(node)
+        self._emit_opaque(target, copy.deepcopy(node), origin, inactive=inactive)
+
+    def _call(self, target: str, node: ast.Call, origin) -> None:
+        function = node.func
+        if (
+            isinstance(function, ast.Attribute)
+            and function.attr in METHODS
+            and not self._is_global_expression(function.value)
+            and is_missing(self._static(function))
+        ):
+            self._method(target, node, origin)
+            return
+        callee = self._static(function)
+        if is_missing(callee):
+            if isinstance(function, ast.Name):
+                self._use_global(function.id, function)
+            callee = None
+        elif isinstance(function, ast.Name):
+            self._use_global(function.id, function)
+        for argument in node.args:
+            if isinstance(argument, ast.Starred):
+                raise refuse(self.source, argument, "*unpacking", "pass arguments one by one")
+        rule = registry.lookup(callee) if callee is not None else None
+        if callee is builtins.sum:
+            rule = None
+        if rule is not None and rule.differentiable and not _random(callee):
+            self._call_with_rule(target, node, callee, rule, origin)
+            return
+        args = [self._atom(a) for a in node.args]
+        keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
+                    for k in node.keywords]
+        expression = ast.Call(func=copy.deepcopy(function), args=args, keywords=keywords)
+        if _is_user_function(callee):
+            self.pending.append(
+                ir.Assign(target, expression, "call", self.line, operands=args,
+                          keywords={k.arg: k.value for k in keywords}, function=callee,
+                          node=origin)
+            )
+            return
+        inactive = rule is not None or _random(callee) or _constant_maker(callee)
+        self.pending.append(
+            ir.Assign(target, expression, "opaque" if inactive else "unsupported", self.line,
+                      operands=args, function=callee, node=origin, rule=rule)
+        )
+
+    def _call_with_rule(self, target, node, callee, rule, origin) -> None:
+        if rule.sequence:
+            if not node.args or not isinstance(node.args[0], (ast.List, ast.Tuple)):
+                raise refuse(
+                    self.source,
+                    node,
+                    f"{registry.describe(callee)} of something other than a list literal",
+                    "pass a list literal, as in np.concatenate([a, b])",
+                )
+            first = node.args[0]
+            elements = [self._atom(e) for e in first.elts]
+            args = [type(first)(elts=elements, ctx=ast.Load())]
+            args += [self._static_or_atom(a) for a in node.args[1:]]
+        else:
+            args = [self._static_or_atom(a) for a in node.args]
+        keywords = {k.arg: self._static_or_atom(k.value) for k in node.keywords}
+        expression = ast.Call(
+            func=copy.deepcopy(node.func),
+            args=args,
+            keywords=[ast.keyword(arg=k, value=v) for k, v in keywords.items()],
+        )
+        operands, rule_keywords = _bind(rule, args, keywords)
+        self._emit_rule(target, callee, expression, operands, rule_keywords, origin)
+
+    def _method(self, target, node, origin) -> None:
+        function = node.func
+        callee, packed = METHODS[function.attr]
+        receiver = self._atom(function.value)
+        args = [self._static_or_atom(a) for a in node.args]
+        keywords = {k.arg: self._static_or_atom(k.value) for k in node.keywords}
+        expression = ast.Call(
+            func=ast.Attribute(value=receiver, attr=function.attr, ctx=ast.Load()),
+            args=args,
+            keywords=[ast.keyword(arg=k, value=v) for k, v in keywords.items()],
+        )
+        rule = registry.lookup(callee)
+        if packed and len(args) > 1:
+            args = [ast.Tuple(elts=args, ctx=ast.Load())]
+        operands, rule_keywords = _bind(rule, [copy.deepcopy(receiver), *args], keywords)
+        self._emit_rule(target, callee, expression, operands, rule_keywords, origin)
+
+    def _static_or_atom(self, node: ast.expr) -> ast.expr:
+        """Keep literal tuples (``axis=(0, 1)``) as they are; atomise anything else."""
+        if isinstance(node, ast.Tuple) and all(isinstance(e, ast.Constant) for e in node.elts):
+            return copy.deepcopy(node)
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple(elts=[self._atom(e) for e in node.elts], ctx=ast.Load())
+        return self._atom(node)
+
+    def _call_rule(self, target, function, operands, origin) -> ir.Assign:
+        name = "np." + function.__name__
+        expression = ast.Call(func=ast.parse(name, mode="eval").body, args=operands, keywords=[])
+        rule = registry.require(function)
+        return ir.Assign(target, expression, "primitive", self.line, rule=rule,
+                         operands=[copy.deepcopy(o) for o in operands], function=function,
+                         node=origin)
+
+    def _emit_rule(self, target, function, expression, operands, keywords, origin) -> None:
+        rule = registry.lookup(function)
+        if rule is None or not rule.differentiable:
+            self.pending.append(ir.Assign(target, expression, "opaque", self.line, rule=rule,
+                                          operands=operands, node=origin))
+            return
+        if target in [o.id for o in operands if isinstance(o, ast.Name)] and sum(
+            isinstance(o, ast.Name) and o.id == target for o in operands
+        ) > 1:
+            # y = y * y: compute into a temporary so that both operands keep the old value.
+            temporary = self.namer.fresh(target + "_new")
+            self.pending.append(ir.Assign(temporary, expression, "primitive", self.line,
+                                          rule=rule, operands=operands, keywords=keywords,
+                                          function=function, node=origin))
+            self._emit_copy(target, _load(temporary), origin)
+            return
+        self.pending.append(ir.Assign(target, expression, "primitive", self.line, rule=rule,
+                                      operands=operands, keywords=keywords, function=function,
+                                      node=origin))
+
+    def _emit_copy(self, target, atom, origin) -> None:
+        self.pending.append(ir.Assign(target, atom, "copy", self.line, operands=[atom],
+                                      node=origin))
+
+    def _emit_opaque(self, target, expression, origin, inactive=True) -> None:
+        kind = "opaque" if inactive else "unsupported"
+        self.pending.append(ir.Assign(target, expression, kind, self.line, node=origin,
+                                      operands=[_load(n) for n in ir.names_in(expression)]))
+
+    # ------------------------------------------------------------------ naming
+
+    def _name_for(self, node: ast.expr) -> str:
+        """A readable name for a temporary holding ``node``'s value."""
+        def word(part):
+            if isinstance(part, ast.Name):
+                return part.id
+            if isinstance(part, ast.Constant) and isinstance(part.value, int):
+                return str(part.value).replace("-", "neg")
+            if isinstance(part, ast.Attribute):
+                return part.attr
+            return None
+
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            left, right = word(node.left), word(node.right)
+            if left and right:
+                if isinstance(node.op, (ast.Mult, ast.MatMult)) and len(left + right) <= 3:
+                    return left + right
+                return f"{left}_{_OPERATORS[type(node.op)][1]}_{right}"
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+            operand = word(node.operand)
+            if operand:
+                return f"{_UNARY[type(node.op)][1]}_{operand}"
+        if isinstance(node, ast.Call):
+            function = node.func
+            name = function.attr if isinstance(function, ast.Attribute) else word(function)
+            parts = [word(a) for a in node.args]
+            if isinstance(function, ast.Attribute) and function.attr in METHODS:
+                receiver = word(function.value)
+                parts = [receiver] if receiver else []
+            parts = [p for p in parts if p]
+            if name:
+                return "_".join([name, *parts]) if parts else name
+        if isinstance(node, ast.Subscript):
+            base = word(node.value)
+            index = word(node.slice)
+            if base and index:
+                return f"{base}_{index}"
+            if base:
+                return f"{base}_part"
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            base = word(node.value)
+            if base:
+                return base + "T"
+        return "tmp"
+
+
+_CONSTANT_MAKERS = {
+    np.zeros, np.ones, np.empty, np.full, np.arange, np.linspace, np.eye, np.identity,
+    len, range, int, float, isinstance, np.array, np.asarray,
+}
+
+
+def _constant_maker(callee) -> bool:
+    try:
+        return callee in _CONSTANT_MAKERS
+    except TypeError:  # an unhashable callable
+        return False
+
+
+def _bind(rule, args, keywords):
+    """The operands in the order of ``rule.params``, and the rule's keywords."""
+    operands = list(args[: len(rule.params)])
+    rule_keywords = {}
+    for name, value in keywords.items():
+        if name in rule.params:
+            position = rule.params.index(name)
+            while len(operands) <= position:
+                operands.append(ast.Constant(None))
+            operands[position] = value
+        elif name in rule.keywords:
+            rule_keywords[name] = value
+    extra = args[len(rule.params):]
+    for name, value in zip(rule.keywords, extra, strict=False):
+        rule_keywords[name] = value
+    while len(operands) < len(rule.params):
+        operands.append(ast.Constant(None))
+    return operands, rule_keywords
+
+
+def _getitem():
+    import operator
+
+    return operator.getitem
+
+
+def _random(callee) -> bool:
+    module = getattr(callee, "__module__", "") or ""
+    if module.startswith("numpy.random"):
+        return True
+    owner = getattr(callee, "__self__", None)
+    return type(owner).__module__.startswith("numpy.random") if owner is not None else False
+
+
+def _is_user_function(callee) -> bool:
+    return isinstance(callee, types.FunctionType) and not (
+        getattr(callee, "__module__", "") or ""
+    ).startswith("numpy")
+
+
+def _is_call_to(node, name, source) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == name
+        and source.resolve(name) is getattr(builtins, name)
+    )
+
+
+def _load(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def _is_docstring(statement) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and (
+        isinstance(statement.value.value, str)
+    )
+
+
+def _contains_return(node) -> bool:
+    return any(isinstance(n, ast.Return) for n in ast.walk(node))
+
+
+def _always_returns(statements) -> bool:
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, ast.Return):
+        return True
+    if isinstance(last, ast.If):
+        return _always_returns(last.body) and _always_returns(last.orelse)
+    return False
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def rename_versions(statements: list, params: list[str], namer: ir.Namer) -> list:
+    """Give names bound more than once in straight-line code numbered versions.
+
+    ``x = x * 2`` at the top level becomes ``x_2 = x * 2``, so that every value the adjoint
+    sweep needs is still there when it runs. Names also bound inside loops or branches keep
+    their single name (the adjoint sweep saves their values on a tape instead).
+    """
+    nested = set()
+    for statement in statements:
+        for block in ir.children(statement):
+            for inner in ir.walk(block):
+                nested.update(ir.writes(inner))
+        if isinstance(statement, ir.For):
+            nested.add(statement.target)
+    current: dict[str, str] = {}
+    bound = set(params)
+    out = []
+    for statement in statements:
+        _rename_reads(statement, current)
+        if isinstance(statement, ir.Assign) and statement.target not in nested:
+            name = statement.target
+            if name in bound:
+                statement.target = namer.fresh(name)
+                current[name] = statement.target
+            bound.add(name)
+        out.append(statement)
+    return out
+
+
+def _rename_reads(statement, current: dict[str, str]) -> None:
+    if not current:
+        return
+    nodes = []
+    if isinstance(statement, ir.Assign):
+        nodes = [statement.expr, *statement.operands, *statement.keywords.values()]
+    elif isinstance(statement, ir.Store):
+        nodes = [statement.index, statement.value]
+        statement.target = current.get(statement.target, statement.target)
+    elif isinstance(statement, ir.Effect):
+        nodes = [statement.statement]
+    elif isinstance(statement, (ir.If, ir.While)):
+        nodes = [statement.test]
+    elif isinstance(statement, ir.For):
+        nodes = [statement.iter]
+    elif isinstance(statement, ir.Return):
+        nodes = [statement.value]
+    seen = set()
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and id(sub) not in seen:
+                seen.add(id(sub))
+                sub.id = current.get(sub.id, sub.id)
+    for block in ir.children(statement):
+        for inner in block:
+            _rename_reads(inner, current)
+
+
+# --------------------------------------------------------------------------- break, continue
+
+
+def lower_jumps(statements: list, namer: ir.Namer) -> list:
+    """Replace ``break``/``continue`` by flags, so that loop bodies are structured.
+
+    ``if c: break`` sets ``broke = True``, the rest of the body runs under
+    ``if not broke:``, and the body ends with ``if broke: break``. The adjoint sweep then
+    only has to count iterations and replay the recorded branch decisions.
+    """
+    out = []
+    for statement in statements:
+        if isinstance(statement, ir.If):
+            statement.body = lower_jumps(statement.body, namer)
+            statement.orelse = lower_jumps(statement.orelse, namer)
+        if isinstance(statement, (ir.For, ir.While)):
+            statement.body = lower_jumps(statement.body, namer)
+            kinds = _jumps(statement.body)
+            if kinds:
+                flags = {kind: namer.fresh("broke" if kind is ir.Break else "skip")
+                         for kind in (ir.Break, ir.Continue) if kind in kinds}
+                body = _rewrite(statement.body, flags, statement.line)
+                if ir.Continue in flags:
+                    body.insert(0, _flag(flags[ir.Continue], False, statement.line))
+                if ir.Break in flags:
+                    out.append(_flag(flags[ir.Break], False, statement.line))
+                    body.append(ir.If(_load(flags[ir.Break]), [ir.Break(statement.line)], [],
+                                      statement.line))
+                statement.body = body
+        out.append(statement)
+    return out
+
+
+def _jumps(statements) -> set:
+    found = set()
+    for statement in statements:
+        if isinstance(statement, (ir.Break, ir.Continue)):
+            found.add(type(statement))
+        elif isinstance(statement, ir.If):
+            found |= _jumps(statement.body) | _jumps(statement.orelse)
+    return found
+
+
+def _flag(name, value, line) -> ir.Assign:
+    return ir.Assign(name, ast.Constant(value), "opaque", line)
+
+
+def _rewrite(statements, flags, line) -> list:
+    out = []
+    for position, statement in enumerate(statements):
+        if isinstance(statement, (ir.Break, ir.Continue)):
+            out.append(_flag(flags[type(statement)], True, statement.line))
+            return out
+        if isinstance(statement, ir.If) and _jumps([statement]):
+            kinds = _jumps([statement])
+            out.append(ir.If(statement.test, _rewrite(statement.body, flags, line),
+                             _rewrite(statement.orelse, flags, line), statement.line))
+            rest = _rewrite(statements[position + 1 :], flags, line)
+            if rest:
+                names = [_load(flags[k]) for k in (ir.Break, ir.Continue) if k in kinds]
+                test = names[0] if len(names) == 1 else ast.BoolOp(op=ast.Or(), values=names)
+                guard = ast.UnaryOp(op=ast.Not(), operand=test)
+                out.append(ir.If(guard, rest, [], rest[0].line))
+            return out
+        out.append(statement)
+    return out

@@ -1,0 +1,225 @@
+"""Optimisations of generated code: constant folding and dead-code elimination.
+
+Folding runs on each adjoint expression once the rule's names are substituted: ``np.ndim``
+of a name whose rank is known becomes a number, and then comparisons, ``and``/``or``/
+``not``, ``in`` on tuples, ``is None``, conditional expressions and arithmetic on constants
+fold away, with ``a * 1``, ``1 * a``, ``a ** 1`` and ``a + 0`` simplified. Dead-code
+elimination drops assignments whose value is never read.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable
+
+_BINARY: dict[type, Callable] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_COMPARE: dict[type, Callable] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+
+def _constant(node) -> tuple[bool, object]:
+    if isinstance(node, ast.Constant):
+        return True, node.value
+    if isinstance(node, ast.Tuple):
+        values = [_constant(e) for e in node.elts]
+        if all(ok for ok, _ in values):
+            return True, tuple(v for _, v in values)
+    return False, None
+
+
+def _is_number(node, value) -> bool:
+    ok, constant = _constant(node)
+    return ok and type(constant) in (int, float) and constant == value
+
+
+class Folder(ast.NodeTransformer):
+    """Fold constants in an expression; ``rank(name)`` gives a name's known rank or None."""
+
+    def __init__(self, rank: Callable[[str], int | None]):
+        self.rank = rank
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        function = node.func
+        if (
+            isinstance(function, ast.Attribute)
+            and function.attr == "ndim"
+            and isinstance(function.value, ast.Name)
+            and function.value.id == "np"
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            argument = node.args[0]
+            if isinstance(argument, ast.Name):
+                rank = self.rank(argument.id)
+                if rank is not None:
+                    return ast.Constant(rank)
+            ok, value = _constant(argument)
+            if ok and type(value) in (int, float, bool):
+                return ast.Constant(0)
+        return node
+
+    def visit_Compare(self, node: ast.Compare):
+        self.generic_visit(node)
+        parts = [node.left, *node.comparators]
+        values = [_constant(p) for p in parts]
+        if all(ok for ok, _ in values):
+            result = True
+            for op, (_, left), (_, right) in zip(node.ops, values, values[1:], strict=False):
+                result = result and _COMPARE[type(op)](left, right)
+            return ast.Constant(bool(result))
+        return node
+
+    def visit_BoolOp(self, node: ast.BoolOp):
+        self.generic_visit(node)
+        is_and = isinstance(node.op, ast.And)
+        kept = []
+        for value in node.values:
+            ok, constant = _constant(value)
+            if ok:
+                if bool(constant) != is_and:  # True in an or, False in an and: decides it
+                    return ast.Constant(constant)
+                continue
+            kept.append(value)
+        if not kept:
+            return ast.Constant(is_and)
+        if len(kept) == 1:
+            return kept[0]
+        node.values = kept
+        return node
+
+    def visit_UnaryOp(self, node: ast.UnaryOp):
+        self.generic_visit(node)
+        ok, value = _constant(node.operand)
+        if ok and isinstance(node.op, ast.Not):
+            return ast.Constant(not value)
+        if ok and isinstance(node.op, ast.USub) and type(value) in (int, float):
+            return ast.Constant(-value)
+        if (
+            isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.UnaryOp)
+            and isinstance(node.operand.op, ast.USub)
+        ):
+            return node.operand.operand
+        return node
+
+    def visit_IfExp(self, node: ast.IfExp):
+        self.generic_visit(node)
+        ok, value = _constant(node.test)
+        if ok:
+            return node.body if value else node.orelse
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp):
+        self.generic_visit(node)
+        left, right = node.left, node.right
+        (left_ok, a), (right_ok, b) = _constant(left), _constant(right)
+        operation = _BINARY.get(type(node.op))
+        numbers = (int, float)
+        if left_ok and right_ok and operation and type(a) in numbers and type(b) in numbers:
+            try:
+                return ast.Constant(operation(a, b))
+            except (ArithmeticError, ValueError):
+                return node
+        if isinstance(node.op, ast.Mult):
+            if _is_number(right, 1):
+                return left
+            if _is_number(left, 1):
+                return right
+        if isinstance(node.op, ast.Pow) and _is_number(right, 1):
+            return left
+        if isinstance(node.op, ast.Add):
+            if _is_number(right, 0):
+                return left
+            if _is_number(left, 0):
+                return right
+        if isinstance(node.op, (ast.Sub,)) and _is_number(right, 0):
+            return left
+        if isinstance(node.op, ast.Div) and _is_number(right, 1):
+            return left
+        return node
+
+
+def fold(expression: ast.expr, rank: Callable[[str], int | None]) -> ast.expr:
+    """``expression`` with constants folded (see :class:`Folder`)."""
+    return Folder(rank).visit(expression)
+
+
+# --------------------------------------------------------------------------- dead code
+
+
+def _loads(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx,
+                                                                                 ast.Load)}
+
+
+def _removable(statement) -> str | None:
+    """The name a pure assignment defines, or ``None`` if it must stay."""
+    if not getattr(statement, "pure", False):
+        return None
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+        if isinstance(target, ast.Name):
+            return target.id
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            return target.value.id
+    return None
+
+
+def eliminate_dead_code(body: list[ast.stmt], live_at_end: set[str]) -> None:
+    """Remove, in place, pure assignments (marked ``pure``) whose names are never read.
+
+    A name counts as read if it is read anywhere later in program order, anywhere in an
+    enclosing loop (the next iteration may read it), or inside a nested function.
+    """
+    while _sweep(body, live_at_end, [], []):
+        pass
+
+
+def _sweep(body, live_at_end, after_sets, loops) -> bool:
+    changed = False
+    # reads after each position, computed from the end
+    for position in range(len(body) - 1, -1, -1):
+        statement = body[position]
+        later = set(live_at_end)
+        for other in body[position + 1 :]:
+            later |= _loads(other)
+        for outer in after_sets:
+            later |= outer
+        for loop in loops:
+            later |= _loads(loop)
+        name = _removable(statement)
+        if name is not None and name not in later:
+            del body[position]
+            changed = True
+            continue
+        nested_after = [later] if not isinstance(statement, ast.FunctionDef) else []
+        for field in ("body", "orelse"):
+            block = getattr(statement, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                is_loop = isinstance(statement, (ast.For, ast.While))
+                inner_loops = [*loops, statement] if is_loop else loops
+                if isinstance(statement, ast.FunctionDef):
+                    changed |= _sweep(block, set(), [], [])
+                else:
+                    changed |= _sweep(block, set(), [*after_sets, *nested_after], inner_loops)
+    return changed

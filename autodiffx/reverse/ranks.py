@@ -1,0 +1,127 @@
+"""Rank analysis: the ``ndim`` of each local name, where it is certain.
+
+Argument ranks come from the call; each rule may say its output rank from its inputs'
+(``Rule.rank``); literals have rank 0 and ``range`` loop variables rank 0. A name bound to
+values of different ranks, or to anything unknown, has rank ``None``. The adjoint pass uses
+known ranks to fold ``np.ndim(x)`` in rule expressions, which is what turns the matmul rule
+into ``np.outer(dz, x)`` for a matrix-vector product.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+
+import numpy as np
+
+from . import ir
+
+Ranks = dict[str, "int | None"]
+
+_UNKNOWN = object()
+_SHAPE_MAKERS = {np.zeros, np.ones, np.empty, np.full}
+
+
+def infer(statements: list, params: list[str], ranks: tuple[int, ...]) -> Ranks:
+    """Map each local name to its rank, or ``None`` where it is not certain."""
+    known: dict[str, object] = {}
+    for position, name in enumerate(params):
+        rank = ranks[position] if position < len(ranks) else -1
+        known[name] = rank if rank is not None and rank >= 0 else None
+    for _ in range(4):
+        before = dict(known)
+        for statement in ir.walk(statements):
+            if isinstance(statement, ir.Assign):
+                _bind(known, statement.target, _rank_of(statement, known))
+            elif isinstance(statement, ir.For):
+                _bind(known, statement.target, 0)
+        if known == before:
+            break
+    return {name: (rank if isinstance(rank, int) else None) for name, rank in known.items()}
+
+
+def _bind(known, name, rank) -> None:
+    if name not in known:
+        known[name] = rank
+    elif known[name] != rank:
+        known[name] = None
+
+
+def atom_rank(atom: ast.expr, known) -> int | None:
+    if isinstance(atom, ast.Name):
+        rank = known.get(atom.id)
+        return rank if isinstance(rank, int) else None
+    if isinstance(atom, ast.Constant) and isinstance(atom.value, (int, float, bool)):
+        return 0
+    return None
+
+
+def _rank_of(statement: ir.Assign, known) -> int | None:
+    if statement.kind == "copy":
+        return atom_rank(statement.operands[0], known)
+    if statement.kind == "primitive":
+        rule = statement.rule
+        if statement.function is operator.getitem:
+            return index_rank(atom_rank(statement.operands[0], known), statement.operands[1],
+                              known)
+        if rule.rank is None:
+            return None
+        inputs = [atom_rank(o, known) for o in statement.operands]
+        keywords = {}
+        for name, node in statement.keywords.items():
+            try:
+                keywords[name] = ast.literal_eval(node)
+            except ValueError:
+                return None
+        try:
+            return rule.rank(*inputs, **keywords)
+        except TypeError:
+            return None
+    if statement.kind == "opaque":
+        return _opaque_rank(statement, known)
+    return None
+
+
+def _opaque_rank(statement: ir.Assign, known) -> int | None:
+    expression = statement.expr
+    if isinstance(expression, ast.Constant) and isinstance(expression.value, (int, float)):
+        return 0
+    if isinstance(expression, ast.Compare) and len(expression.comparators) == 1:
+        sides = [atom_rank(expression.left, known), atom_rank(expression.comparators[0], known)]
+        return max(sides) if None not in sides else None
+    if isinstance(expression, ast.Attribute) and expression.attr in ("ndim", "size"):
+        return 0
+    if isinstance(expression, ast.Call):
+        function = statement.function
+        if function in (len, int, float):
+            return 0
+        if function in _SHAPE_MAKERS and expression.args:
+            shape = expression.args[0]
+            if isinstance(shape, ast.Tuple):
+                return len(shape.elts)
+            if atom_rank(shape, known) == 0:
+                return 1
+    return None
+
+
+def index_rank(rank: int | None, index: ast.expr, known) -> int | None:
+    """The rank of ``x[index]`` for ``x`` of rank ``rank``, when the index is simple."""
+    if rank is None:
+        return None
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    consumed = added = 0
+    for item in items:
+        if isinstance(item, ast.Slice):
+            consumed += 1
+            added += 1
+        elif isinstance(item, ast.Constant) and item.value is None:
+            added += 1
+        elif isinstance(item, ast.Constant) and isinstance(item.value, int):
+            consumed += 1
+        elif isinstance(item, ast.Name) and known.get(item.id) == 0:
+            consumed += 1
+        else:
+            return None
+    if consumed > rank:
+        return None
+    return rank - consumed + added
