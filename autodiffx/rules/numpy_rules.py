@@ -278,10 +278,10 @@ defrule(
     "x y",
     tangents=(_dot_tangent(0), _dot_tangent(1)),
     adjoints=(
-        "dot_adjoint(g, x, y, 0) if np.ndim(x) in (0, 3, 4) or np.ndim(y) not in (1, 2) "
+        "dot_adjoint(g, x, y, 0) if np.ndim(x) not in (1, 2) or np.ndim(y) not in (1, 2) "
         "else (g * y if np.ndim(y) == 1 else y @ g) if np.ndim(x) == 1 "
         "else np.outer(g, y) if np.ndim(y) == 1 else g @ y.T",
-        "dot_adjoint(g, x, y, 1) if np.ndim(x) in (0, 3, 4) or np.ndim(y) not in (1, 2) "
+        "dot_adjoint(g, x, y, 1) if np.ndim(x) not in (1, 2) or np.ndim(y) not in (1, 2) "
         "else (g * x if np.ndim(y) == 1 else np.outer(x, g)) if np.ndim(x) == 1 "
         "else x.T @ g",
     ),
