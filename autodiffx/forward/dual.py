@@ -51,10 +51,10 @@ class Dual:
     __array_priority__ = 1000
 
     def __new__(cls, primal: Any = None, tangent: Any = None, level: int = 0):
-        # A Dual holding an array is a sequence (len, iteration, indexing); a scalar one must
-        # not be, or NumPy's ``y[i] = dual`` reports "setting an array element with a
-        # sequence" instead of reaching __float__ and its explanation.
-        if cls is Dual and np.ndim(primal) > 0:
+        # A Dual holding an array (even a 0-d one) is a sequence (len, iteration, indexing);
+        # a scalar one must not be, or NumPy's ``y[i] = dual`` reports "setting an array
+        # element with a sequence" instead of reaching __float__ and its explanation.
+        if cls is Dual and (isinstance(primal, np.ndarray) or np.ndim(primal) > 0):
             cls = _ArrayDual
         return object.__new__(cls)
 
@@ -72,7 +72,18 @@ class Dual:
                 f"np.{ufunc.__name__}.{method} has no derivative rule",
                 hint=f"use the function form, for example np.sum for np.add.{method}",
             )
-        if kwargs.get("out") is not None:
+        out = kwargs.get("out")
+        if out is not None:
+            targets = out if isinstance(out, tuple) else (out,)
+            if not any(isinstance(target, Dual) for target in targets):
+                # y += x, or np.f(..., out=y), with y a plain array and x differentiated.
+                raise DerivativeConversionError(
+                    f"np.{ufunc.__name__} would store a value being differentiated into a "
+                    "plain NumPy array in place (y += ..., or out=...), dropping its "
+                    "derivative",
+                    hint="write y = y + ... (a new value), start from y = np.zeros_like(x) "
+                    "instead of np.zeros, or use mode='reverse'",
+                )
             raise MissingRuleError(
                 f"np.{ufunc.__name__}(..., out=...) writes into an array in place",
                 hint="assign the result instead: y = np.f(x)",
@@ -111,6 +122,10 @@ class Dual:
     def __int__(self):
         # Truncation to an int has derivative zero wherever it is defined.
         return int(self.primal)
+
+    def __round__(self, ndigits=None):
+        # Like int(): a step function, derivative zero wherever it is defined.
+        return round(self.primal, ndigits) if ndigits is not None else round(self.primal)
 
     def __bool__(self):
         return bool(self.primal)
@@ -253,6 +268,15 @@ class Dual:
 
     def __mod__(self, other):
         return apply(registry.require(np.remainder), np.remainder, (self, other), {})
+
+    def __rmod__(self, other):
+        return apply(registry.require(np.remainder), np.remainder, (other, self), {})
+
+    def __floordiv__(self, other):
+        return apply(registry.require(np.floor_divide), np.floor_divide, (self, other), {})
+
+    def __rfloordiv__(self, other):
+        return apply(registry.require(np.floor_divide), np.floor_divide, (other, self), {})
 
     def __neg__(self):
         return apply(_NEGATIVE, np.negative, (self,), {})

@@ -132,6 +132,11 @@ def _remainder_kink(x):
     return _closest(quotient - np.round(quotient)) * 1.5
 
 
+def _floor_kink(x):
+    jumps = np.concatenate([x / 0.7 - np.round(x / 0.7), x * 2.0 - np.round(x * 2.0)])
+    return _closest(jumps) * 0.5
+
+
 def _huber_kink(x):
     # Huber is C1; only the branch test itself is a (harmless) switch point.
     return _closest(np.abs(x) - 1.0)
@@ -239,6 +244,15 @@ CASES: tuple[Case, ...] = (
     Case("write_zeros", p.write_zeros, (A(3),), forward=False),
     Case("write_zeros_rows", p.write_zeros_rows, (A(2, 3),), forward=False),
     Case("write_zeros_like", p.write_zeros_like, (A(4),)),
+    Case(
+        "accumulate_into_zeros",
+        p.accumulate_into_zeros,
+        (A(2, 3), A(2)),
+        (0, 1),
+        forward=False,
+    ),
+    Case("accumulate_into_zeros_like", p.accumulate_into_zeros_like, (A(3),)),
+    Case("floor_steps", p.floor_steps, (A(4),), kink=_floor_kink),
     Case("copy_then_write", p.copy_then_write, (A(3),)),
     Case("fancy_index", p.fancy_index, (A(4),), kink=_closest),
     Case("newaxis_broadcast", p.newaxis_broadcast, (A(3), A(2)), (0, 1)),

@@ -404,6 +404,27 @@ def write_zeros_like(x):
     return np.sum(y * x)
 
 
+def accumulate_into_zeros(W, x):
+    """h = np.zeros(3); h += ... in a loop, an accumulator started from a plain array."""
+    h = np.zeros(3)
+    for i in range(2):
+        h += W[i] * x[i]
+    return np.sum(np.tanh(h))
+
+
+def accumulate_into_zeros_like(x):
+    """The same accumulator, started from np.zeros_like(x)."""
+    h = np.zeros_like(x)
+    for i in range(3):
+        h += np.sin(x * (i + 1))
+    return np.sum(h**2)
+
+
+def floor_steps(x):
+    """Floor division: a staircase times a line."""
+    return np.sum((x // 0.7) * x + np.floor(x * 2.0) * 0.5)
+
+
 def copy_then_write(x):
     """Copy the input, then overwrite entries of the copy."""
     y = x.copy()

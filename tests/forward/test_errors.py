@@ -97,3 +97,24 @@ def test_errors_are_also_the_builtin_kinds():
         _forward(lambda x: float(x))(1.0)
     with pytest.raises(ValueError):
         grad(lambda x: x, mode="sideways")
+
+
+def accumulate_into_zeros(x):
+    total = np.zeros(2)
+    total += x * 2.0
+    return np.sum(total)
+
+
+def test_augmented_assignment_into_a_plain_array_is_refused_clearly():
+    with pytest.raises(autodiffx.DerivativeConversionError, match=r"y = y \+ \.\.\."):
+        _forward(accumulate_into_zeros)(np.array([1.0, 2.0]))
+
+
+def test_augmented_assignment_into_zeros_like_works():
+    def f(x):
+        total = np.zeros_like(x)
+        total += x * 2.0
+        total *= x
+        return np.sum(total)
+
+    np.testing.assert_allclose(_forward(f)(np.array([1.0, 2.0])), [4.0, 8.0])

@@ -110,3 +110,15 @@ def test_undifferentiated_arguments_may_be_anything():
 def test_python_float_in_gives_python_float_out():
     gradient = _forward(lambda x: x * x)(1.5)
     assert type(gradient) is float and gradient == 3.0
+
+
+def test_step_functions_have_zero_derivative():
+    # floor division, round and int are steps: derivative zero away from the jumps.
+    f = _forward(lambda x: np.sum((x // 1.0) * x + x % 1.0))
+    np.testing.assert_allclose(f(np.array([0.5, 2.25])), [1.0, 3.0])
+    g = _forward(lambda a: round(a) * a + int(a) + (7.0 // a))
+    assert g(2.3) == 2.0
+
+
+def test_zero_dimensional_array_input_can_be_indexed():
+    assert _forward(lambda a: a[()] * 3.0)(np.array(2.0)) == 3.0
