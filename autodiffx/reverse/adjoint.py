@@ -378,7 +378,7 @@ class Sweeps:
                     marked.forward = (statement.target, "after")
                     return marked
                 if node.id in bindings:
-                    return sweeps._operand(bindings[node.id])
+                    return sweeps._operand(_slices_as_values(bindings[node.id]))
                 if node.id in rule.keywords:
                     value = statement.keywords.get(node.id)
                     if value is None:
@@ -733,6 +733,21 @@ class Sweeps:
                 out.append(ast.While(test=copy.deepcopy(statement.test), body=body, orelse=[]))
             return out
         return []
+
+
+def _slices_as_values(node: ast.expr) -> ast.expr:
+    """An index as a value: ``1:`` becomes ``slice(1, None)`` (only a subscript takes ``:``)."""
+    if isinstance(node, ast.Slice):
+        parts = [p if p is not None else ast.Constant(None)
+                 for p in (node.lower, node.upper, node.step)]
+        if node.step is None:
+            parts.pop()
+            if node.lower is None and node.upper is None:
+                parts.pop()
+        return _call(_load("slice"), *parts)
+    if isinstance(node, ast.Tuple):
+        return ast.Tuple(elts=[_slices_as_values(e) for e in node.elts], ctx=ast.Load())
+    return node
 
 
 def _is_range(node) -> bool:

@@ -10,6 +10,7 @@ tracebacks, ``inspect.getsource`` and pdb show the generated lines. Results are 
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import itertools
 import linecache
@@ -37,7 +38,7 @@ class Generated:
     filename: str
 
 
-_RESERVED = {"np", "reversed", "next", "range", "len", "min", "max", *HELPERS}
+_RESERVED = {"np", *dir(builtins), *HELPERS}
 _COMMENT = re.compile(r"^(\s*)__autodiffx_comment_(\d+)__$", re.MULTILINE)
 _counter = itertools.count(1)
 

@@ -91,7 +91,14 @@ class Normalizer:
         self.line = node.lineno
         base = node.name if len(node.name) <= 12 and node.name != "lambda_" else "out"
         self.result = namer.fresh(base)
+        self.locals.add(self.result)
+        self.depth = 0
         self.lines: dict[int, str] = {}
+
+    def _fresh(self, base: str) -> str:
+        name = self.namer.fresh(base)
+        self.locals.add(name)
+        return name
 
     # ------------------------------------------------------------------ entry point
 
@@ -107,6 +114,8 @@ class Normalizer:
             self.line = self.source.node.lineno
             statements.append(self._call_rule(name, np.copy, [_load(name)], self.source.node))
         statements += self._block(body)
+        if body and isinstance(body[-1], ast.If) and _always_returns(body):
+            statements.append(ir.Return(_load(self.result), body[-1].lineno))
         if not statements or not isinstance(statements[-1], ir.Return):
             raise refuse(
                 self.source,
@@ -145,6 +154,13 @@ class Normalizer:
     # ------------------------------------------------------------------ statements
 
     def _block(self, statements: list) -> list:
+        self.depth += 1
+        try:
+            return self._statements(statements)
+        finally:
+            self.depth -= 1
+
+    def _statements(self, statements: list) -> list:
         out = []
         for statement in statements:
             self.line = statement.lineno
@@ -188,6 +204,9 @@ class Normalizer:
         if node.value is None:
             raise refuse(self.source, node, "a return without a value", "return a number")
         value = node.value
+        if self.depth > 1:  # a return inside a branch: assign the result
+            self._assign(self.result, value, node)
+            return self.pending
         if isinstance(value, ast.Name) and value.id in self.locals and value.id not in self.stored:
             value = _load(node.value.id)
         else:
@@ -244,7 +263,7 @@ class Normalizer:
             for element in value.elts:
                 atom = self._atom(element)
                 if isinstance(atom, ast.Name) and atom.id in names:
-                    temporary = self.namer.fresh(atom.id + "_old")
+                    temporary = self._fresh(atom.id + "_old")
                     self._emit_copy(temporary, atom, node)
                     atom = _load(temporary)
                 atoms.append(atom)
@@ -268,7 +287,7 @@ class Normalizer:
                 raise refuse(self.source, target, "a write into a non-local array", "copy it")
             index = self._index(target.slice)
             base = target.value.id
-            old = self.namer.fresh(f"{base}_item")
+            old = self._fresh(f"{base}_item")
             self._assign(old, ast.Subscript(value=_load(base), slice=copy.deepcopy(index),
                                             ctx=ast.Load()), node)
             operation.left = _load(old)
@@ -319,7 +338,7 @@ class Normalizer:
                 index = None
             before = self.pending
             if index is None or index == "_":
-                index = self.namer.fresh("index")
+                index = self._fresh("index")
             lengths = [
                 ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[copy.deepcopy(s)],
                          keywords=[])
@@ -356,7 +375,7 @@ class Normalizer:
                 return ast.Constant(-node.operand.value)
         if self._is_global_expression(node):
             return copy.deepcopy(node)
-        name = self.namer.fresh(self._name_for(node))
+        name = self._fresh(self._name_for(node))
         self._assign(name, node, node)
         return _load(name)
 
@@ -446,7 +465,7 @@ class Normalizer:
             index = self._index(node.slice)
             expression = ast.Subscript(value=value, slice=index, ctx=ast.Load())
             if target in self.stored:
-                view = self.namer.fresh(self._name_for(node))
+                view = self._fresh(self._name_for(node))
                 self._emit_rule(view, _getitem(), expression, [value, index], {}, origin)
                 self.pending.append(self._call_rule(target, np.copy, [_load(view)], origin))
                 return
@@ -581,7 +600,7 @@ class Normalizer:
             isinstance(o, ast.Name) and o.id == target for o in operands
         ) > 1:
             # y = y * y: compute into a temporary so that both operands keep the old value.
-            temporary = self.namer.fresh(target + "_new")
+            temporary = self._fresh(target + "_new")
             self.pending.append(ir.Assign(temporary, expression, "primitive", self.line,
                                           rule=rule, operands=operands, keywords=keywords,
                                           function=function, node=origin))
@@ -627,7 +646,11 @@ class Normalizer:
             function = node.func
             name = function.attr if isinstance(function, ast.Attribute) else word(function)
             parts = [word(a) for a in node.args]
-            if isinstance(function, ast.Attribute) and function.attr in METHODS:
+            if (
+                isinstance(function, ast.Attribute)
+                and function.attr in METHODS
+                and is_missing(self._static(function))
+            ):
                 receiver = word(function.value)
                 parts = [receiver] if receiver else []
             parts = [p for p in parts if p]
