@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from .helpers import (
+    check_norm_order,
     einsum_tangent,
     extremum_weights,
     matmul_tangent,
@@ -205,8 +206,6 @@ for _functions, _name in (((np.max, np.amax), "max"), ((np.min, np.amin), "min")
 
 
 def _norm_tangent(t, ans, x, ord=None, axis=None, keepdims=False):
-    from .helpers import check_norm_order
-
     check_norm_order(x, ord, axis)
     weights = safe_divide(x, unreduce(ans, x, axis, keepdims))
     return np.sum(t * weights, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
