@@ -320,7 +320,7 @@ def einsum_tangent(subscripts, side, t, *operands):
 
 def check_norm_order(x, ord, axis):
     """Refuse the orders of ``np.linalg.norm`` that have no rule: only Euclidean/Frobenius."""
-    vector = np.ndim(x) == 1 or isinstance(axis, (int, np.integer))
+    vector = len(normalize_axis(axis, np.ndim(x))) == 1
     if ord is None or ord == "fro" or (ord == 2 and vector):
         return
     raise MissingRuleError(

@@ -266,6 +266,7 @@ DOMAINS: dict[str, list[Case]] = {
         Case((Arg((2, 3), NONZERO),), {"ord": "fro"}),
         Case((Arg((4,), NONZERO),), {"ord": 2}),
         Case((Arg((2, 3), NONZERO),), {"ord": 2, "axis": 1}),
+        Case((Arg((2, 3), NONZERO),), {"ord": 2, "axis": (1,)}),
     ],
     # products: every rank combination, batched ones included
     "matmul": [
