@@ -194,6 +194,30 @@ class Dual:
     def clip(self, lo=None, hi=None):
         return apply(_CLIP, np.clip, (self, lo, hi), {})
 
+    def item(self, *index):
+        raise DerivativeConversionError(
+            ".item() was called on a value being differentiated, which would drop its derivative",
+            hint="index it instead (x[i]), which keeps the derivative",
+        )
+
+    def tolist(self):
+        raise DerivativeConversionError(
+            ".tolist() was called on a value being differentiated, which would drop its derivative",
+            hint="iterate over it instead (for v in x), which keeps the derivative",
+        )
+
+    def __getattr__(self, name):
+        # Only reached for names not defined above: the ndarray methods that are spelled the
+        # same as a NumPy function route through that function, so they are differentiated
+        # by its rule or refused with MissingRuleError naming it.
+        if name in _FUNCTION_METHODS:
+            function = getattr(np, name)
+            return lambda *args, **kwargs: function(self, *args, **kwargs)
+        raise AttributeError(
+            f"a value being differentiated (a Dual) has no attribute {name!r}; forward mode "
+            "supports the ndarray methods that are also NumPy functions"
+        )
+
     def copy(self):
         return Dual(np.copy(self.primal), np.copy(self.tangent), self.level)
 
@@ -319,6 +343,29 @@ class _ArrayDual(Dual):
         else:
             self.primal[index] = value
             self.tangent[(slice(None), *items)] = 0.0
+
+
+_FUNCTION_METHODS = frozenset(
+    {
+        "all",
+        "any",
+        "argmax",
+        "argmin",
+        "argsort",
+        "cumprod",
+        "cumsum",
+        "diagonal",
+        "nonzero",
+        "repeat",
+        "round",
+        "std",
+        "swapaxes",
+        "take",
+        "trace",
+        "var",
+    }
+)
+"""ndarray methods that do what the NumPy function of the same name does (not in place)."""
 
 
 def _primal(value):

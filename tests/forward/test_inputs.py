@@ -122,3 +122,19 @@ def test_step_functions_have_zero_derivative():
 
 def test_zero_dimensional_array_input_can_be_indexed():
     assert _forward(lambda a: a[()] * 3.0)(np.array(2.0)) == 3.0
+
+
+def test_ndarray_methods_named_like_numpy_functions():
+    x = np.array([1.0, 3.0, 2.0])
+    np.testing.assert_array_equal(_forward(lambda x: x[x.argmax()] * 2.0)(x), [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(_forward(lambda W: W.trace())(np.ones((2, 2))), np.eye(2))
+    with pytest.raises(autodiffx.MissingRuleError, match=r"np\.std"):
+        _forward(lambda x: x.std())(x)  # no rule yet: named, not an AttributeError
+    with pytest.raises(AttributeError, match="frobnicate"):
+        _forward(lambda x: x.frobnicate())(x)
+
+
+@pytest.mark.parametrize("method", ["item", "tolist"])
+def test_item_and_tolist_drop_the_derivative(method):
+    with pytest.raises(autodiffx.DerivativeConversionError, match=method):
+        _forward(lambda x: getattr(x, method)())(np.array([1.0]))
