@@ -114,7 +114,9 @@ class Sweeps:
         self.helpers_used: set[str] = set()
         self._number(statements, [])
         self.local_names = set(params) | set(self.binds)
+        self.range_loops: set[int] = set()
         self.range_loops = self._range_loops()
+        self.range_loops = self._range_loops()  # again: inner loops may use outer indices
         self.tape = None
         self.replay = None
 
@@ -277,7 +279,7 @@ class Sweeps:
             code = self._reverse(statement, defined)
             if not code:
                 continue
-            if statement.line != current_line:
+            if statement.line != current_line and statement.line > 0:
                 text = self.lines.get(statement.line) or self.source.lines.get(
                     statement.line, "").strip()
                 out.append(self.comments.marker("grad of: " + text))
@@ -652,7 +654,7 @@ class Sweeps:
             self.local_names.add(counter)
             self.binds[counter] = [self.index[id(statement)]]
             iterator = _call(_load("range"), self.value(counter, statement, "after"))
-            target = _store(self.namer.fresh("_", adjoint_too=False))
+            target = _store("_" if "_" not in self.namer.taken else self.namer.fresh("step"))
         body = self._reverse_body(statement.body, entry)
         if not body:
             return out
@@ -668,7 +670,7 @@ class Sweeps:
         for statement in statements:
             if isinstance(statement, ir.Return):
                 continue
-            if statement.line != current_line:
+            if statement.line != current_line and statement.line > 0:
                 out.append(self.comments.marker(self.lines.get(statement.line, "")))
                 current_line = statement.line
             pushes = self.pushes.get(id(statement), {"before": [], "after": []})

@@ -188,4 +188,4 @@ def sanitize(base: str) -> str:
     base = re.sub(r"\W", "_", base).strip("_") or "tmp"
     if base[0].isdigit():
         base = "t" + base
-    return base if len(base) <= 16 else "tmp"
+    return base if len(base) <= 24 else "tmp"

@@ -304,6 +304,17 @@ class Normalizer:
         iterator = node.iter
         target = node.target
         prologue = []
+        if isinstance(iterator, (ast.List, ast.Tuple)) and not any(
+            isinstance(n, (ast.Break, ast.Continue)) for n in ast.walk(node)
+        ):
+            # a loop over a literal list is unrolled: one copy of the body per element
+            out = []
+            for element in iterator.elts:
+                self.pending = []
+                self._assign_target(target, element, node)
+                out += self.pending
+                out += self._block(copy.deepcopy(node.body))
+            return out
         if _is_call_to(iterator, "range", self.source):
             if not isinstance(target, ast.Name):
                 raise refuse(self.source, target, "unpacking a range", "use one name")
@@ -375,7 +386,8 @@ class Normalizer:
                 return ast.Constant(-node.operand.value)
         if self._is_global_expression(node):
             return copy.deepcopy(node)
-        name = self._fresh(self._name_for(node))
+        base = self._name_for(node)
+        name = self._fresh(base if len(base) <= 16 else "tmp")
         self._assign(name, node, node)
         return _load(name)
 
@@ -843,8 +855,8 @@ def lower_jumps(statements: list, namer: ir.Namer) -> list:
                     body.insert(0, _flag(flags[ir.Continue], False, statement.line))
                 if ir.Break in flags:
                     out.append(_flag(flags[ir.Break], False, statement.line))
-                    body.append(ir.If(_load(flags[ir.Break]), [ir.Break(statement.line)], [],
-                                      statement.line))
+                    body.append(ir.If(_load(flags[ir.Break]), [ir.Break(-statement.line)], [],
+                                      -statement.line))
                 statement.body = body
         out.append(statement)
     return out
@@ -861,7 +873,7 @@ def _jumps(statements) -> set:
 
 
 def _flag(name, value, line) -> ir.Assign:
-    return ir.Assign(name, ast.Constant(value), "opaque", line)
+    return ir.Assign(name, ast.Constant(value), "opaque", -line)
 
 
 def _rewrite(statements, flags, line) -> list:
@@ -879,7 +891,7 @@ def _rewrite(statements, flags, line) -> list:
                 names = [_load(flags[k]) for k in (ir.Break, ir.Continue) if k in kinds]
                 test = names[0] if len(names) == 1 else ast.BoolOp(op=ast.Or(), values=names)
                 guard = ast.UnaryOp(op=ast.Not(), operand=test)
-                out.append(ir.If(guard, rest, [], rest[0].line))
+                out.append(ir.If(guard, rest, [], -abs(rest[0].line)))
             return out
         out.append(statement)
     return out

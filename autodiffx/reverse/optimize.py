@@ -76,6 +76,17 @@ class Folder(ast.NodeTransformer):
             ok, value = _constant(argument)
             if ok and type(value) in (int, float, bool):
                 return ast.Constant(0)
+        if (
+            isinstance(function, ast.Attribute)
+            and function.attr in ("any", "all")
+            and isinstance(function.value, ast.Name)
+            and function.value.id == "np"
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            ok, value = _constant(node.args[0])
+            if ok and type(value) is bool:
+                return ast.Constant(value)
         return node
 
     def visit_Compare(self, node: ast.Compare):

@@ -1,0 +1,46 @@
+"""The functions whose generated reverse-mode code is checked against tests/reverse/golden."""
+
+import numpy as np
+
+
+def score(W, x, b, u):
+    z = W @ x + b
+    h = np.tanh(z)
+    return u @ h
+
+
+def lecture(x, y, z):
+    return (x + y) * max(y, z)
+
+
+def rnn(W, h0, steps):
+    h = h0
+    for t in range(steps):
+        h = np.tanh(W @ h)
+    return np.sum(h**2)
+
+
+def relu_or_square(x):
+    if x > 0.0:
+        y = x * x
+    else:
+        y = 0.1 * x
+    return y + 1.0
+
+
+def layer(W, x):
+    return np.tanh(W @ x)
+
+
+def two_layers(W1, W2, x):
+    h = layer(W1, x)
+    return np.sum(layer(W2, h))
+
+
+GOLDEN = {
+    "score": (score, (0, 1, 2, 3), (2, 1, 1, 1)),
+    "lecture": (lecture, (0, 1, 2), (0, 0, 0)),
+    "rnn": (rnn, (0, 1), (2, 1, 0)),
+    "relu_or_square": (relu_or_square, (0,), (0,)),
+    "two_layers": (two_layers, (0, 1, 2), (2, 2, 1)),
+}
