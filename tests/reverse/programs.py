@@ -1,0 +1,215 @@
+"""Small functions covering the Python that reverse mode must differentiate."""
+
+import numpy as np
+
+SCALE = np.array([1.0, -2.0, 0.5])
+
+
+def branch(x, y):
+    if x > 0:
+        z = x * y
+    elif x > -0.5:
+        z = np.sin(x) * y
+    else:
+        z = y - x
+    return z * 2.0
+
+
+def early_return(x):
+    if x > 1.0:
+        return x**2
+    y = np.exp(x)
+    return y * 3.0
+
+
+def conditional_expression(x):
+    y = x * 2.0 if x > 0 else -x
+    return y * y
+
+
+def overwrite_in_loop(x, n):
+    y = x
+    for i in range(n):
+        y = np.sin(y) * 1.5
+    return np.sum(y)
+
+
+def recurrent(W, h0):
+    h = h0
+    for t in range(3):
+        h = np.tanh(W @ h)
+    return np.sum(h**2)
+
+
+def accumulate(x):
+    s = 0.0
+    for i in range(len(x)):
+        s = s + x[i] ** 2
+    return s
+
+
+def while_loop(x):
+    y = x
+    while y < 10.0:
+        y = y * 2.0
+    return y
+
+
+def break_loop(x):
+    s = 0.0
+    for i in range(10):
+        s = s + x * i
+        if s > 5.0:
+            break
+    return s
+
+
+def continue_loop(x):
+    s = 0.0
+    for i in range(6):
+        if i % 2 == 0:
+            continue
+        s = s + np.sin(x * i)
+    return s
+
+
+def over_rows(X):
+    t = 0.0
+    for row in X:
+        t = t + np.sum(row**2)
+    return t
+
+
+def over_enumerate(X, w):
+    t = 0.0
+    for i, row in enumerate(X):
+        t = t + w[i] * np.sum(np.tanh(row))
+    return t
+
+
+def over_zip(a, b):
+    t = 0.0
+    for p, q in zip(a, b):
+        t = t + p * q
+    return t
+
+
+def nested_loops(x):
+    s = 0.0
+    for i in range(3):
+        for j in range(i, 3):
+            s = s + x[i] * x[j] * (i + j + 1)
+    return s
+
+
+def write_into_local(x):
+    y = np.zeros(3)
+    for i in range(3):
+        y[i] = x[i] * x[(i + 1) % 3]
+    return np.sum(y * x)
+
+
+def write_into_argument(x):
+    x[0] = 2.0 * x[1]
+    return np.sum(x**2)
+
+
+def augmented(x):
+    y = x + 0.0  # a fresh array: x += ... on an alias would write into the caller's x
+    y *= 2.0
+    y += x
+    y /= 3.0
+    y -= 1.0
+    return np.sum(y**2)
+
+
+def unpacking(x, y):
+    a, b = x * 2, y * 3
+    a, b = b, a
+    return a - b * 2
+
+
+def keywords(X):
+    return np.sum(np.sum(X, axis=1, keepdims=True) * X)
+
+
+def joined(a, b):
+    c = np.concatenate([a, b])
+    d = np.stack([a, b])
+    return np.sum(c**2) + np.sum(d[0] * d[1])
+
+
+def methods(X):
+    return X.sum(axis=0).dot(X.T.mean(axis=1)) + X.reshape(-1).max()
+
+
+def uses_global(x):
+    return np.sum(SCALE * x**2)
+
+
+def make_closure(c):
+    def closure(x):
+        return np.sum(c * np.cos(x))
+
+    return closure
+
+
+def _helper(a, b):
+    return a * np.sin(b)
+
+
+def calls_helper(x, y):
+    z = _helper(x, y)
+    return np.sum(z) + _helper(y, x).sum()
+
+
+def random_is_constant(x):
+    noise = np.random.default_rng(0).normal(size=3)
+    other = np.random.normal(size=3)
+    return np.sum(x * noise) + np.sum(other * 0.0)
+
+
+def subscripts(X):
+    return np.sum(X[1:, 0] * X[:-1, 1]) + X[0, 2] + np.sum(X[:, None, 1])
+
+
+def attributes(X):
+    n = X.shape[0]
+    return np.sum(X.T @ X) / n + X.ndim
+
+
+def loop_over_literal(a, b):
+    t = 0.0
+    for v in [a, b, a]:
+        t = t + v * v
+    return t
+
+
+def python_scalars(x, y):
+    return abs(x - y) + min(x, y) * max(x, 2.0) - (-x) ** 3
+
+
+def loop_with_branch(x):
+    s = 0.0
+    for i in range(4):
+        if np.sum(x) * i > 1.0:
+            s = s + np.sum(x**2)
+        else:
+            s = s - np.sum(x)
+    return s
+
+
+def long_loop(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + x * 1e-5
+    return s
+
+
+def long_while(x, n):
+    s = x
+    i = 0
+    while i < n:
+        s = s * 1.0000001
+        i = i + 1
+    return s

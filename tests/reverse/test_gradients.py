@@ -1,0 +1,148 @@
+"""Reverse-mode gradients against central differences and forward mode."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import autodiffx
+from autodiffx import reverse
+
+from . import programs as p
+
+
+def central(f, args, index, eps=1e-6):
+    args = [np.array(a, dtype=float) if not isinstance(a, int) else a for a in args]
+    x = args[index]
+    gradient = np.zeros_like(x)
+    for position in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[position] = eps
+        up = list(args)
+        down = list(args)
+        up[index] = x + step
+        down[index] = x - step
+        gradient[position] = (f(*[np.copy(a) for a in up]) - f(*[np.copy(a) for a in down])) / (
+            2 * eps
+        )
+    return gradient
+
+
+def check(f, args, wrt, forward=True):
+    gradients = autodiffx.grad(f, wrt=wrt)(*[np.copy(a) for a in args])
+    for index, gradient in zip(wrt, gradients, strict=True):
+        expected = central(f, args, index)
+        np.testing.assert_allclose(gradient, expected, rtol=1e-5, atol=1e-6)
+        assert np.shape(gradient) == np.shape(args[index])
+    if forward:
+        other = autodiffx.grad(f, wrt=wrt, mode="forward")(*[np.copy(a) for a in args])
+        for mine, theirs in zip(gradients, other, strict=True):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-12)
+
+
+RNG = np.random.default_rng(7)
+V = RNG.normal(size=3)
+M = RNG.normal(size=(3, 3))
+
+CASES = [
+    (p.branch, (0.7, 1.3), (0, 1)),
+    (p.branch, (-0.2, 1.3), (0, 1)),
+    (p.branch, (-0.9, 1.3), (0, 1)),
+    (p.early_return, (2.0,), (0,)),
+    (p.early_return, (0.5,), (0,)),
+    (p.conditional_expression, (0.5,), (0,)),
+    (p.conditional_expression, (-0.5,), (0,)),
+    (p.overwrite_in_loop, (V, 4), (0,)),
+    (p.recurrent, (M * 0.5, V), (0, 1)),
+    (p.accumulate, (V,), (0,)),
+    (p.while_loop, (0.7,), (0,)),
+    (p.break_loop, (0.4,), (0,)),
+    (p.continue_loop, (0.4,), (0,)),
+    (p.over_rows, (M,), (0,)),
+    (p.over_enumerate, (M, V), (0, 1)),
+    (p.over_zip, (V, V + 1), (0, 1)),
+    (p.nested_loops, (V,), (0,)),
+    (p.augmented, (V,), (0,)),
+    (p.unpacking, (0.5, 0.7), (0, 1)),
+    (p.keywords, (M,), (0,)),
+    (p.joined, (V, V * 2), (0, 1)),
+    (p.methods, (M,), (0,)),
+    (p.uses_global, (V,), (0,)),
+    (p.make_closure(2.5), (V,), (0,)),
+    (p.calls_helper, (V, V + 1), (0, 1)),
+    (p.random_is_constant, (V,), (0,)),
+    (p.subscripts, (M,), (0,)),
+    (p.attributes, (M,), (0,)),
+    (p.loop_over_literal, (0.3, -1.2), (0, 1)),
+    (p.python_scalars, (0.3, -1.2), (0, 1)),
+    (p.loop_with_branch, (V,), (0,)),
+]
+
+
+@pytest.mark.parametrize(
+    "f, args, wrt", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
+)
+def test_gradient_matches_central_differences_and_forward_mode(f, args, wrt):
+    check(f, args, wrt)
+
+
+@pytest.mark.parametrize("f", [p.write_into_local, p.write_into_argument])
+def test_subscript_writes(f):
+    x = V.copy()
+    check(f, (x,), (0,), forward=False)
+    assert np.array_equal(x, V), "the caller's array must not be written"
+
+
+vectors = arrays(np.float64, 3, elements=st.floats(-2, 2))
+
+
+@settings(max_examples=25, deadline=None)
+@given(vectors, st.floats(-2, 2))
+def test_recurrent_and_branches_for_random_values(x, y):
+    # central differences are meaningless across a branch boundary: stay away from them
+    assume(abs(y) > 1e-3 and abs(y + 0.5) > 1e-3)
+    assume(all(abs(np.sum(x) * i - 1.0) > 1e-3 for i in range(4)))
+    check(p.recurrent, (M * 0.5, x), (0, 1))
+    check(p.branch, (y, x[0]), (0, 1))
+    check(p.loop_with_branch, (x,), (0,))
+
+
+def test_lecture_example():
+    from .golden_functions import lecture
+
+    assert autodiffx.grad(lecture, wrt=(0, 1, 2))(1.0, 2.0, 0.0) == (2.0, 5.0, 0.0)
+
+
+def test_hundred_thousand_iterations():
+    n = 100_000
+    assert autodiffx.grad(p.long_loop)(2.0, n) == pytest.approx(n * 1e-5)
+    expected = 1.0000001**n
+    assert autodiffx.grad(p.long_while)(2.0, n) == pytest.approx(expected)
+
+
+def test_pullback_can_run_twice():
+    generated = reverse.build(p.recurrent, (0, 1), (2, 1))
+    value, pullback = generated.function(M * 0.5, V)
+    first = pullback(1.0)
+    second = pullback(1.0)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_jacrev_of_vector_output():
+    def f(x):
+        return np.tanh(x) * x[0]
+
+    np.testing.assert_allclose(autodiffx.jacrev(f)(V), autodiffx.jacfwd(f)(V))
+
+
+def test_unknown_ranks_keep_runtime_conditionals():
+    def f(W, x):
+        return np.sum(W @ x)
+
+    text = reverse.build(f, (0, 1), (-1, -1)).source
+    assert "np.ndim" in text
+    value, pullback = reverse.build(f, (0, 1), (-1, -1)).function(M, V)
+    dW, dx = pullback(1.0)
+    np.testing.assert_allclose(dW, np.outer(np.ones(3), V))
