@@ -134,6 +134,7 @@ def _refuse_unsupported(statement: ir.Assign, source: FunctionSource) -> None:
         "Attribute": "this attribute of a differentiated value",
         "DictComp": "a dict comprehension over differentiated values",
         "Dict": "a dict of differentiated values",
+        "Call": "a list of differentiated values built elsewhere and passed to this call",
     }
     raise UnsupportedSyntaxError(
         f"reverse mode does not differentiate {descriptions.get(construct, construct)} "

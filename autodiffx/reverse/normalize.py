@@ -548,12 +548,14 @@ class Normalizer:
     def _call_with_rule(self, target, node, callee, rule, origin) -> None:
         if rule.sequence:
             if not node.args or not isinstance(node.args[0], (ast.List, ast.Tuple)):
-                raise refuse(
-                    self.source,
-                    node,
-                    f"{registry.describe(callee)} of something other than a list literal",
-                    "pass a list literal, as in np.concatenate([a, b])",
-                )
+                # fine while the list holds constants; refused by activity otherwise
+                args = [self._atom(a) for a in node.args]
+                expression = ast.Call(func=copy.deepcopy(node.func), args=args, keywords=[
+                    ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
+                    for k in node.keywords])
+                self.pending.append(ir.Assign(target, expression, "unsupported", self.line,
+                                              operands=args, node=node))
+                return
             first = node.args[0]
             elements = [self._atom(e) for e in first.elts]
             args = [type(first)(elts=elements, ctx=ast.Load())]

@@ -15,7 +15,7 @@ def lecture(x, y, z):
 
 def rnn(W, h0, steps):
     h = h0
-    for t in range(steps):
+    for _ in range(steps):
         h = np.tanh(W @ h)
     return np.sum(h**2)
 

@@ -29,14 +29,14 @@ def conditional_expression(x):
 
 def overwrite_in_loop(x, n):
     y = x
-    for i in range(n):
+    for _ in range(n):
         y = np.sin(y) * 1.5
     return np.sum(y)
 
 
 def recurrent(W, h0):
     h = h0
-    for t in range(3):
+    for _ in range(3):
         h = np.tanh(W @ h)
     return np.sum(h**2)
 
@@ -87,9 +87,9 @@ def over_enumerate(X, w):
     return t
 
 
-def over_zip(a, b):
+def over_zip(a, b, strict=True):
     t = 0.0
-    for p, q in zip(a, b):
+    for p, q in zip(a, b, strict=True):
         t = t + p * q
     return t
 
@@ -201,7 +201,7 @@ def loop_with_branch(x):
 
 def long_loop(x, n):
     s = 0.0
-    for i in range(n):
+    for _ in range(n):
         s = s + x * 1e-5
     return s
 

@@ -6,8 +6,8 @@ def rnn_vjp(W, h0, steps):
     tape = []
     # h = h0
     h = h0
-    # for t in range(steps):
-    for t in range(steps):
+    # for _ in range(steps):
+    for _ in range(steps):
         # h = np.tanh(W @ h)
         tape.append(h)
         Wh = W @ h
@@ -22,9 +22,9 @@ def rnn_vjp(W, h0, steps):
         # grad of: return np.sum(h**2)
         dh_pow_2 = np.broadcast_to(drnn, np.shape(h_pow_2))
         dh = dh_pow_2 * (2 * h)
-        # grad of: for t in range(steps):
+        # grad of: for _ in range(steps):
         dW = np.zeros_like(W)
-        for t in reversed(range(steps)):
+        for _ in reversed(range(steps)):
             # grad of: h = np.tanh(W @ h)
             h_saved = next(replay)
             dWh = dh * (1 - h_saved ** 2)

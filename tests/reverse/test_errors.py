@@ -1,0 +1,101 @@
+"""Every refusal is raised at transform time, of the right class, naming file and line."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import autodiffx
+from autodiffx import reverse
+from autodiffx.errors import MissingRuleError, NoSourceError, UnsupportedSyntaxError
+
+from . import unsupported as u
+
+
+def line_of(function, text):
+    lines, start = inspect.getsourcelines(function)
+    for offset, line in enumerate(lines):
+        if text in line:
+            return start + offset
+    raise AssertionError(text)
+
+
+@pytest.mark.parametrize(
+    "function, marker, construct",
+    [
+        (u.uses_try, "try:", "try"),
+        (u.uses_with, "with open", "with"),
+        (u.uses_global_statement, "global COUNTER", "global"),
+        (u.uses_lambda, "lambda v", "lambda"),
+        (u.uses_del, "del y", "del"),
+        (u.generator, "yield x", "yield"),
+        (u.class_inside, "class Box", "class"),
+    ],
+)
+def test_unsupported_syntax_names_construct_file_and_line(function, marker, construct):
+    with pytest.raises(UnsupportedSyntaxError) as error:
+        autodiffx.grad(function)(1.0)
+    message = str(error.value)
+    assert construct in message
+    assert f"unsupported.py:{line_of(function, marker)}" in message
+    assert marker in message
+    assert "hint" in message
+
+
+def test_terminating_recursion_is_differentiated():
+    # the recursive call has the same ranks, so it reuses the vjp being generated
+    assert autodiffx.grad(u.recursive)(1.5, 3) == pytest.approx(8.0)
+
+
+def test_missing_rule_names_the_function_and_how_to_register():
+    with pytest.raises(MissingRuleError) as error:
+        autodiffx.grad(u.no_rule)(np.ones(3))
+    message = str(error.value)
+    assert "fft" in message and "defrule" in message
+    assert f"unsupported.py:{line_of(u.no_rule, 'np.fft.fft')}" in message
+
+
+def test_append_of_differentiated_values_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="append") as error:
+        autodiffx.grad(u.appends)(np.ones(3))
+    assert f"unsupported.py:{line_of(u.appends, 'values.append')}" in str(error.value)
+
+
+def test_differentiating_star_args_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match=r"\*xs") as error:
+        reverse.build(u.star_args, (0,), (0,))
+    assert "unsupported.py" in str(error.value)
+
+
+@pytest.mark.parametrize("function", [np.sin, np.sum, max])
+def test_no_source_for_builtins_and_ufuncs(function):
+    with pytest.raises(NoSourceError, match='mode="forward"'):
+        reverse.build(function, (0,), (0,))
+
+
+def test_no_source_for_exec_code():
+    namespace = {"np": np}
+    exec("def f(x):\n    return x * 2\n", namespace)
+    with pytest.raises(NoSourceError, match="exec"):
+        autodiffx.grad(namespace["f"])(1.0)
+
+
+def test_lambda_alone_on_its_line_is_supported():
+    assert autodiffx.grad(u.one_lambda)(0.0) == pytest.approx(2.0)
+
+
+def test_two_lambdas_on_one_line_are_refused():
+    with pytest.raises(NoSourceError, match="2 lambdas") as error:
+        autodiffx.grad(u.two_lambdas[0])(1.0)
+    assert "unsupported.py" in str(error.value)
+
+
+def test_numpy_errors_point_at_generated_lines():
+    def mismatch(W, x):
+        return np.sum(W @ x)
+
+    with pytest.raises(ValueError) as error:
+        autodiffx.grad(mismatch)(np.ones((2, 3)), np.ones(4))
+    frames = [f for f in error.traceback if "autodiffx-generated" in str(f.path)]
+    assert frames, "the generated frame should be in the traceback"
+    assert "W @ x" in str(frames[-1].statement)

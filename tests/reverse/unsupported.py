@@ -1,0 +1,69 @@
+"""Functions reverse mode refuses, each with its construct on a known line."""
+
+import numpy as np
+
+
+def uses_try(x):
+    try:
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def uses_with(x):
+    with open("/dev/null"):
+        y = x * 2
+    return y
+
+
+def uses_global_statement(x):
+    global COUNTER
+    return x
+
+
+def uses_lambda(x):
+    f = lambda v: v * 2  # noqa: E731 (the construct under test)
+    return f(x)
+
+
+def uses_del(x):
+    y = x * 2
+    del y
+    return x
+
+
+def generator(x):
+    yield x
+
+
+def recursive(x, n):
+    if n == 0:
+        return x
+    return recursive(x * 2.0, n - 1)
+
+
+def no_rule(x):
+    return np.sum(np.fft.fft(x).real)
+
+
+def appends(x):
+    values = []
+    for v in x:
+        values.append(v * 2)
+    return np.sum(np.stack(values))
+
+
+def star_args(*xs):
+    return xs[0] * 2
+
+
+def class_inside(x):
+    class Box:
+        pass
+
+    return x
+
+
+two_lambdas = (lambda x: x * 2, lambda x: x * 3)
+one_lambda = lambda x: np.sin(x) * 2  # noqa: E731 (a lambda in a file has source)
