@@ -8,7 +8,11 @@
 * :mod:`~autodiffx.ner.hand`: the lecture's hand derivation of the same gradients;
 * :mod:`~autodiffx.ner.train`: SGD and Adam, training, and precision/recall/F1.
 
->>> from autodiffx.ner import load_split, train, hand_gradient
+The training function is not re-exported here, so that ``autodiffx.ner.train`` stays the
+module: ``from autodiffx.ner.train import train``.
+
+>>> from autodiffx.ner import load_split, hand_gradient
+>>> from autodiffx.ner.train import train
 >>> run = train(load_split("train")[:40], d=4, n=8, epochs=1, gradient=hand_gradient)
 >>> 0.0 <= run.evaluate(load_split("test")[:10]).f1 <= 1.0
 True
@@ -17,7 +21,7 @@ True
 from .corpus import Sentence, load_file, load_split, parse_line
 from .hand import hand_gradient, hand_gradient_logistic
 from .model import initial_parameters, logistic_loss, max_margin_loss, score, xavier
-from .train import SGD, Adam, Scores, TrainingRun, default_gradient, train
+from .train import SGD, Adam, Scores, TrainingRun, default_gradient
 from .windows import Vocabulary, scatter, stack, windows
 
 __all__ = [
@@ -39,7 +43,6 @@ __all__ = [
     "scatter",
     "score",
     "stack",
-    "train",
     "windows",
     "xavier",
 ]

@@ -338,10 +338,17 @@ class _Filler:
         self.rng = rng
         self.pools = pools
         self.capitals = capitals
+        self.decks: dict[str, list[Place]] = {}
 
     def place(self, kind: str, used: set) -> list[tuple[str, str]]:
-        for _ in range(50):
-            place = self.rng.choice(self.pools[kind])
+        # Places are dealt from a shuffled deck, reshuffled when empty, so every name in
+        # the pool is used before any is used again.
+        deck = self.decks.setdefault(kind, [])
+        for _ in range(len(self.pools[kind]) + 1):
+            if not deck:
+                deck.extend(self.pools[kind])
+                self.rng.shuffle(deck)
+            place = deck.pop()
             if place.words not in used:
                 break
         used.add(place.words)

@@ -60,7 +60,7 @@ class Adam:
 
     def __init__(
         self,
-        learning_rate: float = 0.005,
+        learning_rate: float = 0.002,
         beta1: float = 0.9,
         beta2: float = 0.999,
         epsilon: float = 1e-8,
@@ -187,46 +187,79 @@ def default_gradient(loss: str = "max_margin", mode: str = "reverse") -> Gradien
     return grad(logistic_loss, wrt=(0, 1, 2, 3), mode=mode)
 
 
-def corrupt(indices: np.ndarray, vocabulary_size: int, rng: np.random.Generator) -> np.ndarray:
+def corrupt(
+    indices: np.ndarray,
+    vocabulary_size: int,
+    rng: np.random.Generator,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """Copies of the windows with the centre replaced by a different random word.
 
-    The replacement is drawn uniformly from the vocabulary, except ``<pad>`` (row 0) and the
-    centre word itself. The unknown-word rows are included on purpose: otherwise they only
-    ever appear as the centres of true windows (rare place names become ``<Unk>`` under
-    ``min_count=2``), and every unseen word in new text would look like a location.
+    Without ``weights`` the replacement is uniform over the vocabulary except ``<pad>``
+    (row 0) and the centre word itself. With ``weights`` (one per vocabulary row, for
+    example word counts) it is drawn in proportion to them, again never the centre word.
+    Both include the unknown-word rows: otherwise those only ever appear as the centres of
+    true windows (rare place names become ``<Unk>`` under ``min_count=2``), and every unseen
+    word in new text would look like a location.
     """
-    first = 1
     corrupted = indices.copy()
-    choices = vocabulary_size - first
-    offsets = rng.integers(1, choices, size=len(indices))
-    corrupted[:, HALF_WIDTH] = (indices[:, HALF_WIDTH] - first + offsets) % choices + first
+    centres = indices[:, HALF_WIDTH]
+    if weights is None:
+        choices = vocabulary_size - 1
+        offsets = rng.integers(1, choices, size=len(indices))
+        corrupted[:, HALF_WIDTH] = (centres - 1 + offsets) % choices + 1
+        return corrupted
+    probabilities = np.asarray(weights, dtype=float) / np.sum(weights)
+    drawn = rng.choice(vocabulary_size, size=len(indices), p=probabilities)
+    clash = drawn == centres
+    for _ in range(100):
+        if not np.any(clash):
+            break
+        drawn[clash] = rng.choice(vocabulary_size, size=int(np.sum(clash)), p=probabilities)
+        clash = drawn == centres
+    corrupted[:, HALF_WIDTH] = drawn
+    if np.any(clash):  # nearly all the weight on the centre word itself: fall back
+        corrupted[clash] = corrupt(indices[clash], vocabulary_size, rng)
     return corrupted
+
+
+CORRUPTIONS = ("frequency", "uniform")
 
 
 def train(
     sentences: Sequence[Sentence],
     *,
     loss: str = "max_margin",
-    optimiser: str = "sgd",
+    optimiser: str = "adam",
     learning_rate: float | None = None,
-    epochs: int = 20,
+    epochs: int = 10,
     batch_size: int = 32,
     d: int = 50,
     n: int = 100,
     min_count: int = 2,
+    corruption: str = "frequency",
     gradient: GradientFunction | None = None,
     seed: int = 0,
 ) -> TrainingRun:
     """Train the window scorer on ``sentences``; deterministic for a given ``seed``.
 
-    ``loss="max_margin"`` trains on the LOC windows, each against a corrupted twin;
-    ``loss="logistic"`` trains on every window with its LOC/O label. ``gradient`` defaults
-    to :func:`default_gradient` (autodiffx reverse mode).
+    ``loss="max_margin"`` trains on the LOC windows, each against a corrupted twin whose
+    centre word is drawn from the vocabulary in proportion to its count in ``sentences``
+    (``corruption="frequency"``, the unigram distribution that word2vec's negative sampling
+    also starts from), or uniformly (``corruption="uniform"``). Frequency sampling shows
+    the model common words, and ``<unk>``, as negatives far more often, which roughly
+    halves the false positives on the held-out split. ``loss="logistic"`` trains on every
+    window with its LOC/O label. ``gradient`` defaults to :func:`default_gradient`
+    (autodiffx reverse mode).
     """
     if loss not in LOSSES:
         raise ArgumentError(f"unknown loss {loss!r}", hint=f"use one of {LOSSES}")
     if optimiser not in OPTIMISERS:
         raise ArgumentError(f"unknown optimiser {optimiser!r}", hint=f"use one of {OPTIMISERS}")
+    if corruption not in CORRUPTIONS:
+        raise ArgumentError(
+            f"unknown corruption {corruption!r}", hint=f"use one of {CORRUPTIONS}"
+        )
     vocabulary = Vocabulary.build(sentences, min_count=min_count)
     if len(vocabulary) < len(SPECIAL) + 2:
         raise ArgumentError(
@@ -242,6 +275,8 @@ def train(
     all_indices, labels = windows(sentences, vocabulary)
     examples = all_indices[labels] if loss == "max_margin" else all_indices
     targets = labels.astype(float)
+    counts = np.bincount(all_indices[:, HALF_WIDTH], minlength=len(vocabulary))
+    weights = counts if corruption == "frequency" else None
     run = TrainingRun(parameters, vocabulary, loss)
     for _ in range(epochs):
         order = rng.permutation(len(examples))
@@ -251,7 +286,7 @@ def train(
             indices = examples[batch]
             if loss == "max_margin":
                 value, gradients = _max_margin_step(
-                    parameters, indices, corrupt(indices, len(vocabulary), rng), gradient
+                    parameters, indices, corrupt(indices, len(vocabulary), rng, weights), gradient
                 )
             else:
                 value, gradients = _logistic_step(parameters, indices, targets[batch], gradient)
