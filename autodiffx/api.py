@@ -74,6 +74,11 @@ def _resolve_wrt(f: Callable, wrt: Wrt, nargs: int | None = None) -> tuple[tuple
     return tuple(indices), many
 
 
+def _raw_indices(wrt: Wrt) -> list:
+    items = wrt if isinstance(wrt, (tuple, list)) else [wrt]
+    return [i for i in items if isinstance(i, (int, np.integer))]
+
+
 def _positional_names(f: Callable) -> list[str] | None:
     try:
         signature = inspect.signature(f)
@@ -90,6 +95,9 @@ def as_differentiable(value: Any, position: int) -> Any:
     become float64 (a derivative with respect to an integer is taken at that real value).
     Complex numbers, strings, ``None`` and other objects are refused.
     """
+    kind = type(value)
+    if kind is float or (kind is np.ndarray and value.dtype.kind == "f"):
+        return value
     if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
         raise InputTypeError(
             f"argument {position} is {type(value).__name__} {value!r}, which cannot be "
@@ -124,8 +132,15 @@ def as_differentiable(value: Any, position: int) -> Any:
     )
 
 
-def _prepare(f, args, wrt: Wrt):
-    indices, many = _resolve_wrt(f, wrt, len(args))
+def _prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = None):
+    """Check the call's arguments against ``wrt`` and convert the differentiated ones.
+
+    ``resolved`` is ``_resolve_wrt(f, wrt)`` computed once when the transform was made;
+    negative indices still need the call's argument count.
+    """
+    if resolved is None or any(i < 0 for i in _raw_indices(wrt)):
+        resolved = _resolve_wrt(f, wrt, len(args))
+    indices, many = resolved
     args = list(args)
     for index in indices:
         if index >= len(args):
@@ -144,12 +159,30 @@ def _shaped(gradient, like):
     gradient = np.asarray(gradient)
     if gradient.shape != np.shape(like):
         gradient = gradient.reshape(np.shape(like))
-    if not gradient.flags.writeable or gradient.base is not None and not gradient.flags.owndata:
-        gradient = np.array(gradient)
     dtype = np.result_type(like)
     if dtype.kind == "f" and gradient.dtype != dtype:
         gradient = gradient.astype(dtype)
     return gradient
+
+
+def _owned(gradients, args, indices, seed=None):
+    """The gradients shaped like their arguments, each a writable array of its own.
+
+    Generated code may hand back a read-only broadcast view, a view of another array, the
+    same array for two arguments (``x + y``), or the caller's own cotangent; the caller
+    must be free to update each result in place without touching anything else.
+    """
+    results = []
+    seen = set() if seed is None else {id(seed)}
+    for gradient, index in zip(gradients, indices, strict=True):
+        shaped = _shaped(gradient, args[index])
+        if isinstance(shaped, np.ndarray) and (
+            not shaped.flags.owndata or not shaped.flags.writeable or id(shaped) in seen
+        ):
+            shaped = shaped.copy()
+        seen.add(id(shaped))
+        results.append(shaped)
+    return tuple(results)
 
 
 def _require_scalar(value, f, what="grad"):
@@ -189,16 +222,16 @@ def value_and_grad(
     if f is None:
         return functools.partial(value_and_grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose)
     _check_mode(mode)
-    _resolve_wrt(f, wrt)
+    resolved = _resolve_wrt(f, wrt)
 
     @functools.wraps(f)
     def value_and_gradient(*args, **kwargs):
-        args, indices, many = _prepare(f, args, wrt)
+        args, indices, many = _prepare(f, args, wrt, resolved)
         if mode == "forward":
             value, gradients = _forward_gradient(f, args, kwargs, indices, chunk)
         else:
             value, gradients = _reverse_gradient(f, args, kwargs, indices, verbose)
-        shaped = tuple(_shaped(g, args[i]) for g, i in zip(gradients, indices, strict=True))
+        shaped = _owned(gradients, args, indices)
         return value, (shaped if many else shaped[0])
 
     value_and_gradient.wrt = wrt
@@ -327,8 +360,7 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
                 f"the cotangent has shape {np.shape(cotangent)} but the output has shape "
                 f"{np.shape(value)}"
             )
-        gradients = pullback(cotangent)
-        return tuple(_shaped(g, a) for g, a in zip(gradients, args, strict=True))
+        return _owned(pullback(cotangent), args, indices, seed=cotangent)
 
     return value, shaped_pullback
 

@@ -390,6 +390,8 @@ defrule(
     "x axis",
     tangents=(_same_shape_as_answer, None),
     adjoints=("np.reshape(g, np.shape(x))", None),
+    # The rank of a single integer axis is 0, and it adds one axis; a tuple is not known.
+    rank=lambda x, axis, **_: None if x is None or axis != 0 else x + 1,
 )
 defrule(
     np.broadcast_to,
