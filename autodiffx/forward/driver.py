@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..errors import ArgumentError
-from .dual import Dual, new_level
+from .dual import Dual, new_level, value_dtype
 
 # Entries of the seed block (directions × inputs) one chunk may hold, when no chunk size is
 # given: 2**22 float64 values are 32 MiB, which keeps a chunk's tangents in memory easily.
@@ -69,20 +69,13 @@ def seeds_for(args: Sequence, wrt: Sequence[int], start: int, stop: int) -> list
     offset = 0
     rows = np.arange(k)
     for index, size in zip(wrt, sizes, strict=True):
-        seed = np.zeros((k, size), dtype=_float_dtype(args[index]))
+        seed = np.zeros((k, size), dtype=value_dtype(args[index], float))
         columns = start + rows - offset
         inside = (columns >= 0) & (columns < size)
         seed[rows[inside], columns[inside]] = 1.0
         seeds.append(seed.reshape((k, *np.shape(args[index]))))
         offset += size
     return seeds
-
-
-def _float_dtype(value) -> np.dtype:
-    """The floating dtype of an input, looking through Duals of an outer evaluation."""
-    while isinstance(value, Dual):
-        value = value.primal
-    return np.result_type(value, float)
 
 
 def jacobian_columns(

@@ -149,7 +149,7 @@ class Dual:
 
     @property
     def dtype(self):
-        return np.result_type(self.primal)
+        return value_dtype(self.primal)
 
     @property
     def T(self):
@@ -368,6 +368,13 @@ _FUNCTION_METHODS = frozenset(
 """ndarray methods that do what the NumPy function of the same name does (not in place)."""
 
 
+def value_dtype(value, *others) -> np.dtype:
+    """``np.result_type(value, *others)``, looking through Duals of outer evaluations."""
+    while isinstance(value, Dual):
+        value = value.primal
+    return np.result_type(value, *others)
+
+
 def _primal(value):
     return value.primal if isinstance(value, Dual) else value
 
@@ -383,9 +390,9 @@ def _fresh_like(func, args, kwargs):
     """
     like = args[0]
     ans = func(like.primal, *args[1:], **kwargs)
-    if np.result_type(ans).kind != "f":
+    if value_dtype(ans).kind != "f":
         return ans
-    tangent = np.zeros((len(like.tangent), *np.shape(ans)), dtype=np.result_type(ans))
+    tangent = np.zeros((len(like.tangent), *np.shape(ans)), dtype=value_dtype(ans))
     return Dual(ans, tangent, like.level)
 
 
@@ -458,7 +465,7 @@ def _apply_sequence(rule, function, args, keywords, level):
     tangents = [
         a.tangent
         if isinstance(a, Dual) and a.level == level
-        else np.zeros((k, *np.shape(a)), dtype=np.result_type(a, float))
+        else np.zeros((k, *np.shape(a)), dtype=value_dtype(a, float))
         for a in items
     ]
     tangent = rule.tangents[0](tangents, ans, primals, *args[1:], **keywords)

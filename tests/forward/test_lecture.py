@@ -53,3 +53,12 @@ def test_inner_derivative_that_depends_on_the_outer_variable():
 
     x = np.array([1.0, -2.0])
     np.testing.assert_allclose(grad(f, mode="forward")(x), 2 * x)
+
+
+def test_nested_evaluation_mixing_levels_in_a_stack():
+    # The inner np.stack holds an inner-level Dual and an outer-level Dual at once.
+    def f(x):
+        inner = grad(lambda y: np.sum(np.stack([y, y * 2.0, x * 0.0 + 1.0])), mode="forward")
+        return x * inner(2.0)
+
+    assert grad(f, mode="forward")(1.5) == 3.0
