@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ArgumentError, InputTypeError, NonScalarOutputError
-from .forward import driver
+from .forward import Dual, driver
 
 MODES = ("reverse", "forward")
 Wrt = int | str | Sequence[int | str]
@@ -122,8 +122,6 @@ def as_differentiable(value: Any, position: int) -> Any:
                 "real functions only",
                 hint="split it into real and imaginary parts, two real arguments",
             )
-    from .forward.dual import Dual
-
     if isinstance(value, Dual):  # nested differentiation
         return value
     raise InputTypeError(
@@ -154,6 +152,9 @@ def _prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = 
 
 def _shaped(gradient, like):
     """A gradient shaped like its argument: a Python float for a Python number."""
+    if isinstance(gradient, Dual):
+        # A gradient taken inside another forward-mode evaluation depends on its inputs.
+        return np.reshape(gradient, np.shape(like))
     if isinstance(like, (float, int)):
         return float(np.asarray(gradient).reshape(()))
     gradient = np.asarray(gradient)
@@ -278,7 +279,7 @@ def grad(
 def _forward_gradient(f, args, kwargs, indices, chunk):
     value, columns = driver.jacobian_columns(f, args, kwargs, indices, chunk)
     _require_scalar(value, f)
-    flat = np.asarray(columns).reshape(-1)
+    flat = np.reshape(columns, -1)
     gradients = []
     offset = 0
     for index in indices:

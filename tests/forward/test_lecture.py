@@ -39,12 +39,6 @@ def test_perturbation_confusion_is_avoided():
     assert grad(f, mode="forward")(5.0) == 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=autodiffx.DerivativeConversionError,
-    reason="api._forward_gradient and api._shaped call np.asarray on the inner gradient, "
-    "which is a Dual of the outer evaluation here (reported to the lead)",
-)
 def test_inner_derivative_that_depends_on_the_outer_variable():
     # d/dx [x * d/dy (x * y)] = d/dx x**2 = 2x, whichever way the levels are nested.
     def f(x):
