@@ -56,3 +56,15 @@ def test_nested_evaluation_mixing_levels_in_a_stack():
         return x * inner(2.0)
 
     assert grad(f, mode="forward")(1.5) == 3.0
+
+
+def test_hessian_by_forward_over_forward():
+    # f = sum(x^3) + x0 x1: the Hessian is diag(6 x) plus 1 off the diagonal at (0, 1).
+    def f(x):
+        return np.sum(x**3) + x[0] * x[1]
+
+    x = np.array([1.0, -2.0, 0.5])
+    hessian = autodiffx.jacfwd(grad(f, mode="forward"), chunk=2)(x)
+    expected = np.diag(6 * x)
+    expected[0, 1] = expected[1, 0] = 1.0
+    np.testing.assert_allclose(hessian, expected)
