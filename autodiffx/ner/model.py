@@ -2,7 +2,8 @@
 
 The model (CS224N lecture 3): z = W x + b, h = tanh(z), s = u·h, with x in R^{5d} the
 concatenation of a window's 5 word vectors, W in R^{n×5d}, b and u in R^n. Batched, X has
-shape (5d, B), one window per column, and s has shape (B,).
+shape (5d, B), one window per column, and s has shape (B,). X is always 2-D: one window is
+X of shape (5d, 1) (a 1-D x would broadcast against the column of b into an n × n matrix).
 
 The loss functions below contain no autodiffx calls on purpose: they are what autodiffx
 differentiates, in both modes, and what :mod:`autodiffx.ner.hand` differentiates by hand.
