@@ -46,6 +46,16 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _method_list(text: str) -> list[str]:
     from .ner.compare import METHODS
 
@@ -72,11 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ner.add_argument("--quick", action="store_true",
                      help="small sizes everywhere: the whole run takes well under a minute")
-    ner.add_argument("--d", type=int, help="word-vector size (default 50; quick 8)")
-    ner.add_argument("--hidden", type=int, help="hidden units n (default 100; quick 16)")
-    ner.add_argument("--batch", type=int, default=1,
+    ner.add_argument("--d", type=_positive, help="word-vector size (default 50; quick 8)")
+    ner.add_argument("--hidden", type=_positive, help="hidden units n (default 100; quick 16)")
+    ner.add_argument("--batch", type=_positive, default=1,
                      help="windows in the batch whose gradient is compared (default 1)")
-    ner.add_argument("--epochs", type=int, help="training epochs (default 8; quick 3)")
+    ner.add_argument("--epochs", type=_positive, help="training epochs (default 8; quick 3)")
     ner.add_argument("--optimiser", choices=("sgd", "adam"), default="sgd",
                      help="training optimiser (default sgd)")
     ner.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -84,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                      default=["reverse", "forward-chunked", "forward-single", "central", "hand"],
                      help="comma-separated methods to compare, from: reverse, "
                      "forward-chunked, forward-single, central, hand (default all)")
-    ner.add_argument("--chunk", type=int,
+    ner.add_argument("--chunk", type=_positive,
                      help="directions per forward-mode pass (default: chosen by memory)")
     ner.add_argument("--sizes", type=_int_list,
                      help="word-vector sizes d for the input sweep (default 5,10,20,35,50)")
@@ -123,13 +133,9 @@ def run_ner(args: argparse.Namespace) -> int:
     from .ner.windows import Vocabulary, stack, windows
 
     sizes = QUICK if args.quick else DEFAULT
-    d = args.d or sizes["d"]
-    hidden = args.hidden or sizes["hidden"]
+    d = args.d if args.d is not None else sizes["d"]
+    hidden = args.hidden if args.hidden is not None else sizes["hidden"]
     epochs = args.epochs if args.epochs is not None else sizes["epochs"]
-    for name, value in (("--d", d), ("--hidden", hidden), ("--batch", args.batch)):
-        if value < 1:
-            print(f"autodiffx ner: error: {name} must be at least 1", file=sys.stderr)
-            return 2
     train_sentences, test_sentences = load_split("train"), load_split("test")
 
     print(f"== The NER window scorer (d = {d}, window 5, n = {hidden}) ==")

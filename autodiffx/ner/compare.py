@@ -43,6 +43,7 @@ from .model import max_margin_loss, score
 WRT = (0, 1, 2, 3, 4)
 NAMES = ("W", "b", "u", "X", "X_c")
 METHODS = ("reverse", "forward-chunked", "forward-single", "central", "hand")
+BASELINE = "loss (one evaluation)"
 
 
 @dataclass
@@ -172,7 +173,7 @@ def compare_methods(
             )
     for row in rows:
         row.ratio_to_loss = row.seconds / loss_seconds
-    rows.insert(0, Measurement("loss (one evaluation)", 1, loss_seconds, False, 1.0, loss_flops,
+    rows.insert(0, Measurement(BASELINE, 1, loss_seconds, False, 1.0, loss_flops,
                                0.0, note=f"n = {total} inputs"))
     return rows
 
@@ -312,9 +313,10 @@ def method_table(rows: list[Measurement]) -> str:
     lines = [header, "-" * len(header)]
     for row in rows:
         star = "*" if row.extrapolated else " "
+        error = "—" if row.method in ("hand", BASELINE) else f"{row.max_error:.1e}"
         lines.append(
             f"{row.method:<24}{row.passes:>8}{format_seconds(row.seconds) + star:>13}"
-            f"{row.ratio_to_loss:>10.1f}{row.flops:>13.3g}{row.max_error:>11.1e}  {row.note}"
+            f"{row.ratio_to_loss:>10.1f}{row.flops:>13.3g}{error:>11}  {row.note}"
         )
     if any(row.extrapolated for row in rows):
         lines.append("* extrapolated from a timed sample of passes")
