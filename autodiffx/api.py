@@ -326,15 +326,17 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     args = [as_differentiable(p, i) for i, p in enumerate(primals)]
     seeds = []
     for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True)):
-        tangent = np.asarray(as_differentiable(tangent, i), dtype=float)
+        tangent = as_differentiable(tangent, i)
+        if type(tangent) is not np.ndarray or tangent.dtype != np.float64:
+            tangent = np.asarray(tangent, dtype=float)
         if tangent.shape != np.shape(primal):
             raise ArgumentError(
                 f"tangent {i} has shape {tangent.shape} but its primal has shape "
                 f"{np.shape(primal)}"
             )
-        seeds.append(tangent[np.newaxis])
+        seeds.append(tangent.reshape((1, *tangent.shape)))
     value, out = driver.push(f, args, {}, range(len(args)), seeds)
-    tangent_out = np.asarray(out)[0]
+    tangent_out = out[0]
     if np.ndim(value) == 0:
         return _scalar_value(value), float(tangent_out)
     return value, tangent_out

@@ -422,30 +422,63 @@ _GETITEM = registry.require(operator.getitem)
 
 
 def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
-    """Evaluate ``function(*args, **kwargs)`` on Duals using ``rule``'s tangent rules."""
-    level = _innermost_level(args, rule.sequence)
-    if not rule.differentiable:
-        return function(*_unwrap_all(args, level, rule.sequence), **kwargs)
-    args, keywords = _bind(rule, function, args, kwargs)
+    """Evaluate ``function(*args, **kwargs)`` on Duals using ``rule``'s tangent rules.
+
+    This runs for every operation on a Dual, so it is written for speed: the common call
+    (exactly the rule's positional parameters) skips argument binding, and tangents are
+    padded and fitted inline.
+    """
     if rule.sequence:
+        level = _innermost_level(args, True)
+        if not rule.differentiable:
+            return function(*_unwrap_all(args, level, True), **kwargs)
+        args, keywords = _bind(rule, function, args, kwargs)
         return _apply_sequence(rule, function, args, keywords, level)
+    level = 0
+    for arg in args:
+        if isinstance(arg, Dual) and arg.level > level:
+            level = arg.level
+    if not rule.differentiable:
+        return function(*_unwrap_all(args, level, False), **kwargs)
+    if kwargs or len(args) != len(rule.params):
+        args, kwargs = _bind(rule, function, args, kwargs)
     primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in args]
-    ans = function(*_without_left_out(primals, rule.optional), **keywords)
+    if rule.optional:
+        ans = function(*_without_left_out(primals, rule.optional), **kwargs)
+    else:
+        ans = function(*primals, **kwargs)
+    out_rank = ans.ndim if type(ans) is np.ndarray else np.ndim(ans)
     tangent = None
-    out_rank = np.ndim(ans)
     for arg, tangent_rule in zip(args, rule.tangents, strict=False):
-        if not (isinstance(arg, Dual) and arg.level == level):
-            continue
-        if tangent_rule is None:
+        if tangent_rule is None or not isinstance(arg, Dual) or arg.level != level:
             continue
         t = arg.tangent
-        if rule.elementwise:
-            t = pad_tangent(t, out_rank)
-        part = tangent_rule(t, ans, *primals, **keywords)
+        if rule.elementwise and t.ndim <= out_rank:
+            # Right-aligned broadcasting must see the primal's axes, not the directions.
+            t = t.reshape(t.shape[:1] + (1,) * (out_rank + 1 - t.ndim) + t.shape[1:])
+        part = tangent_rule(t, ans, *primals, **kwargs)
         tangent = part if tangent is None else tangent + part
     if tangent is None:
         return ans
-    return Dual(ans, _fit(tangent, ans), level)
+    shape = ans.shape if type(ans) is np.ndarray else np.shape(ans)
+    if tangent.shape[1:] != shape:
+        tangent = _fit(tangent, ans)
+    return _new_dual(ans, tangent, level)
+
+
+def _new_dual(primal, tangent, level: int) -> Dual:
+    """A Dual built without ``__new__``'s checks (``apply``'s results are well formed)."""
+    if type(primal) is np.ndarray:
+        dual = object.__new__(_ArrayDual)
+    elif isinstance(primal, Dual) or np.ndim(primal) > 0:
+        return Dual(primal, tangent, level)
+    else:
+        dual = object.__new__(Dual)
+    dual.primal = primal
+    dual.tangent = tangent
+    dual.level = level
+    dual._owns = False
+    return dual
 
 
 def _without_left_out(values, optional):

@@ -180,6 +180,13 @@ def matmul_adjoint(g, x, y, side):
 def matmul_tangent(t, x, y, side):
     """The tangent of ``x @ y`` through operand ``side``, with the directions leading."""
     x_rank, y_rank = np.ndim(x), np.ndim(y)
+    # The common ranks first: the direction axis of t then acts as a batch axis of matmul.
+    if x_rank <= 2 and y_rank <= 2:
+        if side == 0:
+            return t @ y  # (k, [p,] n) @ (n[, m])
+        if y_rank == 1:
+            return t @ x.T if x_rank == 2 else t @ x  # (k, n) @ (n, p), or (k, n) @ (n,)
+        return x @ t  # ([p,] n) @ (k, n, m)
     if side == 0:
         left = t[..., np.newaxis, :] if x_rank == 1 else t
         right = np.asarray(y)[:, np.newaxis] if y_rank == 1 else y
