@@ -55,8 +55,9 @@ def _effect_flow(statement: ir.Effect) -> tuple[str | None, list[str]]:
     return None, []
 
 
-def analyse(statements: list, wrt_names: list[str], result: str | None) -> set[str]:
-    """The names that are active and useful, so need an adjoint."""
+def analyse(statements: list, wrt_names: list[str], results: list[str]) -> set[str]:
+    """The names that are active and useful (``results`` depend on them): they need an
+    adjoint."""
     flat = list(ir.walk(statements))
     active = set(wrt_names)
     changed = True
@@ -64,31 +65,34 @@ def analyse(statements: list, wrt_names: list[str], result: str | None) -> set[s
         changed = False
         for statement in flat:
             if isinstance(statement, (ir.Assign, ir.Store)):
-                target = statement.target
+                targets = ir.bound(statement) if isinstance(statement, ir.Assign) else [
+                    statement.target]
                 if statement.kind in _CARRIES if isinstance(statement, ir.Assign) else True:
                     sources = operand_names(statement)
-                    if target not in active and any(n in active for n in sources):
-                        active.add(target)
+                    fresh = [t for t in targets if t not in active]
+                    if fresh and any(n in active for n in sources):
+                        active.update(fresh)
                         changed = True
             elif isinstance(statement, ir.Effect):
                 receiver, args = _effect_flow(statement)
                 if receiver and receiver not in active and any(a in active for a in args):
                     active.add(receiver)
                     changed = True
-    useful = {result} if result else set()
+    useful = set(results)
     changed = True
     while changed:
         changed = False
         for statement in flat:
-            target = None
+            targets: list = []
             sources: list[str] = []
             if isinstance(statement, ir.Assign) and statement.kind in _CARRIES:
-                target, sources = statement.target, operand_names(statement)
+                targets, sources = ir.bound(statement), operand_names(statement)
             elif isinstance(statement, ir.Store):
-                target, sources = statement.target, ir.names_in(statement.value)
+                targets, sources = [statement.target], ir.names_in(statement.value)
             elif isinstance(statement, ir.Effect):
                 target, sources = _effect_flow(statement)
-            if target in useful:
+                targets = [target]
+            if any(t in useful for t in targets):
                 for name in sources:
                     if name not in useful:
                         useful.add(name)

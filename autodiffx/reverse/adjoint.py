@@ -230,14 +230,19 @@ class Sweeps:
 
     def build(self, result: ast.expr, pullback_name: str):
         """The forward statements (ending in ``return value, pullback``)."""
-        result_name = result.id if isinstance(result, ast.Name) else None
-        defined = set()
-        if result_name in self.relevant:
-            seed = self.adjoint(result_name)
+        defined: set[str] = set()
+        unpack = None
+        if isinstance(result, ast.Tuple):
+            seed = self.namer.fresh("dout", adjoint_too=False)
+            unpack = self._unpack_seed(result, seed, defined)
+        elif isinstance(result, ast.Name) and result.id in self.relevant:
+            seed = self.adjoint(result.id)
             defined.add(seed)
         else:
             seed = self.namer.fresh("dout", adjoint_too=False)
         body = self._reverse_block(self.statements, defined)
+        if unpack:
+            body[0:0] = unpack
         gradients = []
         for position in self.wrt:
             name = self.params[position]
@@ -269,6 +274,28 @@ class Sweeps:
         optimize.eliminate_dead_code(pullback.body, set())
         optimize.eliminate_dead_code(forward, set())
         return forward
+
+    def _unpack_seed(self, result: ast.Tuple, seed: str, defined: set[str]) -> list:
+        """``da, db = dout`` for ``return a, b`` (a name returned twice adds up)."""
+        targets = []
+        additions = []
+        for item in result.elts:
+            if not (isinstance(item, ast.Name) and item.id in self.relevant):
+                targets.append(_store("_"))
+                continue
+            adjoint = self.adjoint(item.id)
+            if adjoint in defined:
+                part = self.namer.fresh(adjoint + "_part", adjoint_too=False)
+                targets.append(_store(part))
+                additions.append(_assign(adjoint, ast.BinOp(left=_load(adjoint), op=ast.Add(),
+                                                            right=_load(part))))
+            else:
+                targets.append(_store(adjoint))
+                defined.add(adjoint)
+        if not defined:
+            return []
+        return [_assign(ast.Tuple(elts=targets, ctx=ast.Store()), _load(seed), pure=False),
+                *additions]
 
     # ------------------------------------------------------------------ adjoint sweep
 
@@ -337,6 +364,8 @@ class Sweeps:
         out.append(_assign(adjoint, value))
 
     def _reverse_assign(self, statement: ir.Assign, defined: set[str]) -> list:
+        if statement.targets:
+            return self._reverse_unpacking_call(statement, defined)
         target = statement.target
         if target not in self.relevant:
             return []
@@ -352,7 +381,7 @@ class Sweeps:
         elif statement.kind == "primitive":
             contributions = self._rule_contributions(statement, gradient, out)
         elif statement.kind == "call":
-            contributions = self._call_contributions(statement, gradient, out)
+            contributions = self._call_contributions(statement, gradient, out, defined)
         first = [(n, e) for n, e in contributions if n != target]
         last = [(n, e) for n, e in contributions if n == target]
         for name, expression in first:
@@ -473,7 +502,29 @@ class Sweeps:
             contributions.append((operand.id, tree))
         return contributions
 
-    def _call_contributions(self, statement: ir.Assign, gradient: str, out: list):
+    def _reverse_unpacking_call(self, statement: ir.Assign, defined: set[str]) -> list:
+        """``a, b = helper(x)``: the pullback takes ``(da, db)``, zeros where none flowed."""
+        gradients = [self.adjoint(t) for t in statement.targets if t in self.relevant]
+        if not any(g in defined for g in gradients):
+            return []
+        items = []
+        for target in statement.targets:
+            adjoint = self.adjoint(target) if target in self.relevant else None
+            if adjoint in defined:
+                items.append(_load(adjoint))
+            else:
+                zeros = self.value(target, statement, "after", value_use=False)
+                items.append(_call(_np("zeros_like"), zeros))
+        cotangent = ast.Tuple(elts=items, ctx=ast.Load())
+        out: list = []
+        contributions = self._call_contributions(statement, cotangent, out, defined)
+        for target in statement.targets:
+            defined.discard(self.adjoint(target))
+        for name, expression in contributions:
+            self._contribute(name, expression, defined, out)
+        return out
+
+    def _call_contributions(self, statement: ir.Assign, gradient, out: list, defined: set[str]):
         positions = [i for i, o in enumerate(statement.operands)
                      if isinstance(o, ast.Name) and o.id in self.relevant]
         if not positions:
@@ -491,12 +542,19 @@ class Sweeps:
         saved = self.value(pullback, statement, "after")
         contributions = []
         targets = []
-        for position in positions:
-            name = statement.operands[position].id
-            part = self.namer.fresh(self.adjoint(name) + "_part", adjoint_too=False)
+        names = [statement.operands[p].id for p in positions]
+        for name in names:
+            adjoint = self.adjoint(name)
+            if (names.count(name) == 1 and adjoint not in defined and name not in self.stored
+                    and name not in ir.bound(statement)):
+                # the first contribution: the pullback's result is the adjoint itself
+                targets.append(_store(adjoint))
+                contributions.append((name, _load(adjoint)))
+                continue
+            part = self.namer.fresh(adjoint + "_part", adjoint_too=False)
             targets.append(_store(part))
             contributions.append((name, _load(part)))
-        call = _call(saved, _load(gradient))
+        call = _call(saved, _load(gradient) if isinstance(gradient, str) else gradient)
         out.append(_assign(ast.Tuple(elts=targets, ctx=ast.Store()), call, pure=False))
         return contributions
 
@@ -529,7 +587,8 @@ class Sweeps:
         """The names that statements inside a block may add adjoint contributions to."""
         names = []
         for statement in ir.walk(statements):
-            if isinstance(statement, ir.Assign) and statement.target in self.relevant:
+            if isinstance(statement, ir.Assign) and any(
+                    t in self.relevant for t in ir.bound(statement)):
                 if statement.kind in ("copy", "primitive", "call"):
                     for operand in statement.operands:
                         for name in ir.names_in(operand):
@@ -551,7 +610,7 @@ class Sweeps:
             for statement in block:
                 if name in ir.reads(statement) or name in self._nested_names(statement):
                     break
-                if isinstance(statement, ir.Assign) and statement.target == name:
+                if isinstance(statement, ir.Assign) and name in ir.bound(statement):
                     found.add(name)
                     break
         return found
@@ -608,7 +667,8 @@ class Sweeps:
 
     def _has_work(self, blocks) -> bool:
         return any(
-            (isinstance(s, (ir.Assign, ir.Store)) and s.target in self.relevant)
+            (isinstance(s, ir.Store) and s.target in self.relevant)
+            or (isinstance(s, ir.Assign) and any(t in self.relevant for t in ir.bound(s)))
             for block in blocks for s in ir.walk(block)
         )
 
@@ -692,9 +752,12 @@ class Sweeps:
                 vjp_name, pullback = self.vjp_calls[id(statement)]
                 call = copy.deepcopy(statement.expr)
                 call.func = _load(vjp_name)
-                targets = ast.Tuple(elts=[_store(statement.target), _store(pullback)],
+                targets = ast.Tuple(elts=[_bound_target(statement), _store(pullback)],
                                     ctx=ast.Store())
                 return [_assign(targets, call, pure=False)]
+            if statement.targets:
+                return [_assign(_bound_target(statement), copy.deepcopy(statement.expr),
+                                pure=False)]
             pure = statement.kind in ("primitive", "copy")
             return [_assign(statement.target, copy.deepcopy(statement.expr), pure=pure)]
         if isinstance(statement, ir.Store):
@@ -735,6 +798,13 @@ class Sweeps:
                 out.append(ast.While(test=copy.deepcopy(statement.test), body=body, orelse=[]))
             return out
         return []
+
+
+def _bound_target(statement: ir.Assign) -> ast.expr:
+    """What the forward sweep assigns to: ``y``, or ``(a, b)`` for an unpacking call."""
+    if statement.targets:
+        return ast.Tuple(elts=[_store(t) for t in statement.targets], ctx=ast.Store())
+    return _store(statement.target)
 
 
 def _slices_as_values(node: ast.expr) -> ast.expr:

@@ -68,7 +68,7 @@ class ModuleBuilder:
                 hint='rewrite the recursion as a loop, or use mode="forward"',
             )
         base = getattr(function, "__name__", "f").replace("<lambda>", "lambda") + "_vjp"
-        name = ir.Namer(self.module_names).fresh(base, adjoint_too=False)
+        name = ir.Namer(self.module_names).fresh(base, adjoint_too=False, limit=80)
         self.module_names.add(name)
         self.names[key] = name
         self.active.append(function)
@@ -89,9 +89,8 @@ class ModuleBuilder:
         params = normalizer.params
         rank_of = ranks.infer(statements, params, argument_ranks)
         result = statements[-1].value
-        result_name = result.id if isinstance(result, ast.Name) else None
         wrt_names = [params[i] for i in wrt]
-        relevant = activity.analyse(statements, wrt_names, result_name)
+        relevant = activity.analyse(statements, wrt_names, ir.names_in(result))
         activity.check(statements, relevant, source)
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,

@@ -35,6 +35,14 @@ class Assign:
     function: Any = None
     node: ast.AST | None = None
     """The user's expression, for error messages."""
+    targets: list[str] = field(default_factory=list)
+    """For ``a, b = helper(x)`` (a ``"call"`` returning a tuple): the names bound, in order.
+    ``target`` then only names the call (its pullback is ``<target>_pullback``)."""
+
+
+def bound(statement) -> list[str]:
+    """The names an assignment binds: its ``targets`` when it unpacks, else its ``target``."""
+    return list(statement.targets) if statement.targets else [statement.target]
 
 
 @dataclass
@@ -146,7 +154,7 @@ def reads(statement) -> list[str]:
 def writes(statement) -> list[str]:
     """The names a statement binds (for a compound statement: its header only)."""
     if isinstance(statement, Assign):
-        return [statement.target]
+        return bound(statement)
     if isinstance(statement, For):
         return [statement.target]
     return []
@@ -168,8 +176,8 @@ class Namer:
     def reserve(self, name: str) -> None:
         self.taken.add(name)
 
-    def fresh(self, base: str, *, adjoint_too: bool = True) -> str:
-        base = sanitize(base)
+    def fresh(self, base: str, *, adjoint_too: bool = True, limit: int = 24) -> str:
+        base = sanitize(base, limit)
         candidate = base
         number = 1
         while self._clashes(candidate, adjoint_too):
@@ -184,8 +192,8 @@ class Namer:
         return adjoint_too and "d" + name in self.taken
 
 
-def sanitize(base: str) -> str:
+def sanitize(base: str, limit: int = 24) -> str:
     base = re.sub(r"\W", "_", base).strip("_") or "tmp"
     if base[0].isdigit():
         base = "t" + base
-    return base if len(base) <= 24 else "tmp"
+    return base if len(base) <= limit else "tmp"

@@ -92,6 +92,7 @@ class Normalizer:
         base = node.name if len(node.name) <= 12 and node.name != "lambda_" else "out"
         self.result = namer.fresh(base)
         self.locals.add(self.result)
+        self.results = self._tuple_results(base)
         self.depth = 0
         self.lines: dict[int, str] = {}
 
@@ -99,6 +100,28 @@ class Normalizer:
         name = self.namer.fresh(base)
         self.locals.add(name)
         return name
+
+    def _tuple_results(self, base: str) -> list[str]:
+        """One result name per item when the function returns tuples (``return a, b``)."""
+        returns = [n for n in ast.walk(self.source.node) if isinstance(n, ast.Return)]
+        sizes = {len(n.value.elts) if isinstance(n.value, ast.Tuple) else None
+                 for n in returns if n.value is not None}
+        if sizes in (set(), {None}):
+            return []
+        if len(sizes) > 1:
+            node = next(n for n in returns if not isinstance(n.value, ast.Tuple) or len(
+                n.value.elts) != max(s for s in sizes if s is not None))
+            raise refuse(self.source, node, "returns of tuples of different lengths",
+                         "return tuples of one length on every path")
+        (size,) = sizes
+        names = [self.namer.fresh(f"{base}_{position}") for position in range(size)]
+        self.locals.update(names)
+        return names
+
+    def _result_value(self) -> ast.expr:
+        if self.results:
+            return ast.Tuple(elts=[_load(n) for n in self.results], ctx=ast.Load())
+        return _load(self.result)
 
     # ------------------------------------------------------------------ entry point
 
@@ -115,7 +138,7 @@ class Normalizer:
             statements.append(self._call_rule(name, np.copy, [_load(name)], self.source.node))
         statements += self._block(body)
         if body and isinstance(body[-1], ast.If) and _always_returns(body):
-            statements.append(ir.Return(_load(self.result), body[-1].lineno))
+            statements.append(ir.Return(self._result_value(), body[-1].lineno))
         if not statements or not isinstance(statements[-1], ir.Return):
             raise refuse(
                 self.source,
@@ -204,6 +227,8 @@ class Normalizer:
         if node.value is None:
             raise refuse(self.source, node, "a return without a value", "return a number")
         value = node.value
+        if self.results:
+            return self._return_tuple(node)
         if self.depth > 1:  # a return inside a branch: assign the result
             self._assign(self.result, value, node)
             return self.pending
@@ -214,6 +239,23 @@ class Normalizer:
             value = _load(self.result)
         return [*self.pending, ir.Return(value, node.lineno)]
 
+    def _return_tuple(self, node: ast.Return) -> list:
+        """``return a, b``: the items are atoms (a branch assigns them to the results)."""
+        items = node.value.elts
+        if self.depth > 1:
+            for name, item in zip(self.results, items, strict=True):
+                self._assign(name, item, node)
+            return self.pending
+        atoms = []
+        for item in items:
+            if isinstance(item, ast.Name) and item.id in self.locals and (
+                item.id not in self.stored
+            ):
+                atoms.append(_load(item.id))
+            else:
+                atoms.append(self._atom(item))
+        value = ast.Tuple(elts=atoms, ctx=ast.Load())
+        return [*self.pending, ir.Return(value, node.lineno)]
 
 
     def _assign_targets(self, targets, value, node) -> list:
@@ -269,6 +311,26 @@ class Normalizer:
                 atoms.append(atom)
             for name, atom in zip(names, atoms, strict=True):
                 self._assign(name, atom, node)
+            return
+        if isinstance(value, ast.Call) and _is_user_function(self._static(value.func)):
+            # a, b = helper(x): one call binding both names, differentiated through
+            for argument in value.args:
+                if isinstance(argument, ast.Starred):
+                    raise refuse(self.source, argument, "*unpacking", "pass arguments one by one")
+            function = value.func
+            if isinstance(function, ast.Name):
+                self._use_global(function.id, function)
+            args = [self._atom(a) for a in value.args]
+            keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
+                        for k in value.keywords]
+            expression = ast.Call(func=copy.deepcopy(function), args=args, keywords=keywords)
+            callee = self._static(function)
+            label = self._fresh(callee.__name__)
+            self.pending.append(
+                ir.Assign(label, expression, "call", self.line, operands=args,
+                          keywords={k.arg: k.value for k in keywords}, function=callee,
+                          node=node, targets=names)
+            )
             return
         whole = self._atom(value)
         for position, name in enumerate(names):
@@ -793,7 +855,15 @@ def rename_versions(statements: list, params: list[str], namer: ir.Namer) -> lis
     out = []
     for statement in statements:
         _rename_reads(statement, current)
-        if isinstance(statement, ir.Assign) and statement.target not in nested:
+        if isinstance(statement, ir.Assign) and statement.targets:
+            for position, name in enumerate(statement.targets):
+                if name in nested:
+                    continue
+                if name in bound:
+                    statement.targets[position] = namer.fresh(name)
+                    current[name] = statement.targets[position]
+                bound.add(name)
+        elif isinstance(statement, ir.Assign) and statement.target not in nested:
             name = statement.target
             if name in bound:
                 statement.target = namer.fresh(name)

@@ -213,3 +213,58 @@ def long_while(x, n):
         s = s * 1.0000001
         i = i + 1
     return s
+
+
+# --------------------------------------------------------------------------- tuple returns
+
+
+def _stats(v):
+    return np.sum(v), v * 2.0
+
+
+def _swap_scaled(a, b):
+    if np.sum(a) > 0:
+        return b * 2.0, a
+    return a * b, b
+
+
+def _pair_of_same(v):
+    w = np.sin(v)
+    return w, w
+
+
+def _with_constant(v):
+    return np.sum(v**2), 3.0
+
+
+def tuple_return(x):
+    total, doubled = _stats(x)
+    return total * np.sum(doubled**2)
+
+
+def tuple_return_one_used(x):
+    total, doubled = _stats(x)
+    return total * 2.0
+
+
+def tuple_return_in_branch(x, y):
+    p, q = _swap_scaled(x, y)
+    return np.sum(p * q) + np.sum(p)
+
+
+def tuple_return_same_name(x):
+    a, b = _pair_of_same(x)
+    return np.sum(a * b)
+
+
+def tuple_return_constant(x):
+    s, c = _with_constant(x)
+    return s * c
+
+
+def tuple_return_in_loop(x):
+    t = 0.0
+    for i in range(3):
+        total, x = _stats(x * 0.5)
+        t = t + total * i
+    return t + np.sum(x)

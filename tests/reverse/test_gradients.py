@@ -77,6 +77,13 @@ CASES = [
     (p.loop_over_literal, (0.3, -1.2), (0, 1)),
     (p.python_scalars, (0.3, -1.2), (0, 1)),
     (p.loop_with_branch, (V,), (0,)),
+    (p.tuple_return, (V,), (0,)),
+    (p.tuple_return_one_used, (V,), (0,)),
+    (p.tuple_return_in_branch, (V, V + 1), (0, 1)),
+    (p.tuple_return_in_branch, (-V - 3, V + 1), (0, 1)),
+    (p.tuple_return_same_name, (V,), (0,)),
+    (p.tuple_return_constant, (V,), (0,)),
+    (p.tuple_return_in_loop, (V,), (0,)),
 ]
 
 

@@ -44,12 +44,8 @@ def two_layers_vjp(W1, W2, x):
     def pullback(dtwo_layers):
         # grad of: return np.sum(layer(W2, h))
         dlayer_W2_h = np.broadcast_to(dtwo_layers, np.shape(layer_W2_h))
-        dW2_part, dh_part = layer_W2_h_pullback(dlayer_W2_h)
-        dW2 = dW2_part
-        dh = dh_part
+        dW2, dh = layer_W2_h_pullback(dlayer_W2_h)
         # grad of: h = layer(W1, x)
-        dW1_part, dx_part = h_pullback(dh)
-        dW1 = dW1_part
-        dx = dx_part
+        dW1, dx = h_pullback(dh)
         return dW1, dW2, dx
     return two_layers, pullback
