@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .commands import add_commands
 from .errors import AutodiffError
 
 QUICK = {
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="folder for the CSV files and the plot (default ./ner-output)")
     ner.add_argument("--no-train", action="store_true",
                      help="skip training; compare at the initial parameters")
+    add_commands(commands)
     return parser
 
 
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "ner":
             return run_ner(args)
+        if hasattr(args, "run"):
+            return args.run(args)
     except AutodiffError as error:
         print(f"autodiffx: error: {error}", file=sys.stderr)
         return 1
