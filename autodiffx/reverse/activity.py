@@ -9,13 +9,16 @@ a call that would need a derivative nobody can give is found, before any code ru
 from __future__ import annotations
 
 import ast
+import operator
 
-from ..errors import MissingRuleError, UnsupportedSyntaxError
+import numpy as np
+
+from ..errors import Location, MissingRuleError, UnsupportedSyntaxError
 from ..rules import registry
 from . import ir
 from .source import FunctionSource
 
-_CARRIES = ("primitive", "copy", "call", "unsupported")
+_CARRIES = ("primitive", "copy", "call", "list", "unsupported")
 
 
 def operand_names(statement) -> list[str]:
@@ -41,6 +44,8 @@ def operand_names(statement) -> list[str]:
         return list(dict.fromkeys(names))
     if isinstance(statement, ir.Store):
         return [statement.target, *ir.names_in(statement.value)]
+    if isinstance(statement, ir.Append):
+        return [statement.target, *ir.names_in(statement.value)]
     return []
 
 
@@ -64,7 +69,7 @@ def analyse(statements: list, wrt_names: list[str], results: list[str]) -> set[s
     while changed:
         changed = False
         for statement in flat:
-            if isinstance(statement, (ir.Assign, ir.Store)):
+            if isinstance(statement, (ir.Assign, ir.Store, ir.Append)):
                 targets = ir.bound(statement) if isinstance(statement, ir.Assign) else [
                     statement.target]
                 if statement.kind in _CARRIES if isinstance(statement, ir.Assign) else True:
@@ -87,7 +92,7 @@ def analyse(statements: list, wrt_names: list[str], results: list[str]) -> set[s
             sources: list[str] = []
             if isinstance(statement, ir.Assign) and statement.kind in _CARRIES:
                 targets, sources = ir.bound(statement), operand_names(statement)
-            elif isinstance(statement, ir.Store):
+            elif isinstance(statement, (ir.Store, ir.Append)):
                 targets, sources = [statement.target], ir.names_in(statement.value)
             elif isinstance(statement, ir.Effect):
                 target, sources = _effect_flow(statement)
@@ -120,6 +125,51 @@ def check(statements: list, relevant: set[str], source: FunctionSource) -> None:
                 )
 
 
+def _list_uses() -> tuple:
+    """The rules that may read a list whose items carry derivatives."""
+    from .normalize import LIST_SUM
+
+    return (LIST_SUM, *(registry.lookup(f) for f in (np.stack, np.concatenate,
+                                                      operator.getitem)))
+
+
+def check_lists(statements: list, relevant: set[str], lists: set[str],
+                source: FunctionSource) -> None:
+    """Refuse a list of differentiated values used in a way reverse mode cannot follow."""
+    active_lists = lists & relevant
+    if not active_lists:
+        return
+    for statement in ir.walk(statements):
+        used = [n for n in ir.reads(statement) if n in active_lists]
+        if not used or isinstance(statement, ir.Append) or (
+                isinstance(statement, ir.Assign) and statement.kind == "list"):
+            continue
+        if isinstance(statement, ir.Assign) and statement.kind in ("primitive", "opaque"):
+            rule = statement.rule
+            first = statement.operands[0] if statement.operands else None
+            if statement.kind == "opaque" and statement.target not in relevant:
+                continue  # len(rows), a comparison: no derivative flows
+            if rule is not None and rule in _list_uses() and isinstance(first, ast.Name) and (
+                first.id in active_lists
+            ) and all(n not in active_lists for o in statement.operands[1:]
+                      for n in ir.names_in(o)):
+                if rule.name != "getitem" or isinstance(statement.operands[1],
+                                                        (ast.Name, ast.Constant)):
+                    continue
+        name = used[0]
+        node = getattr(statement, "node", None)
+        raise UnsupportedSyntaxError(
+            f"reverse mode cannot follow derivatives through this use of the list {name} "
+            f"(in {source.name})",
+            location=source.location(node) if node is not None else Location(
+                source.filename, abs(statement.line), 0, source.lines.get(abs(statement.line),
+                                                                           "")),
+            hint=f"read the list only with {name}[i] (an integer index), np.stack({name}), "
+            f"np.array({name}), np.concatenate({name}) or sum({name}); append to it with "
+            f"{name}.append(value); or use mode=\"forward\"",
+        )
+
+
 def _refuse_unsupported(statement: ir.Assign, source: FunctionSource) -> None:
     location = source.location(statement.node)
     if statement.function is not None:
@@ -131,6 +181,8 @@ def _refuse_unsupported(statement: ir.Assign, source: FunctionSource) -> None:
             'functions that have rules, or use mode="forward"',
         )
     construct = type(statement.node).__name__ if statement.node is not None else "expression"
+    if isinstance(statement.expr, (ast.List, ast.Tuple, ast.Dict)):
+        construct = type(statement.expr).__name__
     descriptions = {
         "ListComp": "a list comprehension over differentiated values",
         "List": "a list of differentiated values",
@@ -145,5 +197,6 @@ def _refuse_unsupported(statement: ir.Assign, source: FunctionSource) -> None:
         f"(in {source.name})",
         location=location,
         hint="compute the values into a preallocated array, or pass the list straight to "
-        'np.stack/np.concatenate, or use mode="forward"',
+        "np.stack/np.concatenate; a list name bound only to list literals and grown with "
+        '.append is differentiated too; or use mode="forward"',
     )

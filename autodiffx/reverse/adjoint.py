@@ -86,7 +86,8 @@ class Sweeps:
 
     def __init__(self, source: FunctionSource, statements: list, params: list[str],
                  wrt: tuple[int, ...], rank_of: dict, relevant: set[str], namer: ir.Namer,
-                 comments: Comments, lines: dict[int, str], request_vjp, stored: set[str]):
+                 comments: Comments, lines: dict[int, str], request_vjp, stored: set[str],
+                 lists: set[str] = frozenset()):
         self.source = source
         self.statements = statements
         self.params = params
@@ -98,6 +99,7 @@ class Sweeps:
         self.lines = lines
         self.request_vjp = request_vjp
         self.stored = stored
+        self.lists = lists
         self.adjoint_names: dict[str, str] = {}
         self.index: dict[int, int] = {}
         self.end: dict[int, int] = {}
@@ -129,7 +131,7 @@ class Sweeps:
             self.loops_of[id(statement)] = loops
             for name in ir.writes(statement):
                 self.binds.setdefault(name, []).append(position)
-            if isinstance(statement, ir.Store):
+            if isinstance(statement, (ir.Store, ir.Append)):
                 self.mutations.setdefault(statement.target, []).append(position)
             for name in [*ir.reads(statement), *ir.writes(statement)]:
                 self.references.setdefault(name, []).append(position)
@@ -299,9 +301,9 @@ class Sweeps:
 
     # ------------------------------------------------------------------ adjoint sweep
 
-    def _reverse_block(self, statements, defined: set[str]) -> list:
+    def _reverse_block(self, statements, defined: set[str], line: int | None = None) -> list:
         out = []
-        current_line = None
+        current_line = line  # the enclosing statement's comment covers its own line
         for statement in reversed(statements):
             code = self._reverse(statement, defined)
             if not code:
@@ -343,25 +345,83 @@ class Sweeps:
             return self._reverse_assign(statement, defined)
         if isinstance(statement, ir.Store):
             return self._reverse_store(statement, defined)
+        if isinstance(statement, ir.Append):
+            return self._reverse_append(statement, defined)
         if isinstance(statement, ir.If):
             return self._reverse_if(statement, defined)
         if isinstance(statement, (ir.For, ir.While)):
             return self._reverse_loop(statement, defined)
         return []
 
-    def _contribute(self, name: str, expression: ast.expr, defined: set[str], out: list):
+    def _contribute(self, name: str, expression: ast.expr, defined: set[str], out: list,
+                    pure: bool = True):
         adjoint = self.adjoint(name)
         if isinstance(expression, ast.Name) and expression.id == adjoint:
             defined.add(adjoint)
             return
-        if adjoint in defined:
+        if adjoint in defined and name in self.lists:
+            value = copy.deepcopy(_parsed("[old + new for old, new in zip(OLD, NEW)]"))
+            value.generators[0].iter.args = [_load(adjoint), expression]
+        elif adjoint in defined:
             value = ast.BinOp(left=_load(adjoint), op=ast.Add(), right=expression)
         else:
             value = expression
             if name in self.stored:
                 value = _call(_np("copy"), value)
             defined.add(adjoint)
-        out.append(_assign(adjoint, value))
+        out.append(_assign(adjoint, value, pure=pure))
+
+    # ------------------------------------------------------------------ lists
+
+    def _list_adjoint(self, name: str, statement, defined: set[str], out: list) -> str:
+        """``dxs``, set to zeros shaped like the items of ``xs`` if nothing flowed into it yet."""
+        adjoint = self.adjoint(name)
+        if adjoint not in defined:
+            out.append(_assign(adjoint, self._zero(name, statement)))
+            defined.add(adjoint)
+        return adjoint
+
+    def _reverse_append(self, statement: ir.Append, defined: set[str]) -> list:
+        """``xs.append(v)`` runs backwards as ``dv = dxs.pop()``."""
+        if statement.target not in self.relevant:
+            return []
+        out: list = []
+        adjoint = self._list_adjoint(statement.target, statement, defined, out)
+        pop = _call(ast.Attribute(value=_load(adjoint), attr="pop", ctx=ast.Load()))
+        value = statement.value
+        if isinstance(value, ast.Name) and value.id in self.relevant:
+            self._contribute(value.id, pop, defined, out, pure=False)
+        else:
+            out.append(ast.Expr(value=pop))
+        return out
+
+    def _reverse_list_item(self, statement: ir.Assign, gradient: str, defined: set[str]):
+        """``y = xs[i]`` runs backwards as ``dxs[i] = dxs[i] + dy``."""
+        out: list = []
+        name = statement.operands[0].id
+        adjoint = self._list_adjoint(name, statement, defined, out)
+        index = self._resolve(self._operand(statement.operands[1]), statement)
+        item = ast.Subscript(value=_load(adjoint), slice=index, ctx=ast.Load())
+        out.append(_assign(ast.Subscript(value=_load(adjoint), slice=copy.deepcopy(index),
+                                         ctx=ast.Store()),
+                           ast.BinOp(left=item, op=ast.Add(), right=_load(gradient)), pure=False))
+        defined.discard(gradient)
+        return out
+
+    def _reverse_list_literal(self, statement: ir.Assign, gradient: str, defined: set[str]):
+        """``xs = [a, b]`` runs backwards as ``da = dxs[0]``, ``db = dxs[1]``."""
+        out: list = []
+        contributions = []
+        for position, element in enumerate(statement.operands):
+            if isinstance(element, ast.Name) and element.id in self.relevant:
+                item = ast.Subscript(value=_load(gradient), slice=ast.Constant(position),
+                                     ctx=ast.Load())
+                contributions.append((element.id, item))
+        for name, expression in contributions:
+            if name != statement.target:
+                self._contribute(name, expression, defined, out)
+        defined.discard(gradient)
+        return out
 
     def _reverse_assign(self, statement: ir.Assign, defined: set[str]) -> list:
         if statement.targets:
@@ -372,6 +432,12 @@ class Sweeps:
         gradient = self.adjoint(target)
         if gradient not in defined:
             return []
+        if statement.kind == "list":
+            return self._reverse_list_literal(statement, gradient, defined)
+        if (statement.kind == "primitive" and statement.function is operator.getitem
+                and isinstance(statement.operands[0], ast.Name)
+                and statement.operands[0].id in self.lists):
+            return self._reverse_list_item(statement, gradient, defined)
         out: list = []
         contributions: list[tuple[str, ast.expr]] = []
         if statement.kind == "copy":
@@ -589,13 +655,16 @@ class Sweeps:
         for statement in ir.walk(statements):
             if isinstance(statement, ir.Assign) and any(
                     t in self.relevant for t in ir.bound(statement)):
-                if statement.kind in ("copy", "primitive", "call"):
+                if statement.kind in ("copy", "primitive", "call", "list"):
                     for operand in statement.operands:
                         for name in ir.names_in(operand):
                             if name in self.relevant:
                                 names.append(name)
             elif isinstance(statement, ir.Store) and statement.target in self.relevant:
                 names += [n for n in ir.names_in(statement.value) if n in self.relevant]
+            elif isinstance(statement, ir.Append) and statement.target in self.relevant:
+                names += [n for n in (statement.target, *ir.names_in(statement.value))
+                          if n in self.relevant]
         return list(dict.fromkeys(names))
 
     def _block_locals(self, block: list) -> set[str]:
@@ -607,13 +676,29 @@ class Sweeps:
         for name, sites in self.references.items():
             if name in self.params or not all(low <= s <= high for s in sites):
                 continue
-            for statement in block:
-                if name in ir.reads(statement) or name in self._nested_names(statement):
-                    break
-                if isinstance(statement, ir.Assign) and name in ir.bound(statement):
-                    found.add(name)
-                    break
+            if self._born_in(name, block):
+                found.add(name)
         return found
+
+    def _born_in(self, name: str, block: list) -> bool:
+        """Whether ``name`` is first bound, unconditionally, before any read in ``block``
+        (or in the one nested block that holds all its references)."""
+        for statement in block:
+            if name in ir.reads(statement):
+                return False
+            if isinstance(statement, ir.Assign) and name in ir.bound(statement):
+                return True
+            if name in ir.writes(statement):
+                return False
+            if name in self._nested_names(statement):
+                low, high = self._span(statement)
+                if not all(low <= site <= high for site in self.references[name]):
+                    return False
+                holders = [b for b in ir.children(statement)
+                           if any(name in ir.reads(s) or name in ir.writes(s)
+                                  for s in ir.walk(b))]
+                return len(holders) == 1 and self._born_in(name, holders[0])
+        return False
 
     def _nested_names(self, statement) -> set[str]:
         names = set()
@@ -622,7 +707,13 @@ class Sweeps:
                 names |= set(ir.reads(inner)) | set(ir.writes(inner))
         return names
 
-    def _zero(self, name: str) -> ast.expr:
+    def _zero(self, name: str, statement=None) -> ast.expr:
+        if name in self.lists:
+            # as many zeros as the list has items when the adjoint sweep reaches statement
+            items = self.value(name, statement, "after", value_use=False)
+            zeros = copy.deepcopy(_parsed("[np.zeros_like(item) for item in ITEMS]"))
+            zeros.generators[0].iter = items
+            return zeros
         if self.rank(name) == 0 and name not in self.stored:
             return ast.Constant(0.0)
         top_level = all(self.loops_of[id(s)] == [] for s in ir.walk(self.statements)
@@ -649,17 +740,17 @@ class Sweeps:
         for name in self._contributed(blocks[0] + (blocks[1] if len(blocks) > 1 else [])):
             adjoint = self.adjoint(name)
             if adjoint not in defined and name not in locals_:
-                out.append(_assign(adjoint, self._zero(name)))
+                out.append(_assign(adjoint, self._zero(name, statement)))
                 defined.add(adjoint)
         return set(defined)
 
-    def _reverse_body(self, block, entry: set[str]) -> list:
+    def _reverse_body(self, block, entry: set[str], line: int | None = None) -> list:
         locals_ = {self.adjoint(n) for n in self._block_locals(block)}
         inside = set(entry) - locals_
-        code = self._reverse_block(block, inside)
+        code = self._reverse_block(block, inside, line)
         for adjoint in [a for a in self._ordered(entry) if a not in inside]:
             name = next(n for n, a in self.adjoint_names.items() if a == adjoint)
-            code.append(_assign(adjoint, self._zero(name)))
+            code.append(_assign(adjoint, self._zero(name, block[-1] if block else None)))
         return code
 
     def _ordered(self, adjoints: set[str]) -> list[str]:
@@ -667,7 +758,7 @@ class Sweeps:
 
     def _has_work(self, blocks) -> bool:
         return any(
-            (isinstance(s, ir.Store) and s.target in self.relevant)
+            (isinstance(s, (ir.Store, ir.Append)) and s.target in self.relevant)
             or (isinstance(s, ir.Assign) and any(t in self.relevant for t in ir.bound(s)))
             for block in blocks for s in ir.walk(block)
         )
@@ -688,8 +779,8 @@ class Sweeps:
             self.local_names.add(condition)
             self.binds[condition] = [self.index[id(statement)]]
             test = self.value(condition, statement, "after")
-        body = self._reverse_body(statement.body, entry)
-        orelse = self._reverse_body(statement.orelse, entry)
+        body = self._reverse_body(statement.body, entry, statement.line)
+        orelse = self._reverse_body(statement.orelse, entry, statement.line)
         if not body and not orelse:
             return out
         if not body:
@@ -715,7 +806,7 @@ class Sweeps:
             self.binds[counter] = [self.index[id(statement)]]
             iterator = _call(_load("range"), self.value(counter, statement, "after"))
             target = _store("_" if "_" not in self.namer.taken else self.namer.fresh("step"))
-        body = self._reverse_body(statement.body, entry)
+        body = self._reverse_body(statement.body, entry, statement.line)
         if not body:
             return out
         out.append(ast.For(target=target, iter=iterator, body=body, orelse=[],
@@ -724,9 +815,9 @@ class Sweeps:
 
     # ------------------------------------------------------------------ forward sweep
 
-    def _forward_block(self, statements) -> list:
+    def _forward_block(self, statements, line: int | None = None) -> list:
         out = []
-        current_line = None
+        current_line = line
         for statement in statements:
             if isinstance(statement, ir.Return):
                 continue
@@ -742,7 +833,7 @@ class Sweeps:
     def _push(self, saved: _Saved) -> ast.stmt:
         value = _load(saved.name)
         if saved.copy:
-            value = _call(_np("copy"), value)
+            value = _call(_load("list") if saved.name in self.lists else _np("copy"), value)
         append = ast.Attribute(value=_load(self.tape), attr="append", ctx=ast.Load())
         return ast.Expr(value=_call(append, value))
 
@@ -764,6 +855,9 @@ class Sweeps:
             target = ast.Subscript(value=_load(statement.target),
                                    slice=copy.deepcopy(statement.index), ctx=ast.Store())
             return [_assign(target, copy.deepcopy(statement.value), pure=False)]
+        if isinstance(statement, ir.Append):
+            append = ast.Attribute(value=_load(statement.target), attr="append", ctx=ast.Load())
+            return [ast.Expr(value=_call(append, copy.deepcopy(statement.value)))]
         if isinstance(statement, ir.Effect):
             return [copy.deepcopy(statement.statement)]
         if isinstance(statement, ir.Break):
@@ -777,13 +871,13 @@ class Sweeps:
                 condition = self.conditions[id(statement)]
                 out.append(_assign(condition, test, pure=False))
                 test = _load(condition)
-            body = self._forward_block(statement.body) or [ast.Pass()]
-            orelse = self._forward_block(statement.orelse)
+            body = self._forward_block(statement.body, statement.line) or [ast.Pass()]
+            orelse = self._forward_block(statement.orelse, statement.line)
             out.append(ast.If(test=test, body=body, orelse=orelse))
             return out
         if isinstance(statement, (ir.For, ir.While)):
             out = []
-            body = self._forward_block(statement.body)
+            body = self._forward_block(statement.body, statement.line)
             counter = self.counters.get(id(statement))
             if counter is not None:
                 out.append(_assign(counter, ast.Constant(0), pure=False))

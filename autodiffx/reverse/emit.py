@@ -92,12 +92,14 @@ class ModuleBuilder:
         wrt_names = [params[i] for i in wrt]
         relevant = activity.analyse(statements, wrt_names, ir.names_in(result))
         activity.check(statements, relevant, source)
+        activity.check_lists(statements, relevant, normalizer.lists, source)
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,
             lambda f, positions, rk, statement: self.request(f, positions, rk, statement,
                                                              source),
             normalizer.stored,
+            normalizer.lists,
         )
         body = sweeps.build(result, namer.fresh("pullback"))
         self.helpers |= sweeps.helpers_used

@@ -21,8 +21,10 @@ class Assign:
     """``target = expr``, where ``expr`` applies one operation to atoms.
 
     ``kind`` is ``"primitive"`` (a call with a derivative ``rule``), ``"copy"`` (``expr`` is
-    an atom), ``"call"`` (a user function differentiated in turn), or ``"opaque"`` (no
-    derivative: a constant, a comparison, ``np.zeros(n)``, ``np.random``...).
+    an atom), ``"call"`` (a user function differentiated in turn), ``"list"`` (a list
+    literal ``[a, b]`` bound to a list name), ``"opaque"`` (no derivative: a constant, a
+    comparison, ``np.zeros(n)``, ``np.random``...) or ``"unsupported"`` (refused if a
+    derivative has to pass through it).
     """
 
     target: str
@@ -53,6 +55,16 @@ class Store:
     index: ast.expr
     value: ast.expr
     line: int
+
+
+@dataclass
+class Append:
+    """``target.append(value)`` on a local list (one bound only to list literals)."""
+
+    target: str
+    value: ast.expr
+    line: int
+    node: ast.AST | None = None
 
 
 @dataclass
@@ -105,7 +117,7 @@ class Return:
     line: int
 
 
-Statement = Assign | Store | Effect | If | For | While | Break | Continue | Return
+Statement = Assign | Store | Append | Effect | If | For | While | Break | Continue | Return
 
 
 def children(statement) -> list[list]:
@@ -140,6 +152,8 @@ def reads(statement) -> list[str]:
     if isinstance(statement, Store):
         return list(dict.fromkeys([statement.target, *names_in(statement.index),
                                    *names_in(statement.value)]))
+    if isinstance(statement, Append):
+        return list(dict.fromkeys([statement.target, *names_in(statement.value)]))
     if isinstance(statement, Effect):
         return names_in(statement.statement)
     if isinstance(statement, (If, While)):

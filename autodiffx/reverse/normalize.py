@@ -87,6 +87,8 @@ class Normalizer:
             for target in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
             if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
         }
+        self.lists = _list_names(node)
+        self.temporaries: set[str] = set()
         self.globals_used: dict[str, object] = {}
         self.line = node.lineno
         base = node.name if len(node.name) <= 12 and node.name != "lambda_" else "out"
@@ -99,7 +101,11 @@ class Normalizer:
     def _fresh(self, base: str) -> str:
         name = self.namer.fresh(base)
         self.locals.add(name)
+        self.temporaries.add(name)
         return name
+
+    def _is_temporary(self, name: str) -> bool:
+        return name in self.temporaries
 
     def _tuple_results(self, base: str) -> list[str]:
         """One result name per item when the function returns tuples (``return a, b``)."""
@@ -360,7 +366,65 @@ class Normalizer:
         return self.pending
 
     def _expression_statement(self, node: ast.Expr) -> list:
+        call = node.value
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "append"
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id in self.lists
+            and len(call.args) == 1
+            and not call.keywords
+            and not isinstance(call.args[0], ast.Starred)
+        ):
+            value = self._atom(call.args[0])
+            return [*self.pending, ir.Append(call.func.value.id, value, node.lineno, node)]
         return [ir.Effect(node, node.lineno, node)]
+
+    def _comprehension(self, target: str, node: ast.ListComp, origin) -> None:
+        """``[e for v in s if c]`` becomes ``target = []`` and a loop appending ``e``."""
+        if target not in self.lists and not self._is_temporary(target):
+            raise refuse(self.source, node, f"a list comprehension assigned to {target}, "
+                         "which is also bound to something other than a list",
+                         "give the list a name of its own")
+        self.lists.add(target)
+        self.pending.append(ir.Assign(target, ast.List(elts=[], ctx=ast.Load()), "list",
+                                      self.line, node=origin))
+        element = node.elt
+        generators = copy.deepcopy(node.generators)
+        for generator in generators:
+            if generator.is_async:
+                raise refuse(self.source, node, "an async comprehension", _FORWARD_HINT)
+        renames = {}
+        for generator in generators:
+            for name in ir.names_in(generator.target):
+                if self._bound_elsewhere(name, node):
+                    renames[name] = self._fresh(name)
+        if renames:
+            element, generators = _renamed((element, generators), renames)
+        append = ast.Expr(value=ast.Call(
+            func=ast.Attribute(value=_load(target), attr="append", ctx=ast.Load()),
+            args=[element], keywords=[]))
+        body: ast.stmt = append
+        for generator in reversed(generators):
+            for condition in reversed(generator.ifs):
+                body = ast.If(test=condition, body=[body], orelse=[])
+            body = ast.For(target=generator.target, iter=generator.iter, body=[body],
+                           orelse=[], type_comment=None)
+        for sub in ast.walk(body):
+            if isinstance(sub, ast.stmt):
+                ast.copy_location(sub, node)
+        line = self.line
+        self.pending = self._for(body)
+        self.line = line
+
+    def _bound_elsewhere(self, name: str, comprehension: ast.ListComp) -> bool:
+        inside = {id(n) for n in ast.walk(comprehension)}
+        return any(
+            isinstance(n, (ast.Name, ast.arg)) and id(n) not in inside
+            and (n.arg if isinstance(n, ast.arg) else n.id) == name
+            for n in ast.walk(self.source.node)
+        )
 
     def _for(self, node: ast.For) -> list:
         iterator = node.iter
@@ -554,6 +618,16 @@ class Normalizer:
             self._emit_opaque(target, expression, origin, inactive=node.attr in
                               _INACTIVE_ATTRIBUTES)
             return
+        if isinstance(node, ast.ListComp):
+            self._comprehension(target, node, origin)
+            return
+        if isinstance(node, ast.List) and (target in self.lists or target not in self.lists
+                                           and self._is_temporary(target)):
+            elements = [self._atom(e) for e in node.elts]
+            self.lists.add(target)
+            self.pending.append(ir.Assign(target, ast.List(elts=elements, ctx=ast.Load()),
+                                          "list", self.line, operands=elements, node=origin))
+            return
         if isinstance(node, (ast.Tuple, ast.List)):
             elements = [self._atom(e) for e in node.elts]
             self._emit_opaque(target, type(node)(elts=elements, ctx=ast.Load()), origin,
@@ -587,6 +661,12 @@ class Normalizer:
         rule = registry.lookup(callee) if callee is not None else None
         if callee is builtins.sum:
             rule = None
+            if len(node.args) == 1 and not node.keywords and isinstance(
+                    node.args[0], (ast.Name, ast.ListComp, ast.List)):
+                rule = self._list_sum(node.args[0])
+        if _is_array_maker(callee) and len(node.args) == 1 and _float_or_no_dtype(node):
+            rule = self._array_rule(node.args[0])
+            callee = rule.primitives[0] if rule is not None else callee
         if rule is not None and rule.differentiable and not _random(callee):
             self._call_with_rule(target, node, callee, rule, origin)
             return
@@ -608,7 +688,15 @@ class Normalizer:
         )
 
     def _call_with_rule(self, target, node, callee, rule, origin) -> None:
-        if rule.sequence:
+        if rule.sequence and node.args and isinstance(node.args[0], ast.ListComp):
+            node = copy.copy(node)
+            node.args = [self._atom(node.args[0]), *node.args[1:]]
+        if rule.sequence and node.args and isinstance(node.args[0], ast.Name) and (
+            node.args[0].id in self.lists
+        ):
+            # np.stack(rows) of a list built by appends: the adjoint is a list too
+            args = [_load(node.args[0].id), *(self._static_or_atom(a) for a in node.args[1:])]
+        elif rule.sequence:
             if not node.args or not isinstance(node.args[0], (ast.List, ast.Tuple)):
                 # fine while the list holds constants; refused by activity otherwise
                 args = [self._atom(a) for a in node.args]
@@ -631,7 +719,23 @@ class Normalizer:
             keywords=[ast.keyword(arg=k, value=v) for k, v in keywords.items()],
         )
         operands, rule_keywords = _bind(rule, args, keywords)
-        self._emit_rule(target, callee, expression, operands, rule_keywords, origin)
+        self._emit_rule(target, callee, expression, operands, rule_keywords, origin, rule)
+
+    def _list_sum(self, argument: ast.expr) -> registry.Rule | None:
+        """The rule of ``sum(xs)`` when ``xs`` is a local list (``None`` otherwise)."""
+        if isinstance(argument, ast.Name) and argument.id not in self.lists:
+            return None
+        return LIST_SUM
+
+    def _array_rule(self, argument: ast.expr) -> registry.Rule | None:
+        """``np.array(xs)`` of a list of values is ``np.stack(xs)``; of an array, a copy."""
+        if isinstance(argument, (ast.List, ast.Tuple, ast.ListComp)) or (
+            isinstance(argument, ast.Name) and argument.id in self.lists
+        ):
+            return registry.lookup(np.stack)
+        if isinstance(argument, ast.Name) and argument.id in self.locals:
+            return registry.lookup(np.copy)
+        return None
 
     def _method(self, target, node, origin) -> None:
         function = node.func
@@ -666,8 +770,9 @@ class Normalizer:
                          operands=[copy.deepcopy(o) for o in operands], function=function,
                          node=origin)
 
-    def _emit_rule(self, target, function, expression, operands, keywords, origin) -> None:
-        rule = registry.lookup(function)
+    def _emit_rule(self, target, function, expression, operands, keywords, origin,
+                   rule=None) -> None:
+        rule = rule or registry.lookup(function)
         if rule is None or not rule.differentiable:
             self.pending.append(ir.Assign(target, expression, "opaque", self.line, rule=rule,
                                           operands=operands, node=origin))
@@ -757,6 +862,64 @@ def _constant_maker(callee) -> bool:
         return callee in _CONSTANT_MAKERS
     except TypeError:  # an unhashable callable
         return False
+
+
+LIST_SUM = registry.Rule(
+    name="sum",
+    primitives=(builtins.sum,),
+    params=("xs",),
+    adjoints=("[unbroadcast(g, item) for item in xs]",),
+    doc="sum(xs) of a local list: every item receives the cotangent",
+)
+"""The builtin ``sum`` over a local list; reverse mode only (not in the shared registry)."""
+
+
+def _is_array_maker(callee) -> bool:
+    return callee is np.array or callee is np.asarray
+
+
+def _float_or_no_dtype(node: ast.Call) -> bool:
+    """``np.array(v)`` or ``np.array(v, dtype=float)``: a value, not a conversion."""
+    for keyword in node.keywords:
+        if keyword.arg != "dtype" or not (
+            isinstance(keyword.value, ast.Name) and keyword.value.id == "float"
+            or isinstance(keyword.value, ast.Attribute) and keyword.value.attr == "float64"
+        ):
+            return False
+    return True
+
+
+def _list_names(function: ast.FunctionDef) -> set[str]:
+    """Local names bound only to list literals or list comprehensions (``rows = []``)."""
+    lists: set[str] = set()
+    others: set[str] = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name) and isinstance(node.value, (ast.List, ast.ListComp)):
+            lists.add(node.targets[0].id)
+            continue
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For,
+                             ast.comprehension)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                others.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name)
+                              and isinstance(n.ctx, ast.Store) and target is not None
+                              and not isinstance(target, ast.Subscript))
+    return lists - others
+
+
+def _renamed(tree, renames: dict[str, str]):
+    tree = copy.deepcopy(tree)
+    nodes = tree if isinstance(tree, tuple) else (tree,)
+    for part in nodes:
+        for item in part if isinstance(part, list) else [part]:
+            for sub in ast.walk(item):
+                if isinstance(sub, ast.Name) and sub.id in renames:
+                    sub.id = renames[sub.id]
+    return tree
+
+
+_FORWARD_HINT = 'write the loop out, or use mode="forward"'
 
 
 def _bind(rule, args, keywords):
@@ -881,6 +1044,9 @@ def _rename_reads(statement, current: dict[str, str]) -> None:
         nodes = [statement.expr, *statement.operands, *statement.keywords.values()]
     elif isinstance(statement, ir.Store):
         nodes = [statement.index, statement.value]
+        statement.target = current.get(statement.target, statement.target)
+    elif isinstance(statement, ir.Append):
+        nodes = [statement.value]
         statement.target = current.get(statement.target, statement.target)
     elif isinstance(statement, ir.Effect):
         nodes = [statement.statement]

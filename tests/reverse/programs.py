@@ -268,3 +268,98 @@ def tuple_return_in_loop(x):
         total, x = _stats(x * 0.5)
         t = t + total * i
     return t + np.sum(x)
+
+
+# --------------------------------------------------------------------------- lists
+
+
+def append_stack(x):
+    rows = []
+    for i in range(3):
+        rows.append(np.sin(x * (i + 1)))
+    return np.sum(np.stack(rows, axis=1) ** 2)
+
+
+def append_array(x):
+    values = []
+    for v in x:
+        values.append(v * v - v)
+    return np.sum(np.array(values) * SCALE)
+
+
+def array_of_literal(x, y):
+    return np.sum(np.array([x * y, y, 2.0]) ** 2)
+
+
+def append_sum(x):
+    terms = []
+    for i in range(4):
+        terms.append(np.cos(x) * i)
+    return np.sum(sum(terms))
+
+
+def append_index(x):
+    h = []
+    h.append(x)
+    for i in range(3):
+        h.append(np.tanh(h[i] * 1.5 + h[0]))
+    return np.sum(h[-1] ** 2) + np.sum(h[1])
+
+
+def append_in_branch(x):
+    kept = [x * 0.0]
+    for i in range(4):
+        if i % 2 == 0:
+            kept.append(x * i)
+        else:
+            kept.append(np.exp(x) * 0.1)
+    return np.sum(np.concatenate(kept) ** 2)
+
+
+def append_unused_values(x):
+    rows = []
+    for i in range(3):
+        rows.append(x * i)
+    rows.append(np.ones(3))
+    return np.sum(rows[1] * 3.0) + np.sum(rows[3])
+
+
+def list_inside_loop(x):
+    total = 0.0
+    for i in range(3):
+        parts = []
+        for j in range(2):
+            parts.append(x * (i + j))
+        total = total + np.sum(np.stack(parts) ** 2)
+    return total
+
+
+def comprehension_range(x):
+    rows = [np.sin(x * k) for k in range(1, 4)]
+    return np.sum(np.stack(rows) ** 2)
+
+
+def comprehension_over_array(X):
+    return sum([np.sum(row**2) for row in X if True]) + np.sum(
+        np.array([np.tanh(r) for r in X]))
+
+
+def comprehension_nested(x):
+    k = 5.0
+    grid = [x[i] * x[k] for i in range(3) for k in range(i, 3)]
+    return np.sum(np.array(grid)) * k
+
+
+def stack_then_append(x):
+    rows = [x, x * 2.0]
+    first = np.stack(rows)
+    rows.append(x * x)
+    second = np.stack(rows)
+    return np.sum(first * 2.0) + np.sum(second**2)
+
+
+def list_used_twice(x):
+    rows = []
+    for i in range(2):
+        rows.append(x + i)
+    return np.sum(np.stack(rows) * 2.0) + np.sum(sum(rows) ** 2)

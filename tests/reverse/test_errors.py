@@ -55,10 +55,18 @@ def test_missing_rule_names_the_function_and_how_to_register():
     assert f"unsupported.py:{line_of(u.no_rule, 'np.fft.fft')}" in message
 
 
-def test_append_of_differentiated_values_is_refused():
-    with pytest.raises(UnsupportedSyntaxError, match="append") as error:
+def test_list_of_differentiated_values_passed_to_np_sum_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="list values") as error:
         autodiffx.grad(u.appends)(np.ones(3))
-    assert f"unsupported.py:{line_of(u.appends, 'values.append')}" in str(error.value)
+    message = str(error.value)
+    assert f"unsupported.py:{line_of(u.appends, 'np.sum(values)')}" in message
+    assert "np.stack(values)" in message
+
+
+def test_extend_of_differentiated_values_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="extend") as error:
+        autodiffx.grad(u.extends)(1.0)
+    assert f"unsupported.py:{line_of(u.extends, 'values.extend')}" in str(error.value)
 
 
 def test_differentiating_star_args_is_refused():
@@ -99,3 +107,23 @@ def test_numpy_errors_point_at_generated_lines():
     frames = [f for f in error.traceback if "autodiffx-generated" in str(f.path)]
     assert frames, "the generated frame should be in the traceback"
     assert "W @ x" in str(frames[-1].statement)
+
+
+def test_list_bound_to_something_else_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="list of differentiated values") as error:
+        autodiffx.grad(u.list_comprehension_over_list)(1.0)
+    marker = "values = [x, x * 2]"
+    assert f"unsupported.py:{line_of(u.list_comprehension_over_list, marker)}" in str(
+        error.value)
+
+
+def test_list_passed_to_a_user_function_is_refused():
+    def total(values):
+        return values[0] + values[1]
+
+    def f(x):
+        values = [x, x * 2.0]
+        return total(values)
+
+    with pytest.raises(UnsupportedSyntaxError, match="list values"):
+        autodiffx.grad(f)(1.0)

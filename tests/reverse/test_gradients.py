@@ -84,6 +84,15 @@ CASES = [
     (p.tuple_return_same_name, (V,), (0,)),
     (p.tuple_return_constant, (V,), (0,)),
     (p.tuple_return_in_loop, (V,), (0,)),
+    (p.append_stack, (V,), (0,)),
+    (p.append_sum, (V,), (0,)),
+    (p.append_index, (V,), (0,)),
+    (p.append_in_branch, (V,), (0,)),
+    (p.append_unused_values, (V,), (0,)),
+    (p.list_inside_loop, (V,), (0,)),
+    (p.comprehension_range, (V,), (0,)),
+    (p.stack_then_append, (V,), (0,)),
+    (p.list_used_twice, (V,), (0,)),
 ]
 
 
@@ -92,6 +101,20 @@ CASES = [
 )
 def test_gradient_matches_central_differences_and_forward_mode(f, args, wrt):
     check(f, args, wrt)
+
+
+# np.array of a list of values: forward mode refuses it (a Dual turned into an array)
+REVERSE_ONLY = [
+    (p.append_array, (V,), (0,)),
+    (p.array_of_literal, (0.3, -1.2), (0, 1)),
+    (p.comprehension_over_array, (M,), (0,)),
+    (p.comprehension_nested, (V,), (0,)),
+]
+
+
+@pytest.mark.parametrize("f, args, wrt", REVERSE_ONLY)
+def test_np_array_of_a_list_is_a_stack(f, args, wrt):
+    check(f, args, wrt, forward=False)
 
 
 @pytest.mark.parametrize("f", [p.write_into_local, p.write_into_argument])

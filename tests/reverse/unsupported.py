@@ -51,7 +51,22 @@ def appends(x):
     values = []
     for v in x:
         values.append(v * 2)
+    return np.sum(values)
+
+
+def extends(x):
+    values = []
+    values.extend([x * 2])
     return np.sum(np.stack(values))
+
+
+def list_comprehension_over_list(x):
+    total = 0.0
+    values = [x, x * 2]
+    values = values + [x]
+    for v in values:
+        total = total + v
+    return total
 
 
 def star_args(*xs):
