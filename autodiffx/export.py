@@ -83,7 +83,11 @@ def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None) -> st
         ranks=ranks,
         version=_version(),
     )
-    sections = [header + "\n" + "\n".join(["import numpy as np", *writer.imports])]
+    standard = sorted(line for line in writer.imports if "numpy" not in line)
+    numpy_lines = ["import numpy as np",
+                   *sorted(line for line in writer.imports if "numpy" in line),
+                   *writer.aliases]
+    sections = [header + "\n" + "\n".join(standard + [""] * bool(standard) + numpy_lines)]
     if writer.constants:
         sections.append(f"# The globals {name} reads, copied from its module.\n"
                         + "\n".join(writer.constants))
@@ -180,6 +184,7 @@ class _Writer:
         self.taken = set(taken)
         self.names: set[str] = set()
         self.imports: list[str] = []
+        self.aliases: list[str] = []
         self.constants: list[str] = []
         self.functions: list[str] = []
         self.sources: dict[str, object] = {}
@@ -241,7 +246,7 @@ class _Writer:
         numpy_name = _numpy_name(value)
         if numpy_name is not None:
             if self._claim(name, value):
-                self.imports.append(f"{name} = {numpy_name}")
+                self.aliases.append(f"{name} = {numpy_name}")
             return
         if inspect.isfunction(value) and _copyable_function(value):
             if not self._claim(name, value):
