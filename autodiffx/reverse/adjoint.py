@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import Location
 from ..rules.helpers import HELPERS
 from . import ir, optimize, ranks
 from .source import FunctionSource
@@ -69,6 +70,16 @@ class Comments:
     def marker(self, text: str) -> ast.stmt:
         self.texts.append(text)
         return ast.Expr(value=_load(f"__autodiffx_comment_{len(self.texts) - 1}__"))
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a generated statement comes from: the sweep, and the user's line."""
+
+    sweep: str
+    """``"forward"`` (computing the value) or ``"adjoint"`` (computing the gradient)."""
+    location: Location
+    function: str
 
 
 @dataclass
@@ -316,7 +327,7 @@ class Sweeps:
             marker = ast.Pass()
             marker.pops_for = statement
             out.append(marker)
-            out += code
+            out += self._tag(code, statement, "adjoint")
         return out
 
     def _fill_pops(self, body: list) -> None:
@@ -331,7 +342,7 @@ class Sweeps:
                 for saved in [*reversed(pushes["after"]), *reversed(pushes["before"])]:
                     pops.append(_assign(_store(saved.local.id),
                                         _call(_load("next"), _load(self.replay)), pure=False))
-                body[position : position + 1] = pops
+                body[position : position + 1] = self._tag(pops, statement, "adjoint")
                 position += len(pops)
                 continue
             for field_name in ("body", "orelse"):
@@ -825,10 +836,23 @@ class Sweeps:
                 out.append(self.comments.marker(self.lines.get(statement.line, "")))
                 current_line = statement.line
             pushes = self.pushes.get(id(statement), {"before": [], "after": []})
-            out += [self._push(s) for s in pushes["before"]]
-            out += self._forward(statement)
-            out += [self._push(s) for s in pushes["after"]]
+            code = [self._push(s) for s in pushes["before"]]
+            code += self._forward(statement)
+            code += [self._push(s) for s in pushes["after"]]
+            out += self._tag(code, statement, "forward")
         return out
+
+    def _tag(self, code: list, statement, sweep: str) -> list:
+        """Record on each generated statement the user's line it comes from, for errors."""
+        if statement.line == 0:
+            return code
+        line = abs(statement.line)
+        origin = Origin(sweep, Location(self.source.filename, line, 0, self.lines.get(
+            line) or self.source.lines.get(line, "")), self.source.name)
+        for node in code:
+            if isinstance(node, ast.stmt) and not hasattr(node, "origin"):
+                node.origin = origin
+        return code
 
     def _push(self, saved: _Saved) -> ast.stmt:
         value = _load(saved.name)

@@ -17,25 +17,31 @@ import linecache
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import astor
 
-from ..errors import UnsupportedSyntaxError
+from ..errors import AutodiffError, UnsupportedSyntaxError, UserCodeError
 from ..rules.helpers import HELPERS
 from . import activity, fence, ir, ranks
-from .adjoint import Comments, Sweeps
+from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
 from .source import FunctionSource, parse_function
 
 
 @dataclass(frozen=True)
 class Generated:
-    """A generated vjp: ``function(*args)`` returns ``(value, pullback)``."""
+    """A generated vjp: ``function(*args)`` returns ``(value, pullback)``.
+
+    ``origins`` maps line numbers of the generated ``source`` to the user's lines they come
+    from; ``function`` turns a NumPy ``ValueError`` raised in generated code (in either
+    sweep) into a :class:`~autodiffx.errors.UserCodeError` that names that line.
+    """
 
     function: Callable
     source: str
     filename: str
+    origins: dict[int, Origin] = field(default_factory=dict)
 
 
 _RESERVED = {"np", *dir(builtins), *HELPERS}
@@ -107,7 +113,8 @@ class ModuleBuilder:
                          if isinstance(n, ast.Name) and n.id in HELPERS}
         return _definition(source, name, body, self.comments)
 
-    def module_source(self) -> str:
+    def module_source(self) -> tuple[str, dict[int, Origin]]:
+        """The printed module, and the user's line behind each generated line."""
         body: list[ast.stmt] = [ast.Import(names=[ast.alias(name="numpy", asname="np")])]
         if self.helpers:
             body.append(ast.ImportFrom(
@@ -116,13 +123,15 @@ class ModuleBuilder:
                 level=0,
             ))
         body += self.functions
-        text = astor.to_source(ast.Module(body=body, type_ignores=[]))
+        module = ast.Module(body=body, type_ignores=[])
+        text = astor.to_source(module)
         texts = self.comments.texts
 
         def comment(match):
             return f"{match.group(1)}# {texts[int(match.group(2))]}"
 
-        return _COMMENT.sub(comment, text)
+        # each comment marker is one line and becomes one comment line: lines keep numbers
+        return _COMMENT.sub(comment, text), _origins(module, ast.parse(text))
 
 
 def _definition(source: FunctionSource, name: str, body, comments) -> ast.FunctionDef:
@@ -136,6 +145,30 @@ def _definition(source: FunctionSource, name: str, body, comments) -> ast.Functi
                            decorator_list=[], returns=None, type_comment=None, lineno=0)
 
 
+def _statements(body: list):
+    """Statements in program order, compound statements before their bodies."""
+    for statement in body:
+        yield statement
+        for name in ("body", "orelse"):
+            block = getattr(statement, name, None)
+            if isinstance(block, list):
+                yield from _statements(block)
+
+
+def _origins(built: ast.Module, printed: ast.Module) -> dict[int, Origin]:
+    """Pair the statements we built with those parsed back from the printed text."""
+    origins: dict[int, Origin] = {}
+    for ours, theirs in zip(_statements(built.body), _statements(printed.body), strict=True):
+        origin = getattr(ours, "origin", None)
+        if origin is None:
+            continue
+        compound = isinstance(theirs, (ast.If, ast.For, ast.While))
+        last = theirs.lineno if compound else (theirs.end_lineno or theirs.lineno)
+        for line in range(theirs.lineno, last + 1):
+            origins[line] = origin
+    return origins
+
+
 def _short(filename: str) -> str:
     return filename.rsplit("/", 1)[-1]
 
@@ -144,13 +177,72 @@ def generate(function, wrt, argument_ranks) -> Generated:
     """Transform ``function`` and compile the module holding its vjp."""
     builder = ModuleBuilder()
     name = builder.request(function, wrt, argument_ranks)
-    text = builder.module_source()
+    text, origins = builder.module_source()
     filename = f"<autodiffx-generated-{next(_counter)} {name}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = dict(builder.namespace)
     namespace["__name__"] = "autodiffx_generated"
     exec(compile(text, filename, "exec"), namespace)  # the text was printed from our AST
-    return Generated(namespace[name], text, filename)
+    return Generated(_checked(namespace[name], filename, origins), text, filename, origins)
+
+
+def _checked(vjp: Callable, filename: str, origins: dict[int, Origin]) -> Callable:
+    """``vjp`` and its pullbacks, with NumPy errors reported at the user's line.
+
+    A ``try`` costs nothing in Python 3.11 when nothing is raised, so the normal path pays
+    only for one extra call.
+    """
+
+    def checked_pullback(pullback):
+        def pullback_checked(cotangent):
+            try:
+                return pullback(cotangent)
+            except ValueError as error:
+                wrapped = _user_error(error, filename, origins)
+                if wrapped is None:
+                    raise
+                raise wrapped from error
+
+        return pullback_checked
+
+    def vjp_checked(*args, **kwargs):
+        try:
+            value, pullback = vjp(*args, **kwargs)
+        except ValueError as error:
+            wrapped = _user_error(error, filename, origins)
+            if wrapped is None:
+                raise
+            raise wrapped from error
+        return value, checked_pullback(pullback)
+
+    vjp_checked.__wrapped__ = vjp
+    return vjp_checked
+
+
+def _user_error(error: ValueError, filename: str, origins: dict[int, Origin]):
+    """A :class:`UserCodeError` for ``error`` at the innermost generated frame, or None."""
+    if isinstance(error, AutodiffError):
+        return None
+    line = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == filename:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    origin = origins.get(line)
+    if origin is None:
+        return None
+    kind = type(error).__name__
+    if origin.sweep == "forward":
+        message = f"NumPy raised {kind} in {origin.function}: {error}"
+        hint = ("calling the function directly raises the same error: check the shapes and "
+                "values of its arguments")
+    else:
+        message = (f"NumPy raised {kind} while computing the gradient of a line of "
+                   f"{origin.function} (the adjoint sweep): {error}")
+        hint = ("the function itself ran, so this may be a missing case in a derivative "
+                'rule: please report it; mode="forward" may work meanwhile')
+    return UserCodeError(message, location=origin.location, hint=hint)
 
 
 # --------------------------------------------------------------------------- cache

@@ -1,13 +1,19 @@
 """Every refusal is raised at transform time, of the right class, naming file and line."""
 
 import inspect
+import traceback
 
 import numpy as np
 import pytest
 
 import autodiffx
 from autodiffx import reverse
-from autodiffx.errors import MissingRuleError, NoSourceError, UnsupportedSyntaxError
+from autodiffx.errors import (
+    MissingRuleError,
+    NoSourceError,
+    UnsupportedSyntaxError,
+    UserCodeError,
+)
 
 from . import unsupported as u
 
@@ -98,15 +104,66 @@ def test_two_lambdas_on_one_line_are_refused():
     assert "unsupported.py" in str(error.value)
 
 
-def test_numpy_errors_point_at_generated_lines():
-    def mismatch(W, x):
-        return np.sum(W @ x)
+def mismatch(W, x):
+    z = np.tanh(x)
+    return np.sum(W @ z)
 
-    with pytest.raises(ValueError) as error:
+
+def test_numpy_errors_in_the_forward_sweep_name_the_users_line():
+    with pytest.raises(UserCodeError) as error:
         autodiffx.grad(mismatch)(np.ones((2, 3)), np.ones(4))
-    frames = [f for f in error.traceback if "autodiffx-generated" in str(f.path)]
-    assert frames, "the generated frame should be in the traceback"
-    assert "W @ x" in str(frames[-1].statement)
+    message = str(error.value)
+    original = error.value.__cause__
+    assert isinstance(original, ValueError) and not isinstance(original, UserCodeError)
+    assert str(original) in message, "NumPy's own message is kept"
+    assert f"test_errors.py:{line_of(mismatch, 'W @ z')}" in message
+    assert "return np.sum(W @ z)" in message
+    assert isinstance(error.value, ValueError)
+    frames = traceback.extract_tb(original.__traceback__)
+    generated = [f for f in frames if "autodiffx-generated" in f.filename]
+    assert generated and "W @ z" in generated[-1].line, "pdb can still see the generated line"
+
+
+def _doubled(x):
+    return x * 2.0
+
+
+autodiffx.defrule(_doubled, "x", tangents=(lambda t, ans, x: 2.0 * t,),
+                  adjoints=("g * np.ones(7)",))
+
+
+def broken_adjoint(x):
+    y = np.sin(x)
+    z = _doubled(y)
+    return np.sum(z)
+
+
+def test_numpy_errors_in_the_adjoint_sweep_name_the_users_line():
+    with pytest.raises(UserCodeError) as error:
+        autodiffx.grad(broken_adjoint)(np.ones(3))
+    message = str(error.value)
+    assert "gradient" in message and "broadcast" in message
+    assert f"test_errors.py:{line_of(broken_adjoint, 'z = _doubled(y)')}" in message
+    assert "z = _doubled(y)" in message
+    assert isinstance(error.value.__cause__, ValueError)
+
+
+def test_errors_of_user_code_called_from_generated_code_name_the_callee():
+    def outer(W, x):
+        return mismatch(W, x) * 2.0
+
+    with pytest.raises(UserCodeError) as error:
+        autodiffx.grad(outer)(np.ones((2, 3)), np.ones(4))
+    assert f"test_errors.py:{line_of(mismatch, 'W @ z')}" in str(error.value)
+
+
+def test_autodiffx_errors_raised_inside_generated_code_pass_unchanged():
+    def f(x):
+        return np.linalg.norm(x, ord=1)
+
+    with pytest.raises(autodiffx.AutodiffError) as error:
+        autodiffx.grad(f)(np.ones(3))
+    assert not isinstance(error.value, UserCodeError)
 
 
 def test_list_bound_to_something_else_is_refused():
@@ -127,3 +184,14 @@ def test_list_passed_to_a_user_function_is_refused():
 
     with pytest.raises(UnsupportedSyntaxError, match="list values"):
         autodiffx.grad(f)(1.0)
+
+
+def test_errors_outside_user_lines_are_not_rewrapped():
+    def f(x):
+        return np.sum(x**2)
+
+    generated = reverse.build(f, (0,), (1,))
+    value, pullback = generated.function(np.ones(3))
+    with pytest.raises(ValueError) as error:
+        pullback(np.ones(5))  # a wrong cotangent: no user line to blame, or its line
+    assert error.value.__cause__ is not error.value
