@@ -47,11 +47,14 @@ from .rules import helpers as helpers_module
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
 
 
-def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None) -> str:
+def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None,
+                  name: str | None = None) -> str:
     """The text of a stand-alone module holding the reverse-mode gradient of ``f``.
 
     With example ``args`` the code is specialised to their ranks (as
-    ``autodiffx.source(grad(f, wrt), *args)``); without, it is rank-generic.
+    ``autodiffx.source(grad(f, wrt), *args)``); without, it is rank-generic. The entry
+    points are ``<name>_grad`` and ``<name>_value_and_grad``, ``name`` defaulting to
+    ``f.__name__``.
     """
     from .api import _ranks, _resolve_wrt
     from .reverse import build
@@ -63,14 +66,14 @@ def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None) -> st
         count = f.__code__.co_argcount if hasattr(f, "__code__") else max(indices) + 1
         ranks = (-1,) * count
     generated = build(f, indices, ranks)
-    name = getattr(f, "__name__", "f").replace("<lambda>", "lambda_")
+    name = name or getattr(f, "__name__", "f").replace("<lambda>", "lambda_")
     vjp_name = _entry_name(generated)
     body, helper_names = _without_autodiffx_imports(generated.source)
     defined = _module_level_names(body)
     writer = _Writer(taken=defined)
     for helper in sorted(helper_names):
         writer.helper(helper)
-    namespace = generated.function.__globals__
+    namespace = inspect.unwrap(generated.function).__globals__
     for global_name in sorted(_free_names(body) - defined - writer.names - {"np"}):
         if global_name in namespace:
             writer.user_global(global_name, namespace[global_name], f)
@@ -102,9 +105,10 @@ def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None) -> st
     return "\n\n\n".join(section.strip() for section in sections) + "\n"
 
 
-def export(f: Callable, path: str | Path, wrt: Any = 0, args: Sequence | None = None) -> Path:
+def export(f: Callable, path: str | Path, wrt: Any = 0, args: Sequence | None = None,
+           name: str | None = None) -> Path:
     """Write :func:`export_source` of ``f`` to ``path``; return the path."""
-    text = export_source(f, wrt, args)
+    text = export_source(f, wrt, args, name)
     path = Path(path)
     try:
         path.write_text(text)
@@ -120,7 +124,10 @@ def export(f: Callable, path: str | Path, wrt: Any = 0, args: Sequence | None = 
 
 
 def _entry_name(generated) -> str:
-    return generated.function.__name__
+    """The vjp of the differentiated function: the module's last ``def`` (callees come first)."""
+    definitions = [node.name for node in ast.parse(generated.source).body
+                   if isinstance(node, ast.FunctionDef)]
+    return definitions[-1]
 
 
 def _without_autodiffx_imports(text: str) -> tuple[str, set[str]]:

@@ -85,7 +85,7 @@ class Graph:
 
     @property
     def gradients(self) -> tuple:
-        """The gradient with respect to each input, in argument order."""
+        """The gradient with respect to each input (each ``wrt`` argument), in order."""
         return tuple(_plain(n.grad if n.grad is not None else np.zeros_like(n.value))
                      for n in self.nodes if n.kind == "input")
 
@@ -421,18 +421,29 @@ def _index_text(index) -> str:
     return ", ".join(texts)
 
 
-def trace(f: Callable, *args) -> Graph:
+def trace(f: Callable, *args, wrt: tuple[int, ...] | None = None) -> Graph:
     """Evaluate ``f(*args)`` recording each operation, then run the backward pass.
 
-    Every numeric argument is an input of the graph; others are passed as they are. A
-    non-scalar output is seeded with ones, so the gradients are those of its sum.
+    The arguments at the positions ``wrt`` are the inputs of the graph; by default those
+    that are floats or float arrays (or, when there are none, all the numeric ones). The
+    others are passed as they are. A non-scalar output is seeded with ones, so the
+    gradients are those of its sum.
     """
     graph = Graph()
     tape = _Tape(graph)
     traced = []
     names = _parameter_names(f, len(args))
+    if wrt is None:
+        floats = [i for i, a in enumerate(args) if _is_number(a) and np.result_type(a).kind == "f"]
+        wrt = tuple(floats) or tuple(i for i, a in enumerate(args) if _is_number(a))
     for position, arg in enumerate(args):
-        if _is_number(arg):
+        if position in wrt:
+            if not _is_number(arg):
+                raise ArgumentError(
+                    f"argument {position} ({arg!r}) is not a number or an array of numbers, "
+                    "so it cannot be an input of the graph",
+                    hint="leave it out of --wrt",
+                )
             value = np.asarray(arg, dtype=float) if np.ndim(arg) else float(arg)
             traced.append(Traced(tape, value, tape.add("input", names[position], value)))
         else:
@@ -488,9 +499,14 @@ def _call_capturing_locals(function: Callable, args: list, captured: dict) -> An
     """Call ``function``; keep its local variables as they are when it returns."""
     code = getattr(function, "__code__", None)
     previous = sys.getprofile()
+    outermost = []  # the frame of this call, not of a recursive one
 
     def profile(frame, event, arg):
-        if event == "return" and frame.f_code is code and not captured:
+        if frame.f_code is not code:
+            return
+        if event == "call" and not outermost:
+            outermost.append(frame)
+        elif event == "return" and outermost and frame is outermost[0]:
             captured.update(frame.f_locals)
 
     sys.setprofile(profile)

@@ -71,6 +71,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     graph.add_argument("target", metavar="FILE.py:FUNC", help="the function to draw")
     graph.add_argument("--args", required=True, metavar="EXPR", help=ARGS_HELP)
+    graph.add_argument("--wrt", metavar="LIST",
+                       help="the arguments that are inputs of the graph, e.g. 0,2 or W,b "
+                       "(default: the float ones, or all numeric ones when none is a float)")
     graph.add_argument("--seed", type=int, default=0,
                        help="seed of the random inputs of --args shape:... (default 0)")
     graph.add_argument("-o", "--output", required=True, type=_picture_file,

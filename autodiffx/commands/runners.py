@@ -135,9 +135,9 @@ def run_export(args: argparse.Namespace) -> int:
     wrt = _wrt(args)
     example = _arguments(args)
     target = targets.load(args.target)
+    name = target.name.rsplit(".", 1)[-1]
     with _user_code(target):
-        path = export(target.function, args.output, wrt, example)
-    name = target.function.__name__
+        path = export(target.function, args.output, wrt, example, name)
     print(f"wrote {path}: import it and call {name}_grad(...) or {name}_value_and_grad(...) "
           "(needs NumPy only)")
     return 0
@@ -174,12 +174,15 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_graph(args: argparse.Namespace) -> int:
     """``autodiffx graph``: draw the computation graph of one evaluation."""
+    from ..api import _resolve_wrt
     from ..graph import format_value, render, trace
 
+    wrt = _wrt(args) if args.wrt is not None else None
     example = _arguments(args)
     target = targets.load(args.target)
+    indices = None if wrt is None else _resolve_wrt(target.function, wrt, len(example))[0]
     with _user_code(target):
-        graph = trace(target.function, *example)
+        graph = trace(target.function, *example, wrt=indices)
     path, note = render(graph, args.output)
     inputs = [n for n in graph.nodes if n.kind == "input"]
     operations = sum(1 for n in graph.nodes if n.kind == "operation")

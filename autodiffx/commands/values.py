@@ -4,7 +4,8 @@
 or a list of shapes for random inputs:
 
 * ``"(1.0, [1.0, 2.0])"``: a tuple gives one argument per entry; anything else is one
-  argument. Lists (and tuples inside an argument) become float arrays, ints become floats.
+  argument. Lists (and tuples inside an argument) become float arrays; numbers, strings
+  and ``None`` stay as they are (an int that is differentiated is taken as a float).
 * ``"shape:(3,),(2, 3),()"``: one standard-normal array per shape (``()`` is a float),
   drawn with ``--seed`` (default 0).
 
@@ -46,11 +47,7 @@ def parse_args_expr(text: str, seed: int = 0) -> tuple[Any, ...]:
 
 
 def _as_argument(value: Any, text: str) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, float):
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
         return value
     if isinstance(value, (list, tuple)):
         try:

@@ -89,9 +89,9 @@ def test_a_bad_argument_end_to_end():
     assert "Traceback" not in result.stderr
 
 
-def test_literals_become_floats_and_float_arrays():
+def test_lists_become_float_arrays_and_numbers_stay():
     args = parse_args_expr("(1, [1, 2], ((1, 2), (3, 4)), 'name', None)")
-    assert args[0] == 1.0 and isinstance(args[0], float)
+    assert args[0] == 1 and isinstance(args[0], int)  # e.g. a count for range()
     assert args[1].dtype == np.float64 and args[1].shape == (2,)
     assert args[2].shape == (2, 2)
     assert args[3:] == ("name", None)

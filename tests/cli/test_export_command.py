@@ -144,14 +144,15 @@ def test_every_helper_can_be_copied_without_autodiffx():
     assert _free_names(text) - set(namespace) == set()
 
 
-def test_an_array_global_is_refused_with_its_name(capsys):
+def test_an_array_global_is_refused_with_its_name(capsys, tmp_path):
+    output = tmp_path / "never_written.py"
     status = main(["export", f"{LECTURE}:reads_array", "--args", "shape:(3,)",
-                   "-o", "never_written.py"])
+                   "-o", str(output)])
     err = capsys.readouterr().err
     assert status == 1
     assert "reads the global 'TABLE', an array of shape (3,)" in err
     assert "pass TABLE to the function as an argument" in err
-    assert not Path("never_written.py").exists()
+    assert not output.exists()
 
 
 def test_an_unwritable_output_is_a_clear_error(tmp_path):

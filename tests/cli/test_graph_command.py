@@ -60,6 +60,18 @@ def test_the_lecture_example_shows_its_values_and_gradients(tmp_path):
     assert dot.count("shape=circle") == 3  # +, max, *: one node per operation
 
 
+def test_integer_arguments_stay_constants_unless_named_in_wrt(capsys, tmp_path):
+    # power(x, n) recurses on the count n; only x is an input of the graph.
+    output = str(tmp_path / "power.dot")
+    assert main(["graph", f"{LECTURE}:power", "--args", "(2.0, 3)", "-o", output]) == 0
+    out = capsys.readouterr().out
+    assert "3 operation(s)" in out and "dpower/dx = 12" in out and "/dn" not in out
+    # With n an input too, each n - 1 is an operation: three of them and three products.
+    graph = trace(cli_lecture.power, 2.0, 3.0, wrt=(0, 1))
+    assert sum(n.kind == "operation" for n in graph.nodes) == 6
+    assert graph.gradients == (12.0, 0.0)
+
+
 def test_gradients_of_the_scorer_equal_reverse_mode(capsys):
     rng = np.random.default_rng(3)
     args = (rng.standard_normal((4, 3)), rng.standard_normal(4), rng.standard_normal(4),

@@ -53,3 +53,11 @@ def broken(x):
 
 def constant(x):
     return 2.0
+
+
+def power(x, n):
+    """x ** n by recursion on the count n."""
+    if n == 0:
+        return 1.0
+    inner = power(x, n - 1)
+    return x * inner
