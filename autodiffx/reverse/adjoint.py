@@ -606,10 +606,7 @@ class Sweeps:
                      if isinstance(o, ast.Name) and o.id in self.relevant]
         if not positions:
             return []
-        argument_ranks = tuple(
-            r if (r := ranks.atom_rank(o, self.rank_of)) is not None else -1
-            for o in statement.operands
-        )
+        argument_ranks = ranks.argument_ranks(statement, self.rank_of)
         vjp_name = self.request_vjp(statement.function, tuple(positions), argument_ranks,
                                     statement)
         pullback = self.namer.fresh(statement.target + "_pullback")

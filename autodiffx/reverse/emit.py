@@ -60,6 +60,7 @@ class ModuleBuilder:
         self.helpers: set[str] = set()
         self.comments = Comments()
         self.module_names: set[str] = set(_RESERVED)
+        self.result_ranks: dict[tuple, object] = {}
 
     def request(self, function, wrt, argument_ranks, caller=None, caller_source=None) -> str:
         """The name of the vjp of ``function`` for ``wrt`` and ranks, generating it once."""
@@ -93,7 +94,8 @@ class ModuleBuilder:
         statements = normalizer.run()
         self.namespace.update(normalizer.globals_used)
         params = normalizer.params
-        rank_of = ranks.infer(statements, params, argument_ranks)
+        rank_of = ranks.infer(statements, params, argument_ranks, self.call_ranks,
+                              normalizer.globals_used)
         result = statements[-1].value
         wrt_names = [params[i] for i in wrt]
         relevant = activity.analyse(statements, wrt_names, ir.names_in(result))
@@ -112,6 +114,29 @@ class ModuleBuilder:
         self.helpers |= {n.id for b in body for n in ast.walk(b)
                          if isinstance(n, ast.Name) and n.id in HELPERS}
         return _definition(source, name, body, self.comments)
+
+    def call_ranks(self, function, argument_ranks: tuple[int, ...]):
+        """The rank ``function`` returns for arguments of these ranks (a tuple of ranks for
+        a tuple), ``None`` when unknown; the callee's front half is transformed once."""
+        key = (function, tuple(argument_ranks))
+        if key not in self.result_ranks:
+            self.result_ranks[key] = None  # a recursive call: unknown
+            try:
+                source = parse_function(function)
+                fence.check(source, ())
+                normalizer = Normalizer(source, ir.Namer(self.module_names))
+                statements = normalizer.run()
+            except AutodiffError:
+                return None  # reported with its location when the vjp itself is built
+            rank_of = ranks.infer(statements, normalizer.params, argument_ranks,
+                                  self.call_ranks, normalizer.globals_used)
+            result = statements[-1].value
+            if isinstance(result, ast.Tuple):
+                self.result_ranks[key] = tuple(ranks.atom_rank(e, rank_of)
+                                               for e in result.elts)
+            else:
+                self.result_ranks[key] = ranks.atom_rank(result, rank_of)
+        return self.result_ranks[key]
 
     def module_source(self) -> tuple[str, dict[int, Origin]]:
         """The printed module, and the user's line behind each generated line."""

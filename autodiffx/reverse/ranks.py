@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import operator
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,22 +24,55 @@ _UNKNOWN = object()
 _SHAPE_MAKERS = {np.zeros, np.ones, np.empty, np.full}
 
 
-def infer(statements: list, params: list[str], ranks: tuple[int, ...]) -> Ranks:
-    """Map each local name to its rank, or ``None`` where it is not certain."""
+CallRanks = Callable[[Any, tuple[int, ...]], "int | tuple | None"]
+"""``call_ranks(function, argument_ranks)``: the rank a user function returns (a tuple of
+ranks when it returns a tuple), or ``None`` when unknown."""
+
+
+def infer(statements: list, params: list[str], ranks: tuple[int, ...],
+          call_ranks: CallRanks | None = None, constants: dict | None = None) -> Ranks:
+    """Map each local name to its rank, or ``None`` where it is not certain.
+
+    ``constants`` holds the global values the function reads (arrays and numbers have a
+    rank too); ``call_ranks`` gives the ranks that calls to user functions return.
+    """
     known: dict[str, object] = {}
+    for name, value in (constants or {}).items():
+        if isinstance(value, (np.ndarray, np.generic, float, int)) and not isinstance(
+                value, bool):
+            known[name] = int(np.ndim(value))
     for position, name in enumerate(params):
         rank = ranks[position] if position < len(ranks) else -1
         known[name] = rank if rank is not None and rank >= 0 else None
     for _ in range(4):
         before = dict(known)
         for statement in ir.walk(statements):
-            if isinstance(statement, ir.Assign):
+            if isinstance(statement, ir.Assign) and statement.kind == "call" and call_ranks:
+                _bind_call(known, statement, call_ranks)
+            elif isinstance(statement, ir.Assign):
                 _bind(known, statement.target, _rank_of(statement, known))
             elif isinstance(statement, ir.For):
                 _bind(known, statement.target, 0)
         if known == before:
             break
     return {name: (rank if isinstance(rank, int) else None) for name, rank in known.items()}
+
+
+def argument_ranks(statement: ir.Assign, known) -> tuple[int, ...]:
+    """The ranks of a call's positional arguments, ``-1`` where unknown."""
+    return tuple(r if (r := atom_rank(o, known)) is not None else -1
+                 for o in statement.operands)
+
+
+def _bind_call(known, statement: ir.Assign, call_ranks: CallRanks) -> None:
+    result = call_ranks(statement.function, argument_ranks(statement, known))
+    if statement.targets:
+        items = result if isinstance(result, tuple) and len(result) == len(
+            statement.targets) else (None,) * len(statement.targets)
+        for name, rank in zip(statement.targets, items, strict=True):
+            _bind(known, name, rank)
+    else:
+        _bind(known, statement.target, result if isinstance(result, int) else None)
 
 
 def _bind(known, name, rank) -> None:
