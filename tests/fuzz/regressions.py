@@ -1,0 +1,101 @@
+"""Failures the program fuzzer found, shrunk by hand to a few lines each.
+
+Each function is a plain NumPy function; :data:`REGRESSIONS` gives its inputs, the arguments
+to differentiate, the modes it is checked in, and either the closed-form gradient or the
+library error the function must raise. ``test_regressions.py`` checks each in every listed
+mode, and against central differences. A failing entry is an open bug: it is never marked
+xfail (see the report of the fuzzing task for the bug list).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import autodiffx
+
+C3 = np.array([0.5, -1.0, 2.0])
+M = np.array([[0.2, -0.4, 1.1], [0.7, 0.5, -0.3]])
+V = np.array([0.3, -1.2, 0.8])
+
+
+# 1. Reverse mode printed an `if` whose adjoint body was empty (the constant arm has nothing
+#    to pull back): IndentationError when the generated module was compiled.
+def branch_with_constant_arm(x):
+    if x > 0.5:
+        t = 0.5
+    else:
+        t = x
+    return t + x
+
+
+# 2. Reverse mode printed a loop whose forward body was only comments (the body computes a
+#    constant nobody reads): IndentationError.
+def loop_with_dead_body(x, m):
+    t = 0.5
+    for _row in m:
+        t = np.tanh(C3)  # noqa: F841 (the dead store is what triggered the bug)
+    return x * 2.0
+
+
+# 3. A loop overwrites a variable that depended on the input with a constant; its adjoint is
+#    reset to the scalar 0.0, which the array adjoint of the earlier line could not be
+#    unbroadcast from: "cannot reshape array of size 1 into shape (3,)".
+def constant_overwrites_in_loop(v):
+    t = C3 + v
+    for _i in range(2):
+        t = np.tanh(C3)
+    return np.sum(t)
+
+
+# 4. A while loop that runs zero times, reading an alias of the input: the alias's adjoint
+#    stayed the scalar 0.0 and came back as the gradient of a vector (raw ValueError).
+def zero_trip_while_through_alias(x, v):
+    t0 = v
+    t1 = 0.5
+    k = 0
+    while k < 1 and 0.5 > 1.0:
+        t1 = np.tanh(t0[0])
+        k += 1
+    return np.sum(t1) + np.sum(x)
+
+
+# 5. Forward mode: a 0-d array input stored into np.zeros(3) raised a raw ValueError
+#    ("setting an array element with a sequence") instead of the documented
+#    DerivativeConversionError (a Python float gives the right error).
+def store_into_plain_zeros(x):
+    y = np.zeros(3)
+    y[0] = x
+    return np.sum(y)
+
+
+@dataclass(frozen=True)
+class Regression:
+    function: Any
+    args: tuple
+    wrt: tuple[int, ...]
+    expected: Any
+    """A tuple of gradients (closed form), or an AutodiffError subclass to be raised."""
+    modes: tuple[str, ...] = ("reverse", "forward")
+
+    @property
+    def name(self) -> str:
+        return self.function.__name__
+
+
+REGRESSIONS = [
+    Regression(branch_with_constant_arm, (0.3,), (0,), (2.0,)),
+    Regression(branch_with_constant_arm, (0.7,), (0,), (1.0,)),
+    Regression(loop_with_dead_body, (0.3, M), (0, 1), (2.0, np.zeros((2, 3)))),
+    Regression(constant_overwrites_in_loop, (V,), (0,), (np.zeros(3),)),
+    Regression(zero_trip_while_through_alias, (0.3, V), (0, 1), (1.0, np.zeros(3))),
+    Regression(
+        store_into_plain_zeros,
+        (np.array(0.3),),
+        (0,),
+        autodiffx.DerivativeConversionError,
+        modes=("forward",),
+    ),
+]
