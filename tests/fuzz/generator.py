@@ -57,6 +57,7 @@ CONSTANTS = {
 }
 CONSTANT_OF = {"U": "C2", "V": "C3", "M": "W"}
 PARAMS = (("x", "S"), ("v", "V"), ("m", "M"))
+_PERCENT = range(100)
 
 
 # --------------------------------------------------------------------------- ast shorthands
@@ -204,11 +205,13 @@ class Builder:
 
     # ---- choices
 
+    # sampled_from draws evenly (st.integers favours small values and bounds) and still
+    # shrinks towards the first option, so options are listed simplest first.
     def pick(self, options: list):
-        return options[self.draw(st.integers(0, len(options) - 1))]
+        return self.draw(st.sampled_from(options))
 
     def chance(self, percent: int) -> bool:
-        return self.draw(st.integers(0, 99)) < percent
+        return self.draw(st.sampled_from(_PERCENT)) < percent
 
     def fresh_name(self) -> str:
         return f"t{next(self.counter)}"
@@ -831,7 +834,7 @@ class Builder:
         return _function(helper_name, names, body)
 
     def main(self, scope: Scope) -> ast.FunctionDef:
-        body = self.block(scope, self.draw(st.integers(1, 5)), 2, 0)
+        body = self.block(scope, self.draw(st.integers(1, 6)), 2, 0)
         locals_ = [v for v in scope.variables.values() if not v.integer]
         last = [v for v in locals_ if v.name not in dict(PARAMS)]
         final = last[-1] if last else self.pick(locals_)

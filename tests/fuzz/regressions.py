@@ -71,6 +71,12 @@ def store_into_plain_zeros(x):
     return np.sum(y)
 
 
+# 6. Reverse mode printed the folded constant (-0.7) ** 2 as -0.7 ** 2, which Python reads
+#    as -(0.7 ** 2): the value and the gradient came out with the wrong sign.
+def negative_base_power(x):
+    return x * (-0.7) ** 2
+
+
 @dataclass(frozen=True)
 class Regression:
     function: Any
@@ -91,6 +97,7 @@ REGRESSIONS = [
     Regression(loop_with_dead_body, (0.3, M), (0, 1), (2.0, np.zeros((2, 3)))),
     Regression(constant_overwrites_in_loop, (V,), (0,), (np.zeros(3),)),
     Regression(zero_trip_while_through_alias, (0.3, V), (0, 1), (1.0, np.zeros(3))),
+    Regression(negative_base_power, (0.5,), (0,), (0.49,)),
     Regression(
         store_into_plain_zeros,
         (np.array(0.3),),
