@@ -90,6 +90,8 @@ class _Saved:
     copy: bool
     local: ast.Name
     nodes: list = field(default_factory=list)
+    host: tuple = ()
+    """The statement the value is pushed at, and ``"before"`` or ``"after"`` it."""
 
 
 class Sweeps:
@@ -120,6 +122,10 @@ class Sweeps:
         self.references: dict[str, list[int]] = {}
         self.pushes: dict[int, dict[str, list]] = {}
         self.saved: list[_Saved] = []
+        self.entries: dict[tuple[int, str], _Saved] = {}
+        self.deferred: list[tuple] = []
+        self.carried_in: dict[tuple[int, str], tuple[_Saved, ast.Name]] = {}
+        self.block_of: dict[int, list] = {}
         self.closure_reads: set[str] = set()
         self.counters: dict[int, str] = {}
         self.conditions: dict[int, str] = {}
@@ -137,6 +143,7 @@ class Sweeps:
 
     def _number(self, statements, loops) -> None:
         for statement in statements:
+            self.block_of[id(statement)] = statements
             position = len(self.index)
             self.index[id(statement)] = position
             self.loops_of[id(statement)] = loops
@@ -213,31 +220,125 @@ class Sweeps:
             if name in self.local_names:
                 self.closure_reads.add(name)
             return _load(name)
-        pushes = self.pushes.setdefault(id(statement), {"before": [], "after": []})
-        for saved in pushes[timing]:
-            if saved.name == name:
-                node = _load(saved.local.id)
-                saved.nodes.append(node)
-                return node
-        mutated = bool(self.mutations.get(name)) and value_use
-        saved = _Saved(name, mutated, _load(name))
-        saved.nodes.append(saved.local)
-        pushes[timing].append(saved)
-        self.saved.append(saved)
         node = _load(name)
+        carried = self._carried(name, statement, timing, value_use)
+        if carried is not None and carried[1] == "exit":
+            # read from the entry value of the next iteration, if that one is saved
+            self.deferred.append((carried[0], name, statement, timing, value_use, node))
+            return node
+        if carried is not None:
+            loop = carried[0]
+            saved = self.entries.get((id(loop), name))
+            if saved is None:
+                host = self._ancestor_in(statement, loop.body)
+                saved = self._save(name, host, "before", value_use)
+                self.entries[(id(loop), name)] = saved
+        else:
+            saved = self._shared(name, statement, timing) or self._save(
+                name, statement, timing, value_use)
+        if value_use and self.mutations.get(name):
+            saved.copy = True
         saved.nodes.append(node)
         return node
 
-    def _name_saved_values(self) -> None:
-        """Name the locals that hold values read back from the tape."""
-        chosen: dict[str, str] = {}
+    def _save(self, name: str, statement, timing: str, value_use: bool) -> _Saved:
+        """Push ``name`` on the tape at ``statement`` (before or after it)."""
+        mutated = bool(self.mutations.get(name)) and value_use
+        saved = _Saved(name, mutated, _load(name))
+        saved.nodes.append(saved.local)
+        saved.host = (statement, timing)
+        self.pushes.setdefault(id(statement), {"before": [], "after": []})[timing].append(
+            saved)
+        self.saved.append(saved)
+        return saved
+
+    def _point(self, statement, timing: str) -> float:
+        start, end = self._span(statement)
+        return start - 0.5 if timing == "before" else end + 0.5
+
+    def _changes_between(self, name: str, low: float, high: float) -> bool:
+        sites = self.binds.get(name, []) + self.mutations.get(name, [])
+        return any(low < site < high for site in sites)
+
+    def _shared(self, name: str, statement, timing: str) -> _Saved | None:
+        """A value already saved at a later statement of the same block that still holds
+        what ``name`` holds here: never push one value twice."""
+        block = self.block_of[id(statement)]
+        point = self._point(statement, timing)
         for saved in self.saved:
-            if saved.name not in chosen:
-                reuse = saved.name not in self.closure_reads and saved.name not in self.params
-                chosen[saved.name] = saved.name if reuse else self.namer.fresh(
-                    saved.name + "_saved")
-            for node in saved.nodes:
-                node.id = chosen[saved.name]
+            host, host_timing = saved.host
+            if saved.name != name or self.block_of[id(host)] is not block:
+                continue
+            other = self._point(host, host_timing)
+            if other >= point and not self._changes_between(name, point, other):
+                return saved
+        return None
+
+    def _ancestor_in(self, statement, block: list):
+        """The statement of ``block`` that is or contains ``statement``."""
+        position = self.index[id(statement)]
+        for candidate in block:
+            low, high = self._span(candidate)
+            if low <= position <= high:
+                return candidate
+        raise AssertionError("statement outside the block")
+
+    def _carried(self, name: str, statement, timing: str, value_use: bool):
+        """``(loop, "entry")`` when ``name`` holds, at this point, the value it had when the
+        innermost loop's iteration began; ``(loop, "exit")`` when the value it will have
+        when the iteration ends; ``None`` otherwise. The exit value of one iteration is the
+        entry value of the next, so one push per iteration serves both."""
+        loops = self.loops_of[id(statement)]
+        if not loops:
+            return None
+        loop = loops[-1]
+        if isinstance(loop, ir.For) and loop.target == name or any(
+                isinstance(s, ir.Break) for s in ir.walk(loop.body)):
+            return None
+        if value_use and self.mutations.get(name):
+            return None
+        low, high = self._span(loop)
+        sites = [s for s in self.binds.get(name, []) if low < s <= high]
+        if not sites:
+            return None
+        point = self._point(statement, timing)
+        if all(site > point for site in sites):
+            return loop, "entry"
+        if all(site < point for site in sites):
+            return loop, "exit"
+        return None
+
+    def _resolve_deferred(self) -> None:
+        """Exit values read from the next iteration's entry value, or pushed where read."""
+        while self.deferred:
+            loop, name, statement, timing, value_use, node = self.deferred.pop(0)
+            entry = self.entries.get((id(loop), name))
+            if entry is None:
+                saved = self._shared(name, statement, timing) or self._save(
+                    name, statement, timing, value_use)
+                saved.nodes.append(node)
+                continue
+            entry.nodes.append(node)
+            if (id(loop), name) not in self.carried_in:
+                # before the adjoint loop: the value the last iteration ended with
+                self.carried_in[(id(loop), name)] = (entry, self.value(name, loop, "after",
+                                                                     value_use))
+
+    def _name_saved_values(self) -> None:
+        """Name the locals that hold values read back from the tape: the variable's own
+        name when the closure does not need it, else ``<name>_saved``, ``<name>_saved_2``
+        for the different values of one variable."""
+        versions: dict[str, list[_Saved]] = {}
+        for saved in self.saved:
+            versions.setdefault(saved.name, []).append(saved)
+        for name, group in versions.items():
+            group.sort(key=lambda saved: self._point(*saved.host))
+            reuse = len(group) == 1 and name not in self.closure_reads and (
+                name not in self.params)
+            for saved in group:
+                local = name if reuse else self.namer.fresh(name + "_saved")
+                for node in saved.nodes:
+                    node.id = local
 
     # ------------------------------------------------------------------ entry point
 
@@ -265,6 +366,7 @@ class Sweeps:
             else:
                 gradients.append(_call(_np("zeros_like"), _load(name)))
                 self.closure_reads.add(name)
+        self._resolve_deferred()
         self._name_saved_values()
         if self.saved:
             self.tape = self.namer.fresh("tape")
@@ -317,15 +419,16 @@ class Sweeps:
         current_line = line  # the enclosing statement's comment covers its own line
         for statement in reversed(statements):
             code = self._reverse(statement, defined)
+            marker = ast.Pass()
+            marker.pops_for = statement  # values read later in this block may pop here
             if not code:
+                out.append(marker)
                 continue
             if statement.line != current_line and statement.line > 0:
                 text = self.lines.get(statement.line) or self.source.lines.get(
                     statement.line, "").strip()
                 out.append(self.comments.marker("grad of: " + text))
                 current_line = statement.line
-            marker = ast.Pass()
-            marker.pops_for = statement
             out.append(marker)
             out += self._tag(code, statement, "adjoint")
         return out
@@ -335,6 +438,14 @@ class Sweeps:
         position = 0
         while position < len(body):
             node = body[position]
+            loop = getattr(node, "carry_for", None)
+            if loop is not None:
+                inits = [_assign(_store(saved.nodes[0].id), copy.deepcopy(value), pure=False)
+                         for (key, _), (saved, value) in self.carried_in.items()
+                         if key == id(loop)]
+                body[position : position + 1] = self._tag(inits, loop, "adjoint")
+                position += len(inits)
+                continue
             statement = getattr(node, "pops_for", None)
             if statement is not None:
                 pops = []
@@ -715,10 +826,11 @@ class Sweeps:
                 names |= set(ir.reads(inner)) | set(ir.writes(inner))
         return names
 
-    def _zero(self, name: str, statement=None) -> ast.expr:
+    def _zero(self, name: str, statement=None, timing: str = "after") -> ast.expr:
+        """A zero adjoint for ``name`` as it is at ``statement`` (before or after it)."""
         if name in self.lists:
             # as many zeros as the list has items when the adjoint sweep reaches statement
-            items = self.value(name, statement, "after", value_use=False)
+            items = self.value(name, statement, timing, value_use=False)
             zeros = copy.deepcopy(_parsed("[np.zeros_like(item) for item in ITEMS]"))
             zeros.generators[0].iter = items
             return zeros
@@ -729,7 +841,18 @@ class Sweeps:
         if name in self.params or top_level or name in self.stored:
             self.closure_reads.add(name)
             return _call(_np("zeros_like"), _load(name))
+        if statement is not None and self._bound_before(name, statement):
+            # an array rebound in a loop: a plain 0.0 would not unbroadcast to its shape
+            return _call(_np("zeros_like"), self.value(name, statement, timing,
+                                                       value_use=False))
         return ast.Constant(0.0)
+
+    def _bound_before(self, name: str, statement) -> bool:
+        """Whether straight-line code binds ``name`` before the compound statement (at the
+        top level) that holds ``statement``: then ``name`` has a value there."""
+        outer = self._ancestor_in(statement, self.statements)
+        return any(name in ir.writes(s) and not ir.children(s)
+                   for s in self.statements[: self.statements.index(outer)])
 
     @functools.cached_property
     def _compound_written(self) -> set[str]:
@@ -758,7 +881,7 @@ class Sweeps:
         code = self._reverse_block(block, inside, line)
         for adjoint in [a for a in self._ordered(entry) if a not in inside]:
             name = next(n for n, a in self.adjoint_names.items() if a == adjoint)
-            code.append(_assign(adjoint, self._zero(name, block[-1] if block else None)))
+            code.append(_assign(adjoint, self._zero(name, block[0], "before")))
         return code
 
     def _ordered(self, adjoints: set[str]) -> list[str]:
@@ -789,9 +912,9 @@ class Sweeps:
             test = self.value(condition, statement, "after")
         body = self._reverse_body(statement.body, entry, statement.line)
         orelse = self._reverse_body(statement.orelse, entry, statement.line)
-        if not body and not orelse:
+        if not _has_code(body) and not _has_code(orelse):
             return out
-        if not body:
+        if not _has_code(body):
             out.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test), body=orelse,
                               orelse=[]))
         else:
@@ -815,8 +938,11 @@ class Sweeps:
             iterator = _call(_load("range"), self.value(counter, statement, "after"))
             target = _store("_" if "_" not in self.namer.taken else self.namer.fresh("step"))
         body = self._reverse_body(statement.body, entry, statement.line)
-        if not body:
+        if not _has_code(body):
             return out
+        carry = ast.Pass()
+        carry.carry_for = statement
+        out.append(carry)
         out.append(ast.For(target=target, iter=iterator, body=body, orelse=[],
                            type_comment=None, lineno=0))
         return out
@@ -913,6 +1039,11 @@ class Sweeps:
                 out.append(ast.While(test=copy.deepcopy(statement.test), body=body, orelse=[]))
             return out
         return []
+
+
+def _has_code(block: list) -> bool:
+    """Whether an adjoint block holds more than placeholders for tape reads."""
+    return any(getattr(node, "pops_for", None) is None for node in block)
 
 
 def _bound_target(statement: ir.Assign) -> ast.expr:

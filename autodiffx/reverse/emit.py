@@ -14,6 +14,7 @@ import builtins
 import copy
 import itertools
 import linecache
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -148,7 +149,7 @@ class ModuleBuilder:
                 level=0,
             ))
         body += self.functions
-        module = ast.Module(body=body, type_ignores=[])
+        module = _NegativeConstants().visit(ast.Module(body=body, type_ignores=[]))
         text = astor.to_source(module)
         texts = self.comments.texts
 
@@ -168,6 +169,16 @@ def _definition(source: FunctionSource, name: str, body, comments) -> ast.Functi
     where = f"reverse mode of {source.name} ({_short(source.filename)}:{source.node.lineno})"
     return ast.FunctionDef(name=name, args=arguments, body=[comments.marker(where), *body],
                            decorator_list=[], returns=None, type_comment=None, lineno=0)
+
+
+class _NegativeConstants(ast.NodeTransformer):
+    """``-0.7`` as a unary minus, so that astor brackets it: ``(-0.7) ** 2``."""
+
+    def visit_Constant(self, node: ast.Constant):
+        value = node.value
+        if type(value) in (int, float) and math.copysign(1, value) < 0:
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+        return node
 
 
 def _statements(body: list):

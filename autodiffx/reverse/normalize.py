@@ -331,7 +331,7 @@ class Normalizer:
                         for k in value.keywords]
             expression = ast.Call(func=copy.deepcopy(function), args=args, keywords=keywords)
             callee = self._static(function)
-            label = self._fresh(callee.__name__)
+            label = ir.sanitize(callee.__name__)  # names the pullback; never bound
             self.pending.append(
                 ir.Assign(label, expression, "call", self.line, operands=args,
                           keywords={k.arg: k.value for k in keywords}, function=callee,

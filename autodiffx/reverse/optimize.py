@@ -204,6 +204,62 @@ def eliminate_dead_code(body: list[ast.stmt], live_at_end: set[str]) -> None:
     """
     while _sweep(body, live_at_end, [], []):
         pass
+    _tidy(body, [])
+
+
+def _is_comment(statement) -> bool:
+    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name)
+            and statement.value.id.startswith("__autodiffx_comment_"))
+
+
+def _tidy(body: list[ast.stmt], later: list[list[ast.stmt]]) -> None:
+    """Drop comments left with nothing to describe, and compound statements left with
+    nothing to do (a loop whose body was all dead code); put ``pass`` in a block that
+    must not be empty."""
+    position = 0
+    while position < len(body):
+        statement = body[position]
+        for field in ("body", "orelse"):
+            block = getattr(statement, field, None)
+            if isinstance(block, list) and not isinstance(statement, ast.FunctionDef):
+                _tidy(block, [body[position + 1 :], *later])
+        if isinstance(statement, (ast.If, ast.For, ast.While)) and _empty(statement.body) \
+                and _empty(statement.orelse) and not _test_has_effects(statement) and not (
+                    isinstance(statement, ast.For) and _names(statement.target) & set().union(
+                        *(_loads(s) for block in [body[position + 1 :], *later]
+                          for s in block))):
+            del body[position]
+            continue
+        if isinstance(statement, (ast.If, ast.For, ast.While)) and _empty(statement.body):
+            statement.body.append(ast.Pass())
+        position += 1
+    position = 0
+    while position < len(body):
+        following = body[position + 1] if position + 1 < len(body) else None
+        if _is_comment(body[position]) and (following is None or _is_comment(following)):
+            del body[position]
+            continue
+        position += 1
+
+
+def _names(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _empty(block: list) -> bool:
+    return all(_is_comment(s) or isinstance(s, ast.Pass) for s in block)
+
+
+def _test_has_effects(statement) -> bool:
+    """Whether dropping the statement could drop a call (only range/len/reversed are
+    known to be free of effects)."""
+    header = statement.iter if isinstance(statement, ast.For) else statement.test
+    for node in ast.walk(header):
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name)
+                                                and node.func.id in ("range", "len",
+                                                                     "reversed")):
+            return True
+    return isinstance(statement, ast.While)
 
 
 def _sweep(body, live_at_end, after_sets, loops) -> bool:

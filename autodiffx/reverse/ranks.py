@@ -49,6 +49,9 @@ def infer(statements: list, params: list[str], ranks: tuple[int, ...],
         for statement in ir.walk(statements):
             if isinstance(statement, ir.Assign) and statement.kind == "call" and call_ranks:
                 _bind_call(known, statement, call_ranks)
+            elif isinstance(statement, ir.Assign) and statement.targets:
+                for name in statement.targets:
+                    _bind(known, name, None)
             elif isinstance(statement, ir.Assign):
                 _bind(known, statement.target, _rank_of(statement, known))
             elif isinstance(statement, ir.For):

@@ -363,3 +363,48 @@ def list_used_twice(x):
     for i in range(2):
         rows.append(x + i)
     return np.sum(np.stack(rows) * 2.0) + np.sum(sum(rows) ** 2)
+
+
+# --------------------------------------------------------------------------- the tape
+
+
+def reads_twice(x):
+    y = x
+    for _ in range(3):
+        a = np.sin(y) * y
+        b = np.cos(y) * a
+        y = a + b * 0.1
+    return np.sum(y)
+
+
+def three_versions(x):
+    y = x
+    for _ in range(2):
+        y = np.sin(y) * 2.0
+        y = y * y
+        y = np.tanh(y)
+    return np.sum(y)
+
+
+def carried_in_while(x):
+    y = x
+    n = 0
+    while n < 3:
+        y = np.tanh(y * 1.5)
+        n = n + 1
+    return np.sum(y)
+
+
+def carried_with_break(x):
+    y = x
+    for i in range(5):
+        y = np.sin(y) + 0.5
+        if np.sum(y) > 100.0 * i:
+            break
+    return np.sum(y)
+
+
+def rnn_like(W, h):
+    for _ in range(4):
+        h = np.tanh(W @ h)
+    return np.sum(h)

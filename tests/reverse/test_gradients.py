@@ -93,6 +93,10 @@ CASES = [
     (p.comprehension_range, (V,), (0,)),
     (p.stack_then_append, (V,), (0,)),
     (p.list_used_twice, (V,), (0,)),
+    (p.reads_twice, (V,), (0,)),
+    (p.three_versions, (V,), (0,)),
+    (p.carried_in_while, (V,), (0,)),
+    (p.carried_with_break, (V,), (0,)),
 ]
 
 
@@ -176,3 +180,25 @@ def test_unknown_ranks_keep_runtime_conditionals():
     value, pullback = reverse.build(f, (0, 1), (-1, -1)).function(M, V)
     dW, dx = pullback(1.0)
     np.testing.assert_allclose(dW, np.outer(np.ones(3), V))
+
+
+def test_one_value_is_pushed_once():
+    text = reverse.build(p.reads_twice, (0,), (1,)).source
+    # y is read by sin(y), by the product, and by cos(y): the value is the same, and it is
+    # also the value the previous iteration ended with
+    assert text.count("tape.append(y)") == 1
+    assert text.count("y_saved = next(replay)") == 1
+
+
+def test_values_of_one_variable_get_distinct_names():
+    text = reverse.build(p.three_versions, (0,), (1,)).source
+    assert "y_saved = next(replay)" in text and "y_saved_2 = next(replay)" in text
+    assert text.count("tape.append(y)") == 2  # the entry value and the middle one
+
+
+def test_exit_value_is_the_next_entry_value():
+    text = reverse.build(p.rnn_like, (0, 1), (2, 1)).source
+    assert text.count("tape.append(") == 1
+    assert "h_saved = h\n" in text  # the last iteration ends with h's final value
+    # only the value tanh's adjoint needs is pushed: the exit value, not the entry value
+    assert reverse.build(p.carried_in_while, (0,), (1,)).source.count("tape.append(") == 1

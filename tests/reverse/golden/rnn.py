@@ -12,7 +12,6 @@ def rnn_vjp(W, h0, steps):
         tape.append(h)
         Wh = W @ h
         h = np.tanh(Wh)
-        tape.append(h)
     # return np.sum(h**2)
     h_pow_2 = h ** 2
     rnn = np.sum(h_pow_2)
@@ -24,9 +23,9 @@ def rnn_vjp(W, h0, steps):
         dh = dh_pow_2 * (2 * h)
         # grad of: for _ in range(steps):
         dW = np.zeros_like(W)
+        h_saved = h
         for _ in reversed(range(steps)):
             # grad of: h = np.tanh(W @ h)
-            h_saved = next(replay)
             dWh = dh * (1 - h_saved ** 2)
             h_saved = next(replay)
             dW = dW + np.outer(dWh, h_saved)
