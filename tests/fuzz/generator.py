@@ -765,6 +765,31 @@ class Builder:
             v = self.pick(inner.of_kind("V"))
             extra = index(name(v.name), name(counter))
             body += self.loop_update_with(inner, targets, extra)
+        buffers = [v for v in inner.of_kind("V") if v.buffer and v.fresh]
+        if buffers and self.chance(50):
+            self.features.add("store by loop counter")
+            buffer = self.pick(buffers)
+            self.note_in_place(buffer)
+            value, bound = self.expression(inner, "S", depth)
+            where = index(name(buffer.name), name(counter))
+            if self.chance(50):
+                body.append(assign(where, value))
+            else:
+                body.append(ast.AugAssign(target=store(where), op=ast.Add(), value=value))
+                bound = buffer.bound + count * bound
+            buffer.bound = max(buffer.bound, bound)
+            if buffer.bound > LIMIT:
+                body.append(assign(name(buffer.name), call("np.tanh", name(buffer.name))))
+                buffer.bound = 1.0
+        if inner.of_kind("V") and self.chance(20):
+            self.features.add("slice store")
+            buffers = [v for v in inner.of_kind("V") if v.buffer and v.fresh]
+            if buffers:
+                buffer = self.pick(buffers)
+                self.note_in_place(buffer)
+                value, bound = self.expression(inner, "U", depth)
+                body.append(assign(index(name(buffer.name), slice_(1, None)), value))
+                buffer.bound = max(buffer.bound, bound)
         merge(scope, inner)
         header = call("range", number(count))
         return [ast.For(target=store(name(counter)), iter=header, body=body, orelse=[],

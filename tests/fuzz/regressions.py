@@ -77,6 +77,21 @@ def negative_base_power(x):
     return x * (-0.7) ** 2
 
 
+# 7. Reverse mode: an array made by np.concatenate in the taken arm of one `if` and read only
+#    in the untaken arm of the next keeps the scalar zero adjoint 0.0, which
+#    unconcatenate cannot split (raw TypeError "object of type 'float' has no len()").
+def concatenate_read_in_untaken_arm(x, v):
+    if x > 5.0:
+        t = v * 2.0
+    else:
+        t = np.concatenate([v[1:], v[:1]])
+    if x > 5.0:
+        s = np.sum(t)
+    else:
+        s = x * 3.0
+    return s
+
+
 @dataclass(frozen=True)
 class Regression:
     function: Any
@@ -98,6 +113,7 @@ REGRESSIONS = [
     Regression(constant_overwrites_in_loop, (V,), (0,), (np.zeros(3),)),
     Regression(zero_trip_while_through_alias, (0.3, V), (0, 1), (1.0, np.zeros(3))),
     Regression(negative_base_power, (0.5,), (0,), (0.49,)),
+    Regression(concatenate_read_in_untaken_arm, (0.5, V), (0, 1), (3.0, np.zeros(3))),
     Regression(
         store_into_plain_zeros,
         (np.array(0.3),),
