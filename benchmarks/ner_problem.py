@@ -3,8 +3,9 @@
 J = mean over B windows of max(0, 1 − s + s_c), with s = u·tanh(W x + b) for the true
 window and s_c for a corrupted one (d = 50, window 5, n = 100, as in the issue). The loss is
 the package's own (:mod:`autodiffx.ner.model`); the hand gradient here is the lecture's
-derivation written for speed, computing each quantity once. It is: δ = u ∘ (1 − h²), ∂s/∂W = δ xᵀ, ∂s/∂b = δ,
-∂s/∂x = Wᵀ δ, ∂s/∂u = h, with ∂J/∂s = −1 and ∂J/∂s_c = +1 on windows where J > 0.
+derivation written for speed, computing each quantity once: δ = u ∘ (1 − h²),
+∂s/∂W = δ xᵀ, ∂s/∂b = δ, ∂s/∂x = Wᵀ δ, ∂s/∂u = h, with ∂J/∂s = −1 and ∂J/∂s_c = +1 on
+windows where J > 0.
 """
 
 from __future__ import annotations
