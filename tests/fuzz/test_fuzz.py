@@ -55,6 +55,7 @@ FUZZ = dict(
         HealthCheck.large_base_example,
     ],
     print_blob=True,
+    report_multiple_bugs=False,
 )
 
 
