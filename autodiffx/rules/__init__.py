@@ -8,9 +8,11 @@ from .registry import (
     elementwise,
     lookup,
     nondifferentiable,
+    on_change,
     register,
     require,
     rule_named,
+    unregister,
 )
 
 __all__ = [
@@ -20,7 +22,9 @@ __all__ = [
     "elementwise",
     "lookup",
     "nondifferentiable",
+    "on_change",
     "register",
     "require",
     "rule_named",
+    "unregister",
 ]

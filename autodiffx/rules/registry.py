@@ -115,6 +115,22 @@ _rules_by_name: dict[str, Rule] = {}
 _registry_lock = threading.Lock()
 
 
+_listeners: list[Callable[[], None]] = []
+
+
+def on_change(callback: Callable[[], None]) -> None:
+    """Call ``callback()`` whenever a rule is registered or removed.
+
+    Reverse mode uses it to drop generated code that inlined an older rule.
+    """
+    _listeners.append(callback)
+
+
+def _changed() -> None:
+    for callback in _listeners:
+        callback()
+
+
 def register(rule: Rule) -> Rule:
     """Add ``rule`` to the registry, replacing any earlier rule for the same primitives."""
     if rule.differentiable:
@@ -123,7 +139,26 @@ def register(rule: Rule) -> Rule:
         for primitive in rule.primitives:
             _rules_by_id[id(primitive)] = rule
         _rules_by_name[rule.name] = rule
+    _changed()
     return rule
+
+
+def unregister(rule: Rule) -> None:
+    """Remove ``rule`` from the registry (the primitives it covered then have no rule).
+
+    >>> import numpy as np
+    >>> rule = elementwise(np.fix, "0", name="fix_example")
+    >>> unregister(rule)
+    >>> lookup(np.fix) is None
+    True
+    """
+    with _registry_lock:
+        for primitive in rule.primitives:
+            if _rules_by_id.get(id(primitive)) is rule:
+                del _rules_by_id[id(primitive)]
+        if _rules_by_name.get(rule.name) is rule:
+            del _rules_by_name[rule.name]
+    _changed()
 
 
 def _check(rule: Rule) -> None:
