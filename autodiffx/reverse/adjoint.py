@@ -226,12 +226,12 @@ class Sweeps:
             # read from the entry value of the next iteration, if that one is saved
             self.deferred.append((carried[0], name, statement, timing, value_use, node))
             return node
-        if carried is not None:
+        if carried is not None and self._ancestor_in(statement, carried[0].body) is statement:
+            # pushed where the iteration reads it, and every iteration reaches that point
             loop = carried[0]
             saved = self.entries.get((id(loop), name))
             if saved is None:
-                host = self._ancestor_in(statement, loop.body)
-                saved = self._save(name, host, "before", value_use)
+                saved = self._save(name, statement, "before", value_use)
                 self.entries[(id(loop), name)] = saved
         else:
             saved = self._shared(name, statement, timing) or self._save(
@@ -313,6 +313,8 @@ class Sweeps:
         while self.deferred:
             loop, name, statement, timing, value_use, node = self.deferred.pop(0)
             entry = self.entries.get((id(loop), name))
+            if entry is not None and entry.host[0] is statement and not ir.children(statement):
+                entry = None  # its pop would come before this read, in the same statement
             if entry is None:
                 saved = self._shared(name, statement, timing) or self._save(
                     name, statement, timing, value_use)
@@ -421,8 +423,17 @@ class Sweeps:
             code = self._reverse(statement, defined)
             marker = ast.Pass()
             marker.pops_for = statement  # values read later in this block may pop here
+            after_code = []
+            if ir.children(statement):
+                # values pushed before a compound statement come off the tape after the
+                # values pushed inside it
+                closing = ast.Pass()
+                closing.pops_for = statement
+                closing.timing = "before"
+                marker.timing = "after"
+                after_code.append(closing)
             if not code:
-                out.append(marker)
+                out += [marker, *after_code]
                 continue
             if statement.line != current_line and statement.line > 0:
                 text = self.lines.get(statement.line) or self.source.lines.get(
@@ -431,6 +442,7 @@ class Sweeps:
                 current_line = statement.line
             out.append(marker)
             out += self._tag(code, statement, "adjoint")
+            out += after_code
         return out
 
     def _fill_pops(self, body: list) -> None:
@@ -450,7 +462,11 @@ class Sweeps:
             if statement is not None:
                 pops = []
                 pushes = self.pushes.get(id(statement), {"before": [], "after": []})
-                for saved in [*reversed(pushes["after"]), *reversed(pushes["before"])]:
+                timing = getattr(node, "timing", None)
+                popped = [*reversed(pushes["after"]), *reversed(pushes["before"])]
+                if timing is not None:
+                    popped = list(reversed(pushes[timing]))
+                for saved in popped:
                     pops.append(_assign(_store(saved.local.id),
                                         _call(_load("next"), _load(self.replay)), pure=False))
                 body[position : position + 1] = self._tag(pops, statement, "adjoint")
@@ -841,18 +857,28 @@ class Sweeps:
         if name in self.params or top_level or name in self.stored:
             self.closure_reads.add(name)
             return _call(_np("zeros_like"), _load(name))
-        if statement is not None and self._bound_before(name, statement):
+        if statement is not None and self._bound_before(name, statement, timing):
             # an array rebound in a loop: a plain 0.0 would not unbroadcast to its shape
             return _call(_np("zeros_like"), self.value(name, statement, timing,
                                                        value_use=False))
         return ast.Constant(0.0)
 
-    def _bound_before(self, name: str, statement) -> bool:
-        """Whether straight-line code binds ``name`` before the compound statement (at the
-        top level) that holds ``statement``: then ``name`` has a value there."""
-        outer = self._ancestor_in(statement, self.statements)
-        return any(name in ir.writes(s) and not ir.children(s)
-                   for s in self.statements[: self.statements.index(outer)])
+    def _bound_before(self, name: str, statement, timing: str = "before") -> bool:
+        """Whether ``name`` surely has a value at ``statement`` (before or after it): an
+        earlier statement on the path to it binds ``name`` on every branch."""
+        if name in self.params:
+            return True
+        block = self.statements
+        while True:
+            ancestor = self._ancestor_in(statement, block)
+            position = next(i for i, s in enumerate(block) if s is ancestor)
+            upto = position + (1 if ancestor is statement and timing == "after" else 0)
+            if any(_binds_surely(name, s) for s in block[:upto]):
+                return True
+            if ancestor is statement:
+                return False
+            block = next(b for b in ir.children(ancestor)
+                         if any(s is statement for s in ir.walk(b)))
 
     @functools.cached_property
     def _compound_written(self) -> set[str]:
@@ -1039,6 +1065,16 @@ class Sweeps:
                 out.append(ast.While(test=copy.deepcopy(statement.test), body=body, orelse=[]))
             return out
         return []
+
+
+def _binds_surely(name: str, statement) -> bool:
+    """Whether running ``statement`` always binds ``name`` (a loop may run no times)."""
+    if isinstance(statement, ir.Assign):
+        return name in ir.bound(statement)
+    if isinstance(statement, ir.If):
+        return all(any(_binds_surely(name, s) for s in block)
+                   for block in (statement.body, statement.orelse))
+    return False
 
 
 def _has_code(block: list) -> bool:

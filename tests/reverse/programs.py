@@ -408,3 +408,31 @@ def rnn_like(W, h):
     for _ in range(4):
         h = np.tanh(W @ h)
     return np.sum(h)
+
+
+# --------------------------------------------------------------------------- found by fuzzing
+
+
+def concatenate_after_branches(x, v):
+    if x > 0.5:
+        t2 = v + v
+    else:
+        t2 = np.concatenate([v[:2] * x, v[2:]])
+    if x > 10.0:
+        t2 = v * 3.0
+    t2 *= 1.0 + 0.5 * np.sin(x)
+    return np.sum(t2)
+
+
+def rebound_in_loop_then_read(x, v):
+    t0 = np.sin(v)
+    for i in range(2):
+        t0 = np.tanh(v * x)
+        t0 = t0 + 0.25 * np.sin(v[i])
+    for j in range(1):
+        t0 = np.tanh(t0 + x)
+    return np.sum(t0)
+
+
+def power_of_negative_constant(x):
+    return np.sum(np.sin(x / (1.0 + (-0.7) ** 2)))

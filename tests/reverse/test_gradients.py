@@ -97,6 +97,10 @@ CASES = [
     (p.three_versions, (V,), (0,)),
     (p.carried_in_while, (V,), (0,)),
     (p.carried_with_break, (V,), (0,)),
+    (p.concatenate_after_branches, (0.3, V), (0, 1)),
+    (p.concatenate_after_branches, (0.7, V), (0, 1)),
+    (p.rebound_in_loop_then_read, (0.3, V), (0, 1)),
+    (p.power_of_negative_constant, (V,), (0,)),
 ]
 
 
