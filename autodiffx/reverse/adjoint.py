@@ -100,7 +100,7 @@ class Sweeps:
     def __init__(self, source: FunctionSource, statements: list, params: list[str],
                  wrt: tuple[int, ...], rank_of: dict, relevant: set[str], namer: ir.Namer,
                  comments: Comments, lines: dict[int, str], request_vjp, stored: set[str],
-                 lists: set[str] = frozenset()):
+                 lists: set[str] = frozenset(), classes: dict[str, str] | None = None):
         self.source = source
         self.statements = statements
         self.params = params
@@ -113,6 +113,7 @@ class Sweeps:
         self.request_vjp = request_vjp
         self.stored = stored
         self.lists = lists
+        self.classes = classes or {}
         self.adjoint_names: dict[str, str] = {}
         self.index: dict[int, int] = {}
         self.end: dict[int, int] = {}
@@ -668,11 +669,51 @@ class Sweeps:
             return tree
         if self.rank(statement.target) == 0:
             return tree.args[0]
+        operand = statement.operands[position]
+        same = self._class(operand)
+        if same is not None and same == self.classes.get(statement.target):
+            return tree.args[0]  # the operand has the result's shape: nothing to sum
         others = [o for i, o in enumerate(statement.operands) if i != position]
         if statement.rule.elementwise and all(ranks.atom_rank(o, self.rank_of) == 0
                                               for o in others):
             return tree.args[0]
         return tree
+
+    def _class(self, atom) -> str | None:
+        if isinstance(atom, ast.Name):
+            return self.classes.get(atom.id)
+        return None
+
+    def _scalar_seed(self, tree: ast.expr, statement: ir.Assign, operand: ast.expr):
+        """``np.broadcast_to(e, np.shape(x))`` from the adjoint of ``np.sum(x)`` or
+        ``np.mean(x)`` is plain ``e`` when the only use of ``dx`` is in products
+        ``dx * p`` with a ``p`` of ``x``'s shape: broadcasting happens there anyway."""
+        if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Attribute)
+                and tree.func.attr == "broadcast_to" and self.rank(statement.target) == 0
+                and isinstance(operand, ast.Name)):
+            return tree
+        name = operand.id
+        sites = self.references.get(name, [])
+        if len(sites) != 2 or len(self.binds.get(name, [])) != 1 or name in self.params:
+            return tree
+        producer = next((s for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
+                         and s.target == name and not s.targets), None)
+        if producer is None or self.loops_of[id(producer)] or self.loops_of[id(statement)]:
+            return tree
+        if not (producer.kind == "primitive" and producer.rule.elementwise):
+            return tree
+        whole = self.classes.get(name)
+        if whole is None:
+            return tree
+        rule = producer.rule
+        bindings = dict(zip(rule.params, producer.operands, strict=False))
+        for operand_, expression in zip(producer.operands, rule.adjoints, strict=False):
+            if expression is None or not (isinstance(operand_, ast.Name)
+                                          and operand_.id in self.relevant):
+                continue
+            if not _full_product(_parsed(expression), bindings, whole, self._class):
+                return tree
+        return tree.args[0]
 
     def _rule_contributions(self, statement: ir.Assign, gradient: str, out: list):
         rule = statement.rule
@@ -702,6 +743,7 @@ class Sweeps:
                 continue
             tree = self._substitute(expression, statement, gradient)
             tree = self._drop_unbroadcast(tree, statement, position)
+            tree = self._scalar_seed(tree, statement, operand)
             tree = self._resolve(tree, statement)
             contributions.append((operand.id, tree))
         return contributions
@@ -1074,6 +1116,29 @@ def _binds_surely(name: str, statement) -> bool:
     if isinstance(statement, ir.If):
         return all(any(_binds_surely(name, s) for s in block)
                    for block in (statement.body, statement.orelse))
+    return False
+
+
+def _full_product(tree: ast.expr, bindings: dict, whole: str, class_of) -> bool:
+    """Whether an elementwise adjoint is ``g * p`` (or ``strong_zero(g, p)``, perhaps in
+    ``unbroadcast``) with ``p`` reading ``ans`` or an operand of class ``whole``, so that
+    it has the result's full shape whatever the shape of ``g``."""
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and (
+            tree.func.id == "unbroadcast"):
+        tree = tree.args[0]
+    if isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult) and isinstance(
+            tree.left, ast.Name) and tree.left.id == "g":
+        partial = tree.right
+    elif isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and (
+            tree.func.id == "strong_zero") and isinstance(tree.args[0], ast.Name) and (
+            tree.args[0].id == "g"):
+        partial = tree.args[1]
+    else:
+        return False
+    for node in ast.walk(partial):
+        if isinstance(node, ast.Name) and (node.id == "ans" or class_of(
+                bindings.get(node.id)) == whole):
+            return True
     return False
 
 

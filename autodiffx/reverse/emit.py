@@ -24,7 +24,7 @@ import astor
 
 from ..errors import AutodiffError, UnsupportedSyntaxError, UserCodeError
 from ..rules.helpers import HELPERS
-from . import activity, fence, ir, ranks
+from . import activity, fence, ir, optimize, ranks
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
 from .source import FunctionSource, parse_function
@@ -92,7 +92,8 @@ class ModuleBuilder:
         fence.check(source, wrt)
         namer = ir.Namer(self.module_names)
         normalizer = Normalizer(source, namer)
-        statements = normalizer.run()
+        statements = optimize.eliminate_common_subexpressions(normalizer.run(),
+                                                              normalizer.stored)
         self.namespace.update(normalizer.globals_used)
         params = normalizer.params
         rank_of = ranks.infer(statements, params, argument_ranks, self.call_ranks,
@@ -109,6 +110,7 @@ class ModuleBuilder:
                                                              source),
             normalizer.stored,
             normalizer.lists,
+            ranks.shape_classes(statements, params, rank_of),
         )
         body = sweeps.build(result, namer.fresh("pullback"))
         self.helpers |= sweeps.helpers_used

@@ -290,3 +290,94 @@ def _sweep(body, live_at_end, after_sets, loops) -> bool:
                 else:
                     changed |= _sweep(block, set(), [*after_sets, *nested_after], inner_loops)
     return changed
+
+
+# --------------------------------------------------------------------------- common subexpressions
+
+_FRESH = {"copy", "array", "asarray"}
+"""Primitives whose point is a new array: two calls must stay two arrays."""
+
+
+def eliminate_common_subexpressions(statements: list, stored: set[str]) -> list:
+    """Drop a pure primitive call that repeats an earlier one in the same block on operands
+    that have not changed since (``np.expand_dims(b, 1)`` written twice); later reads use
+    the first result. Works on the normalised program (:mod:`~autodiffx.reverse.ir`)."""
+    from . import ir
+
+    binds: dict[str, int] = {}
+    for statement in ir.walk(statements):
+        for name in ir.writes(statement):
+            binds[name] = binds.get(name, 0) + 1
+    renames: dict[str, str] = {}
+    _cse_block(statements, stored, binds, renames, ir)
+    return statements
+
+
+def _cse_block(block: list, stored, binds, renames, ir) -> None:
+    seen: list = []  # earlier candidates in this block: (key, statement)
+    position = 0
+    while position < len(block):
+        statement = block[position]
+        _rename(statement, renames, ir)
+        for inner in ir.children(statement):
+            _cse_block(inner, stored, binds, renames, ir)
+        changed = set(ir.writes(statement)) | _mutated(statement, ir)
+        if changed or any(ir.children(statement)):
+            nested = {n for s in ir.walk([statement]) for n in ir.writes(s)} | {
+                n for s in ir.walk([statement]) for n in _mutated(s, ir)}
+            seen = [(key, earlier) for key, earlier in seen
+                    if not (set(ir.reads(earlier)) & (nested | changed) - {earlier.target})]
+        key = _cse_key(statement, stored, binds)
+        if key is not None:
+            match = next((earlier for k, earlier in seen if k == key), None)
+            if match is not None:
+                renames[statement.target] = match.target
+                del block[position]
+                continue
+            seen.append((key, statement))
+        position += 1
+
+
+def _cse_key(statement, stored, binds):
+    from . import ir
+
+    if not (isinstance(statement, ir.Assign) and statement.kind == "primitive"
+            and statement.rule is not None and not statement.targets):
+        return None
+    if getattr(statement.function, "__name__", "") in _FRESH or statement.target in stored:
+        return None
+    if binds.get(statement.target) != 1 or statement.target in ir.names_in(statement.expr):
+        return None
+    return ast.dump(statement.expr)
+
+
+def _mutated(statement, ir) -> set[str]:
+    if isinstance(statement, (ir.Store, ir.Append)):
+        return {statement.target}
+    if isinstance(statement, ir.Effect):
+        return set(ir.reads(statement))  # a method call may change what it is called on
+    return set()
+
+
+def _rename(statement, renames: dict[str, str], ir) -> None:
+    if not renames:
+        return
+    nodes = []
+    if isinstance(statement, ir.Assign):
+        nodes = [statement.expr, *statement.operands, *statement.keywords.values()]
+    elif isinstance(statement, ir.Store):
+        nodes = [statement.index, statement.value]
+    elif isinstance(statement, ir.Append):
+        nodes = [statement.value]
+    elif isinstance(statement, ir.Effect):
+        nodes = [statement.statement]
+    elif isinstance(statement, (ir.If, ir.While)):
+        nodes = [statement.test]
+    elif isinstance(statement, ir.For):
+        nodes = [statement.iter]
+    elif isinstance(statement, ir.Return):
+        nodes = [statement.value]
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                sub.id = renames.get(sub.id, sub.id)

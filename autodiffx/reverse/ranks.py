@@ -163,3 +163,65 @@ def index_rank(rank: int | None, index: ast.expr, known) -> int | None:
     if consumed > rank:
         return None
     return rank - consumed + added
+
+
+# --------------------------------------------------------------------------- equal shapes
+
+SCALAR = "()"
+"""The shape class of rank-0 values."""
+
+
+def shape_classes(statements: list, params: list[str], rank_of: Ranks) -> dict[str, str]:
+    """Names whose shapes are provably equal share a class (a string); a name missing from
+    the map has no class that can be proven.
+
+    Rank-0 values have the class ``"()"``; each argument is its own class; a copy has its
+    source's class; an elementwise operation whose operands all have one class, apart from
+    rank-0 ones, has that class. Anything else bound once is a class of its own.
+    """
+    binds: dict[str, int] = {}
+    for statement in ir.walk(statements):
+        for name in ir.writes(statement):
+            binds[name] = binds.get(name, 0) + 1
+    known: dict[str, object] = {name: name for name in params}
+    for _ in range(4):
+        before = dict(known)
+        for statement in ir.walk(statements):
+            if isinstance(statement, ir.Assign):
+                for name in ir.bound(statement):
+                    _bind(known, name, _class_of(statement, name, known, rank_of, binds))
+            elif isinstance(statement, ir.For):
+                _bind(known, statement.target, None)
+        if known == before:
+            break
+    classes = {name: c for name, c in known.items() if isinstance(c, str)}
+    for name, rank in rank_of.items():
+        if rank == 0:
+            classes[name] = SCALAR
+    return classes
+
+
+def _class_of(statement: ir.Assign, name: str, known, rank_of, binds) -> str | None:
+    if rank_of.get(name) == 0:
+        return SCALAR
+    if statement.kind == "copy" and not statement.targets:
+        return _atom_class(statement.operands[0], known, rank_of)
+    if statement.kind == "primitive" and statement.rule.elementwise:
+        classes = {_atom_class(o, known, rank_of) for o in statement.operands}
+        classes.discard(SCALAR)
+        if len(classes) == 1 and None not in classes:
+            return classes.pop()
+        if not classes:
+            return SCALAR
+    return "#" + name if binds.get(name) == 1 else None
+
+
+def _atom_class(atom: ast.expr, known, rank_of) -> str | None:
+    if isinstance(atom, ast.Constant) and type(atom.value) in (int, float, bool):
+        return SCALAR
+    if isinstance(atom, ast.Name):
+        if rank_of.get(atom.id) == 0:
+            return SCALAR
+        value = known.get(atom.id)
+        return value if isinstance(value, str) else None
+    return None

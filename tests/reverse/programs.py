@@ -429,7 +429,7 @@ def rebound_in_loop_then_read(x, v):
     for i in range(2):
         t0 = np.tanh(v * x)
         t0 = t0 + 0.25 * np.sin(v[i])
-    for j in range(1):
+    for _ in range(1):
         t0 = np.tanh(t0 + x)
     return np.sum(t0)
 
