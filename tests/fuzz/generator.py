@@ -864,7 +864,7 @@ class Builder:
         return _function(helper_name, names, body)
 
     def main(self, scope: Scope) -> ast.FunctionDef:
-        body = self.block(scope, self.draw(st.integers(1, 6)), 2, 0)
+        body = self.block(scope, self.draw(st.integers(1, 8)), 2, 0)
         locals_ = [v for v in scope.variables.values() if not v.integer]
         last = [v for v in locals_ if v.name not in dict(PARAMS)]
         final = last[-1] if last else self.pick(locals_)

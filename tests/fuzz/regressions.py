@@ -92,13 +92,24 @@ def concatenate_read_in_untaken_arm(x, v):
     return s
 
 
+# 8. Reverse mode: a loop over rows whose update mixes the old value with a conditional
+#    expression reading it: the generated pullback read `t_saved` before any assignment
+#    (UnboundLocalError). Expected gradient: central differences (and forward mode).
+def mixed_update_in_row_loop(v, m):
+    t = C3 + C3
+    for _row in m:
+        t = 0.5 * t + 0.5 * np.tanh(0.5 if 0.5 > 1.0 else np.dot(v, t))
+    return np.sum(t)
+
+
 @dataclass(frozen=True)
 class Regression:
     function: Any
     args: tuple
     wrt: tuple[int, ...]
     expected: Any
-    """A tuple of gradients (closed form), or an AutodiffError subclass to be raised."""
+    """A tuple of gradients (closed form), an AutodiffError subclass to be raised, or None
+    to check against central differences only."""
     modes: tuple[str, ...] = ("reverse", "forward")
 
     @property
@@ -114,6 +125,7 @@ REGRESSIONS = [
     Regression(zero_trip_while_through_alias, (0.3, V), (0, 1), (1.0, np.zeros(3))),
     Regression(negative_base_power, (0.5,), (0,), (0.49,)),
     Regression(concatenate_read_in_untaken_arm, (0.5, V), (0, 1), (3.0, np.zeros(3))),
+    Regression(mixed_update_in_row_loop, (V, M), (0,), None),
     Regression(
         store_into_plain_zeros,
         (np.array(0.3),),

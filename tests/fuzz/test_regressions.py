@@ -45,8 +45,10 @@ def test_regression(regression: Regression, mode: str):
         assert "hint:" in str(caught.value)
         return
     result = gradient(*copies(regression.args))
-    for position, got, expected in zip(regression.wrt, result, regression.expected, strict=True):
-        assert np.shape(got) == np.shape(expected)
-        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    expected = regression.expected or (None,) * len(regression.wrt)
+    for position, got, closed in zip(regression.wrt, result, expected, strict=True):
         numeric = central(regression.function, regression.args, position)
+        assert np.shape(got) == np.shape(numeric)
+        if closed is not None:
+            np.testing.assert_allclose(got, closed, rtol=1e-12, atol=1e-12)
         assert np.max(relative_error(numeric, got)) <= TOLERANCE
