@@ -31,6 +31,8 @@ from .source import FunctionSource
 
 _SHAPE_HELPERS = {"unbroadcast": 1, "unreduce": 1, "unindex": 1}
 _SHAPE_FUNCTIONS = {"shape", "size", "ndim", "zeros_like"}
+_VIEWS = {np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to,
+          np.moveaxis, np.swapaxes}
 
 
 @functools.cache
@@ -124,6 +126,9 @@ class Sweeps:
         self.pushes: dict[int, dict[str, list]] = {}
         self.saved: list[_Saved] = []
         self.entries: dict[tuple[int, str], _Saved] = {}
+        self.shape_candidates: list[tuple[ast.Call, ast.Name]] = []
+        self.shape_names: dict[str, str] = {}
+        self.read_counts: dict[str, int] = {}
         self.deferred: list[tuple] = []
         self.carried_in: dict[tuple[int, str], tuple[_Saved, ast.Name]] = {}
         self.block_of: dict[int, list] = {}
@@ -220,6 +225,7 @@ class Sweeps:
         if self._stable(name, statement, timing, value_use):
             if name in self.local_names:
                 self.closure_reads.add(name)
+                self.read_counts[name] = self.read_counts.get(name, 0) + 1
             return _load(name)
         node = _load(name)
         carried = self._carried(name, statement, timing, value_use)
@@ -370,6 +376,7 @@ class Sweeps:
                 gradients.append(_call(_np("zeros_like"), _load(name)))
                 self.closure_reads.add(name)
         self._resolve_deferred()
+        self._keep_shapes_only()
         self._name_saved_values()
         if self.saved:
             self.tape = self.namer.fresh("tape")
@@ -648,6 +655,10 @@ class Sweeps:
                     self.helpers_used.add(function.id)
 
         value = self.value
+        shaped = {id(node.args[1]): node for node in ast.walk(tree)
+                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                  and node.func.id == "unbroadcast" and len(node.args) == 2}
+        candidates = self.shape_candidates
 
         class Resolve(ast.NodeTransformer):
             def visit_Name(self, node):
@@ -655,9 +666,42 @@ class Sweeps:
                 if marked is None:
                     return node
                 name, timing = marked
-                return value(name, statement, timing, id(node) not in shape_only)
+                read = value(name, statement, timing, id(node) not in shape_only)
+                if id(node) in shaped and read.id == name:
+                    candidates.append((shaped[id(node)], read))
+                return read
 
         return Resolve().visit(tree)
+
+    def _fresh_matrix(self, name: str) -> bool:
+        """Whether ``name`` is bound once, to a new array of rank 2 or more (not a view):
+        worth freeing early."""
+        producers = [s for s in ir.walk(self.statements)
+                     if isinstance(s, ir.Assign) and name in ir.bound(s)]
+        if len(producers) != 1 or (self.rank(name) or 0) < 2:
+            return False
+        producer = producers[0]
+        return producer.kind == "primitive" and not producer.targets and (
+            producer.function not in _VIEWS) and producer.function is not operator.getitem
+
+    def _keep_shapes_only(self) -> None:
+        """``unbroadcast(g, t)`` for a temporary ``t`` the adjoint sweep reads nothing else
+        of becomes ``unbroadcast_to(g, t_shape)``, so that the closure keeps a shape, not
+        the array."""
+        counts: dict[str, int] = {}
+        for _, node in self.shape_candidates:
+            counts[node.id] = counts.get(node.id, 0) + 1
+        direct = self.closure_reads - set(self.read_counts)  # read without value()
+        for call, node in self.shape_candidates:
+            name = node.id
+            if (counts[name] != self.read_counts.get(name) or name in direct
+                    or name in self.params or not self._fresh_matrix(name)):
+                continue
+            if name not in self.shape_names:
+                self.shape_names[name] = self.namer.fresh(name + "_shape", adjoint_too=False)
+            node.id = self.shape_names[name]
+            call.func = _load("unbroadcast_to")
+            self.helpers_used.add("unbroadcast_to")
 
     def _drop_unbroadcast(self, tree: ast.expr, statement: ir.Assign, position: int):
         """``unbroadcast(e, x)`` is ``e`` when no broadcasting can have happened."""
@@ -1029,6 +1073,10 @@ class Sweeps:
             pushes = self.pushes.get(id(statement), {"before": [], "after": []})
             code = [self._push(s) for s in pushes["before"]]
             code += self._forward(statement)
+            for name in ir.writes(statement):
+                if name in self.shape_names:
+                    code.append(_assign(self.shape_names[name],
+                                        _call(_np("shape"), _load(name)), pure=False))
             code += [self._push(s) for s in pushes["after"]]
             out += self._tag(code, statement, "forward")
         return out

@@ -27,6 +27,7 @@ from ..rules.helpers import HELPERS
 from . import activity, fence, ir, optimize, ranks
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
+from .runtime import RUNTIME
 from .source import FunctionSource, parse_function
 
 
@@ -45,7 +46,7 @@ class Generated:
     origins: dict[int, Origin] = field(default_factory=dict)
 
 
-_RESERVED = {"np", *dir(builtins), *HELPERS}
+_RESERVED = {"np", *dir(builtins), *HELPERS, *RUNTIME}
 _COMMENT = re.compile(r"^(\s*)__autodiffx_comment_(\d+)__$", re.MULTILINE)
 _counter = itertools.count(1)
 
@@ -144,12 +145,13 @@ class ModuleBuilder:
     def module_source(self) -> tuple[str, dict[int, Origin]]:
         """The printed module, and the user's line behind each generated line."""
         body: list[ast.stmt] = [ast.Import(names=[ast.alias(name="numpy", asname="np")])]
-        if self.helpers:
-            body.append(ast.ImportFrom(
-                module="autodiffx.rules.helpers",
-                names=[ast.alias(name=h, asname=None) for h in sorted(self.helpers)],
-                level=0,
-            ))
+        for module, names in (("autodiffx.rules.helpers", HELPERS),
+                              ("autodiffx.reverse.runtime", RUNTIME)):
+            used = sorted(self.helpers & set(names))
+            if used:
+                body.append(ast.ImportFrom(
+                    module=module, names=[ast.alias(name=h, asname=None) for h in used],
+                    level=0))
         body += self.functions
         module = _NegativeConstants().visit(ast.Module(body=body, type_ignores=[]))
         text = astor.to_source(module)

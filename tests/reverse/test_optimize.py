@@ -134,3 +134,40 @@ def test_broadcast_seed_stays_where_a_scalar_would_lose_shape(f, b):
 def test_broadcast_seed_stays_when_the_value_has_other_uses():
     assert "broadcast_to" in source(sum_used_twice, V)
     check(sum_used_twice, (V,), (0,))
+
+
+# ----------------------------------------------------------------- shapes instead of arrays
+
+
+def matrix_temporary(W, X, b):
+    Z = W @ X
+    return np.sum(np.tanh(Z + np.expand_dims(b, 1)))
+
+
+def matrix_temporary_read(W, X, b):
+    Z = W @ X
+    return np.sum(np.tanh(Z + np.expand_dims(b, 1)) * Z)
+
+
+@pytest.mark.parametrize("columns", [1, 4])
+def test_a_matrix_read_only_for_its_shape_is_not_kept(columns):
+    W, X = RNG.normal(size=(3, 2)), RNG.normal(size=(2, columns))
+    b = RNG.normal(size=3)
+    text = source(matrix_temporary, W, X, b, wrt=(0, 1, 2))
+    assert "Z_shape = np.shape(Z)" in text and "unbroadcast_to(dtmp, Z_shape)" in text
+    check(matrix_temporary, (W, X, b), (0, 1, 2))
+
+
+def test_a_matrix_read_for_its_value_is_kept():
+    W, X, b = RNG.normal(size=(3, 2)), RNG.normal(size=(2, 4)), RNG.normal(size=3)
+    assert "Z_shape" not in source(matrix_temporary_read, W, X, b, wrt=(0, 1, 2))
+    check(matrix_temporary_read, (W, X, b), (0, 1, 2))
+
+
+def test_unbroadcast_to_sums_stretched_axes():
+    from autodiffx.reverse.runtime import unbroadcast_to
+
+    g = RNG.normal(size=(2, 3))
+    assert unbroadcast_to(g, (2, 3)) is g
+    np.testing.assert_allclose(unbroadcast_to(g, (2, 1)), g.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(unbroadcast_to(g, (3,)), g.sum(axis=0))
