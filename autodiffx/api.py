@@ -55,7 +55,9 @@ def _resolve_wrt(f: Callable, wrt: Wrt, nargs: int | None = None) -> tuple[tuple
             indices.append(names.index(item))
         elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
             index = int(item)
-            limit = nargs if nargs is not None else (len(names) if names is not None else None)
+            limit = nargs
+            if limit is None and names is not None and not _takes_varargs(f):
+                limit = len(names)
             if index < 0 and limit is not None:
                 index += limit
             if index < 0 or (limit is not None and index >= limit):
@@ -72,6 +74,14 @@ def _resolve_wrt(f: Callable, wrt: Wrt, nargs: int | None = None) -> tuple[tuple
     if len(set(indices)) != len(indices):
         raise ArgumentError(f"wrt={wrt!r} names an argument twice")
     return tuple(indices), many
+
+
+def _takes_varargs(f: Callable) -> bool:
+    try:
+        parameters = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
 
 
 def _raw_indices(wrt: Wrt) -> list:
@@ -136,7 +146,7 @@ def _prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = 
     ``resolved`` is ``_resolve_wrt(f, wrt)`` computed once when the transform was made;
     negative indices still need the call's argument count.
     """
-    if resolved is None or any(i < 0 for i in _raw_indices(wrt)):
+    if resolved is None or any(i < 0 for i in _raw_indices(wrt)) or max(resolved[0]) >= len(args):
         resolved = _resolve_wrt(f, wrt, len(args))
     indices, many = resolved
     args = list(args)
@@ -292,6 +302,10 @@ def _forward_gradient(f, args, kwargs, indices, chunk):
 def _reverse_gradient(f, args, kwargs, indices, verbose):
     from . import reverse
 
+    if inspect.ismethod(f):
+        # A bound method: transform the function, with the instance as a constant argument.
+        shifted = tuple(i + 1 for i in indices)
+        return _reverse_gradient(f.__func__, [f.__self__, *args], kwargs, shifted, verbose)
     generated = reverse.build(f, indices, _ranks(args), verbose=verbose)
     value, pullback = generated.function(*args, **kwargs)
     _require_scalar(value, f)

@@ -10,6 +10,8 @@ error is about user code), and what to do instead.
 
 from __future__ import annotations
 
+import linecache
+import os
 from dataclasses import dataclass
 
 
@@ -29,6 +31,30 @@ class Location:
         if self.text:
             where += f"\n    {self.text.strip()}"
         return where
+
+
+_LIBRARY_FOLDERS = (os.path.dirname(os.path.abspath(__file__)),)
+
+
+def user_location(traceback, library_folders=_LIBRARY_FOLDERS) -> Location | None:
+    """The innermost frame of ``traceback`` in the user's code, as a :class:`Location`.
+
+    Frames inside autodiffx, NumPy or the standard library are skipped, so the location is
+    the user's line that called the operation which failed.
+    """
+    import numpy
+
+    skip = (*library_folders, os.path.dirname(os.path.abspath(numpy.__file__)),
+            os.path.dirname(os.__file__))
+    found = None
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        filename = os.path.abspath(code.co_filename)
+        if not filename.startswith(skip) and not code.co_filename.startswith("<"):
+            line = traceback.tb_lineno
+            found = Location(code.co_filename, line, 0, linecache.getline(code.co_filename, line))
+        traceback = traceback.tb_next
+    return found
 
 
 class AutodiffError(Exception):
@@ -67,6 +93,11 @@ class NonScalarOutputError(AutodiffError, TypeError):
     """``grad`` was asked for the gradient of a function whose output is not a scalar."""
 
 
+class OutputTypeError(AutodiffError, TypeError):
+    """The function returned something that is not a number or an array (``None``, a
+    generator, a coroutine, a string)."""
+
+
 class MissingRuleError(AutodiffError, NotImplementedError):
     """A function was called that has no derivative rule (and, in reverse mode, no source)."""
 
@@ -101,6 +132,7 @@ __all__ = [
     "MissingRuleError",
     "NoSourceError",
     "NonScalarOutputError",
+    "OutputTypeError",
     "UnsupportedSyntaxError",
     "UserCodeError",
 ]

@@ -11,7 +11,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..errors import ArgumentError
+from ..errors import (
+    ArgumentError,
+    AutodiffError,
+    OutputTypeError,
+    UserCodeError,
+    user_location,
+)
 from .dual import Dual, new_level, value_dtype
 
 # Entries of the seed block (directions × inputs) one chunk may hold, when no chunk size is
@@ -35,7 +41,20 @@ def push(
     args = list(args)
     for index, seed in zip(wrt, seeds, strict=True):
         args[index] = Dual(args[index], seed, level)
-    out = f(*args, **kwargs)
+    try:
+        out = f(*args, **kwargs)
+    except AutodiffError:
+        raise
+    except ValueError as error:  # NumPy's shape errors, shown at the user's line
+        location = user_location(error.__traceback__)
+        if location is None:
+            raise
+        raise UserCodeError(
+            f"NumPy raised {type(error).__name__}: {error}",
+            location=location,
+            hint="the function fails on these inputs even without autodiffx; check the "
+            "shapes of the arrays on that line",
+        ) from error
     k = len(seeds[0])
     return split(out, level, k)
 
@@ -44,8 +63,20 @@ def split(out, level: int, k: int):
     """The primal and the tangent of one output of a forward evaluation."""
     if isinstance(out, Dual) and out.level == level:
         return out.primal, out.tangent
+    if not isinstance(out, (Dual, float, int, np.ndarray, np.generic)) or isinstance(out, bool):
+        raise OutputTypeError(
+            f"the function returned {type(out).__name__} {_short(out)}, not a number or an "
+            "array, so there is nothing to differentiate",
+            hint="return the value to differentiate (a float or a NumPy array); a generator "
+            "or an async function must be consumed or awaited by a plain function first",
+        )
     # The output does not depend on the inputs at this level.
     return out, np.zeros((k, *np.shape(out)))
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def chunk_size(total: int, chunk: int | None) -> int:
