@@ -20,6 +20,7 @@ from .errors import (
     MissingRuleError,
     NonScalarOutputError,
     NoSourceError,
+    OutputTypeError,
     UnsupportedSyntaxError,
     UserCodeError,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "MissingRuleError",
     "NoSourceError",
     "NonScalarOutputError",
+    "OutputTypeError",
     "Rule",
     "UnsupportedSyntaxError",
     "UserCodeError",
