@@ -1174,6 +1174,9 @@ def _full_product(tree: ast.expr, bindings: dict, whole: str, class_of) -> bool:
     if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and (
             tree.func.id == "unbroadcast"):
         tree = tree.args[0]
+    if isinstance(tree, ast.IfExp):
+        return all(_full_product(branch, bindings, whole, class_of)
+                   for branch in (tree.body, tree.orelse))
     if isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult) and isinstance(
             tree.left, ast.Name) and tree.left.id == "g":
         partial = tree.right

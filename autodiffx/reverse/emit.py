@@ -28,7 +28,7 @@ from . import activity, fence, ir, optimize, ranks
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
 from .runtime import RUNTIME
-from .source import FunctionSource, parse_function
+from .source import FunctionSource, parse_function, spread_varargs
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class ModuleBuilder:
         return name
 
     def _transform(self, function, wrt, argument_ranks, name) -> ast.FunctionDef:
-        source = parse_function(function)
+        source = _spread(parse_function(function), argument_ranks)
         fence.check(source, wrt)
         namer = ir.Namer(self.module_names)
         normalizer = Normalizer(source, namer)
@@ -126,7 +126,7 @@ class ModuleBuilder:
         if key not in self.result_ranks:
             self.result_ranks[key] = None  # a recursive call: unknown
             try:
-                source = parse_function(function)
+                source = _spread(parse_function(function), argument_ranks)
                 fence.check(source, ())
                 normalizer = Normalizer(source, ir.Namer(self.module_names))
                 statements = normalizer.run()
@@ -183,6 +183,13 @@ class _NegativeConstants(ast.NodeTransformer):
         if type(value) in (int, float) and math.copysign(1, value) < 0:
             return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
         return node
+
+
+def _spread(source: FunctionSource, argument_ranks) -> FunctionSource:
+    """``*args`` as one named parameter per positional argument of the call."""
+    arguments = source.node.args
+    count = len(argument_ranks) - len(arguments.posonlyargs) - len(arguments.args)
+    return spread_varargs(source, count) if arguments.vararg is not None else source
 
 
 def _statements(body: list):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import inspect
 import textwrap
 from dataclasses import dataclass, field
@@ -80,7 +81,9 @@ def parse_function(function: Any) -> FunctionSource:
     if filename.startswith("<") and filename.endswith(">") and "autodiffx" not in filename:
         raise _no_source(function, f"it was defined in {filename} (a REPL, eval or exec)")
     try:
-        lines, first = inspect.getsourcelines(function)
+        # the code object, not the function: functools.wraps points inspect at the wrapped
+        # function, whose source is not the code that runs
+        lines, first = inspect.getsourcelines(code)
     except (OSError, TypeError) as error:
         raise _no_source(function, f"its source could not be read ({error})") from None
     text = textwrap.dedent("".join(lines))
@@ -88,7 +91,7 @@ def parse_function(function: Any) -> FunctionSource:
         module = ast.parse(text)
     except SyntaxError:
         module = None
-    if function.__name__ == "<lambda>":
+    if code.co_name == "<lambda>":
         node = _lambda_node(function, module, filename, first, lines)
     else:
         node = _function_node(function, module)
@@ -101,10 +104,11 @@ def parse_function(function: Any) -> FunctionSource:
 def _function_node(function: Any, module: ast.Module | None) -> ast.FunctionDef:
     if module is not None:
         for node in module.body:
-            if isinstance(node, ast.FunctionDef) and node.name == function.__name__:
+            if isinstance(node, ast.FunctionDef) and node.name == function.__code__.co_name:
                 return node
             if isinstance(node, ast.AsyncFunctionDef):
-                break
+                raise _no_source(function, "it is an async function (a coroutine), which "
+                                 "returns before it runs")
     raise _no_source(function, "its source is not a plain 'def' statement")
 
 
@@ -143,3 +147,69 @@ def _namespace(function: Any) -> dict[str, Any]:
         except ValueError:  # an empty cell: the name is assigned later in the outer scope
             continue
     return namespace
+
+
+def spread_varargs(source: FunctionSource, count: int) -> FunctionSource:
+    """``def f(*args)`` called with ``count`` extra positional arguments, as a function of
+    that many named parameters (``args_0``, ``args_1``, ...).
+
+    Done only when ``args`` is used as ``g(*args)``, ``args[i]`` with a literal ``i`` or
+    ``len(args)``, as in a decorator's wrapper; otherwise ``source`` is returned unchanged
+    (and differentiating ``*args`` is refused).
+    """
+    arguments = source.node.args
+    if arguments.vararg is None or count < 0:
+        return source
+    name = arguments.vararg.arg
+    taken = {n.id for n in ast.walk(source.node) if isinstance(n, ast.Name)}
+    taken |= {a.arg for a in ast.walk(arguments) if isinstance(a, ast.arg)}
+    spread = []
+    for position in range(count):
+        candidate = f"{name}_{position}"
+        while candidate in taken:
+            candidate += "_"
+        taken.add(candidate)
+        spread.append(candidate)
+    node = copy.deepcopy(source.node)
+
+    class Spread(ast.NodeTransformer):
+        failed = False
+
+        def visit_Call(self, call):
+            if (isinstance(call.func, ast.Name) and call.func.id == "len"
+                    and source.resolve("len") is builtins.len and len(call.args) == 1
+                    and isinstance(call.args[0], ast.Name) and call.args[0].id == name):
+                return ast.copy_location(ast.Constant(count), call)
+            args = []
+            for argument in call.args:
+                if isinstance(argument, ast.Starred) and isinstance(argument.value, ast.Name) \
+                        and argument.value.id == name:
+                    args += [ast.copy_location(ast.Name(id=n, ctx=ast.Load()), argument)
+                             for n in spread]
+                else:
+                    args.append(argument)
+            call.args = args
+            return self.generic_visit(call)
+
+        def visit_Subscript(self, subscript):
+            if isinstance(subscript.value, ast.Name) and subscript.value.id == name and \
+                    isinstance(subscript.slice, ast.Constant) and \
+                    type(subscript.slice.value) is int and -count <= subscript.slice.value < count:
+                return ast.copy_location(
+                    ast.Name(id=spread[subscript.slice.value], ctx=ast.Load()), subscript)
+            return self.generic_visit(subscript)
+
+        def visit_Name(self, found):
+            if found.id == name:
+                Spread.failed = True
+            return found
+
+    body = [Spread().visit(statement) for statement in node.body]
+    if Spread.failed:
+        return source
+    node.body = body
+    node.args.args = [*node.args.args, *(ast.arg(arg=n) for n in spread)]
+    node.args.vararg = None
+    ast.fix_missing_locations(node)
+    return FunctionSource(source.function, node, source.filename, source.lines,
+                          source.namespace)

@@ -75,9 +75,15 @@ def test_extend_of_differentiated_values_is_refused():
     assert f"unsupported.py:{line_of(u.extends, 'values.extend')}" in str(error.value)
 
 
-def test_differentiating_star_args_is_refused():
+def test_star_args_are_spread_into_parameters():
+    assert autodiffx.grad(u.star_args)(1.5) == pytest.approx(2.0)
+    assert autodiffx.grad(u.forwards_star_args, wrt=(0, 1))(1.5, 2.0) == (
+        pytest.approx(4.0), pytest.approx(3.0))
+
+
+def test_differentiating_star_args_used_otherwise_is_refused():
     with pytest.raises(UnsupportedSyntaxError, match=r"\*xs") as error:
-        reverse.build(u.star_args, (0,), (0,))
+        reverse.build(u.loops_over_star_args, (0,), (0,))
     assert "unsupported.py" in str(error.value)
 
 

@@ -73,6 +73,21 @@ def star_args(*xs):
     return xs[0] * 2
 
 
+def _product(a, b):
+    return a * b
+
+
+def forwards_star_args(*xs):
+    return 2.0 * _product(*xs) * len(xs) / 2
+
+
+def loops_over_star_args(*xs):
+    total = 0.0
+    for x in xs:
+        total = total + x
+    return total
+
+
 def class_inside(x):
     class Box:
         pass

@@ -12,7 +12,7 @@ def moments_vjp(v):
     def pullback(dout):
         dsum_v, dsum_2 = dout
         # grad of: return np.sum(v), np.sum(v**2)
-        dv_pow_2 = np.broadcast_to(dsum_2, np.shape(v_pow_2))
+        dv_pow_2 = dsum_2
         dv = dv_pow_2 * (2 * v)
         dv = dv + np.broadcast_to(dsum_v, np.shape(v))
         return dv,
