@@ -238,7 +238,9 @@ class Sweeps:
             loop = carried[0]
             saved = self.entries.get((id(loop), name))
             if saved is None:
-                saved = self._save(name, statement, "before", value_use)
+                # a compound statement pops its "before" values after its own adjoint
+                host_timing = timing if ir.children(statement) else "before"
+                saved = self._save(name, statement, host_timing, value_use)
                 self.entries[(id(loop), name)] = saved
         else:
             saved = self._shared(name, statement, timing) or self._save(

@@ -436,3 +436,10 @@ def rebound_in_loop_then_read(x, v):
 
 def power_of_negative_constant(x):
     return np.sum(np.sin(x / (1.0 + (-0.7) ** 2)))
+
+
+def branch_reads_carried_value(x, v, m):
+    t0 = v + v
+    for _ in m:
+        t0 = 0.5 * t0 + 0.5 * np.tanh(0.5 if x > 10.0 else np.dot(v, t0))
+    return np.sum(t0) + np.sum(x)

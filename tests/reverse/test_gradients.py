@@ -101,6 +101,7 @@ CASES = [
     (p.concatenate_after_branches, (0.7, V), (0, 1)),
     (p.rebound_in_loop_then_read, (0.3, V), (0, 1)),
     (p.power_of_negative_constant, (V,), (0,)),
+    (p.branch_reads_carried_value, (0.3, V, M[:2]), (0, 1)),
 ]
 
 
