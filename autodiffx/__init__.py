@@ -9,7 +9,7 @@ and generates a readable adjoint function. Both read one registry of derivative 
 array([1., 1.])
 """
 
-from .api import grad, jacfwd, jacrev, jvp, source, value_and_grad, vjp
+from .api import grad, hessian, hvp, jacfwd, jacrev, jvp, source, value_and_grad, vjp
 from .check import GradCheckReport, check_grad
 from .errors import (
     ArgumentError,
@@ -48,6 +48,8 @@ __all__ = [
     "defrule",
     "elementwise",
     "grad",
+    "hessian",
+    "hvp",
     "jacfwd",
     "jacrev",
     "jvp",

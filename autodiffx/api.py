@@ -313,7 +313,17 @@ def _reverse_gradient(f, args, kwargs, indices, verbose):
 
 
 def _ranks(args) -> tuple[int, ...]:
-    return tuple(np.ndim(a) if _is_numeric(a) else -1 for a in args)
+    return tuple(_rank(a) for a in args)
+
+
+def _rank(value) -> int:
+    """The rank generated code is specialised to; -1 (unknown) for other objects.
+
+    A Dual (a gradient taken inside a forward-mode evaluation) has its primal's rank.
+    """
+    while isinstance(value, Dual):
+        value = value.primal
+    return int(np.ndim(value)) if _is_numeric(value) else -1
 
 
 def _is_numeric(value) -> bool:
@@ -455,3 +465,80 @@ def source(g: Callable, *example_args) -> str:
     from . import reverse
 
     return reverse.source_of(g, *example_args)
+
+
+# --------------------------------------------------------------------------- second order
+
+
+def hessian(f: Callable, wrt: int | str = 0, *, mode: str = "reverse") -> Callable:
+    """The Hessian of the scalar function ``f`` with respect to one argument.
+
+    The result has shape ``x.shape + x.shape``. It is the forward-mode Jacobian of the
+    gradient; ``mode`` picks how that gradient is taken: ``"reverse"`` (the default,
+    forward-over-reverse: Duals flow through the generated adjoint code) or ``"forward"``
+    (forward-over-forward, which needs no source).
+
+    >>> import numpy as np
+    >>> hessian(lambda x: np.sum(x ** 3), mode="forward")(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    _check_mode(mode)
+    if isinstance(wrt, (tuple, list)):
+        raise ArgumentError(
+            "hessian takes one argument to differentiate, not a tuple",
+            hint="take jacfwd(grad(f, wrt=(0, 1)), wrt=i) for the blocks of a joint Hessian",
+        )
+    gradient = grad(f, wrt, mode=mode)
+    jacobian = jacfwd(gradient, wrt)
+
+    @functools.wraps(f)
+    def hessian_of(*args, **kwargs):
+        return jacobian(*args, **kwargs)
+
+    hessian_of.wrt = wrt
+    hessian_of.mode = mode
+    return hessian_of
+
+
+def hvp(f: Callable, primals: Sequence, tangents: Sequence, *, mode: str = "reverse"):
+    """A Hessian-vector product without forming the Hessian: ``jvp`` of ``grad(f)``.
+
+    ``primals`` are all of ``f``'s arguments and ``tangents`` one direction per argument, of
+    the same shapes. The result is H·v with one entry per argument (the array itself when
+    ``f`` takes one argument), where H is the Hessian of ``f`` with respect to all its
+    arguments and v the stacked tangents. ``mode`` picks the inner gradient's mode
+    (``"reverse"``, the default, is forward-over-reverse).
+
+    >>> import numpy as np
+    >>> hvp(lambda x: np.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+    array([6., 0.])
+    """
+    _check_mode(mode)
+    primals = tuple(primals)
+    tangents = tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ArgumentError(
+            f"hvp got {len(primals)} primals but {len(tangents)} tangents",
+            hint="give one tangent per primal, of the same shape",
+        )
+    indices = tuple(range(len(primals)))
+    gradient = grad(f, wrt=indices, mode=mode)
+    args = [as_differentiable(p, i) for i, p in enumerate(primals)]
+    seeds = []
+    for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True)):
+        tangent = np.asarray(as_differentiable(tangent, i), dtype=float)
+        if tangent.shape != np.shape(primal):
+            raise ArgumentError(
+                f"tangent {i} has shape {tangent.shape} but its primal has shape "
+                f"{np.shape(primal)}"
+            )
+        seeds.append(tangent.reshape((1, *tangent.shape)))
+    level = driver.new_level()
+    duals = [Dual(a, s, level) for a, s in zip(args, seeds, strict=True)]
+    outs = gradient(*duals)
+    results = []
+    for out, arg in zip(outs, args, strict=True):
+        _, tangent = driver.split(out, level, 1)
+        results.append(_shaped(tangent[0], arg))
+    return results[0] if len(results) == 1 else tuple(results)

@@ -91,6 +91,9 @@ class Dual:
         return apply(registry.require(ufunc), ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if func in _DTYPE_QUERIES:
+            # np.result_type(g, float) in generated code: about dtypes, never derivatives
+            return func(*(value_dtype(a) if isinstance(a, Dual) else a for a in args), **kwargs)
         rule = registry.require(func)
         if func in _FRESH_LIKE and args and isinstance(args[0], Dual):
             return _fresh_like(func, args, kwargs)
@@ -380,6 +383,7 @@ def _primal(value):
 
 
 _FRESH_LIKE = (np.zeros_like, np.ones_like, np.empty_like)
+_DTYPE_QUERIES = (np.result_type, np.can_cast)
 
 
 def _fresh_like(func, args, kwargs):
