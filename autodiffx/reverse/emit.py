@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import astor
 
 from ..errors import AutodiffError, UnsupportedSyntaxError, UserCodeError
+from ..rules import registry
 from ..rules.helpers import HELPERS
 from . import activity, fence, ir, optimize, ranks
 from .adjoint import Comments, Origin, Sweeps
@@ -76,6 +77,7 @@ class ModuleBuilder:
                 location=caller_source.location(caller.node) if caller_source else None,
                 hint='rewrite the recursion as a loop, or use mode="forward"',
             )
+        _refuse_nested_gradient(function, caller, caller_source)
         base = getattr(function, "__name__", "f").replace("<lambda>", "lambda") + "_vjp"
         name = ir.Namer(self.module_names).fresh(base, adjoint_too=False, limit=80)
         self.module_names.add(name)
@@ -162,6 +164,28 @@ class ModuleBuilder:
 
         # each comment marker is one line and becomes one comment line: lines keep numbers
         return _COMMENT.sub(comment, text), _origins(module, ast.parse(text))
+
+
+def made_by_autodiffx(function) -> bool:
+    """Whether ``function`` is a transform made by ``autodiffx.grad`` (or value_and_grad)."""
+    return (hasattr(function, "__wrapped__") and hasattr(function, "wrt")
+            and getattr(function, "mode", None) in ("reverse", "forward"))
+
+
+def _refuse_nested_gradient(function, caller, caller_source) -> None:
+    """Reverse mode over a gradient function: refused rather than differentiating the
+    function it wraps (which gives the gradient of ``f`` instead of that of ``grad(f)``)."""
+    if not made_by_autodiffx(function):
+        return
+    name = getattr(function.__wrapped__, "__name__", "f")
+    raise UnsupportedSyntaxError(
+        f"reverse mode does not differentiate a gradient function made by autodiffx "
+        f"(grad({name}, mode={function.mode!r})): reverse-over-reverse is not supported",
+        location=caller_source.location(caller.node) if caller_source else None,
+        hint="take second derivatives with autodiffx.hessian or autodiffx.hvp "
+        "(forward over reverse), or differentiate the outer function with "
+        'mode="forward"',
+    )
 
 
 def _definition(source: FunctionSource, name: str, body, comments) -> ast.FunctionDef:
@@ -315,6 +339,17 @@ def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
                     print(generated.source)
     _last_call[f] = key
     return generated
+
+
+def clear_cache() -> None:
+    """Drop every generated module: a rule was registered or removed, and generated code
+    inlines the rules it was built from."""
+    with _lock:
+        _cache.clear()
+        _last_call.clear()
+
+
+registry.on_change(clear_cache)
 
 
 def last_call(f):

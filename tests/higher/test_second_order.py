@@ -175,3 +175,46 @@ def test_corpus_forward_over_reverse_matches_forward_over_forward(case):
             pytest.skip("forward-over-forward refuses this program")
     got = autodiffx.hessian(case.function, wrt=w)(*args)
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
+
+
+def _cubes(x):
+    return np.sum(x ** 3)
+
+
+_cubes_gradient = autodiffx.grad(_cubes)
+
+
+def _summed_gradient(x):
+    return np.sum(_cubes_gradient(x))
+
+
+def test_reverse_mode_refuses_a_gradient_function_rather_than_differentiating_f():
+    x = np.array([1.0, 2.0])
+    with pytest.raises(autodiffx.UnsupportedSyntaxError, match="reverse-over-reverse") as error:
+        autodiffx.grad(_summed_gradient)(x)
+    assert "np.sum(_cubes_gradient(x))" in str(error.value)
+    with pytest.raises(autodiffx.UnsupportedSyntaxError, match="gradient function"):
+        autodiffx.grad(_cubes_gradient)(x)
+    # forward over reverse gives the right answer: d/dx sum(3x²) = 6x
+    np.testing.assert_allclose(autodiffx.grad(_summed_gradient, mode="forward")(x), [6.0, 12.0])
+
+
+def test_registering_a_rule_drops_generated_code_that_inlined_the_old_one():
+    def _scaled(x):
+        return 3.0 * x
+
+    def uses(x):
+        return np.sum(_scaled(x))
+
+    x = np.array([1.0, 2.0])
+    first = autodiffx.rules.defrule(_scaled, "x", tangents=(lambda t, ans, x: 3.0 * t,),
+                                    adjoints=("3.0 * g",))
+    try:
+        np.testing.assert_allclose(autodiffx.grad(uses)(x), [3.0, 3.0])
+        # a deliberately different rule: the cached code must not keep the first one
+        second = autodiffx.rules.defrule(_scaled, "x", tangents=(lambda t, ans, x: 5.0 * t,),
+                                         adjoints=("5.0 * g",))
+        np.testing.assert_allclose(autodiffx.grad(uses)(x), [5.0, 5.0])
+        autodiffx.rules.unregister(second)
+    finally:
+        autodiffx.rules.unregister(first)

@@ -134,8 +134,14 @@ def _doubled(x):
     return x * 2.0
 
 
-autodiffx.defrule(_doubled, "x", tangents=(lambda t, ans, x: 2.0 * t,),
-                  adjoints=("g * np.ones(7)",))
+@pytest.fixture
+def broken_rule():
+    """A rule for _doubled whose adjoint has the wrong shape, registered for one test only
+    (left registered, it would show up in the rule-coverage tests of tests/rules)."""
+    rule = autodiffx.defrule(_doubled, "x", tangents=(lambda t, ans, x: 2.0 * t,),
+                             adjoints=("g * np.ones(7)",))
+    yield rule
+    autodiffx.rules.unregister(rule)
 
 
 def broken_adjoint(x):
@@ -144,7 +150,7 @@ def broken_adjoint(x):
     return np.sum(z)
 
 
-def test_numpy_errors_in_the_adjoint_sweep_name_the_users_line():
+def test_numpy_errors_in_the_adjoint_sweep_name_the_users_line(broken_rule):
     with pytest.raises(UserCodeError) as error:
         autodiffx.grad(broken_adjoint)(np.ones(3))
     message = str(error.value)
