@@ -170,12 +170,8 @@ class Scope:
     variables: dict[str, Var] = field(default_factory=dict)
     helpers: list[Helper] = field(default_factory=list)
 
-    def of_kind(self, kind: str, *, numeric_only: bool = False) -> list[Var]:
-        return [
-            v
-            for v in self.variables.values()
-            if v.kind == kind and not (numeric_only and v.integer)
-        ]
+    def of_kind(self, kind: str) -> list[Var]:
+        return [v for v in self.variables.values() if v.kind == kind]
 
     def copy(self) -> Scope:
         return Scope({k: copy.copy(v) for k, v in self.variables.items()}, list(self.helpers))
