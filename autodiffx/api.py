@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import tree
 from .errors import ArgumentError, InputTypeError, NonScalarOutputError
 from .forward import Dual, driver
 
@@ -156,8 +157,67 @@ def _prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = 
                 f"wrt asks for argument {index}, but only {len(args)} were passed",
                 hint="pass the argument positionally",
             )
-        args[index] = as_differentiable(args[index], index)
+        if tree.is_structure(args[index]):
+            args[index] = tree.map_leaves(
+                lambda leaf, index=index: as_differentiable(leaf, index), args[index]
+            )
+        else:
+            args[index] = as_differentiable(args[index], index)
     return args, indices, many
+
+
+def _flattened(f, args, indices, mode):
+    """The call with every structured argument spread into its leaves.
+
+    Returns ``(function, flat_args, flat_indices, regroup)``; ``regroup`` turns the leaf
+    gradients (which come back in argument order) into one gradient per entry of
+    ``indices``, each with its argument's structure.
+    """
+    specs = {}
+    flat_args, flat_indices = [], []
+    for position, arg in enumerate(args):
+        if position in indices and tree.is_structure(arg):
+            leaves, spec = tree.flatten(arg)
+            specs[position] = spec
+            start = len(flat_args)
+            flat_args.extend(leaves)
+            flat_indices.extend(range(start, start + len(leaves)))
+        else:
+            if position in indices:
+                flat_indices.append(len(flat_args))
+            flat_args.append(arg)
+    if not specs:
+        return f, args, indices, None
+    if mode == "forward":
+
+        def function(*flat, **kwargs):
+            rebuilt, offset = [], 0
+            for position in range(len(args)):
+                if position in specs:
+                    count = len(specs[position].paths())
+                    rebuilt.append(tree.unflatten(specs[position], flat[offset:offset + count]))
+                    offset += count
+                else:
+                    rebuilt.append(flat[offset])
+                    offset += 1
+            return f(*rebuilt, **kwargs)
+
+        function.__name__ = getattr(f, "__name__", "f")
+    else:
+        function = tree.flat_function(f, specs)
+
+    def regroup(gradients):
+        by_position, cursor = {}, 0
+        for position in sorted(indices):
+            count = len(specs[position].paths()) if position in specs else 1
+            chunk = gradients[cursor:cursor + count]
+            cursor += count
+            by_position[position] = (
+                tree.unflatten(specs[position], chunk) if position in specs else chunk[0]
+            )
+        return tuple(by_position[i] for i in indices)
+
+    return function, flat_args, tuple(flat_indices), regroup
 
 
 def _shaped(gradient, like):
@@ -223,27 +283,41 @@ def value_and_grad(
     mode: str = "reverse",
     chunk: int | None = None,
     verbose: bool = False,
+    has_aux: bool = False,
 ) -> Callable:
     """Like :func:`grad`, but the new function returns ``(value, gradient)``.
+
+    With ``has_aux=True``, ``f`` returns ``(value, aux)`` and the new function returns
+    ``((value, aux), gradient)``, as in JAX.
 
     >>> import numpy as np
     >>> value_and_grad(lambda x: np.sum(x ** 2), mode="forward")(np.array([1.0, 2.0]))
     (5.0, array([2., 4.]))
     """
     if f is None:
-        return functools.partial(value_and_grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose)
+        return functools.partial(
+            value_and_grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux
+        )
     _check_mode(mode)
     resolved = _resolve_wrt(f, wrt)
 
     @functools.wraps(f)
     def value_and_gradient(*args, **kwargs):
         args, indices, many = _prepare(f, args, wrt, resolved)
+        function, args, flat_indices, regroup = _flattened(f, args, indices, mode)
         if mode == "forward":
-            value, gradients = _forward_gradient(f, args, kwargs, indices, chunk)
+            value, gradients, aux = _forward_gradient(
+                function, args, kwargs, flat_indices, chunk, has_aux
+            )
         else:
-            value, gradients = _reverse_gradient(f, args, kwargs, indices, verbose)
-        shaped = _owned(gradients, args, indices)
-        return value, (shaped if many else shaped[0])
+            value, gradients, aux = _reverse_gradient(
+                function, args, kwargs, flat_indices, verbose, has_aux
+            )
+        shaped = _owned(gradients, args, flat_indices)
+        if regroup is not None:
+            shaped = regroup(shaped)
+        gradient = shaped if many else shaped[0]
+        return ((value, aux), gradient) if has_aux else (value, gradient)
 
     value_and_gradient.wrt = wrt
     value_and_gradient.mode = mode
@@ -257,6 +331,7 @@ def grad(
     mode: str = "reverse",
     chunk: int | None = None,
     verbose: bool = False,
+    has_aux: bool = False,
 ) -> Callable:
     """Return a function that computes the gradient of the scalar function ``f``.
 
@@ -264,6 +339,11 @@ def grad(
     result is a tuple of gradients, each with its argument's shape). ``mode="reverse"``
     (the default) generates adjoint code from ``f``'s source; ``mode="forward"`` pushes
     dual numbers through ``f`` as it is, ``chunk`` directions per evaluation.
+
+    An argument may be a dict, list or tuple of arrays, nested (a ``params`` dict): its
+    gradient has the same structure. With ``has_aux=True``, ``f`` returns
+    ``(value, aux)`` and the gradient function returns ``(gradient, aux)``; ``aux`` is
+    passed through undifferentiated.
 
     >>> import numpy as np
     >>> @grad(wrt=(0, 1, 2), mode="forward")
@@ -273,12 +353,15 @@ def grad(
     (2.0, 5.0, 0.0)
     """
     if f is None:
-        return functools.partial(grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose)
-    both = value_and_grad(f, wrt, mode=mode, chunk=chunk, verbose=verbose)
+        return functools.partial(
+            grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux
+        )
+    both = value_and_grad(f, wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux)
 
     @functools.wraps(f)
     def gradient(*args, **kwargs):
-        return both(*args, **kwargs)[1]
+        value, gradient_ = both(*args, **kwargs)
+        return (gradient_, value[1]) if has_aux else gradient_
 
     gradient.wrt = wrt
     gradient.mode = mode
@@ -286,7 +369,38 @@ def grad(
     return gradient
 
 
-def _forward_gradient(f, args, kwargs, indices, chunk):
+def _split_aux(out, f):
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise ArgumentError(
+            f"has_aux=True needs {getattr(f, '__name__', 'the function')} to return a pair "
+            f"(value, aux), but it returned {type(out).__name__}",
+            hint="return value, aux; or leave has_aux out",
+        )
+    return out[0], out[1]
+
+
+def _plain(value):
+    """``value`` with every Dual replaced by its innermost primal (aux is not differentiated)."""
+    while isinstance(value, Dual):
+        value = value.primal
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _forward_gradient(f, args, kwargs, indices, chunk, has_aux=False):
+    aux = []
+    if has_aux:
+        original = f
+
+        def f(*a, **k):
+            value, extra = _split_aux(original(*a, **k), original)
+            aux.append(extra)
+            return value
+
+        f.__name__ = getattr(original, "__name__", "f")
     value, columns = driver.jacobian_columns(f, args, kwargs, indices, chunk)
     _require_scalar(value, f)
     flat = np.reshape(columns, -1)
@@ -296,20 +410,37 @@ def _forward_gradient(f, args, kwargs, indices, chunk):
         size = int(np.size(args[index]))
         gradients.append(flat[offset : offset + size])
         offset += size
-    return _scalar_value(value), gradients
+    return _scalar_value(value), gradients, (_plain(aux[-1]) if aux else None)
 
 
-def _reverse_gradient(f, args, kwargs, indices, verbose):
+def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False):
     from . import reverse
 
     if inspect.ismethod(f):
         # A bound method: transform the function, with the instance as a constant argument.
         shifted = tuple(i + 1 for i in indices)
-        return _reverse_gradient(f.__func__, [f.__self__, *args], kwargs, shifted, verbose)
+        return _reverse_gradient(
+            f.__func__, [f.__self__, *args], kwargs, shifted, verbose, has_aux
+        )
     generated = reverse.build(f, indices, _ranks(args), verbose=verbose)
     value, pullback = generated.function(*args, **kwargs)
+    if not has_aux:
+        _require_scalar(value, f)
+        return _scalar_value(value), pullback(1.0), None
+    value, aux = _split_aux(value, f)
     _require_scalar(value, f)
-    return _scalar_value(value), pullback(1.0)
+    return _scalar_value(value), pullback((1.0, _zero_cotangent(aux))), aux
+
+
+def _zero_cotangent(value):
+    """A zero cotangent shaped like ``value`` (the aux output, which is not differentiated)."""
+    if isinstance(value, dict):
+        return {k: _zero_cotangent(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_zero_cotangent(v) for v in value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return np.zeros_like(value)
+    return 0.0
 
 
 def _ranks(args) -> tuple[int, ...]:

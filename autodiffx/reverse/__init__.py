@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..tree import is_structure
 from .emit import Generated, build, last_call
 
 
@@ -35,6 +36,11 @@ def source_of(g: Callable, *example_args) -> str:
     f = getattr(g, "__wrapped__", g)
     wrt = getattr(g, "wrt", 0) if f is not g else 0
     indices, _ = _resolve_wrt(f, wrt)
+    if example_args and any(is_structure(example_args[i]) for i in indices
+                            if i < len(example_args)):
+        from ..api import _flattened
+
+        f, example_args, indices, _ = _flattened(f, list(example_args), indices, "reverse")
     if example_args:
         ranks = tuple(
             int(np.ndim(a)) if isinstance(a, (float, int, np.ndarray, np.generic)) else -1

@@ -1,0 +1,310 @@
+"""Structured parameters ("pytrees"): dicts, lists and tuples of arrays, nested.
+
+``grad`` differentiates with respect to a structured argument by flattening it into its
+leaves, differentiating with respect to each leaf, and rebuilding the gradients into the
+same structure.
+
+* forward mode calls ``f`` with the structure rebuilt around Duals (:func:`unflatten`);
+* reverse mode generates code specialised to the structure: :func:`flat_function` rewrites
+  constant-key reads of the structured parameter (``params["W"]``, ``params[0]``,
+  ``W, b = params``) into leaf parameters of a new function, whose source is registered
+  with :mod:`linecache`, so the generated gradient code says ``dW`` for ``params["W"]``.
+
+A list or tuple whose leaves are all plain Python numbers is *not* a structure: it is
+refused as before (``np.asarray`` makes it an array), since that is almost always what was
+meant.
+
+>>> leaves, spec = flatten({"W": 1.0, "b": [2.0, 3.0]})
+>>> leaves
+[1.0, 2.0, 3.0]
+>>> unflatten(spec, [4.0, 5.0, 6.0])
+{'W': 4.0, 'b': [5.0, 6.0]}
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import itertools
+import keyword
+import linecache
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import ArgumentError, UnsupportedSyntaxError
+
+# --------------------------------------------------------------------------- structures
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The shape of a structure: ``kind`` is "leaf", "dict", "list" or "tuple"."""
+
+    kind: str
+    keys: tuple = ()
+    children: tuple[Spec, ...] = ()
+
+    def paths(self, prefix=()):
+        """The key path of every leaf, in flattening order."""
+        if self.kind == "leaf":
+            return [prefix]
+        return [p for key, child in zip(self.keys, self.children, strict=True)
+                for p in child.paths((*prefix, key))]
+
+
+LEAF = Spec("leaf")
+
+
+def is_structure(value: Any) -> bool:
+    """Whether ``value`` is a dict, or a list/tuple holding at least one non-number."""
+    if isinstance(value, dict):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(is_structure(v) or not _is_number(v) for v in value)
+    return False
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.generic)) and not isinstance(value, bool)
+
+
+def flatten(value: Any) -> tuple[list, Spec]:
+    """The leaves of ``value`` (dict values in insertion order) and its :class:`Spec`."""
+    if isinstance(value, dict):
+        keys = tuple(value)
+        parts = [flatten(value[k]) for k in keys]
+        return [leaf for p in parts for leaf in p[0]], Spec("dict", keys,
+                                                             tuple(p[1] for p in parts))
+    if isinstance(value, (list, tuple)) and is_structure(value):
+        parts = [flatten(v) for v in value]
+        kind = "list" if isinstance(value, list) else "tuple"
+        return [leaf for p in parts for leaf in p[0]], Spec(kind, tuple(range(len(value))),
+                                                             tuple(p[1] for p in parts))
+    return [value], LEAF
+
+
+def unflatten(spec: Spec, leaves) -> Any:
+    """Rebuild a structure of shape ``spec`` from its leaves."""
+    iterator = iter(leaves)
+    return _build(spec, iterator)
+
+
+def _build(spec: Spec, leaves):
+    if spec.kind == "leaf":
+        return next(leaves)
+    children = [_build(child, leaves) for child in spec.children]
+    if spec.kind == "dict":
+        return dict(zip(spec.keys, children, strict=True))
+    return children if spec.kind == "list" else tuple(children)
+
+
+def map_leaves(function, value):
+    leaves, spec = flatten(value)
+    return unflatten(spec, [function(leaf) for leaf in leaves])
+
+
+# --------------------------------------------------------------------------- reverse mode
+
+_flat_cache: dict[tuple, Any] = {}
+_lock = threading.Lock()
+_counter = itertools.count(1)
+
+
+def flat_function(f, specs: dict[int, Spec]):
+    """``f`` rewritten so that each structured parameter ``i`` in ``specs`` becomes one
+    parameter per leaf, in place (the leaves of parameter ``i`` in flattening order)."""
+    key = (f, tuple(sorted(specs.items())))
+    with _lock:
+        if key in _flat_cache:
+            return _flat_cache[key]
+    flat = _rewrite(f, specs)
+    with _lock:
+        _flat_cache[key] = flat
+    return flat
+
+
+def _rewrite(f, specs):
+    from .reverse.source import parse_function
+
+    source = parse_function(f)
+    node = source.node
+    params = [a.arg for a in node.args.args]
+    if node.args.posonlyargs or node.args.vararg or node.args.kwonlyargs or node.args.kwarg:
+        raise UnsupportedSyntaxError(
+            "reverse mode differentiates structured arguments only of functions with plain "
+            "positional parameters",
+            location=source.location(node),
+            hint='use mode="forward"',
+        )
+    taken = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | set(params)
+    leaf_names: dict[str, dict[tuple, str]] = {}
+    new_params: list[str] = []
+    for position, name in enumerate(params):
+        spec = specs.get(position)
+        if spec is None:
+            new_params.append(name)
+            continue
+        names = {}
+        for path in spec.paths():
+            candidate = _leaf_name(name, path, taken)
+            taken.add(candidate)
+            names[path] = candidate
+        leaf_names[name] = names
+        new_params.extend(names.values())
+    namespace = dict(source.namespace)
+    rewriter = _Rewriter(leaf_names, {params[i]: specs[i] for i in specs}, source, namespace,
+                         taken)
+    body = [rewriter.visit(statement) for statement in node.body]
+    definition = ast.FunctionDef(
+        name=node.name,
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in new_params],
+                           vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                           defaults=[]),
+        body=body, decorator_list=[], returns=None, type_comment=None,
+    )
+    module = ast.fix_missing_locations(ast.Module(body=[definition], type_ignores=[]))
+    text = ast.unparse(module) + "\n"
+    filename = f"<autodiffx-structured-{next(_counter)} {node.name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    exec(compile(text, filename, "exec"), namespace)  # printed from the parsed user code
+    flat = namespace[node.name]
+    flat.__qualname__ = getattr(f, "__qualname__", node.name)
+    return flat
+
+
+def _leaf_name(param: str, path: tuple, taken: set) -> str:
+    """``params["W"]`` -> ``W`` when free, else ``params_W``; ``params[0]`` -> ``params_0``."""
+    last = path[-1] if path else None
+    if isinstance(last, str) and last.isidentifier() and not keyword.iskeyword(last):
+        if last not in taken:
+            return last
+    parts = [param, *(str(p) for p in path)]
+    candidate = "_".join("".join(c if c.isalnum() or c == "_" else "_" for c in p)
+                         for p in parts)
+    base, n = candidate, 2
+    while candidate in taken or keyword.iskeyword(candidate):
+        candidate = f"{base}_{n}"
+        n += 1
+    return candidate
+
+
+def _leaf_nodes(node):
+    if isinstance(node, ast.Dict):
+        return [leaf for value in node.values for leaf in _leaf_nodes(value)]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [leaf for value in node.elts for leaf in _leaf_nodes(value)]
+    return [node]
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Constant-key reads of structured parameters become leaf names."""
+
+    def __init__(self, leaf_names, specs, source, namespace, taken):
+        self.leaf_names = leaf_names
+        self.specs = specs
+        self.source = source
+        self.namespace = namespace
+        self.taken = taken
+
+    def visit_Call(self, node):
+        """``g(params, x)`` with ``g`` a user function: call ``g``'s leaf version instead,
+        ``g_leaves(W, b, u, x)``, so that no dict of differentiated values is built."""
+        callee = self.source.resolve(node.func.id) if isinstance(node.func, ast.Name) else None
+        specs, arguments = {}, []
+        if inspect.isfunction(callee) and not node.keywords:
+            for position, argument in enumerate(node.args):
+                found = self._whole(argument)
+                if found is None:
+                    arguments.append(self.visit(argument))
+                    continue
+                spec = self._spec_at(*found)
+                specs[position] = spec
+                leaves = self._expression(*found, argument)
+                arguments.extend(_leaf_nodes(leaves))
+        if not specs:
+            return self.generic_visit(node)
+        flat = flat_function(callee, specs)
+        name = f"{node.func.id}_leaves"
+        while name in self.taken and self.namespace.get(name) is not flat:
+            name += "_"
+        self.taken.add(name)
+        self.namespace[name] = flat
+        return ast.copy_location(
+            ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=arguments, keywords=[]),
+            node)
+
+    def _whole(self, node):
+        """(param, path) when ``node`` names a whole sub-structure (not a leaf)."""
+        if isinstance(node, ast.Name) and node.id in self.leaf_names:
+            found = node.id, ()
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            found = self._resolve(node)
+        else:
+            return None
+        if found is None:
+            return None
+        spec = self._spec_at(*found)
+        return found if spec is not None and spec.kind != "leaf" else None
+
+    def _resolve(self, node):
+        """(param, path) if ``node`` is ``param[k1][k2]...`` with constant keys, else None."""
+        path = []
+        while isinstance(node, ast.Subscript):
+            if not isinstance(node.slice, ast.Constant):
+                return None
+            path.append(node.slice.value)
+            node = node.value
+        if isinstance(node, ast.Name) and node.id in self.leaf_names:
+            return node.id, tuple(reversed(path))
+        return None
+
+    def _spec_at(self, param, path):
+        spec = self.specs[param]
+        for key in path:
+            if spec.kind == "leaf" or key not in spec.keys:
+                return None
+            spec = spec.children[spec.keys.index(key)]
+        return spec
+
+    def _expression(self, param, path, node):
+        """The leaf name, or a literal rebuilding the sub-structure at ``path``."""
+        spec = self._spec_at(param, path)
+        if spec is None:
+            raise ArgumentError(
+                f"{param}{''.join(f'[{k!r}]' for k in path)} is not in the structure "
+                "passed for this argument",
+                hint="the keys and lengths of a structured argument must match its reads",
+            )
+        if spec.kind == "leaf":
+            return ast.copy_location(ast.Name(id=self.leaf_names[param][path], ctx=ast.Load()),
+                                     node)
+        children = [self._expression(param, (*path, key), node) for key in spec.keys]
+        if spec.kind == "dict":
+            built = ast.Dict(keys=[ast.Constant(k) for k in spec.keys], values=children)
+        elif spec.kind == "list":
+            built = ast.List(elts=children, ctx=ast.Load())
+        else:
+            built = ast.Tuple(elts=children, ctx=ast.Load())
+        return ast.copy_location(built, node)
+
+    def visit_Subscript(self, node):
+        found = self._resolve(node)
+        if found is not None and isinstance(node.ctx, ast.Load):
+            return self._expression(*found, node)
+        return self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if node.id in self.leaf_names and isinstance(node.ctx, ast.Load):
+            # params used whole (W, b = params, or passed on): rebuilt as a literal
+            return self._expression(node.id, (), node)
+        if node.id in self.leaf_names:
+            raise UnsupportedSyntaxError(
+                f"reverse mode cannot differentiate with respect to {node.id!r}, which is "
+                "assigned to inside the function",
+                location=self.source.location(node),
+                hint='use mode="forward"',
+            )
+        return node
