@@ -11,6 +11,7 @@ array([1., 1.])
 
 from .api import grad, hessian, hvp, jacfwd, jacrev, jvp, source, value_and_grad, vjp
 from .check import GradCheckReport, check_grad
+from .custom import primitive
 from .errors import (
     ArgumentError,
     AutodiffError,
@@ -54,6 +55,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "nondifferentiable",
+    "primitive",
     "source",
     "value_and_grad",
     "vjp",

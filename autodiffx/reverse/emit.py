@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import astor
 
+from .. import custom
 from ..errors import AutodiffError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
 from ..rules.helpers import HELPERS
@@ -62,7 +63,7 @@ class ModuleBuilder:
         self.active: list = []
         self.helpers: set[str] = set()
         self.comments = Comments()
-        self.module_names: set[str] = set(_RESERVED)
+        self.module_names: set[str] = set(_RESERVED) | custom.reserved_names()
         self.result_ranks: dict[tuple, object] = {}
 
     def request(self, function, wrt, argument_ranks, caller=None, caller_source=None) -> str:
@@ -116,6 +117,11 @@ class ModuleBuilder:
             ranks.shape_classes(statements, params, rank_of),
         )
         body = sweeps.build(result, namer.fresh("pullback"))
+        for statement in ir.walk(statements):
+            rule = getattr(statement, "rule", None)
+            if rule is not None:
+                # names a custom rule's adjoint expressions use (autodiffx.primitive)
+                self.namespace.update(custom.namespace_of(rule))
         self.helpers |= sweeps.helpers_used
         self.helpers |= {n.id for b in body for n in ast.walk(b)
                          if isinstance(n, ast.Name) and n.id in HELPERS}

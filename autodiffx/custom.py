@@ -1,0 +1,156 @@
+"""User-defined primitives: a function with its own derivative rules, in both modes.
+
+``@primitive(...)`` registers the decorated function in the registry of rules, in the
+registry's own format (see :mod:`autodiffx.rules.registry`): one tangent callable and one
+adjoint expression per positional parameter. The function is then a primitive:
+
+* forward mode: called with Duals, it goes through :func:`autodiffx.forward.dual.apply`
+  with the rule, never through its body (so a numerically stable body, or one forward
+  mode cannot run, is fine);
+* reverse mode: the call stays in the forward sweep as it is written, and the adjoint
+  expression is inlined into the generated code. ``namespace`` gives the names an adjoint
+  expression uses besides ``np``, the helpers and its parameters (a function of the
+  user's module, say); the generated module sees them.
+
+>>> import numpy as np
+>>> @primitive("x", adjoints=("g * np.cos(x)",), tangents=(lambda t, ans, x: t * np.cos(x),))
+... def my_sin(x):
+...     return np.sin(x)
+>>> from autodiffx import grad
+>>> grad(my_sin, mode="forward")(0.0)
+1.0
+>>> unregister(my_sin)
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import ArgumentError
+from .forward.dual import Dual, apply
+from .rules import registry
+
+_namespaces: dict[int, dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def primitive(
+    params: str | tuple[str, ...],
+    *,
+    adjoints: tuple[str | None, ...],
+    tangents: tuple[Callable | None, ...] | None = None,
+    keywords: Mapping[str, Any] | None = None,
+    namespace: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    elementwise: bool = False,
+    doc: str = "",
+) -> Callable[[Callable], Callable]:
+    """Decorate a function to make it a primitive with these rules (see the module doc).
+
+    ``params`` names the positional parameters the rules use (``"x"`` or ``"x y"``);
+    ``adjoints`` gives one adjoint expression per parameter, in ``g`` (the cotangent of
+    the output), ``ans`` (the output) and the parameter and keyword names; ``tangents``
+    gives one callable ``tangent(t, ans, *params, **keywords)`` per parameter, where ``t``
+    carries a leading axis of directions (see :mod:`autodiffx.rules.registry`). Without
+    ``tangents``, forward mode uses the adjoint expressions instead, which is right when
+    the function is elementwise and every partial is a plain product
+    (``elementwise=True``): the tangent is then the adjoint with ``g`` set to ``t``.
+    """
+    names = tuple(params.split()) if isinstance(params, str) else tuple(params)
+    adjoints = tuple(adjoints)
+    if len(adjoints) != len(names):
+        raise ArgumentError(
+            f"primitive: give one adjoint expression per parameter {names}",
+            hint="None for a parameter with no derivative",
+        )
+    extra = dict(namespace or {})
+
+    def decorate(function: Callable) -> Callable:
+        rule_holder: list[registry.Rule] = []
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            for arg in args:
+                if isinstance(arg, Dual) or (
+                    isinstance(arg, (list, tuple)) and any(isinstance(a, Dual) for a in arg)
+                ):
+                    return apply(rule_holder[0], function, args, kwargs)
+            for value in kwargs.values():
+                if isinstance(value, Dual):
+                    return apply(rule_holder[0], function, args, kwargs)
+            return function(*args, **kwargs)
+
+        tangent_rules = (
+            tuple(tangents)
+            if tangents is not None
+            else tuple(_tangent_from_adjoint(a, names, keywords or {}, extra, elementwise)
+                       for a in adjoints)
+        )
+        rule = registry.Rule(
+            name=name or function.__name__,
+            primitives=(wrapper, function),
+            params=names,
+            keywords=dict(keywords or {}),
+            tangents=tangent_rules,
+            adjoints=adjoints,
+            elementwise=elementwise,
+            rank=registry._broadcast_rank if elementwise else None,
+            doc=doc,
+        )
+        rule_holder.append(rule)
+        with _lock:
+            _namespaces[id(rule)] = extra
+        registry.register(rule)
+        wrapper.rule = rule
+        # reverse mode reads the source of plain functions; this one is a primitive
+        del wrapper.__wrapped__
+        wrapper.__wrapped_primitive__ = function
+        return wrapper
+
+    return decorate
+
+
+def _tangent_from_adjoint(expression, names, keywords, extra, elementwise):
+    if expression is None:
+        return None
+    if not (elementwise and len(names) == 1):
+        raise ArgumentError(
+            "primitive: give tangents=(...) too; only an elementwise function of one "
+            "argument (elementwise=True) can take its tangent from its adjoint",
+        )
+    signature = ", ".join(["g", "ans", *names, *(f"{k}={v!r}" for k, v in keywords.items())])
+    namespace = {**registry.ADJOINT_NAMESPACE, **extra}
+    compiled = eval(f"lambda {signature}: {expression}", namespace)  # the rule's own text
+
+    def tangent(t, ans, *args, **kw):
+        # elementwise in one argument: the adjoint is g times the partial, so each
+        # direction's tangent is the adjoint with g set to that direction
+        return np.stack([compiled(t[j], ans, *args, **kw) for j in range(len(t))])
+
+    return tangent
+
+
+def namespace_of(rule: registry.Rule) -> dict[str, Any]:
+    """The extra names ``rule``'s adjoint expressions use (empty for built-in rules)."""
+    return _namespaces.get(id(rule), {})
+
+
+def reserved_names() -> set[str]:
+    """Every name some custom rule's adjoints use: generated code must not shadow them."""
+    with _lock:
+        return {name for names in _namespaces.values() for name in names}
+
+
+def unregister(function: Callable) -> None:
+    """Remove the rule of a function decorated with :func:`primitive`."""
+    rule = getattr(function, "rule", None)
+    if rule is None:
+        raise ArgumentError(f"{getattr(function, '__name__', function)!r} is not a primitive")
+    registry.unregister(rule)
+    with _lock:
+        _namespaces.pop(id(rule), None)
