@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,7 +36,9 @@ from .errors import ArgumentError
 from .forward.dual import Dual, apply
 from .rules import registry
 
-_namespaces: dict[int, dict[str, Any]] = {}
+_namespaces: weakref.WeakKeyDictionary[registry.Rule, dict[str, Any]] = (
+    weakref.WeakKeyDictionary()
+)
 _lock = threading.Lock()
 
 
@@ -103,8 +106,7 @@ def primitive(
             doc=doc,
         )
         rule_holder.append(rule)
-        with _lock:
-            _namespaces[id(rule)] = extra
+        attach_namespace(rule, extra)
         registry.register(rule)
         wrapper.rule = rule
         # reverse mode reads the source of plain functions; this one is a primitive
@@ -135,15 +137,21 @@ def _tangent_from_adjoint(expression, names, keywords, extra, elementwise):
     return tangent
 
 
+def attach_namespace(rule: registry.Rule, names: Mapping[str, Any]) -> None:
+    """Make ``names`` visible to generated code that inlines ``rule``'s adjoints."""
+    with _lock:
+        _namespaces[rule] = dict(names)
+
+
 def namespace_of(rule: registry.Rule) -> dict[str, Any]:
     """The extra names ``rule``'s adjoint expressions use (empty for built-in rules)."""
-    return _namespaces.get(id(rule), {})
+    return _namespaces.get(rule, {})
 
 
 def reserved_names() -> set[str]:
     """Every name some custom rule's adjoints use: generated code must not shadow them."""
     with _lock:
-        return {name for names in _namespaces.values() for name in names}
+        return {name for names in list(_namespaces.values()) for name in names}
 
 
 def unregister(function: Callable) -> None:
@@ -153,4 +161,4 @@ def unregister(function: Callable) -> None:
         raise ArgumentError(f"{getattr(function, '__name__', function)!r} is not a primitive")
     registry.unregister(rule)
     with _lock:
-        _namespaces.pop(id(rule), None)
+        _namespaces.pop(rule, None)

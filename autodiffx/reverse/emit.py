@@ -184,9 +184,14 @@ def _refuse_nested_gradient(function, caller, caller_source) -> None:
     if not made_by_autodiffx(function):
         return
     name = getattr(function.__wrapped__, "__name__", "f")
+    if function.mode == "forward":
+        what = ("a call to it inside a function is supported (reverse over forward), "
+                "differentiating it directly is not")
+    else:
+        what = "reverse-over-reverse is not supported"
     raise UnsupportedSyntaxError(
         f"reverse mode does not differentiate a gradient function made by autodiffx "
-        f"(grad({name}, mode={function.mode!r})): reverse-over-reverse is not supported",
+        f"(grad({name}, mode={function.mode!r})): {what}",
         location=caller_source.location(caller.node) if caller_source else None,
         hint="take second derivatives with autodiffx.hessian or autodiffx.hvp "
         "(forward over reverse), or differentiate the outer function with "

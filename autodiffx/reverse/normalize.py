@@ -19,7 +19,7 @@ import types
 import numpy as np
 
 from ..rules import registry
-from . import ir
+from . import ir, nested
 from .fence import refuse
 from .source import FunctionSource, is_missing
 
@@ -659,6 +659,8 @@ class Normalizer:
             if isinstance(argument, ast.Starred):
                 raise refuse(self.source, argument, "*unpacking", "pass arguments one by one")
         rule = registry.lookup(callee) if callee is not None else None
+        if rule is None and nested.is_forward_gradient(callee):
+            rule = nested.rule_for(callee)  # reverse over forward: a primitive with an HVP
         if callee is builtins.sum:
             rule = None
             if len(node.args) == 1 and not node.keywords and isinstance(

@@ -1,0 +1,106 @@
+"""Reverse mode over forward mode: a call to ``grad(f, mode="forward")`` as a primitive.
+
+When the function being transformed calls ``g = autodiffx.grad(f, wrt=i, mode="forward")``,
+the call stays in the forward sweep as written, and ``g`` gets a rule built on demand
+(never registered): for a cotangent ``w`` of ``g``'s output, the contribution to argument
+``j`` is ``∇_j (w · ∇_i f)``, the j-th block of a Hessian-vector product. It is computed
+by nested forward mode without forming the Hessian: the forward-mode gradient of ``f``
+with respect to argument ``j``, pushed along ``w`` on argument ``i``
+(:func:`forward_gradient_vjp`).
+
+Supported: ``g`` made by ``grad`` with ``mode="forward"``, one argument in ``wrt``
+(an index or a name), no ``has_aux``, called with positional arguments. Anything else is
+refused when the rule is built (:class:`~autodiffx.errors.UnsupportedSyntaxError`).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+import numpy as np
+
+from ..errors import UnsupportedSyntaxError
+from ..rules import registry
+
+_rules: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def is_forward_gradient(function) -> bool:
+    """A gradient function made by ``autodiffx.grad(..., mode="forward")``."""
+    return (callable(function) and hasattr(function, "__wrapped__")
+            and hasattr(function, "wrt") and getattr(function, "mode", None) == "forward")
+
+
+def rule_for(gradient) -> registry.Rule:
+    """The (cached, unregistered) rule for calls of the forward-mode gradient ``gradient``."""
+    with _lock:
+        rule = _rules.get(gradient)
+    if rule is not None:
+        return rule
+    from .. import custom
+    from ..api import _positional_names, _resolve_wrt
+
+    f = gradient.__wrapped__
+    name = getattr(f, "__name__", "f").replace("<lambda>", "lambda")
+    if isinstance(gradient.wrt, (tuple, list)) or getattr(gradient, "has_aux", False):
+        raise UnsupportedSyntaxError(
+            f"reverse mode differentiates a call to grad({name}, mode='forward') only when "
+            "it differentiates one argument (wrt=an index or a name) without has_aux",
+            hint="differentiate the outer function with mode='forward', or split the "
+            "gradient into one call per argument",
+        )
+    params = tuple(_positional_names(f) or ())
+    (wrt,), _ = _resolve_wrt(f, gradient.wrt, len(params))
+    token = _token(f"{name}_grad_{params[wrt]}" if wrt < len(params) else f"{name}_grad",
+                   gradient)
+    arguments = ", ".join(params) + ("," if len(params) == 1 else "")
+    adjoints = tuple(
+        f"forward_gradient_vjp({token}, {j}, g, ({arguments}))" for j in range(len(params))
+    )
+    rule = registry.Rule(
+        name=f"grad({name}, mode='forward')",
+        primitives=(gradient,),
+        params=params,
+        tangents=(None,) * len(params),
+        adjoints=adjoints,
+        rank=lambda *ranks, **keywords: ranks[wrt] if wrt < len(ranks) else None,
+    )
+    custom.attach_namespace(rule, {token: gradient,
+                                   "forward_gradient_vjp": forward_gradient_vjp})
+    with _lock:
+        _rules[gradient] = rule
+    return rule
+
+
+_tokens: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _token(base: str, gradient) -> str:
+    """A module-level name for ``gradient`` in generated code, distinct per gradient."""
+    with _lock:
+        token, n = base, 2
+        while _tokens.get(token, gradient) is not gradient:
+            token = f"{base}_{n}"
+            n += 1
+        _tokens[token] = gradient
+    return token
+
+
+def forward_gradient_vjp(gradient, position: int, w, args):
+    """The VJP of ``gradient`` (= ∇_i f, forward mode) with cotangent ``w``, for argument
+    ``position``: the forward-mode gradient of ``f`` in that argument, pushed along ``w``
+    on argument ``i`` (nested forward mode: no Hessian is formed)."""
+    from ..api import _resolve_wrt, as_differentiable, grad
+    from ..forward import driver
+
+    f = gradient.__wrapped__
+    args = list(args)
+    (wrt,), _ = _resolve_wrt(f, gradient.wrt, len(args))
+    args = [as_differentiable(a, i) if i in (wrt, position) else a for i, a in enumerate(args)]
+    inner = grad(f, wrt=position, mode="forward")
+    seed = np.asarray(w, dtype=float).reshape((1, *np.shape(args[wrt])))
+    _, tangent = driver.push(inner, args, {}, [wrt], [seed])
+    result = tangent[0]
+    return float(result) if np.ndim(args[position]) == 0 and not np.ndim(result) else result
