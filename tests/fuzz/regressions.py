@@ -102,6 +102,16 @@ def mixed_update_in_row_loop(v, m):
     return np.sum(t)
 
 
+# 9. Reverse mode: a store into an array that was updated in place before (t += v, then
+#    t[0] = ...) zeroed the stored entry of an adjoint that was a read-only broadcast view:
+#    "assignment destination is read-only" in the adjoint sweep.
+def store_after_in_place_add(v):
+    t = np.zeros_like(v)
+    t += v
+    t[0] = 0.5
+    return np.sum(t)
+
+
 @dataclass(frozen=True)
 class Regression:
     function: Any
@@ -126,6 +136,7 @@ REGRESSIONS = [
     Regression(negative_base_power, (0.5,), (0,), (0.49,)),
     Regression(concatenate_read_in_untaken_arm, (0.5, V), (0, 1), (3.0, np.zeros(3))),
     Regression(mixed_update_in_row_loop, (V, M), (0,), None),
+    Regression(store_after_in_place_add, (V,), (0,), (np.array([0.0, 1.0, 1.0]),)),
     Regression(
         store_into_plain_zeros,
         (np.array(0.3),),
