@@ -19,8 +19,8 @@ terms stay far below ``TOLERANCE = 1e-6`` on the lecture's relative error
 |num - grad| / max(1, |num|, |grad|). Forward and reverse mode apply the same rules, so they
 agree to ``AGREEMENT = 1e-9`` (what is left is summation order).
 
-**Kinks.** The program's watched twin records, at the point and at each of the 40 shifted
-points, the distance to every kink it passes (a comparison in ``if``/``while``/``np.where``,
+**Kinks.** The program's watched twin records, at the point and at each of the (up to 40)
+shifted points, the distance to every kink it passes (a comparison in ``if``/``while``/``np.where``,
 ``np.abs``, ``np.maximum``, ``max``, ``np.clip``, ``np.max``, the norm at 0) and which side it
 is on. A point within ``KINK_MARGIN = 1e-3`` of a kink, or whose shifted points take another
 side anywhere, is rejected with ``hypothesis.assume``: it is not a pass, and hypothesis
