@@ -903,20 +903,28 @@ def merge(scope: Scope, inner: Scope) -> None:
 
 
 def _active(scope: Scope, value: ast.expr) -> bool:
-    """True when ``value`` certainly carries a derivative: it names an active variable outside
-    any helper call (a helper may ignore its arguments)."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
-            node.func.id.startswith("h")
-        ):
-            continue
-        if isinstance(node, ast.Name) and node.id in scope.variables:
-            if scope.variables[node.id].active:
-                return True
-        stack.extend(ast.iter_child_nodes(node))
-    return False
+    """True when ``value`` certainly carries a derivative (is a Dual in forward mode).
+
+    A comparison carries none; ``a if c else b`` and Python's ``max``/``min`` return one of
+    their operands, so both must carry one; a helper may ignore its arguments, so its result
+    is never counted on; anything else carries one when an operand does.
+    """
+    if isinstance(value, ast.Name):
+        variable = scope.variables.get(value.id)
+        return variable is not None and variable.active
+    if isinstance(value, (ast.Compare, ast.Constant)):
+        return False
+    if isinstance(value, ast.IfExp):
+        return _active(scope, value.body) and _active(scope, value.orelse)
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+        if value.func.id in ("max", "min"):
+            return all(_active(scope, a) for a in value.args)
+        if value.func.id != "abs":  # a helper
+            return False
+    if isinstance(value, ast.Call):
+        return any(_active(scope, a) for a in value.args)
+    return any(_active(scope, child) for child in ast.iter_child_nodes(value)
+               if isinstance(child, ast.expr))
 
 
 def _makes_new_array(node: ast.expr) -> bool:
