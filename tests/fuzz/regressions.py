@@ -64,7 +64,9 @@ def zero_trip_while_through_alias(x, v):
 
 # 5. Forward mode: a 0-d array input stored into np.zeros(3) raised a raw ValueError
 #    ("setting an array element with a sequence") instead of the documented
-#    DerivativeConversionError (a Python float gives the right error).
+#    DerivativeConversionError (a Python float gives the right error). Later it became a
+#    UserCodeError whose hint says the function "fails on these inputs even without
+#    autodiffx", which is not so: the plain function runs.
 def store_into_plain_zeros(x):
     y = np.zeros(3)
     y[0] = x
