@@ -26,7 +26,7 @@ from .. import custom
 from ..errors import AutodiffError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
 from ..rules.helpers import HELPERS
-from . import activity, fence, ir, optimize, ranks
+from . import activity, fence, flat, ir, optimize, ranks
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
 from .runtime import RUNTIME
@@ -331,11 +331,14 @@ def _user_error(error: ValueError, filename: str, origins: dict[int, Origin]):
 
 _cache: dict[tuple, Generated] = {}
 _last_call: dict = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # reentrant: flat gradient code is built while building
 
 
 def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
     """The cached :class:`Generated` for ``(f, wrt, ranks)``, built on first use."""
+    if flat.is_reverse_gradient(f):
+        # reverse over reverse: differentiate the flat gradient code of f
+        f = flat.gradient_function(f, argument_ranks)
     key = (f, wrt, argument_ranks)
     try:
         generated = _cache[key]
@@ -358,6 +361,7 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _last_call.clear()
+        flat.clear_cache()
 
 
 registry.on_change(clear_cache)

@@ -19,7 +19,7 @@ import types
 import numpy as np
 
 from ..rules import registry
-from . import ir, nested
+from . import flat, ir, nested
 from .fence import refuse
 from .source import FunctionSource, is_missing
 
@@ -661,6 +661,10 @@ class Normalizer:
         rule = registry.lookup(callee) if callee is not None else None
         if rule is None and nested.is_forward_gradient(callee):
             rule = nested.rule_for(callee)  # reverse over forward: a primitive with an HVP
+        elif rule is None and flat.is_reverse_gradient(callee):
+            callee = flat.gradient_function(callee)  # reverse over reverse: flat gradient code
+        elif rule is None and callee is not None:
+            rule = flat.helper_rule(callee)  # an adjoint helper, in gradient code
         if callee is builtins.sum:
             rule = None
             if len(node.args) == 1 and not node.keywords and isinstance(

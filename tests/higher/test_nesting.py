@@ -101,3 +101,92 @@ def test_forward_over_forward_and_forward_over_reverse_agree_on_the_loop():
     np.testing.assert_allclose(autodiffx.grad(through_reverse, mode="forward")(x),
                                autodiffx.grad(weighted_gradient, mode="forward")(x),
                                rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- reverse over reverse
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def squashed(x):
+    return np.sum(np.tanh(x) ** 2) / np.sum(x ** 2 + 1.0)
+
+
+rosenbrock_gradient = autodiffx.grad(rosenbrock)
+squashed_gradient = autodiffx.grad(squashed)
+lecture_dy_reverse = autodiffx.grad(lecture, wrt=1)
+polynomial_reverse = autodiffx.grad(polynomial)
+
+
+def weighted_rosenbrock_gradient(x):
+    return np.sum(rosenbrock_gradient(x) * np.cos(x))
+
+
+def lecture_dy_squared(x, y, z):
+    return lecture_dy_reverse(x, y, z) ** 2
+
+
+@pytest.mark.parametrize("f", [rosenbrock, squashed], ids=["rosenbrock", "squashed"])
+def test_reverse_over_reverse_hessian_by_jacrev_of_grad(f):
+    x = np.array([1.2, 0.7, -0.3, 2.0])
+    got = autodiffx.jacrev(autodiffx.grad(f))(x)
+    np.testing.assert_allclose(got, autodiffx.hessian(f, mode="forward")(x), rtol=1e-10,
+                               atol=1e-12)
+    gradient = autodiffx.grad(f)
+    numeric = np.stack([(gradient(x + H * e) - gradient(x - H * e)) / (2 * H)
+                        for e in np.eye(len(x))], axis=1)
+    np.testing.assert_allclose(got, numeric, rtol=1e-6, atol=1e-6)
+
+
+def test_reverse_over_reverse_through_a_call_inside_a_function():
+    x = np.array([1.2, 0.7, -0.3, 2.0])
+    got = autodiffx.grad(weighted_rosenbrock_gradient)(x)
+    np.testing.assert_allclose(got, numeric_gradient(weighted_rosenbrock_gradient, x),
+                               rtol=1e-6)
+    np.testing.assert_allclose(got, autodiffx.grad(weighted_rosenbrock_gradient,
+                                                   mode="forward")(x), rtol=1e-12)
+
+
+def test_reverse_over_reverse_on_the_lecture_example():
+    # at (1, 2, 0): df/dy = x + 2y = 5, so (df/dy)² has gradient 2·5·(1, 2, 0)
+    got = autodiffx.grad(lecture_dy_squared, wrt=(0, 1, 2))(1.0, 2.0, 0.0)
+    assert got == pytest.approx((10.0, 20.0, 0.0))
+
+
+def test_reverse_over_reverse_of_a_loop_over_constants_is_unrolled_and_right():
+    x = np.array([0.5, 1.0])
+    c = (1.5, 0.25, 2.0, -1.0, 0.5)
+    expected = np.polyval(np.polyder(c, 2), x)
+    np.testing.assert_allclose(autodiffx.grad(_uses_polynomial_reverse)(x), expected,
+                               rtol=1e-12)
+
+
+def horner(x, c):
+    total = 0.0
+    for k in range(len(c) - 1, -1, -1):
+        total = total * x + c[k]
+    return np.sum(total)
+
+
+horner_reverse = autodiffx.grad(horner)
+
+
+def _uses_horner_reverse(x, c):
+    return np.sum(horner_reverse(x, c))
+
+
+def test_reverse_over_reverse_refuses_gradient_code_with_a_tape():
+    x = np.array([0.5, 1.0])
+    c = np.array([1.5, 0.25, 2.0, -1.0, 0.5])
+    with pytest.raises(autodiffx.UnsupportedSyntaxError, match="reverse over reverse"):
+        autodiffx.grad(_uses_horner_reverse)(x, c)
+    # forward over reverse works on the same loop
+    expected = np.polyval(np.polyder(c[::-1], 2), x)
+    np.testing.assert_allclose(autodiffx.grad(_uses_horner_reverse, mode="forward")(x, c),
+                               expected, rtol=1e-12)
+
+
+def _uses_polynomial_reverse(x):
+    return np.sum(polynomial_reverse(x))

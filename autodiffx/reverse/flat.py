@@ -1,0 +1,192 @@
+"""Reverse over reverse: the generated gradient code, flattened, is transformed again.
+
+A gradient function ``g = autodiffx.grad(f)`` runs generated code with a nested
+``pullback`` closure. :func:`gradient_function` prints a flat variant with no closure,
+``f_grad(*args)``: the forward sweep, then the adjoint sweep seeded with 1.0, returning
+the gradients. Its source is registered with :mod:`linecache`, so reverse mode can read and
+transform it like user code: a call ``g(x)`` in a function being differentiated becomes a
+call to ``f_grad``, and ``grad(g)``/``jacrev(g)`` differentiate ``f_grad``.
+
+The adjoint helpers that generated code calls are primitives here, with rules of their own
+(:func:`helper_rule`; never registered in the shared registry): ``unbroadcast``,
+``unbroadcast_to``, ``unreduce``, ``unindex``, ``matmul_adjoint``, ``safe_divide``,
+``strong_zero`` and ``extremum_weights``.
+
+Supported: gradient code with no calls to other generated functions (no user-function
+calls in ``f``) and no tape (no loops that save values). Anything else is refused with an
+:class:`~autodiffx.errors.UnsupportedSyntaxError` that says so.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+import threading
+
+from ..errors import UnsupportedSyntaxError
+from ..rules import helpers, registry
+
+_counter = itertools.count(1)
+_cache: dict[tuple, object] = {}
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Drop the flat gradient functions (their code inlined rules that may have changed)."""
+    with _lock:
+        _cache.clear()
+
+
+def is_reverse_gradient(function) -> bool:
+    return (callable(function) and hasattr(function, "__wrapped__")
+            and hasattr(function, "wrt") and getattr(function, "mode", None) == "reverse")
+
+
+def _refuse(name: str, why: str) -> UnsupportedSyntaxError:
+    return UnsupportedSyntaxError(
+        f"reverse mode cannot differentiate the gradient of {name} (reverse over reverse): "
+        f"{why}",
+        hint="take second derivatives with autodiffx.hessian or autodiffx.hvp (forward "
+        "over reverse), or differentiate the outer function with mode=\"forward\"",
+    )
+
+
+def gradient_function(gradient, argument_ranks=None):
+    """The flat gradient function of ``gradient`` (made by ``grad(f)``, reverse mode)."""
+    from ..api import _positional_names, _resolve_wrt
+    from .emit import build
+
+    f = gradient.__wrapped__
+    name = getattr(f, "__name__", "f").replace("<lambda>", "lambda")
+    if getattr(gradient, "has_aux", False):
+        raise _refuse(name, "has_aux is not supported")
+    params = _positional_names(f) or []
+    indices, many = _resolve_wrt(f, gradient.wrt, len(params))
+    ranks = tuple(argument_ranks) if argument_ranks is not None else (-1,) * len(params)
+    key = (gradient, ranks)
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+    generated = build(f, indices, ranks)
+    module = ast.parse(generated.source)
+    functions = [n for n in module.body if isinstance(n, ast.FunctionDef)]
+    if len(functions) != 1:
+        raise _refuse(name, "its gradient code calls other generated functions (f calls "
+                      "user functions)")
+    flat = _flatten(functions[0], name, many)
+    text = ast.unparse(ast.Module(
+        body=[n for n in module.body if not isinstance(n, ast.FunctionDef)] + [flat],
+        type_ignores=[])) + "\n"
+    filename = f"<autodiffx-gradient-{next(_counter)} {flat.name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = dict(inspect_globals(generated))
+    namespace["__name__"] = "autodiffx_generated"
+    exec(compile(text, filename, "exec"), namespace)  # printed from generated code
+    function = namespace[flat.name]
+    with _lock:
+        _cache[key] = function
+    return function
+
+
+def inspect_globals(generated) -> dict:
+    function = generated.function
+    while hasattr(function, "__wrapped__"):
+        function = function.__wrapped__
+    return function.__globals__
+
+
+def _flatten(vjp: ast.FunctionDef, name: str, many: bool) -> ast.FunctionDef:
+    body = [s for s in vjp.body]
+    pullbacks = [s for s in body if isinstance(s, ast.FunctionDef)]
+    if len(pullbacks) != 1 or not isinstance(body[-1], ast.Return):
+        raise _refuse(name, "its gradient code does not have the usual shape")
+    pullback = pullbacks[0]
+    forward = [s for s in body[:-1] if s is not pullback]
+    adjoint = list(pullback.body)
+    seed = pullback.args.args[0].arg
+    for node in ast.walk(ast.Module(body=forward + adjoint, type_ignores=[])):
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            raise _refuse(name, "its gradient code defines functions")
+        if isinstance(node, ast.Name) and (node.id.endswith("_vjp") or node.id in (
+                "push", "pop", "tape")):
+            raise _refuse(name, f"its gradient code uses {node.id} (a call or a tape)")
+        if isinstance(node, ast.Attribute) and node.attr in ("append", "pop"):
+            raise _refuse(name, "its gradient code saves values on a tape (a loop)")
+    last = adjoint[-1]
+    if not isinstance(last, ast.Return):
+        raise _refuse(name, "its gradient code does not end in a return")
+    value = last.value
+    if not many and isinstance(value, ast.Tuple) and len(value.elts) == 1:
+        last.value = value.elts[0]
+    seeded = ast.Assign(targets=[ast.Name(id=seed, ctx=ast.Store())], value=ast.Constant(1.0))
+    flat = ast.FunctionDef(
+        name=f"{name}_grad", args=vjp.args, body=[*forward, seeded, *adjoint],
+        decorator_list=[], returns=None, type_comment=None,
+    )
+    return ast.fix_missing_locations(flat)
+
+
+# --------------------------------------------------------------------------- helper rules
+
+
+def _rule(name, function, params, adjoints, differentiable=True, keywords=None):
+    return registry.Rule(
+        name=name, primitives=(function,), params=params, keywords=keywords or {},
+        tangents=(None,) * len(params) if differentiable else (),
+        adjoints=adjoints if differentiable else (), differentiable=differentiable,
+    )
+
+
+def _helper_rules() -> dict[str, registry.Rule]:
+    from . import runtime
+
+    h = helpers
+    originals = {name: getattr(getattr(h, name), "__wrapped__", getattr(h, name))
+                 for name in ("unbroadcast", "unreduce", "unindex", "matmul_adjoint",
+                              "safe_divide", "strong_zero", "extremum_weights")}
+    unbroadcast_to = getattr(runtime.unbroadcast_to, "__wrapped__", runtime.unbroadcast_to)
+    return {
+        "unbroadcast": _rule("unbroadcast", originals["unbroadcast"], ("v", "x"),
+                             ("np.broadcast_to(g, np.shape(v))", None)),
+        "unbroadcast_to": _rule("unbroadcast_to", unbroadcast_to, ("v", "shape"),
+                                ("np.broadcast_to(g, np.shape(v))", None)),
+        "unreduce": _rule("unreduce", originals["unreduce"], ("v", "x"),
+                          ("np.reshape(np.sum(g, axis=axis, keepdims=keepdims), np.shape(v))",
+                           None),
+                          keywords={"axis": None, "keepdims": False}),
+        "unindex": _rule("unindex", originals["unindex"], ("v", "x", "index"),
+                         ("g[index]", None, None)),
+        "matmul_adjoint": _rule(
+            "matmul_adjoint", originals["matmul_adjoint"], ("v", "x", "y", "side"),
+            ("np.matmul(g, y) if side == 0 else np.matmul(x, g)",
+             "np.zeros(np.shape(x)) if side == 0 else matmul_adjoint(v, x, g, 0)",
+             "matmul_adjoint(v, g, y, 1) if side == 0 else np.zeros(np.shape(y))",
+             None)),
+        "safe_divide": _rule("safe_divide", originals["safe_divide"], ("a", "b"),
+                             ("safe_divide(g, b)", "-safe_divide(g * ans, b)")),
+        "strong_zero": _rule("strong_zero", originals["strong_zero"], ("v", "d"),
+                             ("strong_zero(g, d)", "strong_zero(g, v)")),
+        "extremum_weights": _rule("extremum_weights", originals["extremum_weights"], (),
+                                  (), differentiable=False),
+    }
+
+
+_by_id: dict[int, registry.Rule] = {}
+
+
+def helper_rule(callee) -> registry.Rule | None:
+    """The rule of an adjoint helper called by generated code, or None."""
+    if not _by_id:
+        from . import runtime
+
+        rules = _helper_rules()
+        for name, rule in rules.items():
+            for function in (getattr(helpers, name, None), getattr(runtime, name, None),
+                             rule.primitives[0]):
+                if function is not None:
+                    _by_id[id(function)] = rule
+    return _by_id.get(id(callee))
+
+
+__all__ = ["clear_cache", "gradient_function", "helper_rule", "is_reverse_gradient"]
