@@ -321,6 +321,7 @@ def value_and_grad(
 
     value_and_gradient.wrt = wrt
     value_and_gradient.mode = mode
+    value_and_gradient.has_aux = has_aux
     return value_and_gradient
 
 
@@ -365,6 +366,7 @@ def grad(
 
     gradient.wrt = wrt
     gradient.mode = mode
+    gradient.has_aux = has_aux
     gradient.value_and_grad = both
     return gradient
 

@@ -184,7 +184,11 @@ def _refuse_nested_gradient(function, caller, caller_source) -> None:
     if not made_by_autodiffx(function):
         return
     name = getattr(function.__wrapped__, "__name__", "f")
-    if function.mode == "forward":
+    if not hasattr(function, "value_and_grad"):
+        what = "a value_and_grad function is not supported; call grad(...) instead"
+    elif getattr(function, "has_aux", False):
+        what = "a gradient with has_aux=True is not supported"
+    elif function.mode == "forward":
         what = ("a call to it inside a function is supported (reverse over forward), "
                 "differentiating it directly is not")
     else:

@@ -39,8 +39,10 @@ def clear_cache() -> None:
 
 
 def is_reverse_gradient(function) -> bool:
+    """A gradient function made by ``autodiffx.grad`` in reverse mode (not value_and_grad)."""
     return (callable(function) and hasattr(function, "__wrapped__")
-            and hasattr(function, "wrt") and getattr(function, "mode", None) == "reverse")
+            and hasattr(function, "wrt") and hasattr(function, "value_and_grad")
+            and getattr(function, "mode", None) == "reverse")
 
 
 def _refuse(name: str, why: str) -> UnsupportedSyntaxError:

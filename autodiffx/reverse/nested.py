@@ -30,7 +30,8 @@ _lock = threading.Lock()
 def is_forward_gradient(function) -> bool:
     """A gradient function made by ``autodiffx.grad(..., mode="forward")``."""
     return (callable(function) and hasattr(function, "__wrapped__")
-            and hasattr(function, "wrt") and getattr(function, "mode", None) == "forward")
+            and hasattr(function, "wrt") and hasattr(function, "value_and_grad")
+            and getattr(function, "mode", None) == "forward")
 
 
 def rule_for(gradient) -> registry.Rule:

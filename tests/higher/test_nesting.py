@@ -190,3 +190,26 @@ def test_reverse_over_reverse_refuses_gradient_code_with_a_tape():
 
 def _uses_polynomial_reverse(x):
     return np.sum(polynomial_reverse(x))
+
+
+rosenbrock_value_and_gradient = autodiffx.value_and_grad(rosenbrock)
+squashed_with_aux = autodiffx.grad(lambda x: (squashed(x), 1.0), has_aux=True)
+
+
+def _uses_value_and_grad(x):
+    return np.sum(rosenbrock_value_and_gradient(x)[1])
+
+
+def _uses_aux_gradient(x):
+    return np.sum(squashed_with_aux(x)[0])
+
+
+def test_reverse_mode_refuses_value_and_grad_and_has_aux_gradients_clearly():
+    x = np.array([1.2, 0.7, -0.3])
+    with pytest.raises(autodiffx.UnsupportedSyntaxError, match="value_and_grad"):
+        autodiffx.grad(_uses_value_and_grad)(x)
+    with pytest.raises(autodiffx.UnsupportedSyntaxError, match="has_aux"):
+        autodiffx.grad(_uses_aux_gradient)(x)
+    # forward mode takes both
+    np.testing.assert_allclose(autodiffx.grad(_uses_value_and_grad, mode="forward")(x),
+                               autodiffx.hessian(rosenbrock)(x).sum(axis=0), rtol=1e-12)
