@@ -105,9 +105,7 @@ def _linear(original, linear: tuple[int, ...], shapes: tuple[int, ...] = ()):
 
     @functools.wraps(original)
     def lifted(*args, **kwargs):
-        if not any(isinstance(a, Dual) for a in args) and not any(
-            isinstance(a, list) and any(isinstance(v, Dual) for v in a) for a in args
-        ):
+        if not _has_dual(args):
             return original(*args, **kwargs)
         args = [_shape_only(a) if i in shapes else a for i, a in enumerate(args)]
         level = _level(args)
@@ -141,6 +139,18 @@ def _linear(original, linear: tuple[int, ...], shapes: tuple[int, ...] = ()):
 
     lifted.lifted = True
     return lifted
+
+
+def _has_dual(args) -> bool:
+    for arg in args:
+        kind = type(arg)
+        if kind is np.ndarray or kind is float:
+            continue
+        if isinstance(arg, Dual):
+            return True
+        if kind is list and any(isinstance(v, Dual) for v in arg):
+            return True
+    return False
 
 
 def _add(a, b):
