@@ -608,7 +608,8 @@ class Builder:
         return [node]
 
     def note_in_place(self, target: Var) -> None:
-        if target.kind != "S" and not target.active:
+        # A scalar may be a 0-d array too (np.where returns one), updated in place by +=.
+        if not target.active:
             self.forward_may_refuse = True
 
     def local_array(self, scope, depth, loop_level):
