@@ -13,7 +13,8 @@ The adjoint helpers that generated code calls are primitives here, with rules of
 ``strong_zero`` and ``extremum_weights``.
 
 Supported: gradient code with no calls to other generated functions (no user-function
-calls in ``f``) and no tape (no loops that save values). Anything else is refused with an
+calls in ``f``) and no tape (loops over constants are unrolled and fine; loops that save
+values for the adjoint sweep are refused). Anything else is refused with an
 :class:`~autodiffx.errors.UnsupportedSyntaxError` that says so.
 """
 
@@ -107,14 +108,18 @@ def _flatten(vjp: ast.FunctionDef, name: str, many: bool) -> ast.FunctionDef:
     forward = [s for s in body[:-1] if s is not pullback]
     adjoint = list(pullback.body)
     seed = pullback.args.args[0].arg
+    replay = _Replay()
+    adjoint = [replay.visit(s) for s in adjoint]
     for node in ast.walk(ast.Module(body=forward + adjoint, type_ignores=[])):
         if isinstance(node, (ast.FunctionDef, ast.Lambda)):
             raise _refuse(name, "its gradient code defines functions")
-        if isinstance(node, ast.Name) and (node.id.endswith("_vjp") or node.id in (
-                "push", "pop", "tape")):
-            raise _refuse(name, f"its gradient code uses {node.id} (a call or a tape)")
-        if isinstance(node, ast.Attribute) and node.attr in ("append", "pop"):
-            raise _refuse(name, "its gradient code saves values on a tape (a loop)")
+        if isinstance(node, ast.Name) and node.id.endswith("_vjp"):
+            raise _refuse(name, f"its gradient code calls {node.id} (f calls user functions)")
+        if isinstance(node, ast.Attribute) and node.attr == "append":
+            # Replayed by index (see _Replay) this is transformed, but the result was found
+            # wrong on a Horner loop: refused until that is understood.
+            raise _refuse(name, "its gradient code saves values on a tape (a loop that "
+                          "needs them in the adjoint sweep)")
     last = adjoint[-1]
     if not isinstance(last, ast.Return):
         raise _refuse(name, "its gradient code does not end in a return")
@@ -127,6 +132,51 @@ def _flatten(vjp: ast.FunctionDef, name: str, many: bool) -> ast.FunctionDef:
         decorator_list=[], returns=None, type_comment=None,
     )
     return ast.fix_missing_locations(flat)
+
+
+class _Replay(ast.NodeTransformer):
+    """The tape read back by index: ``replay = reversed(tape)`` becomes
+    ``replay = len(tape)`` and ``v = next(replay)`` becomes
+    ``replay = replay - 1; v = tape[replay]``, which reverse mode differentiates (reads of
+    a list grown by appends)."""
+
+    def __init__(self):
+        self.tapes: dict[str, str] = {}
+
+    def visit_Assign(self, node):
+        value = node.value
+        if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                and value.func.id == "reversed" and len(value.args) == 1
+                and isinstance(value.args[0], ast.Name) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            self.tapes[node.targets[0].id] = value.args[0].id
+            return ast.Assign(targets=node.targets, value=ast.Call(
+                func=ast.Name(id="len", ctx=ast.Load()), args=value.args, keywords=[]))
+        if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                and value.func.id == "next" and len(value.args) == 1
+                and isinstance(value.args[0], ast.Name) and value.args[0].id in self.tapes):
+            replay = value.args[0].id
+            step = ast.Assign(targets=[ast.Name(id=replay, ctx=ast.Store())],
+                              value=ast.BinOp(left=ast.Name(id=replay, ctx=ast.Load()),
+                                              op=ast.Sub(), right=ast.Constant(1)))
+            read = ast.Assign(targets=node.targets, value=ast.Subscript(
+                value=ast.Name(id=self.tapes[replay], ctx=ast.Load()),
+                slice=ast.Name(id=replay, ctx=ast.Load()), ctx=ast.Load()))
+            return [step, read]
+        return self.generic_visit(node)
+
+    def visit_For(self, node):
+        """``for k in reversed(range(...))``: iterate ``range(...)[::-1]``, a range again."""
+        self.generic_visit(node)
+        loop = node.iter
+        if (isinstance(loop, ast.Call) and isinstance(loop.func, ast.Name)
+                and loop.func.id == "reversed" and len(loop.args) == 1
+                and isinstance(loop.args[0], ast.Call)
+                and isinstance(loop.args[0].func, ast.Name)
+                and loop.args[0].func.id == "range"):
+            node.iter = ast.Subscript(value=loop.args[0], slice=ast.Slice(
+                lower=None, upper=None, step=ast.Constant(-1)), ctx=ast.Load())
+        return node
 
 
 # --------------------------------------------------------------------------- helper rules
