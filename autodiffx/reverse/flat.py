@@ -39,6 +39,12 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+def is_gradient_code(source) -> bool:
+    """Whether a parsed function is a flat gradient function made here (its helper calls
+    are primitives with the rules below; in user code they are not)."""
+    return source.filename.startswith("<autodiffx-gradient-")
+
+
 def is_reverse_gradient(function) -> bool:
     """A gradient function made by ``autodiffx.grad`` in reverse mode (not value_and_grad)."""
     return (callable(function) and hasattr(function, "__wrapped__")

@@ -663,8 +663,8 @@ class Normalizer:
             rule = nested.rule_for(callee)  # reverse over forward: a primitive with an HVP
         elif rule is None and flat.is_reverse_gradient(callee):
             callee = flat.gradient_function(callee)  # reverse over reverse: flat gradient code
-        elif rule is None and callee is not None:
-            rule = flat.helper_rule(callee)  # an adjoint helper, in gradient code
+        elif rule is None and callee is not None and flat.is_gradient_code(self.source):
+            rule = flat.helper_rule(callee)  # an adjoint helper, in flat gradient code
         if callee is builtins.sum:
             rule = None
             if len(node.args) == 1 and not node.keywords and isinstance(
