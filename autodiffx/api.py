@@ -85,6 +85,12 @@ def _takes_varargs(f: Callable) -> bool:
     return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
 
 
+def _has_negative(wrt: Wrt) -> bool:
+    if isinstance(wrt, (int, np.integer)):
+        return wrt < 0
+    return any(i < 0 for i in _raw_indices(wrt))
+
+
 def _raw_indices(wrt: Wrt) -> list:
     items = wrt if isinstance(wrt, (tuple, list)) else [wrt]
     return [i for i in items if isinstance(i, (int, np.integer))]
@@ -147,7 +153,7 @@ def _prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = 
     ``resolved`` is ``_resolve_wrt(f, wrt)`` computed once when the transform was made;
     negative indices still need the call's argument count.
     """
-    if resolved is None or any(i < 0 for i in _raw_indices(wrt)) or max(resolved[0]) >= len(args):
+    if resolved is None or max(resolved[0]) >= len(args) or _has_negative(wrt):
         resolved = _resolve_wrt(f, wrt, len(args))
     indices, many = resolved
     args = list(args)
@@ -157,7 +163,10 @@ def _prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = 
                 f"wrt asks for argument {index}, but only {len(args)} were passed",
                 hint="pass the argument positionally",
             )
-        if tree.is_structure(args[index]):
+        kind = type(args[index])
+        if kind is np.ndarray or kind is float:
+            args[index] = as_differentiable(args[index], index)
+        elif tree.is_structure(args[index]):
             args[index] = tree.map_leaves(
                 lambda leaf, index=index: as_differentiable(leaf, index), args[index]
             )
@@ -173,6 +182,8 @@ def _flattened(f, args, indices, mode):
     gradients (which come back in argument order) into one gradient per entry of
     ``indices``, each with its argument's structure.
     """
+    if not any(type(args[i]) in (dict, list, tuple) for i in indices):
+        return f, args, indices, None
     specs = {}
     flat_args, flat_indices = [], []
     for position, arg in enumerate(args):
@@ -222,6 +233,13 @@ def _flattened(f, args, indices, mode):
 
 def _shaped(gradient, like):
     """A gradient shaped like its argument: a Python float for a Python number."""
+    if (
+        type(gradient) is np.ndarray
+        and type(like) is np.ndarray
+        and gradient.shape == like.shape
+        and gradient.dtype == like.dtype
+    ):
+        return gradient  # the common case, already right
     if isinstance(gradient, Dual):
         # A gradient taken inside another forward-mode evaluation depends on its inputs.
         return np.reshape(gradient, np.shape(like))
@@ -415,8 +433,21 @@ def _forward_gradient(f, args, kwargs, indices, chunk, has_aux=False):
     return _scalar_value(value), gradients, (_plain(aux[-1]) if aux else None)
 
 
+def _reverse_module():
+    """``autodiffx.reverse``, imported on first use (it needs the rule registry loaded)."""
+    global _reverse
+    if _reverse is None:
+        from . import reverse
+
+        _reverse = reverse
+    return _reverse
+
+
+_reverse = None
+
+
 def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False):
-    from . import reverse
+    reverse = _reverse_module()
 
     if inspect.ismethod(f):
         # A bound method: transform the function, with the instance as a constant argument.
@@ -454,6 +485,11 @@ def _rank(value) -> int:
 
     A Dual (a gradient taken inside a forward-mode evaluation) has its primal's rank.
     """
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.ndim
+    if kind is float:
+        return 0
     while isinstance(value, Dual):
         value = value.primal
     return int(np.ndim(value)) if _is_numeric(value) else -1
