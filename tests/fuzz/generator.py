@@ -708,6 +708,8 @@ class Builder:
         for target, kind, _, _ in targets:
             variable = inner.variables[target]
             form = self.pick(["squash", "mix", "accumulate"])
+            if form == "accumulate" and not variable.fresh:
+                form = "mix"  # the body may have made it an alias: never update it in place
             self.features.add("loop update " + form)
             update_kind = self.pick(sorted(FITS[kind]))
             if form == "squash":
@@ -799,8 +801,10 @@ class Builder:
 
     def loop_update_with(self, inner, targets, extra: ast.expr) -> list[ast.stmt]:
         target = targets[0][0]
-        self.note_in_place(inner.variables[target])
         value = binop(number(0.25), ast.Mult(), call("np.sin", extra))
+        if not inner.variables[target].fresh:  # an alias now: rebind, never update in place
+            return [assign(name(target), binop(name(target), ast.Add(), value))]
+        self.note_in_place(inner.variables[target])
         return [ast.AugAssign(target=store(name(target)), op=ast.Add(), value=value)]
 
     def row_loop(self, scope, depth, loop_level):
