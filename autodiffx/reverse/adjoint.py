@@ -271,12 +271,16 @@ class Sweeps:
 
     def _shared(self, name: str, statement, timing: str) -> _Saved | None:
         """A value already saved at a later statement of the same block that still holds
-        what ``name`` holds here: never push one value twice."""
+        what ``name`` holds here: never push one value twice. Not one saved after an
+        earlier statement, even at the same point: the adjoint sweep pops it after this
+        statement's adjoint."""
         block = self.block_of[id(statement)]
         point = self._point(statement, timing)
         for saved in self.saved:
             host, host_timing = saved.host
             if saved.name != name or self.block_of[id(host)] is not block:
+                continue
+            if self.index[id(host)] < self.index[id(statement)]:
                 continue
             other = self._point(host, host_timing)
             if other >= point and not self._changes_between(name, point, other):
@@ -335,6 +339,32 @@ class Sweeps:
                 self.carried_in[(id(loop), name)] = (entry, self.value(name, loop, "after",
                                                                      value_use))
 
+    def _drop_unpopped(self, body: list) -> None:
+        """Push only what the adjoint sweep pops: a branch or loop whose adjoint has no work
+        is left out of it with the tape reads inside it (a nested condition, say), so the
+        values saved there must not be pushed either, or later reads get the wrong ones."""
+        kept: set[tuple[int, str]] = set()
+
+        def visit(block: list) -> None:
+            for node in block:
+                statement = getattr(node, "pops_for", None)
+                if statement is not None:
+                    timing = getattr(node, "timing", None)
+                    for which in ("before", "after") if timing is None else (timing,):
+                        kept.add((id(statement), which))
+                    continue
+                for field_name in ("body", "orelse"):
+                    inner = getattr(node, field_name, None)
+                    if isinstance(inner, list):
+                        visit(inner)
+
+        visit(body)
+        dropped = [saved for saved in self.saved
+                   if (id(saved.host[0]), saved.host[1]) not in kept]
+        for saved in dropped:
+            self.pushes[id(saved.host[0])][saved.host[1]].remove(saved)
+            self.saved.remove(saved)
+
     def _name_saved_values(self) -> None:
         """Name the locals that hold values read back from the tape: the variable's own
         name when the closure does not need it, else ``<name>_saved``, ``<name>_saved_2``
@@ -378,6 +408,7 @@ class Sweeps:
                 gradients.append(_call(_np("zeros_like"), _load(name)))
                 self.closure_reads.add(name)
         self._resolve_deferred()
+        self._drop_unpopped(body)
         self._keep_shapes_only()
         self._name_saved_values()
         if self.saved:

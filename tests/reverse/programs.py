@@ -443,3 +443,31 @@ def branch_reads_carried_value(x, v, m):
     for _ in m:
         t0 = 0.5 * t0 + 0.5 * np.tanh(0.5 if x > 10.0 else np.dot(v, t0))
     return np.sum(t0) + np.sum(x)
+
+
+def inactive_elif_in_loop(x, v):
+    # the elif's condition is pushed in the forward sweep; the adjoint of the whole branch
+    # has no work (t0 is overwritten below), so it must not be pushed (fuzzer, seed 5)
+    t1 = 0.0
+    for i in range(3):
+        if x > 0:
+            t0 = v
+        elif 0.5 > 1.0:
+            t0 = np.cos(v)
+        else:
+            t0 = v
+        t0 = np.tanh(v)
+        t1 += 0.25 * np.sin(t0[i])
+    return t1 + x
+
+
+def read_right_after_rebinding(v):
+    # t0[i] reads the value pushed after t0 = np.tanh(v), which is popped only after the
+    # adjoint of t0[i]: the read needs a push of its own (fuzzer, seed 5)
+    t0 = np.zeros(3)
+    t0[0] = 1.0
+    t1 = 0.0
+    for i in range(3):
+        t0 = np.tanh(v)
+        t1 += 0.25 * np.sin(t0[i])
+    return t1

@@ -102,6 +102,9 @@ CASES = [
     (p.rebound_in_loop_then_read, (0.3, V), (0, 1)),
     (p.power_of_negative_constant, (V,), (0,)),
     (p.branch_reads_carried_value, (0.3, V, M[:2]), (0, 1)),
+    (p.inactive_elif_in_loop, (-1.2, V), (0, 1)),
+    (p.inactive_elif_in_loop, (1.2, V), (0, 1)),
+    (p.read_right_after_rebinding, (V,), (0,)),
 ]
 
 
