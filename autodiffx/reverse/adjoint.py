@@ -113,7 +113,10 @@ class Sweeps:
         self.comments = comments
         self.lines = lines
         self.request_vjp = request_vjp
-        self.stored = stored
+        # the names stored into after renaming too (``t += v; t[0] = 0.5`` stores into
+        # ``t_2``): their adjoints get stored into, so they must never be read-only views
+        self.stored = set(stored) | {s.target for s in ir.walk(statements)
+                                     if isinstance(s, ir.Store)}
         self.lists = lists
         self.classes = classes or {}
         self.adjoint_names: dict[str, str] = {}
