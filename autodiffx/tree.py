@@ -14,11 +14,12 @@ A list or tuple whose leaves are all plain Python numbers is *not* a structure: 
 refused as before (``np.asarray`` makes it an array), since that is almost always what was
 meant.
 
->>> leaves, spec = flatten({"W": 1.0, "b": [2.0, 3.0]})
+>>> import numpy as np
+>>> leaves, spec = flatten({"W": 1.0, "b": [np.zeros(2), 3.0], "c": [2.0, 3.0]})
 >>> leaves
-[1.0, 2.0, 3.0]
->>> unflatten(spec, [4.0, 5.0, 6.0])
-{'W': 4.0, 'b': [5.0, 6.0]}
+[1.0, array([0., 0.]), 3.0, [2.0, 3.0]]
+>>> unflatten(spec, [4.0, np.ones(2), 5.0, [6.0, 7.0]])
+{'W': 4.0, 'b': [array([1., 1.]), 5.0], 'c': [6.0, 7.0]}
 """
 
 from __future__ import annotations

@@ -51,10 +51,11 @@ class Dual:
     __array_priority__ = 1000
 
     def __new__(cls, primal: Any = None, tangent: Any = None, level: int = 0):
-        # A Dual holding an array (even a 0-d one) is a sequence (len, iteration, indexing);
-        # a scalar one must not be, or NumPy's ``y[i] = dual`` reports "setting an array
-        # element with a sequence" instead of reaching __float__ and its explanation.
-        if cls is Dual and (isinstance(primal, np.ndarray) or np.ndim(primal) > 0):
+        # A Dual holding an array of rank 1 or more is a sequence (len, iteration,
+        # indexing); a scalar one, 0-d arrays included, must not be, or NumPy's
+        # ``y[i] = dual`` reports "setting an array element with a sequence" instead of
+        # reaching __float__ and its explanation. (So a 0-d Dual cannot be indexed.)
+        if cls is Dual and np.ndim(primal) > 0:
             cls = _ArrayDual
         return object.__new__(cls)
 
@@ -472,7 +473,7 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
 
 def _new_dual(primal, tangent, level: int) -> Dual:
     """A Dual built without ``__new__``'s checks (``apply``'s results are well formed)."""
-    if type(primal) is np.ndarray:
+    if type(primal) is np.ndarray and primal.ndim:
         dual = object.__new__(_ArrayDual)
     elif isinstance(primal, Dual) or np.ndim(primal) > 0:
         return Dual(primal, tangent, level)

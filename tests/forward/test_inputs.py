@@ -120,8 +120,18 @@ def test_step_functions_have_zero_derivative():
     assert g(2.3) == 2.0
 
 
-def test_zero_dimensional_array_input_can_be_indexed():
-    assert _forward(lambda a: a[()] * 3.0)(np.array(2.0)) == 3.0
+def test_zero_dimensional_array_input_acts_as_a_scalar():
+    # A 0-d Dual is not a sequence, so storing it into a plain array reaches __float__
+    # and its explanation (tests/fuzz/regressions.py: store_into_plain_zeros).
+    assert _forward(lambda a: a * 3.0)(np.array(2.0)) == 3.0
+    with pytest.raises(autodiffx.DerivativeConversionError):
+        _forward(lambda a: np.sum(np.zeros(2) + _store(a)))(np.array(2.0))
+
+
+def _store(value):
+    y = np.zeros(2)
+    y[0] = value
+    return y
 
 
 def test_ndarray_methods_named_like_numpy_functions():
