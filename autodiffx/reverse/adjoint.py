@@ -30,6 +30,12 @@ from . import ir, optimize, ranks
 from .source import FunctionSource
 
 _SHAPE_HELPERS = {"unbroadcast": 1, "unreduce": 1, "unindex": 1}
+
+KEEP_SHAPES_ONLY = False
+"""Whether ``unbroadcast(g, t)`` of a temporary read for nothing else becomes
+``unbroadcast_to(g, t_shape)`` so the array is freed after the forward sweep. Off: it saves
+little memory (the sweep keeps the operands that made ``t``) and costs the reader two lines
+(``t_shape = np.shape(t)``) in the code they came to read, the NER scorer's among them."""
 _SHAPE_FUNCTIONS = {"shape", "size", "ndim", "zeros_like"}
 _VIEWS = {np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to,
           np.moveaxis, np.swapaxes}
@@ -412,7 +418,8 @@ class Sweeps:
                 self.closure_reads.add(name)
         self._resolve_deferred()
         self._drop_unpopped(body)
-        self._keep_shapes_only()
+        if KEEP_SHAPES_ONLY:
+            self._keep_shapes_only()
         self._name_saved_values()
         if self.saved:
             self.tape = self.namer.fresh("tape")

@@ -150,12 +150,19 @@ def matrix_temporary_read(W, X, b):
 
 
 @pytest.mark.parametrize("columns", [1, 4])
-def test_a_matrix_read_only_for_its_shape_is_not_kept(columns):
+@pytest.mark.parametrize("keep_shapes_only", [False, True])
+def test_a_matrix_read_only_for_its_shape(columns, keep_shapes_only, monkeypatch):
+    from autodiffx.reverse import adjoint, emit
+
+    monkeypatch.setattr(adjoint, "KEEP_SHAPES_ONLY", keep_shapes_only)
+    emit._cache.clear()
     W, X = RNG.normal(size=(3, 2)), RNG.normal(size=(2, columns))
     b = RNG.normal(size=3)
     text = source(matrix_temporary, W, X, b, wrt=(0, 1, 2))
-    assert "Z_shape = np.shape(Z)" in text and "unbroadcast_to(dtmp, Z_shape)" in text
+    shapes_only = "Z_shape = np.shape(Z)" in text and "unbroadcast_to(dtmp, Z_shape)" in text
+    assert shapes_only is keep_shapes_only
     check(matrix_temporary, (W, X, b), (0, 1, 2))
+    emit._cache.clear()
 
 
 def test_a_matrix_read_for_its_value_is_kept():
