@@ -27,7 +27,23 @@ LECTURE = f"{PROGRAMS / 'cli_lecture.py'}"
 sys.path.insert(0, str(PROGRAMS))
 import cli_lecture  # noqa: E402 - importable only once its folder is on sys.path
 
-NUMPY_FOLDER = str(Path(np.__file__).resolve().parent.parent)
+NUMPY_FOLDER = Path(np.__file__).resolve().parent.parent
+
+
+def numpy_only(tmp_path: Path) -> str:
+    """A folder holding only NumPy (links to it and its bundled libraries).
+
+    NumPy's own site-packages folder will not do: where autodiffx is installed normally
+    (not in editable mode, as in CI) it sits in the same folder.
+    """
+    folder = tmp_path / "numpy_only"
+    folder.mkdir(exist_ok=True)
+    for entry in NUMPY_FOLDER.iterdir():
+        if entry.name == "numpy" or entry.name.startswith(("numpy.libs", "numpy-")):
+            link = folder / entry.name
+            if not link.exists():
+                link.symlink_to(entry)
+    return str(folder)
 
 ISOLATED = """
 import sys
@@ -67,7 +83,7 @@ def export_and_run(tmp_path, name, args, wrt, extra=""):
         line for line in text.splitlines() if line.startswith(("import", "from"))
     )
     np.savez(tmp_path / "inputs.npz", **{f"a{i}": np.asarray(a) for i, a in enumerate(args)})
-    script = ISOLATED.format(folder=str(tmp_path), numpy=NUMPY_FOLDER, module=module,
+    script = ISOLATED.format(folder=str(tmp_path), numpy=numpy_only(tmp_path), module=module,
                              inputs=str(tmp_path / "inputs.npz"), name=name,
                              outputs=str(tmp_path / "outputs.npz"), extra=extra)
     result = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True,
