@@ -108,8 +108,13 @@ def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None,
 def export(f: Callable, path: str | Path, wrt: Any = 0, args: Sequence | None = None,
            name: str | None = None) -> Path:
     """Write :func:`export_source` of ``f`` to ``path``; return the path."""
-    text = export_source(f, wrt, args, name)
     path = Path(path)
+    write_text(path, export_source(f, wrt, args, name))
+    return path
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, or say plainly why it cannot be written."""
     try:
         path.write_text(text)
     except OSError as error:
@@ -117,7 +122,6 @@ def export(f: Callable, path: str | Path, wrt: Any = 0, args: Sequence | None = 
             f"cannot write {path}: {error.strerror or error}",
             hint="choose a file in a folder that exists and that you can write to",
         ) from None
-    return path
 
 
 # --------------------------------------------------------------------------- generated text

@@ -561,10 +561,6 @@ def render(graph: Graph, path: str | Path) -> tuple[Path, str]:
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text)
-    except OSError as error:
-        raise ArgumentError(
-            f"cannot write {path}: {error.strerror or error}",
-            hint="choose a file in a folder that exists and that you can write to",
-        ) from None
+    from .export import write_text
+
+    write_text(path, text)

@@ -129,6 +129,25 @@ def children(statement) -> list[list]:
     return []
 
 
+def read_nodes(statement) -> list:
+    """The expression nodes a statement reads (not the blocks nested inside it)."""
+    if isinstance(statement, Assign):
+        return [statement.expr, *statement.operands, *statement.keywords.values()]
+    if isinstance(statement, Store):
+        return [statement.index, statement.value]
+    if isinstance(statement, Append):
+        return [statement.value]
+    if isinstance(statement, Effect):
+        return [statement.statement]
+    if isinstance(statement, (If, While)):
+        return [statement.test]
+    if isinstance(statement, For):
+        return [statement.iter]
+    if isinstance(statement, Return):
+        return [statement.value]
+    return []
+
+
 def walk(statements: list):
     """Every statement, depth first, in program order."""
     for statement in statements:

@@ -1045,23 +1045,9 @@ def rename_versions(statements: list, params: list[str], namer: ir.Namer) -> lis
 def _rename_reads(statement, current: dict[str, str]) -> None:
     if not current:
         return
-    nodes = []
-    if isinstance(statement, ir.Assign):
-        nodes = [statement.expr, *statement.operands, *statement.keywords.values()]
-    elif isinstance(statement, ir.Store):
-        nodes = [statement.index, statement.value]
+    nodes = ir.read_nodes(statement)
+    if isinstance(statement, (ir.Store, ir.Append)):
         statement.target = current.get(statement.target, statement.target)
-    elif isinstance(statement, ir.Append):
-        nodes = [statement.value]
-        statement.target = current.get(statement.target, statement.target)
-    elif isinstance(statement, ir.Effect):
-        nodes = [statement.statement]
-    elif isinstance(statement, (ir.If, ir.While)):
-        nodes = [statement.test]
-    elif isinstance(statement, ir.For):
-        nodes = [statement.iter]
-    elif isinstance(statement, ir.Return):
-        nodes = [statement.value]
     seen = set()
     for node in nodes:
         for sub in ast.walk(node):

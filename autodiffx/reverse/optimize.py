@@ -362,21 +362,7 @@ def _mutated(statement, ir) -> set[str]:
 def _rename(statement, renames: dict[str, str], ir) -> None:
     if not renames:
         return
-    nodes = []
-    if isinstance(statement, ir.Assign):
-        nodes = [statement.expr, *statement.operands, *statement.keywords.values()]
-    elif isinstance(statement, ir.Store):
-        nodes = [statement.index, statement.value]
-    elif isinstance(statement, ir.Append):
-        nodes = [statement.value]
-    elif isinstance(statement, ir.Effect):
-        nodes = [statement.statement]
-    elif isinstance(statement, (ir.If, ir.While)):
-        nodes = [statement.test]
-    elif isinstance(statement, ir.For):
-        nodes = [statement.iter]
-    elif isinstance(statement, ir.Return):
-        nodes = [statement.value]
+    nodes = ir.read_nodes(statement)
     for node in nodes:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
