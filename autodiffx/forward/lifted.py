@@ -198,7 +198,11 @@ def _einsum_adjoint(original):
     return lifted
 
 
-def _safe_divide(original):
+def _binary(original, tangent):
+    """A two-argument helper whose tangent, per direction, is
+    ``tangent(helper, a, b, ta, tb)`` (``ta`` or ``tb`` is None where that argument has no
+    tangent at this level)."""
+
     @functools.wraps(original)
     def lifted(a, b):
         if not (isinstance(a, Dual) or isinstance(b, Dual)):
@@ -209,43 +213,32 @@ def _safe_divide(original):
         k = _count((a, b), level)
         ta = _directions(a, level, k)
         tb = _directions(b, level, k)
-        parts = []
-        for j in range(k):
-            part = 0.0
-            if ta is not None:
-                part = part + lifted(ta[j], pb)
-            if tb is not None:
-                part = part - lifted(pa * tb[j], pb * pb)
-            parts.append(part)
+        parts = [
+            tangent(lifted, pa, pb, None if ta is None else ta[j], None if tb is None else tb[j])
+            for j in range(k)
+        ]
         return _combine(ans, parts, level)
 
     lifted.lifted = True
     return lifted
+
+
+def _safe_divide(original):
+    # d(a / b) = da / b − a db / b², each quotient as safe as the helper itself.
+    def tangent(divide, a, b, ta, tb):
+        part = 0.0 if ta is None else divide(ta, b)
+        return part if tb is None else part - divide(a * tb, b * b)
+
+    return _binary(original, tangent)
 
 
 def _strong_zero(original):
-    @functools.wraps(original)
-    def lifted(g, d):
-        if not (isinstance(g, Dual) or isinstance(d, Dual)):
-            return original(g, d)
-        level = _level((g, d))
-        pg, pd = _primal(g, level), _primal(d, level)
-        ans = lifted(pg, pd)
-        k = _count((g, d), level)
-        tg = _directions(g, level, k)
-        td = _directions(d, level, k)
-        parts = []
-        for j in range(k):
-            part = 0.0
-            if tg is not None:
-                part = part + lifted(tg[j], pd)
-            if td is not None:
-                part = part + lifted(pg, td[j])
-            parts.append(part)
-        return _combine(ans, parts, level)
+    # The product rule, each product keeping the helper's "zero times anything is zero".
+    def tangent(product, g, d, tg, td):
+        part = 0.0 if tg is None else product(tg, d)
+        return part if td is None else part + product(g, td)
 
-    lifted.lifted = True
-    return lifted
+    return _binary(original, tangent)
 
 
 def _constant(original):
