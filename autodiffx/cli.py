@@ -12,8 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .commands import add_commands
+from .commands import add_commands, whole_number
 from .errors import AutodiffError
+
+_positive_int = whole_number(1)
 
 QUICK = {
     "d": 8,
@@ -47,14 +49,6 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _method_list(text: str) -> list[str]:
@@ -83,11 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ner.add_argument("--quick", action="store_true",
                      help="small sizes everywhere: the whole run takes well under a minute")
-    ner.add_argument("--d", type=_positive, help="word-vector size (default 50; quick 8)")
-    ner.add_argument("--hidden", type=_positive, help="hidden units n (default 100; quick 16)")
-    ner.add_argument("--batch", type=_positive, default=1,
+    ner.add_argument("--d", type=_positive_int, help="word-vector size (default 50; quick 8)")
+    ner.add_argument("--hidden", type=_positive_int, help="hidden units n (default 100; quick 16)")
+    ner.add_argument("--batch", type=_positive_int, default=1,
                      help="windows in the batch whose gradient is compared (default 1)")
-    ner.add_argument("--epochs", type=_positive, help="training epochs (default 8; quick 3)")
+    ner.add_argument("--epochs", type=_positive_int, help="training epochs (default 8; quick 3)")
     ner.add_argument("--optimiser", choices=("sgd", "adam"), default="sgd",
                      help="training optimiser (default sgd)")
     ner.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -95,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                      default=["reverse", "forward-chunked", "forward-single", "central", "hand"],
                      help="comma-separated methods to compare, from: reverse, "
                      "forward-chunked, forward-single, central, hand (default all)")
-    ner.add_argument("--chunk", type=_positive,
+    ner.add_argument("--chunk", type=_positive_int,
                      help="directions per forward-mode pass (default: chosen by memory)")
     ner.add_argument("--sizes", type=_int_list,
                      help="word-vector sizes d for the input sweep (default 5,10,20,35,50)")

@@ -87,7 +87,7 @@ def test_quick_run_writes_its_csv_files(tmp_path):
     [
         (["ner", "--methods", "magic"], "unknown method"),
         (["ner", "--sizes", "a,b"], "comma-separated integers"),
-        (["ner", "--d", "0"], "must be at least 1"),
+        (["ner", "--d", "0"], "must be 1 or more"),
         (["ner", "--batch", "x"], "expected an integer"),
         (["ner", "--optimiser", "lbfgs"], "invalid choice"),
     ],

@@ -7,7 +7,7 @@ import pytest
 
 import autodiffx
 
-H = 1e-6
+from .numeric import H, numeric_gradient
 
 
 def polynomial(x):
@@ -33,16 +33,6 @@ def weighted_gradient(x):
 
 def lecture_mixed(x, y, z):
     return lecture_dy(x, y, z) * y + lecture_dx(x, y, z) * x
-
-
-def numeric_gradient(f, x):
-    x = np.asarray(x, dtype=float)
-    out = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = H
-        out[i] = (f(x + e) - f(x - e)) / (2 * H)
-    return out
 
 
 def test_reverse_over_forward_on_a_loop_matches_differences_and_forward_over_forward():

@@ -9,18 +9,9 @@ import autodiffx
 from autodiffx import tree
 from autodiffx.ner import model
 
+from .numeric import numeric_gradient
+
 MODES = ("reverse", "forward")
-H = 1e-6
-
-
-def numeric_gradient(f, x):
-    x = np.asarray(x, dtype=float)
-    out = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = H
-        out[i] = (f(x + e) - f(x - e)) / (2 * H)
-    return out
 
 
 def _params(seed=0):
