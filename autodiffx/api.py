@@ -630,6 +630,13 @@ def source(g: Callable, *example_args) -> str:
     lets it say ``np.outer(dz, x)`` where the rank is known. ``source(g, *args)`` shows the
     code for those arguments; ``source(g)`` shows the code of the last call, or the
     rank-generic code when ``g`` has not been called yet.
+
+    >>> import numpy as np
+    >>> from autodiffx.ner.model import score
+    >>> text = source(grad(score, wrt="b"), np.ones((2, 3)), np.zeros(2), np.ones(2),
+    ...               np.ones((3, 1)))
+    >>> "def score_vjp(W, b, u, X):" in text and "dz = dh * (1 - h ** 2)" in text
+    True
     """
     from . import reverse
 

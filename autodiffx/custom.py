@@ -63,6 +63,14 @@ def primitive(
     ``tangents``, forward mode uses the adjoint expressions instead, which is right when
     the function is elementwise and every partial is a plain product
     (``elementwise=True``): the tangent is then the adjoint with ``g`` set to ``t``.
+
+    >>> @primitive("x", adjoints=("g * 2 * x",), elementwise=True)
+    ... def square(x):
+    ...     return x * x
+    >>> from autodiffx import grad
+    >>> grad(square, mode="forward")(3.0)
+    6.0
+    >>> unregister(square)
     """
     names = tuple(params.split()) if isinstance(params, str) else tuple(params)
     adjoints = tuple(adjoints)
