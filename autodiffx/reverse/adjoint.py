@@ -589,10 +589,11 @@ class Sweeps:
         out: list = []
         name = statement.operands[0].id
         adjoint = self._list_adjoint(name, statement, defined, out)
-        index = self._resolve(self._operand(statement.operands[1]), statement)
+        # Resolved twice, not copied: a tape read is patched into the nodes it returns.
+        index, where = (self._resolve(self._operand(statement.operands[1]), statement)
+                        for _ in range(2))
         item = ast.Subscript(value=_load(adjoint), slice=index, ctx=ast.Load())
-        out.append(_assign(ast.Subscript(value=_load(adjoint), slice=copy.deepcopy(index),
-                                         ctx=ast.Store()),
+        out.append(_assign(ast.Subscript(value=_load(adjoint), slice=where, ctx=ast.Store()),
                            ast.BinOp(left=item, op=ast.Add(), right=_load(gradient)), pure=False))
         defined.discard(gradient)
         return out
@@ -894,7 +895,8 @@ class Sweeps:
         if target not in self.relevant or gradient not in defined:
             return []
         out: list = []
-        index = self._resolve(self._operand(statement.index), statement)
+        index, where = (self._resolve(self._operand(statement.index), statement)
+                        for _ in range(2))
         value = statement.value
         if isinstance(value, ast.Name) and value.id in self.relevant:
             part = ast.Subscript(value=_load(gradient), slice=index, ctx=ast.Load())
@@ -907,7 +909,7 @@ class Sweeps:
                 if self.adjoint(value.id) not in defined:
                     part = _call(_np("copy"), part)
             self._contribute(value.id, part, defined, out)
-        zero = ast.Subscript(value=_load(gradient), slice=copy.deepcopy(index), ctx=ast.Store())
+        zero = ast.Subscript(value=_load(gradient), slice=where, ctx=ast.Store())
         out.append(_assign(zero, ast.Constant(0.0)))
         return out
 

@@ -243,6 +243,7 @@ CASES: tuple[Case, ...] = (
     Case("matrix_index", p.matrix_index, (A(2, 3),)),
     Case("write_zeros", p.write_zeros, (A(3),), forward=False),
     Case("write_zeros_rows", p.write_zeros_rows, (A(2, 3),), forward=False),
+    Case("store_moving_index", p.store_moving_index, (A(4),), forward=False),
     Case("write_zeros_like", p.write_zeros_like, (A(4),)),
     Case(
         "accumulate_into_zeros",
@@ -288,6 +289,7 @@ CASES: tuple[Case, ...] = (
     Case("stack_list", p.stack_list, (A(3), A(3)), (0, 1)),
     Case("append_then_stack", p.append_then_stack, (A(3),)),
     Case("append_scalars", p.append_scalars, (A(4),)),
+    Case("list_read_moving_index", p.list_read_moving_index, (A(3),)),
     Case("stack_axis", p.stack_axis, (A(3), A(3)), (0, 1)),
     # models from the lecture and the course
     Case("ner_score", p.ner_score, (A(3, 10), A(3), A(3), A(10)), (0, 1, 2, 3)),

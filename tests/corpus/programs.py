@@ -396,6 +396,19 @@ def write_zeros_rows(W):
     return np.sum(M * MIX)
 
 
+def store_moving_index(x):
+    """Stores at an index that is rebound later in the same iteration."""
+    y = np.zeros(4)
+    i = 0
+    while i < 3:
+        j = i
+        y[j] = x[j] * 2.0
+        j = i + 1
+        y[j] = y[j] + x[j]
+        i = j
+    return np.sum(y * y)
+
+
 def write_zeros_like(x):
     """Writes into np.zeros_like(x), an element and a slice."""
     y = np.zeros_like(x)
@@ -624,6 +637,22 @@ def append_scalars(x):
     for v in x:
         values.append(v * v - v)
     return np.dot(np.stack(values), WEIGHTS)
+
+
+def list_read_moving_index(x):
+    """Reads list items at an index that is rebound later in the same iteration."""
+    rows = []
+    for i in range(4):
+        rows.append(x * (i + 1))
+    total = np.ones_like(x)
+    j = 3
+    while j > 0:
+        k = j
+        total = total + np.sin(rows[k])
+        k = k - 1
+        total = total * rows[k]
+        j = k
+    return np.sum(total)
 
 
 def stack_axis(x, y):
