@@ -108,7 +108,8 @@ class Sweeps:
     def __init__(self, source: FunctionSource, statements: list, params: list[str],
                  wrt: tuple[int, ...], rank_of: dict, relevant: set[str], namer: ir.Namer,
                  comments: Comments, lines: dict[int, str], request_vjp, stored: set[str],
-                 lists: set[str] = frozenset(), classes: dict[str, str] | None = None):
+                 lists: set[str] = frozenset(), classes: dict[str, str] | None = None,
+                 request_callee=None):
         self.source = source
         self.statements = statements
         self.params = params
@@ -119,6 +120,10 @@ class Sweeps:
         self.comments = comments
         self.lines = lines
         self.request_vjp = request_vjp
+        # flat code (reverse over reverse): a call's forward sweep calls the function itself
+        # (named by request_callee), its adjoint calls the callee's flat vjp with the seed
+        # and the arguments, so that no pullback closure is made or kept
+        self.request_callee = request_callee
         # the names stored into after renaming too (``t += v; t[0] = 0.5`` stores into
         # ``t_2``): their adjoints get stored into, so they must never be read-only views
         self.stored = set(stored) | {s.target for s in ir.walk(statements)
@@ -866,11 +871,20 @@ class Sweeps:
         argument_ranks = ranks.argument_ranks(statement, self.rank_of)
         vjp_name = self.request_vjp(statement.function, tuple(positions), argument_ranks,
                                     statement)
-        pullback = self.namer.fresh(statement.target + "_pullback")
-        self.vjp_calls[id(statement)] = (vjp_name, pullback)
-        self.local_names.add(pullback)
-        self.binds[pullback] = [self.index[id(statement)]]
-        saved = self.value(pullback, statement, "after")
+        seed = _load(gradient) if isinstance(gradient, str) else gradient
+        if self.request_callee is not None:
+            self.vjp_calls[id(statement)] = (self.request_callee(statement.function), None)
+            call = copy.deepcopy(statement.expr)
+            call.func = _load(vjp_name)
+            call.args = [seed, *(self._resolve(self._operand(a), statement) for a in call.args)]
+            for keyword in call.keywords:
+                keyword.value = self._resolve(self._operand(keyword.value), statement)
+        else:
+            pullback = self.namer.fresh(statement.target + "_pullback")
+            self.vjp_calls[id(statement)] = (vjp_name, pullback)
+            self.local_names.add(pullback)
+            self.binds[pullback] = [self.index[id(statement)]]
+            call = _call(self.value(pullback, statement, "after"), seed)
         contributions = []
         targets = []
         names = [statement.operands[p].id for p in positions]
@@ -885,7 +899,6 @@ class Sweeps:
             part = self.namer.fresh(adjoint + "_part", adjoint_too=False)
             targets.append(_store(part))
             contributions.append((name, _load(part)))
-        call = _call(saved, _load(gradient) if isinstance(gradient, str) else gradient)
         out.append(_assign(ast.Tuple(elts=targets, ctx=ast.Store()), call, pure=False))
         return contributions
 
@@ -1151,6 +1164,8 @@ class Sweeps:
                 vjp_name, pullback = self.vjp_calls[id(statement)]
                 call = copy.deepcopy(statement.expr)
                 call.func = _load(vjp_name)
+                if pullback is None:  # flat code: vjp_name is the callee itself
+                    return [_assign(_bound_target(statement), call, pure=False)]
                 targets = ast.Tuple(elts=[_bound_target(statement), _store(pullback)],
                                     ctx=ast.Store())
                 return [_assign(targets, call, pure=False)]

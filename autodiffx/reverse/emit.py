@@ -56,7 +56,11 @@ _counter = itertools.count(1)
 class ModuleBuilder:
     """Generates the vjp functions of one module, callees before callers."""
 
-    def __init__(self):
+    def __init__(self, flat: bool = False):
+        self.flat = flat
+        """Flat code for reverse over reverse (see :mod:`.flat`): no pullback closures."""
+        self.callees: dict[int, list[str]] = {}
+        self.reserved: set[tuple[int, str]] = set()
         self.functions: list[ast.FunctionDef] = []
         self.namespace: dict[str, object] = {}
         self.names: dict[tuple, str] = {}
@@ -66,7 +70,8 @@ class ModuleBuilder:
         self.module_names: set[str] = set(_RESERVED) | custom.reserved_names()
         self.result_ranks: dict[tuple, object] = {}
 
-    def request(self, function, wrt, argument_ranks, caller=None, caller_source=None) -> str:
+    def request(self, function, wrt, argument_ranks, caller=None, caller_source=None,
+                suffix: str = "_vjp") -> str:
         """The name of the vjp of ``function`` for ``wrt`` and ranks, generating it once."""
         key = (function, tuple(wrt), tuple(argument_ranks))
         if key in self.names:
@@ -79,7 +84,7 @@ class ModuleBuilder:
                 hint='rewrite the recursion as a loop, or use mode="forward"',
             )
         _refuse_nested_gradient(function, caller, caller_source)
-        base = getattr(function, "__name__", "f").replace("<lambda>", "lambda") + "_vjp"
+        base = getattr(function, "__name__", "f").replace("<lambda>", "lambda") + suffix
         name = ir.Namer(self.module_names).fresh(base, adjoint_too=False, limit=80)
         self.module_names.add(name)
         self.names[key] = name
@@ -115,6 +120,7 @@ class ModuleBuilder:
             normalizer.stored,
             normalizer.lists,
             ranks.shape_classes(statements, params, rank_of),
+            (lambda f: self.callee(f, namer, normalizer.globals_used)) if self.flat else None,
         )
         body = sweeps.build(result, namer.fresh("pullback"))
         for statement in ir.walk(statements):
@@ -125,7 +131,35 @@ class ModuleBuilder:
         self.helpers |= sweeps.helpers_used
         self.helpers |= {n.id for b in body for n in ast.walk(b)
                          if isinstance(n, ast.Name) and n.id in HELPERS}
-        return _definition(source, name, body, self.comments)
+        what = "reverse mode"
+        if self.flat:
+            what = "gradient" if len(self.active) == 1 else "vector-Jacobian product"
+        definition = _definition(source, name, body, self.comments, what)
+        if self.flat:
+            definition = flat.flatten(definition, source.name, top=len(self.active) == 1)
+        return definition
+
+    def callee(self, function, namer: ir.Namer, globals_used: dict) -> str:
+        """A module-level name for ``function``, which flat code calls in its forward
+        sweep: the global name the caller calls it by, else a fresh name that no local of
+        the caller (``namer``) has."""
+        for name, value in globals_used.items():
+            if value is function:
+                return name
+        names = self.callees.setdefault(id(function), [])
+        for name in names:
+            if name not in namer.taken or (id(namer), name) in self.reserved:
+                return name
+        base = getattr(function, "__name__", "f").replace("<lambda>", "lambda")
+        others = {key for key, value in self.namespace.items() if value is not function}
+        name = ir.Namer(self.module_names | namer.taken | others).fresh(base,
+                                                                       adjoint_too=False)
+        self.module_names.add(name)
+        namer.reserve(name)
+        self.reserved.add((id(namer), name))
+        self.namespace[name] = function
+        names.append(name)
+        return name
 
     def call_ranks(self, function, argument_ranks: tuple[int, ...]):
         """The rank ``function`` returns for arguments of these ranks (a tuple of ranks for
@@ -203,13 +237,14 @@ def _refuse_nested_gradient(function, caller, caller_source) -> None:
     )
 
 
-def _definition(source: FunctionSource, name: str, body, comments) -> ast.FunctionDef:
+def _definition(source: FunctionSource, name: str, body, comments,
+                what: str = "reverse mode") -> ast.FunctionDef:
     arguments = copy.deepcopy(source.node.args)
     for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                      arguments.vararg, arguments.kwarg):
         if argument is not None:
             argument.annotation = None
-    where = f"reverse mode of {source.name} ({_short(source.filename)}:{source.node.lineno})"
+    where = f"{what} of {source.name} ({_short(source.filename)}:{source.node.lineno})"
     return ast.FunctionDef(name=name, args=arguments, body=[comments.marker(where), *body],
                            decorator_list=[], returns=None, type_comment=None, lineno=0)
 

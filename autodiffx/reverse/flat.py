@@ -64,7 +64,7 @@ def _refuse(name: str, why: str) -> UnsupportedSyntaxError:
 def gradient_function(gradient, argument_ranks=None):
     """The flat gradient function of ``gradient`` (made by ``grad(f)``, reverse mode)."""
     from ..api import _positional_names, _resolve_wrt
-    from .emit import build
+    from .emit import ModuleBuilder
 
     f = gradient.__wrapped__
     name = getattr(f, "__name__", "f").replace("<lambda>", "lambda")
@@ -77,67 +77,63 @@ def gradient_function(gradient, argument_ranks=None):
     with _lock:
         if key in _cache:
             return _cache[key]
-    generated = build(f, indices, ranks)
-    module = ast.parse(generated.source)
-    functions = [n for n in module.body if isinstance(n, ast.FunctionDef)]
-    if len(functions) != 1:
-        raise _refuse(name, "its gradient code calls other generated functions (f calls "
-                      "user functions)")
-    flat = _flatten(functions[0], name, many)
-    text = ast.unparse(ast.Module(
-        body=[n for n in module.body if not isinstance(n, ast.FunctionDef)] + [flat],
-        type_ignores=[])) + "\n"
-    filename = f"<autodiffx-gradient-{next(_counter)} {flat.name}>"
+    builder = ModuleBuilder(flat=True)
+    top = builder.request(f, indices, ranks, suffix="_grad")
+    if not many:
+        _return_one(builder.functions[-1])
+    text, _ = builder.module_source()
+    filename = f"<autodiffx-gradient-{next(_counter)} {top}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace = dict(inspect_globals(generated))
+    namespace = dict(builder.namespace)
     namespace["__name__"] = "autodiffx_generated"
-    exec(compile(text, filename, "exec"), namespace)  # printed from generated code
-    function = namespace[flat.name]
+    exec(compile(text, filename, "exec"), namespace)  # printed from our own AST
+    function = namespace[top]
     with _lock:
         _cache[key] = function
     return function
 
 
-def inspect_globals(generated) -> dict:
-    function = generated.function
-    while hasattr(function, "__wrapped__"):
-        function = function.__wrapped__
-    return function.__globals__
+def _return_one(function: ast.FunctionDef) -> None:
+    """``return dx`` rather than ``return dx,`` for a gradient with one ``wrt``."""
+    last = function.body[-1]
+    if isinstance(last.value, ast.Tuple) and len(last.value.elts) == 1:
+        last.value = last.value.elts[0]
 
 
-def _flatten(vjp: ast.FunctionDef, name: str, many: bool) -> ast.FunctionDef:
-    body = [s for s in vjp.body]
+def flatten(vjp: ast.FunctionDef, name: str, top: bool) -> ast.FunctionDef:
+    """One function from a vjp and its pullback: the forward sweep, then the adjoint sweep.
+
+    The function being differentiated (``top``) keeps its parameters and seeds the adjoint
+    sweep with 1.0. A function it calls takes the seed as its first parameter, the
+    cotangent of its result: ``g_vjp(dout, a, b)`` returns ``(da, db)``.
+    """
+    body = list(vjp.body)
     pullbacks = [s for s in body if isinstance(s, ast.FunctionDef)]
     if len(pullbacks) != 1 or not isinstance(body[-1], ast.Return):
         raise _refuse(name, "its gradient code does not have the usual shape")
     pullback = pullbacks[0]
     forward = [s for s in body[:-1] if s is not pullback]
-    adjoint = list(pullback.body)
-    seed = pullback.args.args[0].arg
     replay = _Replay()
-    adjoint = [replay.visit(s) for s in adjoint]
+    adjoint = replay.visit(ast.Module(body=pullback.body, type_ignores=[])).body
     for node in ast.walk(ast.Module(body=forward + adjoint, type_ignores=[])):
         if isinstance(node, (ast.FunctionDef, ast.Lambda)):
             raise _refuse(name, "its gradient code defines functions")
-        if isinstance(node, ast.Name) and node.id.endswith("_vjp"):
-            raise _refuse(name, f"its gradient code calls {node.id} (f calls user functions)")
-        if isinstance(node, ast.Attribute) and node.attr == "append":
-            # Replayed by index (see _Replay) this is transformed, but the result was found
-            # wrong on a Horner loop: refused until that is understood.
-            raise _refuse(name, "its gradient code saves values on a tape (a loop that "
-                          "needs them in the adjoint sweep)")
-    last = adjoint[-1]
-    if not isinstance(last, ast.Return):
+    if not isinstance(adjoint[-1], ast.Return):
         raise _refuse(name, "its gradient code does not end in a return")
-    value = last.value
-    if not many and isinstance(value, ast.Tuple) and len(value.elts) == 1:
-        last.value = value.elts[0]
-    seeded = ast.Assign(targets=[ast.Name(id=seed, ctx=ast.Store())], value=ast.Constant(1.0))
-    flat = ast.FunctionDef(
-        name=f"{name}_grad", args=vjp.args, body=[*forward, seeded, *adjoint],
-        decorator_list=[], returns=None, type_comment=None,
-    )
-    return ast.fix_missing_locations(flat)
+    seed = pullback.args.args[0]
+    arguments = vjp.args
+    if top:
+        forward.append(ast.Assign(targets=[ast.Name(id=seed.arg, ctx=ast.Store())],
+                                  value=ast.Constant(1.0)))
+    else:
+        arguments = ast.arguments(
+            posonlyargs=[], args=[seed, *arguments.posonlyargs, *arguments.args],
+            vararg=arguments.vararg, kwonlyargs=arguments.kwonlyargs,
+            kw_defaults=arguments.kw_defaults, kwarg=arguments.kwarg,
+            defaults=arguments.defaults)
+    return ast.FunctionDef(name=vjp.name, args=arguments, body=[*forward, *adjoint],
+                           decorator_list=[], returns=None, type_comment=None,
+                           lineno=vjp.lineno)
 
 
 class _Replay(ast.NodeTransformer):
@@ -214,17 +210,20 @@ def _helper_rules() -> dict[str, registry.Rule]:
                            None),
                           keywords={"axis": None, "keepdims": False}),
         "unindex": _rule("unindex", originals["unindex"], ("v", "x", "index"),
-                         ("g[index]", None, None)),
+                         ("unbroadcast(g[index], v)", None, None)),
         "matmul_adjoint": _rule(
             "matmul_adjoint", originals["matmul_adjoint"], ("v", "x", "y", "side"),
             ("np.matmul(g, y) if side == 0 else np.matmul(x, g)",
              "np.zeros(np.shape(x)) if side == 0 else matmul_adjoint(v, x, g, 0)",
              "matmul_adjoint(v, g, y, 1) if side == 0 else np.zeros(np.shape(y))",
              None)),
+        # elementwise with broadcasting, so each cotangent is summed back to its shape
         "safe_divide": _rule("safe_divide", originals["safe_divide"], ("a", "b"),
-                             ("safe_divide(g, b)", "-safe_divide(g * ans, b)")),
+                             ("unbroadcast(safe_divide(g, b), a)",
+                              "unbroadcast(-safe_divide(g * ans, b), b)")),
         "strong_zero": _rule("strong_zero", originals["strong_zero"], ("v", "d"),
-                             ("strong_zero(g, d)", "strong_zero(g, v)")),
+                             ("unbroadcast(strong_zero(g, d), v)",
+                              "unbroadcast(strong_zero(g, v), d)")),
         "extremum_weights": _rule("extremum_weights", originals["extremum_weights"], (),
                                   (), differentiable=False),
     }
@@ -247,4 +246,5 @@ def helper_rule(callee) -> registry.Rule | None:
     return _by_id.get(id(callee))
 
 
-__all__ = ["clear_cache", "gradient_function", "helper_rule", "is_reverse_gradient"]
+__all__ = ["clear_cache", "flatten", "gradient_function", "helper_rule",
+           "is_reverse_gradient"]
