@@ -32,8 +32,12 @@ _OPERATORS = {
     ast.Pow: (np.power, "pow"),
     ast.Mod: (np.remainder, "mod"),
     ast.FloorDiv: (np.floor_divide, "div"),
+    ast.BitAnd: (np.bitwise_and, "and"),
+    ast.BitOr: (np.bitwise_or, "or"),
+    ast.BitXor: (np.bitwise_xor, "xor"),
 }
-_UNARY = {ast.USub: (np.negative, "neg"), ast.UAdd: (np.positive, "pos")}
+_UNARY = {ast.USub: (np.negative, "neg"), ast.UAdd: (np.positive, "pos"),
+          ast.Invert: (np.invert, "not")}
 
 METHODS = {
     "sum": (np.sum, ()),
@@ -655,10 +659,22 @@ class Normalizer:
             callee = None
         elif isinstance(function, ast.Name):
             self._use_global(function.id, function)
-        for argument in node.args:
-            if isinstance(argument, ast.Starred):
-                raise refuse(self.source, argument, "*unpacking", "pass arguments one by one")
         rule = registry.lookup(callee) if callee is not None else None
+        starred = [a for a in node.args if isinstance(a, ast.Starred)]
+        if starred:
+            if (rule is not None and not rule.differentiable) or _constant_maker(callee):
+                # np.zeros(*shape), np.eye(*np.shape(x)): no derivative flows through
+                args = [ast.Starred(value=self._atom(a.value), ctx=ast.Load())
+                        if isinstance(a, ast.Starred) else self._atom(a) for a in node.args]
+                keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
+                            for k in node.keywords]
+                expression = ast.Call(func=copy.deepcopy(function), args=args,
+                                      keywords=keywords)
+                self.pending.append(ir.Assign(target, expression, "opaque", self.line,
+                                              operands=args, function=callee, node=origin,
+                                              rule=rule))
+                return
+            raise refuse(self.source, starred[0], "*unpacking", "pass arguments one by one")
         if rule is None and nested.is_forward_gradient(callee):
             rule = nested.rule_for(callee)  # reverse over forward: a primitive with an HVP
         elif rule is None and flat.is_reverse_gradient(callee):
@@ -680,7 +696,7 @@ class Normalizer:
         keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
                     for k in node.keywords]
         expression = ast.Call(func=copy.deepcopy(function), args=args, keywords=keywords)
-        if _is_user_function(callee):
+        if rule is None and _is_user_function(callee):
             self.pending.append(
                 ir.Assign(target, expression, "call", self.line, operands=args,
                           keywords={k.arg: k.value for k in keywords}, function=callee,
@@ -746,8 +762,15 @@ class Normalizer:
     def _method(self, target, node, origin) -> None:
         function = node.func
         callee, packed = METHODS[function.attr]
+        given = list(node.args)
+        if any(isinstance(a, ast.Starred) for a in given):
+            if not (packed and len(given) == 1):
+                starred = next(a for a in given if isinstance(a, ast.Starred))
+                raise refuse(self.source, starred, "*unpacking",
+                             "pass the arguments one by one")
+            given = [given[0].value]  # x.reshape(*shape) is x.reshape(shape)
         receiver = self._atom(function.value)
-        args = [self._static_or_atom(a) for a in node.args]
+        args = [self._static_or_atom(a) for a in given]
         keywords = {k.arg: self._static_or_atom(k.value) for k in node.keywords}
         expression = ast.Call(
             func=ast.Attribute(value=receiver, attr=function.attr, ctx=ast.Load()),

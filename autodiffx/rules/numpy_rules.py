@@ -467,6 +467,7 @@ nondifferentiable(
     np.signbit,
     name="comparison",
 )
+nondifferentiable(np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, name="bitwise")
 nondifferentiable(
     np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round, np.floor_divide, np.heaviside,
     name="step",

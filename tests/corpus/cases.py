@@ -369,6 +369,13 @@ CASES: tuple[Case, ...] = (
         (A(4),),
         kink=lambda x: min(_closest(x - 1.0), _closest(x + 1.0)),
     ),
+    Case("starred_shapes", p.starred_shapes, (A(3, 3, low=-1.0, high=1.0),)),
+    Case(
+        "band_mask",
+        p.band_mask,
+        (A(5),),
+        kink=lambda x: min(_closest(x - 1.0), _closest(x + 1.0), _closest(x - 1.5)),
+    ),
     Case("tanh_identity", p.tanh_identity, (A(4),)),
     Case("trace_product", p.trace_product, (A(3, 3),)),
     Case("einsum_bilinear", p.einsum_bilinear, (A(3, 3), A(3)), (0, 1)),

@@ -801,6 +801,19 @@ def hard_tanh(x):
     return np.sum(np.clip(x, -1.0, 1.0) * x)
 
 
+def starred_shapes(A):
+    """Shapes passed with *: np.eye(*shape), x.reshape(*shape), no derivative through them."""
+    shape = np.shape(A)
+    flat = np.ravel(A)
+    return np.sum((A @ A + np.eye(*shape)) ** 2) + np.sum(np.sin(flat.reshape(*shape)))
+
+
+def band_mask(x):
+    """Masks combined with &, | and ~ select which formula each entry uses."""
+    inside = (x > -1.0) & (x < 1.0) | (x > 1.5)
+    return np.sum(np.where(inside, x**2, 0.0) + np.where(~inside, np.sin(x), 0.0))
+
+
 def tanh_identity(x):
     """tanh z = 2 sigma(2 z) - 1, written the long way."""
     return np.sum((2.0 * sigmoid(2.0 * x) - 1.0) * x)

@@ -451,6 +451,11 @@ DOMAINS: dict[str, list[Case]] = {
         Case((Arg((2, 3)),), function=f)
         for f in (np.logical_not, np.isnan, np.isinf, np.isfinite, np.signbit)
     ],
+    "bitwise": [
+        Case((Arg((2, 3), CONDITION), Arg((3,), CONDITION)), function=f)
+        for f in (np.bitwise_and, np.bitwise_or, np.bitwise_xor)
+    ]
+    + [Case((Arg((2, 3), CONDITION),), function=np.invert)],
     "step": [
         Case((Arg((2, 3), NONZERO),), function=f)
         for f in (np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round)
