@@ -876,7 +876,9 @@ class Sweeps:
             self.vjp_calls[id(statement)] = (self.request_callee(statement.function), None)
             call = copy.deepcopy(statement.expr)
             call.func = _load(vjp_name)
-            call.args = [seed, *(self._resolve(self._operand(a), statement) for a in call.args)]
+            seeds = seed.elts if isinstance(seed, ast.Tuple) else [seed]  # one per item
+            call.args = [*seeds, *(self._resolve(self._operand(a), statement)
+                                   for a in call.args)]
             for keyword in call.keywords:
                 keyword.value = self._resolve(self._operand(keyword.value), statement)
         else:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import astor
 
 from .. import custom
-from ..errors import AutodiffError, UnsupportedSyntaxError, UserCodeError
+from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
 from ..rules.helpers import HELPERS
 from . import activity, fence, flat, ir, optimize, ranks
@@ -98,6 +98,14 @@ class ModuleBuilder:
 
     def _transform(self, function, wrt, argument_ranks, name) -> ast.FunctionDef:
         source = _spread(parse_function(function), argument_ranks)
+        try:
+            return self._transform_source(source, wrt, argument_ranks, name)
+        except (UnsupportedSyntaxError, MissingRuleError) as error:
+            if not flat.is_gradient_code(source) or "reverse over reverse" in error.message:
+                raise
+            raise flat.refused_in_gradient_code(source.name, error) from error
+
+    def _transform_source(self, source, wrt, argument_ranks, name) -> ast.FunctionDef:
         fence.check(source, wrt)
         namer = ir.Namer(self.module_names)
         normalizer = Normalizer(source, namer)

@@ -23,10 +23,12 @@ from __future__ import annotations
 import ast
 import itertools
 import linecache
+import re
 import threading
 
 from ..errors import UnsupportedSyntaxError
 from ..rules import helpers, registry
+from . import optimize
 
 _counter = itertools.count(1)
 _cache: dict[tuple, object] = {}
@@ -52,10 +54,11 @@ def is_reverse_gradient(function) -> bool:
             and getattr(function, "mode", None) == "reverse")
 
 
-def _refuse(name: str, why: str) -> UnsupportedSyntaxError:
+def _refuse(name: str, why: str, location=None) -> UnsupportedSyntaxError:
     return UnsupportedSyntaxError(
         f"reverse mode cannot differentiate the gradient of {name} (reverse over reverse): "
         f"{why}",
+        location=location,
         hint="take second derivatives with autodiffx.hessian or autodiffx.hvp (forward "
         "over reverse), or differentiate the outer function with mode=\"forward\"",
     )
@@ -115,6 +118,7 @@ def flatten(vjp: ast.FunctionDef, name: str, top: bool) -> ast.FunctionDef:
     forward = [s for s in body[:-1] if s is not pullback]
     replay = _Replay()
     adjoint = replay.visit(ast.Module(body=pullback.body, type_ignores=[])).body
+    adjoint = _Pieces().visit(ast.Module(body=adjoint, type_ignores=[])).body
     for node in ast.walk(ast.Module(body=forward + adjoint, type_ignores=[])):
         if isinstance(node, (ast.FunctionDef, ast.Lambda)):
             raise _refuse(name, "its gradient code defines functions")
@@ -126,14 +130,97 @@ def flatten(vjp: ast.FunctionDef, name: str, top: bool) -> ast.FunctionDef:
         forward.append(ast.Assign(targets=[ast.Name(id=seed.arg, ctx=ast.Store())],
                                   value=ast.Constant(1.0)))
     else:
+        seeds = _seeds(body[-1].value.elts[0], seed.arg, forward, adjoint)
         arguments = ast.arguments(
-            posonlyargs=[], args=[seed, *arguments.posonlyargs, *arguments.args],
+            posonlyargs=[], args=[*seeds, *arguments.posonlyargs, *arguments.args],
             vararg=arguments.vararg, kwonlyargs=arguments.kwonlyargs,
             kw_defaults=arguments.kw_defaults, kwarg=arguments.kwarg,
             defaults=arguments.defaults)
-    return ast.FunctionDef(name=vjp.name, args=arguments, body=[*forward, *adjoint],
-                           decorator_list=[], returns=None, type_comment=None,
-                           lineno=vjp.lineno)
+    body = [*forward, *adjoint]
+    optimize.eliminate_dead_code(body, set())  # the value itself is not returned
+    return ast.FunctionDef(name=vjp.name, args=arguments, body=body, decorator_list=[],
+                           returns=None, type_comment=None, lineno=vjp.lineno)
+
+
+def _seeds(result: ast.expr, seed: str, forward: list, adjoint: list) -> list[ast.arg]:
+    """The seed parameters of a callee's flat vjp: one per item of a tuple it returns
+    (``da, db = dout`` in the pullback becomes the parameters ``da, db``)."""
+    if not isinstance(result, ast.Tuple):
+        return [ast.arg(arg=seed)]
+    for position, statement in enumerate(adjoint):
+        if (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Name)
+                and statement.value.id == seed and isinstance(statement.targets[0], ast.Tuple)):
+            del adjoint[position]
+            names = [t.id for t in statement.targets[0].elts]
+            break
+    else:
+        names = ["_"] * len(result.elts)
+    taken = {n.id for s in forward + adjoint for n in ast.walk(s) if isinstance(n, ast.Name)}
+    free = (f"unused_{k}" for k in itertools.count(1) if f"unused_{k}" not in taken)
+    return [ast.arg(arg=name if name != "_" else next(free)) for name in names]
+
+
+class _Pieces(ast.NodeTransformer):
+    """The adjoints of ``np.stack`` and ``np.concatenate`` as one subscript per piece:
+    ``da, db = unstack(g, 1)`` becomes ``da = g[:, 0]``, ``db = g[:, 1]``, and
+    ``da, db = unconcatenate(g, [a, b], 0)`` becomes slices of ``g`` whose bounds come
+    from the shapes of ``a`` and ``b``. Subscripts have a rule; the list helpers do not."""
+
+    def visit_Assign(self, node):
+        call = node.value
+        target = node.targets[0]
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                and isinstance(target, ast.Tuple) and len(node.targets) == 1):
+            return node
+        if call.func.id == "unstack" and len(call.args) == 2:
+            axis = call.args[1]
+            if not (isinstance(axis, ast.Constant) and type(axis.value) is int):
+                return node
+            return [_pure(item, _along(call.args[0], axis.value, ast.Constant(position)))
+                    for position, item in enumerate(target.elts)]
+        if call.func.id == "unconcatenate" and len(call.args) == 3:
+            g, arrays, axis = call.args
+            if not (isinstance(axis, ast.Constant) and type(axis.value) is int
+                    and isinstance(arrays, ast.List)
+                    and len(arrays.elts) == len(target.elts)):
+                return node
+            out = []
+            start = None
+            for position, (item, array) in enumerate(zip(target.elts, arrays.elts,
+                                                         strict=True)):
+                size = ast.Subscript(value=_np_call("shape", array), slice=axis,
+                                     ctx=ast.Load())
+                stop = size if start is None else ast.BinOp(left=start, op=ast.Add(),
+                                                            right=size)
+                last = position == len(target.elts) - 1
+                out.append(_pure(item, _along(g, axis.value, ast.Slice(
+                    lower=start, upper=None if last else stop, step=None))))
+                start = stop
+            return out
+        return node
+
+
+def _along(array: ast.expr, axis: int, index: ast.expr) -> ast.Subscript:
+    """``array[index]`` along ``axis``: ``g[:, :, i]``, or from the end ``g[..., i, :]``."""
+    every = ast.Slice(lower=None, upper=None, step=None)
+    if axis >= 0:
+        parts = [every] * axis + [index]
+    else:
+        parts = [ast.Constant(Ellipsis), index] + [every] * (-axis - 1)
+    key = parts[0] if len(parts) == 1 else ast.Tuple(elts=parts, ctx=ast.Load())
+    return ast.Subscript(value=array, slice=key, ctx=ast.Load())
+
+
+def _pure(target: ast.expr, value: ast.expr) -> ast.Assign:
+    """An assignment dead-code elimination may drop (a piece nobody reads)."""
+    node = ast.Assign(targets=[target], value=value, lineno=0)
+    node.pure = True
+    return node
+
+
+def _np_call(name: str, *args) -> ast.Call:
+    return ast.Call(func=ast.Attribute(value=ast.Name(id="np", ctx=ast.Load()), attr=name,
+                                       ctx=ast.Load()), args=list(args), keywords=[])
 
 
 class _Replay(ast.NodeTransformer):
@@ -198,7 +285,8 @@ def _helper_rules() -> dict[str, registry.Rule]:
     h = helpers
     originals = {name: getattr(getattr(h, name), "__wrapped__", getattr(h, name))
                  for name in ("unbroadcast", "unreduce", "unindex", "matmul_adjoint",
-                              "safe_divide", "strong_zero", "extremum_weights")}
+                              "safe_divide", "strong_zero", "extremum_weights", "dot_adjoint",
+                              "inner_adjoint", "einsum_adjoint", "norm_adjoint")}
     unbroadcast_to = getattr(runtime.unbroadcast_to, "__wrapped__", runtime.unbroadcast_to)
     return {
         "unbroadcast": _rule("unbroadcast", originals["unbroadcast"], ("v", "x"),
@@ -226,10 +314,69 @@ def _helper_rules() -> dict[str, registry.Rule]:
                               "unbroadcast(strong_zero(g, v), d)")),
         "extremum_weights": _rule("extremum_weights", originals["extremum_weights"], (),
                                   (), differentiable=False),
+        "dot_adjoint": _product_rule("dot_adjoint", originals["dot_adjoint"], "np.dot"),
+        "inner_adjoint": _product_rule("inner_adjoint", originals["inner_adjoint"],
+                                       "np.inner"),
+        # two operands at most: the rule has a y, not *operands (_bind refuses a third)
+        "einsum_adjoint": registry.Rule(
+            name="einsum_adjoint", primitives=(originals["einsum_adjoint"],),
+            params=("subscripts", "side", "v", "x", "y"), optional=1,
+            tangents=(None,) * 5,
+            adjoints=(
+                None, None,
+                "(np.einsum(subscripts, g) if y is None else np.einsum(subscripts, g, y)) "
+                "if side == 0 else np.einsum(subscripts, x, g)",
+                "einsum_adjoint(subscripts, 0, v, x, g) if side == 1 "
+                "else np.zeros(np.shape(x))",
+                "einsum_adjoint(subscripts, 1, v, g, y) if side == 0 "
+                "else np.zeros(np.shape(y))",
+            )),
+        # out = U(v) / U(norm) * x, with U(t) = unreduce(t, x, axis, keepdims)
+        "norm_adjoint": _rule(
+            "norm_adjoint", originals["norm_adjoint"], ("v", "norm", "x"),
+            ("np.reshape(np.sum(safe_divide(g * x, unreduce(norm, x, axis, keepdims)), "
+             "axis=axis, keepdims=keepdims), np.shape(v))",
+             "np.reshape(np.sum(-safe_divide(g * x * unreduce(v, x, axis, keepdims), "
+             "unreduce(norm, x, axis, keepdims) ** 2), axis=axis, keepdims=keepdims), "
+             "np.shape(norm))",
+             "g * safe_divide(unreduce(v, x, axis, keepdims), "
+             "unreduce(norm, x, axis, keepdims))"),
+            keywords={"ord": None, "axis": None, "keepdims": False}),
     }
 
 
+def _product_rule(name: str, function, product: str) -> registry.Rule:
+    """The adjoint of a bilinear product for one side is linear in the cotangent ``v`` and
+    in the other operand; its own adjoints are the product and the other side's adjoint."""
+    return _rule(name, function, ("v", "x", "y", "side"), (
+        f"{product}(g, y) if side == 0 else {product}(x, g)",
+        f"{name}(v, x, g, 0) if side == 1 else np.zeros(np.shape(x))",
+        f"{name}(v, g, y, 1) if side == 0 else np.zeros(np.shape(y))",
+        None))
+
+
 _by_id: dict[int, registry.Rule] = {}
+_WITHOUT_RULES = {"unstack": "np.stack", "unconcatenate": "np.concatenate",
+                  "prod_partials": "np.prod"}
+
+
+def refuse_helper(callee, name: str) -> None:
+    """Refuse a call in flat gradient code to an adjoint helper that has no rule here."""
+    for helper, user_facing in _WITHOUT_RULES.items():
+        function = getattr(helpers, helper)
+        if callee in (function, getattr(function, "__wrapped__", None)):
+            raise _refuse(_user_name(name), f"the adjoint of {user_facing} ({helper}) has "
+                          "no derivative rule of its own")
+
+
+def refused_in_gradient_code(name: str, error) -> UnsupportedSyntaxError:
+    """What transforming flat gradient code refused, said as a reverse-over-reverse limit."""
+    return _refuse(_user_name(name), error.message, error.location)
+
+
+def _user_name(name: str) -> str:
+    """``f`` for the flat function ``f_grad`` (or a callee's ``g_vjp_2``)."""
+    return re.sub(r"_(grad|vjp)(_\d+)?$", "", name)
 
 
 def helper_rule(callee) -> registry.Rule | None:
@@ -247,4 +394,4 @@ def helper_rule(callee) -> registry.Rule | None:
 
 
 __all__ = ["clear_cache", "flatten", "gradient_function", "helper_rule",
-           "is_reverse_gradient"]
+           "is_reverse_gradient", "refuse_helper", "refused_in_gradient_code"]

@@ -681,6 +681,8 @@ class Normalizer:
             callee = flat.gradient_function(callee)  # reverse over reverse: flat gradient code
         elif rule is None and callee is not None and flat.is_gradient_code(self.source):
             rule = flat.helper_rule(callee)  # an adjoint helper, in flat gradient code
+            if rule is None:
+                flat.refuse_helper(callee, self.source.name)
         if callee is builtins.sum:
             rule = None
             if len(node.args) == 1 and not node.keywords and isinstance(
