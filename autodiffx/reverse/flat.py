@@ -136,8 +136,11 @@ def flatten(vjp: ast.FunctionDef, name: str, top: bool) -> ast.FunctionDef:
             vararg=arguments.vararg, kwonlyargs=arguments.kwonlyargs,
             kw_defaults=arguments.kw_defaults, kwarg=arguments.kwarg,
             defaults=arguments.defaults)
+    heading = forward.pop(0) if forward and optimize.is_comment(forward[0]) else None
     body = [*forward, *adjoint]
     optimize.eliminate_dead_code(body, set())  # the value itself is not returned
+    if heading is not None:
+        body.insert(0, heading)
     return ast.FunctionDef(name=vjp.name, args=arguments, body=body, decorator_list=[],
                            returns=None, type_comment=None, lineno=vjp.lineno)
 

@@ -779,6 +779,12 @@ class Normalizer:
             args=args,
             keywords=[ast.keyword(arg=k, value=v) for k, v in keywords.items()],
         )
+        if function.attr == "dot":
+            # np.dot(x, y), not x.dot(y): a plain array's method would turn a Dual y into an
+            # array when forward mode runs this code (forward over reverse)
+            expression = ast.Call(func=ast.parse("np.dot", mode="eval").body,
+                                  args=[copy.deepcopy(receiver), *args],
+                                  keywords=expression.keywords)
         rule = registry.lookup(callee)
         if packed and len(args) > 1:
             args = [ast.Tuple(elts=args, ctx=ast.Load())]

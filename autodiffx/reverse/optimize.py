@@ -207,7 +207,7 @@ def eliminate_dead_code(body: list[ast.stmt], live_at_end: set[str]) -> None:
     _tidy(body, [])
 
 
-def _is_comment(statement) -> bool:
+def is_comment(statement) -> bool:
     return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name)
             and statement.value.id.startswith("__autodiffx_comment_"))
 
@@ -236,7 +236,7 @@ def _tidy(body: list[ast.stmt], later: list[list[ast.stmt]]) -> None:
     position = 0
     while position < len(body):
         following = body[position + 1] if position + 1 < len(body) else None
-        if _is_comment(body[position]) and (following is None or _is_comment(following)):
+        if is_comment(body[position]) and (following is None or is_comment(following)):
             del body[position]
             continue
         position += 1
@@ -247,7 +247,7 @@ def _names(node) -> set[str]:
 
 
 def _empty(block: list) -> bool:
-    return all(_is_comment(s) or isinstance(s, ast.Pass) for s in block)
+    return all(is_comment(s) or isinstance(s, ast.Pass) for s in block)
 
 
 def _test_has_effects(statement) -> bool:

@@ -64,3 +64,10 @@ def stacked_rows(x):
 
 GOLDEN["variance"] = (variance, (0,), (1,))
 GOLDEN["stacked_rows"] = (stacked_rows, (0,), (1,))
+
+
+FLAT_GOLDEN = {
+    # reverse over reverse: the flat gradient code the second transform reads
+    "rnn_flat": (rnn, (0,), (2, 1, 0)),
+    "two_layers_flat": (two_layers, (0, 1), (2, 2, 1)),
+}

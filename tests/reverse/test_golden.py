@@ -4,14 +4,17 @@ Regenerate with ``AUTODIFFX_REGEN_GOLDEN=1 pytest tests/reverse/test_golden.py``
 the diff: the generated code is part of the product.
 """
 
+import linecache
 import os
 from pathlib import Path
 
 import pytest
 
+import autodiffx
 from autodiffx import reverse
+from autodiffx.reverse import flat
 
-from .golden_functions import GOLDEN
+from .golden_functions import FLAT_GOLDEN, GOLDEN
 
 FOLDER = Path(__file__).parent / "golden"
 
@@ -20,6 +23,18 @@ FOLDER = Path(__file__).parent / "golden"
 def test_generated_source_matches_golden(name):
     function, wrt, ranks = GOLDEN[name]
     text = reverse.build(function, wrt, ranks).source
+    path = FOLDER / f"{name}.py"
+    if os.environ.get("AUTODIFFX_REGEN_GOLDEN") == "1":
+        path.write_text(text)
+    assert path.exists(), f"no golden file {path}; run with AUTODIFFX_REGEN_GOLDEN=1"
+    assert text == path.read_text()
+
+
+@pytest.mark.parametrize("name", sorted(FLAT_GOLDEN))
+def test_flat_gradient_source_matches_golden(name):
+    function, wrt, ranks = FLAT_GOLDEN[name]
+    flat_function = flat.gradient_function(autodiffx.grad(function, wrt=wrt), ranks)
+    text = "".join(linecache.getlines(flat_function.__code__.co_filename))
     path = FOLDER / f"{name}.py"
     if os.environ.get("AUTODIFFX_REGEN_GOLDEN") == "1":
         path.write_text(text)
