@@ -7,15 +7,19 @@ the gradients. Its source is registered with :mod:`linecache`, so reverse mode c
 transform it like user code: a call ``g(x)`` in a function being differentiated becomes a
 call to ``f_grad``, and ``grad(g)``/``jacrev(g)`` differentiate ``f_grad``.
 
-The adjoint helpers that generated code calls are primitives here, with rules of their own
-(:func:`helper_rule`; never registered in the shared registry): ``unbroadcast``,
-``unbroadcast_to``, ``unreduce``, ``unindex``, ``matmul_adjoint``, ``safe_divide``,
-``strong_zero`` and ``extremum_weights``.
+* A function ``f`` calls is called as itself in the forward sweep, and its adjoint is a
+  flat vector-Jacobian product that takes the cotangent first, ``layer_vjp(dlayer, W, x)``
+  (one cotangent per item when it returns a tuple). Nothing holds a closure, so the second
+  transformation sees plain calls to functions with source.
+* The tape is read back by index (:class:`_Replay`): ``replay = len(tape)`` and
+  ``v = tape[replay]``, which reverse mode differentiates like any list read.
+* The adjoint helpers are primitives here, with rules of their own (:func:`helper_rule`;
+  never registered in the shared registry). ``unstack`` and ``unconcatenate`` become one
+  subscript per piece (:class:`_Pieces`).
 
-Supported: gradient code with no calls to other generated functions (no user-function
-calls in ``f``) and no tape (loops over constants are unrolled and fine; loops that save
-values for the adjoint sweep are refused). Anything else is refused with an
-:class:`~autodiffx.errors.UnsupportedSyntaxError` that says so.
+Refused, with an :class:`~autodiffx.errors.UnsupportedSyntaxError` naming the function:
+gradient code that keeps adjoints in a Python list (``dxs.pop()``) and the adjoint of
+``np.prod``, whose helper has no rule.
 """
 
 from __future__ import annotations
