@@ -111,7 +111,7 @@ class ModuleBuilder:
         normalizer = Normalizer(source, namer)
         statements = optimize.eliminate_common_subexpressions(normalizer.run(),
                                                               normalizer.stored)
-        self.namespace.update(normalizer.globals_used)
+        renames = self._bind_globals(normalizer.globals_used, namer)
         params = normalizer.params
         rank_of = ranks.infer(statements, params, argument_ranks, self.call_ranks,
                               normalizer.globals_used)
@@ -143,9 +143,25 @@ class ModuleBuilder:
         if self.flat:
             what = "gradient" if len(self.active) == 1 else "vector-Jacobian product"
         definition = _definition(source, name, body, self.comments, what)
+        if renames:
+            _Rename(renames).visit(definition)
         if self.flat:
             definition = flat.flatten(definition, source.name, top=len(self.active) == 1)
         return definition
+
+    def _bind_globals(self, globals_used: dict, namer: ir.Namer) -> dict[str, str]:
+        """Put a function's globals in the module's namespace, which its callees share:
+        a name another module binds to something else (``C`` in two files) gets a fresh
+        name in this function's code. Returns those renames."""
+        renames = {}
+        for name, value in globals_used.items():
+            if name in self.namespace and self.namespace[name] is not value:
+                taken = self.module_names | set(self.namespace) | namer.taken
+                renames[name] = ir.Namer(taken).fresh(name, adjoint_too=False)
+                namer.reserve(renames[name])
+                name = renames[name]
+            self.namespace[name] = value
+        return renames
 
     def callee(self, function, namer: ir.Namer, globals_used: dict) -> str:
         """A module-level name for ``function``, which flat code calls in its forward
@@ -255,6 +271,18 @@ def _definition(source: FunctionSource, name: str, body, comments,
     where = f"{what} of {source.name} ({_short(source.filename)}:{source.node.lineno})"
     return ast.FunctionDef(name=name, args=arguments, body=[comments.marker(where), *body],
                            decorator_list=[], returns=None, type_comment=None, lineno=0)
+
+
+class _Rename(ast.NodeTransformer):
+    """Rename global names read by one generated function (see ``_bind_globals``)."""
+
+    def __init__(self, renames: dict[str, str]):
+        self.renames = renames
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        if isinstance(node.ctx, ast.Load) and node.id in self.renames:
+            node.id = self.renames[node.id]
+        return node
 
 
 class _NegativeConstants(ast.NodeTransformer):
