@@ -540,6 +540,35 @@ class Normalizer:
         if not hasattr(builtins, name) or getattr(builtins, name) is not value:
             self.globals_used[name] = value
 
+    def _name_transform(self, call: ast.Call) -> ast.Name | None:
+        """``autodiffx.grad(f, wrt=1)`` with arguments known before the function runs,
+        made once now and given a global name; ``None`` for any other call."""
+        from .. import api
+
+        if self._static(call.func) is not api.grad:
+            return None
+        arguments = [self._static_value(a) for a in call.args]
+        keywords = {k.arg: self._static_value(k.value) for k in call.keywords}
+        if any(is_missing(v) for v in [*arguments, *keywords.values()]):
+            return None
+        try:
+            gradient = api.grad(*arguments, **keywords)
+        except Exception:  # a bad grad(...) call raises again when the code runs
+            return None
+        base = getattr(arguments[0], "__name__", "f") if arguments else "f"
+        name = self.namer.fresh(f"grad_{base}", adjoint_too=False)
+        self.source.namespace[name] = gradient
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def _static_value(self, node):
+        """A constant, or the value of a global name or attribute chain (else missing)."""
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Tuple):
+            items = [self._static_value(e) for e in node.elts]
+            return self.source.resolve("\0") if any(map(is_missing, items)) else tuple(items)
+        return self._static(node)
+
     def _static(self, node):
         """The value of a global name or attribute chain, or the missing marker."""
         if isinstance(node, ast.Name):
@@ -644,6 +673,11 @@ class Normalizer:
 
     def _call(self, target: str, node: ast.Call, origin) -> None:
         function = node.func
+        if isinstance(function, ast.Call):
+            named = self._name_transform(function)
+            if named is not None:  # grad(f)(x): as if grad(f) had a module-level name
+                function = named
+                node = ast.Call(func=named, args=node.args, keywords=node.keywords)
         if (
             isinstance(function, ast.Attribute)
             and function.attr in METHODS

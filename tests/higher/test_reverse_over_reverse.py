@@ -196,3 +196,19 @@ def test_reverse_over_reverse_through_a_loop_of_calls(x, steps):
                                atol=1e-12)
     np.testing.assert_allclose(got, _numeric_jacobian(gradient, [x, steps], 0), rtol=1e-5,
                                atol=1e-7)
+
+
+def inline_penalty(W, b, u, X):
+    """``autodiffx.grad(...)`` called where it is made, inside the function."""
+    return np.sum(autodiffx.grad(window_score, wrt="b")(W, b, u, X) ** 2)
+
+
+def test_a_gradient_made_inside_the_function_is_differentiated():
+    rng = np.random.default_rng(6)
+    W, b, u, X = rng.normal(size=(3, 4)), rng.normal(size=3), rng.normal(size=3), \
+        rng.normal(size=(4, 1))
+    got = autodiffx.grad(inline_penalty, wrt=1)(W, b, u, X)
+    np.testing.assert_allclose(got, autodiffx.grad(squared_gradient_norm, wrt=1)(W, b, u, X),
+                               rtol=1e-12)
+    np.testing.assert_allclose(
+        got, autodiffx.grad(inline_penalty, wrt=1, mode="forward")(W, b, u, X), rtol=1e-10)
