@@ -5,6 +5,11 @@ gradient code), with X of shape (250, 1) (d = 50, window 5, one window, n = 100)
 reported as a ratio to one reverse-mode gradient with respect to W in the same run; the
 target is at most 4x. The HVP is checked against central differences of the gradient.
 
+The same HVP by reverse over reverse (the gradient of ⟨∇J(W), V⟩, whose gradient code is
+transformed a second time) is timed next to it, and so is the whole Hessian in b (n × n)
+both ways: forward over reverse (``autodiffx.hessian``, n Dual directions in chunks) and
+reverse over reverse (``jacrev(grad(J, wrt="b"), wrt="b")``, one reverse pass per row).
+
     python benchmarks/bench_hvp.py
 """
 
@@ -37,12 +42,33 @@ def main(argv=None) -> None:
     numeric = (gradient(W + step * V) - gradient(W - step * V)) / (2 * step)
     assert np.allclose(ours, numeric, rtol=1e-5, atol=1e-8), np.max(np.abs(ours - numeric))
 
+    def along_V(W):
+        return np.sum(gradient(W) * V)
+
+    reverse_hvp = autodiffx.grad(along_V)
+    assert np.allclose(reverse_hvp(W), ours, rtol=1e-10, atol=1e-12)
+
     one_gradient = per_call(lambda: gradient(W))
     one_hvp = per_call(lambda: autodiffx.hvp(loss_in_W, (W,), (V,)))
+    one_reverse_hvp = per_call(lambda: reverse_hvp(W))
     print(f"HVP of the NER max-margin loss in W (X of shape {X.shape})")
-    print(f"{'gradient':>14} {'hvp':>14} {'ratio':>7}")
-    ratio = one_hvp / one_gradient
-    print(f"{format_time(one_gradient):>14} {format_time(one_hvp):>14} {ratio:>6.2f}x")
+    print(f"{'':>24} {'time':>12} {'/ gradient':>11}")
+    for label, seconds in (("gradient (reverse)", one_gradient),
+                           ("hvp, forward/reverse", one_hvp),
+                           ("hvp, reverse/reverse", one_reverse_hvp)):
+        print(f"{label:>24} {format_time(seconds):>12} {seconds / one_gradient:>10.2f}x")
+
+    gradient_b = autodiffx.grad(max_margin_loss, wrt="b")
+    forward_hessian = autodiffx.hessian(max_margin_loss, wrt="b")
+    reverse_hessian = autodiffx.jacrev(gradient_b, wrt="b")
+    H = forward_hessian(W, b, u, X, Xc)
+    assert np.allclose(reverse_hessian(W, b, u, X, Xc), H, rtol=1e-10, atol=1e-12)
+    one_b = per_call(lambda: gradient_b(W, b, u, X, Xc))
+    print(f"Hessian of the loss in b ({H.shape[0]} x {H.shape[1]})")
+    for label, call in (("forward over reverse", forward_hessian),
+                        ("reverse over reverse", reverse_hessian)):
+        seconds = per_call(lambda call=call: call(W, b, u, X, Xc))
+        print(f"{label:>24} {format_time(seconds):>12} {seconds / one_b:>10.2f}x")
 
 
 if __name__ == "__main__":
