@@ -144,6 +144,11 @@ def check_lists(statements: list, relevant: set[str], lists: set[str],
         if not used or isinstance(statement, ir.Append) or (
                 isinstance(statement, ir.Assign) and statement.kind == "list"):
             continue
+        if (isinstance(statement, ir.Store) and statement.target in active_lists
+                and isinstance(statement.index, (ast.Name, ast.Constant))
+                and not (isinstance(statement.value, ast.Name)
+                         and statement.value.id in active_lists)):
+            continue  # xs[i] = v: an item replaced
         if isinstance(statement, ir.Assign) and statement.kind in ("primitive", "opaque"):
             rule = statement.rule
             first = statement.operands[0] if statement.operands else None

@@ -560,8 +560,8 @@ class Sweeps:
             value = ast.BinOp(left=_load(adjoint), op=ast.Add(), right=expression)
         else:
             value = expression
-            if name in self.stored:
-                value = _call(_np("copy"), value)
+            if name in self.stored:  # written into below: a copy, never a view or alias
+                value = _call(_load("list") if name in self.lists else _np("copy"), value)
             defined.add(adjoint)
         out.append(_assign(adjoint, value, pure=pure))
 
@@ -910,6 +910,7 @@ class Sweeps:
         if target not in self.relevant or gradient not in defined:
             return []
         out: list = []
+        # resolved once per use, never copied: a tape read is patched into these nodes
         index, where = (self._resolve(self._operand(statement.index), statement)
                         for _ in range(2))
         value = statement.value
@@ -925,7 +926,12 @@ class Sweeps:
                     part = _call(_np("copy"), part)
             self._contribute(value.id, part, defined, out)
         zero = ast.Subscript(value=_load(gradient), slice=where, ctx=ast.Store())
-        out.append(_assign(zero, ast.Constant(0.0)))
+        if target in self.lists:  # an item replaced: zeros of its shape, not a number
+            zeroed = self._resolve(self._operand(statement.index), statement)
+            item = ast.Subscript(value=_load(gradient), slice=zeroed, ctx=ast.Load())
+            out.append(_assign(zero, _call(_np("zeros_like"), item)))
+        else:
+            out.append(_assign(zero, ast.Constant(0.0)))
         return out
 
     # ------------------------------------------------------------------ control flow

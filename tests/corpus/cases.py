@@ -290,6 +290,7 @@ CASES: tuple[Case, ...] = (
     Case("append_then_stack", p.append_then_stack, (A(3),)),
     Case("append_scalars", p.append_scalars, (A(4),)),
     Case("list_read_moving_index", p.list_read_moving_index, (A(3),)),
+    Case("list_item_writes", p.list_item_writes, (A(3, low=-1.0, high=1.0),)),
     Case("stack_axis", p.stack_axis, (A(3), A(3)), (0, 1)),
     # models from the lecture and the course
     Case("ner_score", p.ner_score, (A(3, 10), A(3), A(3), A(10)), (0, 1, 2, 3)),

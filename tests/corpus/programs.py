@@ -655,6 +655,17 @@ def list_read_moving_index(x):
     return np.sum(total)
 
 
+def list_item_writes(x):
+    """Items of a list replaced, at a constant index and at indices that move in a loop."""
+    xs = [x, 0.5 * x, np.tanh(x)]
+    xs[1] = np.sin(xs[0]) + xs[1]
+    for k in range(3):
+        j = (k + 1) % 3
+        xs[j] = xs[j] * xs[k]
+        j = k
+    return np.sum(np.stack(xs) ** 2)
+
+
 def stack_axis(x, y):
     """np.stack along axis=1, np.concatenate along axis=0."""
     M = np.stack([x, y], axis=1)
