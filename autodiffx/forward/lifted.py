@@ -13,7 +13,11 @@ own, written here:
 * the product adjoints are **bilinear** in ``g`` and the other operand (``matmul_adjoint``,
   ``dot_adjoint``, ``inner_adjoint``, ``einsum_adjoint``): the product rule, per direction;
 * ``safe_divide`` and ``strong_zero`` have closed-form tangents; ``extremum_weights`` is
-  piecewise constant (zero tangent).
+  piecewise constant (zero tangent);
+* ``prod_partials`` (the partials of ``np.prod``) has the Hessian of the product as its
+  Jacobian, applied by :func:`~autodiffx.rules.helpers.prod_partials_tangent`; its own
+  adjoint ``prod_partials_adjoint`` (called by reverse-over-reverse code) is linear in the
+  cotangent, and a third derivative through ``x`` is refused.
 
 ``install()`` rebinds the helper names in :mod:`autodiffx.rules.helpers` (and
 :mod:`autodiffx.reverse.runtime`) to these dispatching versions, so code that imports them
@@ -252,18 +256,48 @@ def _constant(original):
     return lifted
 
 
-def _refused(original, why):
+def _prod_partials(original):
+    """``prod_partials(x, axis, keepdims)``: the tangent is the Hessian of the product times
+    the tangent of ``x``, computed directly (the helper builds arrays a Dual cannot enter)."""
+
     @functools.wraps(original)
-    def lifted(*args, **kwargs):
-        if any(isinstance(a, Dual) for a in args):
-            raise MissingRuleError(
-                f"forward mode over reverse mode cannot differentiate {why}",
-                hint='differentiate twice in forward mode (jacfwd(grad(f, mode="forward")))',
-            )
-        return original(*args, **kwargs)
+    def lifted(x, axis=None, keepdims=False):
+        if not isinstance(x, Dual):
+            return original(x, axis, keepdims)
+        primal, tangent = x.primal, x.tangent
+        if isinstance(primal, Dual) or isinstance(tangent, Dual):
+            raise _third_order()
+        k = len(tangent)
+        tangent = np.broadcast_to(tangent, (k, *np.shape(primal)))
+        return Dual(original(primal, axis, keepdims),
+                    helpers.prod_partials_tangent(tangent, primal, axis, keepdims), x.level)
 
     lifted.lifted = True
     return lifted
+
+
+def _prod_partials_adjoint(original):
+    """``prod_partials_adjoint(g, x, axis, keepdims)`` is linear in ``g``; through ``x`` it
+    would be a third derivative of ``np.prod``, which has no rule."""
+    linear = _linear(original, (0,))
+
+    @functools.wraps(original)
+    def lifted(g, x, axis=None, keepdims=False):
+        if isinstance(x, Dual):
+            raise _third_order()
+        return linear(g, x, axis, keepdims)
+
+    lifted.lifted = True
+    return lifted
+
+
+def _third_order() -> MissingRuleError:
+    return MissingRuleError(
+        "forward mode cannot take a third derivative through np.prod: the derivative of "
+        "its second-derivative helper has no rule",
+        hint="differentiate at most twice through np.prod, or write the product as a "
+        "loop of multiplications",
+    )
 
 
 def _lifted_helpers() -> dict:
@@ -281,7 +315,8 @@ def _lifted_helpers() -> dict:
         "safe_divide": _safe_divide(h.safe_divide),
         "strong_zero": _strong_zero(h.strong_zero),
         "extremum_weights": _constant(h.extremum_weights),
-        "prod_partials": _refused(h.prod_partials, "the adjoint of np.prod"),
+        "prod_partials": _prod_partials(h.prod_partials),
+        "prod_partials_adjoint": _prod_partials_adjoint(h.prod_partials_adjoint),
     }
 
 
@@ -294,8 +329,14 @@ def install() -> None:
     if _installed:
         return
     _installed = True
+    from ..rules import numpy_rules
+
     for name, function in _lifted_helpers().items():
         setattr(helpers, name, function)
+        # The tangent rules of np.prod, np.max and np.linalg.norm call helpers too, and
+        # meet Duals there in forward over forward (a Dual of an outer level as ``x``).
+        if getattr(numpy_rules, name, None) is function.__wrapped__:
+            setattr(numpy_rules, name, function)
     from ..reverse import runtime  # imported here: reverse mode imports forward mode
 
     for name, function in runtime.RUNTIME.items():

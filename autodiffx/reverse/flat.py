@@ -293,7 +293,8 @@ def _helper_rules() -> dict[str, registry.Rule]:
     originals = {name: getattr(getattr(h, name), "__wrapped__", getattr(h, name))
                  for name in ("unbroadcast", "unreduce", "unindex", "matmul_adjoint",
                               "safe_divide", "strong_zero", "extremum_weights", "dot_adjoint",
-                              "inner_adjoint", "einsum_adjoint", "norm_adjoint")}
+                              "inner_adjoint", "einsum_adjoint", "norm_adjoint",
+                              "prod_partials")}
     unbroadcast_to = getattr(runtime.unbroadcast_to, "__wrapped__", runtime.unbroadcast_to)
     return {
         "unbroadcast": _rule("unbroadcast", originals["unbroadcast"], ("v", "x"),
@@ -349,6 +350,10 @@ def _helper_rules() -> dict[str, registry.Rule]:
              "g * safe_divide(unreduce(v, x, axis, keepdims), "
              "unreduce(norm, x, axis, keepdims))"),
             keywords={"ord": None, "axis": None, "keepdims": False}),
+        # the Jacobian of the partials is the (symmetric) Hessian of the product
+        "prod_partials": _rule("prod_partials", originals["prod_partials"], ("x",),
+                               ("prod_partials_adjoint(g, x, axis, keepdims)",),
+                               keywords={"axis": None, "keepdims": False}),
     }
 
 
@@ -363,8 +368,7 @@ def _product_rule(name: str, function, product: str) -> registry.Rule:
 
 
 _by_id: dict[int, registry.Rule] = {}
-_WITHOUT_RULES = {"unstack": "np.stack", "unconcatenate": "np.concatenate",
-                  "prod_partials": "np.prod"}
+_WITHOUT_RULES = {"unstack": "np.stack", "unconcatenate": "np.concatenate"}
 
 
 def refuse_helper(callee, name: str) -> None:

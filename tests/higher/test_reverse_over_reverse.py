@@ -28,8 +28,6 @@ where a third derivative jumps (|x - 0.5|³ at 0.5 gives 3h)."""
 AGREEMENT = 1e-8
 
 REFUSED = {
-    "product_reduction": "np.prod",
-    "method_chain": "np.prod",
     "append_then_stack": "np.stack",
     "append_scalars": "np.stack",
     "list_read_moving_index": "does not differentiate",
