@@ -411,6 +411,7 @@ _lock = threading.RLock()  # reentrant: flat gradient code is built while buildi
 
 def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
     """The cached :class:`Generated` for ``(f, wrt, ranks)``, built on first use."""
+    given = f
     if flat.is_reverse_gradient(f):
         # reverse over reverse: differentiate the flat gradient code of f
         f = flat.gradient_function(f, argument_ranks)
@@ -426,7 +427,7 @@ def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
                 _cache[key] = generated
                 if verbose:
                     print(generated.source)
-    _last_call[f] = key
+    _last_call[f] = _last_call[given] = key
     return generated
 
 

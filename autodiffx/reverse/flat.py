@@ -15,16 +15,17 @@ call to ``f_grad``, and ``grad(g)``/``jacrev(g)`` differentiate ``f_grad``.
   ``v = tape[replay]``, which reverse mode differentiates like any list read.
 * The adjoint helpers are primitives here, with rules of their own (:func:`helper_rule`;
   never registered in the shared registry). ``unstack`` and ``unconcatenate`` become one
-  subscript per piece (:class:`_Pieces`).
+  subscript per piece (:class:`_Pieces`); the adjoint of a list becomes a list grown by
+  appends and read by index (:class:`_ListAdjoints`).
 
-Refused, with an :class:`~autodiffx.errors.UnsupportedSyntaxError` naming the function:
-gradient code that keeps adjoints in a Python list (``dxs.pop()``) and the adjoint of
-``np.prod``, whose helper has no rule.
+What reverse mode refuses in user code it refuses here too, said as a limit of reverse over
+reverse (:func:`refused_in_gradient_code`), with the place in the gradient code.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import itertools
 import linecache
 import re
@@ -123,6 +124,8 @@ def flatten(vjp: ast.FunctionDef, name: str, top: bool) -> ast.FunctionDef:
     replay = _Replay()
     adjoint = replay.visit(ast.Module(body=pullback.body, type_ignores=[])).body
     adjoint = _Pieces().visit(ast.Module(body=adjoint, type_ignores=[])).body
+    taken = {n.id for s in forward + adjoint for n in ast.walk(s) if isinstance(n, ast.Name)}
+    adjoint = _ListAdjoints(taken).visit(ast.Module(body=adjoint, type_ignores=[])).body
     for node in ast.walk(ast.Module(body=forward + adjoint, type_ignores=[])):
         if isinstance(node, (ast.FunctionDef, ast.Lambda)):
             raise _refuse(name, "its gradient code defines functions")
@@ -205,6 +208,96 @@ class _Pieces(ast.NodeTransformer):
                 start = stop
             return out
         return node
+
+
+class _ListAdjoints(ast.NodeTransformer):
+    """The adjoint of a list as a list grown by appends and read by index, which reverse
+    mode differentiates: ``dxs = list(unstack(g, 0))`` and
+    ``dxs = [np.zeros_like(item) for item in xs]`` become loops of appends, and
+    ``dv = dxs.pop()`` reads ``dxs[dxs_end]`` after ``dxs_end = dxs_end - 1``."""
+
+    def __init__(self, taken: set[str]):
+        self.taken = set(taken)
+        self.ends: dict[str, str] = {}
+
+    def _fresh(self, base: str) -> str:
+        name, number = base, 1
+        while name in self.taken:
+            number += 1
+            name = f"{base}_{number}"
+        self.taken.add(name)
+        return name
+
+    def visit_Assign(self, node):
+        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            return node
+        name = node.targets[0].id
+        value = node.value
+        if _is_call(value, "list") and len(value.args) == 1:
+            value = value.args[0]
+        if (_is_call(value, "pop") and isinstance(value.func, ast.Attribute)
+                and isinstance(value.func.value, ast.Name)
+                and value.func.value.id in self.ends and not value.args):
+            items = value.func.value.id
+            end = self.ends[items]
+            return [_pure(ast.Name(id=end, ctx=ast.Store()), ast.BinOp(
+                        left=ast.Name(id=end, ctx=ast.Load()), op=ast.Sub(),
+                        right=ast.Constant(1))),
+                    ast.Assign(targets=node.targets, value=ast.Subscript(
+                        value=ast.Name(id=items, ctx=ast.Load()),
+                        slice=ast.Name(id=end, ctx=ast.Load()), ctx=ast.Load()), lineno=0)]
+        position = self._fresh("position")
+        if (_is_call(value, "unstack") and len(value.args) == 2
+                and isinstance(value.args[1], ast.Constant)
+                and type(value.args[1].value) is int):
+            g, axis = value.args
+            count = ast.Subscript(value=_np_call("shape", g), slice=axis, ctx=ast.Load())
+            item = _along(g, axis.value, ast.Name(id=position, ctx=ast.Load()))
+        elif (isinstance(value, ast.ListComp) and len(value.generators) == 1
+              and isinstance(value.generators[0].target, ast.Name)
+              and isinstance(value.generators[0].iter, ast.Name)
+              and not value.generators[0].ifs):
+            loop = value.generators[0]
+            source = loop.iter
+            count = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[source],
+                             keywords=[])
+            item = _Substitute(loop.target.id, ast.Subscript(
+                value=source, slice=ast.Name(id=position, ctx=ast.Load()),
+                ctx=ast.Load())).visit(value.elt)
+        else:
+            self.taken.discard(position)
+            return node
+        self.ends[name] = end = self._fresh(f"{name}_end")
+        append = ast.Expr(value=ast.Call(func=ast.Attribute(
+            value=ast.Name(id=name, ctx=ast.Load()), attr="append", ctx=ast.Load()),
+            args=[item], keywords=[]))
+        return [
+            ast.Assign(targets=node.targets, value=ast.List(elts=[], ctx=ast.Load()),
+                       lineno=0),
+            ast.For(target=ast.Name(id=position, ctx=ast.Store()), iter=ast.Call(
+                func=ast.Name(id="range", ctx=ast.Load()), args=[count], keywords=[]),
+                body=[append], orelse=[], lineno=0),
+            _pure(ast.Name(id=end, ctx=ast.Store()), ast.Call(
+                func=ast.Name(id="len", ctx=ast.Load()),
+                args=[ast.Name(id=name, ctx=ast.Load())], keywords=[])),
+        ]
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, name: str, value: ast.expr):
+        self.name = name
+        self.value = value
+
+    def visit_Name(self, node):
+        return copy.deepcopy(self.value) if node.id == self.name else node
+
+
+def _is_call(node, name: str) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    function = node.func
+    return (isinstance(function, ast.Name) and function.id == name) or (
+        isinstance(function, ast.Attribute) and function.attr == name)
 
 
 def _along(array: ast.expr, axis: int, index: ast.expr) -> ast.Subscript:

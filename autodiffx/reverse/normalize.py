@@ -18,6 +18,7 @@ import types
 
 import numpy as np
 
+from ..errors import MissingRuleError
 from ..rules import registry
 from . import flat, ir, nested
 from .fence import refuse
@@ -776,7 +777,7 @@ class Normalizer:
             args=args,
             keywords=[ast.keyword(arg=k, value=v) for k, v in keywords.items()],
         )
-        operands, rule_keywords = _bind(rule, args, keywords)
+        operands, rule_keywords = self._bind(rule, callee, args, keywords, node)
         self._emit_rule(target, callee, expression, operands, rule_keywords, origin, rule)
 
     def _list_sum(self, argument: ast.expr) -> registry.Rule | None:
@@ -822,8 +823,28 @@ class Normalizer:
         rule = registry.lookup(callee)
         if packed and len(args) > 1:
             args = [ast.Tuple(elts=args, ctx=ast.Load())]
-        operands, rule_keywords = _bind(rule, [copy.deepcopy(receiver), *args], keywords)
+        operands, rule_keywords = self._bind(rule, callee, [copy.deepcopy(receiver), *args],
+                                             keywords, node)
         self._emit_rule(target, callee, expression, operands, rule_keywords, origin)
+
+    def _bind(self, rule, function, args, keywords, node):
+        """:func:`_bind`, refusing arguments the rule does not understand (as forward mode
+        does): dropping them would give the gradient of another call."""
+        if rule is None:
+            return _bind(rule, args, keywords)
+        known = (*rule.params, *rule.keywords)
+        unknown = [k for k in keywords if k not in known]
+        if len(args) > len(known) or unknown:
+            what = (f"{registry.describe(function)}(..., {unknown[0]}=...)" if unknown else
+                    f"{registry.describe(function)} with {len(args)} positional arguments")
+            raise MissingRuleError(
+                f"{what} is not covered by its derivative rule, which understands "
+                f"{', '.join(known)} (in {self.source.name})",
+                location=self.source.location(node),
+                hint="leave the argument out, or register a rule that handles it "
+                "(autodiffx.defrule)",
+            )
+        return _bind(rule, args, keywords)
 
     def _static_or_atom(self, node: ast.expr) -> ast.expr:
         """Keep literal tuples (``axis=(0, 1)``) as they are; atomise anything else."""

@@ -61,6 +61,15 @@ def test_missing_rule_names_the_function_and_how_to_register():
     assert f"unsupported.py:{line_of(u.no_rule, 'np.fft.fft')}" in message
 
 
+def test_arguments_a_rule_does_not_understand_are_refused_not_dropped():
+    # dropping where= would give the gradient of the unmasked sum
+    with pytest.raises(MissingRuleError, match=r"np.sum\(\.\.\., where=\.\.\.\)") as error:
+        autodiffx.grad(u.masked_sum)(np.array([1.0, -2.0]))
+    assert f"unsupported.py:{line_of(u.masked_sum, 'where=')}" in str(error.value)
+    with pytest.raises(MissingRuleError, match="4 positional arguments"):
+        autodiffx.grad(u.three_operand_einsum)(np.ones((2, 3)), np.ones((3, 2)), np.ones(2))
+
+
 def test_list_of_differentiated_values_passed_to_np_sum_is_refused():
     with pytest.raises(UnsupportedSyntaxError, match="list values") as error:
         autodiffx.grad(u.appends)(np.ones(3))

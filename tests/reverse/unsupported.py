@@ -97,3 +97,11 @@ def class_inside(x):
 
 two_lambdas = (lambda x: x * 2, lambda x: x * 3)
 one_lambda = lambda x: np.sin(x) * 2  # noqa: E731 (a lambda in a file has source)
+
+
+def masked_sum(x):
+    return np.sum(x**2, where=x > 0)
+
+
+def three_operand_einsum(A, B, c):
+    return np.einsum("ij,jk,k->", A, B, c)
