@@ -571,13 +571,20 @@ def _bind(rule: registry.Rule, function, args: tuple, kwargs: dict):
     # Keyword parameters given positionally (np.sum(x, 0)).
     extra = args[n:]
     args = args[:n]
-    keyword_names = list(rule.keywords)
-    if len(extra) > len(keyword_names):
-        raise MissingRuleError(
-            f"{registry.describe(function)} was called with more arguments than its "
-            f"derivative rule understands ({', '.join(rule.params + tuple(keyword_names))})"
-        )
-    keywords.update(zip(keyword_names, extra, strict=False))
+    given = registry.keyword_names(rule, function, len(extra))
+    for name, value in zip(given, extra, strict=True):
+        if name in rule.keywords:
+            keywords[name] = value
+        elif value is not None:  # None is the default of dtype= and out=
+            what = (f"with {n + len(extra)} positional arguments" if name == "*" else
+                    f"its argument {name!r}, given by position,")
+            raise MissingRuleError(
+                f"{registry.describe(function)}: {what} is not covered by its derivative "
+                f"rule, which understands "
+                f"{', '.join(rule.params + tuple(rule.keywords))}",
+                hint="pass the arguments the rule understands by keyword, and leave the "
+                "others out",
+            )
     consumed = set(names[:n]) | set(rule.params)
     for name, value in kwargs.items():
         if name in consumed:

@@ -833,10 +833,15 @@ class Normalizer:
         if rule is None:
             return _bind(rule, args, keywords)
         known = (*rule.params, *rule.keywords)
-        unknown = [k for k in keywords if k not in known]
-        if len(args) > len(known) or unknown:
-            what = (f"{registry.describe(function)}(..., {unknown[0]}=...)" if unknown else
-                    f"{registry.describe(function)} with {len(args)} positional arguments")
+        name = registry.describe(function)
+        unknown = [f"{name}(..., {k}=...)" for k in keywords if k not in known]
+        extra = registry.keyword_names(rule, function, max(0, len(args) - len(rule.params)))
+        unknown += [f"{name} with {len(args)} positional arguments" if k == "*" else
+                    f"{name}: its argument {k!r}, given by position," for k, value in zip(
+            extra, args[len(rule.params):], strict=True) if k not in rule.keywords
+            and not (isinstance(value, ast.Constant) and value.value is None)]
+        if unknown:
+            what = unknown[0]
             raise MissingRuleError(
                 f"{what} is not covered by its derivative rule, which understands "
                 f"{', '.join(known)} (in {self.source.name})",
@@ -844,7 +849,7 @@ class Normalizer:
                 hint="leave the argument out, or register a rule that handles it "
                 "(autodiffx.defrule)",
             )
-        return _bind(rule, args, keywords)
+        return _bind(rule, args, keywords, [n if n in rule.keywords else "" for n in extra])
 
     def _static_or_atom(self, node: ast.expr) -> ast.expr:
         """Keep literal tuples (``axis=(0, 1)``) as they are; atomise anything else."""
@@ -1014,8 +1019,9 @@ def _renamed(tree, renames: dict[str, str]):
 _FORWARD_HINT = 'write the loop out, or use mode="forward"'
 
 
-def _bind(rule, args, keywords):
-    """The operands in the order of ``rule.params``, and the rule's keywords."""
+def _bind(rule, args, keywords, extra_names=None):
+    """The operands in the order of ``rule.params``, and the rule's keywords (the extra
+    positional arguments named by ``extra_names``, else in the rule's keyword order)."""
     operands = list(args[: len(rule.params)])
     rule_keywords = {}
     for name, value in keywords.items():
@@ -1027,8 +1033,9 @@ def _bind(rule, args, keywords):
         elif name in rule.keywords:
             rule_keywords[name] = value
     extra = args[len(rule.params):]
-    for name, value in zip(rule.keywords, extra, strict=False):
-        rule_keywords[name] = value
+    for name, value in zip(extra_names or rule.keywords, extra, strict=False):
+        if name:  # "": an argument left at its default (dtype=None), not the rule's
+            rule_keywords[name] = value
     while len(operands) < len(rule.params):
         operands.append(ast.Constant(None))
     return operands, rule_keywords

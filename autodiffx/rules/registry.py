@@ -25,6 +25,7 @@ Most rules are one line thanks to three shorthands:
 
 from __future__ import annotations
 
+import inspect
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -226,6 +227,31 @@ def describe(function: Callable) -> str:
         prefix = "np.linalg." if "linalg" in module else "np."
         return prefix + name
     return f"{module}.{name}" if module and module != "builtins" else name
+
+
+_signatures: dict[int, list[inspect.Parameter] | None] = {}
+
+
+def keyword_names(rule: Rule, function: Callable, count: int) -> list[str]:
+    """The names that ``count`` positional arguments after the rule's own parameters stand
+    for: by the function's signature when it has a plain one (``np.sum(x, 0, float)``
+    passes ``dtype``, which the rule does not understand, not ``keepdims``), else in the
+    order of ``rule.keywords``. Both modes bind calls with it; a name the rule does not
+    understand must be refused, never dropped."""
+    key = id(function)
+    if key not in _signatures:
+        try:
+            _signatures[key] = list(inspect.signature(function).parameters.values())
+        except (TypeError, ValueError):
+            _signatures[key] = None
+    parameters = _signatures[key]
+    n = len(rule.params)
+    plain = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if parameters is not None and len(parameters) >= n + count and all(
+            p.kind in plain for p in parameters[: n + count]):
+        return [p.name for p in parameters[n: n + count]]
+    names = list(rule.keywords)[:count]
+    return names + ["*"] * (count - len(names))  # "*": more than the rule has names for
 
 
 # --------------------------------------------------------------------------- shorthands
