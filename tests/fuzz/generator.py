@@ -389,12 +389,49 @@ class Builder:
         b, q = self.expression(scope, right_kind, depth)
         if form in ("np.maximum", "np.minimum"):
             return call(form, a, apart(a, b)), max(p, q)
+        if self.chance(35):
+            return call("np.where", self.mask(scope, kind, depth), a, b), max(p, q)
         condition_kind = self.pick(sorted(FITS[kind]))
         left, _ = self.expression(scope, condition_kind, depth)
         right, _ = self.expression(scope, condition_kind, depth)
         op = self.pick([ast.Gt(), ast.Lt()])
         condition = ast.Compare(left=left, ops=[op], comparators=[apart(left, right)])
         return call("np.where", condition, a, b), max(p, q)
+
+    def mask(self, scope, kind, depth) -> ast.expr:
+        """Comparisons combined with ``&``, ``|`` and ``~``, a mask for ``np.where``.
+
+        For an array result the left operand of every comparison is an array, so each
+        comparison gives a boolean array: ``~`` on the Python bool a scalar comparison
+        gives would be bitwise (``~True == -2``). A scalar mask uses ``&`` and ``|`` only.
+        The watched twin records each comparison's kink like any other.
+        """
+        forms = ["a & b", "a | b"]
+        if kind != "S":
+            forms += ["~a", "a & ~b", "~(a | b)"]
+        form = self.pick(forms)
+        self.features.add("mask " + form)
+        left_kinds = sorted(FITS[kind] - {"S"}) or ["S"]
+
+        def comparison() -> ast.expr:
+            left_kind = self.pick(left_kinds)
+            left, _ = self.expression(scope, left_kind, depth)
+            if self.chance(70):
+                # None of these is an entry of C2, C3 or W (a certain tie).
+                right = number(self.pick([0.0, 0.25, -0.5, 1.0, -1.5]))
+            else:
+                right, _ = self.expression(scope, self.pick(sorted(FITS[left_kind])), depth)
+            op = self.pick([ast.Gt(), ast.Lt()])
+            return ast.Compare(left=left, ops=[op], comparators=[apart(left, right)])
+
+        if form == "~a":
+            return ast.UnaryOp(op=ast.Invert(), operand=comparison())
+        first, second = comparison(), comparison()
+        if form == "a & ~b":
+            return binop(first, ast.BitAnd(), ast.UnaryOp(op=ast.Invert(), operand=second))
+        if form == "~(a | b)":
+            return ast.UnaryOp(op=ast.Invert(), operand=binop(first, ast.BitOr(), second))
+        return binop(first, ast.BitAnd() if form == "a & b" else ast.BitOr(), second)
 
     def conditional(self, scope, kind, depth):
         condition = self.condition(scope, depth)
@@ -471,10 +508,11 @@ class Builder:
             return call("np.sum", a, axis=ast.Constant(1)), 3 * bound
         if form == "m[:, j]":
             a, bound = self.expression(scope, "M", depth)
-            return index(a, slice_(), number(self.pick([0, 1, 2]))), bound
+            return index(_viewed(scope, a), slice_(), number(self.pick([0, 1, 2]))), bound
         if form in ("v[1:]", "v[:2]"):
             a, bound = self.expression(scope, "V", depth)
-            return index(a, slice_(1, None) if form == "v[1:]" else slice_(None, 2)), bound
+            part = slice_(1, None) if form == "v[1:]" else slice_(None, 2)
+            return index(_viewed(scope, a), part), bound
         a, p = self.expression(scope, "S", depth)
         b, q = self.expression(scope, "S", depth)
         return call("np.stack", ast.List(elts=[a, b], ctx=ast.Load())), max(p, q)
@@ -487,7 +525,7 @@ class Builder:
         self.features.add("to (3,): " + form)
         if form == "m[i]":
             a, bound = self.expression(scope, "M", depth)
-            return index(a, number(self.pick([0, 1, -1]))), bound
+            return index(_viewed(scope, a), number(self.pick([0, 1, -1]))), bound
         if form in ("sum axis 0", "mean axis 0", "max axis 0"):
             a, bound = self.expression(scope, "M", depth)
             function = "np." + form.split()[0]
@@ -497,15 +535,15 @@ class Builder:
             m, q = self.expression(scope, "M", depth)
             if form == "u @ m":
                 return binop(u, ast.MatMult(), m), 2 * p * q
-            transposed = ast.Attribute(value=m, attr="T", ctx=ast.Load())
+            transposed = ast.Attribute(value=_viewed(scope, m), attr="T", ctx=ast.Load())
             return binop(transposed, ast.MatMult(), u), 2 * p * q
         if form == "v[::-1]":
             a, bound = self.expression(scope, "V", depth)
-            return index(a, slice_(None, None, -1)), bound
+            return index(_viewed(scope, a), slice_(None, None, -1)), bound
         if form == "concatenate":
             u, p = self.expression(scope, "U", depth)
             v, q = self.expression(scope, "V", depth)
-            tail = index(v, slice_(None, 1))
+            tail = index(_viewed(scope, v), slice_(None, 1))
             return call("np.concatenate", ast.List(elts=[u, tail], ctx=ast.Load())), max(p, q)
         parts = [self.expression(scope, "S", depth) for _ in range(3)]
         return (
@@ -527,6 +565,7 @@ class Builder:
         if form == "column broadcast":
             u, p = self.expression(scope, "U", depth)
             v, q = self.expression(scope, "V", depth)
+            _viewed(scope, u)
             column = (
                 index(u, slice_(), ast.Constant(None))
                 if self.chance(50)
@@ -557,9 +596,11 @@ class Builder:
         return statements
 
     def statement(self, scope: Scope, depth: int, loop_level: int) -> list[ast.stmt]:
-        makers = [self.assignment, self.assignment, self.augmented, self.local_array]
+        makers = [self.assignment, self.assignment, self.augmented, self.local_array,
+                  self.mask_where]
         if loop_level < 2:
-            makers += [self.branch, self.for_loop, self.while_loop, self.row_loop]
+            makers += [self.branch, self.for_loop, self.while_loop, self.row_loop,
+                       self.moving_index]
         return self.pick(makers)(scope, depth, loop_level)
 
     def assignment(self, scope, depth, loop_level):
@@ -848,6 +889,155 @@ class Builder:
             ast.While(test=test, body=body, orelse=[], lineno=0),
         ]
 
+    def mask_where(self, scope, depth, loop_level):
+        """A mask kept in a variable, then ``np.where(~mask, a, b)`` (or ``mask``), at times
+        ``a * ~mask + b`` (a mask used as numbers)."""
+        kind = self.pick(["V", "M", "U"])
+        mask_name = self.fresh_name()  # not in the scope: it is no number to compute with
+        statements = [assign(name(mask_name), self.mask(scope, kind, depth))]
+        a, p = self.expression(scope, kind, depth)
+        b, q = self.expression(scope, kind, depth)
+        test: ast.expr = name(mask_name)
+        if self.chance(60):
+            self.features.add("np.where(~mask)")
+            test = ast.UnaryOp(op=ast.Invert(), operand=test)
+        value = call("np.where", test, a, b)
+        if self.chance(20):  # the mask as weights 0 and 1
+            self.features.add("mask times array")
+            value = binop(binop(a, ast.Mult(), test), ast.Add(), b)
+            p += q
+        target = self.fresh_name()
+        scope.variables[target] = Var(target, kind, max(p, q), fresh=True,
+                                      active=_active(scope, value))
+        return [*statements, assign(name(target), value)]
+
+    def moving_index(self, scope, depth, loop_level):
+        """A loop whose index ``j`` is rebound later in the same iteration and used both
+        before and after: stores into a preallocated array and reads of a list at ``j``.
+
+        The adjoint of each store and read must use the ``j`` of its own statement, not the
+        one the iteration ends with (reverse mode once got this wrong). Most stores read the
+        entry they overwrite, and consecutive iterations touch overlapping entries, so a
+        wrong ``j`` changes the gradient.
+        """
+        kind = self.pick(["V", "M"])
+        size = SHAPES[kind][0]
+        uses = self.pick(["store", "list", "store and list"])
+        statements: list[ast.stmt] = []
+        items = accumulator = buffer = None
+        if "list" in uses:
+            item_kind = self.pick(["S", "V", "U", "M"])
+            self.features.add("list read at a moving index")
+            elements = [self.expression(scope, item_kind, depth) for _ in range(size)]
+            items = self.fresh_name()
+            listed = ast.List(elts=[e for e, _ in elements], ctx=ast.Load())
+            _may_alias(scope, listed)
+            statements.append(assign(name(items), listed))
+            start, bound = self.expression(scope, item_kind, depth)
+            accumulator = Var(self.fresh_name(), item_kind, max(bound, 1.6),
+                              fresh=item_kind == "S" or _makes_new_array(start),
+                              active=_active(scope, start))
+            if not accumulator.fresh:
+                _may_alias(scope, start)
+            statements.append(assign(name(accumulator.name), start))
+            scope.variables[accumulator.name] = accumulator
+        # The loop's expressions never read the buffer, only uses_at does: a view of it read
+        # before a store would meet the open bug ``view_read_before_store``.
+        inner = scope.copy()
+        if "store" in uses:
+            self.features.add("store at a moving index")
+            buffer = Var(self.fresh_name(), kind, 3.2, fresh=True, buffer=True)
+            like = "v" if kind == "V" else "m"
+            if like in scope.variables and self.chance(70):
+                made = call("np.zeros_like", name(like))
+                buffer.active = scope.variables[like].active
+            else:
+                shape = ast.Tuple(elts=[number(n) for n in SHAPES[kind]], ctx=ast.Load())
+                made = call("np.zeros", shape if kind == "M" else number(3))
+            statements.append(assign(name(buffer.name), made))
+
+        count = self.draw(st.integers(1, size - 1))
+        looping = self.pick(["for", "while"])
+        counter = f"i{next(self.counters)}" if looping == "for" else f"k{next(self.counters)}"
+        index_name = f"j{next(self.counters)}"
+        first = self.pick(["counter", "reversed"])
+        second = self.pick(["j + 1", "counter + 1", "mirror"])
+        self.features.add(f"moving index {looping}: j = {first}, then j = {second}")
+        if looping == "for":
+            inner.variables[counter] = Var(counter, "S", float(count), integer=True)
+        if first == "counter":
+            start_index: ast.expr = name(counter)
+        else:  # size - 2 - counter stays in [0, size - 2], so j + 1 stays inside the array
+            start_index = binop(number(size - 2), ast.Sub(), name(counter))
+        if second == "j + 1":
+            next_index = binop(name(index_name), ast.Add(), number(1))
+        elif second == "counter + 1":
+            next_index = binop(name(counter), ast.Add(), number(1))
+        else:
+            next_index = binop(number(size - 1), ast.Sub(), name(index_name))
+        body = [assign(name(index_name), start_index)]
+        inner.variables[index_name] = Var(index_name, "S", float(size), integer=True)
+        body += self.uses_at(inner, index_name, buffer, items, accumulator, depth)
+        body.append(assign(name(index_name), next_index))
+        body += self.uses_at(inner, index_name, buffer, items, accumulator, depth)
+        merge(scope, inner)
+        test: ast.expr = ast.Compare(left=name(counter), ops=[ast.Lt()],
+                                     comparators=[number(count)])
+        if looping == "while" and self.chance(30):
+            test = ast.BoolOp(op=ast.And(), values=[test, self.condition(scope, depth)])
+        if buffer is not None:
+            scope.variables[buffer.name] = buffer
+        if looping == "for":
+            header = call("range", number(count))
+            statements.append(ast.For(target=store(name(counter)), iter=header, body=body,
+                                      orelse=[], lineno=0))
+            return statements
+        if first == "counter" and second != "mirror" and self.chance(50):
+            step: ast.stmt = assign(name(counter), name(index_name))  # j is counter + 1 here
+        else:
+            step = ast.AugAssign(target=store(name(counter)), op=ast.Add(), value=number(1))
+        body.append(step)
+        statements.append(assign(name(counter), number(0)))
+        statements.append(ast.While(test=test, body=body, orelse=[], lineno=0))
+        return statements
+
+    def uses_at(self, inner, index_name, buffer, items, accumulator, depth) -> list[ast.stmt]:
+        """The statements of :meth:`moving_index` at the current ``j``."""
+        body: list[ast.stmt] = []
+        if buffer is not None:
+            where = index(name(buffer.name), name(index_name))
+            element = "S" if buffer.kind == "V" else "V"
+            value = self.squashed(inner, element, depth)
+            forms = ["set", "mix", "add"]
+            if buffer.kind == "V":  # buffer[j] is a number; a row of a matrix is a view
+                forms.append("squash")
+            form = self.pick(forms)
+            if form == "set":
+                body.append(assign(where, value))
+            elif form == "squash":
+                body.append(assign(where, call("np.tanh", binop(where, ast.Add(), value))))
+            elif form == "mix":
+                old = binop(number(0.5), ast.Mult(), where)
+                body.append(assign(where, binop(old, ast.Add(),
+                                                binop(number(0.5), ast.Mult(), value))))
+            else:
+                body.append(ast.AugAssign(target=store(where), op=ast.Add(),
+                                          value=binop(number(0.25), ast.Mult(), value)))
+            self.note_in_place(buffer)
+        if items is not None:
+            read = index(name(items), name(index_name))
+            kind = accumulator.kind
+            if self.chance(50):
+                other, _ = self.expression(inner, self.pick(sorted(FITS[kind])), depth)
+                read = binop(read, self.pick([ast.Add(), ast.Mult()]), other)
+            squash = self.pick(["np.tanh", "np.sin", "np.arctan"])
+            value = binop(binop(number(0.5), ast.Mult(), name(accumulator.name)), ast.Add(),
+                          binop(number(0.5), ast.Mult(), call(squash, read)))
+            body.append(assign(name(accumulator.name), value))
+            variable = inner.variables[accumulator.name]
+            variable.active = variable.active and _active(inner, value)
+        return body
+
     # ---- functions
 
     def helper(self, scope: Scope, position: int) -> ast.FunctionDef:
@@ -895,6 +1085,18 @@ def _may_alias(scope: Scope, value: ast.expr) -> None:
     for node in ast.walk(value):
         if isinstance(node, ast.Name) and node.id in scope.variables:
             scope.variables[node.id].fresh = False
+
+
+def _viewed(scope: Scope, value: ast.expr) -> ast.expr:
+    """``value``, about to be read through a view (``a[1:]``, ``a[::-1]``, ``m[0]``, ``m.T``):
+    no array it names is stored into or updated in place from now on.
+
+    Reverse mode keeps such a view on its tape, not a copy, and a later store into the array
+    changes the saved value: a wrong gradient (the open bug ``view_read_before_store`` in
+    ``regressions.py``). Drop this when that is fixed.
+    """
+    _may_alias(scope, value)
+    return value
 
 
 def merge(scope: Scope, inner: Scope) -> None:

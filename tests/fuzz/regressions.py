@@ -3,8 +3,9 @@
 Each function is a plain NumPy function; :data:`REGRESSIONS` gives its inputs, the arguments
 to differentiate, the modes it is checked in, and either the closed-form gradient or the
 library error the function must raise. ``test_regressions.py`` checks each in every listed
-mode, and against central differences. A failing entry is an open bug: it is never marked
-xfail (see the report of the fuzzing task for the bug list).
+mode, and against central differences. An entry that still fails is an open bug: it names
+the modes it fails in (``broken``) and why, and is marked ``xfail(strict=True)`` there, so
+the fix makes it pass and the mark must then go.
 """
 
 from __future__ import annotations
@@ -114,6 +115,18 @@ def store_after_in_place_add(v):
     return np.sum(t)
 
 
+# 10. Open bug. Reverse mode keeps a view the function reads (y[::-1], y[1:], m[0]) on its
+#     tape instead of a copy; a later store into the array (y[0] = x) changes the saved
+#     value, and the adjoint of the product uses it: dx comes out 1.8, not 1.0. Found by the
+#     fuzzer with a read of t[::-1] before a store by loop counter; the generator avoids the
+#     pattern (generator._viewed) until this is fixed.
+def view_read_before_store(x, v):
+    y = np.zeros_like(v)
+    s = np.sum(y[::-1] * x)
+    y[0] = x
+    return s + np.sum(y)
+
+
 @dataclass(frozen=True)
 class Regression:
     function: Any
@@ -123,6 +136,9 @@ class Regression:
     """A tuple of gradients (closed form), an AutodiffError subclass to be raised, or None
     to check against central differences only."""
     modes: tuple[str, ...] = ("reverse", "forward")
+    broken: tuple[str, ...] = ()
+    """Modes in which this is an open bug (expected to fail, strictly)."""
+    reason: str = ""
 
     @property
     def name(self) -> str:
@@ -139,6 +155,15 @@ REGRESSIONS = [
     Regression(concatenate_read_in_untaken_arm, (0.5, V), (0, 1), (3.0, np.zeros(3))),
     Regression(mixed_update_in_row_loop, (V, M), (0,), None),
     Regression(store_after_in_place_add, (V,), (0,), (np.array([0.0, 1.0, 1.0]),)),
+    Regression(
+        view_read_before_store,
+        (0.8, V),
+        (0, 1),
+        (1.0, np.zeros(3)),
+        broken=("reverse",),
+        reason="reverse mode saves the view y[::-1] on its tape, and the store y[0] = x "
+        "changes it before the adjoint reads it: dx is 1.8, not 1.0",
+    ),
     Regression(
         store_into_plain_zeros,
         (np.array(0.3),),
