@@ -8,8 +8,10 @@ in ways a Dual cannot go through (``np.zeros`` and item assignment, ``np.asarray
 own, written here:
 
 * most are **linear** in the cotangent ``g`` and read the other arguments only for their
-  shapes (``unbroadcast``, ``unreduce``, ``unindex``, ``unconcatenate``, ``unstack``): the
-  tangent is the helper applied to the tangent of ``g``, direction by direction;
+  shapes (``unbroadcast``, ``unreduce``, ``unindex``, ``untake``, ``untake_along_axis``,
+  ``undiff``, ``unconcatenate``, ``unstack``): the tangent is the helper applied to the
+  tangent of ``g``, direction by direction (the indices of the ``untake`` helpers are
+  integers, and the sort order they receive is piecewise constant in ``x``);
 * the product adjoints are **bilinear** in ``g`` and the other operand (``matmul_adjoint``,
   ``dot_adjoint``, ``inner_adjoint``, ``einsum_adjoint``): the product rule, per direction;
 * ``safe_divide`` and ``strong_zero`` have closed-form tangents; ``extremum_weights`` is
@@ -306,6 +308,9 @@ def _lifted_helpers() -> dict:
         "unbroadcast": _linear(h.unbroadcast, (0,), (1,)),
         "unreduce": _linear(h.unreduce, (0,), (1,)),
         "unindex": _linear(h.unindex, (0,), (1,)),
+        "untake": _linear(h.untake, (0,), (1,)),
+        "untake_along_axis": _linear(h.untake_along_axis, (0,), (1,)),
+        "undiff": _linear(h.undiff, (0,)),
         "unconcatenate": _linear(h.unconcatenate, (0,), (1,)),
         "unstack": _linear(h.unstack, (0,)),
         "matmul_adjoint": _product_adjoint(h.matmul_adjoint),

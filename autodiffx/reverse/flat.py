@@ -387,7 +387,7 @@ def _helper_rules() -> dict[str, registry.Rule]:
                  for name in ("unbroadcast", "unreduce", "unindex", "matmul_adjoint",
                               "safe_divide", "strong_zero", "extremum_weights", "dot_adjoint",
                               "inner_adjoint", "einsum_adjoint", "norm_adjoint",
-                              "prod_partials")}
+                              "prod_partials", "untake", "untake_along_axis", "undiff")}
     unbroadcast_to = getattr(runtime.unbroadcast_to, "__wrapped__", runtime.unbroadcast_to)
     return {
         "unbroadcast": _rule("unbroadcast", originals["unbroadcast"], ("v", "x"),
@@ -400,6 +400,17 @@ def _helper_rules() -> dict[str, registry.Rule]:
                           keywords={"axis": None, "keepdims": False}),
         "unindex": _rule("unindex", originals["unindex"], ("v", "x", "index"),
                          ("unbroadcast(g[index], v)", None, None)),
+        # the scatters of np.take and np.take_along_axis: their adjoints are the gathers
+        "untake": _rule("untake", originals["untake"], ("v", "x", "indices"),
+                        ("unbroadcast(np.take(g, indices, axis=axis), v)", None, None),
+                        keywords={"axis": None}),
+        "untake_along_axis": _rule(
+            "untake_along_axis", originals["untake_along_axis"], ("v", "x", "indices"),
+            ("unbroadcast(np.take_along_axis(g, indices, axis), v)", None, None),
+            keywords={"axis": -1}),
+        # the transpose of the first-difference operator; its adjoint is np.diff again
+        "undiff": _rule("undiff", originals["undiff"], ("v",), ("np.diff(g, axis=axis)",),
+                        keywords={"n": 1, "axis": -1}),
         "matmul_adjoint": _rule(
             "matmul_adjoint", originals["matmul_adjoint"], ("v", "x", "y", "side"),
             ("np.matmul(g, y) if side == 0 else np.matmul(x, g)",

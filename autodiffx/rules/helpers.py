@@ -228,6 +228,68 @@ def _is_basic_index(index):
     )
 
 
+def untake(g, x, indices, axis=None):
+    """The adjoint of ``np.take(x, indices, axis)``: ``g`` scattered into zeros of ``x``'s
+    shape. Repeated indices accumulate (``np.add.at``), as the chain rule requires.
+
+    >>> untake(np.array([1.0, 2.0, 3.0]), np.zeros(4), [3, 0, 3]).tolist()
+    [2.0, 0.0, 0.0, 4.0]
+    """
+    out = np.zeros(np.shape(x), dtype=np.result_type(g, float))
+    if axis is None:  # np.take reads the flattened array
+        np.add.at(out.reshape(-1), indices, g)  # a view: out is new and contiguous
+    else:
+        np.add.at(out, (slice(None),) * (axis % out.ndim) + (indices,), g)
+    return out
+
+
+def untake_along_axis(g, x, indices, axis=-1):
+    """The adjoint of ``np.take_along_axis(x, indices, axis)``: ``g`` scattered into zeros of
+    ``x``'s shape along ``axis``. Repeated indices accumulate, and so do the entries an axis
+    of length 1 in ``x`` was broadcast to.
+
+    >>> untake_along_axis(np.array([[1.0, 2.0]]), np.zeros((1, 3)), np.array([[2, 2]])).tolist()
+    [[0.0, 0.0, 3.0]]
+    """
+    out = np.zeros(np.shape(x), dtype=np.result_type(g, float))
+    if axis is None:  # np.take_along_axis reads the flattened array
+        np.add.at(out.reshape(-1), indices, g)
+        return out
+    g = np.asarray(g)
+    axis = axis % out.ndim
+    grid = list(np.indices(g.shape, sparse=True))
+    for position, size in enumerate(out.shape):
+        if size == 1 and g.shape[position] != 1:
+            grid[position] = np.zeros_like(grid[position])  # broadcast from one entry
+    grid[axis] = indices
+    np.add.at(out, tuple(grid), g)
+    return out
+
+
+# --------------------------------------------------------------------------- differences
+
+
+def check_diff_order(n):
+    """Refuse ``np.diff`` with ``n`` other than 1: only first differences have a rule."""
+    if n == 1:
+        return
+    raise MissingRuleError(
+        f"np.diff with n={n!r} has no derivative rule; only first differences (n=1) have one",
+        hint="apply np.diff n times instead, for example np.diff(np.diff(x)) for n=2",
+    )
+
+
+def undiff(g, n=1, axis=-1):
+    """The adjoint of ``np.diff(x, n, axis)`` for ``n = 1``: entry k of ``x`` gets
+    ``g[k - 1] - g[k]``, with ``g`` taken as 0 beyond its ends.
+
+    >>> undiff(np.array([1.0, 10.0])).tolist()
+    [-1.0, -9.0, 10.0]
+    """
+    check_diff_order(n)
+    return -np.diff(g, axis=axis, prepend=0.0, append=0.0)
+
+
 # --------------------------------------------------------------------------- joining
 
 
@@ -475,6 +537,9 @@ HELPERS = {
         "safe_divide",
         "strong_zero",
         "unindex",
+        "untake",
+        "untake_along_axis",
+        "undiff",
         "unconcatenate",
         "unstack",
         "matmul_adjoint",

@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from .helpers import (
+    check_diff_order,
     check_norm_order,
     einsum_tangent,
     extremum_weights,
@@ -222,6 +223,94 @@ defrule(
     doc="The gradient of the norm at the origin is taken as 0.",
 )
 
+# --------------------------------------------------------------------------- statistics
+
+
+def _centered(x, axis):
+    return x - np.mean(x, axis=axis, keepdims=True)
+
+
+def _count(x, ans, ddof):
+    """The divisor of np.var: entries per reduced group, less ``ddof``."""
+    return np.size(x) / np.size(ans) - ddof
+
+
+def _var_tangent(t, ans, x, axis=None, keepdims=False, ddof=0):
+    spread = np.sum(t * _centered(x, axis), axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+    return 2 * spread / _count(x, ans, ddof)
+
+
+def _std_tangent(t, ans, x, axis=None, keepdims=False, ddof=0):
+    spread = np.sum(t * _centered(x, axis), axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+    return safe_divide(spread, ans * _count(x, ans, ddof))
+
+
+STATISTIC = {"axis": None, "keepdims": False, "ddof": 0}
+
+defrule(
+    np.var,
+    "x",
+    keywords=STATISTIC,
+    tangents=(_var_tangent,),
+    adjoints=(
+        "2 * g * (x - np.mean(x)) / (np.size(x) - ddof) if axis is None "
+        "else 2 * unreduce(g, x, axis, keepdims) * (x - np.mean(x, axis=axis, keepdims=True)) "
+        "/ (np.size(x) / np.size(ans) - ddof)",
+    ),
+    rank=_reduction_rank,
+)
+defrule(
+    np.std,
+    "x",
+    keywords=STATISTIC,
+    tangents=(_std_tangent,),
+    adjoints=(
+        "safe_divide(g * (x - np.mean(x)), ans * (np.size(x) - ddof)) if axis is None "
+        "else safe_divide(unreduce(g, x, axis, keepdims) "
+        "* (x - np.mean(x, axis=axis, keepdims=True)), "
+        "unreduce(ans, x, axis, keepdims) * (np.size(x) / np.size(ans) - ddof))",
+    ),
+    rank=_reduction_rank,
+    doc="Where the standard deviation is exactly 0 its gradient is taken as 0 (as for the "
+    "norm at the origin).",
+)
+
+
+def _cumsum_tangent(t, ans, x, axis=None):
+    if axis is None:  # np.cumsum flattens
+        return np.cumsum(np.reshape(t, (len(t), -1)), axis=1)
+    return np.cumsum(t, axis=shift_axis(axis))
+
+
+defrule(
+    np.cumsum,
+    "x",
+    keywords={"axis": None},
+    tangents=(_cumsum_tangent,),
+    # the sums of g from each entry to the end: a cumulative sum run backwards
+    adjoints=(
+        "np.reshape(np.flip(np.cumsum(np.flip(g))), np.shape(x)) if axis is None "
+        "else np.flip(np.cumsum(np.flip(g, axis), axis), axis)",
+    ),
+    rank=lambda x, axis=None, **_: 1 if axis is None else x,
+)
+
+
+def _diff_tangent(t, ans, x, n=1, axis=-1):
+    check_diff_order(n)
+    return np.diff(t, axis=shift_axis(axis))
+
+
+defrule(
+    np.diff,
+    "x",
+    keywords={"n": 1, "axis": -1},
+    tangents=(_diff_tangent,),
+    adjoints=("undiff(g, n, axis)",),
+    rank=lambda x, **_: x,
+    doc="First differences only (n=1); other orders are refused.",
+)
+
 # --------------------------------------------------------------------------- products
 
 
@@ -372,6 +461,38 @@ defrule(
     rank=lambda x, **_: x,
 )
 defrule(
+    np.moveaxis,
+    "x",
+    keywords={"source": None, "destination": None},  # NumPy requires both
+    tangents=(
+        lambda t, ans, x, source=None, destination=None: np.moveaxis(
+            t, shift_axis(source), shift_axis(destination)
+        ),
+    ),
+    adjoints=("np.moveaxis(g, destination, source)",),
+    rank=lambda x, **_: x,
+)
+defrule(
+    np.swapaxes,
+    "x",
+    keywords={"axis1": None, "axis2": None},  # NumPy requires both
+    tangents=(
+        lambda t, ans, x, axis1=None, axis2=None: np.swapaxes(
+            t, shift_axis(axis1), shift_axis(axis2)
+        ),
+    ),
+    adjoints=("np.swapaxes(g, axis1, axis2)",),
+    rank=lambda x, **_: x,
+)
+defrule(
+    np.flip,
+    "x",
+    keywords={"axis": None},
+    tangents=(lambda t, ans, x, axis=None: np.flip(t, axis=shift_axis(axis, np.ndim(x))),),
+    adjoints=("np.flip(g, axis)",),
+    rank=lambda x, **_: x,
+)
+defrule(
     np.reshape,
     "x shape",
     tangents=(_same_shape_as_answer, None),
@@ -422,6 +543,68 @@ defrule(
     adjoints=("unindex(g, x, index)", None),
     name="getitem",
     doc="Repeated integer indices accumulate their cotangents.",
+)
+
+
+def _take_tangent(t, ans, x, indices, axis=None):
+    if axis is None:  # np.take reads the flattened array
+        return np.take(np.reshape(t, (len(t), -1)), indices, axis=1)
+    return np.take(t, indices, axis=shift_axis(axis))
+
+
+def _take_rank(x, indices, axis=None, **_):
+    if x is None or indices is None:
+        return None
+    return indices if axis is None else x - 1 + indices
+
+
+defrule(
+    np.take,
+    "x indices",
+    keywords={"axis": None},
+    tangents=(_take_tangent, None),
+    adjoints=("untake(g, x, indices, axis)", None),
+    rank=_take_rank,
+    doc="Repeated indices accumulate their cotangents.",
+)
+
+
+def _take_along_axis_tangent(t, ans, x, indices, axis=-1):
+    if axis is None:  # the flattened array, with 1-d indices
+        return np.take(np.reshape(t, (len(t), -1)), indices, axis=1)
+    return np.take_along_axis(t, np.expand_dims(indices, 0), axis=shift_axis(axis))
+
+
+defrule(
+    np.take_along_axis,
+    "x indices",
+    keywords={"axis": -1},
+    tangents=(_take_along_axis_tangent, None),
+    adjoints=("untake_along_axis(g, x, indices, axis)", None),
+    rank=lambda x, indices, axis=-1, **_: 1 if axis is None else x,
+    doc="Repeated indices accumulate their cotangents.",
+)
+
+
+def _sort_order(x, axis):
+    """The permutation np.sort applies, ties kept in their order (so every mode agrees)."""
+    return np.argsort(x, axis=axis, kind="stable")
+
+
+def _sort_tangent(t, ans, x, axis=-1):
+    return _take_along_axis_tangent(t, ans, x, _sort_order(x, axis), axis)
+
+
+defrule(
+    np.sort,
+    "x",
+    keywords={"axis": -1},
+    tangents=(_sort_tangent,),
+    # g goes back through the permutation that sorted x
+    adjoints=('untake_along_axis(g, x, np.argsort(x, axis=axis, kind="stable"), axis)',),
+    rank=lambda x, axis=-1, **_: 1 if axis is None else x,
+    doc="Tied entries keep their order (a stable argsort): the k-th of a run of equal "
+    "entries in the output takes the derivative of the k-th of them in x.",
 )
 
 

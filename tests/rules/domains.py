@@ -268,6 +268,37 @@ DOMAINS: dict[str, list[Case]] = {
         Case((Arg((2, 3), NONZERO),), {"ord": 2, "axis": 1}),
         Case((Arg((2, 3), NONZERO),), {"ord": 2, "axis": (1,)}),
     ],
+    "var": reductions()
+    + [
+        Case((Arg((4,)),), {"ddof": 1}),
+        Case((Arg((2, 3)),), {"axis": 1, "ddof": 1, "keepdims": True}),
+        Case((Arg((2, 3, 2)),), {"axis": (0, 2), "ddof": 2}),
+    ],
+    # DISTINCT keeps every standard deviation well away from 0, where it has a kink
+    "std": reductions(DISTINCT)
+    + [
+        Case((Arg((4,), DISTINCT),), {"ddof": 1}),
+        Case((Arg((2, 3), DISTINCT),), {"axis": 1, "ddof": 1, "keepdims": True}),
+        Case((Arg((2, 3, 2), DISTINCT),), {"axis": (0, 2), "ddof": 2}),
+    ],
+    # running sums and differences
+    "cumsum": [
+        Case((Arg(()),)),
+        Case((Arg((4,)),)),
+        Case((Arg((2, 3)),)),
+        Case((Arg((2, 3)),), {"axis": None}),
+        Case((Arg((2, 3)),), {"axis": 0}),
+        Case((Arg((2, 3)),), {"axis": -1}),
+        Case((Arg((2, 3, 2)),), {"axis": 1}),
+    ],
+    "diff": [
+        Case((Arg((4,)),)),
+        Case((Arg((2, 3)),)),
+        Case((Arg((4,)),), {"n": 1}),
+        Case((Arg((3, 2)),), {"axis": 0}),
+        Case((Arg((2, 3, 2)),), {"axis": 1, "n": 1}),
+        Case((Arg((2, 1)),), {"axis": -1}),
+    ],
     # products: every rank combination, batched ones included
     "matmul": [
         Case((Arg(xs), Arg(ys)))
@@ -372,6 +403,25 @@ DOMAINS: dict[str, list[Case]] = {
         Case((Arg((2, 3, 4)),), {"axes": (-1, 0, 1)}),
         Case((Arg((4,)),)),
     ],
+    "moveaxis": [
+        Case((Arg((2, 3, 4)),), {"source": 0, "destination": -1}),
+        Case((Arg((2, 3, 4)),), {"source": -1, "destination": 0}),
+        Case((Arg((2, 3, 4)),), {"source": (0, 1), "destination": (2, 0)}),
+        Case((Arg((2, 3)),), {"source": [1], "destination": [0]}),
+    ],
+    "swapaxes": [
+        Case((Arg((2, 3)),), {"axis1": 0, "axis2": 1}),
+        Case((Arg((2, 3, 4)),), {"axis1": 0, "axis2": -1}),
+        Case((Arg((2, 3, 4)),), {"axis1": 1, "axis2": 1}),
+    ],
+    "flip": [
+        Case((Arg((4,)),)),
+        Case((Arg((2, 3)),)),
+        Case((Arg((2, 3)),), {"axis": 0}),
+        Case((Arg((2, 3)),), {"axis": -1}),
+        Case((Arg((2, 3, 2)),), {"axis": (0, 2)}),
+        Case((Arg((2, 3)),), {"axis": None}),
+    ],
     "reshape": [
         Case((Arg((2, 3)), (3, 2))),
         Case((Arg((2, 3)), (-1,))),
@@ -419,6 +469,32 @@ DOMAINS: dict[str, list[Case]] = {
         )
     ]
     + [Case((Arg((5,)), np.array([4, 4, 4]))), Case((Arg((5,)), mask(0, 0, 0, 0, 0)))],
+    "take": [
+        Case((Arg((5,)), np.array([4, 4, 1])), {"axis": None}),
+        Case((Arg((2, 3)), np.array([[0, 5], [5, 5]]))),
+        Case((Arg((4, 3)), np.array([2, 0, 2])), {"axis": 0}),
+        Case((Arg((2, 3)), [1, 1, -1]), {"axis": 1}),
+        Case((Arg((2, 3, 2)), np.array([[1], [1]])), {"axis": -2}),
+        Case((Arg((2, 3)), 2), {"axis": 1}),
+        Case((Arg((4,)), -1)),
+    ],
+    "take_along_axis": [
+        Case((Arg((2, 3)), np.array([[2, 0, 2, 2], [1, 1, 0, 2]])), {"axis": 1}),
+        Case((Arg((2, 3)), np.array([[1, 0, 1]])), {"axis": 0}),
+        Case((Arg((2, 3)), np.array([[0], [2]])), {"axis": -1}),
+        Case((Arg((2, 3)), np.array([5, 0, 5])), {"axis": None}),
+        Case((Arg((3, 1, 2)), np.array([[[0], [0], [0], [0]]])), {"axis": 1}),
+        Case((Arg((4,)), np.array([3, 3, 0]))),
+    ],
+    # DISTINCT: no ties, where sorting has a kink
+    "sort": [
+        Case((Arg((4,), DISTINCT),)),
+        Case((Arg((2, 3), DISTINCT),)),
+        Case((Arg((2, 3), DISTINCT),), {"axis": 0}),
+        Case((Arg((2, 3), DISTINCT),), {"axis": -1}),
+        Case((Arg((2, 3), DISTINCT),), {"axis": None}),
+        Case((Arg((2, 3, 2), DISTINCT),), {"axis": 1}),
+    ],
     "concatenate": [
         Case(([Arg((2, 3)), Arg((1, 3))],)),
         Case(([Arg((2, 3)), Arg((2, 2))],), {"axis": 1}),
