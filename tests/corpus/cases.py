@@ -413,6 +413,20 @@ CASES: tuple[Case, ...] = (
         _python_max_kink,
     ),
     Case("kinked_sum", p.kinked_sum, (A(4), A(4)), (0, 1), lambda x, y: _closest(x - y)),
+    # np.std is singular where it is 0; below 0.5 the derivatives grow too fast for one
+    # central-difference step, so such points count as too close to it
+    Case("standardize", p.standardize, (A(4),), kink=lambda x: float(np.std(x)) - 0.5),
+    Case(
+        "row_standardize",
+        p.row_standardize,
+        (A(2, 3),),
+        kink=lambda X: float(np.min(np.std(X, axis=1))) - 0.5,
+    ),
+    Case("running_energy", p.running_energy, (A(4, 3, low=-1.0, high=1.0),)),
+    # sorting has a kink wherever two entries tie
+    Case("top_k_weighting", p.top_k_weighting, (A(5),),
+         kink=lambda x: _closest(np.diff(np.sort(x)))),
+    Case("axes_and_gathers", p.axes_and_gathers, (A(2, 3, 2, low=-1.0, high=1.0),)),
 )
 
 BY_NAME = {case.name: case for case in CASES}

@@ -949,3 +949,45 @@ def max_of_python_floats(a, b, c):
 def kinked_sum(x, y):
     """sum of np.maximum between two arrays, plus a smooth part."""
     return np.sum(np.maximum(x, y) * 2.0 + x * y)
+
+
+# =========================================================================== statistics, sorting
+
+
+def standardize(x):
+    """A vector standardised by its mean and standard deviation, then a weighted sum of
+    tanh; plus the sample variance (ddof=1)."""
+    z = (x - np.mean(x)) / np.std(x)
+    return np.sum(np.tanh(z) * WEIGHTS) + np.var(x, ddof=1)
+
+
+def row_standardize(X):
+    """Each row of a matrix standardised along its axis, then weighted by MIX."""
+    mu = np.mean(X, axis=1, keepdims=True)
+    sigma = np.std(X, axis=1, keepdims=True)
+    return np.sum(np.sin((X - mu) / sigma) * MIX)
+
+
+def running_energy(X):
+    """Cumulative sums of squares down the columns, the steps between their square roots,
+    and the running total of all entries."""
+    energy = np.cumsum(X**2, axis=0)
+    steps = np.diff(np.sqrt(energy + 1.0), axis=0)
+    total = np.cumsum(X)
+    return np.sum(steps * np.sin(X[1:])) + np.sum(total * np.flip(total)) / 10.0
+
+
+def top_k_weighting(x):
+    """The three largest entries, weighted by their rank."""
+    ranked = np.sort(x)
+    return np.sum(ranked[-3:] ** 2 * np.array([1.0, 2.0, 3.0])) + ranked[0]
+
+
+def axes_and_gathers(X):
+    """Axes moved and swapped, entries gathered with repeats along an axis and from the
+    flattened array."""
+    Y = np.moveaxis(X, 0, -1)
+    Z = np.swapaxes(Y, 0, 1)
+    picked = np.take(Z, [2, 0, 2], axis=1)
+    corners = np.take(X, [1, 1, -1])
+    return np.sum(np.tanh(picked) * Z**2) + np.sum(corners**3)
