@@ -771,6 +771,16 @@ class Builder:
                 body.append(ast.AugAssign(target=store(name(target)), op=ast.Add(), value=value))
         return body
 
+    def loop_done(self, scope: Scope, inner: Scope) -> None:
+        """After a loop body: a variable the body left without a derivative (rebound to a
+        constant) is a plain array on the next iteration, where an in-place update earlier
+        in the body (``t += ...``) may be refused by forward mode."""
+        for variable_name, variable in scope.variables.items():
+            changed = inner.variables.get(variable_name)
+            if variable.active and changed is not None and not changed.active:
+                self.forward_may_refuse = True
+        merge(scope, inner)
+
     def existing_targets(self, scope):
         """Loops update variables that already exist (a loop may run zero times)."""
         candidates = [
@@ -835,7 +845,7 @@ class Builder:
                 value, bound = self.expression(inner, "U", depth)
                 body.append(assign(index(name(buffer.name), slice_(1, None)), value))
                 buffer.bound = max(buffer.bound, bound)
-        merge(scope, inner)
+        self.loop_done(scope, inner)
         header = call("range", number(count))
         return [ast.For(target=store(name(counter)), iter=header, body=body, orelse=[],
                         lineno=0)]
@@ -863,7 +873,7 @@ class Builder:
         inner = scope.copy()
         inner.variables[row] = Var(row, "V", matrix.bound)
         body = self.loop_update(inner, targets, depth)
-        merge(scope, inner)
+        self.loop_done(scope, inner)
         return [ast.For(target=store(name(row)), iter=name(matrix.name), body=body, orelse=[],
                         lineno=0)]
 
@@ -877,7 +887,7 @@ class Builder:
         counter = f"k{next(self.counters)}"
         inner = scope.copy()
         body = self.loop_update(inner, targets, depth)
-        merge(scope, inner)
+        self.loop_done(scope, inner)
         body.append(ast.AugAssign(target=store(name(counter)), op=ast.Add(), value=number(1)))
         limit = ast.Compare(left=name(counter), ops=[ast.Lt()], comparators=[number(count)])
         test: ast.expr = limit
@@ -980,7 +990,7 @@ class Builder:
         body += self.uses_at(inner, index_name, buffer, items, accumulator, depth)
         body.append(assign(name(index_name), next_index))
         body += self.uses_at(inner, index_name, buffer, items, accumulator, depth)
-        merge(scope, inner)
+        self.loop_done(scope, inner)
         test: ast.expr = ast.Compare(left=name(counter), ops=[ast.Lt()],
                                      comparators=[number(count)])
         if looping == "while" and self.chance(30):
@@ -1213,6 +1223,9 @@ class Monitor:
 
     def reset(self):
         self.margin = math.inf
+        # The distance to the nearest singularity (the norm at 0): there derivatives of every
+        # order grow without bound, so second differences need a wider margin than a kink.
+        self.singular = math.inf
         self.trace: list[bytes] = []
 
     def _note(self, distance, side):
@@ -1250,6 +1263,7 @@ class Monitor:
 
     def norm(self, spelled, a):
         self._note(np.linalg.norm(a), True)
+        self.singular = min(self.singular, float(np.linalg.norm(a)))
         return np.linalg.norm(a)
 
 

@@ -127,6 +127,39 @@ def view_read_before_store(x, v):
     return s + np.sum(y)
 
 
+# 11. Open bug, found by the second-order fuzzer. Reverse over reverse on a function whose
+#     np.concatenate result is used linearly (its Hessian is zero) after an earlier loop
+#     that accumulated np.where(..., t0) ** 2 into an array with a stored row: the flat
+#     gradient's pullback hands the scalar zero adjoint 0.0 to unconcatenate, a raw
+#     "TypeError: object of type 'float' has no len()". Forward over reverse gives the
+#     zero Hessian. Each line matters: without the store, the loop, the `if`, or with the
+#     constant 0.5 in place of t0, it passes.
+def hessian_of_concatenate_after_where(v):
+    t0 = 0.5
+    t1 = np.zeros((2, 3))
+    t1[0] = C3
+    for _i in range(1):
+        t1 += np.where(v > 0.0, v, t0) ** 2
+    if True:
+        t1 = np.reshape(np.concatenate([v, v]), (2, 3))
+    return np.sum(t1)
+
+
+# 12. Open bug, found by the second-order fuzzer. Reverse over reverse on a function that
+#     stores into a local array inside an `if` arm that is not taken: the flat gradient's
+#     pullback makes the adjoint with np.zeros_like(t), but t was never assigned
+#     ("NameError: cannot access free variable 't' where it is not associated with a value
+#     in enclosing scope"). First order and forward over reverse are right (f = x here).
+def hessian_of_store_in_untaken_arm(x, v):
+    if x > 0.5:
+        t = np.zeros(3)
+        t[1] = v[0]
+        s = np.sum(t**2)
+    else:
+        s = x
+    return s
+
+
 @dataclass(frozen=True)
 class Regression:
     function: Any
@@ -134,7 +167,8 @@ class Regression:
     wrt: tuple[int, ...]
     expected: Any
     """A tuple of gradients (closed form), an AutodiffError subclass to be raised, or None
-    to check against central differences only."""
+    to check against central differences only. In the second-order modes ("reverse over
+    reverse", "forward over reverse"): a tuple of rows of Hessian blocks, or None."""
     modes: tuple[str, ...] = ("reverse", "forward")
     broken: tuple[str, ...] = ()
     """Modes in which this is an open bug (expected to fail, strictly)."""
@@ -163,6 +197,26 @@ REGRESSIONS = [
         broken=("reverse",),
         reason="reverse mode saves the view y[::-1] on its tape, and the store y[0] = x "
         "changes it before the adjoint reads it: dx is 1.8, not 1.0",
+    ),
+    Regression(
+        hessian_of_concatenate_after_where,
+        (V,),
+        (0,),
+        ((np.zeros((3, 3)),),),
+        modes=("reverse over reverse", "forward over reverse"),
+        broken=("reverse over reverse",),
+        reason="reverse over reverse passes the scalar zero adjoint 0.0 to unconcatenate: "
+        "TypeError: object of type 'float' has no len()",
+    ),
+    Regression(
+        hessian_of_store_in_untaken_arm,
+        (0.2, V),
+        (0, 1),
+        ((0.0, np.zeros(3)), (np.zeros(3), np.zeros((3, 3)))),
+        modes=("reverse over reverse", "forward over reverse"),
+        broken=("reverse over reverse",),
+        reason="the flat gradient's pullback reads t, assigned only in the arm not taken: "
+        "NameError: cannot access free variable 't'",
     ),
     Regression(
         store_into_plain_zeros,

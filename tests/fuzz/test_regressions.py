@@ -1,5 +1,7 @@
-"""The fuzzer's shrunk failures, checked in both modes against closed forms and central
-differences (same step and tolerance as ``test_fuzz.py``)."""
+"""The fuzzer's shrunk failures, checked in every listed mode against closed forms and
+central differences (same tolerance as ``test_fuzz.py``). In the second-order modes the
+Hessian blocks ``outer(grad(f, wrt=i), wrt=j)`` are checked against central differences of
+the reverse-mode gradient."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from .regressions import REGRESSIONS, Regression
 from .test_fuzz import TOLERANCE, copies
 
 H = 1e-5
+SECOND_ORDER = {"reverse over reverse": autodiffx.jacrev, "forward over reverse": autodiffx.jacfwd}
 
 CASES = [
     pytest.param(
@@ -29,8 +32,9 @@ CASES = [
 
 
 def central(function, args, position):
+    """d function / d args[position], shaped output shape + argument shape."""
     array = np.array(args[position], dtype=float)
-    gradient = np.zeros_like(array)
+    columns = {}
     for entry in np.ndindex(array.shape):
         values = []
         for sign in (1.0, -1.0):
@@ -38,13 +42,33 @@ def central(function, args, position):
             shifted[entry] += sign * H
             moved = list(args)
             moved[position] = float(shifted) if np.ndim(args[position]) == 0 else shifted
-            values.append(function(*copies(moved)))
-        gradient[entry] = (values[0] - values[1]) / (2 * H)
-    return gradient
+            values.append(np.asarray(function(*copies(moved))))
+        columns[entry] = (values[0] - values[1]) / (2 * H)
+    result = np.zeros(np.shape(columns[next(iter(columns))]) + array.shape)
+    for entry, column in columns.items():
+        result[(Ellipsis, *entry)] = column
+    return result
+
+
+def check_hessian(regression: Regression, outer) -> None:
+    size = len(regression.wrt)
+    expected = regression.expected or ((None,) * size,) * size
+    for i, row in zip(regression.wrt, expected, strict=True):
+        gradient = autodiffx.grad(regression.function, wrt=i)
+        blocks = outer(gradient, wrt=regression.wrt)(*copies(regression.args))
+        for j, got, closed in zip(regression.wrt, blocks, row, strict=True):
+            numeric = central(gradient, regression.args, j)
+            assert np.shape(got) == np.shape(numeric)
+            if closed is not None:
+                np.testing.assert_allclose(got, closed, rtol=1e-12, atol=1e-12)
+            assert np.max(relative_error(numeric, got)) <= TOLERANCE
 
 
 @pytest.mark.parametrize(("regression", "mode"), CASES)
 def test_regression(regression: Regression, mode: str):
+    if mode in SECOND_ORDER:
+        check_hessian(regression, SECOND_ORDER[mode])
+        return
     gradient = autodiffx.grad(regression.function, wrt=regression.wrt, mode=mode)
     if isinstance(regression.expected, type):
         with pytest.raises(regression.expected) as caught:
