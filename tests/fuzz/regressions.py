@@ -160,6 +160,26 @@ def hessian_of_store_in_untaken_arm(x, v):
     return s
 
 
+# 13. Open bug, found by the slow second-order fuzzer. Reverse over reverse on a function that
+#     calls a two-argument helper and, in a loop that does not run, another helper: the
+#     flat gradient calls h0_vjp with one argument too many ("TypeError: h0_vjp() takes 2
+#     positional arguments but 3 were given"). f is 0 for x <= 5, so the Hessian is zero.
+def _helper_of_two(a, b):
+    return np.tanh(a)
+
+
+def _helper_of_one(a):
+    return np.tanh(a)
+
+
+def hessian_of_helper_calls_and_idle_loop(x, v, m):
+    t = np.zeros_like(v)
+    s = _helper_of_two(t, m) * x
+    while x > 5.0:
+        t = t + _helper_of_one(x)
+    return np.sum(s)
+
+
 @dataclass(frozen=True)
 class Regression:
     function: Any
@@ -217,6 +237,16 @@ REGRESSIONS = [
         broken=("reverse over reverse",),
         reason="the flat gradient's pullback reads t, assigned only in the arm not taken: "
         "NameError: cannot access free variable 't'",
+    ),
+    Regression(
+        hessian_of_helper_calls_and_idle_loop,
+        (1.0, V, M),
+        (0,),
+        ((0.0,),),
+        modes=("reverse over reverse", "forward over reverse"),
+        broken=("reverse over reverse",),
+        reason="the flat gradient passes one argument too many to the helper's vjp: "
+        "TypeError: helper_of_two_vjp() takes 2 positional arguments but 3 were given",
     ),
     Regression(
         store_into_plain_zeros,
