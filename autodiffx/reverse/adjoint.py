@@ -152,6 +152,7 @@ class Sweeps:
         self.vjp_calls: dict[int, tuple[str, str]] = {}
         self.helpers_used: set[str] = set()
         self._number(statements, [])
+        self._alias_mutations(statements)
         self.local_names = set(params) | set(self.binds)
         self.range_loops: set[int] = set()
         self.range_loops = self._range_loops()
@@ -160,6 +161,26 @@ class Sweeps:
         self.replay = None
 
     # ------------------------------------------------------------------ program points
+
+    def _alias_mutations(self, statements) -> None:
+        """A view (``y[::-1]``, ``np.reshape(y, ...)``) changes when its base is stored
+        into: it counts as mutated there too, so a value the adjoint sweep reads is saved
+        as a copy before the store, not read back changed."""
+        changed = True
+        while changed:
+            changed = False
+            for statement in ir.walk(statements):
+                if not (isinstance(statement, ir.Assign) and statement.kind == "primitive"
+                        and (statement.function in _VIEWS
+                             or statement.function is operator.getitem)
+                        and statement.operands and isinstance(statement.operands[0], ast.Name)):
+                    continue
+                base = statement.operands[0].id
+                for position in self.mutations.get(base, []):
+                    positions = self.mutations.setdefault(statement.target, [])
+                    if position not in positions:
+                        positions.append(position)
+                        changed = True
 
     def _number(self, statements, loops) -> None:
         for statement in statements:
