@@ -53,6 +53,11 @@ METHODS = {
     "transpose": (np.transpose, ("axes",)),
     "copy": (np.copy, ()),
     "squeeze": (np.squeeze, ()),
+    "var": (np.var, ()),
+    "std": (np.std, ()),
+    "cumsum": (np.cumsum, ()),
+    "swapaxes": (np.swapaxes, ()),
+    "take": (np.take, ()),
 }
 """Array methods with the NumPy function whose rule they use; the parameters that a method
 takes as several positional arguments (``x.reshape(2, 3)``) are packed into a tuple."""

@@ -290,6 +290,8 @@ CASES: tuple[Case, ...] = (
     Case("append_then_stack", p.append_then_stack, (A(3),)),
     Case("append_scalars", p.append_scalars, (A(4),)),
     Case("list_read_moving_index", p.list_read_moving_index, (A(3),)),
+    Case("method_statistics", p.method_statistics, (A(2, 3),),
+         kink=lambda W: float(np.std(W)) - 0.5),  # std: far from its singular 0
     Case("list_item_writes", p.list_item_writes, (A(3, low=-1.0, high=1.0),)),
     Case("stack_axis", p.stack_axis, (A(3), A(3)), (0, 1)),
     # models from the lecture and the course

@@ -991,3 +991,9 @@ def axes_and_gathers(X):
     picked = np.take(Z, [2, 0, 2], axis=1)
     corners = np.take(X, [1, 1, -1])
     return np.sum(np.tanh(picked) * Z**2) + np.sum(corners**3)
+
+
+def method_statistics(W):
+    """The array methods x.var(), x.std(), x.cumsum(), x.swapaxes() and x.take()."""
+    spread = W.var(axis=1) + W.std()
+    return np.sum(W.cumsum(axis=0).swapaxes(0, 1).take([0, 2, 2], axis=0)) + np.sum(spread)
