@@ -61,6 +61,7 @@ class ModuleBuilder:
         """Flat code for reverse over reverse (see :mod:`.flat`): no pullback closures."""
         self.callees: dict[int, list[str]] = {}
         self.reserved: set[tuple[int, str]] = set()
+        self.generated_names: set[str] = set()
         self.functions: list[ast.FunctionDef] = []
         self.namespace: dict[str, object] = {}
         self.names: dict[tuple, str] = {}
@@ -85,8 +86,12 @@ class ModuleBuilder:
             )
         _refuse_nested_gradient(function, caller, caller_source)
         base = getattr(function, "__name__", "f").replace("<lambda>", "lambda") + suffix
-        name = ir.Namer(self.module_names).fresh(base, adjoint_too=False, limit=80)
+        # never the name of a global some generated function reads (the flat gradient
+        # code of reverse over reverse calls its own g_vjp by name)
+        name = ir.Namer(self.module_names | set(self.namespace)).fresh(
+            base, adjoint_too=False, limit=80)
         self.module_names.add(name)
+        self.generated_names.add(name)
         self.names[key] = name
         self.active.append(function)
         try:
@@ -155,7 +160,8 @@ class ModuleBuilder:
         name in this function's code. Returns those renames."""
         renames = {}
         for name, value in globals_used.items():
-            if name in self.namespace and self.namespace[name] is not value:
+            if (name in self.namespace and self.namespace[name] is not value) or (
+                    name in self.generated_names):
                 taken = self.module_names | set(self.namespace) | namer.taken
                 renames[name] = ir.Namer(taken).fresh(name, adjoint_too=False)
                 namer.reserve(renames[name])

@@ -161,10 +161,12 @@ def hessian_of_store_in_untaken_arm(x, v):
     return s
 
 
-# 13. Open bug, found by the slow second-order fuzzer. Reverse over reverse on a function that
-#     calls a two-argument helper and, in a loop that does not run, another helper: the
-#     flat gradient calls h0_vjp with one argument too many ("TypeError: h0_vjp() takes 2
-#     positional arguments but 3 were given"). f is 0 for x <= 5, so the Hessian is zero.
+# 13. Fixed bug, found by the slow second-order fuzzer. The vjp made for _helper_of_two
+#     was named helper_of_two_vjp (the underscore dropped), the name of the flat function the
+#     gradient code calls, and replaced it; generated names now avoid the globals read.
+#     Reverse over reverse on a function that calls a two-argument helper and, in a loop
+#     that does not run, another helper, raised "TypeError: h0_vjp() takes 2 positional
+#     arguments but 3 were given". f is 0 for x <= 5, so the Hessian is zero.
 def _helper_of_two(a, b):
     return np.tanh(a)
 
@@ -242,9 +244,6 @@ REGRESSIONS = [
         (0,),
         ((0.0,),),
         modes=("reverse over reverse", "forward over reverse"),
-        broken=("reverse over reverse",),
-        reason="the flat gradient passes one argument too many to the helper's vjp: "
-        "TypeError: helper_of_two_vjp() takes 2 positional arguments but 3 were given",
     ),
     Regression(
         store_into_plain_zeros,

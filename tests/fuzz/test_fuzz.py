@@ -233,7 +233,6 @@ SINGULAR_MARGIN = 1e-2
 KNOWN_BUGS = {
     "hessian_of_concatenate_after_where": (TypeError, ("has no len()", "unconcatenate(")),
     "hessian_of_store_in_untaken_arm": (NameError, ("cannot access free variable",)),
-    "hessian_of_helper_calls_and_idle_loop": (TypeError, ("_vjp() takes", "were given")),
 }
 """Open bugs of reverse over reverse, each an ``xfail(strict=True)`` entry of
 ``regressions.py``: an error of that type whose traceback shows every fragment is counted as
