@@ -33,7 +33,7 @@ import threading
 
 from ..errors import UnsupportedSyntaxError
 from ..rules import helpers, registry
-from . import optimize
+from . import ir, optimize
 
 _counter = itertools.count(1)
 _cache: dict[tuple, object] = {}
@@ -165,9 +165,10 @@ def _seeds(result: ast.expr, seed: str, forward: list, adjoint: list) -> list[as
             break
     else:
         names = ["_"] * len(result.elts)
-    taken = {n.id for s in forward + adjoint for n in ast.walk(s) if isinstance(n, ast.Name)}
-    free = (f"unused_{k}" for k in itertools.count(1) if f"unused_{k}" not in taken)
-    return [ast.arg(arg=name if name != "_" else next(free)) for name in names]
+    namer = ir.Namer({n.id for s in forward + adjoint for n in ast.walk(s)
+                      if isinstance(n, ast.Name)})
+    return [ast.arg(arg=name if name != "_" else namer.fresh("unused", adjoint_too=False))
+            for name in names]
 
 
 class _Pieces(ast.NodeTransformer):
@@ -217,16 +218,11 @@ class _ListAdjoints(ast.NodeTransformer):
     ``dv = dxs.pop()`` reads ``dxs[dxs_end]`` after ``dxs_end = dxs_end - 1``."""
 
     def __init__(self, taken: set[str]):
-        self.taken = set(taken)
+        self.namer = ir.Namer(taken)
         self.ends: dict[str, str] = {}
 
     def _fresh(self, base: str) -> str:
-        name, number = base, 1
-        while name in self.taken:
-            number += 1
-            name = f"{base}_{number}"
-        self.taken.add(name)
-        return name
+        return self.namer.fresh(base, adjoint_too=False)
 
     def visit_Assign(self, node):
         if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
@@ -265,7 +261,7 @@ class _ListAdjoints(ast.NodeTransformer):
                 value=source, slice=ast.Name(id=position, ctx=ast.Load()),
                 ctx=ast.Load())).visit(value.elt)
         else:
-            self.taken.discard(position)
+            self.namer.taken.discard(position)
             return node
         self.ends[name] = end = self._fresh(f"{name}_end")
         append = ast.Expr(value=ast.Call(func=ast.Attribute(
