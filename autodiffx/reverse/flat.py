@@ -70,7 +70,18 @@ def _refuse(name: str, why: str, location=None) -> UnsupportedSyntaxError:
 
 
 def gradient_function(gradient, argument_ranks=None):
-    """The flat gradient function of ``gradient`` (made by ``grad(f)``, reverse mode)."""
+    """The flat gradient function of ``gradient`` (made by ``grad(f)``, reverse mode).
+
+    >>> import inspect
+    >>> import numpy as np
+    >>> from autodiffx import grad
+    >>> from autodiffx.ner.model import score
+    >>> f = gradient_function(grad(score, wrt="b"), (2, 1, 1, 2))
+    >>> print(inspect.getsource(f).splitlines()[0])
+    def score_grad(W, b, u, X):
+    >>> float(f(np.eye(2), np.zeros(2), np.ones(2), np.zeros((2, 1)))[0])
+    1.0
+    """
     from ..api import _positional_names, _resolve_wrt
     from .emit import ModuleBuilder
 
