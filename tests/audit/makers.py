@@ -46,20 +46,39 @@ NAMESPACES = (("np", np), ("np.linalg", np.linalg), ("np.fft", np.fft))
 
 @dataclass(frozen=True)
 class Entry:
-    """One public callable: its dotted name and the object."""
+    """One public name: its dotted name, the object, and how a program reaches it."""
 
     name: str
     obj: Any
-    method: bool = False  # an ndarray method, called as x.<name>(...)
+    kind: str = "function"  # "function", "method" (x.name(...)), "attribute" (x.name),
+    # or "indexer" (np.r_[...])
+    variant: str = ""  # a second way of calling the same callable (see VARIANTS)
+
+    @property
+    def key(self) -> str:
+        """The row's name: ``np.einsum``, or ``np.einsum[sublist]`` for a variant."""
+        return f"{self.name}[{self.variant}]" if self.variant else self.name
 
     @property
     def short(self) -> str:
         return self.name.rsplit(".", 1)[1]
 
+    @property
+    def method(self) -> bool:
+        return self.kind in ("method", "attribute")
+
+
+def _is_indexer(obj) -> bool:
+    """``np.r_``, ``np.c_``, ``np.s_``, ``np.mgrid``, ...: NumPy objects used by indexing."""
+    cls = type(obj)
+    return (hasattr(cls, "__getitem__") and not isinstance(obj, (dict, tuple, np.generic))
+            and (cls.__module__ or "").startswith("numpy"))
+
 
 def public_callables() -> list[Entry]:
-    """Every public callable of ``np``, ``np.linalg`` and ``np.fft``, and every public
-    ndarray method, read from the namespaces (nothing is listed by hand)."""
+    """Every public callable of ``np``, ``np.linalg`` and ``np.fft``, every public ndarray
+    method and attribute (``x.T``), and NumPy's indexing helpers (``np.r_``), read from the
+    namespaces (nothing is listed by hand)."""
     entries = []
     for prefix, module in NAMESPACES:
         names = getattr(module, "__all__", None) or dir(module)
@@ -70,15 +89,18 @@ def public_callables() -> list[Entry]:
                 obj = getattr(module, name)
             except AttributeError:  # a name in __all__ that NumPy has removed
                 continue
-            if isinstance(obj, types.ModuleType) or not callable(obj):
+            if isinstance(obj, types.ModuleType):
                 continue
-            entries.append(Entry(f"{prefix}.{name}", obj))
+            if callable(obj):
+                entries.append(Entry(f"{prefix}.{name}", obj))
+            elif _is_indexer(obj):
+                entries.append(Entry(f"{prefix}.{name}", obj, "indexer"))
     for name in sorted(dir(np.ndarray)):
         if name.startswith("_"):
             continue
         obj = getattr(np.ndarray, name)
-        if callable(obj):  # properties (x.T, x.shape) are descriptors, not callables
-            entries.append(Entry(f"ndarray.{name}", obj, method=True))
+        # properties (x.T, x.shape) are descriptors on the class, not callables
+        entries.append(Entry(f"ndarray.{name}", obj, "method" if callable(obj) else "attribute"))
     return entries
 
 
@@ -181,6 +203,8 @@ SEQUENCE = "function of a sequence"
 INDEX = "index/search"
 FFT = "fft"
 METHOD = "ndarray method"
+ATTRIBUTE = "ndarray attribute"
+INDEXER = "indexing helper"
 MUTATOR = "writes into an array"
 ELEMENTWISE = "elementwise function"
 PAIR = "function of two arrays"
@@ -429,6 +453,12 @@ _add("ndarray.argpartition", spec(METHOD, "x.{f}(2, axis=1)", x="m"))
 _add("ndarray.resize", spec(MUTATOR, "y = x * 1.0\ny.{f}((2, 6))\ny", x="m"))
 _add("ndarray.setfield", spec(MUTATOR, "y = np.zeros((3, 4))\ny.{f}(x, np.float64)\ny", x="m"))
 _add("ndarray.setflags", spec(MUTATOR, "y = x * 1.0\ny.{f}(write=False)\ny", x="m"))
+_add("ndarray.flat", spec(ATTRIBUTE, "x.{f}[[1, 5, 1]]", x="m"))
+_add("ndarray.T ndarray.mT", spec(ATTRIBUTE, "x.{f}", x="t"))
+_add("np.r_", spec(INDEXER, "{f}[x, y]", x="v", y="v3"), spec(INDEXER, "{f}[x, 0.5]", x="v"))
+_add("np.c_", spec(INDEXER, "{f}[x, y]", x="v", y="v"))
+_add("np.s_ np.index_exp", spec(INDEXER, "x[{f}[1:, ::2]]", x="m"))
+_add("np.mgrid np.ogrid", spec(INDEXER, "{f}[0:1:3j, 0:1:4j][0] * x", x="m"))
 _add("ndarray.diagonal ndarray.trace ndarray.flatten ndarray.ravel ndarray.copy ndarray.conj "
      "ndarray.conjugate ndarray.nonzero ndarray.tolist ndarray.tobytes ndarray.dumps",
      spec(METHOD, "x.{f}()", x="m"))
@@ -457,13 +487,57 @@ GENERIC_SPECS = [
     spec(GENERIC, "{f}(x, y)", x="v", y="v"),
 ]
 METHOD_GENERIC_SPECS = [spec(GENERIC, "x.{f}()", x="m")]
+ATTRIBUTE_GENERIC_SPECS = [spec(ATTRIBUTE, "x.{f}", x="m")]
+
+
+# Extra rows: other ways of calling a callable that users write and the issue names (the
+# einsum sublist form, out=, the ufunc methods). Keyed by "name[variant]"; no fallback.
+VARIANTS: dict[str, list[Spec]] = {
+    "np.einsum[sublist]": [spec(PAIR, "{f}(x, [0, 1], [1, 0])", x="m")],
+    "np.einsum[trace]": [spec(PAIR, "{f}('ii', x)", x="sq")],
+    "np.add[out=]": [spec(MUTATOR, "y = np.zeros((3, 4))\n{f}(x, 1.0, out=y)\ny", x="m")],
+    "np.sin[out=]": [spec(MUTATOR, "y = np.zeros((3, 4))\n{f}(x, out=y)\ny", x="m")],
+    "np.sum[out=]": [spec(MUTATOR, "y = np.zeros(3)\n{f}(x, axis=1, out=y)\ny", x="m")],
+    "np.add[at]": [spec(MUTATOR, "y = x * 1.0\n{f}.at(y, [0, 0, 2], z)\ny", x="m", z="v4")],
+    "np.multiply[at]": [spec(MUTATOR, "y = x * 1.0\n{f}.at(y, [0, 0, 2], z)\ny", x="m", z="v4")],
+    "np.add[reduce]": [spec(REDUCTION, "{f}.reduce(x, axis=1)", x="m")],
+    "np.multiply[accumulate]": [spec(REDUCTION, "{f}.accumulate(x, axis=1)", x="m")],
+    "np.multiply[outer]": [spec(PAIR, "{f}.outer(x, y)", x="v3", y="v")],
+    "np.mean[all axes]": [spec(REDUCTION, "{f}(x)", x="m")],
+    "np.max[keepdims]": [spec(REDUCTION, "{f}(x, axis=-1, keepdims=True)", x="m")],
+    "np.power[scalar exponent]": [spec(BINARY, "{f}(x, 3.0)", x="m")],
+    "np.linalg.norm[vector, ord=1]": [spec(REDUCTION, "{f}(x, ord=1)", x="v")],
+    "np.linalg.norm[fro]": [spec(REDUCTION, "{f}(x, 'fro')", x="m")],
+    "np.linspace[num=1]": [spec(CONSTRUCTOR, "{f}(a, b, 1)", a="s", b="s2")],
+    "np.full[shape of x]": [spec(CONSTRUCTOR, "{f}(np.shape(x), a) * x", x="m", a="s")],
+    "np.where[one branch]": [spec(INDEX, "{f}(x > 0.5, x, 0.0)", x="m")],
+    "np.reshape[-1]": [spec(SHAPE, "{f}(x, -1)", x="m")],
+    "np.take[flat]": [spec(INDEX, "{f}(x, [5, 1, 5])", x="m")],
+    "ndarray.sum[no arguments]": [spec(METHOD, "x.{f}()", x="t")],
+}
+
+
+def variant_entries(entries: list[Entry]) -> list[Entry]:
+    by_name = {e.name: e for e in entries}
+    result = []
+    for key in VARIANTS:
+        name, variant = key[:-1].split("[")
+        base = by_name[name]
+        result.append(Entry(name, base.obj, base.kind, variant))
+    return result
 
 
 def specs_for(entry: Entry) -> list[Spec]:
     """The specs to try for ``entry``, most specific first."""
+    if entry.variant:
+        return list(VARIANTS.get(entry.key) or KEYWORD_VARIANTS[entry.key])
     specs = list(SPECS.get(entry.name, ()))
     if isinstance(entry.obj, np.ufunc):
         specs += _ufunc_specs(entry.name, entry.obj)
+    if entry.kind == "attribute":
+        return specs + ATTRIBUTE_GENERIC_SPECS
+    if entry.kind == "indexer":
+        return specs
     return specs + (METHOD_GENERIC_SPECS if entry.method else GENERIC_SPECS)
 
 
@@ -561,12 +635,12 @@ def _weigh(value, out: str, fname: str, rng) -> tuple[list[str], dict[str, Any]]
 
 def make_program(entry: Entry, index: int) -> Program | NoMaker:
     """The first spec for ``entry`` whose plain program runs, as a :class:`Program`."""
-    if entry.name in NEVER_CALLED:
-        return NoMaker(entry, NEVER_CALLED[entry.name])
+    if entry.key in NEVER_CALLED:
+        return NoMaker(entry, NEVER_CALLED[entry.key])
     fname = f"p_{index:04d}"
     last_error = "no spec applies"
     for candidate in specs_for(entry):
-        rng = rng_for(entry.name)
+        rng = rng_for(entry.key)
         params = tuple(candidate.kinds)
         args = tuple(make_value(kind, rng) for kind in candidate.kinds.values())
         lines = _call_text(entry, candidate.body).split("\n")
@@ -605,21 +679,70 @@ def module_text(programs: list[Program]) -> str:
             parts.append(f"{name} = WEIGHTS[{name!r}]")
     for program in programs:
         parts += ["", "", f"def {program.fname}({', '.join(program.params)}):",
-                  f"    # {program.entry.name} ({program.family})"]
+                  f"    # {program.entry.key} ({program.family})"]
         parts += [f"    {line}" for line in program.lines]
     return "\n".join(parts) + "\n"
 
 
+# Values tried for the keywords a rule says it understands (``Rule.keywords``), so that a
+# new rule's keywords are audited as soon as it is registered.
+KEYWORD_SAMPLES = {
+    "axis": ["-1", "(0, 1)"],
+    "keepdims": ["True"],
+    "ddof": ["1"],
+    "n": ["2"],
+    "ord": ["'fro'", "1", "np.inf"],
+}
+KEYWORD_VARIANTS: dict[str, list[Spec]] = {}
+REJECTED: list[str] = []
+"""Keyword variants NumPy itself refuses (``np.sum(x, ord=1)``): reported, not run."""
+
+
+def keyword_specs(program: Program) -> list[tuple[str, Spec]]:
+    """One variant per keyword the callable's rule understands and per sample value, made
+    from the program's one-line call ``{f}(x, ...)``."""
+    from autodiffx.rules import lookup
+
+    rule = lookup(program.entry.obj) if not program.entry.method else None
+    body = program.spec.body
+    if rule is None or not rule.keywords or program.entry.variant or "\n" in body or not (
+            body.startswith("{f}(") and body.endswith(")")):
+        return []
+    variants = []
+    for keyword in rule.keywords:
+        if f"{keyword}=" in body:
+            continue
+        for value in KEYWORD_SAMPLES.get(keyword, []):
+            variants.append((f"{keyword}={value}", Spec(
+                program.family, f"{body[:-1]}, {keyword}={value})", program.spec.kinds)))
+    return variants
+
+
 def make_all(entries: list[Entry] | None = None) -> tuple[list[Program], list[NoMaker]]:
-    """A program for every entry that has a working maker, and the rest as no-makers.
+    """A program for every entry that has a working maker, and the rest as no-makers; then a
+    program per keyword variant of every callable with a rule (:func:`keyword_specs`).
 
     Only plain NumPy runs here (no file is written), so it is cheap enough for collection.
     """
-    entries = public_callables() if entries is None else entries
+    if entries is None:
+        entries = public_callables()
+        entries += variant_entries(entries)
     programs, missing = [], []
     for index, entry in enumerate(entries):
         made = make_program(entry, index)
         (programs if isinstance(made, Program) else missing).append(made)
+    REJECTED.clear()
+    for program in list(programs):
+        for variant, candidate in keyword_specs(program):
+            entry = Entry(program.entry.name, program.entry.obj, program.entry.kind, variant)
+            if entry.key in VARIANTS:
+                continue  # a hand-written variant of the same name wins
+            KEYWORD_VARIANTS[entry.key] = [candidate]
+            made = make_program(entry, len(programs) + len(missing))
+            if isinstance(made, Program):
+                programs.append(made)
+            else:
+                REJECTED.append(f"{entry.key}: {made.reason}")
     return programs, missing
 
 

@@ -105,15 +105,15 @@ def check(program: Program, mode: str) -> Outcome:
 
 
 def run_all(programs: list[Program]) -> dict[tuple[str, str], Outcome]:
-    return {(p.entry.name, mode): check(p, mode) for p in programs for mode in MODES}
+    return {(p.entry.key, mode): check(p, mode) for p in programs for mode in MODES}
 
 
 def table(programs: list[Program], missing: list[NoMaker], outcomes) -> str:
     """A markdown table: one row per callable, family, forward and reverse outcomes."""
     rows = ["| callable | family | forward | reverse |", "| --- | --- | --- | --- |"]
-    everything = sorted([*programs, *missing], key=lambda p: p.entry.name)
+    everything = sorted([*programs, *missing], key=lambda p: p.entry.key)
     for item in everything:
-        name = item.entry.name
+        name = item.entry.key
         if isinstance(item, NoMaker):
             rows.append(f"| `{name}` | no maker | no maker ({item.reason}) | no maker |")
             continue
