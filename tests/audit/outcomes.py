@@ -6,7 +6,8 @@ An outcome is one of
   maker's generic point) to :data:`TOLERANCE` in :func:`autodiffx.check.relative_error`
   (relative, with an absolute floor of 1: ``|num - grad| / max(1, |num|, |grad|)``);
 * ``refused``: an :class:`autodiffx.AutodiffError` (the error's class is kept in the detail);
-* ``WRONG``: a gradient of the wrong shape or value;
+* ``WRONG``: a gradient of the wrong shape or value, or a value (from
+  :func:`autodiffx.value_and_grad`) that is not what the plain program returns;
 * ``CRASH``: any other exception (a ``TypeError``, ``KeyError`` from our internals, ...);
 * ``MUTATED``: the caller's input arrays changed;
 * ``no maker``: the audit could not build a program NumPy itself accepts.
@@ -69,7 +70,7 @@ def check(program: Program, mode: str) -> Outcome:
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            got = autodiffx.grad(program.function, wrt=wrt, mode=mode)(*args)
+            value, got = autodiffx.value_and_grad(program.function, wrt=wrt, mode=mode)(*args)
     except AutodiffError as error:
         if not all(_same(a, b) for a, b in zip(args, program.args, strict=True)):
             return Outcome("MUTATED", "the caller's input changed (then refused)")
@@ -83,6 +84,11 @@ def check(program: Program, mode: str) -> Outcome:
         return Outcome("CRASH", f"{type(error).__name__}: {first}")
     if not all(_same(a, b) for a, b in zip(args, program.args, strict=True)):
         return Outcome("MUTATED", "the caller's input changed")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        plain = program.function(*program.args)
+    if relative_error(plain, value) > TOLERANCE:
+        return Outcome("WRONG", f"the value is {value!r}, the plain program gives {plain!r}")
     expected = expected_gradient(program)
     if not isinstance(got, tuple) or len(got) != len(expected):
         return Outcome("WRONG", f"returned {type(got).__name__}, not a tuple of {len(wrt)}")

@@ -144,3 +144,35 @@ if __name__ == "__main__":
     from .report import main
 
     main()
+
+
+@pytest.fixture
+def swapped_rules():
+    """Swap in deliberately broken rules for np.sin and np.cos; restore the originals."""
+    from autodiffx.rules import elementwise, register
+
+    originals = [lookup(np.sin), lookup(np.cos)]
+    try:
+        elementwise(np.sin, "2 * np.cos(x)")  # wrong by a factor of 2
+        elementwise(np.cos, "{}['oops'] * x")  # raises KeyError in both modes
+        yield
+    finally:
+        for rule in originals:
+            register(rule)
+
+
+def _program(key):
+    return next(p for p in PROGRAMS if p.entry.key == key)
+
+
+def test_the_audit_can_fail(loaded, swapped_rules):
+    """A wrong rule is WRONG and a rule that raises is a CRASH, in both modes."""
+    for mode in MODES:
+        assert check(_program("np.sin"), mode).status == "WRONG", mode
+        assert check(_program("np.cos"), mode).status == "CRASH", mode
+
+
+def test_the_rules_are_restored(loaded):
+    for mode in MODES:
+        assert check(_program("np.sin"), mode).status == "right"
+        assert check(_program("np.cos"), mode).status == "right"
