@@ -183,6 +183,232 @@ def hessian_of_helper_calls_and_idle_loop(x, v, m):
     return np.sum(s)
 
 
+# ----------------------------------------------------------------------------------------
+# Open bugs found by the widened fuzzer (constructs.py, harness.py), each shrunk by hand to
+# the construct the fuzzer's shrinking named. Every one is listed in KNOWN_OPEN below. The
+# rule they break: each mode gives the right derivative or refuses with an AutodiffError.
+# A fix may do either: these entries pass when the gradient is right *or* an AutodiffError
+# is raised (expected=RIGHT_OR_REFUSED).
+
+
+# 14. Aliasing: b is a, so b += x changes a. Reverse mode ignores the update (dx 0), forward
+#     mode rebinds b to a new Dual and leaves a unchanged (the value itself is wrong).
+def alias_then_iadd(x, v):
+    a = np.sin(v)
+    b = a
+    b += x
+    return np.sum(a * v)
+
+
+# 15. A slice is a view: w *= x scales a[:2]. Wrong in both modes.
+def slice_view_then_imul(x, v):
+    a = np.sin(v)
+    w = a[:2]
+    w *= x
+    return np.sum(a**2)
+
+
+# 16. a.reshape(-1) of a contiguous array is a view: the store changes a. Both modes.
+def reshape_view_then_store(x, m):
+    a = np.sin(m)
+    y = a.reshape(-1)
+    y[0] = x
+    return np.sum(a * m)
+
+
+# 17. a.T is a view. Both modes.
+def transpose_view_then_store(x, m):
+    a = np.sin(m)
+    t = a.T
+    t[0, 1] = x
+    return np.sum(a * m)
+
+
+# 18. A view taken before a store into its base sees the store (read after it). Both modes.
+def view_read_after_base_store(x, v):
+    a = np.sin(v)
+    w = a[1:]
+    a[1] = x
+    return np.sum(w * w)
+
+
+# 19. A row of a matrix assigned through the row view (row[:] = v). Both modes.
+def row_view_assigned(v, m):
+    a = np.cos(m)
+    row = a[0]
+    row[:] = v
+    return np.sum(a * np.cos(m))
+
+
+# 20. np.expand_dims returns a view. Both modes.
+def expand_dims_view_then_store(x, v):
+    a = np.sin(v)
+    e = np.expand_dims(a, 0)
+    e[0, 1] = x
+    return np.sum(a * v)
+
+
+# 21. out= writes the product into c; reverse mode treats c as the zeros it was made as.
+def out_ufunc(v):
+    c = np.zeros(3)
+    np.multiply(v, v, out=c)
+    return np.sum(c)
+
+
+# 22. out= onto its own input.
+def out_on_itself(v):
+    c = np.sin(v)
+    np.tanh(c, out=c)
+    return np.sum(c * v)
+
+
+# 23. out= of a reduction.
+def out_reduction(m):
+    c = np.zeros(3)
+    np.sum(m, axis=0, out=c)
+    return np.sum(c * c)
+
+
+# 24. Mutating calls that reverse mode does not see: np.copyto, np.put, np.place,
+#     np.fill_diagonal, np.add.at, np.put_along_axis, y.sort(), y.__setitem__. Reverse mode
+#     gives the gradient of the program without the call.
+def copyto_call(v):
+    c = np.zeros(3)
+    np.copyto(c, v)
+    return np.sum(c * v)
+
+
+def put_call(x, v):
+    c = np.sin(v)
+    np.put(c, [0, 2], [x, x])
+    return np.sum(c * v)
+
+
+def place_call(v):
+    c = np.sin(v)
+    np.place(c, c > 0.3, v)
+    return np.sum(c * v)
+
+
+def fill_diagonal_call(x, m):
+    c = np.sin(m)
+    np.fill_diagonal(c, x)
+    return np.sum(c * m)
+
+
+def add_at_call(v):
+    c = np.sin(v)
+    np.add.at(c, [0, 0, 2], v)
+    return np.sum(c * v)
+
+
+def put_along_axis_call(x, m):
+    c = np.sin(m)
+    np.put_along_axis(c, np.array([[0], [2]]), x, axis=1)
+    return np.sum(c * m)
+
+
+def sort_method(v):
+    c = v * 1.0
+    c.sort()
+    return np.sum(c * C3)
+
+
+def setitem_method(m):
+    c = np.sin(m[1])
+    c.__setitem__(1, 0.5)
+    return np.sum(c * m[0])
+
+
+# 25. Forward mode: y.fill(x) on a Dual raises a raw AttributeError ("a Dual has no
+#     attribute 'fill'"), not an AutodiffError (y.sort() likewise, see sort_method).
+def fill_method(x, v):
+    c = np.sin(v)
+    c.fill(x)
+    return np.sum(c * v)
+
+
+# 26. Conversions: float(x) of a value being differentiated gives 0 in reverse mode (forward
+#     mode refuses, as it should).
+def float_conversion(x, v):
+    s = float(x)
+    return s * np.sum(v)
+
+
+# 27. Globals and closure cells rebound between calls: reverse mode keeps the value (or the
+#     function) the name had at the first call, even through a new grad(f).
+SCALE = 1.5
+ACTIVATION = np.tanh
+
+
+def reads_global_scalar(v):
+    return np.sum(np.tanh(v) * SCALE)
+
+
+def reads_global_function(v):
+    return np.sum(ACTIVATION(v))
+
+
+def _set_global(name, value):
+    old = globals()[name]
+    globals()[name] = value
+    return old
+
+
+def _closure_reading_a_cell():
+    cell = 1.5
+
+    def reads_closure_cell(v):
+        return np.sum(np.sin(v) * cell)
+
+    def rebind(value):
+        nonlocal cell
+        old, cell = cell, value
+        return old
+
+    return reads_closure_cell, rebind
+
+
+reads_closure_cell, _rebind_cell = _closure_reading_a_cell()
+
+
+# 28. Functions without a rule whose result is taken as constant by reverse mode:
+#     np.linspace and np.r_ give 0.
+def linspace_of_input(x):
+    return np.sum(np.linspace(x, 2.0 + x, 4) ** 2)
+
+
+def r_of_input(x, v):
+    return np.sum(np.r_[v, x] ** 2)
+
+
+# 29. The einsum sublist form np.einsum(m, (0, 1), (1, 0)) gives a wrong gradient in forward
+#     mode (and reverse).
+def einsum_sublist(m):
+    return np.sum(np.einsum(m, (0, 1), (1, 0)) * np.arange(6.0).reshape(3, 2))
+
+
+# 30. Builtin max of an array crashes inside generated code (reverse mode).
+def builtin_max_of_array(v):
+    return max(np.sin(v))
+
+
+# 31. Complex intermediates: |x (1 + 2j)|^2 = 5 x^2, but both modes get it wrong or crash.
+def complex_intermediate(x):
+    return np.abs(x * (1 + 2j)) ** 2
+
+
+# 32. jacfwd and jacrev of a function of a number and a dict, with respect to both: jacfwd
+#     raises a raw ValueError from np.result_type ("entry not a 2- or 3- tuple"), jacrev
+#     returns an object array for the dict.
+def of_a_dict(x, d):
+    return np.stack([x * np.sum(d["w"]) * d["b"], d["b"]])
+
+
+RIGHT_OR_REFUSED = "right or refused"
+"""``expected`` for the entries above: central differences, or an AutodiffError."""
+
+
 @dataclass(frozen=True)
 class Regression:
     function: Any
@@ -196,6 +422,9 @@ class Regression:
     broken: tuple[str, ...] = ()
     """Modes in which this is an open bug (expected to fail, strictly)."""
     reason: str = ""
+    rebind: Any = None
+    """For the modes "reverse after rebind" and "forward after rebind": a callable that
+    rebinds what the function reads and returns a callable that undoes it."""
 
     @property
     def name(self) -> str:
@@ -253,3 +482,105 @@ REGRESSIONS = [
         modes=("forward",),
     ),
 ]
+
+
+def _open(function, args, wrt, broken, reason, modes=("reverse", "forward"), rebind=None):
+    return Regression(function, args, wrt, RIGHT_OR_REFUSED, modes=modes, broken=broken,
+                      reason=reason, rebind=rebind)
+
+
+BOTH = ("reverse", "forward")
+REVERSE = ("reverse",)
+REGRESSIONS += [
+    _open(alias_then_iadd, (0.7, V), (0, 1), BOTH, "b = a; b += x is lost"),
+    _open(slice_view_then_imul, (0.7, V), (0, 1), BOTH, "w = a[:2]; w *= x is lost"),
+    _open(reshape_view_then_store, (0.7, M), (0, 1), BOTH, "a.reshape(-1) store is lost"),
+    _open(transpose_view_then_store, (0.7, M), (0, 1), BOTH, "a.T store is lost"),
+    _open(view_read_after_base_store, (0.7, V), (0, 1), BOTH,
+          "a view read after a store into its base"),
+    _open(row_view_assigned, (V, M), (0, 1), BOTH, "row[:] = v through a row view is lost"),
+    _open(expand_dims_view_then_store, (0.7, V), (0, 1), BOTH,
+          "np.expand_dims view store is lost"),
+    _open(out_ufunc, (V,), (0,), REVERSE, "out= is ignored by reverse mode"),
+    _open(out_on_itself, (V,), (0,), REVERSE, "out= is ignored by reverse mode"),
+    _open(out_reduction, (M,), (0,), REVERSE, "out= is ignored by reverse mode"),
+    _open(copyto_call, (V,), (0,), REVERSE, "np.copyto is ignored by reverse mode"),
+    _open(put_call, (0.7, V), (0, 1), REVERSE, "np.put is ignored by reverse mode"),
+    _open(place_call, (V,), (0,), REVERSE, "np.place is ignored by reverse mode"),
+    _open(fill_diagonal_call, (0.7, M), (0, 1), REVERSE,
+          "np.fill_diagonal is ignored by reverse mode"),
+    _open(add_at_call, (V,), (0,), REVERSE, "np.add.at is ignored by reverse mode"),
+    _open(put_along_axis_call, (0.7, M), (0, 1), REVERSE,
+          "np.put_along_axis is ignored by reverse mode"),
+    _open(sort_method, (V,), (0,), BOTH,
+          "y.sort() is ignored by reverse mode; forward mode raises AttributeError"),
+    _open(setitem_method, (M,), (0,), REVERSE, "y.__setitem__ is ignored by reverse mode"),
+    _open(fill_method, (0.7, V), (0, 1), ("forward",),
+          "forward mode: y.fill(x) raises a raw AttributeError"),
+    _open(float_conversion, (0.7, V), (0, 1), REVERSE, "float(x) gives 0 in reverse mode"),
+    _open(reads_global_scalar, (V,), (0,), ("reverse after rebind",),
+          "reverse mode keeps a global's value from the first call",
+          modes=("reverse after rebind", "forward after rebind"),
+          rebind=lambda: (lambda old: lambda: _set_global("SCALE", old))(
+              _set_global("SCALE", -0.7))),
+    _open(reads_global_function, (V,), (0,), ("reverse after rebind",),
+          "reverse mode keeps the function a global named at the first call",
+          modes=("reverse after rebind", "forward after rebind"),
+          rebind=lambda: (lambda old: lambda: _set_global("ACTIVATION", old))(
+              _set_global("ACTIVATION", np.sin))),
+    _open(reads_closure_cell, (V,), (0,), ("reverse after rebind",),
+          "reverse mode keeps a closure cell's value from the first call",
+          modes=("reverse after rebind", "forward after rebind"),
+          rebind=lambda: (lambda old: lambda: _rebind_cell(old))(_rebind_cell(-0.7))),
+    _open(linspace_of_input, (0.7,), (0,), REVERSE, "np.linspace gives 0 in reverse mode"),
+    _open(r_of_input, (0.7, V), (0, 1), REVERSE, "np.r_ gives 0 in reverse mode"),
+    _open(einsum_sublist, (M,), (0,), BOTH, "the einsum sublist form"),
+    _open(builtin_max_of_array, (V,), (0,), REVERSE,
+          "builtin max of an array crashes in generated code"),
+    _open(complex_intermediate, (0.7,), (0,), BOTH, "complex intermediates"),
+    _open(of_a_dict, (0.5, {"w": V, "b": 0.7}), (0, 1), ("jacrev", "jacfwd"),
+          "jacrev/jacfwd of a function of a dict", modes=("jacrev", "jacfwd")),
+]
+
+KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str]] = {
+    # A failure class of the widened fuzzer (a construct of constructs.py, or an input
+    # feature, as harness.failure_class names it) -> (the families it fails in: "reverse",
+    # "forward", "second order", or single checks such as "jacrev"; the regression above
+    # that reproduces it).
+    #
+    # This table must shrink to empty: when a fix makes a regression pass, its strict xfail
+    # fails; delete the regression's `broken` and the entries here that name it. The CI
+    # fuzzer fails on any failure of a class not listed here.
+    "alias then +=": (BOTH, "alias_then_iadd"),
+    "slice view then in-place": (BOTH, "slice_view_then_imul"),
+    "reshape view then store": (BOTH, "reshape_view_then_store"),
+    "transpose view then store": (BOTH, "transpose_view_then_store"),
+    "view read, then base stored": (BOTH, "view_read_after_base_store"),
+    "row view assigned": (BOTH, "row_view_assigned"),
+    "expand_dims view then store": (BOTH, "expand_dims_view_then_store"),
+    "out= ufunc": (REVERSE, "out_ufunc"),
+    "out= in place on itself": (REVERSE, "out_on_itself"),
+    "out= reduction": (REVERSE, "out_reduction"),
+    "np.copyto": (REVERSE, "copyto_call"),
+    "np.put": (REVERSE, "put_call"),
+    "np.place": (REVERSE, "place_call"),
+    "np.fill_diagonal": (REVERSE, "fill_diagonal_call"),
+    "ufunc.at": (REVERSE, "add_at_call"),
+    "np.put_along_axis": (REVERSE, "put_along_axis_call"),
+    "y.sort()": (BOTH, "sort_method"),
+    "y.__setitem__": (REVERSE, "setitem_method"),
+    "y.fill(v)": (("forward",), "fill_method"),
+    "float(t)": (REVERSE, "float_conversion"),
+    "global scalar rebound": (REVERSE, "reads_global_scalar"),
+    "global array rebound": (REVERSE, "reads_global_scalar"),
+    "global scalar rebound to an array": (REVERSE, "reads_global_scalar"),
+    "global function rebound": (REVERSE, "reads_global_function"),
+    "closure cell rebound": (REVERSE, "reads_closure_cell"),
+    "closure function rebound": (REVERSE, "reads_closure_cell"),
+    "no rule: np.linspace": (REVERSE, "linspace_of_input"),
+    "no rule: np.r_": (REVERSE, "r_of_input"),
+    "no rule: np.einsum sublist": (BOTH, "einsum_sublist"),
+    "no rule: builtin max of array": (REVERSE, "builtin_max_of_array"),
+    "no rule: complex intermediate": (BOTH, "complex_intermediate"),
+    "input dict d": (("jacrev", "jacfwd"), "of_a_dict"),
+}

@@ -1,0 +1,944 @@
+"""Programs the way users write them: the widened fuzzer's generator.
+
+:mod:`tests.fuzz.generator` builds programs the transformer was designed for, and steers
+around what breaks it. This module does the opposite. A program is a short list of
+*constructs*, each a few lines that users write (an alias updated in place, ``out=``,
+``np.put``, a global rebound between calls, ``float(t)``, ``break``, ``zip``, a helper
+returning a tuple, a dict parameter, ``keepdims=True``, a call of a function with a rule
+or of one without), over inputs of every kind the API accepts: Python floats and ints,
+0-d arrays, float32 and integer arrays, rank-3 arrays and dicts of arrays.
+
+Each construct adds one scalar *contribution* ``c<k>`` to the program. The module defines
+
+* ``f(...)``: the sum of the contributions (checked with ``grad`` in both modes, ``hvp``);
+* ``g(...)``: the same body returning ``np.stack`` of the contributions (``jacrev``,
+  ``jacfwd``, ``vjp``);
+* ``rebind()``: rebinds every global and closure cell the program reads, so the checks can
+  run again on the rebound function.
+
+A program is fully determined by ``(seed, index)``; each construct by its own seed, so a
+failing program can be shrunk construct by construct (:func:`render` of any subset).
+
+The functions with rules are not listed by hand: :func:`rule_constructs` walks the rule
+registry and makes a call for every differentiable primitive, from its family (elementwise
+with an automatically found domain, reductions with ``axis``/``keepdims``/``ddof``) or from
+a small table of special argument makers. A rule that fits no family and has no maker is
+reported by ``test_users.py::test_every_rule_is_fuzzed``, so a new rule cannot be missed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autodiffx.rules import registry
+
+# --------------------------------------------------------------------------- inputs
+
+# Every program takes x (a scalar), v (3,), m (2, 3); some also r (2, 3, 2) and d, a dict.
+PROFILES = {
+    "x": ("float", "float", "float", "0-d", "int"),
+    "v": ("float64", "float64", "float64", "float32", "int64"),
+}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    x: str = "float"
+    v: str = "float64"
+    m: str = "float64"
+    rank3: bool = False
+    mapping: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        return ["x", "v", "m"] + (["r"] if self.rank3 else []) + (["d"] if self.mapping else [])
+
+    @property
+    def float32(self) -> bool:
+        return "float32" in (self.v, self.m)
+
+    def unusual(self) -> list[str]:
+        """The input features that differ from the plain profile (float x, float64 arrays,
+        no rank-3 argument, no dict)."""
+        return [d for d in self.describe() if d not in ("input x float", "input v float64")]
+
+    def simpler(self) -> list[Inputs]:
+        """Each profile one step closer to the plain one."""
+        plain = Inputs()
+        out = []
+        for name in ("x", "v", "m", "rank3", "mapping"):
+            if getattr(self, name) != getattr(plain, name):
+                values = {k: getattr(self, k) for k in ("x", "v", "m", "rank3", "mapping")}
+                values[name] = getattr(plain, name)
+                out.append(Inputs(**values))
+        return out
+
+    def describe(self) -> list[str]:
+        """The input features, for the table (like constructs)."""
+        out = [f"input x {self.x}", f"input v {self.v}"]
+        if self.m != "float64":
+            out.append(f"input m {self.m}")
+        if self.rank3:
+            out.append("input rank-3 r")
+        if self.mapping:
+            out.append("input dict d")
+        return out
+
+    def draw(self, rng: np.random.Generator) -> list:
+        """Values in [-2, 2] (integers in {-2, ..., 2})."""
+        if self.x == "float":
+            x = float(rng.uniform(-2, 2))
+        elif self.x == "0-d":
+            x = np.array(rng.uniform(-2, 2))
+        else:
+            x = int(rng.integers(-2, 3))
+        if self.v == "int64":
+            v = rng.integers(-2, 3, 3).astype(np.int64)
+        else:
+            v = rng.uniform(-2, 2, 3).astype(self.v)
+        m = rng.uniform(-2, 2, (2, 3)).astype(self.m)
+        args = [x, v, m]
+        if self.rank3:
+            args.append(rng.uniform(-2, 2, (2, 3, 2)))
+        if self.mapping:
+            args.append({"w": rng.uniform(-2, 2, 3), "b": float(rng.uniform(-2, 2))})
+        return args
+
+
+def as_float64(args: list) -> list:
+    """The inputs at which the true derivative is taken: integers and float32 promoted to
+    float64 (``autodiffx.api.as_differentiable`` promotes integer inputs to float64; a
+    float32 input's reference is computed in float64)."""
+    out = []
+    for a in args:
+        if isinstance(a, dict):
+            out.append({k: as_float64([w])[0] for k, w in a.items()})
+        elif isinstance(a, (bool, np.bool_)):
+            out.append(a)
+        elif isinstance(a, int):
+            out.append(float(a))
+        elif isinstance(a, np.ndarray):
+            out.append(a.astype(np.float64))
+        else:
+            out.append(a)
+    return out
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+class Context:
+    """Random pieces of code over the inputs, for one construct."""
+
+    def __init__(self, rng: random.Random, prefix: str, inputs: Inputs):
+        self.rng = rng
+        self.p = prefix
+        self.inputs = inputs
+
+    def pick(self, options):
+        return self.rng.choice(list(options))
+
+    def chance(self, percent: int) -> bool:
+        return self.rng.random() * 100 < percent
+
+    def S(self) -> str:
+        """A scalar depending on the inputs, of magnitude at most about 2."""
+        options = ["x", "np.tanh(x)", "v[1]", "m[1, 2]", "0.5 * np.sum(v)", "np.sin(x) * v[0]",
+                   "np.mean(m)", "x * 0.5 + v[2]"]
+        if self.inputs.rank3:
+            options.append("r[1, 2, 0]")
+        if self.inputs.mapping:
+            options.append('d["b"]')
+        return self.pick_expression(options)
+
+    def V(self) -> str:
+        options = ["v", "np.sin(v)", "v * x", "m[0]", "np.tanh(m[1] + v)",
+                   "np.sum(m, axis=0) * 0.5", "np.cos(v) * m[1]"]
+        if self.inputs.rank3:
+            options.append("r[0, :, 1]")
+        if self.inputs.mapping:
+            options.append('d["w"] * v')
+        return self.pick_expression(options)
+
+    def U(self) -> str:
+        """Shape (2,)."""
+        return self.pick_expression(["m[:, 0]", "v[:2]", "np.tanh(m[:, 1]) * x",
+                                     "m @ np.sin(v) * 0.3"])
+
+    def M(self) -> str:
+        options = ["m", "np.cos(m)", "m * x", "m + v", "np.outer(np.tanh(m[:, 0]), v)",
+                   "np.sin(m) * v"]
+        if self.inputs.rank3:
+            options.append("r[:, :, 0]")
+        return self.pick_expression(options)
+
+    def R(self) -> str:
+        """Shape (2, 3, 2)."""
+        if self.inputs.rank3:
+            return self.pick_expression(["r", "np.tanh(r)", "r * x", "r + m[:, :, None]"])
+        return self.pick_expression(["np.stack([m, m * x], axis=-1)",
+                                     "np.stack([np.sin(m), m + v], axis=2)"])
+
+    def Q(self) -> str:
+        """A well-conditioned (2, 2) matrix (diagonally dominant)."""
+        return self.pick_expression(["np.eye(2) * 3.0 + 0.5 * np.tanh(m[:, :2])",
+                          "np.eye(2) * 3.0 + 0.4 * np.outer(np.sin(v[:2]), np.cos(m[0, 1:]))"])
+
+    def of(self, kind: str) -> str:
+        return getattr(self, kind)()
+
+    def pick_expression(self, options) -> str:
+        """One of ``options``, in parentheses when it is not a single term (so a subscript or
+        a method applies to the whole expression)."""
+        text = self.pick(options)
+        return f"({text})" if " " in text else text
+
+    def fresh(self, kind: str) -> str:
+        """An expression that certainly makes a new array (safe to update in place)."""
+        base = self.of(kind)
+        return self.pick([f"np.sin({base})", f"{base} * 1.0", f"np.copy({base})",
+                          f"{base}.copy()", f"np.tanh({base}) + 0.5"])
+
+    def shape_of(self, kind: str) -> tuple:
+        return {"S": (), "U": (2,), "V": (3,), "M": (2, 3), "R": (2, 3, 2), "Q": (2, 2)}[kind]
+
+
+# --------------------------------------------------------------------------- constructs
+
+
+@dataclass
+class Snippet:
+    """A construct's code: ``lines`` of the body (``@RETURN@`` returns early), the scalar
+    ``value`` it contributes, module-level ``setup`` and ``rebinds`` (statements run by
+    ``rebind()``), and closure cells (``cells``: name -> (initial, rebound))."""
+
+    lines: list[str]
+    value: str
+    setup: list[str] = field(default_factory=list)
+    rebinds: list[str] = field(default_factory=list)
+    cells: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+Maker = Callable[[Context], Snippet]
+CONSTRUCTS: dict[str, tuple[str, Maker]] = {}
+"""name -> (group, maker)."""
+
+
+def construct(name: str, group: str):
+    def register(maker: Maker) -> Maker:
+        CONSTRUCTS[name] = (group, maker)
+        return maker
+
+    return register
+
+
+def _update(c: Context, kind: str) -> tuple[str, str]:
+    """An in-place operator and a value to apply with it, kept small."""
+    op = c.pick(["+=", "-=", "*="])
+    value = c.of(kind) if kind != "S" else c.S()
+    if op == "*=":
+        value = f"(1.0 + 0.5 * np.sin({value}))"
+    return op, value
+
+
+@construct("plain", "plain")
+def _plain(c):
+    """Every input read once, nothing unusual: what a failure is shrunk to when the inputs
+    alone cause it."""
+    terms = ["x * np.sum(v)", "np.sum(np.sin(m))"]
+    if c.inputs.rank3:
+        terms.append("np.sum(r ** 2)")
+    if c.inputs.mapping:
+        terms.append('d["b"] * np.sum(d["w"])')
+    return Snippet([], " + ".join(terms))
+
+
+# ---- aliasing and views followed by in-place updates
+
+@construct("alias then +=", "aliasing")
+def _alias_iadd(c):
+    p = c.p
+    op, value = _update(c, "V")
+    return Snippet([f"{p}a = {c.fresh('V')}", f"{p}b = {p}a", f"{p}b {op} {value}"],
+                   f"np.sum({p}a * {c.V()})")
+
+
+@construct("slice view then in-place", "aliasing")
+def _view_inplace(c):
+    p = c.p
+    part = c.pick(["[:2]", "[1:]", "[::-1]", "[::2]"])
+    op, value = _update(c, "S")
+    return Snippet([f"{p}a = {c.fresh('V')}", f"{p}w = {p}a{part}", f"{p}w {op} {value}"],
+                   c.pick([f"np.sum({p}a ** 2)", f"np.sum(np.sin({p}a) * v)",
+                           f"np.sum({p}a * {p}a[::-1])"]))
+
+
+@construct("reshape view then store", "aliasing")
+def _reshape_store(c):
+    p = c.p
+    view = c.pick([f"{p}a.reshape(-1)", f"np.reshape({p}a, 6)", f"{p}a.ravel()",
+                   f"{p}a.reshape(3, 2)"])
+    where = c.pick(["[0]", "[4]", "[-1]"]) if "3, 2" not in view else "[1, 1]"
+    return Snippet([f"{p}a = {c.fresh('M')}", f"{p}y = {view}", f"{p}y{where} = {c.S()}"],
+                   f"np.sum(np.sin({p}a) * m)")
+
+
+@construct("transpose view then store", "aliasing")
+def _transpose_store(c):
+    p = c.p
+    store = c.pick([f"{p}t[1] += {c.S()}", f"{p}t[0, 1] = {c.S()}", f"{p}t *= {c.S()}"])
+    view = c.pick([f"{p}a.T", f"np.transpose({p}a)"])
+    return Snippet([f"{p}a = {c.fresh('M')}", f"{p}t = {view}",
+                    store], f"np.sum({p}a * m)")
+
+
+@construct("view read, then base stored", "aliasing")
+def _view_read_then_store(c):
+    p = c.p
+    return Snippet([f"{p}a = {c.fresh('V')}", f"{p}w = {p}a[1:]", f"{p}s = np.sum({p}w * {c.S()})",
+                    f"{p}a[1] = {c.S()}"], f"{p}s + np.sum({p}w * {p}w)")
+
+
+@construct("row view assigned", "aliasing")
+def _row_view(c):
+    p = c.p
+    return Snippet([f"{p}a = {c.fresh('M')}", f"{p}row = {p}a[{c.pick(['0', '1', '-1'])}]",
+                    f"{p}row[:] = {c.V()}"], f"np.sum({p}a * np.cos(m))")
+
+
+@construct("expand_dims view then store", "aliasing")
+def _expand_view(c):
+    p = c.p
+    return Snippet([f"{p}a = {c.fresh('V')}", f"{p}e = np.expand_dims({p}a, 0)",
+                    f"{p}e[0, 1] = {c.S()}"], f"np.sum({p}a * v)")
+
+
+@construct("alias rebound (no mutation)", "aliasing")
+def _alias_rebound(c):
+    p = c.p
+    return Snippet([f"{p}b = {c.V()}", f"{p}b = {p}b + {c.S()}"], f"np.sum({p}b * v)")
+
+
+# ---- out= and mutating calls
+
+@construct("out= ufunc", "out= and mutating calls")
+def _out_ufunc(c):
+    p = c.p
+    buffer = c.pick(["np.zeros(3)", "np.empty(3)", "np.zeros_like(v, dtype=float)",
+                     f"np.empty_like({c.V()})"])
+    call = c.pick([f"np.multiply({c.V()}, {c.V()}, out={p}c)",
+                   f"np.add({c.V()}, {c.S()}, out={p}c)",
+                   f"np.sin({c.V()}, out={p}c)", f"np.subtract({c.V()}, v, out={p}c)"])
+    lines = [f"{p}c = {buffer}"]
+    if c.chance(40):
+        lines.append(f"{p}o = {call}")
+        return Snippet(lines, f"np.sum({p}o * np.cos({p}c))")
+    lines.append(call)
+    return Snippet(lines, f"np.sum({p}c * {c.V()})")
+
+
+@construct("out= in place on itself", "out= and mutating calls")
+def _out_self(c):
+    p = c.p
+    call = c.pick([f"np.tanh({p}c, out={p}c)", f"np.multiply({p}c, {c.V()}, out={p}c)",
+                   f"np.add({p}c, {c.S()}, out={p}c)"])
+    return Snippet([f"{p}c = {c.fresh('V')}", call], f"np.sum({p}c * v)")
+
+
+@construct("out= reduction", "out= and mutating calls")
+def _out_reduction(c):
+    p = c.p
+    function = c.pick(["np.sum", "np.mean", "np.max"])
+    return Snippet([f"{p}c = np.zeros(3)", f"{function}({c.M()}, axis=0, out={p}c)"],
+                   f"np.sum({p}c * v)")
+
+
+@construct("np.copyto", "out= and mutating calls")
+def _copyto(c):
+    p = c.p
+    made = c.pick(["np.zeros(3)", "np.zeros_like(v, dtype=float)", c.fresh("V")])
+    return Snippet([f"{p}c = {made}",
+                    f"np.copyto({p}c, {c.pick([c.V(), c.S()])})"], f"np.sum({p}c * {c.V()})")
+
+
+@construct("np.put", "out= and mutating calls")
+def _put(c):
+    p = c.p
+    values = c.pick([f"[{c.S()}, {c.S()}]", f"{c.V()}[:2]"])
+    return Snippet([f"{p}c = {c.fresh('V')}", f"np.put({p}c, [0, 2], {values})"],
+                   f"np.sum({p}c * {c.V()})")
+
+
+@construct("np.place", "out= and mutating calls")
+def _place(c):
+    p = c.p
+    return Snippet([f"{p}c = {c.fresh('V')}", f"np.place({p}c, {p}c > 0.3, {c.V()})"],
+                   f"np.sum({p}c * v)")
+
+
+@construct("np.put_along_axis", "out= and mutating calls")
+def _put_along_axis(c):
+    p = c.p
+    values = c.pick([c.S(), f"{c.U()}[:, None]"])
+    return Snippet([f"{p}c = {c.fresh('M')}",
+                    f"np.put_along_axis({p}c, np.array([[0], [2]]), {values}, axis=1)"],
+                   f"np.sum({p}c * m)")
+
+
+@construct("np.fill_diagonal", "out= and mutating calls")
+def _fill_diagonal(c):
+    p = c.p
+    return Snippet([f"{p}c = {c.fresh('M')}", f"np.fill_diagonal({p}c, {c.S()})"],
+                   f"np.sum({p}c * m)")
+
+
+@construct("ufunc.at", "out= and mutating calls")
+def _ufunc_at(c):
+    p = c.p
+    ufunc = c.pick(["np.add.at", "np.add.at", "np.multiply.at", "np.subtract.at"])
+    return Snippet([f"{p}c = {c.fresh('V')}", f"{ufunc}({p}c, [0, 0, 2], {c.V()})"],
+                   f"np.sum({p}c * v)")
+
+
+@construct("y.sort()", "out= and mutating calls")
+def _sort_method(c):
+    p = c.p
+    return Snippet([f"{p}c = {c.fresh('V')}", f"{p}c.sort()"],
+                   f"np.sum({p}c * np.array([0.5, -1.0, 2.0]))")
+
+
+@construct("y.fill(v)", "out= and mutating calls")
+def _fill(c):
+    p = c.p
+    return Snippet([f"{p}c = {c.fresh('V')}", f"{p}c.fill({c.S()})"], f"np.sum({p}c * {c.V()})")
+
+
+@construct("y.__setitem__", "out= and mutating calls")
+def _setitem_method(c):
+    p = c.p
+    return Snippet([f"{p}c = {c.fresh('V')}", f"{p}c.__setitem__(1, {c.S()})"],
+                   f"np.sum({p}c * {c.V()})")
+
+
+# ---- globals and closure cells rebound between calls
+
+@construct("global scalar rebound", "globals and closures")
+def _global_scalar(c):
+    name = f"G{c.p.upper()}"
+    return Snippet([], f"np.sum(np.tanh({c.V()}) * {name})", setup=[f"{name} = 1.5"],
+                   rebinds=[f"{name} = -0.7"])
+
+
+@construct("global array rebound", "globals and closures")
+def _global_array(c):
+    name = f"A{c.p.upper()}"
+    return Snippet([], f"np.sum({c.V()} * {name})", setup=[f"{name} = np.array([0.5, -1.0, 2.0])"],
+                   rebinds=[f"{name} = np.array([1.5, 0.25, -0.5])"])
+
+
+@construct("global scalar rebound to an array", "globals and closures")
+def _global_rank(c):
+    name = f"R{c.p.upper()}"
+    return Snippet([], f"np.sum({c.V()} * {name})", setup=[f"{name} = 1.5"],
+                   rebinds=[f"{name} = np.array([0.5, -1.0, 2.0])"])
+
+
+@construct("global function rebound", "globals and closures")
+def _global_function(c):
+    name = f"ACT{c.p.upper()}"
+    return Snippet([], f"np.sum({name}({c.V()}))", setup=[f"{name} = np.tanh"],
+                   rebinds=[f"{name} = np.sin"])
+
+
+@construct("closure cell rebound", "globals and closures")
+def _closure_cell(c):
+    name = f"cell_{c.p}"
+    return Snippet([], f"np.sum(np.sin({c.V()}) * {name})", cells={name: ("1.5", "-0.7")})
+
+
+@construct("closure function rebound", "globals and closures")
+def _closure_function(c):
+    name = f"act_{c.p}"
+    return Snippet([], f"np.sum({name}({c.V()}) * v)", cells={name: ("np.tanh", "np.cos")})
+
+
+# ---- conversions
+
+@construct("float(t)", "conversions")
+def _float(c):
+    return Snippet([f"{c.p}s = float({c.S()})"], f"{c.p}s * {c.S()}")
+
+
+@construct("t.item()", "conversions")
+def _item(c):
+    return Snippet([f"{c.p}s = np.sum({c.V()}).item()"], f"{c.p}s * {c.S()}")
+
+
+@construct("t.tolist()", "conversions")
+def _tolist(c):
+    p = c.p
+    use = c.pick([f"np.sum(np.array({p}l) * {c.V()})", f"sum({p}l) * {c.S()}"])
+    return Snippet([f"{p}l = ({c.V()}).tolist()"], use)
+
+
+@construct("math.sin(t)", "conversions")
+def _math(c):
+    function = c.pick(["math.sin", "math.exp", "math.tanh"])
+    return Snippet([f"{c.p}s = {function}({c.S()})"], f"{c.p}s * {c.S()}")
+
+
+@construct("int(t)", "conversions")
+def _int(c):
+    return Snippet([f"{c.p}n = int({c.S()} * 3.0)"], f"{c.p}n * {c.S()}")
+
+
+@construct("round(t)", "conversions")
+def _round(c):
+    value = c.pick([f"round({c.S()} * 3.0)", f"round({c.S()}, 1)", f"math.floor({c.S()} * 2.0)",
+                    f"np.floor({c.S()} * 2.0)"])
+    return Snippet([f"{c.p}n = {value}"], f"{c.p}n * {c.S()}")
+
+
+# ---- control flow
+
+@construct("break", "control flow")
+def _break(c):
+    p = c.p
+    return Snippet([
+        f"{p}a = {c.V()}", f"c{p[1:-1]} = 0.0", f"for {p}i in range(3):",
+        f"    c{p[1:-1]} = c{p[1:-1]} + {p}a[{p}i] * {c.S()}",
+        f"    if {p}a[{p}i] > {c.pick(['0.3', '-0.5', '1.0'])}:", "        break"],
+        f"c{p[1:-1]}")
+
+
+@construct("continue", "control flow")
+def _continue(c):
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    return Snippet([
+        f"{acc} = 0.0", f"for {p}e in {c.V()}:", f"    if {p}e < {c.pick(['0.0', '0.5', '-1.0'])}:",
+        "        continue", f"    {acc} = {acc} + np.sin({p}e) * {c.S()}"], acc)
+
+
+@construct("while True with break", "control flow")
+def _while_break(c):
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    return Snippet([
+        f"{acc} = {c.S()}", f"{p}k = 0", "while True:", f"    {acc} = np.tanh({acc}) * {c.S()}",
+        f"    {p}k += 1", f"    if {p}k >= 3 or {acc} > 0.8:", "        break"], acc)
+
+
+@construct("early return", "control flow")
+def _early_return(c):
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    return Snippet([f"{acc} = np.sum({c.V()} * {c.S()})",
+                    f"if {c.S()} > {c.pick(['0.5', '0.0', '-1.0'])}:", "    @RETURN@"], acc)
+
+
+@construct("return inside a loop", "control flow")
+def _loop_return(c):
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    return Snippet([f"{acc} = 0.0", f"for {p}e in {c.V()}:", f"    {acc} = {acc} + {p}e ** 2",
+                    f"    if {p}e > {c.pick(['0.5', '1.0'])}:", "        @RETURN@"], acc)
+
+
+@construct("enumerate", "control flow")
+def _enumerate(c):
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    return Snippet([f"{p}w = {c.V()}", f"{acc} = 0.0",
+                    f"for {p}i, {p}e in enumerate({c.pick([c.V(), c.M()])}):",
+                    f"    {acc} = {acc} + np.sum(np.sin({p}e) * {p}w[{p}i])"], acc)
+
+
+@construct("zip", "control flow")
+def _zip(c):
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    pair = c.pick([(c.V(), c.V()), (c.M(), c.U())])
+    return Snippet([f"{acc} = 0.0", f"for {p}e, {p}q in zip({pair[0]}, {pair[1]}):",
+                    f"    {acc} = {acc} + np.sum({p}e * np.tanh({p}q))"], acc)
+
+
+@construct("helper returning a tuple", "functions and structures")
+def _tuple_return(c):
+    p = c.p
+    helper = [f"def {p}h(a, b):", "    return np.sum(a * b), np.tanh(a)"]
+    use = c.pick([
+        ([f"{p}s, {p}t = {p}h({c.V()}, {c.V()})"], f"{p}s + np.sum({p}t * v)"),
+        ([f"{p}pair = {p}h({c.V()}, {c.S()})"], f"{p}pair[0] * {p}pair[1][1]"),
+        ([], f"{p}h({c.V()}, {c.V()})[0]"),
+    ])
+    return Snippet(use[0], use[1], setup=helper)
+
+
+@construct("dict parameter", "functions and structures")
+def _dict_param(c):
+    if not c.inputs.mapping:
+        return Snippet([f"{c.p}p = {{'a': {c.V()}, 'b': {c.S()}}}"],
+                       f"np.sum({c.p}p['a'] * {c.p}p['b'])")
+    return Snippet([], c.pick([f'np.sum(d["w"] * {c.V()}) + d["b"] * {c.S()}',
+                               'np.sum(np.tanh(d["w"]) * d["b"])']))
+
+
+@construct("local dict", "functions and structures")
+def _local_dict(c):
+    p = c.p
+    return Snippet([f"{p}p = {{'a': {c.V()}, 'b': {c.S()}}}", f"{p}p['a'] = {p}p['a'] * 2.0"],
+                   f"np.sum({p}p['a'] * {p}p['b'])")
+
+
+@construct("keepdims / axis=-1", "reductions")
+def _keepdims(c):
+    p = c.p
+    a = c.pick([c.M(), c.R()])
+    reduce = c.pick(["np.mean({a}, axis=-1, keepdims=True)", "np.sum({a}, axis=-1, keepdims=True)",
+                     "np.max({a}, axis=-1, keepdims=True)", "np.std({a}, axis=-1, keepdims=True)",
+                     "np.linalg.norm({a}, axis=-1, keepdims=True)",
+                     "({a}).mean(axis=-1, keepdims=True)", "np.var({a}, axis=-1)[..., None]"])
+    return Snippet([f"{p}a = {a}", f"{p}z = {p}a - {reduce.format(a=p + 'a')}"],
+                   f"np.sum({p}z ** 2)")
+
+
+# ---- calls of functions without a rule (right, or refused with MissingRuleError)
+
+NO_RULE = {
+    "np.tile": "np.sum(np.tile({V}, 2) * np.arange(6.0))",
+    "np.cumprod": "np.sum(np.cumprod(np.tanh({V})))",
+    "np.linalg.det": "np.linalg.det({Q})",
+    "np.linalg.inv": "np.sum(np.linalg.inv({Q}) * np.array([[1.0, 2.0], [-0.5, 0.3]]))",
+    "np.linalg.solve": "np.sum(np.linalg.solve({Q}, {U}))",
+    "np.full": "np.sum(np.full(3, {S}) * {V})",
+    "np.linspace": "np.sum(np.linspace({S}, 2.0 + {S}, 4) ** 2)",
+    "np.r_": "np.sum(np.r_[{V}, {S}] ** 2)",
+    "np.einsum sublist": "np.sum(np.einsum({M}, (0, 1), (1, 0)) * np.arange(6.0).reshape(3, 2))",
+    "np.repeat": "np.sum(np.repeat({V}, 2) * np.arange(6.0))",
+    "np.roll": "np.sum(np.roll({V}, 1) * v)",
+    "np.kron": "np.sum(np.kron({U}, {V}) ** 2)",
+    "np.triu": "np.sum(np.triu({M}) ** 2)",
+    "np.median": "np.median({V}) * {S}",
+    "np.array of scalars": "np.sum(np.array([{S}, {S}]) * {U})",
+    "np.vstack": "np.sum(np.vstack([{V}, {V}]) * m)",
+    "np.dot of lists": "np.dot([{S}, {S}], [1.0, 2.0])",
+    "np.polyval": "np.polyval({V}, {S})",
+    "np.interp": "np.interp(0.3, [0.0, 1.0], [{S}, {S}])",
+    "builtin max of array": "max({V})",
+    "builtin sum of array": "sum({V}) * {S}",
+    "np.mean of empty": "np.sum({V}[:0]) + np.mean({V}[:0] * 0.0 + 1.0) * 0.0 + {S}",
+    "complex intermediate": "np.abs({S} * (1 + 2j)) ** 2",
+    "np.ma": "np.sum(np.ma.masked_array({V}, mask=[False, True, False]))",
+    "np.power(t, 0.0)": "np.sum(np.power({V}, 0.0) * v)",
+}
+
+
+def _no_rule_maker(template: str) -> Maker:
+    def make(c: Context) -> Snippet:
+        text = template
+        for kind in "SVUMRQ":
+            while "{" + kind + "}" in text:
+                text = text.replace("{" + kind + "}", c.of(kind), 1)
+        return Snippet([], text)
+
+    return make
+
+
+for _name, _template in NO_RULE.items():
+    CONSTRUCTS["no rule: " + _name] = ("calls without a rule", _no_rule_maker(_template))
+
+
+# ---- calls of functions with a rule, from the registry
+
+GRID = np.linspace(-2.0, 2.0, 41)
+DOMAINS = ("{e}", "0.5 * np.tanh({e})", "1.5 + 0.4 * np.tanh({e})", "0.3 + 0.2 * np.tanh({e})")
+_DOMAIN_FUNCTIONS = (lambda e: e, lambda e: 0.5 * np.tanh(e), lambda e: 1.5 + 0.4 * np.tanh(e),
+                     lambda e: 0.3 + 0.2 * np.tanh(e))
+
+
+def domain_of(primitive, arity: int) -> str | None:
+    """The first domain map (from :data:`DOMAINS`) on which ``primitive`` is finite."""
+    for text, function in zip(DOMAINS, _DOMAIN_FUNCTIONS, strict=True):
+        args = [function(GRID), function(GRID[::-1] * 0.7)][:arity]
+        try:
+            with np.errstate(all="raise"):
+                value = np.asarray(primitive(*args), dtype=float)
+        except (FloatingPointError, ValueError, TypeError):
+            continue
+        if np.all(np.isfinite(value)) and np.max(np.abs(value)) < 1e3:
+            return text
+    return None
+
+
+# Special argument makers: primitive name -> templates (any of them).
+SPECIAL = {
+    "concatenate": ["np.concatenate([{V}, {U}])", "np.concatenate([{M}, {M}], axis=1)",
+                    "np.concatenate([{R}, {R}], axis=-1)"],
+    "stack": ["np.stack([{V}, {V}])", "np.stack([{S}, {S}, {S}])", "np.stack([{M}, {M}], axis=-1)"],
+    "dot": ["np.dot({V}, {V})", "np.dot({M}, {V})", "np.dot({U}, {M})"],
+    "inner": ["np.inner({V}, {V})", "np.inner({M}, {V})"],
+    "outer": ["np.outer({U}, {V})"],
+    "matmul": ["np.matmul({M}, {V})", "{M} @ {M}.T", "{R}.transpose(0, 2, 1) @ {M}[0]"],
+    "einsum": ["np.einsum('ij,j->i', {M}, {V})", "np.einsum('ij->', {M})",
+               "np.einsum('ijk,ij->k', {R}, {M})", "np.einsum('i,i', {V}, {V})",
+               "np.einsum('ij,kj->ik', {M}, {M})"],
+    "take": ["np.take({V}, [2, 0, 0])", "np.take({M}, [1, 2], axis=1)", "({V}).take([1, 1])"],
+    "take_along_axis": ["np.take_along_axis({M}, np.array([[2, 0], [1, 1]]), axis=1)"],
+    "broadcast_to": ["np.broadcast_to({V}, (2, 3))", "np.broadcast_to({S}, (3,))"],
+    "expand_dims": ["np.expand_dims({V}, 0)", "np.expand_dims({M}, -1)"],
+    "reshape": ["np.reshape({M}, (3, 2))", "({R}).reshape(6, 2)", "({V}).reshape(3, 1)",
+                "np.reshape({M}, -1)"],
+    "transpose": ["np.transpose({M})", "np.transpose({R}, (2, 0, 1))", "({M}).T",
+                  "({R}).transpose()"],
+    "moveaxis": ["np.moveaxis({R}, 0, -1)", "np.moveaxis({M}, 1, 0)"],
+    "swapaxes": ["np.swapaxes({R}, 0, 2)", "({M}).swapaxes(0, 1)"],
+    "trace": ["np.trace({M}[:, :2])", "np.trace({Q})"],
+    "where": ["np.where({V} > 0.2, {V}, {S})", "np.where({M} < 0.0, {M}, 0.0)"],
+    "clip": ["np.clip({V}, -0.5, 0.8)", "({M}).clip(-1.0, 1.0)", "np.clip({V}, {S}, 3.0)"],
+    "getitem": ["({M})[1:, ::2]", "({V})[[0, 2, 2]]", "({R})[..., 0]", "({V})[None]",
+                "({V})[({V}) > 0.0]", "({M})[:, [2, 0]]", "({R})[1, :, -1]", "({M})[-1, -1]"],
+    "copy": ["np.copy({V})", "({M}).copy()"],
+    "ravel": ["np.ravel({M})", "({R}).ravel()"],
+    "squeeze": ["np.squeeze({V}[None])", "np.squeeze({M}[:, :1], axis=1)"],
+    "diff": ["np.diff({V})", "np.diff({M}, axis=0)", "np.diff({R})"],
+    "cumsum": ["np.cumsum({V})", "np.cumsum({M}, axis=1)", "({M}).cumsum()",
+               "np.cumsum({R}, axis=-1)"],
+    "flip": ["np.flip({V})", "np.flip({M}, axis=1)", "np.flip({R}, axis=0)"],
+    "sort": ["np.sort({V})", "np.sort({M}, axis=0)", "np.sort({R})"],
+    "norm": ["np.linalg.norm({V})", "np.linalg.norm({M}, axis=1)", "np.linalg.norm({M})",
+             "np.linalg.norm({R}, axis=-1, keepdims=True)", "np.linalg.norm({V}, ord=1)"],
+    "var": ["np.var({V})", "np.var({M}, axis=0)", "np.var({M}, ddof=1)", "({R}).var(axis=-1)"],
+    "std": ["np.std({V})", "np.std({M}, axis=1, keepdims=True)", "np.std({M}, ddof=1)",
+            "({M}).std()"],
+    "max": ["np.max({V})", "np.max({M}, axis=0)", "np.amax({R}, axis=-1)", "({M}).max(axis=1)"],
+    "min": ["np.min({V})", "np.min({M}, axis=1, keepdims=True)", "np.amin({R})"],
+    "sum": ["np.sum({M}, axis=0)", "np.sum({R}, axis=(0, 2))", "({M}).sum(axis=-1, keepdims=True)"],
+    "mean": ["np.mean({M}, axis=0)", "np.mean({R}, axis=-1)", "({V}).mean()"],
+    "prod": ["np.prod(np.tanh({V}))", "np.prod({M}, axis=0)", "({M}).prod(axis=1)"],
+    "max_builtin": ["max({S}, {S})"],
+    "min_builtin": ["min({S}, {S})"],
+    "abs": ["abs({S})", "abs({V})"],
+    "power": ["np.power(1.5 + 0.4 * np.tanh({V}), {S})", "({V}) ** 3", "np.power({V}, 2)",
+              "(1.0 + ({V}) ** 2) ** 0.5", "2.0 ** ({V})"],
+    "remainder": ["np.remainder({V}, 1.5)", "({V}) % 0.7"],
+    "arctan2": ["np.arctan2({V}, 1.5 + 0.4 * np.tanh({V}))"],
+    "divide": ["({V}) / (2.0 + np.sin({V}))", "np.divide({S}, 1.5 + 0.4 * np.tanh({S}))"],
+}
+
+
+def _primitive_name(primitive) -> str:
+    return getattr(primitive, "__name__", repr(primitive))
+
+
+def _reduction_templates(name: str, rule: registry.Rule) -> list[str]:
+    out = [f"np.{name}({{V}})", f"np.{name}({{M}}, axis=-1)"]
+    if "keepdims" in rule.keywords:
+        out.append(f"np.{name}({{R}}, axis=-1, keepdims=True)")
+    return out
+
+
+def rule_constructs() -> tuple[dict[str, list[str]], list[str]]:
+    """Templates for every differentiable primitive of the registry, and the names of the
+    rules no template could be made for."""
+    templates: dict[str, list[str]] = {}
+    missing: list[str] = []
+    for rule in registry.all_rules():
+        if not rule.differentiable:
+            continue
+        for primitive in rule.primitives:
+            name = _primitive_name(primitive)
+            label = rule.name if len(rule.primitives) == 1 else f"{rule.name} ({name})"
+            if rule.name in SPECIAL:
+                templates[label] = SPECIAL[rule.name]
+                continue
+            if rule.elementwise and len(rule.params) in (1, 2) and hasattr(np, name):
+                domain = domain_of(primitive, len(rule.params))
+                if domain is None:
+                    missing.append(rule.name)
+                    continue
+                kinds = ("V", "S") if len(rule.params) == 2 else ("V",)
+                first = ", ".join(domain.format(e="{" + k + "}") for k in kinds)
+                second = ", ".join(domain.format(e="{" + k + "}") for k in ("M", "V")[: len(kinds)])
+                templates[label] = [f"np.{name}({first})", f"np.{name}({second})"]
+                continue
+            if rule.params == ("x",) and "axis" in rule.keywords and hasattr(np, name):
+                templates[label] = _reduction_templates(name, rule)
+                continue
+            missing.append(rule.name)
+    return templates, sorted(set(missing))
+
+
+def _rule_maker(templates: list[str]) -> Maker:
+    def make(c: Context) -> Snippet:
+        text = c.pick(templates)
+        for kind in "SVUMRQ":
+            while "{" + kind + "}" in text:
+                text = text.replace("{" + kind + "}", c.of(kind), 1)
+        weights = c.pick(["", " * np.cos(v[0])", " * 0.5"])
+        return Snippet([f"{c.p}r = {text}"], f"np.sum(np.tanh({c.p}r)){weights}"
+                       if c.chance(30) else f"np.sum({c.p}r){weights}")
+
+    return make
+
+
+RULE_TEMPLATES, RULES_WITHOUT_TEMPLATE = rule_constructs()
+for _name, _templates in RULE_TEMPLATES.items():
+    CONSTRUCTS["rule: " + _name] = ("calls with a rule", _rule_maker(_templates))
+
+GROUPS = sorted({group for group, _ in CONSTRUCTS.values()})
+
+
+# --------------------------------------------------------------------------- programs
+
+
+@dataclass
+class Program:
+    seed: int
+    index: int
+    inputs: Inputs
+    constructs: list[tuple[str, int]]
+    """(construct name, its own seed)."""
+    wrt: tuple[int, ...]
+    source: str = ""
+    rebinds: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.constructs]
+
+    def features(self) -> list[str]:
+        return sorted(set(self.names)) + self.inputs.describe()
+
+
+def _construct_weights() -> tuple[list[str], list[float]]:
+    """Each group equally likely, then each construct in it: so the ~90 rule calls do not
+    drown the ~45 hand-written constructs."""
+    names, weights = [], []
+    for group in GROUPS:
+        members = [n for n, (g, _) in CONSTRUCTS.items() if g == group]
+        share = 0.3 if group == "plain" else 1.0  # a control: always right or refused
+        for member in members:
+            names.append(member)
+            weights.append(share / len(members))
+    return names, weights
+
+
+_NAMES, _WEIGHTS = _construct_weights()
+
+
+def draw_program(seed: int, index: int) -> Program:
+    """Program number ``index`` of the run with seed ``seed``."""
+    rng = random.Random(f"{seed}:{index}")
+    inputs = Inputs(
+        x=rng.choice(PROFILES["x"]),
+        v=rng.choice(PROFILES["v"]),
+        rank3=rng.random() < 0.25,
+        mapping=rng.random() < 0.15,
+    )
+    if inputs.v == "float32" and rng.random() < 0.5:
+        inputs = Inputs(inputs.x, inputs.v, "float32", inputs.rank3, inputs.mapping)
+    count = rng.choice([1, 1, 2, 2, 3])
+    chosen = rng.choices(_NAMES, _WEIGHTS, k=count)
+    constructs = [(name, rng.randrange(2**31)) for name in chosen]
+    n = len(inputs.names)
+    wrt = tuple(range(n)) if rng.random() < 0.7 else tuple(
+        sorted(rng.sample(range(n), rng.randint(1, n))))
+    program = Program(seed, index, inputs, constructs, wrt)
+    return render(program)
+
+
+def render(program: Program, keep: list[int] | None = None, inputs: Inputs | None = None,
+           constructs: list[tuple[str, int]] | None = None) -> Program:
+    """``program`` with its source written out (only the constructs at positions ``keep``,
+    or ``constructs`` in place of its own; ``inputs`` in place of its own)."""
+    chosen = constructs if constructs is not None else [
+        program.constructs[i] for i in (keep if keep is not None
+                                        else range(len(program.constructs)))]
+    inputs = inputs or program.inputs
+    snippets = []
+    for k, (name, seed) in enumerate(chosen):
+        context = Context(random.Random(seed), f"_{k}_", inputs)
+        snippets.append(CONSTRUCTS[name][1](context))
+    count = len(snippets)
+    setup, rebinds, cells, body = [], [], {}, []
+    for k, snippet in enumerate(snippets):
+        setup += snippet.setup
+        rebinds += snippet.rebinds
+        cells.update(snippet.cells)
+        body += [(k, line) for line in snippet.lines]
+        if snippet.value != f"c{k}":
+            body.append((k, f"c{k} = {snippet.value}"))
+
+    def returns(upto: int) -> tuple[str, str]:
+        total = " + ".join(f"c{i}" for i in range(upto + 1)) or "0.0"
+        parts = [f"c{i}" for i in range(upto + 1)] + ["0.0"] * (count - upto - 1)
+        return f"return {total}", f"return np.stack([{', '.join(parts) or '0.0'}])"
+
+    def function(fname: str, which: int) -> list[str]:
+        lines = [f"def {fname}({', '.join(inputs.names)}):"]
+        for k, line in body:
+            lines.append("    " + line.replace("@RETURN@", returns(k)[which]))
+        lines.append("    " + returns(count - 1)[which])
+        return lines
+
+    text = ['"""A program generated by tests/fuzz/constructs.py."""', "import math", "",
+            "import numpy as np", ""]
+    text += setup
+    text.append("")
+    functions = function("f", 0) + [""] + function("g", 1)
+    if cells:
+        text.append("def _make():")
+        for cell, (initial, _) in cells.items():
+            text.append(f"    {cell} = {initial}")
+        text += ["    " + line for line in functions]
+        text.append("    def _rebind_cells():")
+        text.append(f"        nonlocal {', '.join(cells)}")
+        for cell, (_, rebound) in cells.items():
+            text.append(f"        {cell} = {rebound}")
+        text.append("    return f, g, _rebind_cells")
+        text.append("")
+        text.append("f, g, _rebind_cells = _make()")
+    else:
+        text += functions
+    text.append("")
+    text.append("def rebind():")
+    if rebinds:
+        names = sorted({line.split("=")[0].strip() for line in rebinds})
+        text.append(f"    global {', '.join(names)}")
+    text += ["    " + line for line in rebinds]
+    if cells:
+        text.append("    _rebind_cells()")
+    text.append("    return None")
+    source = "\n".join(text) + "\n"
+    compile(source, "<fuzz>", "exec")
+    return Program(program.seed, program.index, inputs, chosen, program.wrt, source,
+                   bool(rebinds or cells))
+
+
+def load(source: str, folder: Path, tag: str):
+    """Write ``source`` into ``folder`` and import it (so reverse mode can read it)."""
+    module_name = f"autodiffx_users_{tag}"
+    path = folder / f"{module_name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[module_name]
+    return module
+
+
+def dedent(text: str) -> str:
+    return textwrap.dedent(text)
+

@@ -1,0 +1,596 @@
+"""Checking the widened fuzzer's programs: every check, every mode, one outcome each.
+
+For one program (:mod:`tests.fuzz.constructs`) at one random point, each *check* gives one
+*outcome*:
+
+* ``right``: agrees with central differences (and, where both ran, with the other mode);
+* ``refused``: raised an :class:`autodiffx.AutodiffError` subclass (saying why);
+* ``wrong``: a value, a shape or a derivative disagrees;
+* ``crash``: any other exception, or an input array was mutated.
+
+Right and refused pass; wrong and crash are failures. A point is *skipped* (no outcome) when
+it lies within a few steps of a kink: the central differences with steps h and 2h disagree.
+
+The checks: ``grad`` in both modes (``value_and_grad`` of ``f``, the sum of the
+contributions, for the program's ``wrt``); ``jacrev``, ``jacfwd`` and ``vjp`` of ``g`` (the
+vector of contributions) for all arguments; ``hvp`` in both modes (forward over reverse and
+forward over forward) against central differences of the gradient that was right; and, for
+a program that reads a global or a closure cell, ``grad`` again after ``rebind()`` (the same
+transformed function and a new one) against central differences of the rebound program.
+
+**Tolerances.** The reference is always computed in float64 (integer inputs are promoted to
+float64 by the API, so their true gradient is the float64 gradient at the same point; a
+float32 input's reference is its float64 value). Central differences use Richardson
+extrapolation N = (4 D(h) - D(2h)) / 3, h = 1e-4: truncation about h^4 |f'''''| / 30 and
+rounding about eps |f| / h = 2e-12 |f|, with every value below about 40. So a derivative must
+agree to ``TOLERANCE = 1e-6`` on the scale max(1, |num|, |got|); both modes and both Jacobian
+transforms apply the same rules and agree to ``AGREEMENT = 1e-8``. With a float32 input the
+function runs in float32 (eps 6e-8) through sums of at most a few dozen terms of size at most
+about 40, so ``TOLERANCE_32 = AGREEMENT_32 = 1e-3``. A kink within 2h of the point makes
+|D(h) - D(2h)| of the order of the slope's jump, while on a smooth stretch it is
+h^2 |f'''| / 2, below 1e-6: points where it exceeds ``KINK = 1e-5`` are skipped.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import autodiffx
+from autodiffx.check import relative_error
+
+from .constructs import Program, as_float64, draw_program, load, render
+
+H = 1e-4
+TOLERANCE = 1e-6
+AGREEMENT = 1e-8
+TOLERANCE_32 = 1e-3
+AGREEMENT_32 = 1e-3
+KINK = 1e-5
+LARGEST = 1e4
+HVP_SHARE = 0.4
+
+CHECKS = ("grad reverse", "grad forward", "jacrev", "jacfwd", "vjp", "hvp reverse",
+          "hvp forward", "rebind reverse", "rebind forward")
+FAMILY = {
+    "grad reverse": "reverse", "jacrev": "reverse", "vjp": "reverse", "rebind reverse": "reverse",
+    "grad forward": "forward", "jacfwd": "forward", "rebind forward": "forward",
+    "hvp reverse": "second order", "hvp forward": "second order",
+}
+
+
+class Skip(Exception):
+    """The point is unusable (near a kink, too large, or the plain program fails)."""
+
+
+class Mismatch(Exception):
+    """A wrong result."""
+
+
+# --------------------------------------------------------------------------- trees of inputs
+
+
+def copies(args):
+    out = []
+    for a in args:
+        if isinstance(a, dict):
+            out.append({k: np.copy(w) if isinstance(w, np.ndarray) else w for k, w in a.items()})
+        else:
+            out.append(np.copy(a) if isinstance(a, np.ndarray) else a)
+    return out
+
+
+def leaves(arg) -> list:
+    """The differentiable leaves of one argument, in the order the API keeps for dicts."""
+    if isinstance(arg, dict):
+        return [arg[k] for k in arg]
+    return [arg]
+
+
+def same(before, after) -> bool:
+    for a, b in zip(before, after, strict=True):
+        for x, y in zip(leaves(a), leaves(b), strict=True):
+            if isinstance(x, np.ndarray):
+                if not isinstance(y, np.ndarray) or x.dtype != y.dtype or not np.array_equal(x, y):
+                    return False
+            elif not (x == y):
+                return False
+    return True
+
+
+def shifted(args, position: int, key, entry, step: float):
+    moved = copies(args)
+    if key is None:
+        value = np.array(moved[position], dtype=float)
+        value[entry] += step
+        moved[position] = float(value) if np.ndim(args[position]) == 0 and not isinstance(
+            args[position], np.ndarray) else value
+    else:
+        value = np.array(moved[position][key], dtype=float)
+        value[entry] += step
+        moved[position][key] = float(value) if not isinstance(args[position][key],
+                                                              np.ndarray) else value
+    return moved
+
+
+def slots(args, positions):
+    """(position, key or None, shape) for every leaf of the arguments at ``positions``."""
+    out = []
+    for position in positions:
+        arg = args[position]
+        if isinstance(arg, dict):
+            out += [(position, k, np.shape(w)) for k, w in arg.items()]
+        else:
+            out.append((position, None, np.shape(arg)))
+    return out
+
+
+def numeric_jacobian(function: Callable, args, positions) -> dict:
+    """{(position, key): d function / d leaf}, shaped out.shape + leaf.shape, by Richardson
+    extrapolated central differences; raises Skip near a kink."""
+    center = np.asarray(function(*copies(args)), float)
+    result = {}
+    for position, key, shape in slots(args, positions):
+        block = np.zeros(center.shape + shape)
+        for entry in np.ndindex(shape):
+            values = {}
+            for step in (H, 2 * H, -H, -2 * H):
+                values[step] = np.asarray(function(*shifted(args, position, key, entry, step)),
+                                          float)
+            block[(Ellipsis, *entry)] = richardson(center, values)
+        result[position, key] = block
+    return result
+
+
+def richardson(center, values):
+    """The Richardson-extrapolated central difference from f at 0, ±h, ±2h; raises Skip
+    when a kink lies within 2h: the central differences with h and 2h disagree (a kink
+    between the points), or the one-sided second-order differences do (a kink at the point,
+    which central differences of a piecewise linear function cannot see)."""
+    p1, p2, m1, m2 = values[H], values[2 * H], values[-H], values[-2 * H]
+    near, far = (p1 - m1) / (2 * H), (p2 - m2) / (4 * H)
+    right, left = (-3 * center + 4 * p1 - p2) / (2 * H), (3 * center - 4 * m1 + m2) / (2 * H)
+    if not all(np.all(np.isfinite(a)) for a in (near, far, right, left)):
+        raise Skip("not finite near the point")
+    scale = np.maximum(1.0, np.abs(near))
+    if np.max(np.maximum(np.abs(near - far), np.abs(right - left)) / scale, initial=0.0) > KINK:
+        raise Skip("a kink near the point")
+    return (4 * near - far) / 3
+
+
+def compare(what: str, got, expected, tolerance: float) -> None:
+    if isinstance(expected, dict):
+        if not isinstance(got, dict) or set(got) != set(expected):
+            raise Mismatch(f"{what}: expected a dict with keys {sorted(expected)}, got {got!r}")
+        for key in expected:
+            compare(f"{what}[{key!r}]", got[key], expected[key], tolerance)
+        return
+    if np.shape(got) != np.shape(expected):
+        raise Mismatch(f"{what}: shape {np.shape(got)}, expected {np.shape(expected)}")
+    try:
+        got_array = np.asarray(got, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise Mismatch(f"{what}: not an array of numbers: {got!r}") from error
+    error = float(np.max(relative_error(np.asarray(expected, float), got_array), initial=0.0))
+    if not error <= tolerance:
+        raise Mismatch(f"{what}: relative error {error:.2e}\n  got      {got!r}\n"
+                       f"  expected {expected!r}")
+
+
+def regroup(blocks: dict, args, position, prefix=()):
+    """The block(s) for one argument: an array, or a dict of arrays for a dict argument."""
+    if isinstance(args[position], dict):
+        return {k: blocks[position, k] for k in args[position]}
+    return blocks[position, None]
+
+
+# --------------------------------------------------------------------------- one program
+
+
+@dataclass
+class Outcome:
+    check: str
+    kind: str  # right, refused, wrong, crash
+    detail: str = ""
+
+
+@dataclass
+class Result:
+    program: Program
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    skipped: str = ""
+
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes.values() if o.kind in ("wrong", "crash")]
+
+
+def run_check(name: str, body: Callable[[], None], args) -> Outcome:
+    before = copies(args)
+    try:
+        body()
+    except autodiffx.AutodiffError as error:
+        return Outcome(name, "refused", f"{type(error).__name__}: {str(error).splitlines()[0]}")
+    except Mismatch as error:
+        return Outcome(name, "wrong", str(error))
+    except Skip:
+        raise
+    except Exception:
+        return Outcome(name, "crash", traceback.format_exc(limit=-6))
+    if not same(before, args):
+        return Outcome(name, "crash", "an input array was mutated")
+    return Outcome(name, "right")
+
+
+def check_program(program: Program, folder: Path, only: str | None = None) -> Result:
+    """Every check of ``program`` (or only the check named ``only``)."""
+    result = Result(program)
+    tag = f"{program.seed}_{program.index}_{abs(hash(program.source)) % 10**8}"
+    module = load(program.source, folder, tag)
+    rng = np.random.default_rng([program.seed, program.index])
+    args = program.inputs.draw(rng)
+    reference = as_float64(args)
+    float32 = program.inputs.float32
+    tolerance = TOLERANCE_32 if float32 else TOLERANCE
+    agreement = AGREEMENT_32 if float32 else AGREEMENT
+    every = tuple(range(len(args)))
+
+    try:
+        value = np.asarray(module.g(*copies(reference)), dtype=float)
+        if not np.all(np.isfinite(value)) or np.max(np.abs(value), initial=0.0) > LARGEST:
+            raise Skip("the value is too large")
+        jacobian = numeric_jacobian(module.g, reference, every)
+    except Skip as skip:
+        result.skipped = str(skip)
+        return result
+    except Exception:
+        result.skipped = "the plain program raised: " + traceback.format_exc(limit=-1)
+        return result
+    total = float(np.sum(value))
+    gradient = {key: np.sum(block, axis=0) for key, block in jacobian.items()}
+
+    def wanted(name: str) -> bool:
+        return only is None or only == name
+
+    grads = {}
+    results = {}
+
+    def grad_check(mode: str, transform: Callable, expected_value: float, expected: dict):
+        def body():
+            got_value, got = transform(*copies_args)
+            compare(f"value ({mode})", got_value, expected_value, 1e-4 if float32 else 1e-9)
+            got = got if isinstance(got, tuple) else (got,)
+            for position, g in zip(program.wrt, got, strict=True):
+                compare(f"gradient for argument {position} ({mode})", g,
+                        regroup(expected, reference, position), tolerance)
+            results[mode] = got
+
+        copies_args = copies(args)
+        outcome = run_check(f"grad {mode}", body, copies_args)
+        return outcome
+
+    for mode in ("reverse", "forward"):
+        grads[mode] = autodiffx.value_and_grad(module.f, wrt=program.wrt, mode=mode)
+        if wanted(f"grad {mode}") or (only or "").startswith("rebind") or (
+                only or "").startswith("hvp"):
+            result.outcomes[f"grad {mode}"] = grad_check(mode, grads[mode], total, gradient)
+    if {"reverse", "forward"} <= results.keys():
+        try:
+            for position, a, b in zip(program.wrt, results["reverse"], results["forward"],
+                                      strict=True):
+                compare(f"forward vs reverse for argument {position}", a, b, agreement)
+        except Mismatch as error:
+            result.outcomes["grad forward"] = Outcome("grad forward", "wrong", str(error))
+
+    jacobians = {}
+    for name, transform in (("jacrev", autodiffx.jacrev), ("jacfwd", autodiffx.jacfwd)):
+        if not wanted(name):
+            continue
+
+        def body(transform=transform, name=name, inputs=None):
+            got = transform(module.g, wrt=every)(*inputs)
+            for position, block in zip(every, got, strict=True):
+                compare(f"{name} block {position}", block, regroup(jacobian, reference, position),
+                        tolerance)
+            jacobians[name] = got
+
+        inputs = copies(args)
+        result.outcomes[name] = run_check(name, lambda b=body, i=inputs: b(inputs=i), inputs)
+    if {"jacrev", "jacfwd"} <= jacobians.keys():
+        try:
+            for position, a, b in zip(every, jacobians["jacrev"], jacobians["jacfwd"],
+                                      strict=True):
+                compare(f"jacrev vs jacfwd for argument {position}", a, b, agreement)
+        except Mismatch as error:
+            result.outcomes["jacfwd"] = Outcome("jacfwd", "wrong", str(error))
+
+    if wanted("vjp"):
+        cotangent = rng.uniform(-1, 1, value.shape)
+
+        def vjp_body(inputs):
+            got_value, pullback = autodiffx.vjp(module.g, *inputs)
+            compare("vjp value", got_value, value, 1e-4 if float32 else 1e-9)
+            got = pullback(cotangent)
+            for position, g in zip(every, got, strict=True):
+                expected = regroup(jacobian, reference, position)
+                expected = ({k: np.tensordot(cotangent, w, axes=1) for k, w in expected.items()}
+                            if isinstance(expected, dict) else np.tensordot(cotangent, expected, 1))
+                compare(f"vjp cotangent for argument {position}", g, expected, tolerance)
+
+        inputs = copies(args)
+        result.outcomes["vjp"] = run_check("vjp", lambda: vjp_body(inputs), inputs)
+
+    hvp_here = only in ("hvp reverse", "hvp forward") or (
+        only is None and rng.uniform() < HVP_SHARE)
+    for mode in ("reverse", "forward"):
+        name = f"hvp {mode}"
+        if not hvp_here or not wanted(name):
+            continue
+        if result.outcomes.get(f"grad {mode}", Outcome("", "")).kind != "right" or (
+                program.wrt != every):
+            continue
+        tangents = [rng.uniform(-1, 1, np.shape(a)) if np.ndim(a) else float(rng.uniform(-1, 1))
+                    for a in reference]
+        try:
+            expected = numeric_hvp(grads[mode], reference, tangents)
+        except Skip:
+            continue
+        except Exception:
+            continue
+
+        def hvp_body(inputs, mode=mode, expected=expected, tangents=tangents):
+            got = autodiffx.hvp(module.f, inputs, tangents, mode=mode)
+            got = got if isinstance(got, tuple) else (got,)
+            for position, a, b in zip(every, got, expected, strict=True):
+                compare(f"hvp ({mode}) for argument {position}", a, b,
+                        tolerance)
+
+        inputs = copies(args)
+        result.outcomes[name] = run_check(name, lambda h=hvp_body, i=inputs: h(i), inputs)
+
+    if program.rebinds and (only is None or only.startswith("rebind")):
+        module.rebind()
+        try:
+            value2 = np.asarray(module.g(*copies(reference)), dtype=float)
+            jacobian2 = numeric_jacobian(module.g, reference, every)
+        except Exception:
+            return result
+        total2 = float(np.sum(value2))
+        gradient2 = {key: np.sum(block, axis=0) for key, block in jacobian2.items()}
+        for mode in ("reverse", "forward"):
+            name = f"rebind {mode}"
+            if not wanted(name) or result.outcomes[f"grad {mode}"].kind != "right":
+                continue
+            fresh = autodiffx.value_and_grad(module.f, wrt=program.wrt, mode=mode)
+
+            def rebind_body(inputs, mode=mode, fresh=fresh):
+                for transform, which in ((grads[mode], "the same grad"), (fresh, "a new grad")):
+                    got_value, got = transform(*copies(inputs))
+                    compare(f"value after rebind ({which}, {mode})", got_value, total2,
+                            1e-4 if float32 else 1e-9)
+                    got = got if isinstance(got, tuple) else (got,)
+                    for position, gr in zip(program.wrt, got, strict=True):
+                        compare(f"gradient after rebind for argument {position} ({which})",
+                                gr, regroup(gradient2, reference, position), tolerance)
+
+            inputs = copies(args)
+            result.outcomes[name] = run_check(name, lambda r=rebind_body, i=inputs: r(i), inputs)
+    return result
+
+
+def numeric_hvp(gradient: Callable, args, tangents):
+    """d/dt gradient(args + t * tangents) at 0, by Richardson-extrapolated central
+    differences of a gradient function (a value_and_grad)."""
+    def at(step):
+        moved = []
+        for a, t in zip(args, tangents, strict=True):
+            moved.append(a + step * t if isinstance(a, np.ndarray) else float(a + step * t))
+        got = gradient(*moved)[1]
+        return [np.asarray(g, float) for g in (got if isinstance(got, tuple) else (got,))]
+
+    center = at(0.0)
+    values = {step: at(step) for step in (H, 2 * H, -H, -2 * H)}
+    return [richardson(center[i], {s: v[i] for s, v in values.items()})
+            for i in range(len(center))]
+
+
+# --------------------------------------------------------------------------- shrinking
+
+
+def shrink(program: Program, check: str, kind: str, folder: Path) -> Program:
+    """A smaller program that still gives ``kind`` in ``check``: constructs removed one at a
+    time, then all of them replaced by the ``plain`` construct, then each input made plain."""
+
+    def fails(candidate: Program) -> bool:
+        try:
+            outcome = check_program(candidate, folder, only=check).outcomes.get(check)
+        except Exception:
+            return False
+        return outcome is not None and outcome.kind == kind
+
+    current = program
+    changed = True
+    while changed and len(current.constructs) > 1:
+        changed = False
+        for drop in range(len(current.constructs)):
+            keep = [i for i in range(len(current.constructs)) if i != drop]
+            candidate = render(current, keep)
+            if fails(candidate):
+                current, changed = candidate, True
+                break
+    if current.names != ["plain"]:
+        candidate = render(current, constructs=[("plain", 0)])
+        if fails(candidate):
+            current = candidate
+    changed = True
+    while changed:
+        changed = False
+        for inputs in current.inputs.simpler():
+            wrt = tuple(i for i in current.wrt if i < len(inputs.names))
+            candidate = render(Program(current.seed, current.index, inputs, current.constructs,
+                                       wrt or (0,)))
+            if fails(candidate):
+                current, changed = candidate, True
+                break
+    return current
+
+
+def failure_class(program: Program) -> str:
+    """The constructs of a (shrunk) program and its unusual inputs."""
+    names = sorted(set(program.names) - {"plain"})
+    return " + ".join(names + program.inputs.unusual()) or "plain"
+
+
+# --------------------------------------------------------------------------- many programs
+
+
+@dataclass
+class Failure:
+    program: Program
+    outcome: Outcome
+    minimal: Program
+    known: bool
+
+    @property
+    def klass(self) -> str:
+        return failure_class(self.minimal)
+
+
+@dataclass
+class Run:
+    results: list[Result] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)
+
+    def checked(self) -> list[Result]:
+        return [r for r in self.results if not r.skipped]
+
+
+def is_known(klass: str, check: str, known_open: dict) -> bool:
+    family = FAMILY[check]
+    for construct in klass.split(" + "):
+        entry = known_open.get(construct)
+        if entry is not None and (family in entry[0] or check in entry[0]):
+            return True
+    return False
+
+
+def run_many(seed: int, count: int, folder: Path, known_open: dict,
+             shrink_limit: int = 3, progress: Callable[[int], None] | None = None) -> Run:
+    """Check programs 0 .. count-1 of ``seed``; shrink up to ``shrink_limit`` failures per
+    (check, constructs) pair."""
+    run = Run()
+    shrunk: dict[tuple[str, str, str], Program] = {}
+    shrinks: Counter = Counter()
+    for index in range(count):
+        program = draw_program(seed, index)
+        result = check_program(program, folder)
+        run.results.append(result)
+        for outcome in result.failures():
+            key = (outcome.check, outcome.kind, failure_class(program))
+            if key not in shrunk:
+                if shrinks[outcome.check, outcome.kind] < 10 * shrink_limit:
+                    shrinks[outcome.check, outcome.kind] += 1
+                    shrunk[key] = shrink(program, outcome.check, outcome.kind, folder)
+                else:
+                    shrunk[key] = program
+            minimal = shrunk[key]
+            run.failures.append(Failure(program, outcome, minimal,
+                                        is_known(failure_class(minimal), outcome.check,
+                                                 known_open)))
+        for outcome in result.outcomes.values():
+            if outcome.kind == "refused":
+                run.errors[outcome.detail.split(":")[0]] += 1
+        if progress is not None:
+            progress(index)
+    return run
+
+
+def refusal_table(run: Run) -> str:
+    """Per construct (and input feature): programs containing it, then for each check the
+    share refused, and the failures (wrong or crash) it took part in."""
+    columns = ["grad reverse", "grad forward", "jacrev", "jacfwd", "vjp", "hvp reverse",
+               "hvp forward", "rebind reverse", "rebind forward"]
+    short = ["rev", "fwd", "jacrev", "jacfwd", "vjp", "hvp-r", "hvp-f", "reb-r", "reb-f"]
+    stats: dict[str, dict] = defaultdict(lambda: {"n": 0, "c": Counter(), "r": Counter(),
+                                                  "bad": Counter()})
+    for result in run.checked():
+        for feature in result.program.features():
+            row = stats[feature]
+            row["n"] += 1
+            for name, outcome in result.outcomes.items():
+                row["c"][name] += 1
+                if outcome.kind == "refused":
+                    row["r"][name] += 1
+                elif outcome.kind in ("wrong", "crash"):
+                    row["bad"][name] += 1
+    width = max([len(f) for f in stats] + [10])
+    header = f"{'construct':<{width}} {'progs':>5} " + " ".join(f"{s:>6}" for s in short)
+    lines = [
+        "refused % per check (wrong+crash count in brackets when any); '-' = not run",
+        header, "-" * len(header)]
+    for feature in sorted(stats, key=lambda f: (f.startswith("input"), f)):
+        row = stats[feature]
+        cells = []
+        for column in columns:
+            n = row["c"][column]
+            if not n:
+                cells.append(f"{'-':>6}")
+                continue
+            text = f"{100 * row['r'][column] / n:.0f}"
+            if row["bad"][column]:
+                text += f"[{row['bad'][column]}]"
+            cells.append(f"{text:>6}")
+        lines.append(f"{feature:<{width}} {row['n']:>5} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+def summary(run: Run) -> str:
+    outcomes = Counter()
+    for result in run.checked():
+        for outcome in result.outcomes.values():
+            outcomes[outcome.check, outcome.kind] += 1
+    skipped = Counter(r.skipped.split(":")[0] for r in run.results if r.skipped)
+    lines = [f"programs: {len(run.results)}, checked: {len(run.checked())}, "
+             f"skipped: {dict(skipped)}"]
+    for check in CHECKS:
+        parts = {k: outcomes[check, k] for k in ("right", "refused", "wrong", "crash")}
+        if any(parts.values()):
+            lines.append(f"  {check:<15} " + "  ".join(f"{k} {v:>5}" for k, v in parts.items()))
+    return "\n".join(lines)
+
+
+def failure_report(run: Run, show_known: bool = True, limit: int = 1000) -> str:
+    classes: dict[tuple[str, str, str], list[Failure]] = defaultdict(list)
+    for failure in run.failures:
+        if failure.known and not show_known:
+            continue
+        classes[failure.klass, failure.outcome.check, failure.outcome.kind].append(failure)
+    lines = []
+    for (klass, check, kind), items in sorted(classes.items())[:limit]:
+        first = items[0]
+        state = "known open" if first.known else "NEW"
+        lines.append(f"=== [{state}] {kind} in {check}: {klass} ({len(items)} programs)")
+        lines.append(f"inputs: {first.minimal.inputs}, wrt={first.minimal.wrt}, "
+                     f"seed={first.program.seed}, index={first.program.index}")
+        detail = check_program(first.minimal, _folder_of(run), only=check).outcomes.get(check)
+        lines.append((detail or first.outcome).detail.rstrip())
+        lines.append(first.minimal.source)
+    return "\n".join(lines)
+
+
+_FOLDERS: dict[int, Path] = {}
+
+
+def _folder_of(run: Run) -> Path:
+    return _FOLDERS[id(run)]
+
+
+def run_and_report(seed: int, count: int, folder: Path, known_open: dict, **kw) -> Run:
+    run = run_many(seed, count, folder, known_open, **kw)
+    _FOLDERS[id(run)] = folder
+    return run
