@@ -633,6 +633,18 @@ def _weigh(value, out: str, fname: str, rng) -> tuple[list[str], dict[str, Any]]
     return None
 
 
+def _finite(value) -> bool:
+    """False when a numeric output has an inf or a nan (a point outside the domain)."""
+    parts = value if isinstance(value, (tuple, list)) else [value]
+    for part in parts:
+        if isinstance(part, (np.ndarray, np.generic, float, int)) and not isinstance(
+                part, np.matrix):
+            array = np.asarray(part)
+            if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+                return False
+    return True
+
+
 def make_program(entry: Entry, index: int) -> Program | NoMaker:
     """The first spec for ``entry`` whose plain program runs, as a :class:`Program`."""
     if entry.key in NEVER_CALLED:
@@ -651,6 +663,9 @@ def make_program(entry: Entry, index: int) -> Program | NoMaker:
             continue
         if not params:
             last_error = f"{candidate.body!r} takes no differentiated argument"
+            continue
+        if not _finite(value):
+            last_error = f"{candidate.body!r}: NumPy returns inf or nan at this point"
             continue
         weighed = _weigh(value, "out", fname, rng)
         if weighed is None:  # not numbers: call it, then weigh the inputs themselves
@@ -695,7 +710,8 @@ KEYWORD_SAMPLES = {
 }
 KEYWORD_VARIANTS: dict[str, list[Spec]] = {}
 REJECTED: list[str] = []
-"""Keyword variants NumPy itself refuses (``np.sum(x, ord=1)``): reported, not run."""
+"""Automatic variants NumPy itself refuses (``np.squeeze(x, axis=-1)`` on a (3, 1, 4) array,
+``np.log`` of negative numbers): reported, not run."""
 
 
 def keyword_specs(program: Program) -> list[tuple[str, Spec]]:
@@ -718,6 +734,23 @@ def keyword_specs(program: Program) -> list[tuple[str, Spec]]:
     return variants
 
 
+POINT_KINDS = {"signed": "signed", "float": "s"}
+"""Other points for ufuncs: both signs (``np.abs``, ``np.maximum`` take both branches), and
+Python floats instead of arrays (the scalar paths of both modes)."""
+
+
+def point_specs(program: Program) -> list[tuple[str, Spec]]:
+    """The ufunc's program at the other points of :data:`POINT_KINDS` (a point outside the
+    ufunc's domain is dropped by :func:`make_program`'s finiteness check)."""
+    kinds = program.spec.kinds
+    if program.family not in (UNARY, BINARY) or program.entry.variant or "m" not in set(
+            kinds.values()):
+        return []
+    return [(variant, Spec(program.family, program.spec.body,
+                           {p: kind if k == "m" else k for p, k in kinds.items()}))
+            for variant, kind in POINT_KINDS.items()]
+
+
 def make_all(entries: list[Entry] | None = None) -> tuple[list[Program], list[NoMaker]]:
     """A program for every entry that has a working maker, and the rest as no-makers; then a
     program per keyword variant of every callable with a rule (:func:`keyword_specs`).
@@ -733,7 +766,7 @@ def make_all(entries: list[Entry] | None = None) -> tuple[list[Program], list[No
         (programs if isinstance(made, Program) else missing).append(made)
     REJECTED.clear()
     for program in list(programs):
-        for variant, candidate in keyword_specs(program):
+        for variant, candidate in [*keyword_specs(program), *point_specs(program)]:
             entry = Entry(program.entry.name, program.entry.obj, program.entry.kind, variant)
             if entry.key in VARIANTS:
                 continue  # a hand-written variant of the same name wins

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                     name, mode].status in ALLOWED:
                 print(f"  [fixed, remove from KNOWN_OPEN] {name} {mode}")
     for line in makers.REJECTED:
-        print(f"  keyword variant NumPy refuses (not run): {line}")
+        print(f"  automatic variant NumPy refuses (not run): {line}")
     path.write_text("# Namespace audit\n\n" + table(programs, missing, outcomes))
     print(f"table written to {path}")
     return 1 if bad else 0
