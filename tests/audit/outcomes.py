@@ -78,6 +78,8 @@ def check(program: Program, mode: str) -> Outcome:
         first = str(error).splitlines()[0][:120]
         if isinstance(error, UserCodeError):
             kind += " (NumPy failed on a value the plain program handles)"
+        if error.location is None:  # allowed, but the message should say file:line
+            first += " [no file:line]"
         return Outcome("refused", f"{kind}: {first}")
     except Exception as error:  # anything else is a crash: what the audit is for
         first = str(error).splitlines()[0][:160] if str(error) else ""
