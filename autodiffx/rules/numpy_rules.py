@@ -23,9 +23,10 @@ from .helpers import (
     prod_partials,
     safe_divide,
     shift_axis,
+    strong_zero,
     unreduce,
 )
-from .registry import defrule, elementwise, nondifferentiable
+from .registry import _broadcast_rank, defrule, elementwise, nondifferentiable
 
 # --------------------------------------------------------------------------- arithmetic
 
@@ -35,12 +36,47 @@ elementwise(np.multiply, "y", "x")
 elementwise(np.divide, "1 / y", "-ans / y", singular=True, name="divide")
 elementwise(np.negative, "-1")
 elementwise(np.positive, "1")
-elementwise(
+
+
+def _power_base_partial(x, y):
+    """d/dx x**y = y * x**(y - 1), and 0 where x == 0 and y == 0: x**0 is the constant 1,
+    at x = 0 too.
+
+    There the exponent y - 1 is replaced by 1, so that 0 * 0**-1 never makes a NaN; only
+    there, so that the partial keeps its derivative in y everywhere else (a second
+    derivative through it). NumPy's power is used so that a Python float 0.0 gives inf
+    (where the derivative really is infinite, 0 < y < 1), not ZeroDivisionError.
+    """
+    if np.all(y >= 1):
+        return y * np.power(x, y - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return y * np.power(x, np.where((x == 0) & (y == 0), 1.0, y - 1.0))
+
+
+def _power_base_tangent(t, ans, x, y):
+    if np.all(y >= 1):
+        return t * _power_base_partial(x, y)
+    return strong_zero(t, _power_base_partial(x, y))
+
+
+defrule(
     np.power,
-    "y * x ** (y - 1)",
-    "ans * np.log(np.where(x > 0, x, 1))",
-    singular=("np.any(y < 1)", False),
-    doc="d/dy x**y is taken as 0 where x <= 0, where the real logarithm does not exist.",
+    "x y",
+    tangents=(_power_base_tangent, lambda t, ans, x, y: t * (ans * np.log(np.where(x > 0, x, 1)))),
+    adjoints=(
+        # y >= 1 everywhere (x ** 2, x ** 1): the plain product, exact at x = 0; otherwise
+        # x == 0 with y == 0 gives 0 (x ** 0 is constant; see _power_base_partial) and a
+        # zero cotangent stays 0 where x ** (y - 1) is infinite (x ** 0.5 at 0).
+        "unbroadcast(g * (y * x ** (y - 1)), x) if np.all(y >= 1) "
+        "else unbroadcast(strong_zero(g, y * np.power(x, np.where((x == 0) & (y == 0), 1.0, "
+        "y - 1.0))), x)",
+        "unbroadcast(g * (ans * np.log(np.where(x > 0, x, 1))), y)",
+    ),
+    elementwise=True,
+    rank=_broadcast_rank,
+    doc="d/dx x**y is taken as 0 at x == 0 where y == 0 (x**0 is the constant 1, at x = 0 "
+    "too); "
+    "d/dy x**y is taken as 0 where x <= 0, where the real logarithm does not exist.",
 )
 elementwise(np.square, "2 * x")
 elementwise(np.reciprocal, "-(ans ** 2)", singular=True)
@@ -92,20 +128,45 @@ elementwise(
     "(y < x) + 0.5 * (x == y)",
     doc="At a tie each argument gets half of the derivative.",
 )
-elementwise(
-    builtins.max,
-    "x >= y",
-    "y > x",
-    name="max_builtin",
-    doc="Python's max returns its first argument on a tie, so that argument gets it all.",
-)
-elementwise(
-    builtins.min,
-    "x <= y",
-    "y < x",
-    name="min_builtin",
-    doc="Python's min returns its first argument on a tie, so that argument gets it all.",
-)
+
+
+def _builtin_extremum(function, name, compare, swapped, pick, word):
+    """Python's ``max``/``min``: of two numbers (``max(a, b)``), or of the items of one 1-d
+    array (``max(x)``, which iterates over x)."""
+
+    def tangent_x(t, ans, x, y=None):
+        if y is None:
+            return t[:, pick(x)]
+        return t * compare(x, y)
+
+    def tangent_y(t, ans, x, y=None):
+        return t * swapped(y, x)
+
+    op, op_swapped = {"max": (">=", ">"), "min": ("<=", "<")}[word]
+    # Which form a call is decides itself when the code is generated: x of rank 0 means two
+    # numbers, and an omitted y is the constant None. Otherwise the test runs.
+    defrule(
+        function,
+        "x y",
+        tangents=(tangent_x, tangent_y),
+        adjoints=(
+            f"unbroadcast(g * (x {op} y), x) if np.ndim(x) == 0 or y is not None "
+            f"else unindex(g, x, np.arg{word}(x))",
+            f"unbroadcast(g * (y {op_swapped} x), y)",
+        ),
+        optional=1,
+        elementwise=True,
+        rank=_broadcast_rank,
+        name=name,
+        doc=f"Python's {word} returns its first argument on a tie, so that argument gets it "
+        f"all; {word}(x) of a 1-d array gives it all to the first entry tied for the "
+        f"extreme (np.arg{word}), the item Python's {word} returns.",
+    )
+
+
+_builtin_extremum(builtins.max, "max_builtin", operator.ge, operator.gt, np.argmax, "max")
+_builtin_extremum(builtins.min, "min_builtin", operator.le, operator.lt, np.argmin, "min")
+
 elementwise(
     np.clip,
     "(x <= hi) if lo is None else (x >= lo) if hi is None else (x >= lo) & (x <= hi)",
@@ -150,7 +211,13 @@ def _sum_tangent(t, ans, x, axis=None, keepdims=False):
 
 
 def _mean_tangent(t, ans, x, axis=None, keepdims=False):
+    if np.size(x) == 0:  # the mean of nothing is NaN whatever x is: no derivative flows
+        return _zero_tangent(t, ans)
     return np.mean(t, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+
+
+def _zero_tangent(t, ans):
+    return np.zeros((len(t), *np.shape(ans)), dtype=np.result_type(t, float))
 
 
 def _prod_tangent(t, ans, x, axis=None, keepdims=False):
@@ -179,8 +246,9 @@ defrule(
     keywords=REDUCE,
     tangents=(_mean_tangent,),
     adjoints=(
-        "np.broadcast_to(g / np.size(x), np.shape(x)) if axis is None "
-        "else unreduce(g, x, axis, keepdims) * (np.size(ans) / np.size(x))",
+        # np.maximum(..., 1): an empty x gets its empty gradient, not a ZeroDivisionError
+        "np.broadcast_to(g / np.maximum(np.size(x), 1), np.shape(x)) if axis is None "
+        "else unreduce(g, x, axis, keepdims) * (np.size(ans) / np.maximum(np.size(x), 1))",
     ),
     rank=_reduction_rank,
 )
@@ -232,15 +300,19 @@ def _centered(x, axis):
 
 def _count(x, ans, ddof):
     """The divisor of np.var: entries per reduced group, less ``ddof``."""
-    return np.size(x) / np.size(ans) - ddof
+    return np.size(x) / np.maximum(np.size(ans), 1) - ddof
 
 
 def _var_tangent(t, ans, x, axis=None, keepdims=False, ddof=0):
+    if np.size(x) == 0:  # the variance of nothing is NaN whatever x is
+        return _zero_tangent(t, ans)
     spread = np.sum(t * _centered(x, axis), axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
     return 2 * spread / _count(x, ans, ddof)
 
 
 def _std_tangent(t, ans, x, axis=None, keepdims=False, ddof=0):
+    if np.size(x) == 0:
+        return _zero_tangent(t, ans)
     spread = np.sum(t * _centered(x, axis), axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
     return safe_divide(spread, ans * _count(x, ans, ddof))
 
@@ -255,7 +327,7 @@ defrule(
     adjoints=(
         "2 * g * (x - np.mean(x)) / (np.size(x) - ddof) if axis is None "
         "else 2 * unreduce(g, x, axis, keepdims) * (x - np.mean(x, axis=axis, keepdims=True)) "
-        "/ (np.size(x) / np.size(ans) - ddof)",
+        "/ (np.size(x) / np.maximum(np.size(ans), 1) - ddof)",
     ),
     rank=_reduction_rank,
 )
@@ -268,7 +340,7 @@ defrule(
         "safe_divide(g * (x - np.mean(x)), ans * (np.size(x) - ddof)) if axis is None "
         "else safe_divide(unreduce(g, x, axis, keepdims) "
         "* (x - np.mean(x, axis=axis, keepdims=True)), "
-        "unreduce(ans, x, axis, keepdims) * (np.size(x) / np.size(ans) - ddof))",
+        "unreduce(ans, x, axis, keepdims) * (np.size(x) / np.maximum(np.size(ans), 1) - ddof))",
     ),
     rank=_reduction_rank,
     doc="Where the standard deviation is exactly 0 its gradient is taken as 0 (as for the "
