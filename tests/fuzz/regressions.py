@@ -372,6 +372,25 @@ def _closure_reading_a_cell():
 reads_closure_cell, _rebind_cell = _closure_reading_a_cell()
 
 
+def _closure_with_a_dict_argument():
+    cell = 1.5
+
+    def reads_cell_next_to_a_dict(v, d):
+        return np.sum(np.sin(v) * cell) + d["b"]
+
+    def rebind(value):
+        nonlocal cell
+        old, cell = cell, value
+        return old
+
+    return reads_cell_next_to_a_dict, rebind
+
+
+# Differentiated with respect to a dict too: the rebinding is missed on this path even
+# where it is seen without the dict (found in the working tree of the globals fix).
+reads_cell_next_to_a_dict, _rebind_cell_next_to_a_dict = _closure_with_a_dict_argument()
+
+
 # 28. Functions without a rule whose result is taken as constant by reverse mode:
 #     np.linspace and np.r_ give 0.
 def linspace_of_input(x):
@@ -532,6 +551,11 @@ REGRESSIONS += [
           "reverse mode keeps a closure cell's value from the first call",
           modes=("reverse after rebind", "forward after rebind"),
           rebind=lambda: (lambda old: lambda: _rebind_cell(old))(_rebind_cell(-0.7))),
+    _open(reads_cell_next_to_a_dict, (V, {"w": V, "b": 0.7}), (0, 1), ("reverse after rebind",),
+          "reverse mode keeps a closure cell's value when a dict is differentiated too",
+          modes=("reverse after rebind", "forward after rebind"),
+          rebind=lambda: (lambda old: lambda: _rebind_cell_next_to_a_dict(old))(
+              _rebind_cell_next_to_a_dict(-0.7))),
     _open(linspace_of_input, (0.7,), (0,), REVERSE, "np.linspace gives 0 in reverse mode"),
     _open(r_of_input, (0.7, V), (0, 1), REVERSE, "np.r_ gives 0 in reverse mode"),
     _open(einsum_sublist, (M,), (0,), BOTH, "the einsum sublist form"),
