@@ -11,6 +11,7 @@ Forward-mode tangents carry a leading axis of directions (see :mod:`autodiffx.fo
 
 from __future__ import annotations
 
+import operator
 import string
 
 import numpy as np
@@ -202,6 +203,21 @@ def strong_zero(g, d):
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         product = g * d
     return np.where(g == 0, 0.0, product)
+
+
+def unfill(g, fill_value, ans):
+    """The adjoint of ``np.full_like(a, fill_value)`` for ``fill_value``: ``g`` summed to its
+    shape; 0 when the result is not floating point (``a`` of integers truncates the value,
+    a step function).
+
+    >>> unfill(np.ones((2, 3)), 0.5, np.zeros((2, 3))).item()
+    6.0
+    >>> unfill(np.ones(3), 0.5, np.zeros(3, dtype=int))
+    0.0
+    """
+    if np.result_type(ans).kind not in "fc":
+        return np.zeros(np.shape(fill_value))[()]
+    return unbroadcast(g, fill_value)
 
 
 # --------------------------------------------------------------------------- indexing
@@ -407,7 +423,13 @@ def einsum_adjoint(subscripts, side, g, *operands):
     The cotangent is contracted with the other operands onto the target's distinct letters,
     then spread over the target's shape: a letter found nowhere else was summed out, so it
     is broadcast back; a letter repeated inside the target (``"ii->"``) puts the result on
-    a diagonal.
+    a diagonal. NumPy's einsum broadcasts an axis of length 1 against a longer one with the
+    same letter (and ``...`` axes), so such an axis of the target gets the sum over it.
+
+    >>> einsum_adjoint("i,i->", 0, 2.0, np.ones(3), np.array([5.0])).tolist()
+    [10.0, 10.0, 10.0]
+    >>> einsum_adjoint("i,i->i", 1, np.ones(3), np.arange(3.0), np.array([5.0])).tolist()
+    [3.0]
     """
     operands = _present(operands)
     inputs, output = _parse_einsum(subscripts, operands)
@@ -418,7 +440,15 @@ def einsum_adjoint(subscripts, side, g, *operands):
     kept = "".join(dict.fromkeys(c for c in target if c in available))
     partial = np.einsum(",".join([output, *others]) + "->" + kept, g, *other_ops)
     sizes = dict(zip(target, np.shape(operands[side]), strict=True))
-    fresh = (c for c in string.ascii_letters if c not in subscripts)
+    shape = tuple(sizes[c] for c in kept)
+    if np.shape(partial) != shape:  # broadcasting between operands: undo it
+        stretched = tuple(i for i, c in enumerate(kept)
+                          if sizes[c] == 1 and np.shape(partial)[i] != 1)
+        if stretched:
+            partial = np.sum(partial, axis=stretched, keepdims=True)
+        partial = np.broadcast_to(partial, shape)
+    used = set("".join(inputs) + output)
+    fresh = (c for c in string.ascii_letters if c not in used)
     specs, factors, spread = [kept], [partial], ""
     for c in target:
         if c not in spread:
@@ -442,25 +472,40 @@ def _present(operands):
 
 
 def _parse_einsum(subscripts, operands):
+    """The subscripts of each operand and of the output, with every letter written out:
+    the output of the implicit form (no ``->``) made explicit, and ``...`` replaced by
+    letters that appear nowhere else (right-aligned, as NumPy broadcasts them)."""
     spec = subscripts.replace(" ", "")
-    if "..." in spec:
-        raise MissingRuleError(
-            f"np.einsum({subscripts!r}, ...) has no derivative rule: its subscripts use '...'",
-            hint="write the axes out with letters, for example 'bij,bjk->bik'",
-        )
-    if "->" in spec:
-        lhs, output = spec.split("->")
-    else:
-        lhs = spec
-        letters = lhs.replace(",", "")
-        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    lhs, arrow, output = spec.partition("->")
     inputs = lhs.split(",")
     if len(inputs) != len(operands):
         raise ArgumentError(
             f"np.einsum({subscripts!r}, ...) got {len(operands)} operand(s), but its "
             f"subscripts name {len(inputs)}"
         )
-    return inputs, output
+    letters = lhs.replace(",", "").replace(".", "")
+    if not arrow:  # NumPy's implicit output: the letters seen once, in order
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        if "..." in lhs:
+            output = "..." + output
+    if "..." not in spec:
+        return inputs, output
+    widths = [np.ndim(op) - (len(s) - 3) for s, op in zip(inputs, operands, strict=True)
+              if "..." in s]
+    width = max(widths)
+    fresh = [c for c in string.ascii_letters if c not in set(spec)]
+    if width > len(fresh) - 1 or min(widths) < 0:  # one letter is left for a tangent
+        raise MissingRuleError(
+            f"np.einsum({subscripts!r}, ...): its '...' stands for more axes than there are "
+            "letters left to write them with",
+            hint="write the axes out with letters",
+        )
+    block = "".join(fresh[:width])
+    expanded = [
+        s.replace("...", block[width - (np.ndim(op) - (len(s) - 3)):]) if "..." in s else s
+        for s, op in zip(inputs, operands, strict=True)
+    ]
+    return expanded, output.replace("...", block)
 
 
 def einsum_tangent(subscripts, side, t, *operands):
@@ -474,6 +519,81 @@ def einsum_tangent(subscripts, side, t, *operands):
     args = list(operands)
     args[side] = t
     return np.einsum(spec, *args)
+
+
+def _sublist_letters(sublist):
+    """An einsum sublist (``[0, 1]``, ``[Ellipsis, 1]``) as subscript letters, the way NumPy
+    reads it: 0-25 are 'A'-'Z', 26-51 are 'a'-'z'."""
+    letters = ""
+    for label in sublist:
+        if label is Ellipsis:
+            letters += "..."
+            continue
+        index = operator.index(label)
+        if not 0 <= index < 52:
+            raise ArgumentError(f"np.einsum: the sublist label {label!r} is not in 0..51")
+        letters += chr(ord("A") + index) if index < 26 else chr(ord("a") + index - 26)
+    return letters
+
+
+def einsum_call(*args):
+    """An ``np.einsum`` call's positional arguments, in either form, as the subscripts
+    string, the operands, and the positions of the operands among the arguments.
+
+    The sublist form ``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` becomes ``"AB,BC->AC"``
+    with operands ``[a, b]`` at positions ``[0, 2]``. Trailing ``None`` are arguments a
+    call left out. More than two operands are refused (reverse over reverse has rules for
+    two at most).
+
+    >>> einsum_call(np.ones((2, 3)), (0, 1), np.ones(3), [1], [0])[::2]
+    ('AB,B->A', [0, 2])
+    """
+    args = list(args)
+    while args and args[-1] is None:
+        args.pop()
+    if args and isinstance(args[0], str):
+        spec, operands, positions = args[0], args[1:], list(range(1, len(args)))
+    else:
+        pairs = range(0, len(args) - 1, 2)
+        operands = [args[i] for i in pairs]
+        positions = list(pairs)
+        spec = ",".join(_sublist_letters(args[i + 1]) for i in pairs)
+        if len(args) % 2:
+            spec += "->" + _sublist_letters(args[-1])
+    if len(operands) > 2:
+        raise MissingRuleError(
+            f"np.einsum with {len(args)} positional arguments ({len(operands)} operands) is "
+            "not covered by its derivative rule, which takes one or two operands",
+            hint="split it into einsums of two operands each, for example "
+            "np.einsum('ik,k->i', np.einsum('ij,jk->ik', a, b), c)",
+        )
+    return spec, operands, positions
+
+
+def _operand_side(position, positions):
+    if position not in positions:
+        raise ArgumentError(
+            f"np.einsum: argument {position} is a subscript list, not an operand; it has no "
+            "derivative"
+        )
+    return positions.index(position)
+
+
+def einsum_call_tangent(position, t, *args):
+    """The tangent of ``np.einsum(*args)`` (either form) through the argument at
+    ``position``, with directions leading."""
+    spec, operands, positions = einsum_call(*args)
+    return einsum_tangent(spec, _operand_side(position, positions), t, *operands)
+
+
+def einsum_call_adjoint(position, g, *args):
+    """The adjoint of ``np.einsum(*args)`` (either form) for the argument at ``position``.
+
+    >>> einsum_call_adjoint(0, np.ones((2, 2)), np.zeros((2, 2)), [0, 1], [1, 0]).tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
+    spec, operands, positions = einsum_call(*args)
+    return einsum_adjoint(spec, _operand_side(position, positions), g, *operands)
 
 
 # --------------------------------------------------------------------------- norms
@@ -536,6 +656,7 @@ HELPERS = {
         "prod_partials_adjoint",
         "safe_divide",
         "strong_zero",
+        "unfill",
         "unindex",
         "untake",
         "untake_along_axis",
@@ -546,6 +667,7 @@ HELPERS = {
         "dot_adjoint",
         "inner_adjoint",
         "einsum_adjoint",
+        "einsum_call_adjoint",
         "norm_adjoint",
     )
 }

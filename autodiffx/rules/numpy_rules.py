@@ -16,7 +16,7 @@ import numpy as np
 from .helpers import (
     check_diff_order,
     check_norm_order,
-    einsum_tangent,
+    einsum_call_tangent,
     extremum_weights,
     matmul_tangent,
     pad_tangent,
@@ -156,7 +156,9 @@ def _builtin_extremum(function, name, compare, swapped, pick, word):
         ),
         optional=1,
         elementwise=True,
-        rank=_broadcast_rank,
+        # Python returns one argument as it is, not a broadcast: the rank is known when both
+        # have the same; max(x) of an array gives a number, but y is then unknown (None).
+        rank=lambda x, y=None, **_: x if x is not None and x == y else None,
         name=name,
         doc=f"Python's {word} returns its first argument on a tie, so that argument gets it "
         f"all; {word}(x) of a 1-d array gives it all to the first entry tied for the "
@@ -481,21 +483,31 @@ defrule(
     ),
     rank=_dot_rank,
 )
+def _einsum_tangent(position):
+    return lambda t, ans, *args: einsum_call_tangent(position, t, *args)
+
+
+# Both forms of a call: np.einsum("ij,jk->ik", x, y) and the sublist form
+# np.einsum(x, [0, 1], y, [1, 2], [0, 2]); the parameter names follow the first. An operand
+# is a parameter in one form and a subscript list in the other, and only an operand can be
+# differentiated, so each adjoint serves whichever form makes its parameter an operand. The
+# common case, subscripts and at most two operands (z is None), reads plainly.
 defrule(
     np.einsum,
-    "subscripts x y",
-    tangents=(
-        None,
-        lambda t, ans, subscripts, x, y=None: einsum_tangent(subscripts, 0, t, x, y),
-        lambda t, ans, subscripts, x, y=None: einsum_tangent(subscripts, 1, t, x, y),
-    ),
+    "subscripts x y z w",
+    tangents=tuple(_einsum_tangent(i) for i in range(5)),
     adjoints=(
-        None,
-        "einsum_adjoint(subscripts, 0, g, x, y)",
-        "einsum_adjoint(subscripts, 1, g, x, y)",
+        "einsum_call_adjoint(0, g, subscripts, x, y, z, w)",
+        "einsum_adjoint(subscripts, 0, g, x, y) if z is None "
+        "else einsum_call_adjoint(1, g, subscripts, x, y, z, w)",
+        "einsum_adjoint(subscripts, 1, g, x, y) if z is None "
+        "else einsum_call_adjoint(2, g, subscripts, x, y, z, w)",
+        "einsum_call_adjoint(3, g, subscripts, x, y, z, w)",
+        "einsum_call_adjoint(4, g, subscripts, x, y, z, w)",
     ),
-    optional=1,
-    doc="One or two operands, without '...'; a letter repeated in one operand is a diagonal.",
+    optional=3,
+    doc="One or two operands, in the subscripts form or the sublist form; '...' and axes "
+    "of length 1 broadcast as NumPy does; a letter repeated in one operand is a diagonal.",
 )
 defrule(
     np.trace,
@@ -701,6 +713,74 @@ defrule(
     tangents=(lambda ts, ans, arrays, axis=0: np.stack(ts, axis=shift_axis(axis)),),
     adjoints=("unstack(g, axis)",),
     sequence=True,
+)
+
+# --------------------------------------------------------------------------- array makers
+
+
+def _linspace_weights(num, endpoint):
+    """The weight of ``stop`` in each entry of ``np.linspace(start, stop, num)``: i / div,
+    with div = num - 1 (num with endpoint=False); the weight of ``start`` is 1 minus it.
+    ``np.linspace(0.0, 1.0, num, endpoint=endpoint)`` is exactly these numbers."""
+    return np.linspace(0.0, 1.0, num, endpoint=endpoint)
+
+
+def _linspace_tangent(side):
+    def tangent(t, ans, start, stop, num=50, endpoint=True, axis=0):
+        weights = _linspace_weights(num, endpoint)
+        if side == 0:
+            weights = 1 - weights
+        rest = np.ndim(ans) - 1  # the axes of start and stop, broadcast
+        spread = pad_tangent(t, rest)[:, np.newaxis] * np.reshape(weights, (1, -1) + (1,) * rest)
+        spread = np.broadcast_to(spread, (len(t), num, *np.delete(np.shape(ans), axis)))
+        return np.moveaxis(spread, 1, axis % np.ndim(ans) + 1)
+
+    return tangent
+
+
+def _linspace_rank(start, stop, *_, **__):
+    return None if start is None or stop is None else max(start, stop) + 1
+
+
+defrule(
+    np.linspace,
+    "start stop",
+    keywords={"num": 50, "endpoint": True, "axis": 0},
+    tangents=(_linspace_tangent(0), _linspace_tangent(1)),
+    # linear in start and stop: entry i is start * (1 - w[i]) + stop * w[i]
+    adjoints=(
+        "unbroadcast(np.sum(np.moveaxis(g, axis, -1) "
+        "* (1 - np.linspace(0.0, 1.0, num, endpoint=endpoint)), axis=-1), start)",
+        "unbroadcast(np.sum(np.moveaxis(g, axis, -1) "
+        "* np.linspace(0.0, 1.0, num, endpoint=endpoint), axis=-1), stop)",
+    ),
+    rank=_linspace_rank,
+    doc="Linear in start and stop; retstep=True and dtype are refused.",
+)
+
+
+def _fill_tangent(t, ans, *args):
+    if np.result_type(ans).kind not in "fc":  # np.full_like of integers: a step function
+        return np.zeros((len(t), *np.shape(ans)))
+    return np.broadcast_to(pad_tangent(t, np.ndim(ans)), (len(t), *np.shape(ans)))
+
+
+defrule(
+    np.full,
+    "shape fill_value",
+    tangents=(None, _fill_tangent),
+    adjoints=(None, "unbroadcast(g, fill_value)"),
+    doc="Forward mode cannot reach this rule: NumPy's np.full converts its fill value with "
+    "np.asarray instead of dispatching it, which forward mode refuses.",
+)
+defrule(
+    np.full_like,
+    "a fill_value",
+    tangents=(None, _fill_tangent),
+    adjoints=(None, "unfill(g, fill_value, ans)"),
+    rank=lambda a, fill_value, **_: a,
+    doc="No derivative flows through a, whose shape and dtype only are read; an integer a "
+    "truncates the fill value, whose derivative is then 0.",
 )
 
 # --------------------------------------------------------------------------- no derivative

@@ -193,6 +193,14 @@ DOMAINS: dict[str, list[Case]] = {
         Case((Arg((4,), POSITIVE), 0.5)),
         Case((Arg((2, 3), NONZERO), const((3,), Integers(-2, 3)))),
         Case((2.0, Arg((2, 3), REAL))),
+        # at x = 0 (whole numbers hit it): x**0 is constant, x**1 has slope 1, x**p, p > 1,
+        # slope 0; a Python float too; and 0**y, whose derivative in y > 0 is 0
+        *(Case((Arg((4,), Integers(-1, 1)), p)) for p in (0.0, 0, 1, 1.0, 2, 3.0)),
+        Case((Arg((), Integers(-1, 1)), 0.0)),
+        Case((Arg((), Integers(-1, 1)), 1)),
+        Case((Arg((2, 3), Integers(-1, 1)), const((3,), Integers(0, 2)))),
+        Case((0.0, Arg((3,), POSITIVE))),
+        Case((const((3,), Integers(0, 1)), Arg((3,), POSITIVE))),
     ],
     "square": elementwise_unary(),
     "reciprocal": elementwise_unary(NONZERO),
@@ -230,8 +238,11 @@ DOMAINS: dict[str, list[Case]] = {
     "abs": elementwise_unary(NONZERO),
     "maximum": binary(LOW, HIGH) + binary(HIGH, LOW)[1:4],
     "minimum": binary(LOW, HIGH) + binary(HIGH, LOW)[1:4],
-    "max_builtin": [Case((Arg((), LOW), Arg((), HIGH))), Case((Arg((), HIGH), Arg((), LOW)))],
-    "min_builtin": [Case((Arg((), LOW), Arg((), HIGH))), Case((Arg((), HIGH), Arg((), LOW)))],
+    # max(a, b) of two numbers, and max(x) of the items of a 1-d array
+    "max_builtin": [Case((Arg((), LOW), Arg((), HIGH))), Case((Arg((), HIGH), Arg((), LOW))),
+                    Case((Arg((5,), DISTINCT),))],
+    "min_builtin": [Case((Arg((), LOW), Arg((), HIGH))), Case((Arg((), HIGH), Arg((), LOW))),
+                    Case((Arg((5,), DISTINCT),))],
     "clip": [
         Case((Arg((2, 3), CLIP_X), Arg((), LOWER), Arg((), UPPER))),
         Case((Arg((), CLIP_X), Arg((), LOWER), Arg((), UPPER))),
@@ -385,7 +396,31 @@ DOMAINS: dict[str, list[Case]] = {
             ("iij->j", ((2, 2, 3),)),
             ("ii,ij->j", ((3, 3), (3, 4))),
             ("ij,jj->i", ((2, 3), (3, 3))),
+            # '...' for leading, trailing and broadcast axes, explicit and implicit
+            ("...ij,...jk->...ik", ((2, 2, 3), (3, 4))),
+            ("...j->...", ((2, 3),)),
+            ("i...->...", ((2, 3, 2),)),
+            ("...i", ((2, 3),)),
+            ("ij...,j...->i...", ((2, 3, 1), (3, 2))),
+            ("...,...", ((2, 3), (3,))),
+            # an axis of length 1 broadcast against a longer one with the same letter
+            ("i,i->i", ((3,), (1,))),
+            ("i,i->", ((1,), (3,))),
+            ("ij,jk->ik", ((2, 1), (3, 4))),
         )
+    ]
+    + [
+        # the sublist form: operands each followed by a list of axis labels
+        Case((Arg((2, 3)), (0, 1), (1, 0))),
+        Case((Arg((2, 3)), [0, 1])),
+        Case((Arg((2, 3)), [1, 0])),
+        Case((Arg((3, 3)), [0, 0])),
+        Case((Arg((3, 3)), [0, 0], [0])),
+        Case((Arg((2, 3)), [0, 1], Arg((3, 4)), [1, 2], [0, 2])),
+        Case((Arg((2, 3)), [0, 1], Arg((3,)), [1])),
+        Case((Arg((2, 3)), [27, 1], Arg((3, 2)), [1, 27], [])),
+        Case((Arg((2, 3)), [Ellipsis, 1], [Ellipsis])),
+        Case((Arg((2, 2, 3)), [Ellipsis, 0, 1], Arg((3, 4)), [1, 2], [Ellipsis, 0, 2])),
     ],
     "trace": [
         Case((Arg((3, 3)),)),
@@ -553,6 +588,32 @@ DOMAINS: dict[str, list[Case]] = {
     + [
         Case((Arg((2, 3)), Arg((2, 3))), function=f)
         for f in (np.allclose, np.isclose, np.array_equal)
+    ],
+    # array makers with a differentiated start, stop or fill value
+    "linspace": [
+        Case((Arg(()), Arg(())), {"num": 5}),
+        Case((Arg(()), Arg(()), 4)),
+        Case((Arg(()), Arg(())), {"num": 4, "endpoint": False}),
+        Case((Arg(()), Arg(())), {"num": 1}),
+        Case((Arg(()), Arg(())), {"num": 0}),
+        Case((Arg((3,)), Arg(())), {"num": 4}),
+        Case((Arg((2, 1)), Arg((3,))), {"num": 3, "axis": 1}),
+        Case((Arg((2,)), Arg((2,))), {"num": 3, "axis": -1, "endpoint": False}),
+        Case((1.0, Arg((2,))), {"num": 3}),
+        Case((Arg(()), 2.0), {"num": 6}),
+    ],
+    "full": [
+        Case(((2, 3), Arg(()))),
+        Case(((2, 3), Arg((3,)))),
+        Case((4, Arg(()))),
+        Case(((), Arg(()))),
+    ],
+    "full_like": [
+        Case((const((2, 3)), Arg(()))),
+        Case((const((2, 3)), Arg((3,)))),
+        Case((const((4,)), Arg(()))),
+        # integers truncate the fill value: a step function, derivative 0
+        Case((np.arange(3), Arg((), union((0.2, 0.8), (1.2, 1.8))))),
     ],
     "constant_like": [
         Case((Arg((2, 3)),), function=f) for f in (np.zeros_like, np.ones_like, np.empty_like)
