@@ -102,6 +102,11 @@ class MissingRuleError(AutodiffError, NotImplementedError):
     """A function was called that has no derivative rule (and, in reverse mode, no source)."""
 
 
+class MissingAttributeError(AutodiffError, AttributeError):
+    """A value being differentiated lacks an attribute an ndarray has (``hasattr`` still
+    works: this is an ``AttributeError``)."""
+
+
 class NoSourceError(AutodiffError, TypeError):
     """Reverse mode needs a function's source code and could not get it."""
 
@@ -129,6 +134,7 @@ __all__ = [
     "GradientCheckError",
     "InputTypeError",
     "Location",
+    "MissingAttributeError",
     "MissingRuleError",
     "NoSourceError",
     "NonScalarOutputError",

@@ -20,14 +20,22 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import operator
+import math
+import sys
 from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentError, DerivativeConversionError, MissingRuleError
+from ..errors import (
+    ArgumentError,
+    DerivativeConversionError,
+    InputTypeError,
+    MissingAttributeError,
+    MissingRuleError,
+)
 from ..rules import registry
 from ..rules.helpers import pad_tangent
+from .memory import Mirror, tangent_view
 
 _levels = itertools.count(1)
 
@@ -47,7 +55,7 @@ class Dual:
     [[1.0, 0.0]]
     """
 
-    __slots__ = ("primal", "tangent", "level", "_owns")
+    __slots__ = ("primal", "tangent", "level", "_owns", "_mirror", "_base", "_viewed")
     __array_priority__ = 1000
 
     def __new__(cls, primal: Any = None, tangent: Any = None, level: int = 0):
@@ -63,7 +71,14 @@ class Dual:
         self.primal = primal
         self.tangent = tangent
         self.level = level
+        # Memory bookkeeping for views and in-place updates (see memory.py and _assign):
+        # _owns: the primal (and, when nested, the tangent) is ours alone to write into;
+        # _mirror: the tangent memory of the primal's buffer, once a view or write needs it;
+        # _base, _viewed: a nested-level Dual is a view of _base, or has been viewed.
         self._owns = False
+        self._mirror = None
+        self._base = None
+        self._viewed = False
 
     # ------------------------------------------------------------------ NumPy protocols
 
@@ -73,10 +88,17 @@ class Dual:
                 f"np.{ufunc.__name__}.{method} has no derivative rule",
                 hint=f"use the function form, for example np.sum for np.add.{method}",
             )
-        out = kwargs.get("out")
-        if out is not None:
-            targets = out if isinstance(out, tuple) else (out,)
-            if not any(isinstance(target, Dual) for target in targets):
+        out = kwargs.pop("out", None)
+        targets = out if isinstance(out, tuple) else (out,)
+        if out is not None and any(target is not None for target in targets):
+            if len(targets) != 1:
+                raise MissingRuleError(
+                    f"np.{ufunc.__name__}(..., out=...) with several outputs has no "
+                    "derivative rule",
+                    hint="assign the results instead: a, b = np.f(x)",
+                )
+            target = targets[0]
+            if not isinstance(target, Dual):
                 # y += x, or np.f(..., out=y), with y a plain array and x differentiated.
                 raise DerivativeConversionError(
                     f"np.{ufunc.__name__} would store a value being differentiated into a "
@@ -85,10 +107,14 @@ class Dual:
                     hint="write y = y + ... (a new value), start from y = np.zeros_like(x) "
                     "instead of np.zeros, or use mode='reverse'",
                 )
-            raise MissingRuleError(
-                f"np.{ufunc.__name__}(..., out=...) writes into an array in place",
-                hint="assign the result instead: y = np.f(x)",
-            )
+            if not _writable(target):
+                raise MissingRuleError(
+                    f"np.{ufunc.__name__}(..., out=y) needs y to be an array, but y holds "
+                    "a single number",
+                    hint="assign the result instead: y = np.f(x)",
+                )
+            _assign(target, Ellipsis, apply(registry.require(ufunc), ufunc, inputs, kwargs))
+            return target
         return apply(registry.require(ufunc), ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -101,6 +127,15 @@ class Dual:
         return apply(rule, func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.startswith("numpy.ma"):
+            raise DerivativeConversionError(
+                "a masked array (np.ma) was built from a value being differentiated; "
+                "forward mode does not differentiate masked arrays, whose masked entries "
+                "would silently drop out of the derivative",
+                hint="use np.where(mask, 0.0, x) (or multiply by a 0/1 weight array) instead "
+                "of a masked array",
+            )
         raise DerivativeConversionError(
             "a value being differentiated was turned into a plain NumPy array "
             "(np.asarray, np.array, or storing it into an existing array), which would "
@@ -121,7 +156,8 @@ class Dual:
             "y[i] = ... writes",
         )
 
-    __complex__ = __float__
+    def __complex__(self):
+        raise _complex_error("complex()")
 
     def __int__(self):
         # Truncation to an int has derivative zero wherever it is defined.
@@ -130,6 +166,16 @@ class Dual:
     def __round__(self, ndigits=None):
         # Like int(): a step function, derivative zero wherever it is defined.
         return round(self.primal, ndigits) if ndigits is not None else round(self.primal)
+
+    # floor, ceil and trunc are step functions too: math.floor(x) has derivative zero.
+    def __floor__(self):
+        return math.floor(self.primal)
+
+    def __ceil__(self):
+        return math.ceil(self.primal)
+
+    def __trunc__(self):
+        return math.trunc(self.primal)
 
     def __bool__(self):
         return bool(self.primal)
@@ -190,7 +236,9 @@ class Dual:
     def ravel(self):
         return apply(_RAVEL, np.ravel, (self,), {})
 
-    flatten = ravel
+    def flatten(self):
+        # ndarray.flatten always copies (ravel gives a view when it can)
+        return self.ravel().copy()
 
     def squeeze(self, axis=None):
         return apply(_SQUEEZE, np.squeeze, (self,), {"axis": axis})
@@ -217,15 +265,84 @@ class Dual:
         if name in _FUNCTION_METHODS:
             function = getattr(np, name)
             return lambda *args, **kwargs: function(self, *args, **kwargs)
-        raise AttributeError(
+        if name.startswith("__"):  # protocol probes (NumPy, copy, pickle): keep them cheap
+            raise MissingAttributeError(f"a Dual has no attribute {name!r}")
+        if name in _MUTATING_METHODS:
+            hint = (f"x.{name}(...) changes an array in place, which forward mode does not "
+                    "differentiate; build a new array instead (x.sort() and x.fill(v) work)")
+        else:
+            hint = ("use the NumPy function of the same name (np.f(x)), or an ndarray "
+                    "method forward mode supports: " + ", ".join(sorted(_METHODS)))
+        raise MissingAttributeError(
             f"a value being differentiated (a Dual) has no attribute {name!r}; forward mode "
-            "supports the ndarray methods that are also NumPy functions"
+            "supports the ndarray methods that are also NumPy functions",
+            hint=hint,
         )
 
     def copy(self):
-        return Dual(np.copy(self.primal), np.copy(self.tangent), self.level)
+        primal = np.copy(self.primal)
+        dual = Dual(primal, np.copy(self.tangent), self.level)
+        dual._owns = type(primal) is np.ndarray or isinstance(primal, Dual)
+        return dual
+
+    # ------------------------------------------------------------------ in place, as NumPy
+
+    def sort(self, axis=-1, kind=None, order=None):
+        """Sort in place: the primal and the tangent permuted by the stable sort order."""
+        if order is not None:
+            raise MissingRuleError(
+                "x.sort(order=...) sorts structured arrays, which are not differentiated"
+            )
+        if not _writable(self):
+            raise MissingAttributeError(
+                "x.sort() on a single number: there is nothing to sort",
+                hint="sort an array",
+            )
+        order = np.argsort(_innermost(self.primal), axis=axis, kind="stable")
+        primal = np.take_along_axis(self.primal, order, axis=axis)
+        tangent = np.take_along_axis(
+            self.tangent, np.expand_dims(order, 0), axis=axis if axis < 0 else axis + 1
+        )
+        _assign(self, Ellipsis, _new_dual(primal, tangent, self.level))
+
+    def fill(self, value):
+        """Fill in place: the primal with ``value``, the tangent with its tangent (or 0)."""
+        if not _writable(self):
+            raise MissingAttributeError(
+                "x.fill(v) on a single number: a NumPy scalar has no fill() either",
+                hint="write x = v",
+            )
+        if np.ndim(value) != 0:
+            raise ValueError("fill() needs a single value")
+        _assign(self, Ellipsis, value)
+
+    def __iadd__(self, other):
+        return _inplace(self, np.add, _ADD, other)
+
+    def __isub__(self, other):
+        return _inplace(self, np.subtract, _SUBTRACT, other)
+
+    def __imul__(self, other):
+        return _inplace(self, np.multiply, _MULTIPLY, other)
+
+    def __itruediv__(self, other):
+        return _inplace(self, np.divide, _DIVIDE, other)
+
+    def __ipow__(self, other):
+        return _inplace(self, np.power, _POWER, other)
+
+    def __imatmul__(self, other):
+        return _inplace(self, np.matmul, _MATMUL, other)
+
+    def __imod__(self, other):
+        return _inplace(self, np.remainder, registry.require(np.remainder), other)
+
+    def __ifloordiv__(self, other):
+        return _inplace(self, np.floor_divide, registry.require(np.floor_divide), other)
 
     def astype(self, dtype):
+        if np.issubdtype(np.dtype(dtype), np.complexfloating):
+            raise _complex_error(f"astype({np.dtype(dtype).name})")
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise DerivativeConversionError(
                 f"astype({np.dtype(dtype).name}) on a value being differentiated would drop "
@@ -310,7 +427,7 @@ class Dual:
         return apply(_NEGATIVE, np.negative, (self,), {})
 
     def __pos__(self):
-        return self
+        return self.copy()  # +x is a new array in NumPy, not x itself
 
     def __abs__(self):
         return apply(_ABSOLUTE, np.absolute, (self,), {})
@@ -331,22 +448,10 @@ class _ArrayDual(Dual):
     # ------------------------------------------------------------------ indexing
 
     def __getitem__(self, index):
-        return apply(_GETITEM, operator.getitem, (self, index), {})
+        return _getitem(self, index)
 
     def __setitem__(self, index, value):
-        if not self._owns:
-            # Copy on first write: the primal may be the caller's own array.
-            self.primal = np.array(self.primal, dtype=np.result_type(self.primal, float))
-            self.tangent = np.array(self.tangent)
-            self._owns = True
-        items = index if isinstance(index, tuple) else (index,)
-        if isinstance(value, Dual) and value.level == self.level:
-            self.primal[index] = value.primal
-            target = self.tangent[(slice(None), *items)]
-            self.tangent[(slice(None), *items)] = pad_tangent(value.tangent, np.ndim(target) - 1)
-        else:
-            self.primal[index] = value
-            self.tangent[(slice(None), *items)] = 0.0
+        _assign(self, index, value)
 
 
 _FUNCTION_METHODS = frozenset(
@@ -370,6 +475,50 @@ _FUNCTION_METHODS = frozenset(
     }
 )
 """ndarray methods that do what the NumPy function of the same name does (not in place)."""
+
+_METHODS = _FUNCTION_METHODS | {
+    "T", "astype", "clip", "copy", "dot", "fill", "flatten", "max", "mean", "min", "prod",
+    "ravel", "reshape", "sort", "squeeze", "sum", "transpose",
+}
+_MUTATING_METHODS = frozenset(
+    {"put", "partition", "resize", "itemset", "setfield", "byteswap", "setflags"}
+)
+
+
+def _innermost(value):
+    """The plain value under every level of Duals."""
+    while isinstance(value, Dual):
+        value = value.primal
+    return value
+
+
+def _writable(dual: Dual) -> bool:
+    """Whether ``dual`` holds an array that can be written into (not a single number)."""
+    return type(_innermost(dual.primal)) is np.ndarray
+
+
+def _complex_error(what: str) -> InputTypeError:
+    return InputTypeError(
+        f"{what} gave a complex value; autodiffx does not differentiate complex numbers yet",
+        hint="keep the computation real: write the real and imaginary parts as two real "
+        "arrays (|a + bi|**2 = a**2 + b**2)",
+    )
+
+
+def _check_value(ans, function) -> None:
+    """Refuse results forward mode cannot differentiate: complex numbers, masked arrays."""
+    if isinstance(ans, (complex, np.complexfloating)) or (
+        isinstance(ans, np.ndarray) and ans.dtype.kind == "c"
+    ):
+        raise _complex_error(registry.describe(function))
+    if isinstance(ans, np.ma.MaskedArray):
+        raise DerivativeConversionError(
+            f"{registry.describe(function)} gave a masked array (np.ma); forward mode does not "
+            "differentiate masked arrays, whose masked entries would silently drop out of "
+            "the derivative",
+            hint="use np.where(mask, 0.0, x) (or multiply by a 0/1 weight array) instead of "
+            "a masked array",
+        )
 
 
 def value_dtype(value, *others) -> np.dtype:
@@ -398,7 +547,9 @@ def _fresh_like(func, args, kwargs):
     if value_dtype(ans).kind != "f":
         return ans
     tangent = np.zeros((len(like.tangent), *np.shape(ans)), dtype=value_dtype(ans))
-    return Dual(ans, tangent, like.level)
+    dual = Dual(ans, tangent, like.level)
+    dual._owns = type(ans) is np.ndarray  # a new array, ours to write into
+    return dual
 
 
 _ADD = registry.require(np.add)
@@ -420,7 +571,6 @@ _RESHAPE = registry.require(np.reshape)
 _RAVEL = registry.require(np.ravel)
 _SQUEEZE = registry.require(np.squeeze)
 _CLIP = registry.require(np.clip)
-_GETITEM = registry.require(operator.getitem)
 
 
 # --------------------------------------------------------------------------- applying a rule
@@ -432,6 +582,10 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
     This runs for every operation on a Dual, so it is written for speed: the common call
     (exactly the rule's positional parameters) skips argument binding, and tangents are
     padded and fitted inline.
+
+    When NumPy's result is a view of an input's primal (``x.T``, ``x.reshape(-1)``,
+    ``x[1:]``), the result's tangent is the same view of the input's tangent memory
+    (:mod:`.memory`), so in-place updates of either are seen by both, as in NumPy.
     """
     if rule.sequence:
         level = _innermost_level(args, True)
@@ -447,17 +601,30 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
         return function(*_unwrap_all(args, level, False), **kwargs)
     if kwargs or len(args) != len(rule.params):
         args, kwargs = _bind(rule, function, args, kwargs)
+    ans = _evaluate(rule, function, args, kwargs, level)
+    kind = type(ans)
+    owns = False
+    if kind is np.ndarray:
+        if ans.dtype.kind == "c":
+            raise _complex_error(registry.describe(function))
+        if ans.base is None and not _is_an_input(ans, args):
+            owns = True
+        else:
+            view = _view_of_input(rule, function, args, kwargs, level, ans)
+            if view is not None:
+                return view
+            owns = not _overlaps_an_input(ans, args)
+    elif kind is not np.float64 and kind is not float:
+        _check_value(ans, function)
     primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in args]
-    if rule.optional:
-        ans = function(*_without_left_out(primals, rule.optional), **kwargs)
-    else:
-        ans = function(*primals, **kwargs)
-    out_rank = ans.ndim if type(ans) is np.ndarray else np.ndim(ans)
+    out_rank = ans.ndim if kind is np.ndarray else np.ndim(ans)
     tangent = None
     for arg, tangent_rule in zip(args, rule.tangents, strict=False):
         if tangent_rule is None or not isinstance(arg, Dual) or arg.level != level:
             continue
         t = arg.tangent
+        if type(t) is not np.ndarray or type(arg.primal) is not np.ndarray:
+            arg._owns = False  # nested: the result may share the tangent (see _assign)
         if rule.elementwise and t.ndim <= out_rank:
             # Right-aligned broadcasting must see the primal's axes, not the directions.
             t = t.reshape(t.shape[:1] + (1,) * (out_rank + 1 - t.ndim) + t.shape[1:])
@@ -465,10 +632,133 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
         tangent = part if tangent is None else tangent + part
     if tangent is None:
         return ans
-    shape = ans.shape if type(ans) is np.ndarray else np.shape(ans)
+    if type(tangent) is np.ndarray and tangent.base is not None:
+        tangent = _unshared(tangent, args)
+    shape = ans.shape if kind is np.ndarray else np.shape(ans)
     if tangent.shape[1:] != shape:
         tangent = _fit(tangent, ans)
-    return _new_dual(ans, tangent, level)
+    dual = _new_dual(ans, tangent, level)
+    if owns:
+        dual._owns = True
+    elif kind is not np.ndarray and isinstance(ans, Dual):
+        _mark_nested_view(dual, args, level)
+    return dual
+
+
+def _evaluate(rule, function, args, kwargs, level):
+    """The primal result: ``function`` applied to the primals of the Duals at ``level``."""
+    primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in args]
+    if rule.optional:
+        return function(*_without_left_out(primals, rule.optional), **kwargs)
+    return function(*primals, **kwargs)
+
+
+def _is_an_input(ans, args) -> bool:
+    for arg in args:
+        if arg is ans or (isinstance(arg, Dual) and arg.primal is ans):
+            return True
+    return False
+
+
+def _overlaps_an_input(ans, args) -> bool:
+    for arg in args:
+        if isinstance(arg, Dual):
+            arg = arg.primal
+        if type(arg) is np.ndarray and np.may_share_memory(ans, arg):
+            return True
+    return False
+
+
+def _view_of_input(rule, function, args, kwargs, level, ans):
+    """The Dual of ``ans`` if it is a view of an input's primal, its tangent the same view
+    of the input's tangent memory; None if it views no input (or cannot be mapped)."""
+    for arg in args:
+        if not (isinstance(arg, Dual) and arg.level == level):
+            continue
+        primal = arg.primal
+        if type(primal) is not np.ndarray or not np.may_share_memory(ans, primal):
+            continue
+        mirror, copied = _ensure_mirror(arg)
+        if mirror is None:
+            return None
+        if copied:  # the input's primal moved to memory of its own: view that instead
+            ans = _evaluate(rule, function, args, kwargs, level)
+        return _mirrored(ans, mirror, level)
+    return None
+
+
+def _mirrored(ans, mirror, level):
+    tangent = tangent_view(mirror, ans) if _within(ans, mirror) else None
+    if tangent is None:
+        return None
+    dual = _new_dual(ans, tangent, level)
+    dual._mirror = mirror
+    dual._owns = True
+    return dual
+
+
+def _within(array, mirror) -> bool:
+    from numpy.lib.array_utils import byte_bounds
+
+    if array.itemsize != mirror.itemsize:
+        return False
+    if array.size == 0:
+        return True
+    low, high = byte_bounds(array)
+    return low >= mirror.low and high <= mirror.low + mirror.count * mirror.itemsize
+
+
+def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:
+    """Give ``dual``'s tangent memory that mirrors its primal's, once (see memory.py).
+
+    A primal that is not the Dual's own (the caller's array, a view of a plain array) is
+    copied first, so a write never reaches memory outside the evaluation. Returns the
+    mirror (None for a nested or scalar Dual) and whether the primal was copied.
+    """
+    if dual._mirror is not None:
+        return dual._mirror, False
+    primal, tangent = dual.primal, dual.tangent
+    if type(primal) is not np.ndarray or type(tangent) is not np.ndarray:
+        return None, False
+    copied = False
+    if not dual._owns:
+        primal = np.array(primal, order="K")
+        dual.primal = primal
+        dual._owns = copied = True
+    dtype = tangent.dtype if tangent.dtype.kind == "f" else np.dtype(float)
+    mirror = Mirror(primal, len(tangent), dtype)
+    view = tangent_view(mirror, primal)
+    if view is None:
+        return None, copied
+    view[...] = tangent
+    dual.tangent = view
+    dual._mirror = mirror
+    return mirror, copied
+
+
+def _unshared(tangent, args):
+    """``tangent``, copied if it is a view of an input's tangent memory (which a later
+    in-place update could change under it)."""
+    for arg in args:
+        if isinstance(arg, Dual) and arg._mirror is not None and np.may_share_memory(
+            tangent, arg._mirror.memory
+        ):
+            return tangent.copy()
+    return tangent
+
+
+def _mark_nested_view(dual, args, level):
+    """At a nested level, note when a result is a view of an input (see _assign)."""
+    inner = _innermost(dual.primal)
+    if type(inner) is not np.ndarray:
+        return
+    for arg in args:
+        if isinstance(arg, Dual) and arg.level == level:
+            source = _innermost(arg.primal)
+            if type(source) is np.ndarray and np.may_share_memory(inner, source):
+                dual._base = arg
+                arg._viewed = True
+                return
 
 
 def _new_dual(primal, tangent, level: int) -> Dual:
@@ -483,6 +773,155 @@ def _new_dual(primal, tangent, level: int) -> Dual:
     dual.tangent = tangent
     dual.level = level
     dual._owns = False
+    dual._mirror = None
+    dual._base = None
+    dual._viewed = False
+    return dual
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+def _is_basic(items) -> bool:
+    for item in items:
+        if not (
+            item is None
+            or item is Ellipsis
+            or type(item) is slice
+            or (isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)))
+        ):
+            return False
+    return True
+
+
+def _items(index) -> tuple:
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _moved_index(items) -> tuple:
+    """The index for a tangent whose direction axis was moved to the end (the direction
+    axis is then the trailing, untouched one, whatever NumPy does with advanced indices)."""
+    if any(item is Ellipsis for item in items):
+        return (*items, slice(None))
+    return (*items, Ellipsis, slice(None))
+
+
+def index_tangent(tangent, index):
+    """The tangent of ``x[index]`` from the tangent of ``x`` (directions first).
+
+    Basic indices keep the direction axis in front. Advanced indices that NumPy moves to the
+    front (separated by a slice, ``x[3, 1:, [1, 3]]``) would move ahead of it, so the
+    direction axis is put last, the index applied, and the axis moved back.
+    """
+    items = _items(index)
+    if _is_basic(items):
+        return tangent[(slice(None), *items)]
+    moved = np.moveaxis(tangent, 0, -1)
+    return np.moveaxis(moved[_moved_index(items)], -1, 0)
+
+
+def _store_tangent(tangent, index, value_tangent) -> None:
+    """``tangent[directions of index] = value_tangent`` in place (None stores zeros)."""
+    items = _items(index)
+    if _is_basic(items):
+        target = tangent[(slice(None), *items)]
+        if value_tangent is None:
+            target[...] = 0.0
+        else:
+            target[...] = pad_tangent(value_tangent, np.ndim(target) - 1)
+        return
+    moved = np.moveaxis(tangent, 0, -1)
+    index = _moved_index(items)
+    if value_tangent is None:
+        moved[index] = 0.0
+        return
+    rank = np.ndim(moved[index]) - 1
+    moved[index] = np.moveaxis(pad_tangent(value_tangent, rank), 0, -1)
+
+
+def _getitem(dual, index):
+    """``dual[index]``: a view of ``dual`` for basic indices, as in NumPy, else a copy."""
+    level = dual.level
+    ans = dual.primal[index]
+    kind = type(ans)
+    if kind is np.ndarray and (ans.base is not None or ans is dual.primal):
+        if np.may_share_memory(ans, dual.primal):
+            mirror, copied = _ensure_mirror(dual)
+            if mirror is not None:
+                if copied:
+                    ans = dual.primal[index]
+                view = _mirrored(ans, mirror, level)
+                if view is not None:
+                    return view
+    tangent = dual.tangent
+    if type(tangent) is not np.ndarray or type(dual.primal) is not np.ndarray:
+        dual._owns = False
+    tangent = index_tangent(tangent, index)
+    if type(tangent) is np.ndarray and tangent.base is not None:
+        tangent = _unshared(tangent, (dual,))
+    result = _new_dual(ans, tangent, level)
+    if kind is np.ndarray:
+        result._owns = not np.may_share_memory(ans, dual.primal)
+    elif isinstance(ans, Dual):
+        _mark_nested_view(result, (dual,), level)
+    return result
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _assign(target: Dual, index, value) -> None:
+    """``target[index] = value`` in place, primal and tangent, as NumPy writes arrays.
+
+    Every view of ``target`` sees the write (their tangents share its tangent memory).
+    At a nested level (the primal is itself a Dual) views are not tracked, so a Dual that
+    is a view, or has one, is refused; otherwise the write copies once and then owns.
+    """
+    level = target.level
+    if isinstance(value, Dual) and value.level > level:
+        raise DerivativeConversionError(
+            "a value being differentiated by an inner derivative was stored in place into "
+            "an array of an outer one (y[i] = ..., y += ..., or out=y), which would mix "
+            "up the two derivatives",
+            hint="build a new array inside the inner function instead of writing into "
+            "one from outside it",
+        )
+    same = isinstance(value, Dual) and value.level == level
+    value_primal = value.primal if same else value
+    value_tangent = value.tangent if same else None
+    primal = target.primal
+    if type(primal) is np.ndarray and type(target.tangent) is np.ndarray:
+        _ensure_mirror(target)
+        target.primal[index] = value_primal  # NumPy's own shape checks and casting
+        _store_tangent(target.tangent, index, value_tangent)
+        return
+    if type(_innermost(primal)) is not np.ndarray:
+        raise MissingRuleError(
+            "an in-place update (y[i] = ..., y += ..., out=y) was applied to a single "
+            "number being differentiated",
+            hint="write y = ... (a new value)",
+        )
+    if target._base is not None or target._viewed:
+        raise MissingRuleError(
+            "inside a nested derivative, an array being differentiated was updated in "
+            "place while another name views it (v = x[...]; v[i] = ... or v *= ...); "
+            "forward mode does not track views at nested levels",
+            hint="copy the view first (v = x[...].copy()), or build a new array",
+        )
+    if not target._owns:
+        target.primal = np.copy(primal)
+        target.tangent = np.copy(target.tangent)
+        target._owns = True
+    target.primal[index] = value_primal
+    _store_tangent(target.tangent, index, value_tangent)
+
+
+def _inplace(dual: Dual, ufunc, rule, other):
+    """``dual op= other``: in place for an array, as NumPy; a new value for a number."""
+    result = apply(rule, ufunc, (dual, other), {})
+    if not _writable(dual):
+        return result  # NumPy scalars are immutable: x += 1 rebinds x
+    _assign(dual, Ellipsis, result)
     return dual
 
 
@@ -506,8 +945,17 @@ def _apply_sequence(rule, function, args, keywords, level):
         else np.zeros((k, *np.shape(a)), dtype=value_dtype(a, float))
         for a in items
     ]
+    if type(ans) is not np.ndarray or ans.dtype.kind == "c":
+        _check_value(ans, function)
+    for a in items:
+        if isinstance(a, Dual) and a.level == level and type(a.primal) is not np.ndarray:
+            a._owns = False
     tangent = rule.tangents[0](tangents, ans, primals, *args[1:], **keywords)
-    return Dual(ans, _fit(tangent, ans), level)
+    if type(tangent) is np.ndarray and tangent.base is not None:
+        tangent = _unshared(tangent, items)
+    dual = Dual(ans, _fit(tangent, ans), level)
+    dual._owns = type(ans) is np.ndarray and not _overlaps_an_input(ans, items)
+    return dual
 
 
 def _fit(tangent, ans):

@@ -1,0 +1,70 @@
+"""Tangent memory that mirrors primal memory, so views and in-place updates follow NumPy.
+
+NumPy arrays share memory: ``v = x[:2]`` and ``y = x.reshape(-1)`` are views of ``x``, and
+``v *= 2`` changes ``x``. A Dual must behave the same way, its tangent included: after
+``v *= 2`` the tangent of ``x`` must have changed as well. Tangents have a leading axis of
+directions, shape ``(k, *primal.shape)``, so the view a NumPy function made of the primal
+cannot simply be repeated on the tangent (``reshape`` is a view of one and a copy of the
+other, and advanced indices move axes differently).
+
+A :class:`Mirror` instead gives the *memory* of a primal array a tangent: the primal's
+buffer (the array that owns its memory) holds ``n`` elements, and the mirror holds a
+``(k, n)`` array ``T`` in which ``T[j, e]`` is the derivative, along direction ``j``, of the
+element at offset ``e`` in the buffer. Any view of the buffer, however NumPy made it, has an
+exact tangent: the view of ``T`` with the same offset and strides, per direction
+(:func:`tangent_view`). Writing into a view writes into ``T``, which every other view sees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.array_utils import byte_bounds
+
+
+def owner(array: np.ndarray) -> np.ndarray:
+    """The ndarray that owns ``array``'s memory (``array`` itself when it owns it)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+class Mirror:
+    """The tangent memory of one primal buffer: ``T[j, e]`` for element offset ``e``."""
+
+    __slots__ = ("owner", "low", "itemsize", "count", "memory")
+
+    def __init__(self, primal: np.ndarray, k: int, dtype):
+        self.owner = owner(primal)
+        low, high = byte_bounds(self.owner)
+        self.low = low
+        self.itemsize = self.owner.itemsize
+        self.count = (high - low) // self.itemsize
+        self.memory = np.zeros((k, self.count), dtype=dtype)
+
+    def covers(self, array: np.ndarray) -> bool:
+        """Whether ``array`` is a view of this buffer that :func:`tangent_view` can map."""
+        return owner(array) is self.owner and array.itemsize == self.itemsize
+
+
+def tangent_view(mirror: Mirror, array: np.ndarray) -> np.ndarray | None:
+    """The tangent of the primal view ``array``: a view of ``mirror.memory``, shape
+    ``(k, *array.shape)``; None if ``array``'s layout cannot be mapped (a dtype view)."""
+    k = len(mirror.memory)
+    if array.size == 0:
+        return np.zeros((k, *array.shape), dtype=mirror.memory.dtype)
+    size = mirror.itemsize
+    start = array.__array_interface__["data"][0] - mirror.low
+    if start % size or any(stride % size for stride in array.strides):
+        return None
+    tsize = mirror.memory.itemsize
+    strides = (mirror.count * tsize, *(stride // size * tsize for stride in array.strides))
+    view = np.ndarray(
+        (k, *array.shape),
+        dtype=mirror.memory.dtype,
+        buffer=mirror.memory,
+        offset=start // size * tsize,
+        strides=strides,
+    )
+    if not array.flags.writeable:
+        view.flags.writeable = False
+    return view
