@@ -120,7 +120,7 @@ def store_after_in_place_add(v):
 #     value, and the adjoint of the product uses it: dx comes out 1.8, not 1.0. Found by the
 #     fuzzer with a read of t[::-1] before a store by loop counter. Fixed: a view counts as
 #     mutated where its base is stored into (Sweeps._alias_mutations), so it is saved as a
-#     copy. The generator still avoids the pattern (generator._viewed).
+#     copy. The generator no longer avoids the pattern (generator._viewed).
 def view_read_before_store(x, v):
     y = np.zeros_like(v)
     s = np.sum(y[::-1] * x)
