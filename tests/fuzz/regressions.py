@@ -424,6 +424,14 @@ def of_a_dict(x, d):
     return np.stack([x * np.sum(d["w"]) * d["b"], d["b"]])
 
 
+# 33. Found by the widened fuzzer's hvp check in the working tree of the forward-mode memory
+#     work (it passes at the commit it was added to): forward over reverse of x * np.sum(v)
+#     raised "ValueError: assignment destination is read-only" (dual._ensure_mirror wrote
+#     into the read-only np.broadcast_to adjoint of v while reshaping it).
+def hessian_of_scalar_times_sum(x, v):
+    return x * np.sum(v)
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -565,6 +573,16 @@ REGRESSIONS += [
     _open(of_a_dict, (0.5, {"w": V, "b": 0.7}), (0, 1), ("jacrev", "jacfwd"),
           "jacrev/jacfwd of a function of a dict", modes=("jacrev", "jacfwd")),
 ]
+
+REGRESSIONS.append(
+    Regression(
+        hessian_of_scalar_times_sum,
+        (0.5, V),
+        (0, 1),
+        ((0.0, np.ones(3)), (np.ones(3), np.zeros((3, 3)))),
+        modes=("forward over reverse", "reverse over reverse"),
+    )
+)
 
 KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str]] = {
     # A failure class of the widened fuzzer (a construct of constructs.py, or an input
