@@ -707,6 +707,7 @@ KEYWORD_SAMPLES = {
     "ddof": ["1"],
     "n": ["2"],
     "ord": ["'fro'", "1", "np.inf"],
+    "endpoint": ["False"],
 }
 KEYWORD_VARIANTS: dict[str, list[Spec]] = {}
 REJECTED: list[str] = []
@@ -728,6 +729,9 @@ def keyword_specs(program: Program) -> list[tuple[str, Spec]]:
     for keyword in rule.keywords:
         if f"{keyword}=" in body:
             continue
+        if keyword not in KEYWORD_SAMPLES:
+            REJECTED.append(f"{program.entry.key}[{keyword}=...]: no sample value in "
+                            "KEYWORD_SAMPLES (positional in the maker, or to be added)")
         for value in KEYWORD_SAMPLES.get(keyword, []):
             variants.append((f"{keyword}={value}", Spec(
                 program.family, f"{body[:-1]}, {keyword}={value})", program.spec.kinds)))
