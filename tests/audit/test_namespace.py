@@ -1,11 +1,13 @@
-"""An audit of NumPy's namespace: every public callable, in both modes.
+"""An audit of NumPy's namespace: every public name, in both modes.
 
-For every public callable of ``np``, ``np.linalg`` and ``np.fft`` and every public ndarray
-method (walked from the namespaces, so a new NumPy function or a new rule is covered
-without editing this file), ``makers.py`` builds a small program that calls it with a
-differentiated argument. Each mode must give the right gradient (central differences) or
-refuse with an :class:`autodiffx.AutodiffError`. A wrong gradient, any other exception, or
-a mutated input fails. See ``README.md`` in this folder, and ``report.py`` for the table.
+For every public callable of ``np``, ``np.linalg`` and ``np.fft``, every public ndarray
+method and attribute, and NumPy's indexing helpers (walked from the namespaces, so a new
+NumPy function or a new rule is covered without editing this file), plus variants (other
+ways of calling, each rule's keywords, other points), ``makers.py`` builds a small program
+that uses it on a differentiated argument. Each mode must give the right gradient (central
+differences) or refuse with an :class:`autodiffx.AutodiffError`. A wrong gradient or value,
+any other exception, or a mutated input fails. See ``README.md`` in this folder, and
+``report.py`` for the table.
 
 Open bugs are in :data:`KNOWN_OPEN`, marked ``xfail(strict=True)``: fixing one makes its
 test fail until its entry is removed here.
