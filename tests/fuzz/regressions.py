@@ -10,7 +10,10 @@ the fix makes it pass and the mark must then go.
 
 from __future__ import annotations
 
+import importlib.util
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -432,6 +435,24 @@ def hessian_of_scalar_times_sum(x, v):
     return x * np.sum(v)
 
 
+# 34. The source file edited after import: reverse mode differentiates the new text while
+#     the function runs the old code (here v ** 3 in the file, v ** 2 running).
+def _edited_after_import():
+    folder = Path(tempfile.mkdtemp(prefix="autodiffx-edited-"))
+    path = folder / "autodiffx_edited_module.py"
+    path.write_text("import numpy as np\n\n\ndef edited_after_import(v):\n"
+                    "    return np.sum(v ** 2)\n")
+    spec = importlib.util.spec_from_file_location("autodiffx_edited_module", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path.write_text("import numpy as np\n\n\ndef edited_after_import(v):\n"
+                    "    return np.sum(v ** 3)\n")
+    return module.edited_after_import
+
+
+edited_after_import = _edited_after_import()
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -564,6 +585,8 @@ REGRESSIONS += [
           modes=("reverse after rebind", "forward after rebind"),
           rebind=lambda: (lambda old: lambda: _rebind_cell_next_to_a_dict(old))(
               _rebind_cell_next_to_a_dict(-0.7))),
+    _open(edited_after_import, (V,), (0,), REVERSE,
+          "reverse mode differentiates the edited file, not the code that runs"),
     _open(linspace_of_input, (0.7,), (0,), REVERSE, "np.linspace gives 0 in reverse mode"),
     _open(r_of_input, (0.7, V), (0, 1), REVERSE, "np.r_ gives 0 in reverse mode"),
     _open(einsum_sublist, (M,), (0,), BOTH, "the einsum sublist form"),
@@ -625,4 +648,6 @@ KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str]] = {
     "no rule: builtin max of array": (REVERSE, "builtin_max_of_array"),
     "no rule: complex intermediate": (BOTH, "complex_intermediate"),
     "input dict d": (("jacrev", "jacfwd"), "of_a_dict"),
+    # A key naming a check: a bug of that check whatever the program.
+    "grad after edit": (("grad after edit",), "edited_after_import"),
 }
