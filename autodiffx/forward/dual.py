@@ -22,6 +22,7 @@ import inspect
 import itertools
 import math
 import sys
+import weakref
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,8 @@ class Dual:
     [[1.0, 0.0]]
     """
 
-    __slots__ = ("primal", "tangent", "level", "_owns", "_mirror", "_base", "_viewed")
+    __slots__ = ("primal", "tangent", "level", "_owns", "_mirror", "_base", "_views",
+                 "_remake", "_index", "__weakref__")
     __array_priority__ = 1000
 
     def __new__(cls, primal: Any = None, tangent: Any = None, level: int = 0):
@@ -74,11 +76,14 @@ class Dual:
         # Memory bookkeeping for views and in-place updates (see memory.py and _assign):
         # _owns: the primal (and, when nested, the tangent) is ours alone to write into;
         # _mirror: the tangent memory of the primal's buffer, once a view or write needs it;
-        # _base, _viewed: a nested-level Dual is a view of _base, or has been viewed.
+        # _base, _views, _remake, _index: at a nested level, a view of _base (made again by
+        # _remake(), written through _base[_index]) and the views of this Dual.
         self._owns = False
         self._mirror = None
         self._base = None
-        self._viewed = False
+        self._views = None
+        self._remake = None
+        self._index = None
 
     # ------------------------------------------------------------------ NumPy protocols
 
@@ -601,7 +606,11 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
         return function(*_unwrap_all(args, level, False), **kwargs)
     if kwargs or len(args) != len(rule.params):
         args, kwargs = _bind(rule, function, args, kwargs)
-    ans = _evaluate(rule, function, args, kwargs, level)
+    primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in args]
+    if rule.optional:
+        ans = function(*_without_left_out(primals, rule.optional), **kwargs)
+    else:
+        ans = function(*primals, **kwargs)
     kind = type(ans)
     owns = False
     if kind is np.ndarray:
@@ -616,7 +625,6 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
             owns = not _overlaps_an_input(ans, args)
     elif kind is not np.float64 and kind is not float:
         _check_value(ans, function)
-    primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in args]
     out_rank = ans.ndim if kind is np.ndarray else np.ndim(ans)
     tangent = None
     for arg, tangent_rule in zip(args, rule.tangents, strict=False):
@@ -641,8 +649,29 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
     if owns:
         dual._owns = True
     elif kind is not np.ndarray and isinstance(ans, Dual):
-        _mark_nested_view(dual, args, level)
+        _nested_view(dual, args, level, lambda: apply(rule, function, args, kwargs),
+                     lambda base: _positions(rule, function, args, kwargs, base, ans))
     return dual
+
+
+def _positions(rule, function, args, kwargs, base, ans):
+    """Where the entries of the view ``ans = function(..., base, ...)`` sit in ``base``:
+    ``(index,)``, an index with one integer array per axis of ``base``, found by applying
+    ``function`` to the entries' flat positions; None when that does not give an array of
+    ``ans``'s shape."""
+    shape = np.shape(base.primal)
+    where = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
+    values = [where if a is base else _innermost(a) for a in args]
+    try:
+        if rule.optional:
+            found = function(*_without_left_out(values, rule.optional), **kwargs)
+        else:
+            found = function(*values, **kwargs)
+    except Exception:  # noqa: BLE001 - any failure means "cannot write through this view"
+        return None
+    if type(found) is not np.ndarray or found.shape != np.shape(ans):
+        return None
+    return (np.unravel_index(found, shape),)
 
 
 def _evaluate(rule, function, args, kwargs, level):
@@ -717,6 +746,8 @@ def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:
     """
     if dual._mirror is not None:
         return dual._mirror, False
+    if dual._base is not None or dual._views:  # nested views are tracked by _refresh
+        return None, False
     primal, tangent = dual.primal, dual.tangent
     if type(primal) is not np.ndarray or type(tangent) is not np.ndarray:
         return None, False
@@ -747,8 +778,15 @@ def _unshared(tangent, args):
     return tangent
 
 
-def _mark_nested_view(dual, args, level):
-    """At a nested level, note when a result is a view of an input (see _assign)."""
+_remaking = 0  # > 0 while views are made again (which registers no new view)
+
+
+def _nested_view(dual, args, level, remake, index):
+    """At a nested level (primals are Duals themselves) a view's tangent is not mirrored:
+    note that ``dual`` views an input, how to make it again after the input is written
+    (``remake``), and, for a basic index, where writes into it go (``index``)."""
+    if _remaking:
+        return
     inner = _innermost(dual.primal)
     if type(inner) is not np.ndarray:
         return
@@ -757,8 +795,33 @@ def _mark_nested_view(dual, args, level):
             source = _innermost(arg.primal)
             if type(source) is np.ndarray and np.may_share_memory(inner, source):
                 dual._base = arg
-                arg._viewed = True
+                dual._remake = remake
+                dual._index = index
+                if arg._views is None:
+                    arg._views = []
+                arg._views = [ref for ref in arg._views if ref() is not None]
+                arg._views.append(weakref.ref(dual))
                 return
+
+
+def _refresh(dual) -> None:
+    """Make every live nested view of ``dual`` again from its new contents."""
+    global _remaking
+    if not dual._views:
+        return
+    for ref in dual._views:
+        view = ref()
+        if view is None:
+            continue
+        _remaking += 1
+        try:
+            fresh = view._remake()
+        finally:
+            _remaking -= 1
+        view.primal = fresh.primal
+        view.tangent = fresh.tangent
+        view._owns = False
+        _refresh(view)
 
 
 def _new_dual(primal, tangent, level: int) -> Dual:
@@ -775,7 +838,9 @@ def _new_dual(primal, tangent, level: int) -> Dual:
     dual._owns = False
     dual._mirror = None
     dual._base = None
-    dual._viewed = False
+    dual._views = None
+    dual._remake = None
+    dual._index = None
     return dual
 
 
@@ -862,8 +927,9 @@ def _getitem(dual, index):
     result = _new_dual(ans, tangent, level)
     if kind is np.ndarray:
         result._owns = not np.may_share_memory(ans, dual.primal)
-    elif isinstance(ans, Dual):
-        _mark_nested_view(result, (dual,), level)
+    elif isinstance(ans, Dual) and _is_basic(_items(index)):
+        _nested_view(result, (dual,), level, lambda: _getitem(dual, index),
+                     lambda base: (index,))
     return result
 
 
@@ -890,7 +956,16 @@ def _assign(target: Dual, index, value) -> None:
     value_primal = value.primal if same else value
     value_tangent = value.tangent if same else None
     primal = target.primal
-    if type(primal) is np.ndarray and type(target.tangent) is np.ndarray:
+    nested_value = isinstance(value_primal, Dual) or isinstance(value_tangent, Dual)
+    plain = type(primal) is np.ndarray and type(target.tangent) is np.ndarray
+    if plain and nested_value and target._mirror is not None:
+        raise MissingRuleError(
+            "a value carrying the derivative of an outer evaluation was stored in place "
+            "into an array that has views, inside a nested derivative; forward mode cannot "
+            "widen an array that other names view",
+            hint="build the array from the values (np.stack), or write into a copy",
+        )
+    if plain and not nested_value:
         _ensure_mirror(target)
         target.primal[index] = value_primal  # NumPy's own shape checks and casting
         _store_tangent(target.tangent, index, value_tangent)
@@ -901,19 +976,45 @@ def _assign(target: Dual, index, value) -> None:
             "number being differentiated",
             hint="write y = ... (a new value)",
         )
-    if target._base is not None or target._viewed:
-        raise MissingRuleError(
-            "inside a nested derivative, an array being differentiated was updated in "
-            "place while another name views it (v = x[...]; v[i] = ... or v *= ...); "
-            "forward mode does not track views at nested levels",
-            hint="copy the view first (v = x[...].copy()), or build a new array",
-        )
+    if target._base is not None:
+        # A view at a nested level: write its new contents into its base, which makes
+        # its views (this one included) again.
+        if callable(target._index):  # where the view's entries sit in its base
+            target._index = target._index(target._base)  # (index,) or None
+        if target._index is None:
+            raise MissingRuleError(
+                "inside a nested derivative, an array being differentiated was updated in "
+                "place through a view whose entries could not be located in the array it "
+                "views; forward mode follows writes through views made by indexing, "
+                "reshaping and transposing",
+                hint="write into the array itself, or copy the view first (v = v.copy())",
+            )
+        contents = target.copy()
+        _assign(contents, index, value)
+        _assign(target._base, target._index[0], contents)
+        return
     if not target._owns:
         target.primal = np.copy(primal)
         target.tangent = np.copy(target.tangent)
         target._owns = True
+    # A value carrying an outer derivative turns a plain part of the target into a Dual
+    # of that outer level (zero derivative so far), which can hold it.
+    if isinstance(value_primal, Dual) and not isinstance(target.primal, Dual):
+        target.primal = _lifted(target.primal, value_primal)
+    if isinstance(value_tangent, Dual) and not isinstance(target.tangent, Dual):
+        target.tangent = _lifted(target.tangent, value_tangent)
     target.primal[index] = value_primal
     _store_tangent(target.tangent, index, value_tangent)
+    _refresh(target)
+
+
+def _lifted(array, like: Dual) -> Dual:
+    """``array`` as a Dual of ``like``'s level with a zero derivative, ready to be written."""
+    primal = np.array(array, dtype=np.result_type(array, float))
+    tangent = np.zeros((len(like.tangent), *primal.shape), dtype=primal.dtype)
+    dual = Dual(primal, tangent, like.level)
+    dual._owns = True
+    return dual
 
 
 def _inplace(dual: Dual, ufunc, rule, other):

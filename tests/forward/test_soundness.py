@@ -222,9 +222,12 @@ _WRITES = [
 def test_chains_of_views_and_writes_follow_numpy(steps, data):
     """Random views of views, each written in place, then every name is read."""
     x = np.asarray(data.draw(st.lists(st.floats(-1.5, 1.5), min_size=6, max_size=6)))
+    assert_right(_chain(steps), x)
 
+
+def _chain(steps):
     def f(x):
-        a = np.reshape(x * 1.0, (2, 3))
+        a = np.reshape(x, (2, 3)) * 1.0
         names = [a]
         for view, write, from_last in steps:
             source = names[-1] if from_last else names[0]
@@ -238,10 +241,29 @@ def test_chains_of_views_and_writes_follow_numpy(steps, data):
             names.append(v)
         total = np.sum(x)
         for i, name in enumerate(names):
-            total = total + np.sum(name * (i + 1.0))
+            total = total + np.sum(name * name * (i + 1.0))
         return total
 
-    assert_right(f, x)
+    return f
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(0, len(_VIEWS) - 1), st.integers(0, len(_WRITES) - 1),
+                  st.booleans()),
+        min_size=1, max_size=3,
+    ),
+    data=st.data(),
+)
+def test_chains_of_views_and_writes_inside_a_nested_derivative(steps, data):
+    """Forward over forward, against central differences of the forward gradient."""
+    x = np.asarray(data.draw(st.lists(st.floats(-1.5, 1.5), min_size=6, max_size=6)))
+    f = _chain(steps)
+    hessian = autodiffx.hessian(f, mode="forward")(x)
+    rows = [numeric_gradient(lambda z, i=i: forward_grad(f, z.copy())[i], x)
+            for i in range(x.size)]
+    np.testing.assert_allclose(hessian, np.array(rows), atol=2e-4, rtol=1e-4)
 
 
 # --------------------------------------------------------------------------- 2. methods
@@ -544,3 +566,62 @@ def test_no_internal_error_escapes_for_mutating_numpy_functions():
 
         with pytest.raises((AutodiffError, MissingRuleError)):
             forward_grad(f, X.copy())
+
+
+# --------------------------------------------------------------------------- nested
+
+
+def nested_in_place(x):
+    y = x * 1.0
+    y += x ** 2
+    y[0] = y[1] * x[2]
+    y.sort()
+    z = y[::-1]
+    return np.sum(z * np.arange(1.0, 5.0) * y)
+
+
+def nested_fill_and_out(x):
+    y = np.zeros_like(x)
+    np.multiply(x, np.sin(x), out=y)
+    y[1:3] *= x[0]
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("f", [nested_in_place, nested_fill_and_out, every_inplace_operator,
+                               alias_iadd], ids=lambda f: f.__name__)
+def test_second_derivatives_of_in_place_code(f):
+    """Forward over forward: the Hessian against central differences of the gradient."""
+    x = X.copy()
+    hessian = autodiffx.hessian(f, mode="forward")(x)
+    np.testing.assert_array_equal(x, X)
+    rows = [numeric_gradient(lambda z, i=i: forward_grad(f, z.copy())[i], x)
+            for i in range(x.size)]
+    np.testing.assert_allclose(hessian, np.array(rows), atol=1e-5)
+
+
+def test_a_view_written_inside_a_nested_derivative_is_refused_or_right():
+    def f(x):
+        y = x * 1.0
+        v = y[1:]
+        v *= x[0]
+        return np.sum(y * y)
+
+    x = X.copy()
+    try:
+        hessian = autodiffx.hessian(f, mode="forward")(x)
+    except AutodiffError as error:
+        assert "view" in str(error)
+        return
+    rows = [numeric_gradient(lambda z, i=i: forward_grad(f, z.copy())[i], x)
+            for i in range(x.size)]
+    np.testing.assert_allclose(hessian, np.array(rows), atol=1e-5)
+
+
+def test_a_zero_dimensional_input_is_not_mutated():
+    def f(x):
+        x += 1.0
+        return x * x
+
+    x = np.array(0.7)
+    assert forward_grad(f, x) == pytest.approx(2 * 1.7)
+    assert x == 0.7
