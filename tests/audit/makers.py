@@ -556,10 +556,11 @@ class Program:
     lines: list[str]
     weights: dict[str, Any]
     function: Callable | None = None
+    sink: bool = False  # the output is not numbers: the program weighs its inputs instead
 
     @property
     def family(self) -> str:
-        return self.spec.family
+        return self.spec.family + (" (output not weighed)" if self.sink else "")
 
 
 @dataclass
@@ -601,9 +602,8 @@ def _is_array_like(value) -> bool:
 def _weigh(value, out: str, fname: str, rng) -> tuple[list[str], dict[str, Any]] | None:
     """Lines that turn ``out`` (an expression with the plain value ``value``) into a float,
     and the weights they read; ``None`` when the value is not numbers."""
-    if isinstance(value, (tuple, list)) and value and all(
-            _is_array_like(v) for v in value) and not all(
-            isinstance(v, (float, int, bool)) for v in value):
+    if isinstance(value, tuple) or (isinstance(value, list) and value and all(
+            isinstance(v, np.ndarray) for v in value)):  # (values, edges), np.split(...)
         lines, weights, terms = [], {}, []
         for i, component in enumerate(value):
             part = _weigh(component, f"{out}[{i}]", f"{fname}_{i}", rng)
@@ -614,8 +614,11 @@ def _weigh(value, out: str, fname: str, rng) -> tuple[list[str], dict[str, Any]]
             terms.append(more[-1])
             weights.update(w)
         return (lines + [" + ".join(terms)], weights) if terms else None
-    if isinstance(value, list):  # x.tolist(), a list of Python numbers
-        array = np.asarray(value)
+    if isinstance(value, list):  # x.tolist(): weighed through np.asarray(out)
+        try:
+            array = np.asarray(value)
+        except ValueError:  # ragged
+            return None
         if array.dtype.kind not in "fiub":
             return None
         out, value = f"np.asarray({out})", array
@@ -677,7 +680,8 @@ def make_program(entry: Entry, index: int) -> Program | NoMaker:
         else:
             more, weights = weighed
             body = [*lines[:-1], f"out = {lines[-1]}", *more[:-1], f"return {more[-1]}"]
-        return Program(entry, candidate, fname, params, args, body, weights)
+        return Program(entry, candidate, fname, params, args, body, weights,
+                       sink=weighed is None)
     return NoMaker(entry, last_error)
 
 
@@ -734,7 +738,7 @@ def keyword_specs(program: Program) -> list[tuple[str, Spec]]:
                             "KEYWORD_SAMPLES (positional in the maker, or to be added)")
         for value in KEYWORD_SAMPLES.get(keyword, []):
             variants.append((f"{keyword}={value}", Spec(
-                program.family, f"{body[:-1]}, {keyword}={value})", program.spec.kinds)))
+                program.spec.family, f"{body[:-1]}, {keyword}={value})", program.spec.kinds)))
     return variants
 
 
@@ -747,10 +751,10 @@ def point_specs(program: Program) -> list[tuple[str, Spec]]:
     """The ufunc's program at the other points of :data:`POINT_KINDS` (a point outside the
     ufunc's domain is dropped by :func:`make_program`'s finiteness check)."""
     kinds = program.spec.kinds
-    if program.family not in (UNARY, BINARY) or program.entry.variant or "m" not in set(
+    if program.spec.family not in (UNARY, BINARY) or program.entry.variant or "m" not in set(
             kinds.values()):
         return []
-    return [(variant, Spec(program.family, program.spec.body,
+    return [(variant, Spec(program.spec.family, program.spec.body,
                            {p: kind if k == "m" else k for p, k in kinds.items()}))
             for variant, kind in POINT_KINDS.items()]
 
