@@ -212,38 +212,43 @@ class Dual:
 
     # ------------------------------------------------------------------ methods
 
-    def sum(self, axis=None, keepdims=False):
-        return apply(_SUM, np.sum, (self,), {"axis": axis, "keepdims": keepdims})
+    def sum(self, axis=None, keepdims=False, **options):
+        return apply(_SUM, np.sum, (self,),
+                     {"axis": axis, "keepdims": keepdims, **_given(options)})
 
-    def mean(self, axis=None, keepdims=False):
-        return apply(_MEAN, np.mean, (self,), {"axis": axis, "keepdims": keepdims})
+    def mean(self, axis=None, keepdims=False, **options):
+        return apply(_MEAN, np.mean, (self,),
+                     {"axis": axis, "keepdims": keepdims, **_given(options)})
 
-    def prod(self, axis=None, keepdims=False):
-        return apply(_PROD, np.prod, (self,), {"axis": axis, "keepdims": keepdims})
+    def prod(self, axis=None, keepdims=False, **options):
+        return apply(_PROD, np.prod, (self,),
+                     {"axis": axis, "keepdims": keepdims, **_given(options)})
 
-    def max(self, axis=None, keepdims=False):
-        return apply(_MAX, np.max, (self,), {"axis": axis, "keepdims": keepdims})
+    def max(self, axis=None, keepdims=False, **options):
+        return apply(_MAX, np.max, (self,),
+                     {"axis": axis, "keepdims": keepdims, **_given(options)})
 
-    def min(self, axis=None, keepdims=False):
-        return apply(_MIN, np.min, (self,), {"axis": axis, "keepdims": keepdims})
+    def min(self, axis=None, keepdims=False, **options):
+        return apply(_MIN, np.min, (self,),
+                     {"axis": axis, "keepdims": keepdims, **_given(options)})
 
     def dot(self, other):
         return apply(_DOT, np.dot, (self, other), {})
 
-    def reshape(self, *shape):
+    def reshape(self, *shape, **options):
         shape = shape[0] if len(shape) == 1 else shape
-        return apply(_RESHAPE, np.reshape, (self, shape), {})
+        return apply(_RESHAPE, np.reshape, (self, shape), _given(options))
 
     def transpose(self, *axes):
         axes = axes[0] if len(axes) == 1 else (axes or None)
         return apply(_TRANSPOSE, np.transpose, (self,), {"axes": axes})
 
-    def ravel(self):
-        return apply(_RAVEL, np.ravel, (self,), {})
+    def ravel(self, **options):
+        return apply(_RAVEL, np.ravel, (self,), _given(options))
 
-    def flatten(self):
+    def flatten(self, **options):
         # ndarray.flatten always copies (ravel gives a view when it can)
-        return self.ravel().copy()
+        return self.ravel(**options).copy()
 
     def squeeze(self, axis=None):
         return apply(_SQUEEZE, np.squeeze, (self,), {"axis": axis})
@@ -490,6 +495,12 @@ _MUTATING_METHODS = frozenset(
 )
 
 
+def _given(options: dict) -> dict:
+    """A method's extra keyword arguments, less those left at NumPy's default None (the
+    rest reach the rule, which refuses those it does not understand)."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def _innermost(value):
     """The plain value under every level of Duals."""
     while isinstance(value, Dual):
@@ -648,7 +659,7 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
     dual = _new_dual(ans, tangent, level)
     if owns:
         dual._owns = True
-    elif kind is not np.ndarray and isinstance(ans, Dual):
+    elif kind is np.ndarray or isinstance(ans, Dual):
         _nested_view(dual, args, level, lambda: apply(rule, function, args, kwargs),
                      lambda base: _positions(rule, function, args, kwargs, base, ans))
     return dual
@@ -927,7 +938,7 @@ def _getitem(dual, index):
     result = _new_dual(ans, tangent, level)
     if kind is np.ndarray:
         result._owns = not np.may_share_memory(ans, dual.primal)
-    elif isinstance(ans, Dual) and _is_basic(_items(index)):
+    if (kind is np.ndarray or isinstance(ans, Dual)) and _is_basic(_items(index)):
         _nested_view(result, (dual,), level, lambda: _getitem(dual, index),
                      lambda base: (index,))
     return result
@@ -939,9 +950,10 @@ def _getitem(dual, index):
 def _assign(target: Dual, index, value) -> None:
     """``target[index] = value`` in place, primal and tangent, as NumPy writes arrays.
 
-    Every view of ``target`` sees the write (their tangents share its tangent memory).
-    At a nested level (the primal is itself a Dual) views are not tracked, so a Dual that
-    is a view, or has one, is refused; otherwise the write copies once and then owns.
+    Every view of ``target`` sees the write: their tangents share its tangent memory (a
+    :class:`~.memory.Mirror`). At a nested level (the primal is itself a Dual, or the
+    tangent is) tangents are not mirrored; there a write into a view is a write into its
+    base, and a write into a base makes its views again (``_refresh``).
     """
     level = target.level
     if isinstance(value, Dual) and value.level > level:
@@ -965,8 +977,7 @@ def _assign(target: Dual, index, value) -> None:
             "widen an array that other names view",
             hint="build the array from the values (np.stack), or write into a copy",
         )
-    if plain and not nested_value:
-        _ensure_mirror(target)
+    if plain and not nested_value and _ensure_mirror(target)[0] is not None:
         target.primal[index] = value_primal  # NumPy's own shape checks and casting
         _store_tangent(target.tangent, index, value_tangent)
         return

@@ -37,7 +37,7 @@ import functools
 import numpy as np
 
 from ..errors import MissingRuleError
-from ..rules import helpers
+from ..rules import helpers, registry
 from .dual import Dual
 
 # --------------------------------------------------------------------------- Dual plumbing
@@ -302,6 +302,14 @@ def _third_order() -> MissingRuleError:
     )
 
 
+_LIFTED = (
+    "unbroadcast", "unreduce", "unindex", "untake", "untake_along_axis", "undiff",
+    "unconcatenate", "unstack", "matmul_adjoint", "dot_adjoint", "inner_adjoint",
+    "einsum_adjoint", "safe_divide", "strong_zero", "extremum_weights", "prod_partials",
+    "prod_partials_adjoint",
+)
+
+
 def _lifted_helpers() -> dict:
     h = helpers
     return {
@@ -328,6 +336,32 @@ def _lifted_helpers() -> dict:
 _installed = False
 
 
+def _rebind_rules() -> None:
+    """Point the rules written as expressions at the lifted helpers.
+
+    Those rules were compiled (``eval``) against copies of the registry's namespace that
+    hold the original helpers; in forward over forward an original ``strong_zero`` tests a
+    Dual's primal for zero and drops its outer derivative (the second derivative of
+    ``x * x / 2`` came out 0). Module namespaces are left alone: ``install`` rebinds those.
+    """
+    originals = {}
+    for name in _LIFTED:
+        function = getattr(helpers, name)
+        if getattr(function, "lifted", False):
+            originals[id(function.__wrapped__)] = function
+    namespaces = [registry.ADJOINT_NAMESPACE]
+    for rule in registry.all_rules():
+        for function in rule.tangents:
+            namespace = getattr(function, "__globals__", None)
+            if namespace is not None and "__name__" not in namespace:
+                namespaces.append(namespace)
+    for namespace in namespaces:
+        for name, value in list(namespace.items()):
+            lifted = originals.get(id(value))
+            if lifted is not None and value is lifted.__wrapped__:
+                namespace[name] = lifted
+
+
 def install() -> None:
     """Rebind the helper names to their forward-differentiable versions (once)."""
     global _installed
@@ -342,6 +376,8 @@ def install() -> None:
         # meet Duals there in forward over forward (a Dual of an outer level as ``x``).
         if getattr(numpy_rules, name, None) is function.__wrapped__:
             setattr(numpy_rules, name, function)
+    _rebind_rules()
+    registry.on_change(_rebind_rules)  # rules registered later are compiled the same way
     from ..reverse import runtime  # imported here: reverse mode imports forward mode
 
     for name, function in runtime.RUNTIME.items():

@@ -625,3 +625,22 @@ def test_a_zero_dimensional_input_is_not_mutated():
     x = np.array(0.7)
     assert forward_grad(f, x) == pytest.approx(2 * 1.7)
     assert x == 0.7
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: np.sum(x * x / 2.0),
+        lambda x: np.sum(1.0 / (2.0 + x * x)),
+        lambda x: np.sum(np.sqrt(1.0 + x * x)),
+        lambda x: np.sum(np.log(1.0 + x * x)),
+    ],
+)
+def test_second_derivatives_where_a_first_derivative_is_zero(f):
+    """The rules' "zero times anything is zero" (strong_zero) must not drop the outer
+    derivative of an inner tangent that is zero (it did: d²/dx² (x²/2) came out 0)."""
+    x = np.array([0.0, 0.5, -1.0])
+    hessian = autodiffx.hessian(f, mode="forward")(x)
+    rows = [numeric_gradient(lambda z, i=i: forward_grad(f, z.copy())[i], x)
+            for i in range(x.size)]
+    np.testing.assert_allclose(hessian, np.array(rows), atol=1e-5)
