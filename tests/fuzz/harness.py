@@ -68,6 +68,11 @@ FAMILY = {
 }
 
 
+INTERNAL = "(the adjoint sweep)"
+"""In a refusal's message: NumPy failed inside the generated adjoint code, which the user's
+function did not write (the hint asks to report it)."""
+
+
 class Skip(Exception):
     """The point is unusable (near a kink, too large, or the plain program fails)."""
 
@@ -491,6 +496,9 @@ class Run:
     results: list[Result] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
+    internal: list = field(default_factory=list)
+    """Refusals that are the library's own errors (NumPy failing in generated adjoint code,
+    reported as a UserCodeError that asks to be reported): (program, outcome)."""
 
     def checked(self) -> list[Result]:
         return [r for r in self.results if not r.skipped]
@@ -540,6 +548,8 @@ def run_many(seed: int, count: int, folder: Path, known_open: dict,
         for outcome in result.outcomes.values():
             if outcome.kind == "refused":
                 run.errors[outcome.detail.split(":")[0]] += 1
+                if INTERNAL in outcome.detail:
+                    run.internal.append((program, outcome))
         if progress is not None:
             progress(index)
     return run
@@ -595,6 +605,10 @@ def summary(run: Run) -> str:
         parts = {k: outcomes[check, k] for k in ("right", "refused", "wrong", "crash")}
         if any(parts.values()):
             lines.append(f"  {check:<15} " + "  ".join(f"{k} {v:>5}" for k, v in parts.items()))
+    if run.internal:
+        by_class = Counter(failure_class(program) for program, _ in run.internal)
+        lines.append(f"  refusals that are internal errors (NumPy failed in the adjoint sweep): "
+                     f"{len(run.internal)}, in programs with {dict(by_class.most_common(8))}")
     return "\n".join(lines)
 
 

@@ -427,6 +427,18 @@ def of_a_dict(x, d):
     return np.stack([x * np.sum(d["w"]) * d["b"], d["b"]])
 
 
+# 35. Reverse mode: indexing the tuple a helper returns, h(v, w)[0], fails in the adjoint
+#     sweep ("setting an array element with a sequence": the tuple's adjoint is built as an
+#     array from a number and an array), reported as a UserCodeError whose hint asks to
+#     report it. The widened fuzzer counts that as a refusal; it should be right.
+def _sum_and_tanh(a, b):
+    return np.sum(a * b), np.tanh(a)
+
+
+def helper_tuple_indexed(x, v):
+    return _sum_and_tanh(v, v * x)[0]
+
+
 # 33. Found by the widened fuzzer's hvp check in the working tree of the forward-mode memory
 #     work (it passes at the commit it was added to): forward over reverse of x * np.sum(v)
 #     raised "ValueError: assignment destination is read-only" (dual._ensure_mirror wrote
@@ -587,6 +599,8 @@ REGRESSIONS += [
               _rebind_cell_next_to_a_dict(-0.7))),
     _open(edited_after_import, (V,), (0,), REVERSE,
           "reverse mode differentiates the edited file, not the code that runs"),
+    Regression(helper_tuple_indexed, (0.7, V), (0, 1), None, broken=REVERSE,
+               reason="h(...)[0] of a helper returning a tuple fails in the adjoint sweep"),
     _open(linspace_of_input, (0.7,), (0,), REVERSE, "np.linspace gives 0 in reverse mode"),
     _open(r_of_input, (0.7, V), (0, 1), REVERSE, "np.r_ gives 0 in reverse mode"),
     _open(einsum_sublist, (M,), (0,), BOTH, "the einsum sublist form"),
