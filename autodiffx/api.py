@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import tree
-from .errors import ArgumentError, InputTypeError, NonScalarOutputError
+from .errors import ArgumentError, InputTypeError, NonScalarOutputError, OutputTypeError
 from .forward import Dual, driver
 
 MODES = ("reverse", "forward")
@@ -115,6 +115,15 @@ def as_differentiable(value: Any, position: int) -> Any:
     kind = type(value)
     if kind is float or (kind is np.ndarray and value.dtype.kind == "f"):
         return value
+    if isinstance(value, (np.ma.MaskedArray, np.matrix)):
+        raise InputTypeError(
+            f"argument {position} is a {kind.__name__}, whose operations mean something "
+            "other than a plain array's (masked entries are skipped, * multiplies matrices)",
+            hint="pass a plain array: x.filled(0.0) or np.asarray(x); for a mask, multiply "
+            "by a 0/1 weight array inside the function",
+        )
+    if isinstance(value, np.ndarray) and kind is not np.ndarray:
+        value = np.asarray(value)  # np.memmap and other subclasses: the array itself
     if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
         raise InputTypeError(
             f"argument {position} is {type(value).__name__} {value!r}, which cannot be "
@@ -275,12 +284,33 @@ def _owned(gradients, args, indices, seed=None):
 
 
 def _require_scalar(value, f, what="grad"):
+    _require_numeric(value, f)
     if np.ndim(value) != 0:
         raise NonScalarOutputError(
             f"{what} needs a function with a scalar output, but "
             f"{getattr(f, '__name__', 'the function')} returned shape {np.shape(value)}",
             hint="use jacrev or jacfwd for the full Jacobian, or vjp with a cotangent "
             "for one weighted sum of the outputs",
+        )
+
+
+def _require_numeric(value, f) -> None:
+    """Refuse an output that is not a real number or array: ``None``, a string, a bool
+    (``np.allclose(...)``), a complex number. Both modes call this on the value."""
+    while isinstance(value, Dual):
+        value = value.primal
+    kind = None
+    if isinstance(value, (float, int, np.ndarray, np.generic)) and not isinstance(value, bool):
+        kind = np.asarray(value).dtype.kind
+    if kind not in ("f", "i", "u"):
+        what = f"{type(value).__name__} {value!r}"[:60]
+        if kind in ("b", "c"):
+            what = "booleans" if kind == "b" else "complex numbers"
+        raise OutputTypeError(
+            f"{getattr(f, '__name__', 'the function')} returned {what}, not a real number or "
+            "array, so there is nothing to differentiate",
+            hint="return the real value to differentiate (a float or a NumPy array of "
+            "floats)",
         )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import Location, MissingRuleError, UnsupportedSyntaxError
 from ..rules import registry
-from . import ir
+from . import ir, mutation
 from .source import FunctionSource
 
 _CARRIES = ("primitive", "copy", "call", "list", "unsupported")
@@ -49,8 +49,17 @@ def operand_names(statement) -> list[str]:
     return []
 
 
-def _effect_flow(statement: ir.Effect) -> tuple[str | None, list[str]]:
-    """For ``receiver.method(args)``: the receiver and the names passed to it."""
+def _effect_flow(statement: ir.Effect) -> tuple[list[str], list[str]]:
+    """The names an effect may write into and the names that may flow into them: those
+    the normalizer found (``np.put(y, i, v)``), or the receiver of ``receiver.method(args)``
+    and the names passed to it."""
+    if statement.writes:
+        return list(statement.writes), ir.reads(statement)
+    receiver, args = _method_flow(statement)
+    return ([receiver] if receiver else []), args
+
+
+def _method_flow(statement: ir.Effect) -> tuple[str | None, list[str]]:
     node = statement.statement
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         function = node.value.func
@@ -79,9 +88,10 @@ def analyse(statements: list, wrt_names: list[str], results: list[str]) -> set[s
                         active.update(fresh)
                         changed = True
             elif isinstance(statement, ir.Effect):
-                receiver, args = _effect_flow(statement)
-                if receiver and receiver not in active and any(a in active for a in args):
-                    active.add(receiver)
+                written, args = _effect_flow(statement)
+                fresh = [w for w in written if w not in active]
+                if fresh and any(a in active for a in args):
+                    active.update(fresh)
                     changed = True
     useful = set(results)
     changed = True
@@ -95,8 +105,7 @@ def analyse(statements: list, wrt_names: list[str], results: list[str]) -> set[s
             elif isinstance(statement, (ir.Store, ir.Append)):
                 targets, sources = [statement.target], ir.names_in(statement.value)
             elif isinstance(statement, ir.Effect):
-                target, sources = _effect_flow(statement)
-                targets = [target]
+                targets, sources = _effect_flow(statement)
             if any(t in useful for t in targets):
                 for name in sources:
                     if name not in useful:
@@ -109,20 +118,51 @@ def check(statements: list, relevant: set[str], source: FunctionSource) -> None:
     """Refuse, with a location, a derivative that has to pass through something unsupported."""
     for statement in ir.walk(statements):
         if isinstance(statement, ir.Assign) and statement.kind == "unsupported":
-            if statement.target in relevant and any(
-                n in relevant for n in operand_names(statement)
-            ):
+            passed = [n for n in operand_names(statement) if n in relevant]
+            if statement.target in relevant and passed:
                 _refuse_unsupported(statement, source)
-        elif isinstance(statement, ir.Effect):
-            receiver, args = _effect_flow(statement)
-            if receiver in relevant and any(a in relevant for a in args):
+            if passed and isinstance(statement.expr, ast.Call) and not _pure_call(statement):
+                # its result carries no derivative, but it may write into what it is given
                 raise UnsupportedSyntaxError(
-                    f"reverse mode cannot follow derivatives through {receiver}."
+                    f"reverse mode cannot tell whether {ast.unparse(statement.expr)} writes "
+                    f"into {passed[0]}, which carries a derivative (in {source.name})",
+                    location=source.location(statement.node),
+                    hint=f"pass it {passed[0]}.copy(), or call it outside the function "
+                    'being differentiated, or use mode="forward"',
+                )
+        elif isinstance(statement, ir.Effect) and statement.writes:
+            written = [w for w in statement.writes if w in relevant]
+            if written:
+                call = statement.statement
+                text = ast.unparse(call.value if isinstance(call, ast.Expr) else call)
+                raise UnsupportedSyntaxError(
+                    f"reverse mode cannot follow derivatives through {text}, which may "
+                    f"write into {written[0]} (in {source.name})",
+                    location=source.location(statement.node),
+                    hint=f"compute the new value and assign it (for example "
+                    f"{written[0]} = np.where(mask, value, {written[0]}) or a store "
+                    f"{written[0]}[i] = value), or use mode=\"forward\"",
+                )
+        elif isinstance(statement, ir.Effect):
+            written, args = _effect_flow(statement)
+            if written and written[0] in relevant and any(a in relevant for a in args):
+                raise UnsupportedSyntaxError(
+                    f"reverse mode cannot follow derivatives through {written[0]}."
                     f"{statement.statement.value.func.attr}(...) (in {source.name})",
                     location=source.location(statement.node),
                     hint="preallocate an array (y = np.zeros(n)) and write y[i] = value, "
                     'build it with np.stack([...]) of named values, or use mode="forward"',
                 )
+
+
+def _pure_call(statement: ir.Assign) -> bool:
+    """Whether a call without a rule is known to write into none of its arguments: a
+    NumPy, math or pure builtin function, or an array method that does not write."""
+    function = statement.expr.func
+    if statement.function is None and isinstance(function, ast.Attribute):
+        return hasattr(np.ndarray, function.attr) and (
+            function.attr not in mutation.WRITING_METHODS)
+    return mutation.is_known_pure(statement.function)
 
 
 def _list_uses() -> tuple:
@@ -177,6 +217,15 @@ def check_lists(statements: list, relevant: set[str], lists: set[str],
 
 def _refuse_unsupported(statement: ir.Assign, source: FunctionSource) -> None:
     location = source.location(statement.node)
+    if statement.why:
+        raise MissingRuleError(
+            f"reverse mode cannot differentiate this line: {statement.why} "
+            f"(in {source.name})",
+            location=location,
+            hint="compute with NumPy functions on the arrays themselves, or leave the "
+            "derivative out where it is not wanted (differentiate with respect to other "
+            "arguments)",
+        )
     if statement.function is not None:
         raise MissingRuleError(
             f"{registry.describe(statement.function)} has no derivative rule and no Python "

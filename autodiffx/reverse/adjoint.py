@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import Location
 from ..rules.helpers import HELPERS
-from . import ir, optimize, ranks
+from . import ir, mutation, optimize, ranks
 from .source import FunctionSource
 
 _SHAPE_HELPERS = {"unbroadcast": 1, "unreduce": 1, "unindex": 1}
@@ -37,9 +37,6 @@ KEEP_SHAPES_ONLY = False
 little memory (the sweep keeps the operands that made ``t``) and costs the reader two lines
 (``t_shape = np.shape(t)``) in the code they came to read, the NER scorer's among them."""
 _SHAPE_FUNCTIONS = {"shape", "size", "ndim", "zeros_like"}
-_VIEWS = {np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to,
-          np.moveaxis, np.swapaxes}
-
 
 @functools.cache
 def _parsed(expression: str) -> ast.expr:
@@ -171,7 +168,7 @@ class Sweeps:
             changed = False
             for statement in ir.walk(statements):
                 if not (isinstance(statement, ir.Assign) and statement.kind == "primitive"
-                        and (statement.function in _VIEWS
+                        and (statement.function in mutation.VIEWS
                              or statement.function is operator.getitem)
                         and statement.operands and isinstance(statement.operands[0], ast.Name)):
                     continue
@@ -752,7 +749,7 @@ class Sweeps:
             return False
         producer = producers[0]
         return producer.kind == "primitive" and not producer.targets and (
-            producer.function not in _VIEWS) and producer.function is not operator.getitem
+            producer.function not in mutation.VIEWS) and producer.function is not operator.getitem
 
     def _keep_shapes_only(self) -> None:
         """``unbroadcast(g, t)`` for a temporary ``t`` the adjoint sweep reads nothing else

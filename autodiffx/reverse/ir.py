@@ -40,6 +40,16 @@ class Assign:
     targets: list[str] = field(default_factory=list)
     """For ``a, b = helper(x)`` (a ``"call"`` returning a tuple): the names bound, in order.
     ``target`` then only names the call (its pullback is ``<target>_pullback``)."""
+    shares: list[str] = field(default_factory=list)
+    """Names whose memory NumPy's ``target`` would share, where the generated code copies
+    instead (``y = x`` of a name that is stored into becomes ``y = np.copy(x)``): the
+    aliasing check treats the copy as the view it stands for."""
+    inplace: bool = False
+    why: str = ""
+    """For an ``"unsupported"`` statement: why no derivative can pass, when it is more than
+    "no rule" (``float(t)`` drops it)."""
+    """Made from ``y += v``: NumPy updates an array ``y`` in place, which every other name
+    for the same memory sees; the generated code rebinds ``y``."""
 
 
 def bound(statement) -> list[str]:
@@ -74,6 +84,9 @@ class Effect:
     statement: ast.stmt
     line: int
     node: ast.AST | None = None
+    writes: list[str] = field(default_factory=list)
+    """Local names the statement may write into (``np.put(y, ...)``, an unknown call's
+    arguments): reverse mode refuses it when one of them carries a derivative."""
 
 
 @dataclass

@@ -14,13 +14,14 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import math
 import types
 
 import numpy as np
 
-from ..errors import MissingRuleError
+from ..errors import MissingRuleError, OutputTypeError
 from ..rules import registry
-from . import flat, ir, nested
+from . import flat, ir, mutation, nested
 from .fence import refuse
 from .source import FunctionSource, is_missing
 
@@ -62,7 +63,6 @@ METHODS = {
 """Array methods with the NumPy function whose rule they use; the parameters that a method
 takes as several positional arguments (``x.reshape(2, 3)``) are packed into a tuple."""
 
-_VIEWS = {np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to}
 _INACTIVE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 
 
@@ -97,8 +97,12 @@ class Normalizer:
             for target in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
             if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
         }
+        # np.copyto(y, x), np.add(a, b, out=y), y.sort(): y is written into too
+        self.stored |= mutation.written_names(node, self._static) & self.locals
         self.lists = _list_names(node)
         self.temporaries: set[str] = set()
+        self.complex_names: set[str] = set()
+        """Names bound to values computed from complex numbers (refused when differentiated)."""
         self.globals_used: dict[str, object] = {}
         self.line = node.lineno
         base = node.name if len(node.name) <= 12 and node.name != "lambda_" else "out"
@@ -155,6 +159,14 @@ class Normalizer:
         statements += self._block(body)
         if body and isinstance(body[-1], ast.If) and _always_returns(body):
             statements.append(ir.Return(self._result_value(), body[-1].lineno))
+        if not any(isinstance(n, ast.Return) and n.value is not None
+                   for n in ast.walk(self.source.node)):
+            raise OutputTypeError(
+                f"{self.source.name} returns None, not a number or an array, so there is "
+                "nothing to differentiate",
+                location=self.source.location(self.source.node),
+                hint="return the value to differentiate (a float or a NumPy array)",
+            )
         if not statements or not isinstance(statements[-1], ir.Return):
             raise refuse(
                 self.source,
@@ -359,6 +371,10 @@ class Normalizer:
         if isinstance(node.target, ast.Name):
             operation.left = _load(node.target.id)
             self._assign(node.target.id, operation, node)
+            binding = [s for s in self.pending if isinstance(s, ir.Assign)
+                       and node.target.id in ir.bound(s)]
+            if binding:
+                binding[-1].inplace = True
         elif isinstance(node.target, ast.Subscript):
             target = node.target
             if not (isinstance(target.value, ast.Name) and target.value.id in self.locals):
@@ -389,7 +405,147 @@ class Normalizer:
         ):
             value = self._atom(call.args[0])
             return [*self.pending, ir.Append(call.func.value.id, value, node.lineno, node)]
+        if isinstance(call, ast.Call):
+            if self._writes(call):
+                self._writing_call(None, call, node)
+                return self.pending
+            return [ir.Effect(node, node.lineno, node, self._possible_writes(call))]
         return [ir.Effect(node, node.lineno, node)]
+
+    # ------------------------------------------------------------------ writing calls
+
+    def _writes(self, call: ast.Call) -> bool:
+        """Whether ``call`` writes into an array: ``out=``, ``np.copyto``, ``y.sort()``."""
+        callee = self._static(call.func)
+        if mutation.out_arguments(callee, call) or mutation.writes_into(callee):
+            return True
+        function = call.func
+        return (isinstance(function, ast.Attribute) and function.attr in mutation.WRITING_METHODS
+                and is_missing(callee) and function.attr != "append")
+
+    def _writing_call(self, target: str | None, call: ast.Call, origin) -> None:
+        """A call that writes into an array, as the store it amounts to (``np.copyto(y, x)``
+        is ``y[...] = x``), or as an effect naming what it writes (refused when a derivative
+        flows through that); ``target``, when given, is bound to the call's result."""
+        callee = self._static(call.func)
+        function = call.func
+        outs = mutation.out_arguments(callee, call)
+        result: ast.expr = ast.Constant(None)
+        if outs:
+            out = outs[0]
+            if len(outs) > 1 or not (isinstance(out, ast.Name) and out.id in self.locals):
+                raise refuse(self.source, out, "out= other than one local array",
+                             "assign the result instead: y = f(...)")
+            value = self._fresh(self._name_for(call))
+            self._assign(value, mutation.without_out(callee, call), origin)
+            self._store(self._whole(out.id), _load(value), origin)
+            result = _load(out.id)
+        elif callee is np.copyto and self._arguments_are(call, 2, {"casting"}):
+            self._store(self._whole_of(call.args[0], call), call.args[1], origin)
+        elif callee is np.fill_diagonal and self._arguments_are(call, 2, ()):
+            diagonal = self._numpy_call("diag_indices", self._numpy_call(
+                "min", self._numpy_call("shape", call.args[0])),
+                self._numpy_call("ndim", call.args[0]))
+            self._store(self._part_of(call.args[0], diagonal, call), call.args[1], origin)
+        elif callee is np.put and self._arguments_are(call, 3, ()):
+            place = self._numpy_call("unravel_index", call.args[1],
+                                     self._numpy_call("shape", call.args[0]))
+            self._store(self._part_of(call.args[0], place, call), call.args[2], origin)
+        elif callee in (np.place, np.putmask) and self._arguments_are(call, 3, ()) and (
+                isinstance(call.args[2], ast.Constant)):
+            # a single value: the same as a masked store (an array of values is cycled)
+            self._store(self._part_of(call.args[0], call.args[1], call), call.args[2], origin)
+        elif isinstance(function, ast.Attribute) and is_missing(callee) and (
+                self._method_as_store(function, call, origin)):
+            pass
+        else:
+            self.pending.append(ir.Effect(ast.Expr(value=call), self.line, origin,
+                                          self._possible_writes(call)))
+        if target is not None:
+            self._assign(target, result, origin)
+
+    def _method_as_store(self, function: ast.Attribute, call: ast.Call, origin) -> bool:
+        """``y.fill(v)``, ``y.sort()``, ``y.put(i, v)``, ``y.__setitem__(i, v)`` on a local
+        ``y``, as stores; False for other writing methods."""
+        receiver = function.value
+        if not (isinstance(receiver, ast.Name) and receiver.id in self.locals):
+            return False
+        args, keywords = call.args, {k.arg: k.value for k in call.keywords}
+        if any(isinstance(a, ast.Starred) for a in args) or None in keywords:
+            return False
+        if function.attr == "fill" and len(args) == 1 and not keywords:
+            self._store(self._whole(receiver.id), args[0], origin)
+        elif function.attr == "sort" and len(args) <= 1 and set(keywords) <= {"axis"}:
+            axis = args[0] if args else keywords.get("axis", ast.Constant(-1))
+            ordered = self._numpy_call("sort", receiver)
+            ordered.keywords = [ast.keyword(arg="axis", value=axis)]
+            self._store(self._whole(receiver.id), ordered, origin)
+        elif function.attr == "put" and len(args) == 2 and not keywords:
+            place = self._numpy_call("unravel_index", args[0],
+                                     self._numpy_call("shape", receiver))
+            self._store(ast.Subscript(value=receiver, slice=place, ctx=ast.Store()), args[1],
+                        origin)
+        elif function.attr == "__setitem__" and len(args) == 2 and not keywords:
+            self._store(ast.Subscript(value=receiver, slice=args[0], ctx=ast.Store()),
+                        args[1], origin)
+        else:
+            return False
+        return True
+
+    def _possible_writes(self, call: ast.Call) -> list[str]:
+        """The local names a call run for its effect may write into: none for a function
+        known to write nothing, the written parameters of a user function, else every
+        local name passed to it (and the receiver of a method)."""
+        callee = self._static(call.func)
+        passed = [n for a in [*call.args, *(k.value for k in call.keywords)]
+                  for n in ir.names_in(a) if n in self.locals]
+        if not is_missing(callee) and mutation.is_known_pure(callee) and not (
+                mutation.out_arguments(callee, call)):
+            return []
+        if not is_missing(callee) and _is_user_function(callee):
+            from .source import parse_function
+
+            written = mutation.written_parameters(parse_function(callee))
+            code = callee.__code__
+            parameters = code.co_varnames[:code.co_argcount]
+            return [n for position, a in enumerate(call.args)
+                    if position < len(parameters) and parameters[position] in written
+                    for n in ir.names_in(a) if n in self.locals]
+        function = call.func
+        if isinstance(function, ast.Attribute):
+            passed += [n for n in ir.names_in(function.value) if n in self.locals]
+        return list(dict.fromkeys(passed))
+
+    def _arguments_are(self, call: ast.Call, count: int, keywords) -> bool:
+        """Exactly ``count`` plain positional arguments and no keyword outside ``keywords``."""
+        return len(call.args) == count and not any(
+            isinstance(a, ast.Starred) for a in call.args) and all(
+            k.arg in keywords for k in call.keywords)
+
+    def _whole(self, name: str) -> ast.Subscript:
+        """``name[...]``, as a store target."""
+        return ast.Subscript(value=_load(name), slice=ast.Constant(Ellipsis), ctx=ast.Store())
+
+    def _whole_of(self, node: ast.expr, call) -> ast.Subscript:
+        return self._part_of(node, ast.Constant(Ellipsis), call)
+
+    def _part_of(self, node: ast.expr, index: ast.expr, call) -> ast.Subscript:
+        if not (isinstance(node, ast.Name) and node.id in self.locals):
+            raise refuse(self.source, call, f"a write by {ast.unparse(call.func)} into "
+                         f"{ast.unparse(node)}, which is not a local array",
+                         "copy it into a local array first (y = x.copy())")
+        return ast.Subscript(value=_load(node.id), slice=index, ctx=ast.Store())
+
+    def _numpy_call(self, name: str, *args: ast.expr) -> ast.Call:
+        """``np.<name>(*args)``, for code that stands for a writing call."""
+        numpy_name = next((n for n, v in self.source.namespace.items() if v is np), None)
+        if numpy_name is None or numpy_name in self.locals:
+            numpy_name = "np"
+            if self.source.namespace.setdefault("np", np) is not np:
+                raise refuse(self.source, self.source.node, "a writing NumPy call in a module "
+                             "where the name np is not NumPy", "import numpy as np")
+        function = ast.Attribute(value=_load(numpy_name), attr=name, ctx=ast.Load())
+        return ast.Call(func=function, args=list(args), keywords=[])
 
     def _comprehension(self, target: str, node: ast.ListComp, origin) -> None:
         """``[e for v in s if c]`` becomes ``target = []`` and a loop appending ``e``."""
@@ -604,7 +760,7 @@ class Normalizer:
         """Append statements computing ``target = node``."""
         if isinstance(node, ast.Name) and node.id in self.locals:
             if target in self.stored and node.id != target:
-                self.pending.append(self._call_rule(target, np.copy, [_load(node.id)], origin))
+                self._emit_unshared(target, node.id, origin)
             elif node.id != target:
                 self._emit_copy(target, _load(node.id), origin)
             return
@@ -635,16 +791,30 @@ class Normalizer:
             self._emit_rule(target, _UNARY[type(node.op)][0], expression, [operand], {}, origin)
             return
         if isinstance(node, ast.Call):
+            if target in self.stored and self._may_share(node):
+                shared = self._fresh(self._name_for(node))
+                self._call(shared, node, origin)
+                self._emit_unshared(target, shared, origin)
+                return
             self._call(target, node, origin)
             return
         if isinstance(node, ast.Subscript):
             value = self._atom(node.value)
             index = self._index(node.slice)
             expression = ast.Subscript(value=value, slice=index, ctx=ast.Load())
+            if not isinstance(value, ast.Name) or value.id not in self.locals:
+                # np.r_[x, 1.0], a global table indexed by a value: no rule reads the index
+                self.pending.append(ir.Assign(
+                    target, expression, "unsupported", self.line, node=origin,
+                    operands=[_load(n) for n in ir.names_in(index)],
+                    why=f"indexing {ast.unparse(node.value)}, which is not a local array, "
+                    "with a value being differentiated has no derivative rule (for np.r_ "
+                    "and np.c_ use np.concatenate, np.stack or np.column_stack)"))
+                return
             if target in self.stored:
                 view = self._fresh(self._name_for(node))
                 self._emit_rule(view, _getitem(), expression, [value, index], {}, origin)
-                self.pending.append(self._call_rule(target, np.copy, [_load(view)], origin))
+                self._emit_unshared(target, view, origin)
                 return
             self._emit_rule(target, _getitem(), expression, [value, index], {}, origin)
             return
@@ -684,6 +854,9 @@ class Normalizer:
             if named is not None:  # grad(f)(x): as if grad(f) had a module-level name
                 function = named
                 node = ast.Call(func=named, args=node.args, keywords=node.keywords)
+        if self._writes(node):
+            self._writing_call(target, node, origin)
+            return
         if (
             isinstance(function, ast.Attribute)
             and function.attr in METHODS
@@ -748,7 +921,8 @@ class Normalizer:
         inactive = rule is not None or _random(callee) or _constant_maker(callee)
         self.pending.append(
             ir.Assign(target, expression, "opaque" if inactive else "unsupported", self.line,
-                      operands=args, function=callee, node=origin, rule=rule)
+                      operands=args, function=callee, node=origin, rule=rule,
+                      why="" if inactive else _why_no_derivative(callee, function))
         )
 
     def _call_with_rule(self, target, node, callee, rule, origin) -> None:
@@ -879,6 +1053,14 @@ class Normalizer:
             self.pending.append(ir.Assign(target, expression, "opaque", self.line, rule=rule,
                                           operands=operands, node=origin))
             return
+        if any(self._is_complex(o) for o in operands):
+            self.complex_names.add(target)
+            self.pending.append(ir.Assign(
+                target, expression, "unsupported", self.line, node=origin,
+                operands=[_load(n) for o in operands for n in ir.names_in(o)],
+                why="it computes with complex numbers, which autodiffx does not "
+                "differentiate yet"))
+            return
         if target in [o.id for o in operands if isinstance(o, ast.Name)] and sum(
             isinstance(o, ast.Name) and o.id == target for o in operands
         ) > 1:
@@ -892,6 +1074,41 @@ class Normalizer:
         self.pending.append(ir.Assign(target, expression, "primitive", self.line, rule=rule,
                                       operands=operands, keywords=keywords, function=function,
                                       node=origin))
+
+    def _is_complex(self, operand: ast.expr) -> bool:
+        """A complex constant (``1j``) or a global holding complex numbers."""
+        if isinstance(operand, ast.Constant):
+            return isinstance(operand.value, complex)
+        if isinstance(operand, ast.Name) and operand.id in self.complex_names:
+            return True
+        value = self._static(operand)
+        return not is_missing(value) and not callable(value) and (
+            isinstance(value, (complex, np.complexfloating)) or (
+                isinstance(value, np.ndarray) and value.dtype.kind == "c"))
+
+    def _may_share(self, call: ast.Call) -> bool:
+        """Whether NumPy's result of ``call`` may share memory with an argument: a view
+        (``np.reshape``, ``x.T``), ``np.asarray``, a user function, an unknown call."""
+        callee = self._static(call.func)
+        if is_missing(callee):
+            function = call.func
+            if isinstance(function, ast.Attribute) and function.attr in METHODS:
+                return METHODS[function.attr][0] in mutation.VIEWS
+            return True
+        if _is_user_function(callee):
+            return True
+        rule = registry.lookup(callee)
+        if rule is not None:
+            return callee in mutation.VIEWS
+        return not (_constant_maker(callee) or _random(callee))
+
+    def _emit_unshared(self, target: str, shared: str, origin) -> None:
+        """``target = np.copy(shared)``, where NumPy would make ``target`` share ``shared``'s
+        memory: ``target`` is stored into, and generated code never writes into memory it
+        did not allocate (an argument's). The aliasing check treats the copy as a view."""
+        statement = self._call_rule(target, np.copy, [_load(shared)], origin)
+        statement.shares = [shared]
+        self.pending.append(statement)
 
     def _emit_copy(self, target, atom, origin) -> None:
         self.pending.append(ir.Assign(target, atom, "copy", self.line, operands=[atom],
@@ -954,9 +1171,39 @@ class Normalizer:
 
 
 _CONSTANT_MAKERS = {
-    np.zeros, np.ones, np.empty, np.full, np.arange, np.linspace, np.eye, np.identity,
-    len, range, int, float, isinstance, np.array, np.asarray,
+    np.zeros, np.ones, np.empty, np.eye, np.identity, len, range, int, bool, round,
+    isinstance, math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
 }
+"""Calls whose result is constant, or piecewise constant, in every argument: their
+derivative is zero wherever it exists. (``float``, ``np.full``, ``np.linspace`` or
+``np.array`` are not: a derivative flows through them, by a rule or not at all.)"""
+
+_CONVERSIONS = {float: "float()", complex: "complex()", np.float64: "np.float64()",
+                np.float32: "np.float32()"}
+_CONVERTING_METHODS = {"item": "plain Python number", "tolist": "plain Python list",
+                       "tobytes": "bytes", "__float__": "plain Python number"}
+
+
+def _why_no_derivative(callee, function: ast.expr) -> str:
+    """Why a call without a rule cannot carry a derivative, when there is more to say than
+    that it has no rule."""
+    try:
+        conversion = _CONVERSIONS.get(callee)
+    except TypeError:
+        conversion = None
+    if conversion is not None:
+        return (f"{conversion} turns a value being differentiated into a plain Python number, "
+                "which drops its derivative")
+    if getattr(callee, "__self__", None) is math or getattr(callee, "__module__", "") == "math":
+        return (f"math.{callee.__name__} works on plain Python numbers, which drops the "
+                f"derivative; use np.{callee.__name__}")
+    if isinstance(function, ast.Attribute) and callee is None:
+        what = _CONVERTING_METHODS.get(function.attr)
+        if what is not None:
+            return (f".{function.attr}() turns a value being differentiated into a {what}, "
+                    "which drops its derivative")
+        return f"the method .{function.attr}() has no derivative rule"
+    return ""
 
 
 def _constant_maker(callee) -> bool:

@@ -1,0 +1,190 @@
+"""Calls that write into arrays: ``np.copyto``, ``out=``, ``np.add.at``, ``y.sort()``, ...
+
+Generated code reads a value by its name, and the adjoint sweep follows the statements that
+bind names and store into them. A call that writes into an array changes a value without
+either, so reverse mode must see every such call. This module knows which calls write, and
+where:
+
+* functions that write into a positional argument (:data:`WRITING_FUNCTIONS`), every
+  ``ufunc.at``, and an ``out=`` argument on any call;
+* array methods that write into their receiver (:data:`WRITING_METHODS`);
+* a user function that writes into one of its parameters (:func:`written_parameters`).
+
+The normalizer turns the common ones into stores that reverse mode differentiates
+(``np.copyto(y, x)`` is ``y[...] = x``); the rest are kept as effects naming what they
+write, and refused when a derivative flows through what they write.
+
+>>> import numpy as np
+>>> writes_into(np.copyto), writes_into(np.add.at), writes_into(np.sum)
+((0,), (0,), ())
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+
+import numpy as np
+
+VIEWS = frozenset({
+    np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to,
+    np.swapaxes, np.moveaxis, np.flip, np.diagonal, np.asarray, np.asanyarray,
+    np.atleast_1d, np.atleast_2d, np.atleast_3d, np.real, np.imag, np.rot90,
+})
+"""Functions whose result may share memory with their first argument (NumPy views)."""
+
+WRITING_FUNCTIONS = {
+    np.copyto: (0,),
+    np.put: (0,),
+    np.place: (0,),
+    np.putmask: (0,),
+    np.put_along_axis: (0,),
+    np.fill_diagonal: (0,),
+    np.random.shuffle: (0,),
+}
+"""NumPy functions that write into positional arguments (by position)."""
+
+WRITING_METHODS = frozenset({
+    "sort", "fill", "put", "partition", "resize", "itemset", "setfield", "byteswap",
+    "__setitem__", "__delitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__",
+    "__ifloordiv__", "__ipow__", "__imatmul__", "__imod__", "__iand__", "__ior__",
+    "__ixor__", "extend", "insert", "pop", "remove", "reverse", "clear", "update",
+    "setdefault", "popitem",
+})
+"""Methods that write into the object they are called on (arrays, lists and dicts)."""
+
+PURE_BUILTINS = frozenset({
+    builtins.print, builtins.len, builtins.isinstance, builtins.repr, builtins.str,
+    builtins.format, builtins.id, builtins.type, builtins.hasattr, builtins.callable,
+})
+"""Builtins called for their effect that write into none of their arguments."""
+
+
+def is_ufunc_at(callee) -> bool:
+    """Whether ``callee`` is ``ufunc.at`` (``np.add.at``), which writes into its first
+    argument."""
+    return isinstance(getattr(callee, "__self__", None), np.ufunc) and getattr(
+        callee, "__name__", "") == "at"
+
+
+def writes_into(callee) -> tuple[int, ...]:
+    """The positions of the arguments ``callee`` writes into, () for none known."""
+    if is_ufunc_at(callee):
+        return (0,)
+    try:
+        return WRITING_FUNCTIONS.get(callee, ())
+    except TypeError:  # an unhashable callable
+        return ()
+
+
+def is_known_pure(callee) -> bool:
+    """Whether ``callee`` is known to write into none of its arguments (unless given
+    ``out=``): a NumPy function that is not a writer, a math function, a pure builtin."""
+    if callee is None:
+        return False
+    if writes_into(callee):
+        return False
+    try:
+        if callee in PURE_BUILTINS:
+            return True
+    except TypeError:
+        return False
+    if isinstance(callee, np.ufunc):
+        return True
+    module = getattr(callee, "__module__", None) or ""
+    return module == "numpy" or module.startswith("numpy.") or module == "math" or (
+        getattr(callee, "__self__", None) is math)
+
+
+def out_arguments(callee, call: ast.Call) -> list[ast.expr]:
+    """The ``out`` arguments of ``call``: ``out=y``, ``out=(y,)``, or a ufunc's extra
+    positional arguments (``np.add(a, b, y)``). ``out=None`` is none."""
+    found = []
+    for keyword in call.keywords:
+        if keyword.arg != "out":
+            continue
+        value = keyword.value
+        if isinstance(value, ast.Tuple):
+            found += [e for e in value.elts
+                      if not (isinstance(e, ast.Constant) and e.value is None)]
+        elif not (isinstance(value, ast.Constant) and value.value is None):
+            found.append(value)
+    if isinstance(callee, np.ufunc) and len(call.args) > callee.nin:
+        found += [a for a in call.args[callee.nin:]
+                  if not (isinstance(a, ast.Constant) and a.value is None)]
+    return found
+
+
+def without_out(callee, call: ast.Call) -> ast.Call:
+    """``call`` with its ``out`` arguments left out."""
+    args = list(call.args)
+    if isinstance(callee, np.ufunc):
+        args = args[:callee.nin]
+    return ast.Call(func=call.func, args=args,
+                    keywords=[k for k in call.keywords if k.arg != "out"])
+
+
+def _base_name(node: ast.expr) -> str | None:
+    """``y`` for ``y``, ``y[0]``, ``y[0][1]`` and ``y.T``: the name whose memory a write into
+    ``node`` changes."""
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def written_names(function: ast.FunctionDef, resolve) -> set[str]:
+    """The local names a function writes into by a call: the first argument of a writing
+    function, the receiver of a writing method, an ``out=`` argument.
+
+    ``resolve(node)`` gives the value of a global name or attribute chain (or anything
+    else when it is not one).
+    """
+    written = set()
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = resolve(node.func)
+        for position in writes_into(callee):
+            if position < len(node.args):
+                written.add(_base_name(node.args[position]))
+        for out in out_arguments(callee, node):
+            written.add(_base_name(out))
+        if isinstance(node.func, ast.Attribute) and node.func.attr in WRITING_METHODS \
+                and isinstance(node.func.value, (ast.Name, ast.Subscript)):
+            written.add(_base_name(node.func.value))
+    written.discard(None)
+    return written
+
+
+def written_parameters(source) -> dict[str, str]:
+    """The parameters a user function (its :class:`FunctionSource`) may write into, each
+    with ``"store"`` (always a write) or ``"inplace"`` (``y += v``, a write when the
+    argument is an array, a rebinding when it is a number)."""
+    node = source.node
+    arguments = node.args
+    parameters = tuple(a.arg for a in (*arguments.posonlyargs, *arguments.args))
+    found: dict[str, str] = {}
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name):
+            found.setdefault(sub.target.id, "inplace")
+        elif isinstance(sub, (ast.Assign, ast.AugAssign)):
+            for target in sub.targets if isinstance(sub, ast.Assign) else [sub.target]:
+                if isinstance(target, ast.Subscript):
+                    found[_base_name(target)] = "store"
+
+    def resolve(expression):
+        names = []
+        while isinstance(expression, ast.Attribute):
+            names.append(expression.attr)
+            expression = expression.value
+        if not isinstance(expression, ast.Name) or expression.id in parameters:
+            return None
+        value = source.resolve(expression.id)
+        for name in reversed(names):
+            value = getattr(value, name, None)
+        return value
+
+    for name in written_names(node, resolve):
+        found[name] = "store"
+    return {name: kind for name, kind in found.items() if name in parameters}

@@ -1,0 +1,74 @@
+"""Reverse mode on writes into arrays, aliases and conversions: right or refused.
+
+A program named ``right_*`` must agree with central differences (and leave its argument
+unchanged); one named ``refused_*`` must raise an AutodiffError that says why. Either way,
+nothing else may happen: no other exception, no wrong gradient, no written argument.
+"""
+
+import numpy as np
+import pytest
+from higher.numeric import numeric_gradient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autodiffx
+from autodiffx.errors import AutodiffError, OutputTypeError
+
+from . import writing_programs
+
+# away from the kinks of round, floor and the masks (at whole and half numbers)
+POINTS = st.lists(st.floats(-2.0, 2.0).filter(lambda v: abs(2 * v - round(2 * v)) > 0.1),
+                  min_size=4, max_size=4, unique=True)
+
+
+@pytest.mark.parametrize("program", writing_programs.PROGRAMS, ids=lambda p: p.__name__)
+@settings(max_examples=5, deadline=None)
+@given(values=POINTS)
+def test_right_or_refused(program, values):
+    x = np.array(values)
+    given_x = x.copy()
+    if program.__name__.startswith("refused_"):
+        with pytest.raises(AutodiffError) as caught:
+            autodiffx.grad(program)(x)
+        assert program.__name__ in str(caught.value) or caught.value.location is not None
+    else:
+        gradient = autodiffx.grad(program)(x)
+        expected = numeric_gradient(program, given_x.copy())
+        np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(x, given_x)
+
+
+@pytest.mark.parametrize("name", ["refused_returns_none", "refused_returns_string",
+                                  "refused_returns_bool"])
+def test_outputs_that_are_not_numbers(name):
+    with pytest.raises(OutputTypeError):
+        autodiffx.grad(getattr(writing_programs, name))(np.ones(4))
+
+
+@pytest.mark.parametrize("name, words", [
+    ("refused_float", "float()"),
+    ("refused_item", ".item()"),
+    ("refused_tolist", ".tolist()"),
+    ("refused_math_sin", "math.sin"),
+    ("refused_add_at", "np.add.at"),
+    ("refused_alias_then_add_in_place", "share memory"),
+    ("refused_callee_stores_into_argument", "_store_first(y, x), which may write into y"),
+    ("refused_callee_adds_in_place", "_add_in_place(...) writing into its argument y"),
+    ("refused_complex_intermediate", "complex"),
+    ("refused_r_", "np.r_"),
+])
+def test_refusals_say_what_happened(name, words):
+    with pytest.raises(AutodiffError) as caught:
+        autodiffx.grad(getattr(writing_programs, name))(np.linspace(0.3, 0.9, 4))
+    assert words in str(caught.value)
+    assert "writing_programs.py" in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("make", [
+    lambda v: np.ma.masked_array(v, mask=[True, False, False, False]),
+    lambda v: np.matrix(v),
+], ids=["masked", "matrix"])
+def test_array_subclasses_with_other_meanings_are_refused(mode, make):
+    with pytest.raises(autodiffx.InputTypeError, match="plain array"):
+        autodiffx.grad(writing_programs.right_copyto, mode=mode)(make(np.ones(4)))
