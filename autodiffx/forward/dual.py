@@ -10,6 +10,12 @@ NumPy hands every operation on a ``Dual`` to it, through ``__array_ufunc__`` for
 ``np.concatenate``). Either way :func:`apply` looks up the primitive's :class:`Rule` in the
 shared registry, computes the primal result with NumPy, and combines the tangent rules.
 
+A Dual follows NumPy's memory semantics: a view (``x[1:]``, ``x.T``, ``x.reshape(-1)``)
+shares its tangent memory with its base (:mod:`.memory`), and in-place updates
+(``y += ...``, ``y[i] = ...``, ``np.f(..., out=y)``, ``y.sort()``, ``y.fill(v)``) write into
+the primal and the tangent, so every name that views the array sees them. The caller's
+arrays are copied before the first write. Complex values and masked arrays are refused.
+
 Each Dual belongs to a *level*, one per forward-mode evaluation. When levels meet (a
 gradient taken inside a function being differentiated), only the innermost level is
 differentiated by an operation and the outer Duals are treated as constants, so

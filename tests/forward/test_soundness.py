@@ -144,7 +144,17 @@ def inplace_matmul(x):
     return np.sum(m)
 
 
-ALIASING = [
+def views_of_every_kind(x):
+    m = np.reshape(x, (2, 2)) * 1.0
+    for row in m:
+        row *= row[0]
+    m.T[1] += x[0]
+    flat = m.reshape(-1)
+    flat[::-1] *= np.arange(1.0, 5.0)
+    return np.sum(m * m * x.reshape(2, 2))
+
+
+ALIASING = [views_of_every_kind,
     alias_iadd, view_imul, reshape_store, reshape_store_value, base_write_seen_by_view,
     reversed_view_overlapping_store, advanced_index_is_a_copy, flatten_is_a_copy,
     positive_is_a_copy, transpose_view_store, rows_iterated_in_place,
@@ -588,7 +598,8 @@ def nested_fill_and_out(x):
 
 
 @pytest.mark.parametrize("f", [nested_in_place, nested_fill_and_out, every_inplace_operator,
-                               alias_iadd], ids=lambda f: f.__name__)
+                               alias_iadd, views_of_every_kind, base_write_seen_by_view,
+                               transpose_view_store], ids=lambda f: f.__name__)
 def test_second_derivatives_of_in_place_code(f):
     """Forward over forward: the Hessian against central differences of the gradient."""
     x = X.copy()
