@@ -745,24 +745,13 @@ def _view_of_input(rule, function, args, kwargs, level, ans):
 
 
 def _mirrored(ans, mirror, level):
-    tangent = tangent_view(mirror, ans) if _within(ans, mirror) else None
+    tangent = tangent_view(mirror, ans) if mirror.covers(ans) else None
     if tangent is None:
         return None
     dual = _new_dual(ans, tangent, level)
     dual._mirror = mirror
     dual._owns = True
     return dual
-
-
-def _within(array, mirror) -> bool:
-    from numpy.lib.array_utils import byte_bounds
-
-    if array.itemsize != mirror.itemsize:
-        return False
-    if array.size == 0:
-        return True
-    low, high = byte_bounds(array)
-    return low >= mirror.low and high <= mirror.low + mirror.count * mirror.itemsize
 
 
 def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:

@@ -42,15 +42,21 @@ class Mirror:
         self.memory = np.zeros((k, self.count), dtype=dtype)
 
     def covers(self, array: np.ndarray) -> bool:
-        """Whether ``array`` is a view of this buffer that :func:`tangent_view` can map."""
-        return owner(array) is self.owner and array.itemsize == self.itemsize
+        """Whether ``array`` lies in this buffer with entries of its size (so that
+        :func:`tangent_view` can map it)."""
+        if array.itemsize != self.itemsize:
+            return False
+        if array.size == 0:
+            return True
+        low, high = byte_bounds(array)
+        return low >= self.low and high <= self.low + self.count * self.itemsize
 
 
 def tangent_view(mirror: Mirror, array: np.ndarray) -> np.ndarray | None:
     """The tangent of the primal view ``array``: a view of ``mirror.memory``, shape
     ``(k, *array.shape)``; None if ``array``'s layout cannot be mapped (a dtype view)."""
     k = len(mirror.memory)
-    if array.size == 0:
+    if array.size == 0 or k == 0:
         return np.zeros((k, *array.shape), dtype=mirror.memory.dtype)
     size = mirror.itemsize
     start = array.__array_interface__["data"][0] - mirror.low
