@@ -33,7 +33,9 @@ from .registry import _broadcast_rank, defrule, elementwise, nondifferentiable
 elementwise(np.add, "1", "1")
 elementwise(np.subtract, "1", "-1")
 elementwise(np.multiply, "y", "x")
-elementwise(np.divide, "1 / y", "-ans / y", singular=True, name="divide")
+# np.divide(1, y), not 1 / y: y may be a Python number, and 0 (x / len(x) of an empty x)
+# must give inf as NumPy does, not a ZeroDivisionError; likewise for log, log1p, arctanh.
+elementwise(np.divide, "np.divide(1, y)", "-ans / y", singular=True, name="divide")
 elementwise(np.negative, "-1")
 elementwise(np.positive, "1")
 
@@ -89,10 +91,10 @@ elementwise(np.cbrt, "1 / (3 * ans ** 2)", singular=True)
 elementwise(np.exp, "ans")
 elementwise(np.exp2, "ans * np.log(2)")
 elementwise(np.expm1, "ans + 1")
-elementwise(np.log, "1 / x", singular=True)
+elementwise(np.log, "np.divide(1, x)", singular=True)
 elementwise(np.log2, "1 / (x * np.log(2))", singular=True)
 elementwise(np.log10, "1 / (x * np.log(10))", singular=True)
-elementwise(np.log1p, "1 / (1 + x)", singular=True)
+elementwise(np.log1p, "np.divide(1, 1 + x)", singular=True)
 elementwise(np.logaddexp, "np.exp(x - ans)", "np.exp(y - ans)")
 elementwise(np.sin, "np.cos(x)")
 elementwise(np.cos, "-np.sin(x)")
@@ -100,14 +102,25 @@ elementwise(np.tan, "1 + ans ** 2")
 elementwise(np.arcsin, "1 / np.sqrt(1 - x ** 2)", singular=True)
 elementwise(np.arccos, "-1 / np.sqrt(1 - x ** 2)", singular=True)
 elementwise(np.arctan, "1 / (1 + x ** 2)")
-elementwise(np.arctan2, "y / (x ** 2 + y ** 2)", "-x / (x ** 2 + y ** 2)", singular=True)
-elementwise(np.hypot, "x / ans", "y / ans", singular=True)
+elementwise(
+    np.arctan2,
+    "np.divide(y, x ** 2 + y ** 2)",
+    "np.divide(-x, x ** 2 + y ** 2)",
+    singular=True,
+    doc="At the origin arctan2 jumps: no derivative (NaN where the cotangent is not 0).",
+)
+elementwise(
+    np.hypot,
+    "safe_divide(x, ans)",
+    "safe_divide(y, ans)",
+    doc="The gradient at the origin is taken as 0, as for np.linalg.norm.",
+)
 elementwise(np.sinh, "np.cosh(x)")
 elementwise(np.cosh, "np.sinh(x)")
 elementwise(np.tanh, "1 - ans ** 2")
 elementwise(np.arcsinh, "1 / np.sqrt(x ** 2 + 1)")
 elementwise(np.arccosh, "1 / np.sqrt(x ** 2 - 1)", singular=True)
-elementwise(np.arctanh, "1 / (1 - x ** 2)", singular=True)
+elementwise(np.arctanh, "np.divide(1, 1 - x ** 2)", singular=True)
 elementwise(np.deg2rad, "np.pi / 180")
 elementwise(np.rad2deg, "180 / np.pi")
 

@@ -36,8 +36,8 @@ def variance_vjp(x):
         dtmp = dvariance
         dtmp_2 = -dvariance
         dtmp_3 = dtmp_2 * (2 * tmp_3)
-        dtotal = strong_zero(dtmp_3, 1 / len_x_2)
-        dsquares = strong_zero(dtmp, 1 / len_x)
+        dtotal = strong_zero(dtmp_3, np.divide(1, len_x_2))
+        dsquares = strong_zero(dtmp, np.divide(1, len_x))
         # grad of: total, squares = moments(x)
         dx, = moments_pullback((dtotal, dsquares))
         return dx,
