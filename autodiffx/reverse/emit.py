@@ -12,11 +12,15 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import dataclasses
 import itertools
 import linecache
 import math
 import re
 import threading
+import types
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,11 +30,11 @@ from .. import custom
 from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
 from ..rules.helpers import HELPERS
-from . import activity, fence, flat, ir, optimize, ranks
+from . import activity, fence, flat, guards, ir, optimize, ranks
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
 from .runtime import RUNTIME
-from .source import FunctionSource, parse_function, spread_varargs
+from .source import FunctionSource, parse_function, recording, spread_varargs
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,23 @@ class Generated:
     source: str
     filename: str
     origins: dict[int, Origin] = field(default_factory=dict)
+    guard: guards.Guard | None = field(default=None, repr=False, compare=False)
+    """The bindings of globals and closure cells the code was generated for."""
+    module: _Module | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class _Module:
+    """The compiled module behind a :class:`Generated`, to execute again when only data
+    globals changed."""
+
+    code: types.CodeType
+    namespace: dict
+    name: str
 
 
 _RESERVED = {"np", *dir(builtins), *HELPERS, *RUNTIME}
-_COMMENT = re.compile(r"^(\s*)__autodiffx_comment_(\d+)__$", re.MULTILINE)
+_COMMENT = re.compile(r"__autodiffx_comment_(\d+)__")
 _counter = itertools.count(1)
 
 
@@ -70,6 +87,8 @@ class ModuleBuilder:
         self.comments = Comments()
         self.module_names: set[str] = set(_RESERVED) | custom.reserved_names()
         self.result_ranks: dict[tuple, object] = {}
+        self.bound: list[tuple] = []
+        """``(bindings, global name, namespace name)`` for each global the code reads."""
 
     def request(self, function, wrt, argument_ranks, caller=None, caller_source=None,
                 suffix: str = "_vjp") -> str:
@@ -116,7 +135,7 @@ class ModuleBuilder:
         normalizer = Normalizer(source, namer)
         statements = optimize.eliminate_common_subexpressions(normalizer.run(),
                                                               normalizer.stored)
-        renames = self._bind_globals(normalizer.globals_used, namer)
+        renames = self._bind_globals(normalizer.globals_used, namer, source.bindings)
         params = normalizer.params
         rank_of = ranks.infer(statements, params, argument_ranks, self.call_ranks,
                               normalizer.globals_used)
@@ -154,12 +173,15 @@ class ModuleBuilder:
             definition = flat.flatten(definition, source.name, top=len(self.active) == 1)
         return definition
 
-    def _bind_globals(self, globals_used: dict, namer: ir.Namer) -> dict[str, str]:
+    def _bind_globals(self, globals_used: dict, namer: ir.Namer, bindings=None
+                      ) -> dict[str, str]:
         """Put a function's globals in the module's namespace, which its callees share:
         a name another module binds to something else (``C`` in two files) gets a fresh
-        name in this function's code. Returns those renames."""
+        name in this function's code. Returns those renames. Each is noted in ``bound``
+        with the function's :class:`~.source.Bindings`, for the call-time guards."""
         renames = {}
         for name, value in globals_used.items():
+            given = name
             if (name in self.namespace and self.namespace[name] is not value) or (
                     name in self.generated_names):
                 taken = self.module_names | set(self.namespace) | namer.taken
@@ -167,6 +189,8 @@ class ModuleBuilder:
                 namer.reserve(renames[name])
                 name = renames[name]
             self.namespace[name] = value
+            if bindings is not None:
+                self.bound.append((bindings, given, name))
         return renames
 
     def callee(self, function, namer: ir.Namer, globals_used: dict) -> str:
@@ -227,13 +251,39 @@ class ModuleBuilder:
         body += self.functions
         module = _NegativeConstants().visit(ast.Module(body=body, type_ignores=[]))
         text = astor.to_source(module)
-        texts = self.comments.texts
+        printed = ast.parse(text)
+        return _with_comments(text, printed, self.comments.texts), _origins(module, printed)
 
-        def comment(match):
-            return f"{match.group(1)}# {texts[int(match.group(2))]}"
 
-        # each comment marker is one line and becomes one comment line: lines keep numbers
-        return _COMMENT.sub(comment, text), _origins(module, ast.parse(text))
+def comment_text(text: str) -> str:
+    """``text`` made safe for one comment line: no line breaks (any character
+    ``str.splitlines`` splits at) and no other unprintable character, each written as its
+    escape (``\\n``, ``\\x00``)."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def _with_comments(text: str, printed: ast.Module, texts: list[str]) -> str:
+    """``text`` with each comment marker statement replaced by its comment.
+
+    The markers are found in the parsed module (statements ``__autodiffx_comment_N__``),
+    never by matching text, and each marker line is replaced by ``# `` and the comment's
+    text made one printable line (:func:`comment_text`): a comment cannot end early and
+    start code, whatever file name or source line it quotes. The lines keep their numbers.
+    """
+    lines = text.splitlines(keepends=True)
+    for statement in _statements(printed.body):
+        if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name)):
+            continue
+        match = _COMMENT.fullmatch(statement.value.id)
+        if match is None or int(match.group(1)) >= len(texts):
+            continue
+        line = lines[statement.lineno - 1]
+        if line.strip() != statement.value.id:
+            raise AutodiffError(f"a comment marker is not alone on its line: {line!r}",
+                                hint="report this as a bug in autodiffx")
+        indent = line[:len(line) - len(line.lstrip())]
+        lines[statement.lineno - 1] = f"{indent}# {comment_text(texts[int(match.group(1))])}\n"
+    return "".join(lines)
 
 
 def made_by_autodiffx(function) -> bool:
@@ -337,16 +387,36 @@ def _short(filename: str) -> str:
 
 
 def generate(function, wrt, argument_ranks) -> Generated:
-    """Transform ``function`` and compile the module holding its vjp."""
+    """Transform ``function`` and compile the module holding its vjp, with the guard of
+    the bindings the transformation read."""
     builder = ModuleBuilder()
-    name = builder.request(function, wrt, argument_ranks)
+    with recording() as found:
+        name = builder.request(function, wrt, argument_ranks)
     text, origins = builder.module_source()
     filename = f"<autodiffx-generated-{next(_counter)} {name}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    code = compile(text, filename, "exec")  # the text was printed from our AST
     namespace = dict(builder.namespace)
     namespace["__name__"] = "autodiffx_generated"
-    exec(compile(text, filename, "exec"), namespace)  # the text was printed from our AST
-    return Generated(_checked(namespace[name], filename, origins), text, filename, origins)
+    exec(code, namespace)
+    keys: dict[tuple[int, str], set[str]] = {}
+    for bindings, global_name, key in builder.bound:
+        keys.setdefault((id(bindings), global_name), set()).add(key)
+    return Generated(_checked(namespace[name], filename, origins), text, filename, origins,
+                     guards.guard_of(found, keys), _Module(code, namespace, name))
+
+
+def _rebound(generated: Generated, values: dict, guard) -> Generated:
+    """``generated`` with some globals bound to new values (see :mod:`.guards`): its code
+    executed again in a copy of its namespace, which calls in flight keep using."""
+    module = generated.module
+    namespace = dict(module.namespace)
+    namespace.update(values)
+    exec(module.code, namespace)
+    return dataclasses.replace(
+        generated, function=_checked(namespace[module.name], generated.filename,
+                                     generated.origins),
+        guard=guard, module=_Module(module.code, namespace, module.name))
 
 
 def _checked(vjp: Callable, filename: str, origins: dict[int, Origin]) -> Callable:
@@ -410,38 +480,185 @@ def _user_error(error: ValueError, filename: str, origins: dict[int, Origin]):
 
 # --------------------------------------------------------------------------- cache
 
-_cache: dict[tuple, Generated] = {}
-_last_call: dict = {}
+CACHE_SIZE = 512
+"""The default number of ``(f, wrt, ranks)`` entries kept (least recently used first out);
+change it with :func:`set_cache_size`."""
+VARIANTS = 4
+"""Generated modules kept per entry, one per set of bindings of the globals the code depends
+on (``act = np.tanh`` and ``act = np.sin``), so alternating between them does not transform
+again each time."""
+
+
+class _Entry:
+    """The generated modules of one ``(f, wrt, ranks)``, most recently used first. ``f``
+    is held weakly: when it is collected the entry goes (see :func:`_purge`)."""
+
+    __slots__ = ("ref", "variants")
+
+    def __init__(self, ref, generated: Generated):
+        self.ref = ref
+        self.variants = [generated]
+
+
+_cache: OrderedDict[tuple, _Entry] = OrderedDict()
+"""``(id(f), wrt, ranks)`` -> entry; the entry's weak reference says whether ``f`` is the
+function that had that id."""
+_size = CACHE_SIZE
+_last_call: dict[int, tuple] = {}
+"""``id(f)`` -> ``(weak reference to f, wrt, ranks)`` of the latest build for ``f``."""
+_dead: list[tuple] = []
+"""Keys whose function was collected; removed under the lock by :func:`_purge` (a weak
+reference callback may run in the middle of a cache operation, so it only appends)."""
 _lock = threading.RLock()  # reentrant: flat gradient code is built while building
 
 
 def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
-    """The cached :class:`Generated` for ``(f, wrt, ranks)``, built on first use."""
+    """The :class:`Generated` for ``(f, wrt, ranks)`` and the current bindings of the
+    globals and closure cells its code depends on: cached, checked on each call by its
+    guard, rebound or generated again when they changed (see :mod:`.guards`)."""
     given = f
     if flat.is_reverse_gradient(f):
         # reverse over reverse: differentiate the flat gradient code of f
         f = flat.gradient_function(f, argument_ranks)
-    key = (f, wrt, argument_ranks)
+    if _dead:
+        _purge()
     try:
-        generated = _cache[key]
+        key = (id(f), wrt, argument_ranks)
+        entry = _cache[key]
     except (KeyError, TypeError):
-        key = (f, tuple(wrt), tuple(argument_ranks))
-        with _lock:
-            generated = _cache.get(key)
-            if generated is None:
-                generated = generate(f, key[1], key[2])
-                _cache[key] = generated
-                if verbose:
-                    print(generated.source)
-    _last_call[f] = _last_call[given] = key
+        entry = None
+    if entry is not None and entry.ref() is f:
+        generated = entry.variants[0]
+        if generated.guard.holds():
+            try:
+                _cache.move_to_end(key)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
+            last = _last_call.get(id(given))
+            if last is None or last[1] is not wrt or last[2] is not argument_ranks:
+                _note_last(given, wrt, argument_ranks)
+            return generated
+    return _build(f, given, tuple(wrt), tuple(argument_ranks), verbose)
+
+
+def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool) -> Generated:
+    key = (id(f), wrt, argument_ranks)
+    with _lock:
+        entry = _cache.get(key)
+        if entry is not None and entry.ref() is not f:
+            _drop(key)
+            entry = None
+        generated = _current(entry) if entry is not None else None
+        if generated is None:
+            generated = generate(f, wrt, argument_ranks)
+            if verbose:
+                print(generated.source)
+            if entry is None:
+                entry = _Entry(_reference(f, key), generated)
+                _cache[key] = entry
+            else:
+                entry.variants.insert(0, generated)
+                for old in entry.variants[VARIANTS:]:
+                    _forget_lines(old, entry.variants[:VARIANTS])
+                del entry.variants[VARIANTS:]
+        _cache.move_to_end(key)
+        while len(_cache) > _size:
+            _drop(next(iter(_cache)))
+        _note_last(given, wrt, argument_ranks)
     return generated
 
 
-def clear_cache() -> None:
-    """Drop every generated module: a rule was registered or removed, and generated code
-    inlines the rules it was built from."""
+def _current(entry: _Entry) -> Generated | None:
+    """A variant of ``entry`` valid for the current bindings (moved to the front), one
+    rebound to new data values, or ``None`` when the code must be generated again."""
+    variants = entry.variants
+    for position, generated in enumerate(variants):
+        if generated.guard.holds():
+            variants.insert(0, variants.pop(position))
+            return generated
+    for position, generated in enumerate(variants):
+        plan = generated.guard.rebinding()
+        if plan is not None:
+            rebound = _rebound(generated, *plan)
+            variants.pop(position)
+            variants.insert(0, rebound)
+            return rebound
+    return None
+
+
+def _reference(f, key):
+    def collected(_, key=key):
+        _dead.append(key)
+
+    try:
+        return weakref.ref(f, collected)
+    except TypeError:  # not weakly referenceable: kept alive while cached
+        return lambda: f
+
+
+def _note_last(given, wrt: tuple, argument_ranks: tuple) -> None:
+    last = _last_call.get(id(given))
+    if last is not None and last[0]() is given:
+        _last_call[id(given)] = (last[0], wrt, argument_ranks)
+        return
+    identity = id(given)
+
+    def collected(_):
+        _dead.append(("last", identity))
+
+    try:
+        reference = weakref.ref(given, collected)
+    except TypeError:
+        return
+    _last_call[id(given)] = (reference, wrt, argument_ranks)
+
+
+def _purge() -> None:
+    """Remove the entries (and their linecache lines) of collected functions."""
     with _lock:
-        _cache.clear()
+        while _dead:
+            key = _dead.pop()
+            if key[0] == "last":
+                last = _last_call.get(key[1])
+                if last is not None and last[0]() is None:
+                    del _last_call[key[1]]
+                continue
+            entry = _cache.get(key)
+            if entry is not None and entry.ref() is None:
+                _drop(key)
+
+
+def _drop(key) -> None:
+    entry = _cache.pop(key)
+    for generated in entry.variants:
+        _forget_lines(generated, ())
+
+
+def _forget_lines(generated: Generated, kept) -> None:
+    """Remove ``generated``'s lines from linecache unless a kept variant shares them."""
+    if all(other.filename != generated.filename for other in kept):
+        linecache.cache.pop(generated.filename, None)
+
+
+def set_cache_size(size: int) -> int:
+    """Keep at most ``size`` generated entries (the default is :data:`CACHE_SIZE`);
+    returns the previous size."""
+    global _size
+    if type(size) is not int or size < 1:
+        raise ValueError(f"the cache size must be a positive int, not {size!r}")
+    with _lock:
+        previous, _size = _size, size
+        while len(_cache) > _size:
+            _drop(next(iter(_cache)))
+    return previous
+
+
+def clear_cache() -> None:
+    """Drop every generated module and its linecache lines: a rule was registered or
+    removed, and generated code inlines the rules it was built from."""
+    with _lock:
+        while _cache:
+            _drop(next(iter(_cache)))
         _last_call.clear()
         flat.clear_cache()
 
@@ -450,5 +667,8 @@ registry.on_change(clear_cache)
 
 
 def last_call(f):
-    """The ``(f, wrt, ranks)`` key of the latest build for ``f``, or ``None``."""
-    return _last_call.get(f)
+    """The ``(f, wrt, ranks)`` of the latest build for ``f``, or ``None``."""
+    last = _last_call.get(id(f))
+    if last is None or last[0]() is not f:
+        return None
+    return (f, last[1], last[2])

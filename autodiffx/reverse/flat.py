@@ -30,20 +30,56 @@ import itertools
 import linecache
 import re
 import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from ..errors import UnsupportedSyntaxError
 from ..rules import helpers, registry
-from . import ir, optimize
+from . import guards, ir, optimize
+from .source import note_bindings, recording
 
 _counter = itertools.count(1)
-_cache: dict[tuple, object] = {}
+CACHE_SIZE = 64
+"""Flat gradient functions kept (least recently used first out)."""
+
+
+@dataclass(frozen=True)
+class _Cached:
+    ref: object
+    """A weak reference to the gradient function the code is the flat form of."""
+    function: object
+    found: list
+    """The bindings of globals and closure cells its transformation read."""
+    guard: object
+    filename: str
+
+
+_cache: OrderedDict[tuple, _Cached] = OrderedDict()
+_dead: list[tuple] = []
 _lock = threading.Lock()
 
 
+def _reference(gradient, key):
+    def collected(_):
+        _dead.append(key)
+
+    try:
+        return weakref.ref(gradient, collected)
+    except TypeError:  # not weakly referenceable: kept while cached
+        return lambda: gradient
+
+
+def _forget(cached: _Cached) -> None:
+    linecache.cache.pop(cached.filename, None)
+
+
 def clear_cache() -> None:
-    """Drop the flat gradient functions (their code inlined rules that may have changed)."""
+    """Drop the flat gradient functions (their code inlined rules that may have changed)
+    and their linecache lines."""
     with _lock:
-        _cache.clear()
+        while _cache:
+            _forget(_cache.popitem()[1])
 
 
 def is_gradient_code(source) -> bool:
@@ -92,12 +128,16 @@ def gradient_function(gradient, argument_ranks=None):
     params = _positional_names(f) or []
     indices, many = _resolve_wrt(f, gradient.wrt, len(params))
     ranks = tuple(argument_ranks) if argument_ranks is not None else (-1,) * len(params)
-    key = (gradient, ranks)
+    key = (id(gradient), ranks)
     with _lock:
-        if key in _cache:
-            return _cache[key]
-    builder = ModuleBuilder(flat=True)
-    top = builder.request(f, indices, ranks, suffix="_grad")
+        cached = _cache.get(key)
+        if cached is not None and cached.ref() is gradient and cached.guard.holds():
+            _cache.move_to_end(key)
+            note_bindings(cached.found)  # an outer build depends on them too
+            return cached.function
+    with recording() as found:
+        builder = ModuleBuilder(flat=True)
+        top = builder.request(f, indices, ranks, suffix="_grad")
     if not many:
         _return_one(builder.functions[-1])
     text, _ = builder.module_source()
@@ -107,8 +147,21 @@ def gradient_function(gradient, argument_ranks=None):
     namespace["__name__"] = "autodiffx_generated"
     exec(compile(text, filename, "exec"), namespace)  # printed from our own AST
     function = namespace[top]
+    keys: dict[tuple[int, str], set[str]] = {}
+    for bindings, global_name, name in builder.bound:
+        keys.setdefault((id(bindings), global_name), set()).add(name)
     with _lock:
-        _cache[key] = function
+        if _cache.get(key) is not None:
+            _forget(_cache.pop(key))
+        reference = _reference(gradient, key)
+        _cache[key] = _Cached(reference, function, found, guards.guard_of(found, keys),
+                              filename)
+        while len(_cache) > CACHE_SIZE:
+            _forget(_cache.popitem(last=False)[1])
+        while _dead:
+            dead = _dead.pop()
+            if dead in _cache and _cache[dead].ref() is None:
+                _forget(_cache.pop(dead))
     return function
 
 

@@ -5,23 +5,93 @@ functions typed at a REPL and code made by ``eval``/``exec`` have no source to r
 lambda written in a file does (``inspect`` returns its whole line); it is accepted when it
 is the only lambda on that line.
 
-Globals and closure cells are read once, when the function is transformed: the generated
-code sees the values they had then (a global array is a constant).
+Globals and closure cells are read when the function is transformed, and each read is
+recorded in the function's :class:`Bindings`: :mod:`.guards` checks on every call that they
+are still bound to the same values, and rebinds or regenerates when not. The source must be
+the code that runs: a definition that no longer compiles to ``f.__code__`` (the file was
+edited after import) is refused (:func:`check_current`).
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import builtins
 import copy
+import dis
 import inspect
+import itertools
 import textwrap
+import threading
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Location, NoSourceError
 
 _MISSING = object()
+EMPTY = object()
+"""The recorded value of a closure cell that was empty (or a global that was absent)."""
+
+
+class Bindings:
+    """Where a function's free names live (its globals dict, its closure cells) and what
+    reverse mode read from them while transforming it: ``reads`` maps a name to
+    ``("global", value)``, ``("cell", value)`` or ``("builtin", value)`` (the name was
+    absent from the globals and came from :mod:`builtins`)."""
+
+    __slots__ = ("globals", "cells", "reads", "node", "__weakref__")
+
+    def __init__(self, function: Any):
+        self.globals: dict = function.__globals__
+        self.cells: dict[str, types.CellType] = dict(
+            zip(function.__code__.co_freevars, function.__closure__ or (), strict=True))
+        self.reads: dict[str, tuple[str, Any]] = {}
+        self.node: ast.FunctionDef | None = None
+
+    def note(self, name: str, value: Any) -> None:
+        if name in self.reads:
+            return
+        if name in self.cells:
+            try:
+                self.reads[name] = ("cell", self.cells[name].cell_contents)
+            except ValueError:
+                self.reads[name] = ("cell", EMPTY)
+        elif name in self.globals:
+            self.reads[name] = ("global", self.globals[name])
+        elif value is not _MISSING and getattr(builtins, name, _MISSING) is value:
+            self.reads[name] = ("builtin", value)
+        # else a name reverse mode made itself (``grad_f`` for a static grad(f) call)
+
+
+_recording = threading.local()
+
+
+class recording:
+    """Collect the :class:`Bindings` of every function parsed in this thread while the
+    ``with`` block runs (nested blocks each collect them all)."""
+
+    def __enter__(self) -> list[Bindings]:
+        self.found: list[Bindings] = []
+        stack = getattr(_recording, "stack", None)
+        if stack is None:
+            stack = _recording.stack = []
+        stack.append(self.found)
+        return self.found
+
+    def __exit__(self, *exc) -> None:
+        _recording.stack.remove(self.found)
+
+
+def note_bindings(found) -> None:
+    """Add ``found`` (Bindings read by a build whose result is reused) to every recording."""
+    for collected in getattr(_recording, "stack", ()):
+        collected.extend(found)
+
+
+def _register(bindings: Bindings) -> None:
+    for collected in getattr(_recording, "stack", ()):
+        collected.append(bindings)
 
 
 @dataclass
@@ -35,6 +105,8 @@ class FunctionSource:
     """Source text per line number in the file, for messages and comments."""
     namespace: dict[str, Any] = field(default_factory=dict)
     """Globals and closure cells of the function (closure cells win)."""
+    bindings: Bindings | None = None
+    """Records which of them the transformation read (for the call-time guards)."""
 
     @property
     def name(self) -> str:
@@ -48,8 +120,12 @@ class FunctionSource:
     def resolve(self, name: str) -> Any:
         """The value ``name`` has in the function's scope (globals, closure, builtins)."""
         if name in self.namespace:
-            return self.namespace[name]
-        return getattr(builtins, name, _MISSING)
+            value = self.namespace[name]
+        else:
+            value = getattr(builtins, name, _MISSING)
+        if self.bindings is not None:
+            self.bindings.note(name, value)
+        return value
 
     def statement_text(self, node: ast.stmt) -> str:
         """The source of one statement, on one line (the header only for compound ones)."""
@@ -95,10 +171,14 @@ def parse_function(function: Any) -> FunctionSource:
         node = _lambda_node(function, module, filename, first, lines)
     else:
         node = _function_node(function, module)
+    check_current(function, node, filename, first)
     if first > 1:
         ast.increment_lineno(node, first - 1)
     numbered = {first + i: line.rstrip("\n") for i, line in enumerate(lines)}
-    return FunctionSource(function, node, filename, numbered, _namespace(function))
+    bindings = Bindings(function)
+    bindings.node = node
+    _register(bindings)
+    return FunctionSource(function, node, filename, numbered, _namespace(function), bindings)
 
 
 def _function_node(function: Any, module: ast.Module | None) -> ast.FunctionDef:
@@ -212,4 +292,148 @@ def spread_varargs(source: FunctionSource, count: int) -> FunctionSource:
     node.args.vararg = None
     ast.fix_missing_locations(node)
     return FunctionSource(source.function, node, source.filename, source.lines,
-                          source.namespace)
+                          source.namespace, source.bindings)
+
+
+# --------------------------------------------------------------------------- stale source
+
+_FUTURE_FLAGS = 0
+for _feature in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
+_OUTER = "__autodiffx_outer__"
+_CHECKED = "__autodiffx_checked__"
+
+
+def check_current(function: Any, node: ast.FunctionDef, filename: str, first: int) -> None:
+    """Refuse a definition that does not compile to the code ``function`` runs.
+
+    ``inspect`` reads the file as it is now; if it was edited after the module was
+    imported, the parsed ``def`` is not the running code, and reverse mode would
+    differentiate one function while the value comes from another. The parsed definition
+    (or lambda) is compiled alone, inside a function that makes its free variables
+    closure cells and inside its class when it is a method (for name mangling), and its code
+    object is compared with ``function.__code__``: bytecode, constants (nested code objects
+    recursively), names, variables and argument counts. Line numbers are not compared, so
+    edits elsewhere in the file (which move the function) are harmless.
+    """
+    code = function.__code__
+    compiled = _compile_alone(function, node)
+    if compiled is None or _same_code(compiled, code):
+        return
+    if "@py_builtins" in function.__globals__ and any(
+            isinstance(sub, ast.Assert) for sub in ast.walk(node)):
+        return  # pytest rewrote this module's assert statements: the code differs by design
+    name = getattr(function, "__qualname__", code.co_name)
+    raise NoSourceError(
+        f"the source of {name} in {filename} is not the code that runs: the file was "
+        "changed after the module was imported, so reverse mode would differentiate the new "
+        "text while the function runs the old code",
+        location=Location(filename, first, 0, ""),
+        hint="reload the module (importlib.reload(module)) and take the function from it "
+        "again, or restart Python",
+    )
+
+
+def _compile_alone(function: Any, node: ast.FunctionDef):
+    code = function.__code__
+    definition = copy.deepcopy(node)
+    if code.co_name == "<lambda>":
+        returned = definition.body[0]
+        statement: ast.stmt = ast.Expr(value=ast.Lambda(args=definition.args,
+                                                        body=returned.value))
+    else:
+        definition.decorator_list = []
+        statement = definition
+    target = code.co_name
+    parts = getattr(function, "__qualname__", "").split(".")
+    owner = parts[-2] if len(parts) >= 2 and parts[-2] != "<locals>" else None
+    inner = [statement]
+    if owner is not None and owner.isidentifier():
+        inner = [ast.ClassDef(name=owner, bases=[], keywords=[], body=inner,
+                              decorator_list=[])]
+    else:
+        owner = None
+    if owner is None and code.co_name not in code.co_freevars and statement is definition:
+        # inside the wrapper a def binds a local of it: a self-reference would become a
+        # closure cell where the running code reads a global
+        target = definition.name = _CHECKED
+    assigned = [ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())],
+                           value=ast.Constant(None))
+                for name in code.co_freevars if not (owner and name == "__class__")]
+    outer = ast.FunctionDef(
+        name=_OUTER,
+        args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                           kw_defaults=[], kwarg=None, defaults=[]),
+        body=[*assigned, *inner, ast.Return(value=ast.Constant(None))],
+        decorator_list=[], returns=None, type_comment=None)
+    # Python 3.11 calls ``m.f()`` differently when ``m`` is bound by a module-level import:
+    # import the same names as the running code shows it imported
+    imports = [ast.Import(names=[ast.alias(name=name, asname=None)])
+               for name in sorted(_imported_names(code))]
+    module = ast.fix_missing_locations(ast.Module(body=[*imports, outer], type_ignores=[]))
+    try:
+        top = compile(module, "<autodiffx-check>", "exec",
+                      flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError):
+        return None  # cannot tell: the transformation reports what it cannot read
+    pending = [top]
+    while pending:
+        current = pending.pop(0)
+        for constant in current.co_consts:
+            if isinstance(constant, types.CodeType):
+                if constant.co_name == target and constant.co_name != _OUTER:
+                    return constant
+                pending.append(constant)
+    return None
+
+
+def _imported_names(code: types.CodeType) -> set[str]:
+    """Globals whose method-style calls compile as ``LOAD_GLOBAL (NULL + m); LOAD_ATTR``,
+    which Python 3.11 emits only for a name bound by an import at module level."""
+    found = set()
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        pending += [c for c in current.co_consts if isinstance(c, types.CodeType)]
+        instructions = [i for i in dis.get_instructions(current) if i.opname != "CACHE"]
+        for this, following in itertools.pairwise(instructions):
+            if this.opname == "LOAD_GLOBAL" and this.arg is not None and this.arg & 1 \
+                    and following.opname == "LOAD_ATTR" and str(this.argval).isidentifier():
+                found.add(this.argval)
+    return found
+
+
+def _same_code(a: types.CodeType, b: types.CodeType, prefix: tuple[str, str] | None = None
+               ) -> bool:
+    """Whether ``a`` (compiled here) and ``b`` (running) are the same code; ``prefix``
+    maps ``a``'s qualified name to ``b``'s in string constants (a class body's
+    ``__qualname__``)."""
+    if prefix is None:
+        prefix = (a.co_qualname + ".", b.co_qualname + ".")
+    if (a.co_code != b.co_code or a.co_names != b.co_names
+            or a.co_varnames != b.co_varnames or a.co_freevars != b.co_freevars
+            or a.co_cellvars != b.co_cellvars or a.co_argcount != b.co_argcount
+            or a.co_posonlyargcount != b.co_posonlyargcount
+            or a.co_kwonlyargcount != b.co_kwonlyargcount
+            or len(a.co_consts) != len(b.co_consts)):
+        return False
+    return all(_same_constant(x, y, prefix)
+               for x, y in zip(a.co_consts, b.co_consts, strict=True))
+
+
+def _same_constant(x: Any, y: Any, prefix: tuple[str, str]) -> bool:
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, types.CodeType):
+        return _same_code(x, y, prefix)
+    if type(x) is str and x.startswith(prefix[0]):
+        return prefix[1] + x[len(prefix[0]):] == y
+    if isinstance(x, (tuple, frozenset)):
+        if len(x) != len(y):
+            return False
+        if isinstance(x, frozenset):
+            return x == y
+        return all(_same_constant(p, q, prefix) for p, q in zip(x, y, strict=True))
+    if isinstance(x, (float, complex)):
+        return repr(x) == repr(y)
+    return x == y

@@ -1,9 +1,14 @@
 """Caching, thread safety and the visibility of generated code."""
 
+import gc
 import inspect
+import linecache
 import threading
+import tracemalloc
+import weakref
 
 import numpy as np
+import pytest
 
 import autodiffx
 from autodiffx import reverse
@@ -71,3 +76,86 @@ def test_verbose_prints_the_source(capsys):
 
     autodiffx.grad(f, verbose=True)(3.0)
     assert "def f_vjp(x):" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- bounded cache
+
+def _generated_lines() -> int:
+    return sum(1 for name in linecache.cache if name.startswith("<autodiffx-generated"))
+
+
+def _closure(scale):
+    def f(x):
+        return np.sum(scale * np.sin(x))
+
+    return f
+
+
+def test_closures_that_die_leave_no_entry_memory_or_linecache_lines():
+    emit.clear_cache()
+    gc.collect()
+    x = np.linspace(-1.0, 1.0, 3)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for position in range(300):
+            scale = 1.0 + position
+            gradient = autodiffx.grad(_closure(scale))(x)
+            if position % 50 == 0:
+                np.testing.assert_allclose(gradient, scale * np.cos(x))
+        gc.collect()
+        emit.build(_closure(0.0), (0,), (1,))  # purges the entries of collected functions
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(emit._cache) <= 2
+    assert len(emit._last_call) <= 2
+    assert _generated_lines() <= 2
+    # ~10 KB per closure when every entry was kept: 3 MB; allow 0.5 MB of noise
+    assert after - before < 500_000, after - before
+
+
+def test_the_cache_is_bounded_least_recently_used_first():
+    emit.clear_cache()
+    previous = emit.set_cache_size(10)
+    try:
+        keep = _closure(7.0)
+        functions = [_closure(float(i)) for i in range(30)]
+        x = np.array([0.25, 0.5])
+        for f in functions:
+            autodiffx.grad(f)(x)
+            autodiffx.grad(keep)(x)  # used every time: never the least recent
+            assert len(emit._cache) <= 10
+        assert _generated_lines() <= 10
+        assert emit.last_call(keep) is not None
+        # the oldest were evicted, with their lines; built again they are right
+        assert all(emit._cache.get((id(f), (0,), (1,))) is None for f in functions[:20])
+        np.testing.assert_allclose(autodiffx.grad(functions[0])(x), 0.0 * np.cos(x))
+        np.testing.assert_allclose(autodiffx.grad(functions[3])(x), 3.0 * np.cos(x))
+    finally:
+        emit.set_cache_size(previous)
+    with pytest.raises(ValueError):
+        emit.set_cache_size(0)
+
+
+def test_clear_cache_removes_the_linecache_lines():
+    f = _closure(2.0)
+    generated = reverse.build(f, (0,), (1,))
+    assert generated.filename in linecache.cache
+    emit.clear_cache()
+    assert generated.filename not in linecache.cache
+    assert _generated_lines() == 0
+    assert emit.last_call(f) is None
+    np.testing.assert_allclose(autodiffx.grad(f)(np.zeros(2)), [2.0, 2.0])
+
+
+def test_the_cache_does_not_keep_the_function_alive():
+    f = _closure(3.0)
+    g = autodiffx.grad(f)
+    g(np.ones(2))
+    autodiffx.source(g)
+    reference = weakref.ref(f)
+    del f, g
+    gc.collect()
+    assert reference() is None

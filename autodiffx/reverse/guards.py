@@ -1,0 +1,226 @@
+"""Call-time guards: generated code must see what globals and closure cells are bound to now.
+
+Reverse mode reads a function's globals and closure cells while it transforms it (which
+rule ``act(x)`` gets, the rank of a global array, the callee a name stands for, ...), and
+the generated module's namespace holds the values it read. A :class:`Guard` records, for the
+differentiated function and each user function transformed into the same module, every
+binding the transformation read (:class:`~.source.Bindings`), and, for attribute chains the
+code resolved (``config.act`` where ``config`` is a user module or class), the attribute at
+each step. :meth:`Guard.holds` checks them all by identity on each call: a dict lookup or a
+cell read per binding, no copy.
+
+When a binding changed, :meth:`Guard.rebinding` says whether the generated code can stay:
+
+* the new value is *the same data* -- a float, complex, NumPy float scalar or array of the
+  same type, rank and dtype (nothing in the generated code depends on its value, only on
+  its rank, which ranks inference used) -- or an equal immutable value (an ``int``, ``str``,
+  ``bool`` or tuple of them that compares equal): the module is executed again in a copy of
+  its namespace with the new values (:mod:`.emit`);
+* anything else (a callable, a module, a structure, a rank or type change, an int of another
+  value: an int may be an axis, a ``wrt`` or a loop bound the code was built for) needs a
+  new transformation.
+
+Thread safety: a namespace is never changed once its code has run. A rebinding executes the
+module again in a *copy* of the namespace (about 20 us, paid only when a value changed), so a
+call in flight in another thread, or a pullback returned before the change, keeps reading the
+values its forward sweep used. A per-call fresh namespace would cost that on every call.
+
+Not guarded (assumed fixed): attributes of NumPy, the standard library and autodiffx (a
+monkeypatched ``np.sin``), a function's ``__code__`` or ``__defaults__`` assigned after the
+transformation, and values reached through anything other than names and attribute chains.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .source import EMPTY, Bindings
+
+_MISSING = object()
+_FIXED_PACKAGES = frozenset({"numpy", "autodiffx", "builtins",
+                             *getattr(sys, "stdlib_module_names", ())})
+_IMMUTABLE = (int, bool, str, bytes, type(None))
+
+
+@dataclass(eq=False)
+class Record:
+    """One binding a transformation read: ``kind`` is ``"global"``, ``"builtin"`` (absent
+    from the globals, found in builtins), ``"cell"`` or ``"attribute"``."""
+
+    kind: str
+    container: Any
+    """The globals dict, the cell, or the ``__dict__`` of the module/class/instance."""
+    name: str
+    expected: Any
+    keys: set[str] = field(default_factory=set)
+    """The names the value has in the generated namespace (renamed on a clash)."""
+
+    def current(self) -> Any:
+        if self.kind == "cell":
+            try:
+                return self.container.cell_contents
+            except ValueError:
+                return EMPTY
+        if self.kind == "builtin":
+            return _MISSING if self.name in self.container else self.expected
+        return self.container.get(self.name, _MISSING)
+
+
+class Guard:
+    """The bindings one generated module was built from, checked on every call."""
+
+    __slots__ = ("records", "_lookups", "_absent", "_cells")
+
+    def __init__(self, records: list[Record]):
+        self.records = records
+        self._lookups = tuple((r.container.get, r.name, r.expected) for r in records
+                              if r.kind in ("global", "attribute"))
+        self._absent = tuple((r.container, r.name) for r in records if r.kind == "builtin")
+        self._cells = tuple((r.container, r.expected) for r in records if r.kind == "cell")
+
+    def holds(self) -> bool:
+        """Whether every recorded binding is still bound to the same object."""
+        for get, name, expected in self._lookups:
+            if get(name, _MISSING) is not expected:
+                return False
+        for container, name in self._absent:
+            if name in container:
+                return False
+        for cell, expected in self._cells:
+            try:
+                if cell.cell_contents is not expected:
+                    return False
+            except ValueError:
+                if expected is not EMPTY:
+                    return False
+        return True
+
+    def rebinding(self) -> tuple[dict[str, Any], Guard] | None:
+        """For changed bindings that are only data: the namespace names to rebind, with
+        their new values, and the guard of the rebound module. ``None`` when a change
+        needs a new transformation."""
+        values: dict[str, Any] = {}
+        updated = []
+        for record in self.records:
+            now = record.current()
+            if now is record.expected:
+                updated.append(record)
+                continue
+            if record.kind in ("builtin", "cell") and (now is EMPTY or
+                                                       record.expected is EMPTY):
+                return None
+            if not (same_value(record.expected, now) or same_data(record.expected, now)):
+                return None
+            # the code evaluates an attribute chain when it runs: nothing to rebind
+            if record.kind != "attribute" and not same_value(record.expected, now):
+                if not record.keys:
+                    return None  # read while transforming, but not by the code: unknown use
+                for key in record.keys:
+                    if key in values and values[key] is not now:
+                        return None
+                    values[key] = now
+            updated.append(Record(record.kind, record.container, record.name, now,
+                                  record.keys))
+        for record in updated:  # a key shared by two bindings that now differ
+            for key in record.keys:
+                if key in values and values[key] is not record.expected:
+                    return None
+        return values, Guard(updated)
+
+
+def same_value(old: Any, new: Any) -> bool:
+    """Equal immutable values of the same exact type (ints, strings, tuples of them)."""
+    if type(old) is not type(new):
+        return False
+    if type(old) is tuple:
+        return len(old) == len(new) and all(map(same_value, old, new))
+    return type(old) in _IMMUTABLE and old == new
+
+
+def same_data(old: Any, new: Any) -> bool:
+    """Numbers and arrays the generated code treats alike: only their values differ."""
+    kind = type(old)
+    if kind is not type(new):
+        return False
+    if kind in (float, complex):
+        return True
+    if kind is np.ndarray:
+        return old.ndim == new.ndim and old.dtype == new.dtype
+    return isinstance(old, (np.floating, np.complexfloating))
+
+
+def guard_of(found: list[Bindings], keys: dict[tuple[int, str], set[str]]) -> Guard:
+    """The guard of a module whose transformation read ``found``; ``keys`` maps
+    ``(id(bindings), name)`` to the names the value has in the generated namespace."""
+    records: dict[tuple, Record] = {}
+    for bindings in found:
+        for name, (kind, value) in bindings.reads.items():
+            if kind == "cell":
+                container = bindings.cells[name]
+            else:
+                container = bindings.globals
+            identity = (kind, id(container), name)
+            record = records.get(identity)
+            if record is None:
+                record = records[identity] = Record(kind, container, name, value)
+            record.keys |= keys.get((id(bindings), name), set())
+        for owner, attribute, value in _attribute_steps(bindings):
+            identity = ("attribute", id(owner), attribute)
+            if identity not in records:
+                records[identity] = Record("attribute", owner, attribute, value)
+    return Guard(list(records.values()))
+
+
+def _attribute_steps(bindings: Bindings):
+    """``(__dict__, attribute, value)`` for each step of the attribute chains on free
+    names in the function, where the step is looked up in the ``__dict__`` of a user
+    module, class or instance (NumPy's and the standard library's are taken as fixed)."""
+    node = bindings.node
+    if node is None:
+        return
+    local = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+             and not isinstance(n.ctx, ast.Load)}
+    local |= {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+    seen = set()
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Attribute) or not isinstance(sub.ctx, ast.Load):
+            continue
+        chain = []
+        base = sub
+        while isinstance(base, ast.Attribute):
+            chain.append(base.attr)
+            base = base.value
+        if not isinstance(base, ast.Name) or base.id in local or base.id not in \
+                bindings.reads:
+            continue
+        value = bindings.reads[base.id][1]
+        for attribute in reversed(chain):
+            owner = _owner_dict(value)
+            if owner is None:
+                break
+            if attribute not in owner:
+                break  # inherited or computed: not guarded
+            value = owner[attribute]
+            if (id(owner), attribute) not in seen:
+                seen.add((id(owner), attribute))
+                yield owner, attribute, value
+
+
+def _owner_dict(value: Any) -> dict | None:
+    if isinstance(value, types.ModuleType):
+        top = value.__name__.split(".")[0]
+        return None if top in _FIXED_PACKAGES else value.__dict__
+    module = getattr(type(value) if not isinstance(value, type) else value, "__module__",
+                     None)
+    if not isinstance(module, str) or module.split(".")[0] in _FIXED_PACKAGES:
+        return None
+    if isinstance(value, type):
+        return value.__dict__  # a mappingproxy: .get and ``in`` work, and it is live
+    namespace = getattr(value, "__dict__", None)
+    return namespace if isinstance(namespace, dict) else None
