@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import enum
 import inspect
+import keyword
 import sys
 import textwrap
 import types
@@ -41,6 +43,8 @@ import numpy as np
 
 from . import errors
 from .errors import ArgumentError, AutodiffError
+from .reverse.emit import comment_text
+from .reverse.source import check_current
 from .rules import helpers as helpers_module
 
 # The functions a user's global may be imported from, besides NumPy itself.
@@ -67,6 +71,7 @@ def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None,
         ranks = (-1,) * count
     generated = build(f, indices, ranks)
     name = name or getattr(f, "__name__", "f").replace("<lambda>", "lambda_")
+    _check_identifier(name, "the exported name")
     vjp_name = _entry_name(generated)
     body, helper_names = _without_autodiffx_imports(generated.source)
     defined = _module_level_names(body)
@@ -79,30 +84,41 @@ def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None,
             writer.user_global(global_name, namespace[global_name], f)
     filename = getattr(getattr(f, "__code__", None), "co_filename", "?")
     wrt_text = ", ".join(map(str, indices))
-    header = _HEADER.format(
-        name=name,
-        where=Path(filename).name,
-        wrt=wrt_text,
-        ranks=ranks,
-        version=_version(),
-    )
-    standard = sorted(line for line in writer.imports if "numpy" not in line)
-    numpy_lines = ["import numpy as np",
-                   *sorted(line for line in writer.imports if "numpy" in line),
-                   *writer.aliases]
-    sections = [header + "\n" + "\n".join(standard + [""] * bool(standard) + numpy_lines)]
-    if writer.constants:
-        sections.append(f"# The globals {name} reads, copied from its module.\n"
-                        + "\n".join(writer.constants))
-    if writer.functions:
-        sections.append("# Copied from autodiffx.rules.helpers and the user's module.\n"
-                        + "\n\n".join(f.strip() + "\n" for f in writer.functions))
-    sections.append("# The generated reverse-mode code (autodiffx.source).\n" + body.strip())
-    sections.append(_ENTRY_POINTS.format(
-        name=name, vjp=vjp_name, wrt=tuple(indices), ranks=tuple(ranks), wrt_text=wrt_text,
-        result="gradients" if many else "gradients[0]",
-    ).strip())
-    return "\n\n\n".join(section.strip() for section in sections) + "\n"
+    docstring = ast.Expr(value=ast.Constant(_DOCSTRING.format(
+        name=name, where=Path(filename).name, wrt=wrt_text, ranks=ranks,
+        version=_version())))
+    standard = sorted(writer.import_nodes, key=ast.unparse)
+    standard = [n for n in standard if "numpy" not in ast.unparse(n)]
+    numpy_nodes = [ast.Import(names=[ast.alias(name="numpy", asname="np")]),
+                   *sorted((n for n in writer.import_nodes if "numpy" in ast.unparse(n)),
+                           key=ast.unparse),
+                   *writer.alias_nodes]
+    entry = _entry_points(name, vjp_name, tuple(indices), tuple(ranks), wrt_text, many)
+    generated_nodes = ast.parse(body).body
+    # (comment, nodes, text): the text is printed from the nodes, except the generated code,
+    # whose text comes with its comments (checked below to parse to the same nodes)
+    head = _unparse(ast.Module(body=[docstring], type_ignores=[]))  # as a docstring
+    imports = "\n".join(_unparse(node) for node in standard)
+    imports += "\n\n" * bool(standard) + "\n".join(_unparse(node) for node in numpy_nodes)
+    sections = [(None, [docstring, *standard, *numpy_nodes], head + "\n\n" + imports)]
+    if writer.constant_nodes:
+        sections.append((f"The globals {name} reads, copied from its module.",
+                         writer.constant_nodes, None))
+    if writer.function_nodes:
+        sections.append(("Copied from autodiffx.rules.helpers and the user's module.",
+                         writer.function_nodes, None))
+    sections.append(("The generated reverse-mode code (autodiffx.source).", generated_nodes,
+                     body.strip()))
+    sections.append(("The entry points, shaped like autodiffx.grad's results.", entry, None))
+    texts = []
+    for comment, nodes, text in sections:
+        if text is None:
+            functions = any(isinstance(node, ast.FunctionDef) for node in nodes)
+            text = ("\n\n\n" if functions else "\n").join(_unparse(node) for node in nodes)
+        texts.append((f"# {comment_text(comment)}\n" if comment else "") + text)
+    module_text = "\n\n\n".join(texts) + "\n"
+    _verify(module_text, [node for _, nodes, _ in sections for node in nodes])
+    return module_text
 
 
 def export(f: Callable, path: str | Path, wrt: Any = 0, args: Sequence | None = None,
@@ -189,19 +205,29 @@ def _free_names(text: str) -> set[str]:
 
 
 class _Writer:
-    """Collects the imports, constants and functions the exported module needs."""
+    """Collects the imports, constants and functions the exported module needs, as AST
+    nodes (``imports`` and ``functions`` give them printed)."""
 
     def __init__(self, taken: set[str]):
         self.taken = set(taken)
         self.names: set[str] = set()
-        self.imports: list[str] = []
-        self.aliases: list[str] = []
-        self.constants: list[str] = []
-        self.functions: list[str] = []
+        self.import_nodes: list[ast.stmt] = []
+        self.alias_nodes: list[ast.stmt] = []
+        self.constant_nodes: list[ast.stmt] = []
+        self.function_nodes: list[ast.stmt] = []
         self.sources: dict[str, object] = {}
+
+    @property
+    def imports(self) -> list[str]:
+        return [_unparse(node) for node in self.import_nodes]
+
+    @property
+    def functions(self) -> list[str]:
+        return [_unparse(node) + "\n" for node in self.function_nodes]
 
     def _claim(self, name: str, value: object) -> bool:
         """Reserve ``name`` for ``value``; False when it is already there."""
+        _check_identifier(name, "a global name")
         if name in self.sources:
             if self.sources[name] is value:
                 return False
@@ -225,11 +251,11 @@ class _Writer:
         if not self._claim(name, value):
             return
         if isinstance(value, types.ModuleType):
-            self.imports.append(_import_line(name, value))
+            self.import_nodes.append(_import_node(name, value))
             return
-        text = _with_plain_raises(textwrap.dedent(inspect.getsource(value)))
+        definition = _with_plain_raises(_parsed_definition(value))
         deferred = []
-        for needed in sorted(_free_names(text)):
+        for needed in sorted(_free_names(_unparse(definition))):
             if needed == "np":
                 continue
             if hasattr(helpers_module, needed):
@@ -239,7 +265,7 @@ class _Writer:
                     f"the helper {name} uses {needed!r}, which the exporter cannot copy",
                     hint="report this as a bug in autodiffx",
                 )
-        self.functions.append(textwrap.dedent(text).strip() + "\n")
+        self.function_nodes.append(definition)
         for needed in deferred:
             self.helper(needed)
 
@@ -248,26 +274,28 @@ class _Writer:
     def user_global(self, name: str, value: object, f: Callable) -> None:
         if isinstance(value, types.ModuleType):
             if self._claim(name, value):
-                self.imports.append(_import_line(name, value, user=True))
+                self.import_nodes.append(_import_node(name, value, user=True))
             return
-        if _is_literal(value):
+        literal = _literal_node(value)
+        if literal is not None:
             if self._claim(name, value):
-                self.constants.append(f"{name} = {_literal_text(value)}")
+                self.constant_nodes.append(_assign(name, literal))
             return
         numpy_name = _numpy_name(value)
         if numpy_name is not None:
             if self._claim(name, value):
-                self.aliases.append(f"{name} = {numpy_name}")
+                self.alias_nodes.append(_assign(name, _dotted(numpy_name)))
             return
         if inspect.isfunction(value) and _copyable_function(value):
             if not self._claim(name, value):
                 return
-            text = textwrap.dedent(inspect.getsource(value)).strip()
+            definition = _parsed_definition(value, user=True)
+            self.function_nodes.append(definition)
             if value.__name__ != name:
-                text += f"\n\n\n{name} = {value.__name__}"
+                self.function_nodes.append(_assign(name, ast.Name(id=value.__name__,
+                                                                  ctx=ast.Load())))
                 self.names.add(value.__name__)
-            self.functions.append(text + "\n")
-            for needed in sorted(_free_names(text) - {value.__name__}):
+            for needed in sorted(_free_names(_unparse(definition)) - {value.__name__}):
                 if needed in value.__globals__:
                     self.user_global(needed, value.__globals__[needed], f)
             return
@@ -282,28 +310,106 @@ class _Writer:
         )
 
 
-def _is_literal(value: object) -> bool:
-    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
-        return True
+_EXACT = (int, float, complex, bool, str, bytes, type(None))
+_OPERATORS = frozenset(
+    f"__{op}__" for base in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod",
+                             "pow", "divmod", "and", "or", "xor", "lshift", "rshift")
+    for op in (base, "r" + base)
+) | {"__neg__", "__pos__", "__abs__", "__invert__", "__float__", "__int__", "__index__",
+     "__complex__", "__round__", "__trunc__", "__floor__", "__ceil__", "__eq__", "__ne__",
+     "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__hash__", "__array__",
+     "__array_ufunc__", "__array_function__", "__getattr__", "__getattribute__"}
+
+
+def _literal_node(value: object) -> ast.expr | None:
+    """An expression that evaluates to exactly ``value``, built from ``ast.Constant`` of the
+    exact builtin types (never from ``repr``), or ``None`` when there is none.
+
+    Tuples of them, NumPy scalars (``np.float32(0.5)``) and the members of enumerations
+    over ``int``, ``float`` or ``str`` (``IntEnum``: their plain value, when the class
+    changes no operator) are written too; any other subclass is refused, since its
+    operators may differ from its base class's.
+    """
+    kind = type(value)
+    if kind in (float, complex) and not np.isfinite(value):
+        return ast.Call(func=ast.Name(id=kind.__name__, ctx=ast.Load()),
+                        args=[ast.Constant(str(value))], keywords=[])
+    if kind in _EXACT:
+        return ast.Constant(value)
+    if kind is tuple:
+        items = [_literal_node(item) for item in value]
+        if any(item is None for item in items):
+            return None
+        return ast.Tuple(elts=items, ctx=ast.Load())
     if isinstance(value, np.generic) and value.dtype.kind in "biufc":
-        return True
-    if isinstance(value, tuple):
-        return all(_is_literal(v) for v in value)
-    return False
+        scalar_type = getattr(np, value.dtype.name, None)
+        plain = value.item()
+        if scalar_type is not kind or type(plain) not in _EXACT:
+            return None
+        inner = _literal_node(plain)
+        return ast.Call(func=_dotted(f"np.{value.dtype.name}"), args=[inner], keywords=[])
+    if isinstance(value, enum.Enum):
+        for base in (bool, int, float, complex, str):
+            if isinstance(value, base):
+                break
+        else:
+            return None
+        for cls in kind.__mro__:
+            if cls.__module__ in ("enum", "builtins"):
+                continue
+            if _OPERATORS & set(vars(cls)):
+                return None
+        plain = {int: int.__int__, float: float.__float__, complex: complex.__complex__,
+                 str: str.__str__, bool: int.__int__}[base](value)
+        return _literal_node(base(plain) if base is bool else plain)
+    return None
 
 
-def _literal_text(value: object) -> str:
-    """Python source that evaluates to ``value`` (one that passed :func:`_is_literal`)."""
-    if isinstance(value, np.generic):
-        return f"np.{value.dtype.name}({_literal_text(value.item())})"
-    if isinstance(value, float) and not np.isfinite(value):
-        return f"float({str(value)!r})"
-    if isinstance(value, complex) and not np.isfinite(value):
-        return f"complex({str(value)!r})"
-    if isinstance(value, tuple):
-        items = ", ".join(_literal_text(v) for v in value)
-        return f"({items},)" if len(value) == 1 else f"({items})"
-    return repr(value)
+def _assign(name: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value,
+                      lineno=0)
+
+
+def _dotted(path: str) -> ast.expr:
+    """``np.linalg.norm`` as a chain of attribute nodes (each part an identifier)."""
+    parts = path.split(".")
+    for part in parts:
+        _check_identifier(part, "a dotted name")
+    node: ast.expr = ast.Name(id=parts[0], ctx=ast.Load())
+    for part in parts[1:]:
+        node = ast.Attribute(value=node, attr=part, ctx=ast.Load())
+    return node
+
+
+def _check_identifier(name: str, what: str) -> None:
+    if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)):
+        raise ArgumentError(
+            f"{what} {name!r} is not a Python identifier, so it cannot be written into "
+            "the exported module",
+            hint="pass name= a plain identifier (letters, digits, underscores)",
+        )
+
+
+def _unparse(node: ast.AST) -> str:
+    return ast.unparse(ast.fix_missing_locations(node))
+
+
+def _verify(text: str, nodes: list[ast.stmt]) -> None:
+    """Check that ``text`` parses to exactly ``nodes``: its comments hold no code."""
+    expected = ast.parse(_unparse(ast.Module(body=nodes, type_ignores=[])))
+    if ast.dump(ast.parse(text)) != ast.dump(expected):
+        raise AutodiffError("the exported module does not print the code it was built from",
+                            hint="report this as a bug in autodiffx")
+
+
+def _parsed_definition(value: types.FunctionType, user: bool = False) -> ast.FunctionDef:
+    """The ``def`` of ``value`` as an AST; for a user's function, refused when its file
+    changed after import (the text would not be the code that runs)."""
+    lines, first = inspect.getsourcelines(value)
+    definition = ast.parse(textwrap.dedent("".join(lines))).body[0]
+    if user:
+        check_current(value, definition, value.__code__.co_filename, first)
+    return definition
 
 
 def _numpy_name(value: object) -> str | None:
@@ -328,7 +434,7 @@ def _copyable_function(value: types.FunctionType) -> bool:
     return isinstance(node, ast.FunctionDef) and not node.decorator_list
 
 
-def _import_line(name: str, module: types.ModuleType, user: bool = False) -> str:
+def _import_node(name: str, module: types.ModuleType, user: bool = False) -> ast.stmt:
     full = module.__name__
     top = full.split(".")[0]
     if top != "numpy" and top not in _STDLIB:
@@ -337,11 +443,13 @@ def _import_line(name: str, module: types.ModuleType, user: bool = False) -> str
             "neither NumPy nor in the standard library" + ("" if user else " (a bug)"),
             hint="the exported module may import only NumPy and the standard library",
         )
+    _dotted(full)  # each part an identifier
+    _check_identifier(name, "a module's global name")
     if "." in full:
         parent, _, leaf = full.rpartition(".")
-        return f"from {parent} import {leaf} as {name}" if leaf != name else \
-            f"from {parent} import {leaf}"
-    return f"import {full} as {name}" if full != name else f"import {full}"
+        return ast.ImportFrom(module=parent, names=[
+            ast.alias(name=leaf, asname=name if leaf != name else None)], level=0)
+    return ast.Import(names=[ast.alias(name=full, asname=name if full != name else None)])
 
 
 _ERRORS = {
@@ -351,40 +459,37 @@ _ERRORS = {
 }
 
 
-def _with_plain_raises(text: str) -> str:
-    """``text`` with each ``raise SomeAutodiffError(message, hint=...)`` made built-in.
+def _with_plain_raises(definition: ast.FunctionDef) -> ast.FunctionDef:
+    """``definition`` with each ``raise SomeAutodiffError(message, hint=...)`` made built-in.
 
     The exception becomes the built-in class the autodiffx error derives from (a
     ``MissingRuleError`` is a ``NotImplementedError``), with the hint appended to the
-    message. Only the lines of those statements change.
+    message.
     """
-    lines = text.splitlines(keepends=True)
-    raises = [
-        node for node in ast.walk(ast.parse(text))
-        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
-        and isinstance(node.exc.func, ast.Name) and node.exc.func.id in _ERRORS
-    ]
-    for node in sorted(raises, key=lambda n: n.lineno, reverse=True):
-        call = node.exc
-        builtin = next(
-            base.__name__ for base in _ERRORS[call.func.id].__mro__
-            if base.__module__ == "builtins" and base is not Exception
-        )
-        message = call.args[0] if call.args else ast.Constant("error")
-        for keyword in call.keywords:
-            if keyword.arg == "hint":
-                message = ast.BinOp(
-                    left=ast.BinOp(left=message, op=ast.Add(), right=ast.Constant("; ")),
-                    op=ast.Add(), right=keyword.value,
-                )
-        replacement = ast.Raise(
-            exc=ast.Call(func=ast.Name(builtin, ast.Load()), args=[message], keywords=[]),
-            cause=node.cause,
-        )
-        indent = " " * node.col_offset
-        new = indent + ast.unparse(replacement) + "\n"
-        lines[node.lineno - 1 : node.end_lineno] = [new]
-    return "".join(lines)
+
+    class Plain(ast.NodeTransformer):
+        def visit_Raise(self, node: ast.Raise) -> ast.Raise:
+            call = node.exc
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                    and call.func.id in _ERRORS):
+                return node
+            builtin = next(
+                base.__name__ for base in _ERRORS[call.func.id].__mro__
+                if base.__module__ == "builtins" and base is not Exception
+            )
+            message = call.args[0] if call.args else ast.Constant("error")
+            for keyword_argument in call.keywords:
+                if keyword_argument.arg == "hint":
+                    message = ast.BinOp(
+                        left=ast.BinOp(left=message, op=ast.Add(), right=ast.Constant("; ")),
+                        op=ast.Add(), right=keyword_argument.value,
+                    )
+            return ast.copy_location(ast.Raise(
+                exc=ast.Call(func=ast.Name(builtin, ast.Load()), args=[message], keywords=[]),
+                cause=node.cause,
+            ), node)
+
+    return Plain().visit(definition)
 
 
 def _version() -> str:
@@ -395,19 +500,19 @@ def _version() -> str:
 
 # --------------------------------------------------------------------------- templates
 
-_HEADER = '''"""The reverse-mode gradient of {name} ({where}), exported by autodiffx {version}.
+_DOCSTRING = """The reverse-mode gradient of {name} ({where}), exported by autodiffx {version}.
 
 Stand-alone: it needs NumPy and the standard library only. {name}_grad(*args) returns
 the gradient with respect to argument(s) {wrt}, like autodiffx.grad; {name}_value_and_grad
 also returns the value. The code is specialised to arguments of ranks {ranks}
 (-1: any).
 """
-'''
+# A str.format of text into a docstring *constant*: printed by ast.unparse, whatever the
+# file name holds ('"""', a newline) it stays inside the string.
 
-_ENTRY_POINTS = '''
-# The entry points, shaped like autodiffx.grad's results.
-WRT = {wrt!r}
-RANKS = {ranks!r}
+_ENTRY_TEMPLATE = '''
+WRT = __WRT__
+RANKS = __RANKS__
 
 
 def _shaped(gradient, like):
@@ -421,38 +526,70 @@ def _shaped(gradient, like):
 
 def _inputs(args):
     if len(args) != len(RANKS):
-        raise TypeError(f"{name} takes {{len(RANKS)}} arguments, got {{len(args)}}")
+        raise TypeError(f"__NAME__ takes {len(RANKS)} arguments, got {len(args)}")
     args = list(args)
     for index in WRT:
         value = args[index]
         if isinstance(value, (bool, str, bytes)) or value is None:
-            raise TypeError(f"argument {{index}} ({{value!r}}) cannot be differentiated")
+            raise TypeError(f"argument {index} ({value!r}) cannot be differentiated")
         if isinstance(value, int) or np.asarray(value).dtype.kind in "iub":
             args[index] = np.asarray(value, dtype=np.float64) if np.ndim(value) else \\
                 float(value)
     for index, (value, rank) in enumerate(zip(args, RANKS)):
         if rank >= 0 and np.ndim(value) != rank:
             raise ValueError(
-                f"argument {{index}} has rank {{np.ndim(value)}}, but this code was "
-                f"exported for rank {{rank}}; export it again with example arguments of "
+                f"argument {index} has rank {np.ndim(value)}, but this code was "
+                f"exported for rank {rank}; export it again with example arguments of "
                 "these ranks"
             )
     return args
 
 
-def {name}_value_and_grad(*args):
-    """The value of {name}(*args) and its gradient with respect to argument(s) {wrt_text}."""
+def __NAME___value_and_grad(*args):
+    """The value of __NAME__(*args) and its gradient with respect to argument(s) __WRT_TEXT__."""
     args = _inputs(args)
-    value, pullback = {vjp}(*args)
+    value, pullback = __VJP__(*args)
     if np.ndim(value) != 0:
-        raise TypeError(f"{name} returned shape {{np.shape(value)}}; a gradient needs a scalar")
+        raise TypeError(f"__NAME__ returned shape {np.shape(value)}; a gradient needs a scalar")
     gradients = tuple(_shaped(g, args[i]) for g, i in zip(pullback(1.0), WRT))
     if isinstance(value, np.ndarray):
         value = value.item()
-    return value, {result}
+    return value, __RESULT__
 
 
-def {name}_grad(*args):
-    """The gradient of {name} with respect to argument(s) {wrt_text}, like autodiffx.grad."""
-    return {name}_value_and_grad(*args)[1]
+def __NAME___grad(*args):
+    """The gradient of __NAME__ with respect to argument(s) __WRT_TEXT__, like autodiffx.grad."""
+    return __NAME___value_and_grad(*args)[1]
 '''
+
+
+def _entry_points(name: str, vjp: str, wrt: tuple, ranks: tuple, wrt_text: str,
+                  many: bool) -> list[ast.stmt]:
+    """The entry points, from the template parsed once, with the placeholders replaced by
+    nodes: names (identifiers, checked), constants and the result expression."""
+    _check_identifier(name, "the exported name")
+    _check_identifier(vjp, "the generated function")
+    values = {"__WRT__": _literal_node(wrt), "__RANKS__": _literal_node(ranks),
+              "__VJP__": ast.Name(id=vjp, ctx=ast.Load()),
+              "__RESULT__": ast.Name(id="gradients", ctx=ast.Load()) if many else
+              ast.Subscript(value=ast.Name(id="gradients", ctx=ast.Load()),
+                            slice=ast.Constant(0), ctx=ast.Load())}
+
+    class Fill(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if node.id in values:
+                return values[node.id]
+            node.id = node.id.replace("__NAME__", name)
+            return node
+
+        def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+            node.name = node.name.replace("__NAME__", name)
+            return self.generic_visit(node)
+
+        def visit_Constant(self, node: ast.Constant) -> ast.AST:
+            if isinstance(node.value, str):
+                node.value = node.value.replace("__NAME__", name).replace("__WRT_TEXT__",
+                                                                          wrt_text)
+            return node
+
+    return Fill().visit(ast.parse(_ENTRY_TEMPLATE)).body

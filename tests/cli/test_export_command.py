@@ -187,3 +187,132 @@ def test_the_output_must_be_a_python_file(capsys):
         main(["export", f"{LECTURE}:f", "-o", "out.txt"])
     assert exit.value.code == 2
     assert "is not a .py file name" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- hostile input
+
+HOSTILE_NAMES = [
+    'triple"""quote.py',
+    "new\nline.py",
+    "x\n__import__('os')\nINJECTED = 1\n#.py",
+    "carriage\rINJECTED = 1\r.py",
+    "form\x0cfeed\u2028separator.py",
+]
+
+
+def _load_file(path: Path, name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _exported_gradient(f, args, wrt=0):
+    from autodiffx.export import export_source
+
+    text = export_source(f, wrt=wrt, args=args)
+    namespace: dict = {}
+    exec(compile(text, "<exported>", "exec"), namespace)
+    assert "INJECTED" not in namespace
+    return text, namespace[f"{f.__name__}_grad"](*args)
+
+
+def _central(f, x, step=1e-6):
+    return np.array([(f(x + step * e) - f(x - step * e)) / (2 * step)
+                     for e in np.eye(len(x))])
+
+
+@pytest.mark.parametrize("filename", HOSTILE_NAMES)
+def test_a_hostile_file_name_stays_in_comments_and_strings(tmp_path, filename):
+    path = tmp_path / filename
+    try:
+        path.write_text("import numpy as np\n\nSCALE = 1.5\n\n\n"
+                        "def hostile(x):\n    return np.sum(SCALE * np.sin(x) * x)\n")
+    except (OSError, ValueError):
+        pytest.skip("the file system refuses this name")
+    module = _load_file(path, f"hostile_{abs(hash(filename))}")
+    x = np.array([0.3, -1.2, 2.0])
+    # reverse mode's own generated module, and the exported one
+    source = autodiffx.source(autodiffx.grad(module.hostile), x)
+    namespace: dict = {}
+    exec(compile(source, "<generated>", "exec"), namespace)
+    assert "INJECTED" not in namespace
+    text, gradient = _exported_gradient(module.hostile, (x,))
+    assert ast_docstring(text).startswith("The reverse-mode gradient of hostile")
+    np.testing.assert_allclose(gradient, autodiffx.grad(module.hostile)(x), rtol=1e-12)
+    np.testing.assert_allclose(gradient, _central(module.hostile, x), rtol=1e-6)
+
+
+def ast_docstring(text: str) -> str:
+    import ast
+
+    return ast.get_docstring(ast.parse(text))
+
+
+def test_globals_that_are_not_literals_are_refused_or_converted(tmp_path):
+    from autodiffx.errors import ArgumentError
+
+    path = tmp_path / "odd_globals.py"
+    path.write_text(textwrap.dedent("""
+        import enum
+
+        import numpy as np
+
+
+        class Mode(enum.IntEnum):
+            A = 2
+            B = 3
+
+
+        class Evil(float):
+            def __repr__(self):
+                return "__import__('os').getcwd() and 2.0"
+
+
+        class Loud(enum.IntEnum):
+            A = 2
+
+            def __mul__(self, other):
+                return 10 * int(self) * other
+
+
+        SCALE = Mode.B
+        PAIR = (Mode.A, 0.5, np.float32(0.25), float("inf"))
+        EVIL = Evil(2.0)
+        LOUD = Loud.A
+
+
+        def with_enum(x):
+            return np.sum(SCALE * x * x + PAIR[0] * x * PAIR[1] + PAIR[2] * x
+                          + np.minimum(x, PAIR[3]))
+
+
+        def with_evil(x):
+            return np.sum(EVIL * x * x)
+
+
+        def with_loud(x):
+            return np.sum(LOUD * x)
+    """))
+    module = _load_file(path, "odd_globals")
+    x = np.array([0.5, -2.0])
+    text, gradient = _exported_gradient(module.with_enum, (x,))
+    assert "SCALE = 3" in text and "Mode" not in text
+    np.testing.assert_allclose(gradient, autodiffx.grad(module.with_enum)(x), rtol=1e-12)
+    np.testing.assert_allclose(gradient, _central(module.with_enum, x), rtol=1e-6)
+    from autodiffx.export import export_source
+
+    for function, name in ((module.with_evil, "EVIL"), (module.with_loud, "LOUD")):
+        with pytest.raises(ArgumentError, match=f"reads the global '{name}'.*no faithful"):
+            export_source(function, args=(x,))
+
+
+def test_an_exported_name_must_be_an_identifier():
+    from autodiffx.errors import ArgumentError
+    from autodiffx.export import export_source
+
+    with pytest.raises(ArgumentError, match="not a Python identifier"):
+        export_source(cli_lecture.scorer, args=(np.eye(2), np.ones(2), np.ones(2),
+                                               np.ones(2)), name="f():\n    pass\nimport os")

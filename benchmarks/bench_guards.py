@@ -1,0 +1,83 @@
+"""The cost of reverse mode's call-time guards (globals and closure cells, see
+:mod:`autodiffx.reverse.guards`), per call, against the unguarded generated function.
+
+Two timings in the same run, ratio reported (the machine is shared):
+
+* *unguarded*: the cached generated vjp called directly, then its pullback;
+* *guarded*: ``reverse.build(f, wrt, ranks)`` (the cache lookup and the guard check that
+  ``autodiffx.grad`` does on every call) and then the same vjp and pullback.
+
+Run with ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_guards.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from timing import per_call  # noqa: E402
+
+from autodiffx.ner.model import max_margin_loss  # noqa: E402
+from autodiffx.reverse import emit  # noqa: E402
+
+A = 2.0
+ROUNDS = 5
+
+
+def square(x):
+    return x * x
+
+
+def scaled_square(x):
+    return A * x * x
+
+
+def measure(name, f, args, wrt):
+    ranks = tuple(int(np.ndim(a)) for a in args)
+    generated = emit.build(f, wrt, ranks)
+    vjp = generated.function
+
+    def unguarded():
+        value, pullback = vjp(*args)
+        return pullback(1.0)
+
+    def guarded():
+        value, pullback = emit.build(f, wrt, ranks).function(*args)
+        return pullback(1.0)
+
+    def guard_only():
+        return emit.build(f, wrt, ranks)
+
+    # interleaved rounds, best of each: the machine is shared and its speed drifts
+    base = with_guard = check = float("inf")
+    for _ in range(ROUNDS):
+        base = min(base, per_call(unguarded))
+        with_guard = min(with_guard, per_call(guarded))
+        check = min(check, per_call(guard_only))
+    records = len(generated.guard.records)
+    print(f"{name:28s} records {records:2d}  unguarded {base * 1e6:8.2f} us  "
+          f"guarded {with_guard * 1e6:8.2f} us  build+guard alone {check * 1e6:6.2f} us  "
+          f"ratio {with_guard / base:5.3f}")
+
+
+def main():
+    rng = np.random.default_rng(0)
+    d, n, batch = 50, 100, 256
+    W = rng.standard_normal((n, 5 * d)) * 0.1
+    b = np.zeros(n)
+    u = rng.standard_normal(n) * 0.1
+    X = rng.standard_normal((5 * d, batch))
+    X_c = rng.standard_normal((5 * d, batch))
+    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    measure("f(x) = x * x", square, (1.5,), (0,))
+    measure("f(x) = A * x * x (global)", scaled_square, (1.5,), (0,))
+    measure("NER max_margin_loss B=256", max_margin_loss, (W, b, u, X, X_c), (0, 1, 2))
+
+
+if __name__ == "__main__":
+    main()
