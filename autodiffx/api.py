@@ -122,8 +122,6 @@ def as_differentiable(value: Any, position: int) -> Any:
             hint="pass a plain array: x.filled(0.0) or np.asarray(x); for a mask, multiply "
             "by a 0/1 weight array inside the function",
         )
-    if isinstance(value, np.ndarray) and kind is not np.ndarray:
-        value = np.asarray(value)  # np.memmap and other subclasses: the array itself
     if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
         raise InputTypeError(
             f"argument {position} is {type(value).__name__} {value!r}, which cannot be "

@@ -71,47 +71,47 @@ def _method_flow(statement: ir.Effect) -> tuple[str | None, list[str]]:
 
 def analyse(statements: list, wrt_names: list[str], results: list[str]) -> set[str]:
     """The names that are active and useful (``results`` depend on them): they need an
-    adjoint."""
-    flat = list(ir.walk(statements))
+    adjoint.
+
+    Each statement's flow (the names it binds or writes, the names flowing into them) is
+    found once. Activity is pushed in program order and usefulness against it, so
+    straight-line code settles in one pass; loops and branches take a few more.
+    """
+    flows = [flow for flow in map(_flow, ir.walk(statements)) if flow is not None]
     active = set(wrt_names)
     changed = True
     while changed:
         changed = False
-        for statement in flat:
-            if isinstance(statement, (ir.Assign, ir.Store, ir.Append)):
-                targets = ir.bound(statement) if isinstance(statement, ir.Assign) else [
-                    statement.target]
-                if statement.kind in _CARRIES if isinstance(statement, ir.Assign) else True:
-                    sources = operand_names(statement)
-                    fresh = [t for t in targets if t not in active]
-                    if fresh and any(n in active for n in sources):
-                        active.update(fresh)
-                        changed = True
-            elif isinstance(statement, ir.Effect):
-                written, args = _effect_flow(statement)
-                fresh = [w for w in written if w not in active]
-                if fresh and any(a in active for a in args):
-                    active.update(fresh)
-                    changed = True
+        for targets, sources, carries in flows:
+            if carries and any(t not in active for t in targets) and any(
+                    n in active for n in sources):
+                active.update(targets)
+                changed = True
     useful = set(results)
     changed = True
     while changed:
         changed = False
-        for statement in flat:
-            targets: list = []
-            sources: list[str] = []
-            if isinstance(statement, ir.Assign) and statement.kind in _CARRIES:
-                targets, sources = ir.bound(statement), operand_names(statement)
-            elif isinstance(statement, (ir.Store, ir.Append)):
-                targets, sources = [statement.target], ir.names_in(statement.value)
-            elif isinstance(statement, ir.Effect):
-                targets, sources = _effect_flow(statement)
-            if any(t in useful for t in targets):
-                for name in sources:
-                    if name not in useful:
-                        useful.add(name)
-                        changed = True
+        for targets, sources, carries in reversed(flows):
+            if carries and any(t in useful for t in targets) and any(
+                    n not in useful for n in sources):
+                useful.update(sources)
+                changed = True
     return active & useful
+
+
+def _flow(statement) -> tuple[list[str], list[str], bool] | None:
+    """``(targets, sources, carries)``: the names ``statement`` binds or writes, the names
+    whose values flow into them, and whether a derivative flows through it (not through
+    a constant or a call without a derivative)."""
+    if isinstance(statement, ir.Assign):
+        carries = statement.kind in _CARRIES
+        return ir.bound(statement), operand_names(statement), carries
+    if isinstance(statement, (ir.Store, ir.Append)):
+        return [statement.target], operand_names(statement), True
+    if isinstance(statement, ir.Effect):
+        targets, sources = _effect_flow(statement)
+        return targets, sources, True
+    return None
 
 
 def check(statements: list, relevant: set[str], source: FunctionSource) -> None:
@@ -158,9 +158,13 @@ def check(statements: list, relevant: set[str], source: FunctionSource) -> None:
 def _pure_call(statement: ir.Assign) -> bool:
     """Whether a call without a rule is known to write into none of its arguments: a
     NumPy, math or pure builtin function, or an array method that does not write."""
-    function = statement.expr.func
+    call = statement.expr
+    function = call.func
     if statement.function is None and isinstance(function, ast.Attribute):
-        return hasattr(np.ndarray, function.attr) and (
+        # x.byteswap(True) and x.byteswap(inplace=True) write into x; x.byteswap() copies
+        inplace = any(k.arg == "inplace" for k in call.keywords) or (
+            function.attr == "byteswap" and call.args)
+        return hasattr(np.ndarray, function.attr) and not inplace and (
             function.attr not in mutation.WRITING_METHODS)
     return mutation.is_known_pure(statement.function)
 

@@ -46,7 +46,7 @@ WRITING_FUNCTIONS = {
 """NumPy functions that write into positional arguments (by position)."""
 
 WRITING_METHODS = frozenset({
-    "sort", "fill", "put", "partition", "resize", "itemset", "setfield", "byteswap",
+    "sort", "fill", "put", "partition", "resize", "itemset", "setfield",
     "__setitem__", "__delitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__",
     "__ifloordiv__", "__ipow__", "__imatmul__", "__imod__", "__iand__", "__ior__",
     "__ixor__", "extend", "insert", "pop", "remove", "reverse", "clear", "update",

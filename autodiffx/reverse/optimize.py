@@ -264,21 +264,19 @@ def _test_has_effects(statement) -> bool:
 
 def _sweep(body, live_at_end, after_sets, loops) -> bool:
     changed = False
-    # reads after each position, computed from the end
+    # reads after each position, gathered from the end: one walk per statement, not one
+    # per pair (a 600-line body took minutes)
+    always = set(live_at_end).union(*after_sets, *(_loads(loop) for loop in loops))
+    following: set[str] = set()
     for position in range(len(body) - 1, -1, -1):
         statement = body[position]
-        later = set(live_at_end)
-        for other in body[position + 1 :]:
-            later |= _loads(other)
-        for outer in after_sets:
-            later |= outer
-        for loop in loops:
-            later |= _loads(loop)
+        later = always | following
         name = _removable(statement)
         if name is not None and name not in later:
             del body[position]
             changed = True
             continue
+        following |= _loads(statement)
         nested_after = [later] if not isinstance(statement, ast.FunctionDef) else []
         for field in ("body", "orelse"):
             block = getattr(statement, field, None)
@@ -314,7 +312,8 @@ def eliminate_common_subexpressions(statements: list, stored: set[str]) -> list:
 
 
 def _cse_block(block: list, stored, binds, renames, ir) -> None:
-    seen: list = []  # earlier candidates in this block: (key, statement)
+    # earlier candidates in this block: key -> (statement, the names it reads)
+    seen: dict[str, tuple] = {}
     position = 0
     while position < len(block):
         statement = block[position]
@@ -325,16 +324,16 @@ def _cse_block(block: list, stored, binds, renames, ir) -> None:
         if changed or any(ir.children(statement)):
             nested = {n for s in ir.walk([statement]) for n in ir.writes(s)} | {
                 n for s in ir.walk([statement]) for n in _mutated(s, ir)}
-            seen = [(key, earlier) for key, earlier in seen
-                    if not (set(ir.reads(earlier)) & (nested | changed) - {earlier.target})]
+            seen = {key: (earlier, reads) for key, (earlier, reads) in seen.items()
+                    if not (reads & (nested | changed) - {earlier.target})}
         key = _cse_key(statement, stored, binds)
         if key is not None:
-            match = next((earlier for k, earlier in seen if k == key), None)
+            match = seen.get(key)
             if match is not None:
-                renames[statement.target] = match.target
+                renames[statement.target] = match[0].target
                 del block[position]
                 continue
-            seen.append((key, statement))
+            seen[key] = (statement, set(ir.reads(statement)))
         position += 1
 
 

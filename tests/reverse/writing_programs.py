@@ -291,5 +291,17 @@ def refused_unknown_function_given_derivative(x):
     return np.sum(y)
 
 
+
+def refused_byteswap_copy(x):
+    y = x.byteswap()
+    return np.sum(y * x)
+
+
+def refused_byteswap_in_place_unused_result(x):
+    y = x * 2.0
+    _unused = y.byteswap(True)
+    return np.sum(y * x)
+
+
 PROGRAMS = [value for name, value in sorted(globals().items())
             if name.startswith(("right_", "refused_"))]
