@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import copy
 import dataclasses
 import itertools
 import linecache
 import math
 import re
+import sys
 import threading
 import types
 import weakref
@@ -30,7 +32,7 @@ from .. import custom
 from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
 from ..rules.helpers import HELPERS
-from . import activity, fence, flat, guards, ir, optimize, ranks
+from . import activity, aliasing, fence, flat, guards, ir, optimize, ranks
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
 from .runtime import RUNTIME
@@ -144,6 +146,9 @@ class ModuleBuilder:
         relevant = activity.analyse(statements, wrt_names, ir.names_in(result))
         activity.check(statements, relevant, source)
         activity.check_lists(statements, relevant, normalizer.lists, source)
+        if not flat.is_gradient_code(source):
+            # gradient code copies every value it reads after a store, by construction
+            aliasing.check(statements, params, rank_of, source, normalizer.lists)
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,
@@ -386,13 +391,26 @@ def _short(filename: str) -> str:
     return filename.rsplit("/", 1)[-1]
 
 
+@contextlib.contextmanager
+def _deep_recursion(limit: int = 60_000):
+    """Room for the passes, which recurse once per level of nesting: a 600-term sum or 190
+    nested calls go ten frames deep per level (Python frames are on the heap in 3.11)."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
 def generate(function, wrt, argument_ranks) -> Generated:
     """Transform ``function`` and compile the module holding its vjp, with the guard of
     the bindings the transformation read."""
     builder = ModuleBuilder()
-    with recording() as found:
-        name = builder.request(function, wrt, argument_ranks)
-    text, origins = builder.module_source()
+    with _deep_recursion():
+        with recording() as found:
+            name = builder.request(function, wrt, argument_ranks)
+        text, origins = builder.module_source()
     filename = f"<autodiffx-generated-{next(_counter)} {name}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     code = compile(text, filename, "exec")  # the text was printed from our AST
