@@ -619,8 +619,6 @@ NO_RULE = {
     "np.linalg.det": "np.linalg.det({Q})",
     "np.linalg.inv": "np.sum(np.linalg.inv({Q}) * np.array([[1.0, 2.0], [-0.5, 0.3]]))",
     "np.linalg.solve": "np.sum(np.linalg.solve({Q}, {U}))",
-    "np.full": "np.sum(np.full(3, {S}) * {V})",
-    "np.linspace": "np.sum(np.linspace({S}, 2.0 + {S}, 4) ** 2)",
     "np.r_": "np.sum(np.r_[{V}, {S}] ** 2)",
     "np.c_": "np.sum(np.c_[{V}, {V}] * np.arange(6.0).reshape(3, 2))",
     "np.einsum sublist": "np.sum(np.einsum({M}, (0, 1), (1, 0)) * np.arange(6.0).reshape(3, 2))",
@@ -733,6 +731,10 @@ SPECIAL = {
               "(1.0 + ({V}) ** 2) ** 0.5", "2.0 ** ({V})"],
     "remainder": ["np.remainder({V}, 1.5)", "({V}) % 0.7"],
     "arctan2": ["np.arctan2({V}, 1.5 + 0.4 * np.tanh({V}))"],
+    "linspace": ["np.linspace({S}, 2.0 + {S}, 4)", "np.linspace(0.0, {S}, 3, endpoint=False)",
+                 "np.linspace({U}, {U} + 1.0, 3, axis=-1)"],
+    "full": ["np.full(3, {S}) * {V}", "np.full((2, 3), {S})"],
+    "full_like": ["np.full_like({V}, {S})", "np.full_like({M}, {S}) * m"],
     "divide": ["({V}) / (2.0 + np.sin({V}))", "np.divide({S}, 1.5 + 0.4 * np.tanh({S}))"],
 }
 
