@@ -335,3 +335,23 @@ def test_methods_closures_and_lambdas_are_not_mistaken_for_stale(modules):
     check(m.Model().loss, x)
     check(m.make(3.0), x)
     check(m.square, x)
+
+
+def test_reverse_over_reverse_follows_a_rebound_global(modules):
+    m = modules("""
+        import numpy as np
+        A = 2.0
+        act = np.sin
+
+        def f(x):
+            return A * act(x) * x
+        """)
+    x = 0.7
+    second = autodiffx.grad(autodiffx.grad(m.f))
+    hessian = autodiffx.grad(autodiffx.grad(m.f), mode="forward")
+    for a, act in ((2.0, np.sin), (-3.0, np.sin), (-3.0, np.cos), (2.0, np.sin)):
+        m.A, m.act = a, act
+        assert second(x) == pytest.approx(hessian(x), rel=1e-10)
+        first = autodiffx.grad(m.f)
+        numeric = (first(x + 1e-6) - first(x - 1e-6)) / 2e-6
+        assert second(x) == pytest.approx(numeric, rel=1e-6)
