@@ -332,6 +332,11 @@ class Dual:
             raise ValueError("fill() needs a single value")
         _assign(self, Ellipsis, value)
 
+    def __setitem__(self, index, value):
+        # Defined for scalar Duals too: a 0-d array takes y[...] = v. (Only __getitem__
+        # would make NumPy see a sequence; see __new__.)
+        _assign(self, index, value)
+
     def __iadd__(self, other):
         return _inplace(self, np.add, _ADD, other)
 
@@ -465,9 +470,6 @@ class _ArrayDual(Dual):
 
     def __getitem__(self, index):
         return _getitem(self, index)
-
-    def __setitem__(self, index, value):
-        _assign(self, index, value)
 
 
 _FUNCTION_METHODS = frozenset(
