@@ -8,7 +8,8 @@ meaning and the generated code's agree:
 
 * the other name is never read after the write (a view made only to write through, or a
   name that is dead);
-* the write is ``s += v`` on a number (rank 0), which rebinds ``s`` in Python too.
+* the write is ``s += v`` on a number (rank 0), which rebinds ``s`` in Python too. (A 0-d
+  array argument updated in place through another name is taken as a number too.)
 
 The same goes for a user function that writes into an argument: reverse mode differentiates
 each function on its own, with its arguments copied before it writes into them, so the
@@ -29,26 +30,27 @@ from . import ir, mutation
 from .source import FunctionSource, parse_function
 
 
-class _Classes:
-    """Union-find over names."""
-
-    def __init__(self):
-        self.parent: dict[str, str] = {}
-
-    def find(self, name: str) -> str:
-        self.parent.setdefault(name, name)
-        while self.parent[name] != name:
-            self.parent[name] = self.parent[self.parent[name]]
-            name = self.parent[name]
-        return name
-
-    def join(self, name: str, *others: str) -> None:
-        for other in others:
-            self.parent[self.find(other)] = self.find(name)
-
-    def members(self, name: str) -> set[str]:
-        root = self.find(name)
-        return {n for n in list(self.parent) if self.find(n) == root}
+def _memory(edges, name_of_write: str, eligible) -> dict[str, set[str]]:
+    """The memory each name may point into, as a set of names that allocated it: its own,
+    and that of every name it was made to share memory with (``v = x[:2]`` points into
+    ``x``'s, ``r = helper(a, b)`` into ``a``'s and ``b``'s, but ``a`` and ``b`` not into
+    each other's). Only the sharing ``eligible(where, targets, sources)`` counts."""
+    incoming: dict[str, set[str]] = {}
+    for where, targets, sources in edges:
+        if eligible(where, targets, sources):
+            for target in targets:
+                incoming.setdefault(target, set()).update(s for s in sources if s != target)
+    memory = {name: {name} for name in {name_of_write, *incoming,
+                                        *(s for v in incoming.values() for s in v)}}
+    changed = True
+    while changed:
+        changed = False
+        for target, sources in incoming.items():
+            for source in sources:
+                if not memory[source] <= memory[target]:
+                    memory[target] |= memory[source]
+                    changed = True
+    return memory
 
 
 def _shared_operands(statement: ir.Assign, rank_of: dict) -> list[str]:
@@ -72,6 +74,11 @@ def _shared_operands(statement: ir.Assign, rank_of: dict) -> list[str]:
     if statement.kind in ("call", "unsupported"):
         return names
     if statement.kind == "opaque" and statement.rule is None and statement.function is not None:
+        # np.zeros(shape), len(x): a NumPy or builtin function makes new values, unless it
+        # is one that returns a view
+        if mutation.is_known_pure(statement.function) and (
+                statement.function not in mutation.VIEWS):
+            return []
         return names
     return []
 
@@ -85,55 +92,115 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
     order: dict[int, int] = {}
     end: dict[int, int] = {}
     loops: dict[int, list] = {}
-    _number(statements, [], order, end, loops)
-    classes = _Classes()
+    blocks: dict[int, tuple] = {-1: ()}
+    _number(statements, [], order, end, loops, blocks)
+    # (where, names bound there, names whose memory they may share)
+    edges: list[tuple[int, list[str], list[str]]] = []
     binds: dict[str, list[int]] = {name: [-1] for name in params}
     reads: dict[str, list[int]] = {}
     writes: list[tuple[str, object, bool]] = []  # (name, statement, the name itself too)
     for statement in ir.walk(statements):
         position = order[id(statement)]
-        for name in ir.writes(statement):
+        for name in ir.writes(statement) + _bound_by_both_branches(statement):
             binds.setdefault(name, []).append(position)
         for name in ir.reads(statement):
             reads.setdefault(name, []).append(position)
         if isinstance(statement, ir.Assign):
             shared = _shared_operands(statement, rank_of)
             if shared:
-                classes.join(*ir.bound(statement), *shared)
+                edges.append((position, ir.bound(statement), shared))
             if statement.inplace:
                 before = [o.id for o in statement.operands[:1] if isinstance(o, ast.Name)]
                 if before and rank_of.get(before[0]) != 0:
                     # NumPy's y += v on an array: the new y is the old one, written into
-                    classes.join(statement.target, before[0])
+                    edges.append((position, [statement.target], [before[0]]))
                     writes.append((before[0], statement, False))
             if statement.kind == "call":
                 writes += _argument_writes(statement, rank_of, source)
         elif isinstance(statement, ir.Store) and statement.target not in lists:
             writes.append((statement.target, statement, False))
         elif isinstance(statement, ir.Append):
-            classes.join(statement.target, *ir.names_in(statement.value))
+            edges.append((position, [statement.target], ir.names_in(statement.value)))
     for name, statement, itself in writes:
         position = order[id(statement)]
         spans = [(order[id(loop)], end[id(loop)]) for loop in loops[id(statement)]]
-        for other in sorted(classes.members(name) | {name}):
+        # sharing made before the write, or anywhere in a loop around it (an earlier
+        # iteration): t = v later in the function does not make an earlier write visible
+        def eligible(where, targets, sources, name=name, position=position, spans=spans):
+            if not (where < position or _inside(where, spans)):
+                return False
+            # the written name bound to other memory since: that sharing is over
+            return not ((name in targets or name in sources) and _rebound(
+                name, where, position, spans, binds, blocks))
+
+        memory = _memory(edges, name, eligible)
+        written = memory[name]
+        for other in sorted(n for n, places in memory.items() if places & written):
             if other == name and not itself:
                 continue
+            if getattr(statement, "inplace", False) and rank_of.get(other) == 0:
+                continue  # s += v where s may hold the number other: a rebinding
             bound_before = any(b < position or _inside(b, spans) for b in binds.get(other, []))
-            read_after = any(r > position or _inside(r, spans) for r in reads.get(other, []))
+            read_after = any(_sees(r, position, spans, binds.get(other, []), blocks)
+                             for r in reads.get(other, []))
             if bound_before and read_after:
                 raise _refusal(name, other, statement, itself, source)
 
 
-def _number(statements, enclosing: list, order: dict, end: dict, loops: dict) -> None:
-    """Program order of every statement, where each ends, and the loops around it."""
+def _number(statements, enclosing: list, order: dict, end: dict, loops: dict,
+            blocks: dict, chain: tuple = ()) -> None:
+    """Program order of every statement, where each ends, the loops around it, and the
+    statement lists it sits in (its own first)."""
+    chain = (id(statements), *chain)
     for statement in statements:
         order[id(statement)] = len(order)
         loops[id(statement)] = enclosing
+        blocks[order[id(statement)]] = chain
         inner = [*enclosing, statement] if isinstance(statement, (ir.For, ir.While)) \
             else enclosing
         for block in ir.children(statement):
-            _number(block, inner, order, end, loops)
+            _number(block, inner, order, end, loops, blocks, chain)
         end[id(statement)] = len(order) - 1
+
+
+def _sees(read: int, write: int, spans, binds: list[int], blocks: dict) -> bool:
+    """Whether a read of a name sees the binding it had at a write: the read comes after
+    the write (or earlier in the body of a loop around it, in the next iteration) and no
+    binding of the name that surely runs in between (one in a block around the read) comes
+    before it."""
+    if read > write:
+        low = write
+    else:
+        around = [span for span in spans if _inside(read, [span])]
+        if not around:
+            return False
+        low = around[-1][0]  # from the top of the innermost loop around both, next time
+    return not any(low < bind < read and blocks[bind][0] in blocks[read] for bind in binds)
+
+
+def _bound_by_both_branches(statement) -> list[str]:
+    """For an ``if``: the names both branches surely bind (a conditional expression's
+    target), which the ``if`` as a whole binds."""
+    if not isinstance(statement, ir.If):
+        return []
+    return sorted(_surely_bound(statement.body) & _surely_bound(statement.orelse))
+
+
+def _surely_bound(block: list) -> set[str]:
+    bound: set[str] = set()
+    for statement in block:
+        bound |= set(ir.writes(statement)) if not isinstance(statement, ir.For) else set()
+        bound |= set(_bound_by_both_branches(statement))
+    return bound
+
+
+def _rebound(name: str, where: int, write: int, spans, binds: dict, blocks: dict) -> bool:
+    """Whether ``name``, made to share memory at ``where``, is surely bound again before
+    the write (later in the same pass, or from the top of the loop for sharing made later
+    in its body)."""
+    low = where if where < write else [span for span in spans if _inside(where, [span])][-1][0]
+    return any(low < bind < write and blocks[bind][0] in blocks[write]
+               for bind in binds.get(name, []))
 
 
 def _inside(position: int, spans) -> bool:
