@@ -212,7 +212,7 @@ def unfill(g, fill_value, ans):
 
     >>> unfill(np.ones((2, 3)), 0.5, np.zeros((2, 3))).item()
     6.0
-    >>> unfill(np.ones(3), 0.5, np.zeros(3, dtype=int))
+    >>> float(unfill(np.ones(3), 0.5, np.zeros(3, dtype=int)))
     0.0
     """
     if np.result_type(ans).kind not in "fc":

@@ -466,7 +466,7 @@ def _edited_after_import():
 edited_after_import = _edited_after_import()
 
 
-# 36. Open bug, found by the hypothesis fuzzer (test_fuzz.py) at 4b8ecc4, where reverse mode's
+# 36. Fixed at bf19593. Found by the hypothesis fuzzer (test_fuzz.py) at 4b8ecc4, where the
 #     aliasing pass began to run on every function: a false refusal. t2 is a number updated
 #     in a loop, and only later rebound to x; nothing shares memory when it is written, yet
 #     reverse mode refuses "a write into t2 that x sees". Without the loop, or without the
@@ -481,7 +481,7 @@ def false_alias_after_loop(x, v):
     return np.sum(t3) + np.sum(x)
 
 
-# 37. Open bug, the same pass (found by the second-order fuzzer): a false refusal that names
+# 37. Fixed at bf19593. The same pass (found by the second-order fuzzer): a false refusal that names
 #     an internal variable, "a write into t0 that t0_item sees". Shrunk by hypothesis only.
 def false_alias_internal_name(x, v, m):
     x *= 1.0 + 0.5 * np.sin(0.5 + x - np.cosh(x))
@@ -640,9 +640,9 @@ REGRESSIONS += [
     _open(edited_after_import, (V,), (0,), (),
           "reverse mode differentiates the edited file, not the code that runs"),
     Regression(false_alias_after_loop, (0.3, V), (0, 1), None, modes=REVERSE,
-               broken=REVERSE, reason="false aliasing refusal: a write into t2 that x sees"),
-    Regression(false_alias_internal_name, (0.3, V, M), (0, 1, 2), None, broken=REVERSE,
-               reason="false aliasing refusal naming t0_item"),
+               reason="false aliasing refusal: a write into t2 that x sees (fixed)"),
+    Regression(false_alias_internal_name, (0.3, V, M), (0, 1, 2), None,
+               reason="false aliasing refusal naming t0_item (fixed)"),
     Regression(helper_tuple_indexed, (0.7, V), (0, 1), None, broken=REVERSE,
                reason="h(...)[0] of a helper returning a tuple fails in the adjoint sweep"),
     _open(linspace_of_input, (0.7,), (0,), (), "np.linspace gives 0 in reverse mode"),
