@@ -771,7 +771,8 @@ def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:
     if type(primal) is not np.ndarray or type(tangent) is not np.ndarray:
         return None, False
     copied = False
-    if not dual._owns:
+    if not dual._owns or not primal.flags.writeable:
+        # (a read-only primal, np.broadcast_to's, cannot be written into by NumPy either)
         primal = np.array(primal, order="K")
         dual.primal = primal
         dual._owns = copied = True

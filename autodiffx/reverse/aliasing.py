@@ -69,6 +69,9 @@ def _shared_operands(statement: ir.Assign, rank_of: dict) -> list[str]:
             if base and rank_of.get(statement.target) == 0 and rank_of.get(base[0]) not in (
                     0, None):
                 return []
+            if base and _whole_numbers(statement.operands[1:2], rank_of) == rank_of.get(
+                    base[0]):
+                return []  # one whole number per axis: a NumPy scalar, a copy
             return base
         return names[:1] if statement.function in mutation.VIEWS else []
     if statement.kind in ("call", "unsupported"):
@@ -81,6 +84,21 @@ def _shared_operands(statement: ir.Assign, rank_of: dict) -> list[str]:
             return []
         return names
     return []
+
+
+def _whole_numbers(index: list, rank_of: dict) -> int | None:
+    """How many axes an index picks with whole numbers (``x[0]``, ``x[i, 2]``, where ``i``
+    is a number), or None if it does anything else (a slice, an array, a mask)."""
+    if not index:
+        return None
+    parts = index[0].elts if isinstance(index[0], ast.Tuple) else index
+    for part in parts:
+        if isinstance(part, ast.Constant) and type(part.value) is int:
+            continue
+        if isinstance(part, ast.Name) and rank_of.get(part.id) == 0:
+            continue  # a rank-0 name used as an index can only be a whole number
+        return None
+    return len(parts)
 
 
 def check(statements: list, params: list[str], rank_of: dict, source: FunctionSource,

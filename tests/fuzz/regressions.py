@@ -440,7 +440,8 @@ def helper_tuple_indexed(x, v):
     return _sum_and_tanh(v, v * x)[0]
 
 
-# 33. Open bug. Found by the widened fuzzer's hvp check in the working tree of the forward
+# 33. Fixed: read-only primals are copied before a tangent mirrors them. Found by the
+#     widened fuzzer's hvp check in the working tree of the forward
 #     mode memory work, and committed with it (5f74ed8): forward over reverse of x * np.sum(v)
 #     raised "ValueError: assignment destination is read-only" (dual._ensure_mirror wrote
 #     into the read-only np.broadcast_to adjoint of v while reshaping it).
@@ -662,9 +663,8 @@ REGRESSIONS.append(
         (0, 1),
         ((0.0, np.ones(3)), (np.ones(3), np.zeros((3, 3)))),
         modes=("forward over reverse", "reverse over reverse"),
-        broken=("forward over reverse",),
         reason="forward over reverse: ValueError: assignment destination is read-only "
-        "(forward/dual.py _ensure_mirror on the np.broadcast_to adjoint)",
+        "(forward/dual.py _ensure_mirror on the np.broadcast_to adjoint; fixed)",
     )
 )
 
@@ -679,5 +679,4 @@ KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str | tuple[str, ...]]] = {
     # fuzzer fails on any failure of a class not listed here. It follows HEAD d65982d.
     "input dict d": (("jacrev", "jacfwd", "rebind reverse"),
                      ("of_a_dict", "reads_cell_next_to_a_dict")),
-    "hvp reverse": (("hvp reverse",), "hessian_of_scalar_times_sum"),
 }
