@@ -942,6 +942,11 @@ class Sweeps:
                              self.value(value.id, statement, "before", value_use=False))
                 if self.adjoint(value.id) not in defined:
                     part = _call(_np("copy"), part)
+            if not self._surely_inexact(target, set()):
+                # an integer or boolean target truncates what is stored: checked at run time
+                self.helpers_used.add("through_cast")
+                part = _call(_load("through_cast"), part,
+                             self.value(target, statement, "before", value_use=False))
             self._contribute(value.id, part, defined, out)
         zero = ast.Subscript(value=_load(gradient), slice=where, ctx=ast.Store())
         if target in self.lists:  # an item replaced: zeros of its shape, not a number
@@ -951,6 +956,43 @@ class Sweeps:
         else:
             out.append(_assign(zero, ast.Constant(0.0)))
         return out
+
+    def _surely_inexact(self, name: str, seen: set[str]) -> bool:
+        """Whether every binding of ``name`` makes an array of floats: a differentiated
+        argument, the result of a rule with a differentiated operand, or ``np.zeros``-like
+        constructors without an integer ``dtype``. Then a value stored into it keeps its
+        derivative; otherwise the generated code checks the dtype at run time."""
+        if name in seen:
+            return True  # a cycle through loops: decided by the other bindings
+        seen.add(name)
+        if name in self.params:
+            return self.params.index(name) in self.wrt and not any(
+                isinstance(s, ir.Assign) and name in ir.bound(s) for s in ir.walk(self.statements))
+        bindings = [s for s in ir.walk(self.statements)
+                    if isinstance(s, ir.Assign) and name in ir.bound(s)]
+        return bool(bindings) and all(self._makes_inexact(s, seen) for s in bindings)
+
+    def _makes_inexact(self, statement: ir.Assign, seen: set[str]) -> bool:
+        if statement.targets:
+            return False
+        operands = [o.id for o in statement.operands if isinstance(o, ast.Name)]
+        if statement.kind == "copy":
+            return bool(operands) and self._surely_inexact(operands[0], seen)
+        if statement.kind == "primitive" and statement.rule.differentiable:
+            return any(o in self.relevant and self._surely_inexact(o, seen) for o in operands)
+        call = statement.expr
+        if statement.kind != "opaque" or not isinstance(call, ast.Call):
+            return False
+        keywords = {k.arg: k.value for k in call.keywords}
+        dtype = keywords.get("dtype")
+        if dtype is not None and not _names_float(dtype):
+            return False
+        function = statement.function
+        if function in (np.zeros, np.ones, np.empty, np.eye, np.identity):
+            return True
+        if function in (np.zeros_like, np.ones_like, np.empty_like) and operands:
+            return dtype is not None or self._surely_inexact(operands[0], seen)
+        return False
 
     # ------------------------------------------------------------------ control flow
 
@@ -1241,6 +1283,15 @@ class Sweeps:
                 out.append(ast.While(test=copy.deepcopy(statement.test), body=body, orelse=[]))
             return out
         return []
+
+
+def _names_float(node: ast.expr) -> bool:
+    """``float``, ``np.float64``, ``np.float32``, ``"float64"``...: a real floating dtype."""
+    text = ast.unparse(node)
+    for prefix in ("np.", "numpy."):
+        text = text.removeprefix(prefix)
+    return text.strip("'\"") in {"float", "float16", "float32", "float64", "double", "single",
+                                 "half", "longdouble", "f8", "f4", "d"}
 
 
 def _binds_surely(name: str, statement) -> bool:

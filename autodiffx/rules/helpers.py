@@ -223,6 +223,15 @@ def unfill(g, fill_value, ans):
 # --------------------------------------------------------------------------- indexing
 
 
+def through_cast(g, target):
+    """The cotangent of a value stored into ``target``: ``g`` when ``target`` holds real
+    floats, zeros when it holds integers or booleans (the store truncates the value, a step
+    function, so no derivative passes)."""
+    if np.issubdtype(np.asarray(target).dtype, np.inexact):
+        return g
+    return np.zeros_like(g)
+
+
 def unindex(g, x, index):
     """The adjoint of ``x[index]``: ``g`` scattered into zeros of ``x``'s shape.
 
@@ -658,6 +667,7 @@ HELPERS = {
         "strong_zero",
         "unfill",
         "unindex",
+        "through_cast",
         "untake",
         "untake_along_axis",
         "undiff",
