@@ -19,9 +19,10 @@ import types
 
 import numpy as np
 
-from ..errors import MissingRuleError, OutputTypeError
+from ..errors import AutodiffError, MissingRuleError, OutputTypeError
 from ..rules import registry
 from . import flat, ir, mutation, nested
+from . import source as source_module
 from .fence import refuse
 from .source import FunctionSource, is_missing
 
@@ -756,6 +757,25 @@ class Normalizer:
             return ast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
         return self._atom(node)
 
+    def _indexes_a_tuple_call(self, node: ast.Subscript) -> bool:
+        """``helper(x)[k]``: a whole-number index into what a user function returns, when
+        every one of its ``return`` statements returns a tuple of one length above k."""
+        call, index = node.value, node.slice
+        if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub) and isinstance(
+                index.operand, ast.Constant) and type(index.operand.value) is int:
+            index = node.slice = ast.Constant(-index.operand.value)  # helper(x)[-1]
+        if not (isinstance(call, ast.Call) and isinstance(index, ast.Constant)
+                and type(index.value) is int):
+            return False
+        callee = self._static(call.func)
+        if not _is_user_function(callee):
+            return False
+        size = _returned_tuple_size(callee)
+        if size is not None and -size <= index.value < size:
+            index.value %= size
+            return True
+        return False
+
     def _assign(self, target: str, node: ast.expr, origin) -> None:
         """Append statements computing ``target = node``."""
         if isinstance(node, ast.Name) and node.id in self.locals:
@@ -797,6 +817,14 @@ class Normalizer:
                 self._emit_unshared(target, shared, origin)
                 return
             self._call(target, node, origin)
+            return
+        if isinstance(node, ast.Subscript) and self._indexes_a_tuple_call(node):
+            # helper(x)[k] of a helper returning a tuple: unpack every item, keep item k
+            size = _returned_tuple_size(self._static(node.value.func))
+            names = [self._fresh(f"{target}_item") for _ in range(size)]
+            self._unpack(ast.Tuple(elts=[_load(n) for n in names], ctx=ast.Store()),
+                         node.value, origin)
+            self._assign(target, _load(names[node.slice.value]), origin)
             return
         if isinstance(node, ast.Subscript):
             value = self._atom(node.value)
@@ -1305,6 +1333,27 @@ def _random(callee) -> bool:
         return True
     owner = getattr(callee, "__self__", None)
     return type(owner).__module__.startswith("numpy.random") if owner is not None else False
+
+
+def _returned_tuple_size(function) -> int | None:
+    """How many items ``function`` returns, when each of its ``return`` statements returns
+    a tuple display of the same length; ``None`` otherwise or when its source is unknown."""
+    try:
+        definition = source_module.parse_function(function).node
+    except AutodiffError:
+        return None
+    sizes = set()
+    pending = list(definition.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                  ast.Lambda)):
+            continue  # a nested function's returns are its own
+        if isinstance(statement, ast.Return):
+            value = statement.value
+            sizes.add(len(value.elts) if isinstance(value, ast.Tuple) else None)
+        pending.extend(ast.iter_child_nodes(statement))
+    return sizes.pop() if len(sizes) == 1 else None
 
 
 def _is_user_function(callee) -> bool:
