@@ -627,6 +627,322 @@ def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
     return scale * x
 
 
+# --------------------------------------------------------------------------- shapes and statistics
+# These are written with NumPy functions that have rules of their own (indexing, reshape,
+# sum, take_along_axis, matmul) and with the lifted helpers (untake), so forward mode can push
+# Duals through them (forward over reverse) without a lifted version of each.
+
+PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+"""The modes of ``np.pad`` that copy entries of the array (or zeros): a gather, with a rule."""
+
+
+def check_pad_mode(mode):
+    """Refuse the modes of ``np.pad`` without a rule (statistics, ramps, ``'empty'``)."""
+    if isinstance(mode, str) and mode in PAD_MODES:
+        return
+    raise MissingRuleError(
+        f"np.pad with mode={mode!r} has no derivative rule; only the modes that copy "
+        f"entries have one: {', '.join(PAD_MODES)}",
+        hint="pad with one of those modes, or build the padding with np.concatenate",
+    )
+
+
+def positions(x):
+    """The flat position of each entry of ``x``, in ``x``'s shape: a gather's index map.
+
+    >>> positions(np.zeros((2, 2))).tolist()
+    [[0, 1], [2, 3]]
+    """
+    return np.reshape(np.arange(np.size(x)), np.shape(x))
+
+
+def unpad(g, x, pad_width, mode="constant"):
+    """The adjoint of ``np.pad(x, pad_width, mode)``: the middle of ``g`` for constant
+    padding; otherwise every copy of an entry sends its cotangent back to it.
+
+    >>> unpad(np.arange(5.0), np.zeros(3), 1, "edge").tolist()
+    [1.0, 2.0, 7.0]
+    """
+    check_pad_mode(mode)
+    if mode != "constant":
+        return untake(g, x, np.pad(positions(x), pad_width, mode=mode))
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (np.ndim(x), 2))
+    return g[tuple(slice(before, before + n)
+                   for (before, _), n in zip(widths, np.shape(x), strict=True))]
+
+
+def unjoin(g, arrays, axis):
+    """Split ``g`` along ``axis`` into pieces holding as many entries as each of ``arrays``,
+    shaped like them: the adjoint of ``np.vstack``, ``np.hstack``, ``np.dstack`` and
+    ``np.column_stack``, which join reshaped arrays along ``axis``.
+
+    >>> pieces = unjoin(np.arange(6.0).reshape(3, 2), [np.zeros(2), np.zeros((2, 2))], 0)
+    >>> [p.tolist() for p in pieces]
+    [[0.0, 1.0], [[2.0, 3.0], [4.0, 5.0]]]
+    """
+    across = int(np.prod(np.delete(np.shape(g), axis)))  # entries per slice along axis
+    pieces, start = [], 0
+    for a in arrays:
+        stop = start + (np.size(a) // across if across else 0)
+        piece = g[(slice(None),) * axis + (slice(start, stop),)]
+        pieces.append(np.reshape(piece, np.shape(a)))
+        start = stop
+    return pieces
+
+
+def rollaxis_destination(ndim, axis, start=0):
+    """Where ``np.rollaxis(x, axis, start)`` puts ``axis``: it is ``np.moveaxis(x, axis,
+    rollaxis_destination(...))``.
+
+    >>> rollaxis_destination(3, 2, 0), rollaxis_destination(3, 0, 3)
+    (0, 2)
+    """
+    axis %= ndim
+    start = start + ndim if start < 0 else start
+    return start - 1 if axis < start else start
+
+
+def sinc_derivative(x):
+    """d/dx of ``np.sinc(x) = sin(pi x) / (pi x)``: ``(cos(pi x) - sinc(x)) / x``, and its
+    Taylor series near 0 (where that quotient cancels), which is 0 at 0.
+
+    >>> bool(sinc_derivative(0.0) == 0), round(float(sinc_derivative(0.5)), 12)
+    (True, -1.273239544735)
+    """
+    small = np.abs(x) < 0.01
+    series = np.pi ** 2 * x * (-1 / 3 + np.pi ** 2 * x ** 2 / 30 - np.pi ** 4 * x ** 4 / 840)
+    away = np.where(small, 1.0, x)  # the branch not taken stays finite (second derivatives)
+    return np.where(small, series, (np.cos(np.pi * away) - np.sinc(away)) / away)
+
+
+def linear_scan(a, b):
+    """``y[k] = a[k] * y[k - 1] + b[k]`` along the last axis, with ``y[-1] = 0``.
+
+    A doubling scan: log2(n) steps of whole-array multiplications and additions (no
+    division, so zeros in ``a`` are exact), each building new arrays, so Duals pass.
+
+    >>> linear_scan(np.array([5.0, 2.0, 0.0, 3.0]), np.ones(4)).tolist()
+    [1.0, 3.0, 1.0, 4.0]
+    """
+    a, b = a * np.ones_like(b), b * np.ones_like(a)  # one shape for both
+    offset = 1
+    while offset < np.shape(b)[-1]:
+        b = np.concatenate([b[..., :offset], a[..., offset:] * b[..., :-offset] + b[..., offset:]],
+                           axis=-1)
+        a = np.concatenate([a[..., :offset], a[..., offset:] * a[..., :-offset]], axis=-1)
+        offset *= 2
+    return b
+
+
+def exclusive_cumprod(x):
+    """The products of the entries strictly before each one, along the last axis."""
+    return linear_scan(np.concatenate([np.zeros_like(x[..., :1]), x[..., :-1]], axis=-1),
+                       np.concatenate([np.ones_like(x[..., :1]), np.zeros_like(x[..., 1:])],
+                                      axis=-1))
+
+
+def uncumprod(g, x, axis=None):
+    """The adjoint of ``np.cumprod(x, axis)``, exact where ``x`` holds zeros.
+
+    Entry i of ``x`` gets ``E[i] * S[i]``, where ``E[i]`` is the product of the entries
+    before it and ``S[i] = g[i] + x[i + 1] * S[i + 1]``, a scan run backwards.
+
+    >>> uncumprod(np.ones(3), np.array([2.0, 0.0, 5.0])).tolist()  # 1, x0 + x0 x2, x0 x1
+    [1.0, 12.0, 0.0]
+    """
+    if axis is None:  # np.cumprod flattens
+        return np.reshape(uncumprod(g, np.ravel(x), 0), np.shape(x))
+    x_last = np.moveaxis(x, axis, -1)
+    after = np.concatenate([x_last[..., 1:], np.zeros_like(x_last[..., :1])], axis=-1)
+    backwards = np.flip(linear_scan(np.flip(after, -1), np.flip(np.moveaxis(g, axis, -1), -1)),
+                        -1)
+    return np.moveaxis(exclusive_cumprod(x_last) * backwards, -1, axis)
+
+
+def quantile_weights(x, q, axis=None):
+    """How much each entry of ``x`` weighs in ``np.quantile(x, q, axis)`` (the 'linear'
+    method), with one leading axis per axis of ``q``: 1 - f on the entry of rank
+    floor((n - 1) q) and f on the next, f the fractional part. Ranks come from a stable
+    argsort, so tied entries are told apart by their order in ``x``.
+
+    >>> quantile_weights(np.array([3.0, 1.0, 2.0, 0.0]), 0.5).tolist()
+    [0.0, 0.5, 0.5, 0.0]
+    """
+    x_shape = np.shape(x)
+    reduced = normalize_axis(axis, len(x_shape))
+    q = np.asarray(q, dtype=float)
+    if not reduced:
+        return np.ones(q.shape + x_shape)
+    order = [a for a in range(len(x_shape)) if a not in reduced] + list(reduced)
+    kept_shape = tuple(x_shape[a] for a in order[: len(x_shape) - len(reduced)])
+    n = int(np.prod([x_shape[a] for a in reduced]))
+    ranked = np.argsort(np.reshape(np.transpose(x, order), (*kept_shape, n)), axis=-1,
+                        kind="stable")
+    position = (n - 1) * q
+    low = np.clip(np.floor(position), 0, max(n - 1, 0)).astype(np.intp)
+    high = np.minimum(low + 1, n - 1)
+    fraction = position - low
+    weights = np.zeros(q.shape + kept_shape + (n,))
+    for index in np.ndindex(*q.shape):
+        for rank, weight in ((low[index], 1 - fraction[index]), (high[index], fraction[index])):
+            entries = ranked[..., rank:rank + 1]
+            spot = weights[index]
+            np.put_along_axis(spot, entries,
+                              np.take_along_axis(spot, entries, axis=-1) + weight, axis=-1)
+    moved = np.reshape(weights, q.shape + tuple(x_shape[a] for a in order))
+    inverse = np.argsort(order)
+    return np.transpose(moved, (*range(q.ndim), *(q.ndim + i for i in inverse)))
+
+
+def check_quantile_method(method):
+    """Refuse the methods of ``np.quantile`` and ``np.percentile`` other than 'linear'."""
+    if method == "linear":
+        return
+    raise MissingRuleError(
+        f"np.quantile / np.percentile with method={method!r} has no derivative rule; only "
+        "method='linear' (the default) has one",
+        hint="leave method out",
+    )
+
+
+def unquantile(g, x, q, axis=None, keepdims=False, method="linear"):
+    """The adjoint of ``np.quantile(x, q, axis, keepdims=keepdims)`` for ``x``: ``g`` spread
+    with :func:`quantile_weights`, summed over the quantiles."""
+    check_quantile_method(method)
+    lead = np.ndim(q)
+    weights = quantile_weights(x, q, axis)
+    reduced = normalize_axis(axis, np.ndim(x))
+    if not keepdims:
+        g = np.expand_dims(g, tuple(lead + a for a in reduced))
+    return np.sum(g * weights, axis=tuple(range(lead)))
+
+
+def quantile_slope(x, q, axis=None, keepdims=False, method="linear"):
+    """d/dq of ``np.quantile(x, q, axis, keepdims=keepdims)``: (n - 1) times the gap between
+    the two entries it interpolates, in the output's shape. At a whole rank (n - 1) q the
+    slope towards the next entry is taken (the derivative from the right; at q = 1, from
+    the left)."""
+    check_quantile_method(method)
+    reduced = normalize_axis(axis, np.ndim(x))
+    n = int(np.prod([np.shape(x)[a] for a in reduced]))
+    if n < 2:
+        return np.zeros(np.shape(np.quantile(x, q, axis=axis, keepdims=keepdims)))
+    rank = np.clip(np.floor((n - 1) * q), 0, n - 2)  # np.floor has no derivative: plain
+    below = np.quantile(x, rank / (n - 1), axis=axis, keepdims=keepdims)
+    above = np.quantile(x, (rank + 1) / (n - 1), axis=axis, keepdims=keepdims)
+    return (above - below) * (n - 1)
+
+
+def weights_like(a, weights=None, axis=None):
+    """The weights of ``np.average(a, axis, weights)`` in ``a``'s shape: ones when there
+    are none, a 1-d array laid along ``axis``."""
+    if weights is None:
+        return np.ones_like(a, dtype=float)
+    if np.ndim(weights) == 1 and np.ndim(a) > 1:
+        shape = [1] * np.ndim(a)
+        shape[axis] = -1
+        weights = np.reshape(weights, shape)
+    return weights * np.ones_like(a, dtype=float)
+
+
+def unweigh(g, a, weights, axis=None):
+    """Sum ``g`` (in ``a``'s shape) back to the shape of ``np.average``'s ``weights``."""
+    if np.ndim(weights) == 1 and np.ndim(a) > 1:
+        others = tuple(i for i in range(np.ndim(a)) if i != axis % np.ndim(a))
+        return np.sum(g, axis=others)
+    return g
+
+
+def to_full(g, n, m, mode, function="convolve"):
+    """``g``, the cotangent of ``np.convolve`` (or ``np.correlate``) of lengths ``n`` and
+    ``m`` in ``mode``, zero-padded to the length of the 'full' result it was cut from."""
+    low = min(n, m)
+    if mode == "full":
+        offset = 0
+    elif mode == "valid":
+        offset = low - 1
+    elif mode == "same":
+        offset = (low - 1) // 2 if function == "convolve" or n >= m else low // 2
+    else:
+        raise ArgumentError(f"np.{function}: mode must be 'full', 'same' or 'valid', not {mode!r}")
+    return np.pad(g, (offset, n + m - 1 - np.shape(g)[0] - offset))
+
+
+def no_rule(message, hint=""):
+    """Refuse a derivative that no rule gives (an argument the rule does not differentiate,
+    rather than one it silently passes no derivative through)."""
+    raise MissingRuleError(message, hint=hint or None)
+
+
+def _cov_rows(a, rowvar, first):
+    """One argument of ``np.cov`` as variables in rows, the way NumPy reads it."""
+    rows = np.atleast_2d(a)
+    if not rowvar and (np.ndim(a) != 1 if first else np.shape(rows)[0] != 1):
+        rows = rows.T
+    return rows
+
+
+def cov_variables(m, y=None, rowvar=True):
+    """The variables of ``np.cov(m, y, rowvar)`` as the rows of one matrix."""
+    rows = _cov_rows(m, rowvar, True)
+    if y is None:
+        return rows
+    return np.concatenate([rows, _cov_rows(y, rowvar, False)], axis=0)
+
+
+def cov_divisor(observations, bias=False, ddof=None):
+    """What ``np.cov`` divides the summed products by: observations less ddof."""
+    return observations - ((0 if bias else 1) if ddof is None else ddof)
+
+
+def uncov(g, m, y=None, rowvar=True, bias=False, ddof=None, side=0):
+    """The adjoint of ``np.cov(m, y, rowvar, bias, ddof)`` for ``m`` (side 0) or ``y``:
+    with X the variables in rows and Xc X less its row means, C = Xc Xc^T / d, so
+    dX = (G + G^T) Xc / d, split back into ``m``'s rows and ``y``'s."""
+    X = cov_variables(m, y, rowvar)
+    centred = X - np.mean(X, axis=1, keepdims=True)
+    variables = np.shape(X)[0]
+    G = np.reshape(g, (variables, variables))
+    dX = (G + G.T) @ centred / cov_divisor(np.shape(X)[1], bias, ddof)
+    own = np.shape(_cov_rows(m, rowvar, True))[0]
+    rows, given = (dX[:own], m) if side == 0 else (dX[own:], y)
+    if not rowvar and (np.ndim(given) != 1 if side == 0 else np.shape(rows)[0] != 1):
+        rows = rows.T
+    return np.reshape(rows, np.shape(given))
+
+
+def uncorrcoef(g, ans, x, y=None, rowvar=True, side=0):
+    """The adjoint of ``np.corrcoef(x, y, rowvar)``: R = C / (s s^T) with s the square roots
+    of C's diagonal, so the cotangent of C is G / (s s^T) less, on the diagonal,
+    (row sums + column sums of G R) / (2 C_ii); then :func:`uncov` of that."""
+    C = np.cov(x, y, rowvar=rowvar)
+    variables = int(round(np.size(C) ** 0.5))
+    C = np.reshape(C, (variables, variables))
+    G = np.reshape(g, (variables, variables))
+    R = np.reshape(ans, (variables, variables))
+    identity = np.eye(variables)
+    variances = np.sum(C * identity, axis=1)  # the diagonal, by rules both modes have
+    s = np.sqrt(variances)
+    GR = G * R
+    dC = G / np.outer(s, s) - identity * ((np.sum(GR, axis=1) + np.sum(GR, axis=0))
+                                          / (2 * variances))
+    return uncov(dC, x, y, rowvar, False, None, side)
+
+
+def interp_weights(x, xp, left=None, right=None, period=None):
+    """How much each of ``fp``'s entries weighs in ``np.interp(x, xp, fp, ...)``: the result
+    has ``x``'s shape and one more axis, along ``fp``. A ``left`` or ``right`` given as a
+    number is a constant and weighs nothing.
+
+    >>> interp_weights(0.25, np.array([0.0, 1.0])).tolist()
+    [0.75, 0.25]
+    """
+    edges = {"left": None if left is None else 0.0, "right": None if right is None else 0.0}
+    basis = np.eye(np.shape(xp)[0])
+    return np.stack([np.interp(x, xp, e, period=period, **edges) for e in basis], axis=-1)
+
+
+
 # --------------------------------------------------------------------------- forward mode
 
 
@@ -679,6 +995,24 @@ HELPERS = {
         "einsum_adjoint",
         "einsum_call_adjoint",
         "norm_adjoint",
+        "positions",
+        "unpad",
+        "unjoin",
+        "rollaxis_destination",
+        "sinc_derivative",
+        "uncumprod",
+        "quantile_weights",
+        "unquantile",
+        "quantile_slope",
+        "weights_like",
+        "unweigh",
+        "to_full",
+        "interp_weights",
+        "no_rule",
+        "cov_variables",
+        "cov_divisor",
+        "uncov",
+        "uncorrcoef",
     )
 }
 """The helpers an adjoint expression may name; reverse-mode generated code imports these."""

@@ -14,6 +14,7 @@ one convention at a time, in ``test_rules.py``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -620,3 +621,261 @@ DOMAINS: dict[str, list[Case]] = {
     ],
 }
 """For every rule name, the ways the tests call it."""
+
+
+# --------------------------------------------------------------------------- shapes, more
+# elementwise functions, statistics (shape_rules, elementwise_rules, statistics_rules)
+
+
+@dataclass(frozen=True)
+class WithNaN:
+    """Values of ``base`` with about a quarter of the entries NaN (the nan* reductions)."""
+
+    base: Any = REAL
+    rate: float = 0.25
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        values = np.asarray(self.base.sample(rng, shape), dtype=float)
+        return np.where(rng.random(shape) < self.rate, np.nan, values)
+
+
+def counted(axis: Any = None, more_than: int = 0) -> Callable[..., bool]:
+    """A ``valid`` test: every reduced group keeps more than ``more_than`` numbers."""
+    return lambda x, *_: bool(np.all(np.sum(~np.isnan(x), axis=axis) > more_than))
+
+
+def nan_reductions(domain: Any = REAL, ddof: bool = False) -> list[Case]:
+    """:func:`reductions` over arrays with NaN holes, and with ``ddof`` cases like np.var's.
+    Draws that leave a group without numbers (for DISTINCT values, np.nanstd's: with fewer
+    than two, whose spread is 0, a kink; with ddof, fewer than ddof + 2) are re-drawn."""
+    holes = WithNaN(domain)
+    least = 1 if domain is DISTINCT else 0  # a spread of one number is 0, a kink of np.nanstd
+    cases = [dataclasses.replace(c, args=(Arg(c.args[0].shape, holes),),
+                                 valid=counted(c.kwargs.get("axis"), least))
+             for c in reductions(domain) if not (least and c.args[0].shape == ())]
+    if ddof:
+        cases += [
+            Case((Arg((5,), holes),), {"ddof": 1}, valid=counted(None, 2)),
+            Case((Arg((2, 4), holes),), {"axis": 1, "ddof": 1, "keepdims": True},
+                 valid=counted(1, 2)),
+        ]
+    return cases
+
+
+def whole_ranks_avoided(n: int, scale: float = 1.0) -> Callable[..., bool]:
+    """A ``valid`` test for np.quantile over n entries: (n - 1) q is far from a whole rank."""
+    return lambda x, q, *_: far_from_integers((n - 1) * np.asarray(q) / scale)
+
+
+def quantiles(scale: float) -> list[Case]:
+    q = interval(0.02 * scale, 0.98 * scale)
+    return [
+        Case((Arg((5,), DISTINCT), 0.3 * scale)),
+        Case((Arg((5,), DISTINCT), Arg((), q)), valid=whole_ranks_avoided(5, scale)),
+        Case((Arg((2, 4), DISTINCT), Arg((3,), q)), {"axis": 1},
+             valid=whole_ranks_avoided(4, scale)),
+        Case((Arg((2, 3), DISTINCT), const((2,), q)), {"axis": 0, "keepdims": True},
+             valid=whole_ranks_avoided(2, scale)),
+        Case((Arg((2, 3, 2), DISTINCT), 0.7 * scale), {"axis": (0, 2)}),
+        Case((Arg((2, 3), DISTINCT), [0.1 * scale, 0.9 * scale]),
+             {"axis": -1, "method": "linear"}),
+        Case((Arg((4,), DISTINCT), 1.0 * scale)),
+    ]
+
+
+def convolutions(default: str) -> list[Case]:
+    shapes = (((5,), (3,)), ((3,), (5,)), ((4,), (4,)), ((1,), (3,)))
+    return [Case((Arg(a), Arg(v))) for a, v in shapes] + [
+        Case((Arg(a), Arg(v)), {"mode": mode})
+        for mode in ("full", "same", "valid")
+        if mode != default
+        for a, v in (((5,), (3,)), ((2,), (5,)), ((4,), (4,)), ((5,), (2,)), ((3,), (6,)))
+    ]
+
+
+XP = np.array([0.0, 1.0, 2.5, 3.0])
+
+DOMAINS.update({
+    # copies and rearrangements
+    "repeat": [
+        Case((Arg((4,)), 2)),
+        Case((Arg(()), 3)),
+        Case((Arg((2, 3)), 2)),
+        Case((Arg((2, 3)), 2), {"axis": 1}),
+        Case((Arg((2, 3)), 2), {"axis": -1}),
+        Case((Arg((2, 3)), [1, 0, 3]), {"axis": 1}),
+        Case((Arg((2, 3)), np.array([2, 1])), {"axis": 0}),
+        Case((Arg((2, 2)), [1, 0, 2, 1]), {"axis": None}),
+    ],
+    "tile": [
+        Case((Arg((3,)), 2)),
+        Case((Arg(()), (2, 3))),
+        Case((Arg((2, 3)), (2, 1))),
+        Case((Arg((3,)), (2, 2))),
+        Case((Arg((2, 3)), 3)),
+        Case((Arg((2, 1, 2)), (2,))),
+    ],
+    "pad": [
+        Case((Arg((3,)), 1)),
+        Case((Arg((2, 3)), ((1, 0), (0, 2)))),
+        Case((Arg((2, 3)), 2), {"mode": "constant", "constant_values": 1.5}),
+        *(Case((Arg((2, 3)), 1), {"mode": mode})
+          for mode in ("edge", "reflect", "symmetric", "wrap")),
+        Case((Arg((3,)), (2, 3)), {"mode": "reflect"}),
+        Case((Arg((4,)), (5, 1)), {"mode": "wrap"}),
+        Case((Arg((2, 2)), ((0, 3),)), {"mode": "symmetric"}),
+        Case((Arg((3,)), 2, "edge")),
+    ],
+    "roll": [
+        Case((Arg((5,)), 2)),
+        Case((Arg((2, 3)), 1)),
+        Case((Arg((2, 3)), -1), {"axis": 1}),
+        Case((Arg((2, 3)), 4), {"axis": 0}),
+        Case((Arg((2, 3, 2)), (1, 2)), {"axis": (0, 1)}),
+    ],
+    # DISTINCT: no ties, where the order (so the derivative) jumps
+    "partition": [
+        Case((Arg((5,), DISTINCT), 2)),
+        Case((Arg((2, 4), DISTINCT), 1), {"axis": 0}),
+        Case((Arg((2, 4), DISTINCT), (0, 3))),
+        Case((Arg((2, 3), DISTINCT), 3), {"axis": None}),
+        Case((Arg((2, 3), DISTINCT), -1), {"axis": -1}),
+    ],
+    "rot90": [
+        Case((Arg((2, 3)),)),
+        Case((Arg((2, 3)), 2)),
+        Case((Arg((2, 3)),), {"k": 2}),
+        Case((Arg((2, 3, 2)),), {"k": -1, "axes": (1, 2)}),
+        Case((Arg((2, 3)),), {"k": 3, "axes": (1, 0)}),
+    ],
+    "fliplr": [Case((Arg((2, 3)),)), Case((Arg((2, 3, 2)),))],
+    "flipud": [Case((Arg((4,)),)), Case((Arg((2, 3)),))],
+    "rollaxis": [
+        Case((Arg((2, 3, 4)), 2)),
+        Case((Arg((2, 3, 4)), 0), {"start": 3}),
+        Case((Arg((2, 3, 4)), -1), {"start": 1}),
+        Case((Arg((2, 3)), 1), {"start": -2}),
+    ],
+    "atleast_1d": unary((), (3,), (2, 3)),
+    "atleast_2d": unary((), (3,), (2, 3), (2, 1, 2)),
+    "atleast_3d": unary((), (3,), (2, 3), (2, 3, 1, 2)),
+    "astype": [
+        Case((Arg((2, 3)), "float")),
+        Case((Arg((4,)), "float64")),
+        # a cast to integers truncates: derivative 0 away from the whole numbers
+        Case((Arg((2, 3)), "int64"), valid=lambda x, _: far_from_integers(x)),
+        Case((Arg((3,)), "int32"), valid=lambda x, _: far_from_integers(x)),
+    ],
+    "vstack": [
+        Case(([Arg((3,)), Arg((3,))],)),
+        Case(([Arg((2, 3)), Arg((3,)), const((1, 3))],)),
+        Case(([Arg(()), Arg(())],)),
+    ],
+    "hstack": [
+        Case(([Arg((3,)), Arg((2,))],)),
+        Case(([Arg((2, 3)), Arg((2, 1))],)),
+        Case(([Arg(()), Arg((2,))],)),
+        Case(([Arg((2, 3, 2)), const((2, 1, 2))],)),
+    ],
+    "dstack": [
+        Case(([Arg((3,)), Arg((3,))],)),
+        Case(([Arg((2, 3)), Arg((2, 3, 2))],)),
+        Case(([Arg(()), Arg(())],)),
+    ],
+    "column_stack": [
+        Case(([Arg((3,)), Arg((3,))],)),
+        Case(([Arg((3,)), Arg((3, 2))],)),
+        Case(([Arg(()), Arg((1, 2))],)),
+    ],
+    "position_query": [
+        Case((Arg((5,)), 2), function=np.argpartition),
+        Case((Arg((2, 3), NONZERO),), function=np.argwhere),
+        Case((Arg((2, 3), NONZERO),), function=np.flatnonzero),
+    ],
+    # elementwise
+    "fmax": binary(LOW, HIGH) + binary(HIGH, LOW)[1:4],
+    "fmin": binary(LOW, HIGH) + binary(HIGH, LOW)[1:4],
+    "logaddexp2": binary(),
+    "sinc": elementwise_unary() + unary((5,), domain=interval(-0.02, 0.02)),
+    "degrees": elementwise_unary(),
+    "radians": elementwise_unary(),
+    "copysign": [Case((Arg(xs, NONZERO), const(ys, NONZERO))) for xs, ys in BINARY_SHAPES],
+    "ldexp": [
+        Case((Arg((2, 3)), np.array([1, -2, 0]))),
+        Case((Arg((3,)), 2)),
+        Case((Arg(()), np.array([[3], [-1]]))),
+    ],
+    "nan_to_num": elementwise_unary()
+    + [
+        Case((Arg((2, 3), WithNaN()),), {"nan": 1.0, "posinf": 5.0, "neginf": -5.0}),
+        Case((Arg((4,), WithNaN()),)),
+    ],
+    "rounding": [Case((Arg((2, 3), NONZERO),), function=f) for f in (np.around, np.fix)],
+    "infinity_test": [Case((Arg((2, 3)),), function=f) for f in (np.isposinf, np.isneginf)],
+    # statistics
+    "cumprod": [
+        Case((Arg(()),)),
+        Case((Arg((4,)),)),
+        Case((Arg((2, 3)),)),
+        Case((Arg((2, 3)),), {"axis": None}),
+        Case((Arg((2, 3)),), {"axis": 0}),
+        Case((Arg((2, 3)),), {"axis": -1}),
+        Case((Arg((2, 5, 2)),), {"axis": 1}),
+        Case((Arg((7,)),), {"axis": 0}),
+    ],
+    "nansum": nan_reductions(),
+    "nanmean": nan_reductions(),
+    "nanvar": nan_reductions(ddof=True),
+    "nanstd": nan_reductions(DISTINCT, ddof=True),
+    "average": [
+        Case((Arg((4,)),)),
+        Case((Arg((2, 3)), 1)),
+        Case((Arg((2, 3)),), {"keepdims": True}),
+        Case((Arg((2, 3)), None, Arg((2, 3), POSITIVE))),
+        Case((Arg((2, 3)), 0, Arg((2,), POSITIVE))),
+        Case((Arg((2, 3)), 1, Arg((3,), POSITIVE)), {"keepdims": True}),
+        Case((Arg((2, 3)), -1, Arg((2, 3), POSITIVE))),
+        Case((Arg((3,)), 0, const((3,), POSITIVE))),
+        Case((const((2, 3)), -1, Arg((3,), POSITIVE))),
+    ],
+    "cov": [
+        Case((Arg((2, 5)),)),
+        Case((Arg((5,)),)),
+        Case((Arg((5, 2)),), {"rowvar": False}),
+        Case((Arg((2, 5)),), {"bias": True}),
+        Case((Arg((3, 4)),), {"ddof": 0}),
+        Case((Arg((2, 5)), Arg((5,)))),
+        Case((Arg((5,)), Arg((2, 5)))),
+        Case((Arg((4, 2)), Arg((4,))), {"rowvar": False}),
+        Case((Arg((4, 2)), Arg((4, 3))), {"rowvar": False, "ddof": 2}),
+    ],
+    "corrcoef": [
+        Case((Arg((2, 5)),)),
+        Case((Arg((3, 4)),)),
+        Case((Arg((5, 2)),), {"rowvar": False}),
+        Case((Arg((2, 5)), Arg((5,)))),
+        Case((Arg((5,)), Arg((5,)))),
+        Case((Arg((4, 2)), Arg((4,))), {"rowvar": False}),
+    ],
+    "median": reductions(DISTINCT) + [Case((Arg((5,), DISTINCT),)), Case((Arg((3, 4), DISTINCT),),
+                                                                         {"axis": 1})],
+    "quantile": quantiles(1.0),
+    "percentile": quantiles(100.0),
+    "convolve": convolutions("full"),
+    "correlate": convolutions("valid"),
+    "interp": [
+        Case((const((4,), interval(0.0, 3.0)), XP, Arg((4,)))),
+        Case((const((2, 3), interval(-1.0, 4.0)), XP, Arg((4,)))),
+        Case((const((5,), interval(-1.0, 4.0)), XP, Arg((4,))), {"left": -1.0, "right": 2.0}),
+        Case((0.5, XP, Arg((4,)))),
+        Case((const((5,), interval(-3.0, 6.0)), np.array([0.0, 1.0, 2.0]), Arg((3,))),
+             {"period": 3.0}),
+    ],
+    "polyval": [
+        Case((Arg((3,)), Arg((4,)))),
+        Case((Arg((1,)), Arg((2, 3)))),
+        Case((Arg((4,)), Arg(()))),
+        Case((Arg((2,)), const((3,)))),
+        Case((const((3,)), Arg((2, 2)))),
+    ],
+})

@@ -226,8 +226,9 @@ def test_every_primitive_of_every_rule_is_called():
 
 
 # Parameters whose rules only refuse: np.einsum's third and fourth operands (a call with
-# more than two is refused in both modes; see test_einsum_with_three_operands_is_refused).
-REFUSING = {("einsum", "z"), ("einsum", "w")}
+# more than two is refused in both modes; see test_einsum_with_three_operands_is_refused),
+# np.interp's points (its rule differentiates the values fp only).
+REFUSING = {("einsum", "z"), ("einsum", "w"), ("interp", "x"), ("interp", "xp")}
 
 
 def test_every_differentiable_argument_is_differentiated_somewhere():
