@@ -478,6 +478,7 @@ _FUNCTION_METHODS = frozenset(
         "any",
         "argmax",
         "argmin",
+        "argpartition",
         "argsort",
         "cumprod",
         "cumsum",

@@ -60,6 +60,15 @@ METHODS = {
     "cumsum": (np.cumsum, ()),
     "swapaxes": (np.swapaxes, ()),
     "take": (np.take, ()),
+    "repeat": (np.repeat, ()),
+    "cumprod": (np.cumprod, ()),
+    "astype": (np.astype, ()),
+    "round": (np.round, ()),
+    "argmax": (np.argmax, ()),
+    "argmin": (np.argmin, ()),
+    "argsort": (np.argsort, ()),
+    "argpartition": (np.argpartition, ()),
+    "nonzero": (np.nonzero, ()),
 }
 """Array methods with the NumPy function whose rule they use; the parameters that a method
 takes as several positional arguments (``x.reshape(2, 3)``) are packed into a tuple."""
@@ -1028,6 +1037,10 @@ class Normalizer:
                                   args=[copy.deepcopy(receiver), *args],
                                   keywords=expression.keywords)
         rule = registry.lookup(callee)
+        if not rule.differentiable:  # x.round(), x.argmax(): a constant, whatever the arguments
+            self._emit_rule(target, callee, expression,
+                            [copy.deepcopy(receiver), *args, *keywords.values()], {}, origin)
+            return
         if packed and len(args) > 1:
             args = [ast.Tuple(elts=args, ctx=ast.Load())]
         operands, rule_keywords = self._bind(rule, callee, [copy.deepcopy(receiver), *args],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import helpers
-from .helpers import normalize_axis, pad_tangent, safe_divide, shift_axis
+from .helpers import normalize_axis, pad_tangent, shift_axis
 from .registry import defrule
 
 
@@ -82,7 +82,9 @@ def _nanvar_tangent(t, ans, x, axis=None, keepdims=False, ddof=0):
 
 def _nanstd_tangent(t, ans, x, axis=None, keepdims=False, ddof=0):
     count = np.sum(_valid(x), axis=axis, keepdims=keepdims)
-    return safe_divide(_nan_spread(t, x, axis, keepdims), ans * (count - ddof))
+    # helpers.safe_divide, looked up when called: forward mode lifts it (forward over
+    # forward meets Duals here)
+    return helpers.safe_divide(_nan_spread(t, x, axis, keepdims), ans * (count - ddof))
 
 
 NAN_DOC = "NaN entries are left out, so their derivative is 0."

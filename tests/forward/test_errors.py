@@ -54,8 +54,8 @@ def test_storing_into_a_plain_array_says_to_use_reverse_mode(f):
 
 
 def test_unknown_function_is_named():
-    with pytest.raises(autodiffx.MissingRuleError, match=r"np\.sinc"):
-        _forward(lambda x: np.sum(np.sinc(x)))(np.array([0.5, 1.5]))
+    with pytest.raises(autodiffx.MissingRuleError, match=r"np\.i0"):
+        _forward(lambda x: np.sum(np.i0(x)))(np.array([0.5, 1.5]))
 
 
 def test_unknown_keyword_is_named():
