@@ -227,8 +227,9 @@ def through_cast(g, target):
     """The cotangent of a value stored into ``target``: ``g`` when ``target`` holds real
     floats, zeros when it holds integers or booleans (the store truncates the value, a step
     function, so no derivative passes)."""
-    if np.issubdtype(np.asarray(target).dtype, np.inexact):
-        return g
+    dtype = getattr(target, "dtype", None)  # an array, or a dual number (forward over reverse)
+    if dtype is None or np.issubdtype(dtype, np.inexact):
+        return g  # a Python float
     return np.zeros_like(g)
 
 
