@@ -601,17 +601,18 @@ def jacfwd(f: Callable, wrt: Wrt = 0, *, chunk: int | None = None) -> Callable:
     @functools.wraps(f)
     def jacobian(*args, **kwargs):
         args, indices, many = _prepare(f, args, wrt)
-        value, columns = driver.jacobian_columns(f, args, kwargs, indices, chunk)
+        function, args, flat_indices, regroup = _flattened(f, args, indices, "forward")
+        value, columns = driver.jacobian_columns(function, args, kwargs, flat_indices, chunk)
         results = []
         offset = 0
         out_shape = np.shape(value)
-        for index in indices:
+        for index in flat_indices:
             size = int(np.size(args[index]))
             block = columns[offset : offset + size]
             offset += size
             block = np.moveaxis(block.reshape((size, -1)), 0, -1)
             results.append(block.reshape(out_shape + np.shape(args[index])))
-        return tuple(results) if many else results[0]
+        return _jacobians(results, regroup, many)
 
     return jacobian
 
@@ -631,8 +632,10 @@ def jacrev(f: Callable, wrt: Wrt = 0) -> Callable:
     @functools.wraps(f)
     def jacobian(*args, **kwargs):
         args, indices, many = _prepare(f, args, wrt)
-        generated = reverse.build(f, indices, _ranks(args))
+        function, args, indices, regroup = _flattened(f, args, indices, "reverse")
+        generated = reverse.build(function, indices, _ranks(args))
         value, pullback = generated.function(*args, **kwargs)
+        _require_numeric(value, f)
         out_shape = np.shape(value)
         m = int(np.prod(out_shape, dtype=int))
         rows = [[] for _ in indices]
@@ -643,12 +646,20 @@ def jacrev(f: Callable, wrt: Wrt = 0) -> Callable:
             for row, g, index in zip(rows, pullback(cotangent), indices, strict=True):
                 row.append(np.broadcast_to(g, np.shape(args[index])))
         results = [
-            np.stack(row).reshape(out_shape + np.shape(args[index]))
+            np.stack(row).reshape(out_shape + np.shape(args[index])) if row
+            else np.zeros(out_shape + np.shape(args[index]))
             for row, index in zip(rows, indices, strict=True)
         ]
-        return tuple(results) if many else results[0]
+        return _jacobians(results, regroup, many)
 
     return jacobian
+
+
+def _jacobians(blocks, regroup, many):
+    """One Jacobian block per ``wrt`` entry; for a dict, list or tuple argument, the blocks
+    of its leaves in its structure (as JAX does: ``{"w": dout/dw, "b": dout/db}``)."""
+    blocks = tuple(blocks) if regroup is None else regroup(blocks)
+    return blocks if many else blocks[0]
 
 
 def source(g: Callable, *example_args) -> str:

@@ -30,6 +30,8 @@ import itertools
 import keyword
 import linecache
 import threading
+import types
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +111,8 @@ def map_leaves(function, value):
 
 # --------------------------------------------------------------------------- reverse mode
 
-_flat_cache: dict[tuple, Any] = {}
+_flat_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""f -> {specs -> f's leaf version}: dropped with f."""
 _lock = threading.Lock()
 _counter = itertools.count(1)
 
@@ -117,13 +120,14 @@ _counter = itertools.count(1)
 def flat_function(f, specs: dict[int, Spec]):
     """``f`` rewritten so that each structured parameter ``i`` in ``specs`` becomes one
     parameter per leaf, in place (the leaves of parameter ``i`` in flattening order)."""
-    key = (f, tuple(sorted(specs.items())))
+    key = tuple(sorted(specs.items()))
     with _lock:
-        if key in _flat_cache:
-            return _flat_cache[key]
+        known = _flat_cache.get(f, {})
+        if key in known:
+            return known[key]
     flat = _rewrite(f, specs)
     with _lock:
-        _flat_cache[key] = flat
+        _flat_cache.setdefault(f, {})[key] = flat
     return flat
 
 
@@ -155,9 +159,9 @@ def _rewrite(f, specs):
             names[path] = candidate
         leaf_names[name] = names
         new_params.extend(names.values())
-    namespace = dict(source.namespace)
-    rewriter = _Rewriter(leaf_names, {params[i]: specs[i] for i in specs}, source, namespace,
-                         taken)
+    extras: dict[str, Any] = {}  # the leaf versions of called helpers, g_leaves
+    rewriter = _Rewriter(leaf_names, {params[i]: specs[i] for i in specs}, source,
+                         {**source.namespace, **extras}, taken, extras)
     body = [rewriter.visit(statement) for statement in node.body]
     definition = ast.FunctionDef(
         name=node.name,
@@ -166,12 +170,31 @@ def _rewrite(f, specs):
                            defaults=[]),
         body=body, decorator_list=[], returns=None, type_comment=None,
     )
-    module = ast.fix_missing_locations(ast.Module(body=[definition], type_ignores=[]))
+    # The rewritten function is defined inside a factory whose locals are f's free names and
+    # the extras, so that they stay free names of the rewritten code: it is then given f's
+    # own globals and closure cells, and reads them at call time as f does (a global or a
+    # cell rebound between calls is seen, and guarded, as for any function).
+    free = [*f.__code__.co_freevars, *extras]
+    factory = ast.FunctionDef(
+        name="_structured", args=ast.arguments(posonlyargs=[], args=[], vararg=None,
+                                               kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                               defaults=[]),
+        body=[*(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())],
+                           value=ast.Constant(None)) for n in free),
+              definition, ast.Return(value=ast.Name(id=node.name, ctx=ast.Load()))],
+        decorator_list=[], returns=None, type_comment=None)
+    module = ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
     text = ast.unparse(module) + "\n"
     filename = f"<autodiffx-structured-{next(_counter)} {node.name}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    exec(compile(text, filename, "exec"), namespace)  # printed from the parsed user code
-    flat = namespace[node.name]
+    weakref.finalize(f, linecache.cache.pop, filename, None)
+    code = compile(text, filename, "exec")  # printed from the parsed user code
+    factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    inner = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType))
+    cells = dict(zip(f.__code__.co_freevars, f.__closure__ or (), strict=True))
+    closure = tuple(cells[n] if n in cells else types.CellType(extras[n])
+                    for n in inner.co_freevars)
+    flat = types.FunctionType(inner, f.__globals__, node.name, None, closure or None)
     flat.__qualname__ = getattr(f, "__qualname__", node.name)
     return flat
 
@@ -203,12 +226,13 @@ def _leaf_nodes(node):
 class _Rewriter(ast.NodeTransformer):
     """Constant-key reads of structured parameters become leaf names."""
 
-    def __init__(self, leaf_names, specs, source, namespace, taken):
+    def __init__(self, leaf_names, specs, source, namespace, taken, extras):
         self.leaf_names = leaf_names
         self.specs = specs
         self.source = source
         self.namespace = namespace
         self.taken = taken
+        self.extras = extras
 
     def visit_Call(self, node):
         """``g(params, x)`` with ``g`` a user function: call ``g``'s leaf version instead,
@@ -232,7 +256,7 @@ class _Rewriter(ast.NodeTransformer):
         while name in self.taken and self.namespace.get(name) is not flat:
             name += "_"
         self.taken.add(name)
-        self.namespace[name] = flat
+        self.namespace[name] = self.extras[name] = flat
         return ast.copy_location(
             ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=arguments, keywords=[]),
             node)
@@ -258,9 +282,17 @@ class _Rewriter(ast.NodeTransformer):
                 return None
             path.append(node.slice.value)
             node = node.value
-        if isinstance(node, ast.Name) and node.id in self.leaf_names:
-            return node.id, tuple(reversed(path))
-        return None
+        if not (isinstance(node, ast.Name) and node.id in self.leaf_names):
+            return None
+        path.reverse()
+        spec = self.specs[node.id]
+        for key in path:
+            if spec.kind == "leaf":
+                return None  # params["b"][0]: the rest indexes the array leaf params["b"]
+            if key not in spec.keys:
+                break  # refused by _expression, naming the read
+            spec = spec.children[spec.keys.index(key)]
+        return node.id, tuple(path)
 
     def _spec_at(self, param, path):
         spec = self.specs[param]

@@ -942,7 +942,7 @@ class Sweeps:
                              self.value(value.id, statement, "before", value_use=False))
                 if self.adjoint(value.id) not in defined:
                     part = _call(_np("copy"), part)
-            if not self._surely_inexact(target, set()):
+            if target not in self.lists and not self._surely_inexact(target, set()):
                 # an integer or boolean target truncates what is stored: checked at run time
                 self.helpers_used.add("through_cast")
                 part = _call(_load("through_cast"), part,

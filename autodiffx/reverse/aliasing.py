@@ -111,7 +111,17 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
     end: dict[int, int] = {}
     loops: dict[int, list] = {}
     blocks: dict[int, tuple] = {-1: ()}
-    _number(statements, [], order, end, loops, blocks)
+    branches: dict[int, tuple[int, int]] = {}
+    _number(statements, [], order, end, loops, blocks, branches)
+
+    def apart(a: int, b: int) -> bool:
+        """Whether positions a and b lie in different branches of one ``if``: one pass
+        never runs both."""
+        arms = {branches[block] for block in blocks[a] if block in branches}
+        return any((where, 1 - arm) in arms
+                   for where, arm in (branches[block] for block in blocks[b]
+                                      if block in branches))
+
     # (where, names bound there, names whose memory they may share)
     edges: list[tuple[int, list[str], list[str]]] = []
     binds: dict[str, list[int]] = {name: [-1] for name in params}
@@ -145,7 +155,8 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
         # sharing made before the write, or anywhere in a loop around it (an earlier
         # iteration): t = v later in the function does not make an earlier write visible
         def eligible(where, targets, sources, name=name, position=position, spans=spans):
-            if not (where < position or _inside(where, spans)):
+            if not ((where < position and not apart(where, position))
+                    or _inside(where, spans)):
                 return False
             # the written name bound to other memory since: that sharing is over
             return not ((name in targets or name in sources) and _rebound(
@@ -160,15 +171,17 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
                 continue  # s += v where s may hold the number other: a rebinding
             bound_before = any(b < position or _inside(b, spans) for b in binds.get(other, []))
             read_after = any(_sees(r, position, spans, binds.get(other, []), blocks)
+                             and (_inside(r, spans) or not apart(r, position))
                              for r in reads.get(other, []))
             if bound_before and read_after:
                 raise _refusal(name, other, statement, itself, source)
 
 
 def _number(statements, enclosing: list, order: dict, end: dict, loops: dict,
-            blocks: dict, chain: tuple = ()) -> None:
-    """Program order of every statement, where each ends, the loops around it, and the
-    statement lists it sits in (its own first)."""
+            blocks: dict, branches: dict, chain: tuple = ()) -> None:
+    """Program order of every statement, where each ends, the loops around it, the
+    statement lists it sits in (its own first), and for each branch of an ``if`` (by its
+    list's id) the ``if``'s position and which branch (0 the body, 1 the else)."""
     chain = (id(statements), *chain)
     for statement in statements:
         order[id(statement)] = len(order)
@@ -176,8 +189,11 @@ def _number(statements, enclosing: list, order: dict, end: dict, loops: dict,
         blocks[order[id(statement)]] = chain
         inner = [*enclosing, statement] if isinstance(statement, (ir.For, ir.While)) \
             else enclosing
+        if isinstance(statement, ir.If):
+            branches[id(statement.body)] = (order[id(statement)], 0)
+            branches[id(statement.orelse)] = (order[id(statement)], 1)
         for block in ir.children(statement):
-            _number(block, inner, order, end, loops, blocks, chain)
+            _number(block, inner, order, end, loops, blocks, branches, chain)
         end[id(statement)] = len(order) - 1
 
 

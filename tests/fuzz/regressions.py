@@ -634,7 +634,7 @@ REGRESSIONS += [
           "reverse mode keeps a closure cell's value from the first call",
           modes=("reverse after rebind", "forward after rebind"),
           rebind=lambda: (lambda old: lambda: _rebind_cell(old))(_rebind_cell(-0.7))),
-    _open(reads_cell_next_to_a_dict, (V, {"w": V, "b": 0.7}), (0, 1), ("reverse after rebind",),
+    _open(reads_cell_next_to_a_dict, (V, {"w": V, "b": 0.7}), (0, 1), (),
           "reverse mode keeps a closure cell's value when a dict is differentiated too",
           modes=("reverse after rebind", "forward after rebind"),
           rebind=lambda: (lambda old: lambda: _rebind_cell_next_to_a_dict(old))(
@@ -652,7 +652,7 @@ REGRESSIONS += [
     _open(builtin_max_of_array, (V,), (0,), (),
           "builtin max of an array crashes in generated code"),
     _open(complex_intermediate, (0.7,), (0,), (), "complex intermediates"),
-    _open(of_a_dict, (0.5, {"w": V, "b": 0.7}), (0, 1), ("jacrev", "jacfwd"),
+    _open(of_a_dict, (0.5, {"w": V, "b": 0.7}), (0, 1), (),
           "jacrev/jacfwd of a function of a dict", modes=("jacrev", "jacfwd")),
 ]
 
@@ -677,6 +677,4 @@ KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str | tuple[str, ...]]] = {
     # This table must shrink to empty: when a fix makes a regression pass, its strict xfail
     # fails; delete the regression's `broken` and the entries here that name it. The CI
     # fuzzer fails on any failure of a class not listed here. It follows HEAD d65982d.
-    "input dict d": (("jacrev", "jacfwd", "rebind reverse"),
-                     ("of_a_dict", "reads_cell_next_to_a_dict")),
 }

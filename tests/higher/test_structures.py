@@ -141,3 +141,55 @@ def test_has_aux_with_structured_parameters(mode):
 def test_has_aux_needs_a_pair():
     with pytest.raises(autodiffx.ArgumentError, match="pair"):
         autodiffx.grad(lambda x: x * 2.0, has_aux=True, mode="forward")(1.0)
+
+
+def layer(params, x):
+    return np.tanh(params["W"] @ x + params["b"])
+
+
+def _scaled_by_a_cell():
+    scale = 1.5
+
+    def scaled(params, x):
+        return np.sum(np.sin(params["W"] @ x) * scale) + params["b"][0]
+
+    def rebind(value):
+        nonlocal scale
+        scale = value
+
+    return scaled, rebind
+
+
+@pytest.mark.parametrize("jacobian", [autodiffx.jacfwd, autodiffx.jacrev])
+def test_jacobians_of_a_structure_have_its_structure(jacobian):
+    # as in JAX: {"W": d out/d W, "b": d out/d b}, each of shape out.shape + leaf.shape
+    params = {"W": _params()["W"], "b": _params()["b"]}
+    x = np.array([0.3, -0.2, 0.5, 0.1])
+    blocks = jacobian(layer, wrt=(0, 1))(params, x)
+    assert set(blocks[0]) == {"W", "b"}
+    for key, leaf in params.items():
+        assert blocks[0][key].shape == (3,) + leaf.shape
+        for index in np.ndindex(leaf.shape):
+            def along(value, key=key, index=index):
+                changed = {k: v.copy() for k, v in params.items()}
+                changed[key][index] = value
+                return layer(changed, x)
+            step = 1e-6
+            numeric = (along(leaf[index] + step) - along(leaf[index] - step)) / (2 * step)
+            np.testing.assert_allclose(blocks[0][key][(slice(None), *index)], numeric,
+                                       rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(blocks[1], np.tanh(params["W"] @ x + params["b"])[:, None] * 0
+                               + (1 - layer(params, x) ** 2)[:, None] * params["W"],
+                               rtol=1e-12)
+
+
+def test_reverse_mode_sees_a_closure_cell_rebound_next_to_a_structure():
+    scaled, rebind = _scaled_by_a_cell()
+    params = {"W": _params()["W"], "b": _params()["b"]}
+    x = np.array([0.3, -0.2, 0.5, 0.1])
+    before = autodiffx.grad(scaled)(params, x)
+    rebind(-0.7)
+    after = autodiffx.grad(scaled)(params, x)
+    forward = autodiffx.grad(scaled, mode="forward")(params, x)
+    np.testing.assert_allclose(after["W"], forward["W"], rtol=1e-12)
+    np.testing.assert_allclose(after["W"], before["W"] * (-0.7 / 1.5), rtol=1e-12)

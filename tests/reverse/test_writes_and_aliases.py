@@ -105,3 +105,39 @@ def test_whether_a_store_truncates_is_read_from_the_target_at_run_time(dtype):
     h = 1e-4 if dtype != np.float32 else 1e-2
     numeric = (_store_into_a_copy_of(x + h, like) - _store_into_a_copy_of(x - h, like)) / (2 * h)
     assert slope == pytest.approx(numeric, rel=1e-3, abs=1e-6)
+
+
+def _shares_in_one_branch_writes_in_the_other(x, m, flag):
+    t = np.zeros_like(m)
+    if flag > 0:
+        t = m  # t shares m's memory only on this branch
+    else:
+        t[0] += x  # a write on the other branch: never into m
+        t = t * m
+    return np.sum(t * m) + x * np.sum(m)
+
+
+def _shares_then_writes_in_a_loop(x, m):
+    t = np.zeros_like(m)
+    for i in range(2):
+        if i == 1:
+            t[0] += x  # in the second pass t is m: m changes
+        else:
+            t = m
+    return np.sum(m * m)
+
+
+@pytest.mark.parametrize("flag", [1.0, -1.0])
+def test_sharing_on_one_branch_does_not_refuse_a_write_on_the_other(flag):
+    m = np.array([0.5, -1.0, 2.0])
+    gradient = autodiffx.grad(_shares_in_one_branch_writes_in_the_other, wrt=(0, 1))(
+        0.7, m, flag)
+    forward = autodiffx.grad(_shares_in_one_branch_writes_in_the_other, wrt=(0, 1),
+                             mode="forward")(0.7, m, flag)
+    for got, expected in zip(gradient, forward, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_sharing_on_one_branch_reaches_the_other_in_the_next_iteration():
+    with pytest.raises(autodiffx.AutodiffError, match="share memory"):
+        autodiffx.grad(_shares_then_writes_in_a_loop)(0.7, np.array([0.5, -1.0, 2.0]))
