@@ -303,8 +303,9 @@ for _function, _scale in ((np.quantile, 1), (np.percentile, 100)):
         tangents=(_quantile_tangent_x(_scale), _quantile_tangent_q(_scale)),
         adjoints=(
             f"unquantile(g, x, {_q}, axis, keepdims, method)",
-            f"np.sum(g * quantile_slope(x, {_q}, axis, keepdims, method), "
-            f"axis=tuple(range(np.ndim(q), np.ndim(g)))){_per}",
+            # the output has q's axes first: sum over the rest
+            f"np.sum(np.reshape(g * quantile_slope(x, {_q}, axis, keepdims, method), "
+            f"(*np.shape(q), -1)), axis=-1){_per}",
         ),
         doc=QUANTILE_DOC,
     )
@@ -379,8 +380,7 @@ defrule(
     adjoints=(
         _INTERP_REFUSAL,
         _INTERP_REFUSAL,
-        "np.sum(np.expand_dims(g, -1) * interp_weights(x, xp, left, right, period), "
-        "axis=tuple(range(np.ndim(g))))",
+        "np.ravel(g) @ np.reshape(interp_weights(x, xp, left, right, period), (np.size(g), -1))",
     ),
     rank=lambda x, xp, fp, **_: x,
     doc="Linear in fp; left and right given as numbers are constants. The points x and xp "
@@ -405,9 +405,9 @@ defrule(
     "p x",
     tangents=(_polyval_tangent_p, _polyval_tangent_x),
     adjoints=(
-        "np.sum(np.expand_dims(g, -1) * np.expand_dims(x, -1) ** np.arange(len(p) - 1, -1, -1), "
-        "axis=tuple(range(np.ndim(x))))",
-        "g * np.polyval(p[:-1] * np.arange(len(p) - 1, 0, -1), x)",
+        # g times the Vandermonde matrix of x
+        "np.ravel(g) @ np.ravel(x)[:, np.newaxis] ** np.arange(np.size(p) - 1, -1, -1)",
+        "g * np.polyval(p[:-1] * np.arange(np.size(p) - 1, 0, -1), x)",
     ),
     rank=lambda p, x, **_: x,
 )
