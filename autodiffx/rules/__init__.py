@@ -1,6 +1,7 @@
 """The one registry of derivative rules, shared by forward and reverse mode."""
 
 from . import numpy_rules  # noqa: F401, I001  (registers the NumPy rules on import)
+from . import linalg_rules  # noqa: F401  (and those for linear algebra)
 from . import elementwise_rules, shape_rules, statistics_rules  # noqa: F401  (likewise)
 from .registry import (
     Rule,

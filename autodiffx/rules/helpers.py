@@ -606,6 +606,318 @@ def einsum_call_adjoint(position, g, *args):
     return einsum_adjoint(spec, _operand_side(position, positions), g, *operands)
 
 
+# --------------------------------------------------------------------------- linear algebra
+# Written with NumPy functions that have rules of their own (np.linalg.solve, np.tril,
+# np.swapaxes, matmul, np.tensordot, np.cross), so forward mode pushes Duals through them
+# (forward over reverse) without a lifted version of each.
+
+
+def _phi(x):
+    """Φ(X): the lower triangle of X (of each matrix in a stack) with its diagonal halved."""
+    return np.tril(x) - np.eye(np.shape(x)[-1]) * x / 2
+
+
+def cholesky_adjoint(g, ans, upper=False):
+    """The adjoint of ``np.linalg.cholesky(a, upper=upper)`` for ``a``.
+
+    Murray (2016), "Differentiation of the Cholesky decomposition", arXiv:1602.07527, eq. 10:
+    with L the factor, L̄ its cotangent and Φ as in :func:`_phi`, the gradient for a
+    symmetric ``a`` is the symmetric part of P = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹. NumPy reads only the
+    lower triangle of ``a`` (the upper one with ``upper=True``), so an entry off the
+    diagonal stands for itself and its mirror image: it gets P_ij + P_ji, a diagonal entry
+    P_ii, and the triangle NumPy ignores 0. That is Φ(P + Pᵀ), transposed for ``upper``.
+
+    The gradient of tr(L), which central differences confirm; NumPy never reads a[0, 1]:
+
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> cholesky_adjoint(np.eye(2), np.linalg.cholesky(a)).round(4).tolist()
+    [[0.3384, 0.0], [-0.3536, 0.3536]]
+    """
+    factor = np.swapaxes(ans, -1, -2) if upper else ans
+    cotangent = np.swapaxes(g, -1, -2) if upper else g
+    factor_t = np.swapaxes(factor, -1, -2)
+    left = np.linalg.solve(factor_t, _phi(factor_t @ cotangent))  # L⁻ᵀ Φ(Lᵀ L̄)
+    p = np.swapaxes(np.linalg.solve(factor_t, np.swapaxes(left, -1, -2)), -1, -2)  # left L⁻¹
+    da = _phi(p + np.swapaxes(p, -1, -2))
+    return np.swapaxes(da, -1, -2) if upper else da
+
+
+def adjugate(a):
+    """The adjugate of ``a`` (of each matrix of a stack): det(A) A⁻¹ where A is invertible,
+    and the continuous extension where it is not. The derivative of det(A) is its transpose.
+
+    From the SVD A = U S Vᵀ: adj(A) = adj(Vᵀ) adj(S) adj(U) = det(U) det(V) V adj(S) Uᵀ,
+    where adj(S) is diagonal with the products of the other singular values
+    (:func:`prod_partials`, exact where some are 0).
+
+    >>> adjugate(np.array([[1.0, 2.0], [2.0, 4.0]])).round(12).tolist()
+    [[4.0, -2.0], [-2.0, 1.0]]
+    """
+    u, s, vh = np.linalg.svd(a)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    spread = (np.swapaxes(vh, -1, -2) * np.expand_dims(prod_partials(s, -1), -2)) @ np.swapaxes(
+        u, -1, -2)
+    return np.expand_dims(sign, (-2, -1)) * spread
+
+
+def _matrix_powers(base, count):
+    """I, B, B², ..., B^(count - 1) for a matrix (or a stack of them) B."""
+    powers = [np.eye(np.shape(base)[-1]) + np.zeros(np.shape(base))]
+    for _ in range(count - 1):
+        powers.append(powers[-1] @ base)
+    return powers
+
+
+def matrix_power_adjoint(g, a, n):
+    """The adjoint of ``np.linalg.matrix_power(a, n)`` for ``a``.
+
+    For n ≥ 1, d(Aⁿ) = Σ Aⁱ dA Aⁿ⁻¹⁻ⁱ (i = 0 .. n - 1), so Ā = Σ (Aⁱ)ᵀ G (Aⁿ⁻¹⁻ⁱ)ᵀ. A⁰ = I
+    is constant. For n < 0 NumPy takes B = A⁻¹ to the power |n|: the same sum gives B̄, and
+    dB = -B dA B gives Ā = -Bᵀ B̄ Bᵀ.
+
+    >>> matrix_power_adjoint(np.ones((2, 2)), np.diag([2.0, 3.0]), 2).tolist()
+    [[4.0, 5.0], [5.0, 6.0]]
+    """
+    if n == 0:
+        return np.zeros(np.shape(a))
+    base = a if n > 0 else np.linalg.inv(a)
+    powers = [np.swapaxes(p, -1, -2) for p in _matrix_powers(base, abs(n))]
+    total = powers[0] @ g @ powers[-1]
+    for i in range(1, abs(n)):
+        total = total + powers[i] @ g @ powers[abs(n) - 1 - i]
+    if n > 0:
+        return total
+    base_t = np.swapaxes(base, -1, -2)
+    return -(base_t @ total @ base_t)
+
+
+def _as_matrices(arrays):
+    """The arrays of ``np.linalg.multi_dot`` as matrices: a 1-d first one as a row, a 1-d
+    last one as a column."""
+    matrices = list(arrays)
+    if np.ndim(matrices[0]) == 1:
+        matrices[0] = np.reshape(matrices[0], (1, -1))
+    if np.ndim(matrices[-1]) == 1:
+        matrices[-1] = np.reshape(matrices[-1], (-1, 1))
+    return matrices
+
+
+def multi_dot_adjoint(g, arrays):
+    """The adjoint of ``np.linalg.multi_dot(arrays)`` for each array: with the product
+    written L Aᵢ R (L and R the products of the arrays before and after Aᵢ), Āᵢ = Lᵀ G Rᵀ.
+
+    >>> [d.tolist() for d in multi_dot_adjoint(1.0, [np.array([1.0, 2.0]), np.eye(2),
+    ...                                              np.array([3.0, 4.0])])]
+    [[3.0, 4.0], [[3.0, 4.0], [6.0, 8.0]], [1.0, 2.0]]
+    """
+    matrices = _as_matrices(arrays)
+    g = np.reshape(g, (np.shape(matrices[0])[0], np.shape(matrices[-1])[-1]))
+    lefts = [None]
+    for matrix in matrices[:-1]:
+        lefts.append(matrix if lefts[-1] is None else lefts[-1] @ matrix)
+    rights = [None]
+    for matrix in reversed(matrices[1:]):
+        rights.append(matrix if rights[-1] is None else matrix @ rights[-1])
+    rights.reverse()
+    cotangents = []
+    for array, left, right in zip(arrays, lefts, rights, strict=True):
+        d = g if left is None else left.T @ g
+        d = d if right is None else d @ right.T
+        cotangents.append(np.reshape(d, np.shape(array)))
+    return cotangents
+
+
+def undiagonal(g, x, offset=0, axis1=0, axis2=1):
+    """The adjoint of ``np.diagonal(x, offset, axis1, axis2)``: ``g``, whose last axis runs
+    along the diagonal, put back on that diagonal of zeros shaped like ``x``.
+
+    >>> undiagonal(np.array([1.0, 2.0]), np.zeros((2, 3)), 1).tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]
+    """
+    shape = np.shape(x)
+    length = np.shape(g)[-1]
+    # rows[p, i] = 1 where entry i of the diagonal sits in row p, columns likewise
+    rows = np.eye(shape[axis1], length, k=-max(-offset, 0))
+    columns = np.eye(shape[axis2], length, k=-max(offset, 0))
+    spread = (rows * np.expand_dims(g, -2)) @ columns.T
+    return np.moveaxis(spread, (-2, -1), (axis1, axis2))
+
+
+def _kron_shapes(g, a, b):
+    """The shapes of ``a`` and ``b`` padded with leading 1s to the rank of ``np.kron(a, b)``,
+    and that result's shape with each axis split in two (an a part, then a b part)."""
+    rank = np.ndim(g)
+    a_shape = (1,) * (rank - np.ndim(a)) + tuple(np.shape(a))
+    b_shape = (1,) * (rank - np.ndim(b)) + tuple(np.shape(b))
+    split = tuple(n for pair in zip(a_shape, b_shape, strict=True) for n in pair)
+    return a_shape, b_shape, split
+
+
+def unkron(g, a, b, side):
+    """The adjoint of ``np.kron(a, b)`` for ``a`` (``side`` 0) or ``b`` (``side`` 1).
+
+    Entry (i, j) of an axis of the result split into an a part i and a b part j is
+    a[i] b[j], so Ā[i] = Σⱼ G[i, j] b[j] and B̄[j] = Σᵢ G[i, j] a[i], per axis.
+
+    >>> unkron(np.ones((2, 4)), np.ones(2), np.array([[1.0, 2.0], [3.0, 4.0]]), 0).tolist()
+    [10.0, 10.0]
+    """
+    a_shape, b_shape, split = _kron_shapes(g, a, b)
+    g = np.reshape(g, split)
+    rank = len(a_shape)
+    if side == 0:
+        spread = np.reshape(b, tuple(n for m in b_shape for n in (1, m)))
+        return np.reshape(np.sum(g * spread, axis=tuple(range(1, 2 * rank, 2))), np.shape(a))
+    spread = np.reshape(a, tuple(n for m in a_shape for n in (m, 1)))
+    return np.reshape(np.sum(g * spread, axis=tuple(range(0, 2 * rank, 2))), np.shape(b))
+
+
+def tensordot_axes(a_rank, b_rank, axes=2):
+    """The axes ``np.tensordot(a, b, axes)`` contracts, read as NumPy reads ``axes`` (a
+    count, a pair of axes or a pair of sequences), as two lists of non-negative axes.
+
+    >>> tensordot_axes(3, 2, 1), tensordot_axes(2, 2, (1, 0))
+    (([2], [0]), ([1], [0]))
+    >>> tensordot_axes(2, 2, ([0, -1], [1, 0]))
+    ([0, 1], [1, 0])
+    """
+    if np.ndim(axes) == 0:
+        count = operator.index(axes)
+        return list(range(a_rank - count, a_rank)), list(range(count))
+    a_axes, b_axes = axes
+    a_axes = [a_axes] if np.ndim(a_axes) == 0 else list(a_axes)
+    b_axes = [b_axes] if np.ndim(b_axes) == 0 else list(b_axes)
+    return [int(i) % a_rank for i in a_axes], [int(i) % b_rank for i in b_axes]
+
+
+def tensordot_adjoint(g, a, b, axes, side):
+    """The adjoint of ``np.tensordot(a, b, axes)`` for ``a`` (``side`` 0) or ``b`` (1):
+    ``g`` contracted with the other operand over that operand's free axes, then the axes
+    put back in the operand's order.
+
+    >>> tensordot_adjoint(np.ones(2), np.ones((2, 3)), np.arange(3.0), 1, 0).tolist()
+    [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]
+    """
+    a_axes, b_axes = tensordot_axes(np.ndim(a), np.ndim(b), axes)
+    a_free = [i for i in range(np.ndim(a)) if i not in a_axes]
+    b_free = [i for i in range(np.ndim(b)) if i not in b_axes]
+    if side == 0:
+        out = np.tensordot(g, b, axes=(list(range(len(a_free), np.ndim(g))), b_free))
+        labels = a_free + [a_axes[b_axes.index(i)] for i in sorted(b_axes)]
+    else:
+        out = np.tensordot(a, g, axes=(a_free, list(range(len(a_free)))))
+        labels = [b_axes[a_axes.index(i)] for i in sorted(a_axes)] + b_free
+    return np.transpose(out, np.argsort(labels))
+
+
+def cross_axes(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The vector axes of ``np.cross(a, b, axisa, axisb, axisc, axis)`` (``axis`` sets all
+    three); refuses 2-vectors, which only the 3-vector rule does not cover."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    if np.shape(a)[axisa] != 3 or np.shape(b)[axisb] != 3:
+        raise MissingRuleError(
+            "np.cross of 2-vectors has no derivative rule; only 3-vectors have one",
+            hint="append a zero third component, np.cross(np.append(a, 0.0), ...), which "
+            "NumPy 2 recommends anyway",
+        )
+    return axisa, axisb, axisc
+
+
+def cross_adjoint(g, a, b, side, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The adjoint of ``np.cross(a, b, ...)`` for ``a`` (``side`` 0) or ``b`` (1): from
+    g · (a × b) = a · (b × g) = b · (g × a), Ā = b × G and B̄ = G × a, summed back over
+    broadcasting.
+
+    >>> cross_adjoint(np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0]),
+    ...               np.array([0.0, 1.0, 0.0]), 0).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    axisa, axisb, axisc = cross_axes(a, b, axisa, axisb, axisc, axis)
+    a_last = np.moveaxis(a, axisa, -1)
+    b_last = np.moveaxis(b, axisb, -1)
+    g_last = np.moveaxis(g, axisc, -1)
+    if side == 0:
+        return np.moveaxis(unbroadcast(np.cross(b_last, g_last), a_last), -1, axisa)
+    return np.moveaxis(unbroadcast(np.cross(g_last, a_last), b_last), -1, axisb)
+
+
+def norm_axes(x, ord=None, axis=None):
+    """The axes ``np.linalg.norm(x, ord, axis)`` reduces, as non-negative axes in the order
+    given: one for a vector norm, two (rows, columns) for a matrix norm; every axis when
+    ``ord`` and ``axis`` are both None (the Euclidean norm of the flattened array)."""
+    rank = np.ndim(x)
+    if axis is None:
+        return tuple(range(rank))
+    if isinstance(axis, (tuple, list)):
+        return tuple(int(a) % rank for a in axis)
+    return (int(axis) % rank,)
+
+
+def norm_partials(x, ans, ord=None, axis=None, keepdims=False):
+    """The partial derivatives of ``ans = np.linalg.norm(x, ord, axis, keepdims)``, in
+    ``x``'s shape, for every order NumPy accepts on real input.
+
+    Conventions where the norm has a kink: the gradient at the origin is 0 (every order);
+    |x_i| contributes sign(x_i), 0 at x_i = 0; entries (vector inf/-inf), columns (matrix
+    1/-1), rows (matrix inf/-inf) or singular values (matrix 2/-2) tied for the extreme
+    share the derivative equally; singular values exactly 0 contribute nothing; ord=0
+    counts non-zero entries and has derivative 0.
+
+    >>> norm_partials(np.array([3.0, -4.0]), 7.0, 1).tolist()
+    [1.0, -1.0]
+    """
+    axes = norm_axes(x, ord, axis)
+    if ord is None or (isinstance(ord, str) and ord == "fro") or (
+            not isinstance(ord, str) and ord == 2 and len(axes) == 1):
+        return safe_divide(x, unreduce(ans, x, axis, keepdims))
+    if len(axes) == 1:
+        return _vector_norm_partials(x, ans, ord, axis, keepdims)
+    row, column = axes
+    kind = ord if isinstance(ord, str) else float(ord)
+    if kind in (1.0, -1.0, np.inf, -np.inf):
+        # 1, -1: the extreme column sum of |x|; inf, -inf: the extreme row sum
+        summed, across = (row, column) if kind in (1.0, -1.0) else (column, row)
+        sums = np.sum(np.abs(x), axis=summed, keepdims=True)
+        if kind > 0:
+            best = np.max(sums, axis=across, keepdims=True)
+        else:
+            best = np.min(sums, axis=across, keepdims=True)
+        return np.sign(x) * extremum_weights(sums, best, across, True)
+    if kind in (2.0, -2.0, "nuc"):
+        # d sigma_i = u_i^T dx v_i: the singular vectors, weighted as the norm weighs sigma_i
+        u, s, vh = np.linalg.svd(np.moveaxis(x, (row, column), (-2, -1)), full_matrices=False)
+        if kind == "nuc":
+            weights = 1.0 * (s > 0)
+        else:
+            best = np.max(s, axis=-1, keepdims=True) if kind > 0 else np.min(
+                s, axis=-1, keepdims=True)
+            weights = extremum_weights(s, best, -1, True)
+            weights = weights * (s > 0)
+        spread = (u * np.expand_dims(weights, -2)) @ vh
+        return np.moveaxis(spread, (-2, -1), (row, column))
+    raise MissingRuleError(f"np.linalg.norm with ord={ord!r} over two axes has no derivative "
+                           "rule", hint="NumPy's matrix orders are 'fro', 'nuc', 1, -1, 2, -2, "
+                           "inf and -inf")
+
+
+def _vector_norm_partials(x, ans, ord, axis, keepdims):
+    if ord == 0:  # a count of the non-zero entries: piecewise constant
+        return np.zeros(np.shape(x))
+    if ord == 1:
+        return np.sign(x)
+    if ord in (np.inf, -np.inf):
+        return np.sign(x) * extremum_weights(np.abs(x), ans, axis, keepdims)
+    if isinstance(ord, str):
+        raise MissingRuleError(f"np.linalg.norm with ord={ord!r} over one axis has no "
+                               "derivative rule", hint="NumPy's vector orders are numbers")
+    # d/dx_i (Σ |x_j|^p)^(1/p) = sign(x_i) (|x_i| / ‖x‖)^(p - 1)
+    norm = unreduce(ans, x, axis, keepdims)
+    with np.errstate(divide="ignore"):
+        ratio = safe_divide(np.abs(x), norm) ** (ord - 1)
+    return np.where(norm == 0, 0.0, strong_zero(np.sign(x), ratio))
+
+
 # --------------------------------------------------------------------------- norms
 
 
@@ -995,6 +1307,15 @@ HELPERS = {
         "inner_adjoint",
         "einsum_adjoint",
         "einsum_call_adjoint",
+        "adjugate",
+        "cholesky_adjoint",
+        "matrix_power_adjoint",
+        "multi_dot_adjoint",
+        "undiagonal",
+        "unkron",
+        "tensordot_adjoint",
+        "cross_adjoint",
+        "norm_partials",
         "norm_adjoint",
         "positions",
         "unpad",

@@ -15,7 +15,6 @@ import numpy as np
 
 from .helpers import (
     check_diff_order,
-    check_norm_order,
     einsum_call_tangent,
     extremum_weights,
     matmul_tangent,
@@ -24,7 +23,6 @@ from .helpers import (
     safe_divide,
     shift_axis,
     strong_zero,
-    unreduce,
 )
 from .registry import _broadcast_rank, defrule, elementwise, nondifferentiable
 
@@ -289,23 +287,6 @@ for _functions, _name in (((np.max, np.amax), "max"), ((np.min, np.amin), "min")
     )
 
 
-def _norm_tangent(t, ans, x, ord=None, axis=None, keepdims=False):
-    check_norm_order(x, ord, axis)
-    weights = safe_divide(x, unreduce(ans, x, axis, keepdims))
-    return np.sum(t * weights, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
-
-
-defrule(
-    np.linalg.norm,
-    "x",
-    keywords={"ord": None, "axis": None, "keepdims": False},
-    tangents=(_norm_tangent,),
-    adjoints=("norm_adjoint(g, ans, x, ord, axis, keepdims)",),
-    rank=_reduction_rank,
-    name="norm",
-    doc="The gradient of the norm at the origin is taken as 0.",
-)
-
 # --------------------------------------------------------------------------- statistics
 
 
@@ -521,16 +502,6 @@ defrule(
     optional=3,
     doc="One or two operands, in the subscripts form or the sublist form; '...' and axes "
     "of length 1 broadcast as NumPy does; a letter repeated in one operand is a diagonal.",
-)
-defrule(
-    np.trace,
-    "x",
-    tangents=(lambda t, ans, x: np.trace(t, axis1=1, axis2=2),),
-    adjoints=(
-        "g * np.eye(*np.shape(x)) if np.ndim(x) == 2 "
-        "else np.eye(*np.shape(x)[:2])[(..., *[np.newaxis] * (np.ndim(x) - 2))] * g",
-    ),
-    rank=lambda x, **_: None if x is None else x - 2,
 )
 
 # --------------------------------------------------------------------------- shapes

@@ -97,6 +97,32 @@ CONDITION = Booleans()
 DISTINCT = Distinct()
 
 
+@dataclass(frozen=True)
+class Matrices:
+    """Well-conditioned matrices (each matrix of a stack, in the last two axes): entries in
+    (-1, 1) plus ``2 max(m, n)`` on the diagonal, so diagonally dominant, of full rank, with
+    singular values between about n and 3n. A 1-d shape gives a vector in (-1, 1)."""
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        values = rng.uniform(-1.0, 1.0, size=shape)
+        if len(shape) < 2:
+            return values
+        return values + 2 * max(shape[-2:]) * np.eye(*shape[-2:])
+
+
+@dataclass(frozen=True)
+class PositiveDefinite:
+    """Symmetric positive definite matrices M Mᵀ + n I (each matrix of a stack)."""
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        m = rng.uniform(-1.0, 1.0, size=shape)
+        return m @ np.swapaxes(m, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+MATRICES = Matrices()
+POSITIVE_DEFINITE = PositiveDefinite()
+
+
 # --------------------------------------------------------------------------- cases
 
 
@@ -175,6 +201,30 @@ def far_from_integers(ratio: np.ndarray, margin: float = 0.05) -> bool:
 
 def mask(*values: int) -> np.ndarray:
     return np.array(values, dtype=bool)
+
+
+def apart(values, margin: float = 0.05, smallest: bool = False) -> bool:
+    """The largest (or smallest) of ``values`` ahead of the next by ``margin``: no near-tie
+    at the extreme, where a max-type norm has a kink."""
+    ordered = np.sort(np.ravel(values))
+    gap = ordered[1] - ordered[0] if smallest else ordered[-1] - ordered[-2]
+    return bool(gap > margin)
+
+
+def singular_values_apart(x, axes=(-2, -1), margin: float = 0.05) -> bool:
+    """Every matrix of ``x`` (in ``axes``) has singular values at least ``margin`` apart and
+    from 0, away from the kinks of the 2-, -2- and nuclear norms."""
+    s = np.linalg.svd(np.moveaxis(x, axes, (-2, -1)), compute_uv=False)
+    gaps = np.diff(np.sort(s, axis=-1), axis=-1)
+    return bool(np.all(s > margin) and np.all(gaps > margin))
+
+
+def sums_apart(x, ord, axes=(0, 1)) -> bool:
+    """The column (ord 1, -1) or row (inf, -inf) sums of |x| have no near-tie at the extreme."""
+    row, column = (a % np.ndim(x) for a in axes)
+    summed, across = (row, column) if ord in (1, -1) else (column, row)
+    sums = np.moveaxis(np.sum(np.abs(x), axis=summed, keepdims=True), across, -1)
+    return all(apart(v, smallest=ord < 0) for v in np.reshape(sums, (-1, np.shape(sums)[-1])))
 
 
 # --------------------------------------------------------------------------- the table
@@ -279,6 +329,34 @@ DOMAINS: dict[str, list[Case]] = {
         Case((Arg((4,), NONZERO),), {"ord": 2}),
         Case((Arg((2, 3), NONZERO),), {"ord": 2, "axis": 1}),
         Case((Arg((2, 3), NONZERO),), {"ord": 2, "axis": (1,)}),
+        # every other order: vectors (one axis) ...
+        Case((Arg((4,), NONZERO),), {"ord": 1}),
+        Case((Arg((2, 3), NONZERO),), {"ord": 1, "axis": 0, "keepdims": True}),
+        Case((Arg((4,), DISTINCT),), {"ord": np.inf}, valid=lambda x: apart(np.abs(x))),
+        Case((Arg((4,), DISTINCT),), {"ord": -np.inf},
+             valid=lambda x: apart(np.abs(x), smallest=True)),
+        Case((Arg((2, 4), DISTINCT),), {"ord": np.inf, "axis": -1},
+             valid=lambda x: all(apart(row) for row in np.abs(x))),
+        Case((Arg((4,), NONZERO),), {"ord": 0}),
+        Case((Arg((4,), NONZERO),), {"ord": 3}),
+        Case((Arg((4,), NONZERO),), {"ord": 0.5}),
+        Case((Arg((4,), NONZERO),), {"ord": -1.5}),
+        Case((Arg((2, 3), NONZERO),), {"ord": 2.5, "axis": 1}),
+        # ... and matrices (two axes), stacked over the others
+        Case((Arg((3, 3), REAL),), {"ord": "fro", "axis": (1, 0)}),
+        Case((Arg((3, 4), REAL),), {"ord": "nuc"}, valid=singular_values_apart),
+        Case((Arg((3, 4), REAL),), {"ord": 2}, valid=singular_values_apart),
+        Case((Arg((4, 3), REAL),), {"ord": -2}, valid=singular_values_apart),
+        Case((Arg((2, 3, 2), REAL),), {"ord": 2, "axis": (2, 0)},
+             valid=lambda x: singular_values_apart(x, (2, 0))),
+        Case((Arg((2, 3, 3), REAL),), {"ord": "nuc", "axis": (1, 2), "keepdims": True},
+             valid=lambda x: singular_values_apart(x, (1, 2))),
+        *(Case((Arg((3, 4), REAL),), {"ord": o}, valid=lambda x, o=o: sums_apart(x, o))
+          for o in (1, -1, np.inf, -np.inf)),
+        Case((Arg((2, 3, 4), REAL),), {"ord": 1, "axis": (2, 1)},
+             valid=lambda x: sums_apart(x, 1, (2, 1))),
+        Case((Arg((3, 2, 4), REAL),), {"ord": -np.inf, "axis": (0, -1), "keepdims": True},
+             valid=lambda x: sums_apart(x, -np.inf, (0, -1))),
     ],
     "var": reductions()
     + [
@@ -429,6 +507,101 @@ DOMAINS: dict[str, list[Case]] = {
         Case((Arg((4, 2)),)),
         Case((Arg((3, 3, 2)),)),
         Case((Arg((2, 3, 2, 2)),)),
+        Case((Arg((3, 4)),), {"offset": 1}),
+        Case((Arg((3, 4)),), {"offset": -2}),
+        Case((Arg((2, 3, 4)),), {"axis1": 1, "axis2": 2}),
+        Case((Arg((2, 3, 4)),), {"offset": 1, "axis1": -1, "axis2": 0}),
+        Case((Arg((3, 3)),), {"offset": 5}),
+    ],
+    # linear algebra, on well-conditioned matrices (stacked too)
+    "diagonal": [
+        Case((Arg((3, 3)),)),
+        Case((Arg((2, 4)),), {"offset": 1}),
+        Case((Arg((4, 2)),), {"offset": -1}),
+        Case((Arg((2, 3, 4)),), {"axis1": 1, "axis2": 2}),
+        Case((Arg((2, 3, 4)),), {"offset": -1, "axis1": 2, "axis2": 0}),
+        Case((Arg((3, 3)),), {"offset": 4}),
+    ],
+    "diag": [
+        Case((Arg((3,)),)),
+        Case((Arg((3,)),), {"k": 1}),
+        Case((Arg((2,)),), {"k": -2}),
+        Case((Arg((3, 3)),)),
+        Case((Arg((3, 4)),), {"k": 1}),
+        Case((Arg((4, 3)),), {"k": -1}),
+    ],
+    **{
+        name: [
+            Case((Arg((3, 3)),)),
+            Case((Arg((3, 4)),), {"k": 1}),
+            Case((Arg((4, 3)),), {"k": -1}),
+            Case((Arg((2, 3, 3)),)),
+            Case((Arg((3,)),)),
+            Case((Arg((3,)),), {"k": -1}),
+        ]
+        for name in ("tril", "triu")
+    },
+    "solve": [
+        Case((Arg(a_shape, MATRICES), Arg(b_shape)))
+        for a_shape, b_shape in (
+            ((3, 3), (3,)),
+            ((3, 3), (3, 2)),
+            ((2, 3, 3), (3,)),
+            ((2, 3, 3), (2, 3, 2)),
+            ((3, 3), (2, 3, 2)),
+            ((2, 3, 3), (3, 2)),
+            ((2, 1, 3, 3), (3, 3, 1)),
+        )
+    ]
+    + [Case((const((3, 3), MATRICES), Arg((3,)))), Case((Arg((3, 3), MATRICES), const((3, 2))))],
+    "inv": [Case((Arg(shape, MATRICES),)) for shape in ((1, 1), (3, 3), (2, 3, 3))],
+    "det": [Case((Arg(shape, MATRICES),)) for shape in ((1, 1), (3, 3), (2, 3, 3), (2, 1, 2, 2))],
+    "cholesky": [
+        Case((Arg((3, 3), POSITIVE_DEFINITE),)),
+        Case((Arg((2, 3, 3), POSITIVE_DEFINITE),)),
+        Case((Arg((3, 3), POSITIVE_DEFINITE),), {"upper": True}),
+        Case((Arg((2, 2, 2), POSITIVE_DEFINITE),), {"upper": True}),
+    ],
+    "pinv": [Case((Arg(shape, MATRICES),)) for shape in ((3, 3), (2, 4), (4, 2), (2, 3, 2))],
+    "matrix_power": [
+        Case((Arg((3, 3), MATRICES), n)) for n in (0, 1, 2, 3, -1, -2)
+    ] + [Case((Arg((2, 2, 2), MATRICES), 3)), Case((Arg((2, 2, 2), MATRICES), -2))],
+    "multi_dot": [
+        Case(([Arg((2, 3)), Arg((3, 4))],)),
+        Case(([Arg((2, 3)), Arg((3, 4)), Arg((4, 2))],)),
+        Case(([Arg((3,)), Arg((3, 4)), Arg((4, 2)), Arg((2,))],)),
+        Case(([Arg((3,)), const((3, 4)), Arg((4,))],)),
+        Case(([Arg((2, 3)), Arg((3,))],)),
+    ],
+    "kron": [
+        Case((Arg(a_shape), Arg(b_shape)))
+        for a_shape, b_shape in (
+            ((2,), (3,)),
+            ((2, 2), (3, 2)),
+            ((2,), (2, 3)),
+            ((2, 3), (2,)),
+            ((2, 1, 2), (2, 2)),
+            ((), (3,)),
+        )
+    ],
+    "tensordot": [
+        Case((Arg((2, 3, 4)), Arg((3, 4, 2)))),
+        Case((Arg((2, 3)), Arg((3, 4))), {"axes": 1}),
+        Case((Arg((2, 3)), Arg((4, 2))), {"axes": 0}),
+        Case((Arg((2, 3)), Arg((3, 2)), 1)),
+        Case((Arg((2, 3)), Arg((4, 2))), {"axes": (0, 1)}),
+        Case((Arg((2, 3, 4)), Arg((4, 2, 3))), {"axes": ([1, 2], [2, 0])}),
+        Case((Arg((2, 3, 4)), Arg((4, 3))), {"axes": [[-1, 1], [0, 1]]}),
+        Case((Arg((3, 2)), Arg((2, 3))), {"axes": ([0, 1], [1, 0])}),
+    ],
+    "cross": [
+        Case((Arg((3,)), Arg((3,)))),
+        Case((Arg((2, 3)), Arg((3,)))),
+        Case((Arg((3,)), Arg((4, 1, 3)))),
+        Case((Arg((3, 2)), Arg((2, 3))), {"axisa": 0}),
+        Case((Arg((3, 2)), Arg((3, 2))), {"axis": 0}),
+        Case((Arg((2, 3)), Arg((3, 2))), {"axisb": 0, "axisc": 0}),
+        Case((Arg((2, 3, 2)), Arg((3, 2))), {"axisa": 1, "axisb": 0, "axisc": -1}),
     ],
     # shapes
     "transpose": [

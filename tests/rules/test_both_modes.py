@@ -44,9 +44,16 @@ def _spelling(function) -> str:
         return function.__name__
     if function is operator.getitem:
         return "operator.getitem"
-    if function is np.linalg.norm:
-        return "np.linalg.norm"
+    if getattr(function, "__module__", "") == "numpy.linalg":
+        return "np.linalg." + function.__name__
     return "np." + function.__name__
+
+
+def _literal(value) -> str:
+    """A keyword's value as source: its repr, but np.inf for infinity (ord=np.inf)."""
+    if isinstance(value, float) and np.isinf(value):
+        return "np.inf" if value > 0 else "-np.inf"
+    return repr(value)
 
 
 _counter = itertools.count()
@@ -78,7 +85,7 @@ def program_for(rule, case: Case, args, tmp_path):
         return repr(value)
 
     spelled = [spell(a, v) for a, v in zip(case.args, args, strict=True)]
-    spelled += [f"{k}={v!r}" for k, v in case.kwargs.items()]
+    spelled += [f"{k}={_literal(v)}" for k, v in case.kwargs.items()]
     call = f"{_spelling(function)}({', '.join(spelled)})"
     source = (
         "import operator\n\nimport numpy as np\n\n\n"
