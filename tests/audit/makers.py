@@ -712,6 +712,9 @@ KEYWORD_SAMPLES = {
     "n": ["2"],
     "ord": ["'fro'", "1", "np.inf"],
     "endpoint": ["False"],
+    "k": ["1", "-1"],
+    "offset": ["1"],
+    "upper": ["True"],
 }
 KEYWORD_VARIANTS: dict[str, list[Spec]] = {}
 REJECTED: list[str] = []
