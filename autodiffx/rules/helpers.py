@@ -945,17 +945,15 @@ def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
 # sum, take_along_axis, matmul) and with the lifted helpers (untake), so forward mode can push
 # Duals through them (forward over reverse) without a lifted version of each.
 
-PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
-"""The modes of ``np.pad`` that copy entries of the array (or zeros): a gather, with a rule."""
-
-
 def check_pad_mode(mode):
-    """Refuse the modes of ``np.pad`` without a rule (statistics, ramps, ``'empty'``)."""
-    if isinstance(mode, str) and mode in PAD_MODES:
+    """Refuse the modes of ``np.pad`` without a rule (statistics, ramps, ``'empty'``): the
+    modes with one copy entries of the array (or zeros), a gather."""
+    copying = ("constant", "edge", "reflect", "symmetric", "wrap")
+    if isinstance(mode, str) and mode in copying:
         return
     raise MissingRuleError(
         f"np.pad with mode={mode!r} has no derivative rule; only the modes that copy "
-        f"entries have one: {', '.join(PAD_MODES)}",
+        f"entries have one: {', '.join(copying)}",
         hint="pad with one of those modes, or build the padding with np.concatenate",
     )
 
