@@ -184,10 +184,10 @@ def test_errors_of_user_code_called_from_generated_code_name_the_callee():
 
 def test_autodiffx_errors_raised_inside_generated_code_pass_unchanged():
     def f(x):
-        return np.linalg.norm(x, ord=1)
+        return np.sum(np.diff(x, n=2))  # the adjoint helper undiff refuses n=2 when it runs
 
     with pytest.raises(autodiffx.AutodiffError) as error:
-        autodiffx.grad(f)(np.ones(3))
+        autodiffx.grad(f)(np.ones(4))
     assert not isinstance(error.value, UserCodeError)
 
 
