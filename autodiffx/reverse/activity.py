@@ -41,6 +41,10 @@ def operand_names(statement) -> list[str]:
                     continue
                 names += ir.names_in(operand) if isinstance(operand, (ast.List, ast.Tuple)) \
                     else ([operand.id] if isinstance(operand, ast.Name) else [])
+            # a keyword carries no derivative through the rule, but one that depends on the
+            # arguments must be seen, to be refused (see _refuse_differentiated_keyword)
+            for value in statement.keywords.values():
+                names += ir.names_in(value)
         return list(dict.fromkeys(names))
     if isinstance(statement, ir.Store):
         return [statement.target, *ir.names_in(statement.value)]
@@ -117,6 +121,8 @@ def _flow(statement) -> tuple[list[str], list[str], bool] | None:
 def check(statements: list, relevant: set[str], source: FunctionSource) -> None:
     """Refuse, with a location, a derivative that has to pass through something unsupported."""
     for statement in ir.walk(statements):
+        if isinstance(statement, ir.Assign) and statement.kind == "primitive":
+            _refuse_differentiated_keyword(statement, relevant, source)
         if isinstance(statement, ir.Assign) and statement.kind == "unsupported":
             passed = [n for n in operand_names(statement) if n in relevant]
             if statement.target in relevant and passed:
@@ -217,6 +223,24 @@ def check_lists(statements: list, relevant: set[str], lists: set[str],
             f"np.array({name}), np.concatenate({name}) or sum({name}); append to it with "
             f"{name}.append(value); or use mode=\"forward\"",
         )
+
+
+def _refuse_differentiated_keyword(statement: ir.Assign, relevant: set[str],
+                                   source: FunctionSource) -> None:
+    """A rule differentiates its positional parameters only: a keyword argument
+    (``np.var(x, ddof=c)``, ``np.pad(x, 1, constant_values=c)``) that carries a derivative
+    would otherwise pass none, silently."""
+    for keyword, value in statement.keywords.items():
+        carried = [n for n in ir.names_in(value) if n in relevant]
+        if carried:
+            raise MissingRuleError(
+                f"{registry.describe(statement.function)}: its argument {keyword}= carries a "
+                f"derivative (through {carried[0]}), which its rule does not differentiate "
+                f"(in {source.name})",
+                location=source.location(statement.node),
+                hint=f"give {keyword}= a value that does not depend on the arguments being "
+                "differentiated, or differentiate with respect to other arguments",
+            )
 
 
 def _refuse_unsupported(statement: ir.Assign, source: FunctionSource) -> None:

@@ -338,3 +338,28 @@ def test_exported_gradient_carries_the_new_helpers(tmp_path):
     for exported, live in zip(module.many_helpers_grad(x, w),
                               autodiffx.grad(many_helpers, wrt=(0, 1))(x, w), strict=True):
         np.testing.assert_allclose(exported, live, rtol=1e-14)
+
+
+def pad_by_value(c, x):
+    return np.sum(np.pad(x, 1, constant_values=c))
+
+
+def variance_by_ddof(c, x):
+    return np.var(x, ddof=c)
+
+
+def interp_with_left(c, x):
+    return np.sum(np.interp(np.array([-1.0, 0.5]), np.array([0.0, 1.0]), x, left=c))
+
+
+@pytest.mark.parametrize(("f", "x"), [(pad_by_value, np.array([1.0, 3.0, 2.0])),
+                                      (variance_by_ddof, np.array([1.0, 3.0, 2.0])),
+                                      (interp_with_left, np.array([1.0, 3.0]))])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_keyword_that_carries_a_derivative_is_refused(f, x, mode):
+    """Rules differentiate their positional parameters only; reverse mode passed no
+    derivative through a differentiated keyword (np.var(x, ddof=c) gave 0), silently."""
+    with pytest.raises(autodiffx.AutodiffError) as raised:
+        autodiffx.grad(f, mode=mode)(0.5, x)
+    if mode == "reverse":
+        assert "carries a derivative" in str(raised.value)
