@@ -132,6 +132,8 @@ class Dual:
         if func in _DTYPE_QUERIES:
             # np.result_type(g, float) in generated code: about dtypes, never derivatives
             return func(*(value_dtype(a) if isinstance(a, Dual) else a for a in args), **kwargs)
+        if func in _SPLIT_AXIS:
+            return _split(func, args, kwargs)
         rule = registry.require(func)
         if func in _FRESH_LIKE and args and isinstance(args[0], Dual):
             return _fresh_like(func, args, kwargs)
@@ -626,6 +628,8 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
         return function(*_unwrap_all(args, level, False), **kwargs)
     if kwargs or len(args) != len(rule.params):
         args, kwargs = _bind(rule, function, args, kwargs)
+    if rule.outputs is not None:
+        return _apply_outputs(rule, function, args, kwargs, level)
     primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in args]
     if rule.optional:
         ans = function(*_without_left_out(primals, rule.optional), **kwargs)
@@ -683,6 +687,68 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
         _nested_view(dual, args, level, lambda: apply(rule, function, args, kwargs),
                      lambda base: _positions(rule, function, args, kwargs, base, ans))
     return dual
+
+
+def _apply_outputs(rule, function, args, kwargs, level):
+    """A primitive with several results (``np.linalg.eigh``): each result a new Dual, its
+    tangent summed over the arguments' tangent rules, which give one tangent per result
+    (``None`` for a result without a derivative). Returned as NumPy returns them (a tuple,
+    a named tuple or a list)."""
+    primals = [a.primal if isinstance(a, Dual) and a.level == level else a for a in args]
+    ans = _evaluate(rule, function, args, kwargs, level)
+    results = list(ans)
+    for result in results:
+        if type(result) is not np.ndarray or result.dtype.kind == "c":
+            _check_value(result, function)
+    tangents: list = [None] * len(results)
+    for arg, tangent_rule in zip(args, rule.tangents, strict=False):
+        if tangent_rule is None or not isinstance(arg, Dual) or arg.level != level:
+            continue
+        parts = tangent_rule(arg.tangent, ans, *primals, **kwargs)
+        tangents = [t if part is None else part if t is None else t + part
+                    for t, part in zip(tangents, parts, strict=True)]
+    duals = []
+    for result, tangent in zip(results, tangents, strict=True):
+        if tangent is None:
+            duals.append(result)
+            continue
+        if type(tangent) is np.ndarray and tangent.base is not None:
+            tangent = _unshared(tangent, args)
+        dual = _new_dual(result, _fit(tangent, result), level)
+        dual._owns = type(result) is np.ndarray and not _overlaps_an_input(result, args)
+        duals.append(dual)
+    if isinstance(ans, list):
+        return duals
+    return type(ans)(*duals) if hasattr(ans, "_fields") else tuple(duals)
+
+
+_SPLIT_AXIS = {np.split: None, np.array_split: None, np.vsplit: 0, np.dsplit: 2,
+               np.hsplit: "columns"}
+
+
+def _split(func, args, kwargs):
+    """``np.split(x, ...)`` and its family, as NumPy makes them: basic slices of ``x``
+    along one axis, taken with ``x[...]``, so that each part is a view of ``x`` whose
+    tangent is a view of ``x``'s (a write into a part is a write into ``x``)."""
+    bound = inspect.signature(func).bind(*args, **kwargs)
+    given = dict(bound.arguments)
+    x = given.pop("ary")
+    if not isinstance(x, Dual) or any(isinstance(v, Dual) for v in given.values()):
+        raise MissingRuleError(
+            f"np.{func.__name__} has a derivative rule for the array being split only",
+            hint="pass the sections or indices as plain numbers",
+        )
+    pieces = func(x.primal, **given)  # NumPy's own checks and errors
+    axis = _SPLIT_AXIS[func]
+    if axis is None:
+        axis = given.get("axis", 0)
+    elif axis == "columns":
+        axis = 1 if np.ndim(x.primal) > 1 else 0
+    axis %= np.ndim(x.primal)
+    bounds = np.cumsum([0] + [np.shape(p)[axis] for p in pieces])
+    lead = (slice(None),) * axis
+    return [x[(*lead, slice(int(lo), int(hi)))]
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _positions(rule, function, args, kwargs, base, ans):

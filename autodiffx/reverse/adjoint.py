@@ -637,6 +637,8 @@ class Sweeps:
         return out
 
     def _reverse_assign(self, statement: ir.Assign, defined: set[str]) -> list:
+        if statement.targets and statement.kind == "primitive":
+            return self._reverse_several_results(statement, defined)
         if statement.targets:
             return self._reverse_unpacking_call(statement, defined)
         target = statement.target
@@ -670,7 +672,10 @@ class Sweeps:
             self._contribute(name, expression, defined, out)
         return out
 
-    def _substitute(self, expression: str, statement: ir.Assign, gradient: str) -> ast.expr:
+    def _substitute(self, expression: str, statement: ir.Assign, gradient: str | None,
+                    results: list[str | None] | None = None) -> ast.expr:
+        """The rule's adjoint ``expression`` for ``statement``, in the names of the code.
+        For several results, ``results`` holds each one's adjoint name (or ``None``)."""
         rule = statement.rule
         tree = copy.deepcopy(_parsed(expression))
         operands = list(statement.operands)
@@ -679,8 +684,26 @@ class Sweeps:
         bindings = dict(zip(rule.params, operands, strict=False))
         sweeps = self
 
+        def result(k: int) -> ast.Name:
+            marked = _load(statement.targets[k])
+            marked.forward = (statement.targets[k], "after")
+            return marked
+
+        def cotangent(k: int) -> ast.expr:
+            return _load(results[k]) if results[k] is not None else ast.Constant(None)
+
         class Substitute(ast.NodeTransformer):
+            def visit_Subscript(self, node):
+                if results is not None and _result_item(node) is not None:
+                    name, k = _result_item(node)
+                    return cotangent(k) if name == "g" else result(k)
+                return self.generic_visit(node)
+
             def visit_Name(self, node):
+                if results is not None and node.id in ("g", "ans"):
+                    items = [cotangent(k) if node.id == "g" else result(k)
+                             for k in range(len(results))]
+                    return ast.Tuple(elts=items, ctx=ast.Load())
                 if node.id == "g":
                     return _load(gradient)
                 if node.id == "ans":
@@ -858,6 +881,33 @@ class Sweeps:
             tree = self._resolve(tree, statement)
             contributions.append((operand.id, tree))
         return contributions
+
+    def _reverse_several_results(self, statement: ir.Assign, defined: set[str]) -> list:
+        """``w, V = np.linalg.eigh(a)``: the rule's adjoints read ``g[k]`` as result k's
+        adjoint, or ``None`` where no derivative reached it."""
+        gradients = [self.adjoint(t) if t in self.relevant and self.adjoint(t) in defined
+                     else None for t in statement.targets]
+        if not any(gradients):
+            return []
+        rule = statement.rule
+        contributions = []
+        for position, expression in enumerate(rule.adjoints):
+            if expression is None or position >= len(statement.operands):
+                continue
+            operand = statement.operands[position]
+            if not (isinstance(operand, ast.Name) and operand.id in self.relevant):
+                continue
+            read = _results_read(expression)
+            if read is not None and all(gradients[k] is None for k in read):
+                continue  # only results no derivative reached
+            tree = self._substitute(expression, statement, None, gradients)
+            contributions.append((operand.id, self._resolve(tree, statement)))
+        for gradient in gradients:
+            defined.discard(gradient)
+        out: list = []
+        for name, expression in contributions:
+            self._contribute(name, expression, defined, out)
+        return out
 
     def _reverse_unpacking_call(self, statement: ir.Assign, defined: set[str]) -> list:
         """``a, b = helper(x)``: the pullback takes ``(da, db)``, zeros where none flowed."""
@@ -1283,6 +1333,27 @@ class Sweeps:
                 out.append(ast.While(test=copy.deepcopy(statement.test), body=body, orelse=[]))
             return out
         return []
+
+
+def _result_item(node: ast.expr) -> tuple[str, int] | None:
+    """``("g", k)`` for ``g[k]`` and ``("ans", k)`` for ``ans[k]`` in an adjoint expression."""
+    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+            and node.value.id in ("g", "ans") and isinstance(node.slice, ast.Constant)
+            and type(node.slice.value) is int):
+        return node.value.id, node.slice.value
+    return None
+
+
+def _results_read(expression: str) -> set[int] | None:
+    """The k of every ``g[k]`` an adjoint expression reads; ``None`` when it reads ``g``
+    whole (a helper that takes every result's cotangent)."""
+    tree = _parsed(expression)
+    items = {id(n.value) for n in ast.walk(tree) if _result_item(n) is not None}
+    if any(isinstance(n, ast.Name) and n.id == "g" and id(n) not in items
+           for n in ast.walk(tree)):
+        return None
+    return {_result_item(n)[1] for n in ast.walk(tree)
+            if _result_item(n) is not None and _result_item(n)[0] == "g"}
 
 
 def _names_float(node: ast.expr) -> bool:

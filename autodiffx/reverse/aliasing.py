@@ -262,6 +262,8 @@ def _argument_writes(statement: ir.Assign, rank_of: dict, source: FunctionSource
 
 def _refusal(name: str, other: str, statement, itself: bool, source: FunctionSource):
     node = getattr(statement, "node", None)
+    if node is None and getattr(statement, "line", 0) > 0:  # a store: its line
+        node = ast.Pass(lineno=statement.line, col_offset=0)
     location = source.location(node) if node is not None else source.location(source.node)
     if itself:
         callee = getattr(statement.function, "__name__", "the function")

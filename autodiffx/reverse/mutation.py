@@ -31,6 +31,7 @@ VIEWS = frozenset({
     np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to,
     np.swapaxes, np.moveaxis, np.flip, np.diagonal, np.asarray, np.asanyarray,
     np.atleast_1d, np.atleast_2d, np.atleast_3d, np.real, np.imag, np.rot90,
+    np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
 })
 """Functions whose result may share memory with their first argument (NumPy views)."""
 

@@ -109,7 +109,7 @@ class Normalizer:
         }
         # np.copyto(y, x), np.add(a, b, out=y), y.sort(): y is written into too
         self.stored |= mutation.written_names(node, self._static) & self.locals
-        self.lists = _list_names(node)
+        self.lists = _list_names(node, self._is_split)
         self.temporaries: set[str] = set()
         self.complex_names: set[str] = set()
         """Names bound to values computed from complex numbers (refused when differentiated)."""
@@ -349,6 +349,19 @@ class Normalizer:
                 atoms.append(atom)
             for name, atom in zip(names, atoms, strict=True):
                 self._assign(name, atom, node)
+            return
+        callee = self._static(value.func) if isinstance(value, ast.Call) else None
+        rule = registry.lookup(callee) if callee is not None else None
+        if rule is not None and rule.outputs is not None:
+            # w, V = np.linalg.eigh(a): one primitive binding both names
+            label = self._fresh(ir.sanitize(callee.__name__))  # names the call; never bound
+            self._call_with_rule(label, value, callee, rule, node)
+            statement = self.pending[-1]
+            if not (isinstance(statement, ir.Assign) and statement.target == label
+                    and statement.kind == "primitive"):
+                raise refuse(self.source, value, f"np.{callee.__name__} with these arguments",
+                             "pass plain arrays and numbers")
+            statement.targets = names
             return
         if isinstance(value, ast.Call) and _is_user_function(self._static(value.func)):
             # a, b = helper(x): one call binding both names, differentiated through
@@ -766,6 +779,15 @@ class Normalizer:
             return ast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
         return self._atom(node)
 
+    def _is_split(self, node: ast.expr) -> bool:
+        """``np.split(x, 3)``: a call of a rule whose results are parts of a list."""
+        if not isinstance(node, ast.Call):
+            return False
+        callee = self._static(node.func)
+        rule = registry.lookup(callee) if callee is not None else None
+        return rule is not None and rule.outputs == "sections" and _output_count(
+            rule, node) is not None
+
     def _indexes_a_tuple_call(self, node: ast.Subscript) -> bool:
         """``helper(x)[k]``: a whole-number index into what a user function returns, when
         every one of its ``return`` statements returns a tuple of one length above k."""
@@ -777,9 +799,13 @@ class Normalizer:
                 and type(index.value) is int):
             return False
         callee = self._static(call.func)
-        if not _is_user_function(callee):
+        rule = registry.lookup(callee) if callee is not None else None
+        if rule is not None and rule.outputs is not None:
+            size = _output_count(rule, call)
+        elif _is_user_function(callee):
+            size = _returned_tuple_size(callee)
+        else:
             return False
-        size = _returned_tuple_size(callee)
         if size is not None and -size <= index.value < size:
             index.value %= size
             return True
@@ -828,8 +854,12 @@ class Normalizer:
             self._call(target, node, origin)
             return
         if isinstance(node, ast.Subscript) and self._indexes_a_tuple_call(node):
-            # helper(x)[k] of a helper returning a tuple: unpack every item, keep item k
-            size = _returned_tuple_size(self._static(node.value.func))
+            # helper(x)[k] of a helper returning a tuple, np.linalg.eigh(a)[0]: unpack
+            # every item, keep item k
+            callee = self._static(node.value.func)
+            rule = registry.lookup(callee)
+            size = (_output_count(rule, node.value) if rule is not None and rule.outputs
+                    else _returned_tuple_size(callee))
             names = [self._fresh(f"{target}_item") for _ in range(size)]
             self._unpack(ast.Tuple(elts=[_load(n) for n in names], ctx=ast.Store()),
                          node.value, origin)
@@ -941,6 +971,9 @@ class Normalizer:
         if _is_array_maker(callee) and len(node.args) == 1 and _float_or_no_dtype(node):
             rule = self._array_rule(node.args[0])
             callee = rule.primitives[0] if rule is not None else callee
+        if rule is not None and rule.outputs is not None:
+            self._several_results(target, node, callee, rule, origin)
+            return
         if rule is not None and rule.differentiable and not _random(callee):
             self._call_with_rule(target, node, callee, rule, origin)
             return
@@ -961,6 +994,31 @@ class Normalizer:
                       operands=args, function=callee, node=origin, rule=rule,
                       why="" if inactive else _why_no_derivative(callee, function))
         )
+
+    def _several_results(self, target, node, callee, rule, origin) -> None:
+        """``parts = np.split(x, 3)`` bound whole: the parts unpacked into names and
+        gathered in a list, when the code says how many; otherwise no derivative passes
+        (refused if one has to)."""
+        count = _output_count(rule, node)
+        if target in self.lists and count is not None:
+            names = [self._fresh(f"{target}_item") for _ in range(count)]
+            self._unpack(ast.Tuple(elts=[_load(n) for n in names], ctx=ast.Store()), node,
+                         origin)
+            elements = [_load(n) for n in names]
+            self.pending.append(ir.Assign(target, ast.List(elts=elements, ctx=ast.Load()),
+                                          "list", self.line, operands=elements, node=origin))
+            return
+        args = [self._atom(a) for a in node.args]
+        keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
+                    for k in node.keywords]
+        expression = ast.Call(func=copy.deepcopy(node.func), args=args, keywords=keywords)
+        spelled = ast.unparse(node.func)
+        self.pending.append(ir.Assign(
+            target, expression, "unsupported", self.line, operands=args, function=callee,
+            node=origin, why=f"{spelled} returns several results, and reverse mode follows "
+            f"them only when they are unpacked (a, b = {spelled}(...)), indexed at once "
+            f"({spelled}(...)[0]), or, for a split into a number of parts the code gives, "
+            "bound to a name used as a list"))
 
     def _call_with_rule(self, target, node, callee, rule, origin) -> None:
         if rule.sequence and node.args and isinstance(node.args[0], ast.ListComp):
@@ -1279,13 +1337,15 @@ def _float_or_no_dtype(node: ast.Call) -> bool:
     return True
 
 
-def _list_names(function: ast.FunctionDef) -> set[str]:
-    """Local names bound only to list literals or list comprehensions (``rows = []``)."""
+def _list_names(function: ast.FunctionDef, splits=lambda call: False) -> set[str]:
+    """Local names bound only to list literals, list comprehensions (``rows = []``) or
+    splits (``parts = np.split(x, 3)``, when ``splits(call)`` says)."""
     lists: set[str] = set()
     others: set[str] = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
     for node in ast.walk(function):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], ast.Name) and isinstance(node.value, (ast.List, ast.ListComp)):
+                node.targets[0], ast.Name) and (isinstance(node.value, (ast.List, ast.ListComp))
+                                                or splits(node.value)):
             lists.add(node.targets[0].id)
             continue
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For,
@@ -1346,6 +1406,20 @@ def _random(callee) -> bool:
         return True
     owner = getattr(callee, "__self__", None)
     return type(owner).__module__.startswith("numpy.random") if owner is not None else False
+
+
+def _output_count(rule, call: ast.Call) -> int | None:
+    """How many results a call of a rule with several results gives, when the code says:
+    a fixed number, or ``np.split(x, 3)`` and ``np.split(x, [2, 5])`` (3 parts)."""
+    if isinstance(rule.outputs, int):
+        return rule.outputs
+    given = call.args[1] if len(call.args) > 1 else next(
+        (k.value for k in call.keywords if k.arg == "indices_or_sections"), None)
+    if isinstance(given, ast.Constant) and type(given.value) is int:
+        return given.value
+    if isinstance(given, (ast.List, ast.Tuple)):
+        return len(given.elts) + 1
+    return None
 
 
 def _returned_tuple_size(function) -> int | None:

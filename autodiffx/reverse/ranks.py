@@ -50,8 +50,14 @@ def infer(statements: list, params: list[str], ranks: tuple[int, ...],
             if isinstance(statement, ir.Assign) and statement.kind == "call" and call_ranks:
                 _bind_call(known, statement, call_ranks)
             elif isinstance(statement, ir.Assign) and statement.targets:
-                for name in statement.targets:
-                    _bind(known, name, None)
+                # several results of a primitive: their ranks from its rule, when it says
+                found = _rank_of(statement, known) if statement.kind == "primitive" else None
+                if isinstance(found, int):
+                    found = (found,) * len(statement.targets)  # one rank for every result
+                items = found if isinstance(found, tuple) and len(found) == len(
+                    statement.targets) else (None,) * len(statement.targets)
+                for name, rank in zip(statement.targets, items, strict=True):
+                    _bind(known, name, rank)
             elif isinstance(statement, ir.Assign):
                 _bind(known, statement.target, _rank_of(statement, known))
             elif isinstance(statement, ir.For):

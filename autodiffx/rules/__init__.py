@@ -3,6 +3,7 @@
 from . import numpy_rules  # noqa: F401, I001  (registers the NumPy rules on import)
 from . import linalg_rules  # noqa: F401  (and those for linear algebra)
 from . import elementwise_rules, shape_rules, statistics_rules  # noqa: F401  (likewise)
+from . import several_results  # noqa: F401  (splits and tuple-valued decompositions)
 from .registry import (
     Rule,
     all_rules,

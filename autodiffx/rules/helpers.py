@@ -1253,7 +1253,6 @@ def interp_weights(x, xp, left=None, right=None, period=None):
     return np.stack([np.interp(x, xp, e, period=period, **edges) for e in basis], axis=-1)
 
 
-
 # --------------------------------------------------------------------------- forward mode
 
 
@@ -1280,6 +1279,43 @@ def pad_tangent(t, ndim):
     if missing <= 0:
         return t
     return t.reshape(t.shape[:1] + (1,) * missing + t.shape[1:])
+
+
+# --------------------------------------------------------------------------- several results
+
+
+def unsplit(g, ans, axis):
+    """The adjoint of ``np.split`` and its family: the parts' cotangents joined back along
+    ``axis``, zeros for a part no cotangent reached (``None``)."""
+    parts = [np.zeros_like(part) if cotangent is None else cotangent
+             for cotangent, part in zip(g, ans, strict=True)]
+    return np.concatenate(parts, axis=axis)
+
+
+def eigh_adjoint(g, ans, a, UPLO="L"):  # noqa: N803 - NumPy's keyword
+    """The adjoint of ``w, V = np.linalg.eigh(a)``.
+
+    With F[i, j] = 1 / (w[j] - w[i]) off the diagonal and 0 on it, the symmetric matrix S
+    that eigh reads has the adjoint X = V (diag(gw) + F * (V^T gV)) V^T (Giles, "An extended
+    collection of matrix derivative results", 2008). eigh reads only the triangle UPLO of
+    ``a``, mirrored, so the adjoint of ``a`` is X's triangle plus X^T's strictly inside it:
+    an entry outside the triangle has no derivative, as in central differences.
+    """
+    gw, gV = g
+    w, V = ans
+    VT = np.swapaxes(V, -1, -2)
+    inner = 0.0
+    if gw is not None:
+        inner = np.expand_dims(gw, -1) * np.eye(np.shape(w)[-1])
+    if gV is not None:
+        eye = np.eye(np.shape(w)[-1])
+        F = 1 / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye) - eye
+        inner = inner + F * (VT @ gV)
+    X = V @ inner @ VT
+    XT = np.swapaxes(X, -1, -2)
+    if UPLO.upper() == "L":
+        return np.tril(X) + np.tril(XT, -1)
+    return np.triu(X) + np.triu(XT, 1)
 
 
 HELPERS = {
@@ -1333,6 +1369,8 @@ HELPERS = {
         "cov_divisor",
         "uncov",
         "uncorrcoef",
+        "unsplit",
+        "eigh_adjoint",
     )
 }
 """The helpers an adjoint expression may name; reverse-mode generated code imports these."""

@@ -64,6 +64,13 @@ class Rule:
     """How many trailing positional parameters a call may leave out (they become ``None``)."""
     differentiable: bool = True
     """False for functions whose derivative is zero wherever it exists."""
+    outputs: int | str | None = None
+    """For a primitive with several results (``w, V = np.linalg.eigh(A)``): how many, or
+    ``"sections"`` when the second argument says (``np.split(x, 3)``). Its tangent rules
+    then return one tangent per result (``None`` for a result without a derivative), and
+    in its adjoint expressions ``g[k]`` and ``ans[k]`` are result k's cotangent and value;
+    ``g[k]`` is ``None`` where no cotangent reached result k, and a contribution whose
+    ``g[k]`` are all ``None`` is left out."""
     rank: Callable[..., int | None] | None = None
     """Output rank from the input ranks (``None`` when unknown), for reverse mode's printer."""
     doc: str = ""

@@ -1052,3 +1052,44 @@ DOMAINS.update({
         Case((const((3,)), Arg((2, 2)))),
     ],
 })
+
+
+@dataclass(frozen=True)
+class SpreadSpectrum:
+    """Symmetric matrices Q diag(w) Qᵀ with eigenvalues at least 1 apart (each matrix of a
+    stack), where eigenvectors are differentiable."""
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        n = shape[-1]
+        q, _ = np.linalg.qr(rng.normal(size=shape))
+        values = 1.5 * np.arange(n) - n + rng.uniform(-0.2, 0.2, size=(*shape[:-2], n))
+        return q @ (values[..., None] * np.swapaxes(q, -1, -2))
+
+
+SPREAD_SPECTRUM = SpreadSpectrum()
+
+# several results (tests/rules/test_several_results.py has the closed forms)
+DOMAINS.update({
+    "split": [
+        Case((Arg((6,)), 3)),
+        Case((Arg((2, 5)), [1, 3]), {"axis": 1}),
+        Case((Arg((4, 2)), 2), {"axis": -2}),
+    ],
+    "array_split": [
+        Case((Arg((7,)), 3)),
+        Case((Arg((3, 5)), [2]), {"axis": 1}),
+    ],
+    "hsplit": [Case((Arg((3, 4)), 2)), Case((Arg((5,)), [1, 2]))],
+    "vsplit": [Case((Arg((4, 3)), [1]))],
+    "dsplit": [Case((Arg((2, 2, 4)), 2))],
+    "slogdet": [
+        Case((Arg((3, 3), MATRICES),)),
+        Case((Arg((2, 2, 2), MATRICES),)),
+        Case((Arg((1, 1), MATRICES),)),
+    ],
+    "eigh": [
+        Case((Arg((3, 3), SPREAD_SPECTRUM),)),
+        Case((Arg((2, 3, 3), SPREAD_SPECTRUM),), {"UPLO": "U"}),
+        Case((Arg((1, 1), SPREAD_SPECTRUM),)),
+    ],
+})

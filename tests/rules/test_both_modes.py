@@ -87,10 +87,17 @@ def program_for(rule, case: Case, args, tmp_path):
     spelled = [spell(a, v) for a, v in zip(case.args, args, strict=True)]
     spelled += [f"{k}={_literal(v)}" for k, v in case.kwargs.items()]
     call = f"{_spelling(function)}({', '.join(spelled)})"
+    body = f"    return np.sum({call} * WEIGHTS)\n"
+    if rule.outputs is not None:
+        # several results: unpacked, each summed against its own weights
+        count = len(function(*args, **case.kwargs))
+        names = [f"r{k}" for k in range(count)]
+        body = (f"    {', '.join(names)}, = {call}\n    return "
+                + " + ".join(f"np.sum({n} * WEIGHTS[{k}])" for k, n in enumerate(names))
+                + "\n")
     source = (
         "import operator\n\nimport numpy as np\n\n\n"
-        f"def program({', '.join(parameters)}):\n"
-        f"    return np.sum({call} * WEIGHTS)\n"
+        f"def program({', '.join(parameters)}):\n" + body
     )
     name = f"both_modes_{next(_counter)}"
     path = tmp_path / f"{name}.py"
@@ -101,7 +108,9 @@ def program_for(rule, case: Case, args, tmp_path):
     spec.loader.exec_module(module)
     vars(module).update(constants)
     out = function(*args, **case.kwargs)
-    module.WEIGHTS = np.random.default_rng(len(source)).standard_normal(np.shape(out))
+    weights = np.random.default_rng(len(source))
+    module.WEIGHTS = (tuple(weights.standard_normal(np.shape(o)) for o in out)
+                      if rule.outputs is not None else weights.standard_normal(np.shape(out)))
     return module.program, values, source
 
 

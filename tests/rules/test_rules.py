@@ -128,9 +128,13 @@ def function_of(rule, case: Case):
     return case.function or rule.primitives[0]
 
 
-def evaluate(rule, case: Case, args):
-    """The primal function on plain values."""
-    return function_of(rule, case)(*args, **case.kwargs)
+def evaluate(rule, case: Case, args, joined=True):
+    """The primal function on plain values; for several results, all of them raveled and
+    joined into one vector (``joined``) or as the function returns them."""
+    out = function_of(rule, case)(*args, **case.kwargs)
+    if rule.outputs is not None and joined:
+        return np.concatenate([np.ravel(np.asarray(o, dtype=float)) for o in out])
+    return out
 
 
 def push(rule, case: Case, args, tangents: dict) -> tuple:
@@ -147,6 +151,12 @@ def push(rule, case: Case, args, tangents: dict) -> tuple:
     else:
         out = function(*args, **case.kwargs)
     k = len(next(iter(tangents.values())))
+    if rule.outputs is not None:  # several results: joined into one vector, as evaluate()
+        primals = [o.primal if isinstance(o, Dual) else o for o in out]
+        parts = [np.reshape(o.tangent, (k, -1)) if isinstance(o, Dual)
+                 else np.zeros((k, np.size(o))) for o in out]
+        return (np.concatenate([np.ravel(np.asarray(p, dtype=float)) for p in primals]),
+                np.concatenate(parts, axis=1))
     if isinstance(out, Dual):
         assert out.level == level
         assert np.shape(out.tangent) == (k, *np.shape(out.primal))
@@ -196,7 +206,13 @@ def dot_product_gap(rule, case: Case, args, path, rng) -> float:
     g = g.item() if g.ndim == 0 else g
     params, keywords = params_and_keywords(rule, case, args)
     adjoint = rule.adjoint_function(path[0])
-    cotangent = adjoint(g, ans, *params, **keywords)
+    if rule.outputs is not None:  # g split back into one cotangent per result
+        results = evaluate(rule, case, args, joined=False)
+        cuts = np.cumsum([np.size(r) for r in results])[:-1]
+        cotangent = adjoint(tuple(np.reshape(part, np.shape(r)) for part, r in zip(
+            np.split(np.ravel(g), cuts), results, strict=True)), results, *params, **keywords)
+    else:
+        cotangent = adjoint(g, ans, *params, **keywords)
     if len(path) == 2:
         cotangent = cotangent[path[1]]
     assert np.shape(cotangent) == shape, (
@@ -360,7 +376,12 @@ def test_rank_rule_predicts_output_rank(name, case):
     args = draw(case, np.random.default_rng(0))
     params, keywords = params_and_keywords(rule, case, args)
     predicted = rule.rank(*(np.ndim(p) for p in params), **keywords)
-    if predicted is not None:
+    if predicted is not None and rule.outputs is not None:
+        results = evaluate(rule, case, args, joined=False)
+        if isinstance(predicted, int):  # one rank for every result
+            predicted = (predicted,) * len(results)
+        assert predicted == tuple(np.ndim(r) for r in results)
+    elif predicted is not None:
         assert predicted == np.ndim(evaluate(rule, case, args))
 
 
@@ -635,9 +656,12 @@ def test_einsum_adjoint_can_leave_out_the_second_operand():
 def scaled(rule, part):
     """``rule`` with its tangent rules or its adjoint rules off by 10 percent."""
     if part == "tangents":
-        wrong = tuple(
-            None if f is None else (lambda *a, _f=f, **k: 1.1 * _f(*a, **k)) for f in rule.tangents
-        )
+        def off(f):
+            if rule.outputs is not None:  # one tangent per result
+                return lambda *a, **k: [None if t is None else 1.1 * t for t in f(*a, **k)]
+            return lambda *a, **k: 1.1 * f(*a, **k)
+
+        wrong = tuple(None if f is None else off(f) for f in rule.tangents)
         return dataclasses.replace(rule, tangents=wrong)
     template = "[1.1 * a for a in ({})]" if rule.sequence else "1.1 * ({})"
     wrong = tuple(None if e is None else template.format(e) for e in rule.adjoints)
