@@ -69,8 +69,8 @@ def _shared_operands(statement: ir.Assign, rank_of: dict) -> list[str]:
             if base and rank_of.get(statement.target) == 0 and rank_of.get(base[0]) not in (
                     0, None):
                 return []
-            if base and _whole_numbers(statement.operands[1:2], rank_of) == rank_of.get(
-                    base[0]):
+            whole = _whole_numbers(statement.operands[1:2], rank_of)
+            if base and whole is not None and whole == rank_of.get(base[0]):
                 return []  # one whole number per axis: a NumPy scalar, a copy
             return base
         return names[:1] if statement.function in mutation.VIEWS else []

@@ -768,6 +768,33 @@ SPECIAL = {
     "correlate": ["np.correlate({V}, {U})", "np.correlate({U}, {V}, 'full')"],
     "interp": ["np.interp(np.array([0.2, 1.4]), np.array([0.0, 1.0, 2.0]), {V})"],
     "polyval": ["np.polyval({V}, {S})", "np.polyval({U}, {M})"],
+    # linear algebra, on matrices kept well away from singular
+    "solve": ["np.linalg.solve({Q} + 3 * np.eye(2), {U})",
+              "np.linalg.solve(2 * np.eye(2) + 0.3 * {Q}, {Q})"],
+    "inv": ["np.linalg.inv({Q} + 3 * np.eye(2))"],
+    "det": ["np.linalg.det({Q})", "np.linalg.det({M} @ ({M}).T)"],
+    "pinv": ["np.linalg.pinv({M} + 3 * np.eye(2, 3))"],
+    "cholesky": ["np.linalg.cholesky({Q} @ ({Q}).T + np.eye(2))"],
+    "matrix_power": ["np.linalg.matrix_power({Q}, 3)",
+                     "np.linalg.matrix_power({Q} + 3 * np.eye(2), -1)"],
+    "multi_dot": ["np.linalg.multi_dot([{M}, ({M}).T, {U}])"],
+    "diag": ["np.diag({V})", "np.diag({M})", "np.diag({Q}, k=1)"],
+    "diagonal": ["np.diagonal({M})", "np.diagonal({R}, axis1=0, axis2=2)"],
+    "tril": ["np.tril({M})", "np.tril({Q}, k=-1)"],
+    "triu": ["np.triu({M}, k=1)", "np.triu({R})"],
+    "kron": ["np.kron({U}, {V})", "np.kron({Q}, {M})"],
+    "tensordot": ["np.tensordot({M}, {V}, axes=1)",
+                  "np.tensordot({R}, {M}, axes=([0, 1], [0, 1]))"],
+    "cross": ["np.cross({V}, {V} * 2 + 1)"],
+    # several results: one taken at once (unpacking is a construct of its own)
+    "split": ["np.split({V}, 3)[1]", "np.split({M}, [1], axis=1)[-1]"],
+    "array_split": ["np.array_split({V}, 2)[0]"],
+    "hsplit": ["np.hsplit({M}, 3)[2]"],
+    "vsplit": ["np.vsplit({M}, 2)[1]"],
+    "dsplit": ["np.dsplit({R}, 2)[0]"],
+    "eigh": ["np.linalg.eigh({Q} + ({Q}).T + np.diag([0.0, 6.0]))[0]",
+             "np.linalg.eigh({Q} + np.diag([0.0, 6.0]))[1]"],
+    "slogdet": ["np.linalg.slogdet({Q} + 3 * np.eye(2))[1]"],
 }
 
 

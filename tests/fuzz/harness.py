@@ -81,6 +81,79 @@ class Mismatch(Exception):
     """A wrong result."""
 
 
+# --------------------------------------------------------------------------- ties
+
+
+class _TieWatch:
+    """NumPy, as a program's module sees it, with the functions whose derivative has a kink
+    where values tie (max, min, maximum, median, sort, abs at 0, ...) noting a tie at the
+    point. There the program may be smooth while an intermediate is not (``a - max(a)``
+    with two equal entries): the chain rule then gives the tie convention's derivative,
+    which is no derivative of the program, in every AD system. Integer inputs make such
+    ties common (``m * x`` equals ``m`` at x = 1), and central differences cannot see them
+    when the program is smooth."""
+
+    def __init__(self):
+        self.tied = False
+
+    def __getattr__(self, name):
+        function = getattr(np, name)
+        check = _TIE_CHECKS.get(name)
+        if check is None:
+            return function
+
+        def watched(*args, **kwargs):
+            try:
+                self.tied = self.tied or bool(check(*args, **kwargs))
+            except Exception:  # noqa: BLE001 - NumPy raises its own error just below
+                pass
+            return function(*args, **kwargs)
+
+        return watched
+
+
+def _tied_extremum(a, axis=None, *rest, keepdims=False, **options):
+    a = np.asarray(a, dtype=float)
+    if a.size == 0:
+        return False
+    top = np.max(a, axis=axis, keepdims=True)
+    bottom = np.min(a, axis=axis, keepdims=True)
+    return bool(np.any(np.sum(a == top, axis=axis) > 1) or np.any(
+        np.sum(a == bottom, axis=axis) > 1))
+
+
+def _any_duplicate(a, *rest, **options):
+    a = np.ravel(np.asarray(a, dtype=float))
+    return np.unique(a).size < a.size
+
+
+_TIE_CHECKS = {
+    **dict.fromkeys(("max", "min", "amax", "amin", "nanmax", "nanmin", "ptp"),
+                    _tied_extremum),
+    **dict.fromkeys(("maximum", "minimum", "fmax", "fmin"),
+                    lambda a, b, *rest, **k: np.any(np.asarray(a) == np.asarray(b))),
+    **dict.fromkeys(("median", "nanmedian", "sort", "partition", "percentile", "quantile",
+                     "nanpercentile", "nanquantile"), _any_duplicate),
+    **dict.fromkeys(("abs", "absolute", "fabs", "sign"),
+                    lambda a, *rest, **k: np.any(np.asarray(a) == 0)),
+    "clip": lambda a, lo=None, hi=None, *rest, **k: np.any(np.asarray(a) == lo) or np.any(
+        np.asarray(a) == hi),
+}
+
+
+def tied_at(function: Callable, module, args) -> bool:
+    """Whether ``function(*args)`` meets a tie of the functions above."""
+    watch = _TieWatch()
+    module.np, saved = watch, module.np
+    try:
+        function(*copies(args))
+    except Exception:  # noqa: BLE001 - the plain program's errors are reported elsewhere
+        return False
+    finally:
+        module.np = saved
+    return watch.tied
+
+
 # --------------------------------------------------------------------------- trees of inputs
 
 
@@ -235,6 +308,14 @@ def run_check(name: str, body: Callable[[], None], args) -> Outcome:
     return Outcome(name, "right")
 
 
+def _integer(value) -> bool:
+    """An input of integers (a Python int, or an integer array), not a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, int) or (isinstance(value, np.ndarray)
+                                      and value.dtype.kind in "iu")
+
+
 def check_program(program: Program, folder: Path, only: str | None = None) -> Result:
     """Every check of ``program`` (or only the check named ``only``)."""
     result = Result(program)
@@ -252,6 +333,8 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
         value = np.asarray(module.g(*copies(reference)), dtype=float)
         if not np.all(np.isfinite(value)) or np.max(np.abs(value), initial=0.0) > LARGEST:
             raise Skip("the value is too large")
+        if tied_at(module.g, module, reference) or tied_at(module.g, module, args):
+            raise Skip("a tie at the point (a kink of an intermediate)")
         jacobian = numeric_jacobian(module.g, reference, every)
     except Skip as skip:
         result.skipped = str(skip)
@@ -261,6 +344,19 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
         return result
     total = float(np.sum(value))
     gradient = {key: np.sum(block, axis=0) for key, block in jacobian.items()}
+    # grad differentiates only program.wrt: the other inputs keep their type there (an
+    # integer array copied and stored into truncates what is stored), so its reference
+    # promotes only the differentiated inputs
+    at_wrt = [r if i in program.wrt or not _integer(a) else a
+              for i, (a, r) in enumerate(zip(args, reference, strict=True))]
+    if any(a is not r for a, r in zip(at_wrt, reference, strict=True)):
+        try:
+            total = float(np.sum(np.asarray(module.g(*copies(at_wrt)), dtype=float)))
+            gradient = {key: np.sum(block, axis=0) for key, block in numeric_jacobian(
+                module.g, at_wrt, program.wrt).items()}
+        except Exception:
+            result.skipped = "the plain program raised: " + traceback.format_exc(limit=-1)
+            return result
 
     def wanted(name: str) -> bool:
         return only is None or only == name
@@ -386,8 +482,8 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
     if program.rebinds and (only is None or only.startswith("rebind")):
         module.rebind()
         try:
-            value2 = np.asarray(module.g(*copies(reference)), dtype=float)
-            jacobian2 = numeric_jacobian(module.g, reference, every)
+            value2 = np.asarray(module.g(*copies(at_wrt)), dtype=float)
+            jacobian2 = numeric_jacobian(module.g, at_wrt, program.wrt)
         except Exception:
             return result
         total2 = float(np.sum(value2))

@@ -141,3 +141,22 @@ def test_sharing_on_one_branch_does_not_refuse_a_write_on_the_other(flag):
 def test_sharing_on_one_branch_reaches_the_other_in_the_next_iteration():
     with pytest.raises(autodiffx.AutodiffError, match="share memory"):
         autodiffx.grad(_shares_then_writes_in_a_loop)(0.7, np.array([0.5, -1.0, 2.0]))
+
+
+def _view_of_a_value_of_unknown_rank(x, v, d):
+    a = np.sin(d["w"] * v)  # d is not differentiated: a's rank is unknown when transformed
+    w = a[::2]
+    w += x  # a sees the write
+    return np.sum(np.sin(a) * v)
+
+
+def test_a_slice_of_a_value_of_unknown_rank_is_a_view():
+    # found by the 20,000-program fuzz run: the slice was taken for a copy (a whole-number
+    # index of every axis) because neither its rank nor the index's count was known
+    d = {"w": np.array([0.9, -1.9, -0.1])}
+    v = np.array([-1.2, -1.3, 0.35])
+    with pytest.raises(autodiffx.AutodiffError, match="share memory"):
+        autodiffx.grad(_view_of_a_value_of_unknown_rank, wrt=(0, 1))(-1.0, v, d)
+    forward = autodiffx.value_and_grad(_view_of_a_value_of_unknown_rank, wrt=(0, 1),
+                                       mode="forward")(-1.0, v, d)
+    assert forward[0] == pytest.approx(_view_of_a_value_of_unknown_rank(-1.0, v, d))
