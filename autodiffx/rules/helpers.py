@@ -922,14 +922,17 @@ def _vector_norm_partials(x, ans, ord, axis, keepdims):
 
 
 def check_norm_order(x, ord, axis):
-    """Refuse the orders of ``np.linalg.norm`` that have no rule: only Euclidean/Frobenius."""
+    """Refuse the orders :func:`norm_adjoint` does not handle: it is the Euclidean
+    (Frobenius) norm's adjoint, with a rule of its own for reverse over reverse. The norm's
+    rule sends every other order to :func:`norm_partials`; this guards a direct call."""
     vector = len(normalize_axis(axis, np.ndim(x))) == 1
     if ord is None or ord == "fro" or (ord == 2 and vector):
         return
     raise MissingRuleError(
-        f"np.linalg.norm with ord={ord!r} has no derivative rule; only the Euclidean "
-        "(Frobenius) norm has one",
-        hint="leave ord out, or write the norm with np.sum, np.abs and np.max",
+        f"norm_adjoint with ord={ord!r}: it is the adjoint of the Euclidean (Frobenius) "
+        "norm only",
+        hint="leave ord out, or call unreduce(g, x, axis, keepdims) * norm_partials(x, ans, "
+        "ord, axis, keepdims), as the rule of np.linalg.norm does",
     )
 
 

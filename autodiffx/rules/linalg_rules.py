@@ -24,6 +24,7 @@ from .helpers import (
     shift_axis,
     tensordot_axes,
 )
+from .numpy_rules import _reduction_rank
 from .registry import defrule
 
 
@@ -238,14 +239,6 @@ def _norm_tangent(t, ans, x, ord=None, axis=None, keepdims=False):
     return np.sum(t * partials, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
 
 
-def _norm_rank(x, ord=None, axis=None, keepdims=False, **_):
-    if x is None or keepdims:
-        return x
-    if axis is None:
-        return 0
-    return x - (len(axis) if isinstance(axis, (tuple, list)) else 1)
-
-
 defrule(
     np.linalg.norm,
     "x",
@@ -257,7 +250,7 @@ defrule(
         "if ord is None or ord == 'fro' or ord == 2 and np.ndim(x) == 1 "
         "else unreduce(g, x, axis, keepdims) * norm_partials(x, ans, ord, axis, keepdims)",
     ),
-    rank=_norm_rank,
+    rank=_reduction_rank,  # ord changes no rank: the axes decide
     name="norm",
     doc="Every order NumPy accepts on real input: vectors None, 2, 1, inf, -inf, 0, any p; "
     "matrices None, 'fro', 'nuc', 1, -1, inf, -inf, 2, -2, stacked over the other axes. The "
