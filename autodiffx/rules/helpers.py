@@ -1321,6 +1321,82 @@ def eigh_adjoint(g, ans, a, UPLO="L"):  # noqa: N803 - NumPy's keyword
     return np.triu(X) + np.triu(XT, 1)
 
 
+
+def _spectral_gaps(s):
+    """F[..., i, j] = 1 / (s[j]**2 - s[i]**2) off the diagonal, 0 on it (SVD)."""
+    eye = np.eye(np.shape(s)[-1])
+    squares = s * s
+    return 1 / (np.expand_dims(squares, -2) - np.expand_dims(squares, -1) + eye) - eye
+
+
+def svd_adjoint(g, ans, a, full_matrices=True):
+    """The adjoint of ``U, s, Vh = np.linalg.svd(a)``, for distinct nonzero singular
+    values (Townsend, "Differentiating the singular value decomposition", 2016):
+
+    A_bar = U [(F * (U^T U_bar - U_bar^T U)) S + diag(s_bar) + S (F * (V^T V_bar - V_bar^T V))] V^T
+            + (I - U U^T) U_bar S^-1 V^T + U S^-1 V_bar^T (I - V V^T),
+
+    with V = Vh^T and F as in :func:`_spectral_gaps`. With full_matrices on a matrix that is
+    not square, U or Vh has columns that are not unique: only s then has a derivative.
+    """
+    gU, gs, gVh = g
+    U, s, Vh = ans
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    if (gU is not None or gVh is not None) and full_matrices and m != n:
+        raise MissingRuleError(
+            "np.linalg.svd(a) of a matrix that is not square, with full_matrices=True, "
+            "gives singular vectors that are not unique: they have no derivative",
+            hint="pass full_matrices=False (only the first min(m, n) vectors are unique)")
+    U, Vh = U[..., :, :k], Vh[..., :k, :]
+    V = np.swapaxes(Vh, -1, -2)
+    UT = np.swapaxes(U, -1, -2)
+    inner = 0.0
+    if gs is not None:
+        inner = np.expand_dims(gs, -1) * np.eye(k)
+    if gU is None and gVh is None:
+        return U @ inner @ Vh
+    F = _spectral_gaps(s)
+    S = np.expand_dims(s, -1) * np.eye(k)
+    inverse = np.expand_dims(1 / s, -2)  # multiplying by it scales columns by 1 / s
+    out = 0.0
+    if gU is not None:
+        gU = gU[..., :, :k]
+        inner = inner + (F * (UT @ gU - np.swapaxes(gU, -1, -2) @ U)) @ S
+        if m > k:
+            out = out + ((gU - U @ (UT @ gU)) * inverse) @ Vh
+    if gVh is not None:
+        gV = np.swapaxes(gVh[..., :k, :], -1, -2)
+        inner = inner + S @ (F * (Vh @ gV - np.swapaxes(gV, -1, -2) @ V))
+        if n > k:
+            out = out + (U * inverse) @ (np.swapaxes(gV, -1, -2)
+                                         - (np.swapaxes(gV, -1, -2) @ V) @ Vh)
+    return U @ inner @ Vh + out
+
+
+def qr_adjoint(g, ans, a):
+    """The adjoint of ``Q, R = np.linalg.qr(a)`` (reduced, m >= n, R of full rank).
+
+    With M = R R_bar^T - Q_bar^T Q and copyltu(M) the symmetric matrix with M's lower
+    triangle: A_bar = (Q_bar + Q copyltu(M)) R^-T (Walter and Lehmann, "Algorithmic
+    differentiation of linear algebra functions with application in optimum experimental
+    design", 2018; m > n needs no extra term because the Q_bar term carries it).
+    """
+    gQ, gR = g
+    Q, R = ans
+    if np.shape(a)[-2] < np.shape(a)[-1]:
+        raise MissingRuleError(
+            "np.linalg.qr(a) of a wide matrix (fewer rows than columns) has no derivative rule",
+            hint="factor a.T instead, or a square or tall matrix")
+    if gQ is None:
+        gQ = np.zeros_like(Q)
+    if gR is None:
+        gR = np.zeros_like(R)
+    M = R @ np.swapaxes(gR, -1, -2) - np.swapaxes(gQ, -1, -2) @ Q
+    symmetric = np.tril(M) + np.swapaxes(np.tril(M, -1), -1, -2)
+    b = gQ + Q @ symmetric
+    return np.swapaxes(np.linalg.solve(R, np.swapaxes(b, -1, -2)), -1, -2)
+
 HELPERS = {
     name: globals()[name]
     for name in (
@@ -1374,6 +1450,8 @@ HELPERS = {
         "uncorrcoef",
         "unsplit",
         "eigh_adjoint",
+        "svd_adjoint",
+        "qr_adjoint",
     )
 }
 """The helpers an adjoint expression may name; reverse-mode generated code imports these."""

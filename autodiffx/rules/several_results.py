@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import MissingRuleError
+from .helpers import _spectral_gaps as spectral_gaps
 from .helpers import shift_axis
 from .registry import defrule
 
@@ -93,4 +95,118 @@ defrule(
     doc="eigh reads one triangle of a (UPLO), so entries outside it have derivative 0. "
     "Eigenvectors have no derivative where eigenvalues repeat (the result holds inf or "
     "nan there); eigenvalues alone are differentiable everywhere but at crossings.",
+)
+
+
+def _svd_tangent(t, ans, a, full_matrices=True):
+    """dS = diag(dP), dU = U (F * (dP S + S dP^T)) + (I - U U^T) dA V S^-1 and likewise
+    for V, with dP = U^T dA V (Townsend 2016), for the reduced factors."""
+    _svd_supported(a, full_matrices)
+    U, s, Vh = ans
+    V = np.swapaxes(Vh, -1, -2)
+    UT = np.swapaxes(U, -1, -2)
+    tT = np.swapaxes(t, -1, -2)
+    dP = UT @ t @ V
+    dPT = np.swapaxes(dP, -1, -2)
+    k = np.shape(s)[-1]
+    S = np.expand_dims(s, -1) * np.eye(k)
+    F = spectral_gaps(s)
+    inverse = np.expand_dims(1 / s, -2)
+    dU = U @ (F * (dP @ S + S @ dPT))
+    dV = V @ (F * (S @ dP + dPT @ S))
+    m, n = np.shape(a)[-2:]
+    if m > k:
+        dU = dU + ((t @ V - U @ dP) * inverse)
+    if n > k:
+        dV = dV + ((tT @ U - V @ dPT) * inverse)
+    return dU, np.diagonal(dP, axis1=-2, axis2=-1), np.swapaxes(dV, -1, -2)
+
+
+def _svd_supported(a, full_matrices):
+    m, n = np.shape(a)[-2:]
+    if full_matrices and m != n:
+        raise MissingRuleError(
+            "np.linalg.svd(a) of a matrix that is not square, with full_matrices=True, "
+            "gives singular vectors that are not unique: they have no derivative",
+            hint="pass full_matrices=False (only the first min(m, n) vectors are unique)")
+
+
+defrule(
+    np.linalg.svd,
+    "a",
+    keywords={"full_matrices": True},  # compute_uv and hermitian are refused: no rule
+    tangents=(_svd_tangent,),
+    adjoints=("svd_adjoint(g, ans, a, full_matrices)",),
+    outputs=3,
+    rank=lambda a, **keywords: None if a is None else (a, a - 1, a),
+    doc="Singular vectors have a derivative only where the singular values are distinct and "
+    "nonzero (inf or nan elsewhere), and, for a matrix that is not square, with "
+    "full_matrices=False; singular values have one wherever they are distinct and nonzero.",
+)
+
+
+def _svdvals_tangent(t, ans, x):
+    U, s, Vh = np.linalg.svd(x, full_matrices=False)
+    return np.diagonal(np.swapaxes(U, -1, -2) @ t @ np.swapaxes(Vh, -1, -2), axis1=-2,
+                       axis2=-1)
+
+
+defrule(
+    np.linalg.svdvals,
+    "x",
+    tangents=(_svdvals_tangent,),
+    adjoints=("svd_adjoint((None, g, None), np.linalg.svd(x, full_matrices=False), x, False)",),
+    rank=lambda x: None if x is None else x - 1,
+    doc="ds_i = u_i^T dA v_i, where the singular values are distinct and nonzero.",
+)
+
+
+def _eigvalsh_tangent(t, ans, a, UPLO="L"):  # noqa: N803 - NumPy's keyword
+    return _eigh_tangent(t, np.linalg.eigh(a, UPLO=UPLO), a, UPLO)[0]
+
+
+defrule(
+    np.linalg.eigvalsh,
+    "a",
+    keywords={"UPLO": "L"},
+    tangents=(_eigvalsh_tangent,),
+    adjoints=("eigh_adjoint((g, None), np.linalg.eigh(a, UPLO), a, UPLO)",),
+    rank=lambda a, **keywords: None if a is None else a - 1,
+    doc="dw_i = v_i^T dS v_i, for the symmetric S read from one triangle of a (UPLO).",
+)
+
+
+def _qr_tangent(t, ans, a, mode="reduced"):
+    """With X = Q^T dA R^-1 and its antisymmetric part from below,
+    Omega = tril(X, -1) - tril(X, -1)^T: dQ = Q (Omega - X) + dA R^-1, dR = (X - Omega) R."""
+    _qr_supported(a, mode)
+    Q, R = ans
+    right = np.swapaxes(np.linalg.solve(np.swapaxes(R, -1, -2), np.swapaxes(t, -1, -2)),
+                        -1, -2)  # dA R^-1
+    X = np.swapaxes(Q, -1, -2) @ right
+    lower = np.tril(X, -1)
+    omega = lower - np.swapaxes(lower, -1, -2)
+    return Q @ (omega - X) + right, (X - omega) @ R
+
+
+def _qr_supported(a, mode):
+    m, n = np.shape(a)[-2:]
+    if mode != "reduced":
+        raise MissingRuleError(f"np.linalg.qr(a, mode={mode!r}) has no derivative rule",
+                               hint="use the default mode='reduced'")
+    if m < n:
+        raise MissingRuleError(
+            "np.linalg.qr(a) of a wide matrix (fewer rows than columns) has no derivative rule",
+            hint="factor a.T instead, or a square or tall matrix")
+
+
+defrule(
+    np.linalg.qr,
+    "a",
+    keywords={"mode": "reduced"},
+    tangents=(_qr_tangent,),
+    adjoints=("qr_adjoint(g, ans, a)",),
+    outputs=2,
+    rank=lambda a, **keywords: None if a is None else (a, a),
+    doc="For a square or tall matrix of full rank, mode='reduced'.",
 )

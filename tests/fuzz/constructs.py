@@ -795,6 +795,11 @@ SPECIAL = {
     "eigh": ["np.linalg.eigh({Q} + ({Q}).T + np.diag([0.0, 6.0]))[0]",
              "np.linalg.eigh({Q} + np.diag([0.0, 6.0]))[1]"],
     "slogdet": ["np.linalg.slogdet({Q} + 3 * np.eye(2))[1]"],
+    "svd": ["np.linalg.svd({M}, full_matrices=False)[1]",
+            "np.linalg.svd({Q} + np.diag([0.0, 6.0]))[0]"],
+    "svdvals": ["np.linalg.svdvals({M})"],
+    "eigvalsh": ["np.linalg.eigvalsh({Q} + ({Q}).T)"],
+    "qr": ["np.linalg.qr({Q} + 3 * np.eye(2))[1]", "np.linalg.qr(({M}).T)[0]"],
 }
 
 

@@ -1093,3 +1093,39 @@ DOMAINS.update({
         Case((Arg((1, 1), SPREAD_SPECTRUM),)),
     ],
 })
+
+
+@dataclass(frozen=True)
+class SpreadSingularValues:
+    """Matrices U diag(s) V^T with singular values at least 1 apart and at least 1 (each
+    matrix of a stack), where singular vectors are differentiable."""
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        m, n = shape[-2:]
+        k = min(m, n)
+        u, _ = np.linalg.qr(rng.normal(size=(*shape[:-2], m, k)))
+        v, _ = np.linalg.qr(rng.normal(size=(*shape[:-2], n, k)))
+        s = 1.0 + 1.5 * np.arange(k) + rng.uniform(0, 0.2, size=(*shape[:-2], k))
+        return (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+SPREAD_SINGULAR = SpreadSingularValues()
+
+DOMAINS.update({
+    "svd": [
+        Case((Arg((3, 3), SPREAD_SINGULAR),)),
+        Case((Arg((4, 2), SPREAD_SINGULAR),), {"full_matrices": False}),
+        Case((Arg((2, 3), SPREAD_SINGULAR),), {"full_matrices": False}),
+        Case((Arg((2, 3, 2), SPREAD_SINGULAR),), {"full_matrices": False}),
+    ],
+    "svdvals": [Case((Arg((3, 3), SPREAD_SINGULAR),)), Case((Arg((2, 4), SPREAD_SINGULAR),))],
+    "eigvalsh": [
+        Case((Arg((3, 3), SPREAD_SPECTRUM),)),
+        Case((Arg((2, 2, 2), SPREAD_SPECTRUM),), {"UPLO": "U"}),
+    ],
+    "qr": [
+        Case((Arg((3, 3), MATRICES),)),
+        Case((Arg((4, 2), MATRICES),), {"mode": "reduced"}),
+        Case((Arg((2, 3, 3), MATRICES),)),
+    ],
+})

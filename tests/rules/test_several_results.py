@@ -262,3 +262,95 @@ def test_generated_code_calls_the_adjoints_by_name():
     text = autodiffx.source(autodiffx.grad(split_three), np.ones(6))
     assert "a, b, c = np.split(x, 3)" in text
     assert "dx = unsplit((da, db, dc), (a, b, c), 0)" in text
+
+
+# --------------------------------------------------------------------------- svd, qr
+
+
+def _spread_singular(rng, m, n):
+    u, _ = np.linalg.qr(rng.normal(size=(m, min(m, n))))
+    v, _ = np.linalg.qr(rng.normal(size=(n, min(m, n))))
+    return (u * (1.0 + 1.5 * np.arange(min(m, n)))) @ v.T
+
+
+SHAPES = st.sampled_from([(1, 1), (2, 2), (3, 3), (4, 2), (2, 4), (3, 5)])
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=SHAPES, seed=st.integers(0, 2 ** 16))
+def test_factors_multiplied_back_give_the_weights(shape, seed):
+    # sum(W * (U S Vh)) and sum(W * (Q R)) are sum(W * A): the adjoints through every factor
+    # must add up to W exactly, whatever the factors' own derivatives
+    rng = np.random.default_rng(seed)
+    a = _spread_singular(rng, *shape)
+    weights = rng.normal(size=shape)
+
+    def through_svd(a):
+        U, s, Vh = np.linalg.svd(a, full_matrices=False)
+        return np.sum(weights * ((U * s) @ Vh))
+
+    def through_qr(a):
+        Q, R = np.linalg.qr(a)
+        return np.sum(weights * (Q @ R))
+
+    functions = [through_svd] + ([through_qr] if shape[0] >= shape[1] else [])
+    for f in functions:
+        for mode in MODES:
+            np.testing.assert_allclose(autodiffx.grad(f, mode=mode)(a), weights,
+                                       rtol=1e-8, atol=1e-8)
+
+
+def nuclear_norm(a):
+    return np.sum(np.linalg.svdvals(a))
+
+
+def singular_vector_energy(a):
+    U, s, Vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(U[:, 0] * np.arange(1.0, 1.0 + a.shape[0])) ** 2 + np.sum(s ** 2) * Vh[0, 0]
+
+
+def r_diagonal(a):
+    Q, R = np.linalg.qr(a)
+    return np.sum(np.abs(np.diagonal(R)) ** 1.5) + np.sum(Q[:, -1] ** 3)
+
+
+@settings(max_examples=15, deadline=None)
+@given(shape=SHAPES, seed=st.integers(0, 2 ** 16))
+def test_svd_and_qr_in_both_modes(shape, seed):
+    a = _spread_singular(np.random.default_rng(seed), *shape)
+    gradient = _both(nuclear_norm, a)
+    U, s, Vh = np.linalg.svd(a, full_matrices=False)
+    np.testing.assert_allclose(gradient, U @ Vh, rtol=1e-9, atol=1e-10)  # d |A|_* = U V^T
+    _both(singular_vector_energy, a)
+    if shape[0] >= shape[1]:
+        _both(r_diagonal, a)
+
+
+def test_svd_and_qr_second_order_in_both_modes():
+    a = _spread_singular(np.random.default_rng(9), 3, 2)
+    for f in (singular_vector_energy, r_diagonal):
+        numeric = np.stack([numeric_gradient(lambda k, i=i, f=f: autodiffx.grad(
+            f, mode="forward")(k)[np.unravel_index(i, a.shape)], a)
+            for i in range(a.size)]).reshape(a.shape * 2)
+        for mode in MODES:
+            np.testing.assert_allclose(autodiffx.hessian(f, mode=mode)(a), numeric,
+                                       rtol=1e-4, atol=1e-5)
+
+
+def full_svd_of_a_wide_matrix(a):
+    U, s, Vh = np.linalg.svd(a)
+    return np.sum(Vh[-1] ** 2) + np.sum(s)
+
+
+def wide_qr(a):
+    return np.sum(np.linalg.qr(a)[1])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("f, words", [
+    (full_svd_of_a_wide_matrix, "full_matrices=False"),
+    (wide_qr, "wide matrix"),
+])
+def test_factors_that_are_not_unique_are_refused(f, words, mode):
+    with pytest.raises(autodiffx.AutodiffError, match=words):
+        autodiffx.grad(f, mode=mode)(_spread_singular(np.random.default_rng(2), 2, 4))
