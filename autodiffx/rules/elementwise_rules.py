@@ -54,3 +54,26 @@ defrule(
 
 nondifferentiable(np.around, np.fix, name="rounding")
 nondifferentiable(np.isposinf, np.isneginf, name="infinity_test")
+
+# Parts of complex numbers, on the real values both modes accept (complex values are
+# refused until complex numbers have their rules): the real part and the conjugate of a real
+# x are x itself; its imaginary part (0) and its angle (0 or pi) are constant.
+elementwise(np.conjugate, "1", doc="On real values only: the conjugate of a real x is x.")
+defrule(
+    np.real,
+    "val",
+    tangents=(lambda t, ans, val: t,),
+    adjoints=("g",),
+    rank=lambda val: val,
+    doc="On real values only: the real part of a real x is x.",
+)
+defrule(
+    np.real_if_close,
+    "a",
+    keywords={"tol": 100},
+    tangents=(lambda t, ans, a, tol=100: t,),
+    adjoints=("g",),
+    rank=lambda a, **keywords: a,
+    doc="On real values only: a itself.",
+)
+nondifferentiable(np.imag, np.angle, name="complex_part")

@@ -1397,6 +1397,22 @@ def qr_adjoint(g, ans, a):
     b = gQ + Q @ symmetric
     return np.swapaxes(np.linalg.solve(R, np.swapaxes(b, -1, -2)), -1, -2)
 
+
+def ungradient(g, f, spacing=None, axis=None, edge_order=1):
+    """The adjoint of ``np.gradient(f, spacing, axis=axis)`` along its one axis: the
+    transpose of the differencing matrix D (D = np.gradient of the identity) applied to g.
+    """
+    if (axis is None and np.ndim(f) != 1) or not (axis is None or isinstance(axis, int)):
+        raise MissingRuleError(
+            "np.gradient over several axes returns a list of arrays, which has no "
+            "derivative rule", hint="take one axis at a time: np.gradient(f, axis=0)")
+    axis = 0 if axis is None else axis % np.ndim(f)
+    n = np.shape(f)[axis]
+    spacing = () if spacing is None else tuple(spacing) if isinstance(spacing, tuple) else (
+        spacing,)  # np.gradient(f, dx), however bound
+    D = np.gradient(np.eye(n), *spacing, axis=0, edge_order=edge_order)
+    return np.moveaxis(np.tensordot(D.T, np.moveaxis(g, axis, 0), axes=1), 0, axis)
+
 HELPERS = {
     name: globals()[name]
     for name in (
@@ -1452,6 +1468,7 @@ HELPERS = {
         "eigh_adjoint",
         "svd_adjoint",
         "qr_adjoint",
+        "ungradient",
     )
 }
 """The helpers an adjoint expression may name; reverse-mode generated code imports these."""

@@ -216,3 +216,23 @@ for _function, _promoted, _axis_of, _adjoint in (
 # --------------------------------------------------------------------------- no derivative
 
 nondifferentiable(np.argpartition, np.argwhere, np.flatnonzero, name="position_query")
+
+
+# The FFT's reordering of frequencies: a roll by half of each axis, undone by its inverse.
+def _shift_axes(axes, ndim):
+    """fftshift's axes for a tangent with a leading direction axis."""
+    if axes is None:
+        return tuple(range(1, ndim + 1))
+    return shift_axis(axes) if isinstance(axes, (tuple, list)) else (shift_axis(axes),)
+
+
+for _shift, _inverse in ((np.fft.fftshift, "ifftshift"), (np.fft.ifftshift, "fftshift")):
+    defrule(
+        _shift,
+        "x",
+        keywords={"axes": None},
+        tangents=(lambda t, ans, x, axes=None, _shift=_shift: _shift(
+            t, axes=_shift_axes(axes, np.ndim(x))),),
+        adjoints=(f"np.fft.{_inverse}(g, axes=axes)",),
+        rank=lambda x, **keywords: x,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import MissingRuleError
 from . import helpers
 from .helpers import normalize_axis, pad_tangent, shift_axis
 from .registry import defrule
@@ -410,4 +411,44 @@ defrule(
         "g * np.polyval(p[:-1] * np.arange(np.size(p) - 1, 0, -1), x)",
     ),
     rank=lambda p, x, **_: x,
+)
+
+
+# --------------------------------------------------------------------------- np.gradient
+
+
+def _gradient_axis(f, axis):
+    if axis is None and np.ndim(f) == 1:
+        return 0
+    if isinstance(axis, int):
+        return axis % np.ndim(f)
+    raise MissingRuleError(
+        "np.gradient over several axes returns a list of arrays, which has no derivative "
+        "rule",
+        hint="take one axis at a time: np.gradient(f, axis=0), np.gradient(f, axis=1)")
+
+
+def _spacing(spacing) -> tuple:
+    """np.gradient's spacing as its varargs: none, or one constant (however bound)."""
+    if spacing is None:
+        return ()
+    return tuple(spacing) if isinstance(spacing, tuple) else (spacing,)
+
+
+def _gradient_tangent(t, ans, f, spacing=None, axis=None, edge_order=1):
+    axis = _gradient_axis(f, axis)
+    spacing = _spacing(spacing)
+    return np.gradient(t, *spacing, axis=axis + 1, edge_order=edge_order)
+
+
+defrule(
+    np.gradient,
+    "f spacing",
+    keywords={"axis": None, "edge_order": 1},
+    tangents=(_gradient_tangent, None),
+    adjoints=("ungradient(g, f, spacing, axis, edge_order)", None),
+    optional=1,
+    rank=lambda f, spacing=None, **keywords: f,
+    doc="Linear in f (one array, along one axis, with a constant spacing); the spacing "
+    "has no derivative rule.",
 )

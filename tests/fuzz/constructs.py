@@ -800,6 +800,12 @@ SPECIAL = {
     "svdvals": ["np.linalg.svdvals({M})"],
     "eigvalsh": ["np.linalg.eigvalsh({Q} + ({Q}).T)"],
     "qr": ["np.linalg.qr({Q} + 3 * np.eye(2))[1]", "np.linalg.qr(({M}).T)[0]"],
+    "real": ["np.real({V})", "({M}).real"],
+    "real_if_close": ["np.real_if_close({V})"],
+    "conjugate": ["np.conj({V})", "np.conjugate({M})"],
+    "gradient": ["np.gradient({V})", "np.gradient({M}, 0.5, axis=1)"],
+    "fftshift": ["np.fft.fftshift({V})", "np.fft.fftshift({M}, axes=1)"],
+    "ifftshift": ["np.fft.ifftshift({R})"],
 }
 
 

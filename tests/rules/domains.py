@@ -1129,3 +1129,20 @@ DOMAINS.update({
         Case((Arg((2, 3, 3), MATRICES),)),
     ],
 })
+
+# parts of complex numbers on real values; np.gradient; the FFT's frequency reordering
+DOMAINS.update({
+    "conjugate": [Case((Arg((3,)),)), Case((Arg(()),))],
+    "real": [Case((Arg((2, 3)),)), Case((Arg(()),))],
+    "real_if_close": [Case((Arg((3,)),)), Case((Arg((2, 2)),), {"tol": 1000})],
+    "complex_part": [Case((Arg((3,)),), function=f) for f in (np.imag, np.angle)],
+    "gradient": [
+        Case((Arg((5,)),)),
+        Case((Arg((4,)), 0.5)),
+        Case((Arg((3, 4)),), {"axis": 1}),
+        Case((Arg((4, 3)), 2.0), {"axis": 0, "edge_order": 2}),
+    ],
+    "fftshift": [Case((Arg((5,)),)), Case((Arg((2, 3)),), {"axes": 1}),
+                 Case((Arg((3, 4)),), {"axes": (0, 1)})],
+    "ifftshift": [Case((Arg((4,)),)), Case((Arg((3, 3)),), {"axes": 0})],
+})

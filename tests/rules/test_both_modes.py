@@ -46,6 +46,8 @@ def _spelling(function) -> str:
         return "operator.getitem"
     if getattr(function, "__module__", "") == "numpy.linalg":
         return "np.linalg." + function.__name__
+    if getattr(np.fft, function.__name__, None) is function:
+        return "np.fft." + function.__name__
     return "np." + function.__name__
 
 
