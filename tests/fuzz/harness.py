@@ -308,14 +308,6 @@ def run_check(name: str, body: Callable[[], None], args) -> Outcome:
     return Outcome(name, "right")
 
 
-def _integer(value) -> bool:
-    """An input of integers (a Python int, or an integer array), not a bool."""
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    return isinstance(value, int) or (isinstance(value, np.ndarray)
-                                      and value.dtype.kind in "iu")
-
-
 def check_program(program: Program, folder: Path, only: str | None = None) -> Result:
     """Every check of ``program`` (or only the check named ``only``)."""
     result = Result(program)
@@ -345,9 +337,9 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
     total = float(np.sum(value))
     gradient = {key: np.sum(block, axis=0) for key, block in jacobian.items()}
     # grad differentiates only program.wrt: the other inputs keep their type there (an
-    # integer array copied and stored into truncates what is stored), so its reference
-    # promotes only the differentiated inputs
-    at_wrt = [r if i in program.wrt or not _integer(a) else a
+    # integer array copied and stored into truncates what is stored; np.place of a float64
+    # into a float32 array raises), so its reference promotes only the differentiated inputs
+    at_wrt = [r if i in program.wrt else a
               for i, (a, r) in enumerate(zip(args, reference, strict=True))]
     if any(a is not r for a, r in zip(at_wrt, reference, strict=True)):
         try:
