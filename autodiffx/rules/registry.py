@@ -231,7 +231,8 @@ def describe(function: Callable) -> str:
     if name is None:
         return repr(function)
     if isinstance(function, np.ufunc) or module.startswith("numpy"):
-        prefix = "np.linalg." if "linalg" in module else "np."
+        prefix = "np.linalg." if "linalg" in module else "np.fft." if (
+            module.startswith("numpy.fft")) else "np."
         return prefix + name
     return f"{module}.{name}" if module and module != "builtins" else name
 
