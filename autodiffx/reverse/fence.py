@@ -7,6 +7,7 @@ Each refusal is an :class:`UnsupportedSyntaxError` naming the construct, the pla
 from __future__ import annotations
 
 import ast
+import builtins
 
 from ..errors import UnsupportedSyntaxError
 from .source import FunctionSource
@@ -51,6 +52,14 @@ def refuse(source: FunctionSource, node: ast.AST, construct: str, hint: str):
     )
 
 
+def consumes_a_generator(node: ast.AST) -> bool:
+    """``sum(... for ...)``: a generator expression, the only argument of a builtin that
+    consumes it at once (``sum``, ``max``, ``min``, ``any``, ``all``, ``list``, ...)."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in ("sum", "max", "min", "any", "all", "list", "tuple", "sorted")
+            and len(node.args) == 1 and isinstance(node.args[0], ast.GeneratorExp))
+
+
 def check(source: FunctionSource, wrt: tuple[int, ...]) -> None:
     """Raise :class:`UnsupportedSyntaxError` for the first unsupported construct."""
     arguments = source.node.args
@@ -66,6 +75,10 @@ def check(source: FunctionSource, wrt: tuple[int, ...]) -> None:
         # f(*args) is left to the normalizer: fine where no derivative flows (np.eye(*shape))
         call_arguments = {id(a) for node in ast.walk(statement) if isinstance(node, ast.Call)
                           for a in node.args if isinstance(a, ast.Starred)}
+        # sum(f(r) for r in rows): consumed at once, differentiated as a list comprehension
+        call_arguments |= {id(node.args[0]) for node in ast.walk(statement)
+                           if consumes_a_generator(node)
+                           and source.resolve(node.func.id) is getattr(builtins, node.func.id)}
         for node in ast.walk(statement):
             if id(node) in call_arguments:
                 continue

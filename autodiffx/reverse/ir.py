@@ -45,6 +45,8 @@ class Assign:
     instead (``y = x`` of a name that is stored into becomes ``y = np.copy(x)``): the
     aliasing check treats the copy as the view it stands for."""
     inplace: bool = False
+    rank: int | None = None
+    """The result's rank when the normaliser knows it (``W[0, 0]`` of a global matrix)."""
     why: str = ""
     """For an ``"unsupported"`` statement: why no derivative can pass, when it is more than
     "no rule" (``float(t)`` drops it)."""

@@ -21,9 +21,9 @@ import numpy as np
 
 from ..errors import AutodiffError, MissingRuleError, OutputTypeError
 from ..rules import registry
-from . import flat, ir, mutation, nested
+from . import flat, ir, mutation, nested, ranks
 from . import source as source_module
-from .fence import refuse
+from .fence import consumes_a_generator, refuse
 from .source import FunctionSource, is_missing
 
 _OPERATORS = {
@@ -869,6 +869,14 @@ class Normalizer:
             value = self._atom(node.value)
             index = self._index(node.slice)
             expression = ast.Subscript(value=value, slice=index, ctx=ast.Load())
+            table = self._static(node.value)
+            if (isinstance(table, np.ndarray) and isinstance(value, ast.Name)
+                    and value.id not in self.locals and not ir.names_in(index)):
+                # W[0, 0], W[1:] of a global array: a constant (its binding is guarded)
+                self.pending.append(ir.Assign(
+                    target, expression, "opaque", self.line, node=origin,
+                    rank=ranks.index_rank(table.ndim, index, {})))
+                return
             if not isinstance(value, ast.Name) or value.id not in self.locals:
                 # np.r_[x, 1.0], a global table indexed by a value: no rule reads the index
                 self.pending.append(ir.Assign(
@@ -897,11 +905,12 @@ class Normalizer:
         if isinstance(node, ast.ListComp):
             self._comprehension(target, node, origin)
             return
-        if isinstance(node, ast.List) and (target in self.lists or target not in self.lists
-                                           and self._is_temporary(target)):
+        if isinstance(node, (ast.List, ast.Tuple)) and (
+                target in self.lists or isinstance(node, ast.List) and self._is_temporary(target)):
+            # a tuple display bound to a name is followed as a list is (it stays a tuple)
             elements = [self._atom(e) for e in node.elts]
             self.lists.add(target)
-            self.pending.append(ir.Assign(target, ast.List(elts=elements, ctx=ast.Load()),
+            self.pending.append(ir.Assign(target, type(node)(elts=elements, ctx=ast.Load()),
                                           "list", self.line, operands=elements, node=origin))
             return
         if isinstance(node, (ast.Tuple, ast.List)):
@@ -915,6 +924,12 @@ class Normalizer:
         self._emit_opaque(target, copy.deepcopy(node), origin, inactive=inactive)
 
     def _call(self, target: str, node: ast.Call, origin) -> None:
+        if consumes_a_generator(node):
+            # sum(f(r) for r in rows): the generator is consumed at once, as a list would be
+            generator = node.args[0]
+            node = ast.Call(func=node.func, args=[ast.copy_location(ast.ListComp(
+                elt=generator.elt, generators=generator.generators), generator)],
+                keywords=node.keywords)
         function = node.func
         if isinstance(function, ast.Call):
             named = self._name_transform(function)
@@ -963,6 +978,11 @@ class Normalizer:
             rule = flat.helper_rule(callee)  # an adjoint helper, in flat gradient code
             if rule is None:
                 flat.refuse_helper(callee, self.source.name)
+        if callee in (builtins.max, builtins.min) and len(node.args) == 1 and (
+                not node.keywords) and self._holds_values(node.args[0], comprehensions=True):
+            # max(values) of a list of numbers is max of the 1-d array np.stack(values)
+            node = ast.Call(func=node.func, args=[self._stacked(node.args[0], origin)],
+                            keywords=[])
         if callee is builtins.sum:
             rule = None
             if len(node.args) == 1 and not node.keywords and isinstance(
@@ -1040,11 +1060,22 @@ class Normalizer:
                                               operands=args, node=node))
                 return
             first = node.args[0]
-            elements = [self._atom(e) for e in first.elts]
+            elements = [self._stacked(e, origin) if self._holds_values(e) and isinstance(
+                e, (ast.List, ast.Tuple)) else self._atom(e) for e in first.elts]
             args = [type(first)(elts=elements, ctx=ast.Load())]
             args += [self._static_or_atom(a) for a in node.args[1:]]
         else:
-            args = [self._static_or_atom(a) for a in node.args]
+            args = []
+            for position, argument in enumerate(node.args):
+                differentiable = position < len(rule.adjoints) and (
+                    rule.adjoints[position] is not None)
+                if not (self._holds_values(argument) or differentiable and isinstance(
+                        argument, ast.List) and argument.elts):
+                    args.append(self._static_or_atom(argument))
+                    continue
+                # np.sum([a, b * b]), np.dot([a, b], v): NumPy takes a list as np.asarray
+                # of it, which reverse mode follows as np.stack
+                args.append(self._stacked(argument, origin))
         keywords = {k.arg: self._static_or_atom(k.value) for k in node.keywords}
         expression = ast.Call(
             func=copy.deepcopy(node.func),
@@ -1053,6 +1084,30 @@ class Normalizer:
         )
         operands, rule_keywords = self._bind(rule, callee, args, keywords, node)
         self._emit_rule(target, callee, expression, operands, rule_keywords, origin, rule)
+
+    def _holds_values(self, node: ast.expr, comprehensions: bool = False) -> bool:
+        """A list display with a name in it, or a local list name (or, with
+        ``comprehensions``, a list comprehension): values NumPy converts with np.asarray,
+        which reverse mode follows as np.stack."""
+        if isinstance(node, ast.Name):
+            return node.id in self.lists
+        if isinstance(node, ast.ListComp):
+            return comprehensions
+        return isinstance(node, ast.List) and bool(node.elts) and not all(
+            isinstance(e, ast.Constant) for e in node.elts)
+
+    def _stacked(self, node: ast.expr, origin) -> ast.Name:
+        """A temporary holding ``np.stack`` of the list ``node`` (a list name, a display,
+        nested displays stacked first, or a comprehension)."""
+        stacked = self._fresh("stacked")
+        if isinstance(node, (ast.List, ast.Tuple)):
+            items = ast.List(elts=[
+                self._stacked(e, origin) if isinstance(e, (ast.List, ast.Tuple)) and e.elts
+                else self._atom(e) for e in node.elts], ctx=ast.Load())
+        else:
+            items = self._atom(node)
+        self.pending.append(self._call_rule(stacked, np.stack, [items], origin))
+        return _load(stacked)
 
     def _list_sum(self, argument: ast.expr) -> registry.Rule | None:
         """The rule of ``sum(xs)`` when ``xs`` is a local list (``None`` otherwise)."""
@@ -1344,8 +1399,11 @@ def _list_names(function: ast.FunctionDef, splits=lambda call: False) -> set[str
     others: set[str] = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
     for node in ast.walk(function):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], ast.Name) and (isinstance(node.value, (ast.List, ast.ListComp))
-                                                or splits(node.value)):
+                node.targets[0], ast.Name) and (
+                    isinstance(node.value, (ast.List, ast.ListComp))
+                    or (isinstance(node.value, ast.Tuple) and not all(
+                        isinstance(e, ast.Constant) for e in node.value.elts))
+                    or splits(node.value)):
             lists.add(node.targets[0].id)
             continue
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For,

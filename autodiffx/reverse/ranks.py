@@ -101,6 +101,8 @@ def atom_rank(atom: ast.expr, known) -> int | None:
 
 
 def _rank_of(statement: ir.Assign, known) -> int | None:
+    if statement.rank is not None:
+        return statement.rank
     if statement.kind == "copy":
         return atom_rank(statement.operands[0], known)
     if statement.kind == "primitive":

@@ -642,6 +642,14 @@ def cholesky_adjoint(g, ans, upper=False):
     return np.swapaxes(da, -1, -2) if upper else da
 
 
+def invertible(a, det):
+    """Whether each matrix of ``a`` is far enough from singular for det(A) A⁻¹: |det A| at
+    least 1e-8 times the product of its row norms (Hadamard's bound on |det A|). Below it,
+    det(A) A⁻¹ multiplies a tiny determinant by a huge inverse, and its derivative cancels
+    catastrophically; the adjugate is used instead."""
+    return np.abs(det) > 1e-8 * np.prod(np.linalg.norm(a, axis=-1), axis=-1)
+
+
 def adjugate(a):
     """The adjugate of ``a`` (of each matrix of a stack): det(A) A⁻¹ where A is invertible,
     and the continuous extension where it is not. The derivative of det(A) is its transpose.
@@ -1464,6 +1472,7 @@ HELPERS = {
         "cov_divisor",
         "uncov",
         "uncorrcoef",
+        "invertible",
         "unsplit",
         "eigh_adjoint",
         "svd_adjoint",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import helpers
 from .helpers import (
     adjugate,
     cross_axes,
@@ -91,7 +92,7 @@ defrule(
 
 def _det_tangent(t, ans, a):
     # d det(A) = det(A) tr(A⁻¹ dA), that is tr(adj(A) dA), which holds at singular A too
-    if np.all(ans != 0):
+    if np.all(helpers.invertible(a, ans)):
         return ans * np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)
     return np.sum(_transposed(adjugate(a)) * t, axis=(-2, -1))
 
@@ -101,16 +102,16 @@ defrule(
     "a",
     tangents=(_det_tangent,),
     adjoints=(
-        "g * ans * np.linalg.inv(a).T if np.ndim(a) == 2 and ans != 0 "
+        "g * ans * np.linalg.inv(a).T if np.ndim(a) == 2 and invertible(a, ans) "
         "else g * adjugate(a).T if np.ndim(a) == 2 "
         "else (g * ans)[..., np.newaxis, np.newaxis] * np.swapaxes(np.linalg.inv(a), -1, -2) "
-        "if np.all(ans != 0) "
+        "if np.all(invertible(a, ans)) "
         "else np.expand_dims(g, (-2, -1)) * np.swapaxes(adjugate(a), -1, -2)",
     ),
     rank=lambda a, **_: None if a is None else a - 2,
-    doc="d det(A)/dA = det(A) A⁻ᵀ; at a singular matrix (det exactly 0, where A⁻¹ does not "
-    "exist) it is the transposed adjugate, from the SVD, whose own derivative (a second "
-    "derivative of det there) is refused: np.linalg.svd has no rule.",
+    doc="d det(A)/dA = det(A) A⁻ᵀ; at a singular or nearly singular matrix (|det A| below "
+    "1e-8 times the product of its row norms, where A⁻¹ is not or barely defined) it is the "
+    "transposed adjugate, from the SVD, whose own derivative follows svd's rule.",
     name="det",
 )
 
