@@ -32,7 +32,7 @@ from .. import custom
 from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
 from ..rules.helpers import HELPERS
-from . import activity, aliasing, fence, flat, guards, ir, optimize, ranks
+from . import activity, aliasing, fence, flat, guards, ir, local_functions, optimize, ranks
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
 from .runtime import RUNTIME
@@ -132,6 +132,7 @@ class ModuleBuilder:
             raise flat.refused_in_gradient_code(source.name, error) from error
 
     def _transform_source(self, source, wrt, argument_ranks, name) -> ast.FunctionDef:
+        source = local_functions.inline(source)
         fence.check(source, wrt)
         namer = ir.Namer(self.module_names)
         normalizer = Normalizer(source, namer)

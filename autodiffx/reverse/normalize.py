@@ -1069,7 +1069,8 @@ class Normalizer:
             for position, argument in enumerate(node.args):
                 differentiable = position < len(rule.adjoints) and (
                     rule.adjoints[position] is not None)
-                if not (self._holds_values(argument) or differentiable and isinstance(
+                if not (self._holds_values(argument, comprehensions=True)
+                        or differentiable and isinstance(
                         argument, ast.List) and argument.elts):
                     args.append(self._static_or_atom(argument))
                     continue
