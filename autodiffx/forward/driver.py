@@ -43,7 +43,10 @@ def push(
         args[index] = Dual(args[index], seed, level)
     try:
         out = f(*args, **kwargs)
-    except AutodiffError:
+    except AutodiffError as error:
+        if error.location is None:
+            # a refusal from inside a NumPy call on a Dual: name the user's line
+            error.location = user_location(error.__traceback__)
         raise
     except ValueError as error:  # NumPy's shape errors, shown at the user's line
         location = user_location(error.__traceback__)

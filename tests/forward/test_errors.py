@@ -118,3 +118,24 @@ def test_augmented_assignment_into_zeros_like_works():
         return np.sum(total)
 
     np.testing.assert_allclose(_forward(f)(np.array([1.0, 2.0])), [4.0, 8.0])
+
+
+def _list_of_duals_to_numpy(x):
+    values = [x[0], 2.0 * x[1]]
+    return np.sum(values)  # NumPy converts the list without asking its items
+
+
+def _unknown_function(x):
+    return np.sum(np.i0(x))
+
+
+@pytest.mark.parametrize("f, text", [
+    (_list_of_duals_to_numpy, "return np.sum(values)"),
+    (_unknown_function, "return np.sum(np.i0(x))"),
+])
+def test_a_refusal_inside_numpy_names_the_users_line(f, text):
+    with pytest.raises(autodiffx.AutodiffError) as caught:
+        grad(f, mode="forward")(np.array([0.5, 1.5]))
+    message = str(caught.value)
+    assert "test_errors.py:" in message
+    assert text in message
