@@ -644,10 +644,12 @@ def cholesky_adjoint(g, ans, upper=False):
 
 def invertible(a, det):
     """Whether each matrix of ``a`` is far enough from singular for det(A) A⁻¹: |det A| at
-    least 1e-8 times the product of its row norms (Hadamard's bound on |det A|). Below it,
-    det(A) A⁻¹ multiplies a tiny determinant by a huge inverse, and its derivative cancels
-    catastrophically; the adjugate is used instead."""
-    return np.abs(det) > 1e-8 * np.prod(np.linalg.norm(a, axis=-1), axis=-1)
+    least sqrt(eps) (1.5e-8 in float64, 3.5e-4 in float32) times the product of its row
+    norms (Hadamard's bound on |det A|). Below it, det(A) A⁻¹ multiplies a tiny determinant
+    by a huge inverse, and its derivative cancels catastrophically; the adjugate is used
+    instead."""
+    tolerance = np.sqrt(np.finfo(np.result_type(a, np.float32)).eps)
+    return np.abs(det) > tolerance * np.prod(np.linalg.norm(a, axis=-1), axis=-1)
 
 
 def adjugate(a):

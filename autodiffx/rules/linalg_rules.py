@@ -110,7 +110,7 @@ defrule(
     ),
     rank=lambda a, **_: None if a is None else a - 2,
     doc="d det(A)/dA = det(A) A⁻ᵀ; at a singular or nearly singular matrix (|det A| below "
-    "1e-8 times the product of its row norms, where A⁻¹ is not or barely defined) it is the "
+    "sqrt(eps) times the product of its row norms, where A⁻¹ is not or barely defined) it is the "
     "transposed adjugate, from the SVD, whose own derivative follows svd's rule.",
     name="det",
 )

@@ -97,6 +97,8 @@ class _TieWatch:
         self.tied = False
 
     def __getattr__(self, name):
+        if name == "linalg":
+            return _LinalgWatch(self)
         function = getattr(np, name)
         check = _TIE_CHECKS.get(name)
         if check is None:
@@ -110,6 +112,40 @@ class _TieWatch:
             return function(*args, **kwargs)
 
         return watched
+
+
+class _LinalgWatch:
+    """np.linalg, with the decompositions whose values have kinks noting them: a singular
+    value at 0 (|s| there, as in the nuclear norm of a matrix of lower rank) or two equal
+    singular values or eigenvalues (which one is which swaps)."""
+
+    def __init__(self, watch: _TieWatch):
+        self.watch = watch
+
+    def __getattr__(self, name):
+        function = getattr(np.linalg, name)
+        if name not in ("svd", "svdvals", "eigh", "eigvalsh"):
+            return function
+
+        def watched(a, *args, **kwargs):
+            try:
+                if name.startswith("svd"):
+                    values = np.linalg.svd(np.asarray(a, dtype=float), compute_uv=False)
+                else:
+                    values = np.linalg.eigvalsh(np.asarray(a, dtype=float))
+                self.watch.tied = self.watch.tied or _close_values(values, name)
+            except Exception:  # noqa: BLE001 - NumPy raises its own error just below
+                pass
+            return function(a, *args, **kwargs)
+
+        return watched
+
+
+def _close_values(values, name: str) -> bool:
+    values = np.sort(np.asarray(values), axis=-1)
+    scale = max(1.0, float(np.max(np.abs(values), initial=0.0)))
+    close = np.any(np.diff(values, axis=-1) < 1e-6 * scale)
+    return bool(close or (name.startswith("svd") and np.any(values < 1e-6 * scale)))
 
 
 def _tied_extremum(a, axis=None, *rest, keepdims=False, **options):
@@ -136,6 +172,8 @@ _TIE_CHECKS = {
                      "nanpercentile", "nanquantile"), _any_duplicate),
     **dict.fromkeys(("abs", "absolute", "fabs", "sign"),
                     lambda a, *rest, **k: np.any(np.asarray(a) == 0)),
+    "copysign": lambda a, b, *rest, **k: np.any(np.asarray(a) == 0) or np.any(
+        np.asarray(b) == 0),
     "clip": lambda a, lo=None, hi=None, *rest, **k: np.any(np.asarray(a) == lo) or np.any(
         np.asarray(a) == hi),
 }
