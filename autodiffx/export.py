@@ -46,6 +46,7 @@ from .errors import ArgumentError, AutodiffError
 from .reverse.emit import comment_text
 from .reverse.source import check_current
 from .rules import helpers as helpers_module
+from .rules import registry
 
 # The functions a user's global may be imported from, besides NumPy itself.
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
@@ -84,13 +85,15 @@ def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None,
             writer.user_global(global_name, namespace[global_name], f)
     filename = getattr(getattr(f, "__code__", None), "co_filename", "?")
     wrt_text = ", ".join(map(str, indices))
+    needs = "NumPy, SciPy" if any("scipy" in ast.unparse(n) for n in writer.import_nodes
+                                  ) else "NumPy"
     docstring = ast.Expr(value=ast.Constant(_DOCSTRING.format(
         name=name, where=Path(filename).name, wrt=wrt_text, ranks=ranks,
-        version=_version())))
+        version=_version(), needs=needs)))
     standard = sorted(writer.import_nodes, key=ast.unparse)
-    standard = [n for n in standard if "numpy" not in ast.unparse(n)]
+    standard = [n for n in standard if not _third_party(n)]
     numpy_nodes = [ast.Import(names=[ast.alias(name="numpy", asname="np")]),
-                   *sorted((n for n in writer.import_nodes if "numpy" in ast.unparse(n)),
+                   *sorted((n for n in writer.import_nodes if _third_party(n)),
                            key=ast.unparse),
                    *writer.alias_nodes]
     entry = _entry_points(name, vjp_name, tuple(indices), tuple(ranks), wrt_text, many)
@@ -119,6 +122,12 @@ def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None,
     module_text = "\n\n\n".join(texts) + "\n"
     _verify(module_text, [node for _, nodes, _ in sections for node in nodes])
     return module_text
+
+
+def _third_party(node: ast.stmt) -> bool:
+    """An import of NumPy or SciPy (printed after the standard library's)."""
+    text = ast.unparse(node)
+    return "numpy" in text or text.split()[1].split(".")[0] == "scipy"
 
 
 def export(f: Callable, path: str | Path, wrt: Any = 0, args: Sequence | None = None,
@@ -250,6 +259,9 @@ class _Writer:
         value = getattr(helpers_module, name)
         if not self._claim(name, value):
             return
+        if id(value) in registry.DISPLAY_NAMES:  # a SciPy function (the scipy extra)
+            self.import_nodes.append(_scipy_import(name, value))
+            return
         if isinstance(value, types.ModuleType):
             self.import_nodes.append(_import_node(name, value))
             return
@@ -272,6 +284,10 @@ class _Writer:
     # ------------------------------------------------------------------ the user's globals
 
     def user_global(self, name: str, value: object, f: Callable) -> None:
+        if id(value) in registry.DISPLAY_NAMES:  # a SciPy function with a rule
+            if self._claim(name, value):
+                self.import_nodes.append(_scipy_import(name, value))
+            return
         if isinstance(value, types.ModuleType):
             if self._claim(name, value):
                 self.import_nodes.append(_import_node(name, value, user=True))
@@ -434,14 +450,25 @@ def _copyable_function(value: types.FunctionType) -> bool:
     return isinstance(node, ast.FunctionDef) and not node.decorator_list
 
 
+def _scipy_import(name: str, value: object) -> ast.stmt:
+    """``from scipy.special import erf`` (as ``name``) for a SciPy function with a rule."""
+    parent, _, leaf = registry.DISPLAY_NAMES[id(value)].rpartition(".")
+    _dotted(parent)
+    _check_identifier(name, "a global name")
+    return ast.ImportFrom(module=parent, names=[
+        ast.alias(name=leaf, asname=name if leaf != name else None)], level=0)
+
+
 def _import_node(name: str, module: types.ModuleType, user: bool = False) -> ast.stmt:
     full = module.__name__
     top = full.split(".")[0]
-    if top != "numpy" and top not in _STDLIB:
+    scipy_rules = sys.modules.get("autodiffx.rules.scipy_rules")  # the scipy extra
+    if top != "numpy" and top not in _STDLIB and not (top == "scipy" and scipy_rules):
         raise ArgumentError(
             f"the exported code would need the module {full!r} (as {name!r}), which is "
             "neither NumPy nor in the standard library" + ("" if user else " (a bug)"),
-            hint="the exported module may import only NumPy and the standard library",
+            hint="the exported module may import only NumPy, the standard library and "
+            "(for the functions that have rules) SciPy",
         )
     _dotted(full)  # each part an identifier
     _check_identifier(name, "a module's global name")
@@ -502,7 +529,7 @@ def _version() -> str:
 
 _DOCSTRING = """The reverse-mode gradient of {name} ({where}), exported by autodiffx {version}.
 
-Stand-alone: it needs NumPy and the standard library only. {name}_grad(*args) returns
+Stand-alone: it needs {needs} and the standard library only. {name}_grad(*args) returns
 the gradient with respect to argument(s) {wrt}, like autodiffx.grad; {name}_value_and_grad
 also returns the value. The code is specialised to arguments of ranks {ranks}
 (-1: any).

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from .registry import Rule, all_rules, describe
+from .registry import DISPLAY_NAMES, Rule, all_rules, describe
 
 HEADER = """# Supported functions
 
@@ -26,6 +26,35 @@ around them. The last column gives the convention where a rule has a choice to m
 kink, a tie, a singular point) or a limit. The ndarray methods (`x.sum()`, `x.T`,
 `x.reshape(...)`, `x.repeat(...)`, ...) follow the function of the same name.
 """
+
+
+SCIPY_SECTION = """## SciPy (the `scipy` extra)
+
+With SciPy installed (`pip install "autodiffx[scipy]"`), these functions have rules too, in
+both modes (autodiffx/rules/scipy_rules.py); without it they are not registered. The page
+lists them by hand, so that it does not depend on whether SciPy is installed; a test run
+with SciPy checks that the list is exactly the registered SciPy rules.
+
+| function | derivative with respect to | convention |
+| --- | --- | --- |
+| `scipy.special.logsumexp` | `a`, `b` | Differentiable in a and in the weights b; return_sign=True is refused. |
+| `scipy.special.softmax`, `scipy.special.log_softmax` | `x` | |
+| `scipy.special.expit`, `scipy.special.logit` | `x` | logit's slope is infinite at 0 and 1. |
+| `scipy.special.erf`, `scipy.special.erfc` | `x` | |
+| `scipy.special.gammaln`, `scipy.special.digamma` | `x` | d gammaln = digamma (also for negative x), d digamma = polygamma(1, x). |
+| `scipy.special.polygamma` | `x` | d polygamma(n, x) = polygamma(n + 1, x); the order n is an integer. |
+| `scipy.special.xlogy`, `scipy.special.xlog1py` | `x`, `y` | xlogy(0, y) = 0; d/dx = log(y), d/dy = x / y, taken as 0 where x = 0 (xlog1py likewise with 1 + y). |
+| `scipy.linalg.solve_triangular` | `a`, `b` | a of one matrix (trans 0, 1, 2, 'N', 'T', 'C'); only the triangle it reads has a derivative (not the diagonal with unit_diagonal=True). |
+| `scipy.linalg.cho_solve` | `b` | The Cholesky factor c in (c, lower) is refused. |
+| `scipy.linalg.expm` | `a` | From the block matrix expm([[a, e], [0, a]]). |
+
+Forward mode reaches the functions that are not ufuncs (logsumexp, softmax, log_softmax,
+polygamma, solve_triangular, cho_solve, expm) through the names in `scipy.special` and
+`scipy.linalg`, which importing autodiffx rebinds to versions that dispatch on values being
+differentiated (and otherwise call SciPy's own at once); a name imported from SciPy before
+autodiffx was imported keeps SciPy's function, which forward mode refuses (reverse mode
+differentiates either). An exported gradient that needs them imports them from SciPy.
+"""  # noqa: E501 (table rows)
 
 
 def _names(rule: Rule) -> list[str]:
@@ -45,9 +74,12 @@ def _cell(text: str) -> str:
 
 
 def _ours(rule: Rule) -> bool:
-    """A rule for NumPy's or Python's functions (not one a user registered for their own)."""
-    return all((getattr(p, "__module__", None) or "numpy").split(".")[0] in (
-        "numpy", "builtins", "_operator", "operator") or isinstance(p, np.ufunc)
+    """A rule for NumPy's or Python's functions (not one a user registered for their own,
+    nor one of the optional SciPy rules, which docs/functions.md lists by hand: the page
+    must not depend on whether SciPy is installed)."""
+    return all(id(p) not in DISPLAY_NAMES and (
+        (getattr(p, "__module__", None) or "numpy").split(".")[0] in (
+            "numpy", "builtins", "_operator", "operator") or isinstance(p, np.ufunc))
                for p in rule.primitives)
 
 
@@ -70,6 +102,7 @@ def markdown() -> str:
     lines.append("")
     lines.append(", ".join(f"`{name}`" for name in constant))
     lines.append("")
+    lines.append(SCIPY_SECTION)
     return "\n".join(lines)
 
 

@@ -225,7 +225,14 @@ def all_rules() -> list[Rule]:
     return list(dict.fromkeys(_rules_by_name.values()))
 
 
+DISPLAY_NAMES: dict[int, str] = {}
+"""How :func:`describe` names a function outside NumPy that has a rule, by ``id``
+(``scipy.special.erf``, which is a NumPy ufunc)."""
+
+
 def describe(function: Callable) -> str:
+    if id(function) in DISPLAY_NAMES:
+        return DISPLAY_NAMES[id(function)]
     module = getattr(function, "__module__", None) or ""
     name = getattr(function, "__qualname__", None) or getattr(function, "__name__", None)
     if name is None:

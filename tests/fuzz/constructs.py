@@ -807,6 +807,32 @@ SPECIAL = {
     "fftshift": ["np.fft.fftshift({V})", "np.fft.fftshift({M}, axes=1)"],
     "ifftshift": ["np.fft.ifftshift({R})"],
 }
+if importlib.util.find_spec("scipy") is not None:  # the scipy extra's rules
+    SPECIAL.update({
+        "scipy.special.logsumexp": ["scipy.special.logsumexp({V})",
+                                    "scipy.special.logsumexp({M}, axis=1)",
+                      "scipy.special.logsumexp({V}, b=np.array([0.5, 1.0, 2.0]))"],
+        "scipy.special.softmax": ["scipy.special.softmax({V})",
+                                  "scipy.special.softmax({M}, axis=0)"],
+        "scipy.special.log_softmax": ["scipy.special.log_softmax({V})",
+                        "scipy.special.log_softmax({M}, axis=-1)"],
+        "scipy.special.expit": ["scipy.special.expit({V})", "scipy.special.expit({M})"],
+        "scipy.special.logit": ["scipy.special.logit(0.5 + 0.4 * np.tanh({V}))"],
+        "scipy.special.erf": ["scipy.special.erf({V})", "scipy.special.erf({M})"],
+        "scipy.special.erfc": ["scipy.special.erfc({V})"],
+        "scipy.special.gammaln": ["scipy.special.gammaln(np.exp({V}) + 0.5)"],
+        "scipy.special.digamma": ["scipy.special.digamma(np.exp({V}) + 0.5)"],
+        "scipy.special.polygamma": ["scipy.special.polygamma(1, np.exp({V}) + 0.5)"],
+        "scipy.special.xlogy": ["scipy.special.xlogy({V}, np.exp({V}))",
+                                "scipy.special.xlogy({S}, np.exp({M}))"],
+        "scipy.special.xlog1py": ["scipy.special.xlog1py({V}, np.exp({V}))"],
+        "scipy.linalg.solve_triangular": [
+            "scipy.linalg.solve_triangular({Q} + 3 * np.eye(2), {U}, lower=True)",
+            "scipy.linalg.solve_triangular(np.eye(2) * 3 + {Q}, {Q}, trans='T')"],
+        "scipy.linalg.cho_solve": [
+            "scipy.linalg.cho_solve((np.array([[2.0, 0.0], [0.5, 1.5]]), True), {U})"],
+        "scipy.linalg.expm": ["scipy.linalg.expm(0.5 * {Q})"],
+    })
 
 
 def _primitive_name(primitive) -> str:
@@ -992,6 +1018,9 @@ def render(program: Program, keep: list[int] | None = None, inputs: Inputs | Non
     if cells:
         text.append("    _rebind_cells()")
     text.append("    return None")
+    if any("scipy." in line for line in text):  # the scipy extra's rules
+        text[text.index("import numpy as np")] = (
+            "import numpy as np\nimport scipy.linalg\nimport scipy.special")
     source = "\n".join(text) + "\n"
     compile(source, "<fuzz>", "exec")
     return Program(program.seed, program.index, inputs, chosen, program.wrt, source,

@@ -1146,3 +1146,64 @@ DOMAINS.update({
                  Case((Arg((3, 4)),), {"axes": (0, 1)})],
     "ifftshift": [Case((Arg((4,)),)), Case((Arg((3, 3)),), {"axes": 0})],
 })
+
+# the scipy extra's rules (autodiffx/rules/scipy_rules.py), only when SciPy is installed
+try:
+    import scipy.linalg
+    import scipy.special
+except ImportError:
+    scipy = None
+else:
+    from autodiffx.rules import scipy_rules as _sr
+
+    @dataclass(frozen=True)
+    class Triangular:
+        """Square matrices with a dominant diagonal, well conditioned in either triangle."""
+
+        def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+            return rng.uniform(-1.0, 1.0, size=shape) + 3.0 * np.eye(shape[-1])
+
+    _TRI = Triangular()
+    _CHOLESKY = np.linalg.cholesky(np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2],
+                                             [0.5, 0.2, 2.0]]))
+    DOMAINS.update({
+        "scipy.special.logsumexp": [
+            Case((Arg((4,)),), function=_sr.logsumexp),
+            Case((Arg((2, 3)), 1), function=_sr._logsumexp),
+            Case((Arg((2, 3)), 0), {"keepdims": True}),
+            Case((Arg((2, 3, 2)), (0, 2), Arg((2, 3, 2), POSITIVE))),
+            Case((Arg((2, 3)), None, Arg((2, 3), POSITIVE))),
+            Case((Arg((2, 3)), 1, Arg((3,), POSITIVE)), {"keepdims": True}),
+            Case((Arg((3,)),), {"return_sign": False}),
+        ],
+        "scipy.special.softmax": [Case((Arg((4,)),), function=_sr.softmax),
+                    Case((Arg((2, 3)),), {"axis": 1}, function=_sr._softmax),
+                    Case((Arg((2, 3)),), {"axis": 0})],
+        "scipy.special.log_softmax": [Case((Arg((4,)),), function=_sr.log_softmax),
+                        Case((Arg((2, 3)),), {"axis": -1}, function=_sr._log_softmax)],
+        "scipy.special.expit": elementwise_unary(),
+        "scipy.special.logit": elementwise_unary(interval(0.1, 0.9)),
+        "scipy.special.erf": elementwise_unary(),
+        "scipy.special.erfc": elementwise_unary(),
+        "scipy.special.gammaln": elementwise_unary(union((0.2, 4.0), (-2.8, -2.2), (-0.8, -0.2))),
+        "scipy.special.digamma": elementwise_unary(interval(0.3, 4.0)),
+        "scipy.special.polygamma": [Case((n, Arg(shape, interval(0.5, 4.0))), function=f)
+                      for n, shape, f in ((0, (3,), _sr.polygamma),
+                                          (1, (2, 3), _sr._polygamma), (2, (), _sr.polygamma))],
+        "scipy.special.xlogy": binary(REAL, POSITIVE),
+        "scipy.special.xlog1py": binary(REAL, ABOVE_MINUS_ONE),
+        "scipy.linalg.solve_triangular": [
+            Case((Arg((3, 3), _TRI), Arg((3,))), function=_sr.solve_triangular),
+            Case((Arg((3, 3), _TRI), Arg((3, 2))), {"lower": True},
+                 function=_sr._solve_triangular),
+            Case((Arg((3, 3), _TRI), Arg((3,))), {"trans": 1, "lower": True}),
+            Case((Arg((3, 3), _TRI), Arg((3, 2))), {"trans": "T"}),
+            Case((Arg((3, 3), _TRI), Arg((3,))), {"unit_diagonal": True, "lower": True}),
+            Case((Arg((3, 3), _TRI), Arg((3, 2))), {"unit_diagonal": True, "trans": "T"}),
+        ],
+        "scipy.linalg.cho_solve": [Case(((_CHOLESKY, True), Arg((3,))), function=_sr.cho_solve),
+                      Case(((_CHOLESKY.T, False), Arg((3, 2))), function=_sr._cho_solve)],
+        "scipy.linalg.expm": [Case((Arg((3, 3)),), function=_sr.expm),
+                 Case((Arg((2, 2)),), function=_sr._expm),
+                 Case((Arg((2, 2, 2)),))],
+    })

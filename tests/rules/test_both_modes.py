@@ -24,6 +24,7 @@ from hypothesis import given, settings
 
 import autodiffx
 from autodiffx.rules import all_rules
+from autodiffx.rules.registry import DISPLAY_NAMES
 
 from .domains import DOMAINS, Arg, Case
 from .test_rules import SEEDS, draw, function_of, is_sequence
@@ -36,6 +37,13 @@ TOLERANCE = 1e-5
 # converts its fill value with np.asarray; np.full_like dispatches on ``a`` only), and
 # forward mode refuses the conversion instead.
 FORWARD_REFUSES = {np.full, np.full_like}
+try:  # the scipy extra: the originals of the dispatching versions convert Duals to arrays
+    from autodiffx.rules import scipy_rules
+except ImportError:
+    pass
+else:
+    FORWARD_REFUSES |= {f.original for f in vars(scipy_rules).values()
+                        if hasattr(f, "original")}
 
 
 def _spelling(function) -> str:
@@ -44,6 +52,12 @@ def _spelling(function) -> str:
         return function.__name__
     if function is operator.getitem:
         return "operator.getitem"
+    if id(function) in DISPLAY_NAMES:  # the scipy extra: scipy.special.erf
+        if hasattr(function, "__module__") and not isinstance(function, np.ufunc) and (
+                function.__module__ not in ("scipy.special", "scipy.linalg")):
+            # the original a dispatching version replaced (scipy.linalg._matfuncs.expm)
+            return f"{function.__module__}.{function.__name__}"
+        return DISPLAY_NAMES[id(function)]
     if getattr(function, "__module__", "") == "numpy.linalg":
         return "np.linalg." + function.__name__
     if getattr(np.fft, function.__name__, None) is function:
@@ -97,8 +111,9 @@ def program_for(rule, case: Case, args, tmp_path):
         body = (f"    {', '.join(names)}, = {call}\n    return "
                 + " + ".join(f"np.sum({n} * WEIGHTS[{k}])" for k, n in enumerate(names))
                 + "\n")
+    imports = "import scipy.linalg\nimport scipy.special\n" if call.startswith("scipy.") else ""
     source = (
-        "import operator\n\nimport numpy as np\n\n\n"
+        "import operator\n\nimport numpy as np\n" + imports + "\n\n"
         f"def program({', '.join(parameters)}):\n" + body
     )
     name = f"both_modes_{next(_counter)}"

@@ -40,6 +40,15 @@ ADJOINT_TOLERANCE = 1e-9  # the dot-product test is exact up to rounding
 # and NumPy's np.full and np.full_like do not dispatch on their fill value, so their rules,
 # which reverse mode uses, are called directly.
 DIRECT = (builtins.max, builtins.min, builtins.abs, np.full, np.full_like)
+# the scipy extra: an original that a dispatching version replaced does not dispatch on
+# Duals; forward mode reaches its rule through the dispatching version
+DISPATCHING: dict = {}
+try:
+    from autodiffx.rules import scipy_rules
+except ImportError:
+    pass
+else:
+    DISPATCHING = {f.original: f for f in vars(scipy_rules).values() if hasattr(f, "original")}
 
 
 # --------------------------------------------------------------------------- drawing cases
@@ -146,6 +155,10 @@ def push(rule, case: Case, args, tangents: dict) -> tuple:
     for path, t in tangents.items():
         args = put(args, path, Dual(get(args, path), t, level))
     function = function_of(rule, case)
+    function = DISPATCHING.get(function, function)
+    if rule.sequence and not is_sequence(case.args[0]):
+        # cho_solve's (c, lower): forward mode applies the rule for b, the tuple a constant
+        rule = dataclasses.replace(rule, sequence=False)
     if function in DIRECT or lookup(function) is not rule:
         out = apply(rule, function, tuple(args), dict(case.kwargs))
     else:
@@ -244,7 +257,8 @@ def test_every_primitive_of_every_rule_is_called():
 # Parameters whose rules only refuse: np.einsum's third and fourth operands (a call with
 # more than two is refused in both modes; see test_einsum_with_three_operands_is_refused),
 # np.interp's points (its rule differentiates the values fp only).
-REFUSING = {("einsum", "z"), ("einsum", "w"), ("interp", "x"), ("interp", "xp")}
+REFUSING = {("einsum", "z"), ("einsum", "w"), ("interp", "x"), ("interp", "xp"),
+            ("scipy.linalg.cho_solve", "c_and_lower")}  # refused: see test_scipy_rules.py
 
 
 def test_every_differentiable_argument_is_differentiated_somewhere():

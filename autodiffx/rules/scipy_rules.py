@@ -1,0 +1,402 @@
+"""Rules for a few SciPy functions, registered only when SciPy is installed (the ``scipy``
+extra): ``scipy.special`` (logsumexp, softmax, log_softmax, expit, logit, erf, erfc,
+gammaln, digamma, polygamma, xlogy, xlog1py) and ``scipy.linalg`` (solve_triangular,
+cho_solve, expm).
+
+The ufuncs of ``scipy.special`` reach forward mode through NumPy's ufunc protocol, like
+``np.tanh``. The others are Python functions that turn their arguments into plain arrays,
+which forward mode cannot follow; so importing autodiffx rebinds them in ``scipy.special``
+and ``scipy.linalg`` to a *dispatching* version, which calls the original at once unless an
+argument carries a derivative (one type check per call). Both the original and the
+dispatching version have the rule, so reverse mode finds either; forward mode needs the
+dispatching one, that is a name looked up in ``scipy.special`` or ``scipy.linalg`` after
+autodiffx was imported (``scipy.special.logsumexp(x)``, or ``from scipy.special import
+logsumexp`` below ``import autodiffx``).
+
+The adjoint expressions name SciPy's functions as helpers (``digamma(x)``,
+``expm(...)``); generated code imports them from :mod:`autodiffx.rules.helpers`, and an
+exported gradient imports them from SciPy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+
+import numpy as np
+import scipy.linalg
+import scipy.special
+
+from ..errors import ArgumentError, MissingRuleError
+from . import helpers, registry
+from .helpers import shift_axis
+from .registry import defrule, elementwise
+
+# --------------------------------------------------------------------------- dispatching
+
+
+def _carries_derivative(values) -> bool:
+    from ..forward.dual import Dual
+
+    for value in values:
+        if isinstance(value, Dual):
+            return True
+        if isinstance(value, (tuple, list)) and _carries_derivative(value):
+            return True
+    return False
+
+
+def _dispatching(original, module):
+    """``original`` with forward mode's dispatch: a call with a Dual among its arguments goes
+    through the rule (:func:`autodiffx.forward.dual.apply`), any other to ``original``."""
+
+    @functools.wraps(original)
+    def dispatching(*args, **kwargs):
+        if _carries_derivative(args) or _carries_derivative(kwargs.values()):
+            from ..forward.dual import apply
+
+            rule = registry.lookup(dispatching)
+            if rule is None:  # the rule was unregistered: refuse, never drop derivatives
+                registry.require(original)
+            before = getattr(rule, "before_apply", None)
+            if before is not None:  # a refusal, or the rule to apply instead
+                rule = before(*args, **kwargs) or rule
+            return apply(rule, dispatching, args, kwargs)
+        return original(*args, **kwargs)
+
+    dispatching.__signature__ = inspect.signature(original)
+    del dispatching.__wrapped__  # a primitive: reverse mode must not read the body
+    dispatching.__module__ = module.__name__
+    dispatching.original = original
+    return dispatching
+
+
+_CHECKS: dict[str, object] = {}
+
+
+def _install(module, name):
+    """Rebind ``module.name`` to its dispatching version (once); return (it, the original)."""
+    current = getattr(module, name)
+    original = getattr(current, "original", current)
+    if original is not current:
+        return current, original
+    wrapper = _dispatching(original, module)
+    setattr(module, name, wrapper)
+    return wrapper, original
+
+
+logsumexp, _logsumexp = _install(scipy.special, "logsumexp")
+softmax, _softmax = _install(scipy.special, "softmax")
+log_softmax, _log_softmax = _install(scipy.special, "log_softmax")
+polygamma, _polygamma = _install(scipy.special, "polygamma")
+solve_triangular, _solve_triangular = _install(scipy.linalg, "solve_triangular")
+cho_solve, _cho_solve = _install(scipy.linalg, "cho_solve")
+expm, _expm = _install(scipy.linalg, "expm")
+digamma = scipy.special.digamma
+
+SCIPY_NAMES = {
+    id(f): f"scipy.{module}.{f.__name__}"
+    for module, functions in (
+        ("special", (logsumexp, _logsumexp, softmax, _softmax, log_softmax, _log_softmax,
+                     polygamma, _polygamma, scipy.special.expit, scipy.special.logit,
+                     scipy.special.erf, scipy.special.erfc, scipy.special.gammaln,
+                     scipy.special.digamma, scipy.special.xlogy, scipy.special.xlog1py)),
+        ("linalg", (solve_triangular, _solve_triangular, cho_solve, _cho_solve, expm, _expm)),
+    )
+    for f in functions
+}
+SCIPY_NAMES[id(digamma)] = "scipy.special.digamma"  # the ufunc's own name is psi
+"""How messages and the catalog name each SciPy primitive (``scipy.special.erf``)."""
+
+# --------------------------------------------------------------------------- helpers
+
+
+def transposed_trans(trans):
+    """solve_triangular's ``trans`` for the transposed system: 1 for 0 ('N'), 0 for 1 or 2
+    ('T', 'C': the same for real matrices)."""
+    return 0 if trans in (1, 2, "T", "t", "C", "c") else 1
+
+
+def _trans_index(trans):
+    if trans in (0, "N", "n"):
+        return 0
+    if trans in (1, 2, "T", "t", "C", "c"):
+        return 1
+    raise ArgumentError(f"solve_triangular: trans must be 0, 1, 2, 'N', 'T' or 'C', not "
+                        f"{trans!r}")
+
+
+def triangle_of(m, lower=False, unit_diagonal=False):
+    """The entries of ``m`` that solve_triangular (or cho_solve) reads: its lower or upper
+    triangle, without the diagonal when it is taken as ones."""
+    shift = 1 if unit_diagonal else 0
+    return np.tril(m, -shift) if lower else np.triu(m, shift)
+
+
+def solve_triangular_adjoint(g, ans, a, trans=0, lower=False, unit_diagonal=False):
+    """The adjoint of ``x = solve_triangular(a, b, trans, lower, unit_diagonal)`` for ``a``:
+    with op(T) x = b, T's cotangent is -op^T(gb x^T), gb the solve of the transposed
+    system, kept to the triangle T is read from."""
+    gb = solve_triangular(a, g, trans=transposed_trans(trans), lower=lower,
+                          unit_diagonal=unit_diagonal)
+    n = np.shape(a)[-1]
+    outer = -np.reshape(gb, (n, -1)) @ np.reshape(ans, (n, -1)).T
+    if transposed_trans(trans) == 0:  # T^T x = b: the cotangent of T is the transpose
+        outer = outer.T
+    return triangle_of(outer, lower, unit_diagonal)
+
+
+def _solve_triangular_many(a, t, trans, lower, unit_diagonal):
+    """solve_triangular of each direction of ``t`` (directions first) in one call."""
+    n = np.shape(a)[-1]
+    k = len(t)
+    columns = np.reshape(np.moveaxis(t, 0, -1), (n, -1))
+    x = solve_triangular(a, columns, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+    return np.moveaxis(np.reshape(x, (*np.shape(t)[1:], k)), -1, 0)
+
+
+def _check_square(a, name):
+    if np.ndim(a) != 2:
+        raise MissingRuleError(
+            f"{name} of a stack of matrices (a of shape {np.shape(a)}) has no derivative "
+            "rule", hint="solve one matrix at a time")
+
+
+def _solve_triangular_tangent_a(t, ans, a, b, trans=0, lower=False, unit_diagonal=False):
+    _check_square(a, "scipy.linalg.solve_triangular")
+    n = np.shape(a)[-1]
+    dT = triangle_of(t, lower, unit_diagonal)
+    if _trans_index(trans) == 1:
+        dT = np.swapaxes(dT, -1, -2)
+    product = -(dT @ np.reshape(ans, (n, -1)))
+    return _solve_triangular_many(a, np.reshape(product, (len(t), *np.shape(ans))), trans,
+                                  lower, unit_diagonal)
+
+
+def _solve_triangular_tangent_b(t, ans, a, b, trans=0, lower=False, unit_diagonal=False):
+    _check_square(a, "scipy.linalg.solve_triangular")
+    return _solve_triangular_many(a, t, trans, lower, unit_diagonal)
+
+
+def expm_derivative(a, e):
+    """The derivative of ``expm`` at ``a`` in the direction ``e``: the top-right block of
+    expm([[a, e], [0, a]]) (Najfeld and Havel, 1995). Stacks of matrices broadcast."""
+    n = np.shape(a)[-1]
+    shape = np.broadcast_shapes(np.shape(a), np.shape(e))
+    a = np.broadcast_to(a, shape)
+    e = np.broadcast_to(e, shape)
+    top = np.concatenate([a, e], axis=-1)
+    bottom = np.concatenate([np.zeros_like(a), a], axis=-1)
+    return expm(np.concatenate([top, bottom], axis=-2))[..., :n, n:]
+
+
+def _check_logsumexp(a=None, axis=None, b=None, keepdims=False, return_sign=False, **_):
+    if return_sign:
+        raise MissingRuleError(
+            "scipy.special.logsumexp(..., return_sign=True) has no derivative rule (it "
+            "returns the sign too)", hint="leave return_sign out: with positive weights b "
+            "the sum is positive")
+
+
+def _check_cho_solve(c_and_lower=None, b=None, *rest, **keywords):
+    if _carries_derivative([c_and_lower]):
+        raise MissingRuleError(
+            "scipy.linalg.cho_solve((c, lower), b) has a derivative rule in b only, not in "
+            "the Cholesky factor c",
+            hint="solve with np.linalg.solve(a, b) to differentiate the matrix, or with "
+            "scipy.linalg.solve_triangular twice (L y = b, then L^T x = y)")
+
+
+# --------------------------------------------------------------------------- helper names
+
+SCIPY_HELPERS = {
+    "digamma": digamma,
+    "polygamma": polygamma,
+    "solve_triangular": solve_triangular,
+    "cho_solve": cho_solve,
+    "expm": expm,
+    "transposed_trans": transposed_trans,
+    "triangle_of": triangle_of,
+    "solve_triangular_adjoint": solve_triangular_adjoint,
+    "expm_derivative": expm_derivative,
+}
+"""The names the adjoint expressions above use besides NumPy's and the plain helpers."""
+
+for _name, _value in SCIPY_HELPERS.items():
+    setattr(helpers, _name, _value)
+helpers.HELPERS.update(SCIPY_HELPERS)
+registry.ADJOINT_NAMESPACE.update(SCIPY_HELPERS)
+registry.DISPLAY_NAMES.update(SCIPY_NAMES)
+
+
+# --------------------------------------------------------------------------- scipy.special
+
+
+def _unreduce_weights(a, ans, axis, keepdims, b):
+    """b exp(a - logsumexp): the partials of logsumexp in a (softmax when b is None)."""
+    weights = np.exp(a - helpers.unreduce(ans, a, axis, keepdims))
+    return weights if b is None else weights * b
+
+
+def _logsumexp_tangent_a(t, ans, a, axis=None, b=None, keepdims=False, return_sign=False):
+    _check_logsumexp(return_sign=return_sign)
+    weights = _unreduce_weights(a, ans, axis, keepdims, b)
+    return np.sum(t * weights, axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+
+def _logsumexp_tangent_b(t, ans, a, axis=None, b=None, keepdims=False, return_sign=False):
+    _check_logsumexp(return_sign=return_sign)
+    weights = np.broadcast_to(np.exp(a - helpers.unreduce(ans, a, axis, keepdims)),
+                              np.broadcast_shapes(np.shape(a), np.shape(b)))
+    t = helpers.pad_tangent(t, np.ndim(weights))
+    return np.sum(t * weights, axis=shift_axis(axis, np.ndim(weights)), keepdims=keepdims)
+
+
+def _logsumexp_rank(rank, *others, keepdims=False, **keywords):
+    if rank is None or keepdims:
+        return rank
+    return 0 if not others and "axis" not in keywords else None
+
+
+_LOGSUMEXP_REFUSAL = ("no_rule('scipy.special.logsumexp(..., return_sign=True) has no "
+                      "derivative rule') if return_sign else ")
+LOGSUMEXP = defrule(
+    (logsumexp, _logsumexp),
+    "a axis b",
+    keywords={"keepdims": False, "return_sign": False},
+    tangents=(_logsumexp_tangent_a, None, _logsumexp_tangent_b),
+    adjoints=(
+        _LOGSUMEXP_REFUSAL + "unbroadcast(unreduce(g, a, axis, keepdims) "
+        "* np.exp(a - unreduce(ans, a, axis, keepdims)) * (1 if b is None else b), a)",
+        None,
+        _LOGSUMEXP_REFUSAL + "unbroadcast(unreduce(g, a, axis, keepdims) "
+        "* np.exp(a - unreduce(ans, a, axis, keepdims)), b)",
+    ),
+    optional=2,
+    name="scipy.special.logsumexp",
+    rank=_logsumexp_rank,
+    doc="Differentiable in a and in the weights b (log of a sum b exp(a) that stays "
+    "positive); return_sign=True is refused.",
+)
+object.__setattr__(LOGSUMEXP, "before_apply", _check_logsumexp)
+
+
+def _softmax_tangent(t, ans, x, axis=None):
+    inner = np.sum(t * ans, axis=shift_axis(axis, np.ndim(x)), keepdims=True)
+    return ans * (t - inner)
+
+
+def _log_softmax_tangent(t, ans, x, axis=None):
+    return t - np.sum(t * np.exp(ans), axis=shift_axis(axis, np.ndim(x)), keepdims=True)
+
+
+defrule(
+    (softmax, _softmax), "x", keywords={"axis": None},
+    tangents=(_softmax_tangent,),
+    adjoints=("ans * (g - np.sum(g * ans, axis=axis, keepdims=True))",),
+    name="scipy.special.softmax", rank=lambda rank, **_: rank,
+)
+defrule(
+    (log_softmax, _log_softmax), "x", keywords={"axis": None},
+    tangents=(_log_softmax_tangent,),
+    adjoints=("g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True)",),
+    name="scipy.special.log_softmax", rank=lambda rank, **_: rank,
+)
+
+elementwise(scipy.special.expit, "ans * (1 - ans)", name="scipy.special.expit")
+elementwise(scipy.special.logit, "1 / (x * (1 - x))", singular=True,
+            doc="Infinite slope at 0 and 1.", name="scipy.special.logit")
+elementwise(scipy.special.erf, "2 / np.sqrt(np.pi) * np.exp(-x ** 2)", name="scipy.special.erf")
+elementwise(scipy.special.erfc, "-2 / np.sqrt(np.pi) * np.exp(-x ** 2)", name="scipy.special.erfc")
+elementwise(scipy.special.gammaln, "digamma(x)", singular=True,
+            doc="The derivative of log|Γ(x)| is digamma(x), also for negative x; infinite "
+            "at the poles 0, -1, -2, ...", name="scipy.special.gammaln")
+elementwise(scipy.special.digamma, "polygamma(1, x)", singular=True, name="scipy.special.digamma",
+            doc="Infinite at the poles 0, -1, -2, ...")
+registry.register(dataclasses.replace(
+    elementwise(polygamma, None, "polygamma(n + 1, x)", params=("n", "x"),
+                singular=(False, True), name="scipy.special.polygamma",
+                doc="Differentiable in x; the order n is an integer."),
+    primitives=(polygamma, _polygamma)))  # the original too, as for the others
+elementwise(scipy.special.xlogy, "np.log(y)", "np.where(x == 0, 0.0, x / y)",
+            singular=(True, False),
+            doc="xlogy(0, y) = 0; d/dx = log(y), d/dy = x / y, taken as 0 where x = 0.",
+            name="scipy.special.xlogy")
+elementwise(scipy.special.xlog1py, "np.log1p(y)", "np.where(x == 0, 0.0, x / (1 + y))",
+            singular=(True, False),
+            doc="xlog1py(0, y) = 0; d/dx = log1p(y), d/dy = x / (1 + y), taken as 0 where "
+            "x = 0.", name="scipy.special.xlog1py")
+
+# --------------------------------------------------------------------------- scipy.linalg
+
+_TRIANGULAR = {"trans": 0, "lower": False, "unit_diagonal": False}
+
+defrule(
+    (solve_triangular, _solve_triangular),
+    "a b",
+    keywords=_TRIANGULAR,
+    tangents=(_solve_triangular_tangent_a, _solve_triangular_tangent_b),
+    adjoints=(
+        "solve_triangular_adjoint(g, ans, a, trans, lower, unit_diagonal)",
+        "solve_triangular(a, g, trans=transposed_trans(trans), lower=lower, "
+        "unit_diagonal=unit_diagonal)",
+    ),
+    name="scipy.linalg.solve_triangular",
+    rank=lambda a_rank, b_rank, **_: b_rank,
+    doc="a of one matrix; only the triangle it reads has a derivative (not the diagonal "
+    "with unit_diagonal=True).",
+)
+
+
+def _cho_solve_tangent_b(t, ans, c_and_lower, b):
+    c, lower = c_and_lower
+    n = np.shape(c)[-1]
+    k = len(t)
+    columns = np.reshape(np.moveaxis(t, 0, -1), (n, -1))
+    x = cho_solve((c, lower), columns)
+    return np.moveaxis(np.reshape(x, (*np.shape(t)[1:], k)), -1, 0)
+
+
+def _cho_solve_tangent_c(t, ans, c_and_lower, b):
+    _check_cho_solve(t)
+
+
+CHO_SOLVE = defrule(
+    (cho_solve, _cho_solve),
+    "c_and_lower b",
+    tangents=(_cho_solve_tangent_c, _cho_solve_tangent_b),
+    adjoints=(
+        "no_rule('scipy.linalg.cho_solve((c, lower), b) has a derivative rule in b only, "
+        "not in the Cholesky factor c')",
+        "cho_solve(c_and_lower, g)",
+    ),
+    name="scipy.linalg.cho_solve",
+    sequence=True,  # reverse mode then follows the tuple's entries, and refuses c
+    doc="Differentiable in b only (the Cholesky factor c is refused).",
+)
+# Forward mode: c is refused before the rule runs; the rule proper, for b, reads the tuple
+# as one constant argument.
+_CHO_SOLVE_B = dataclasses.replace(CHO_SOLVE, sequence=False)
+
+
+def _cho_solve_forward(*args, **kwargs):
+    _check_cho_solve(*args, **kwargs)
+    return _CHO_SOLVE_B
+
+
+object.__setattr__(CHO_SOLVE, "before_apply", _cho_solve_forward)
+
+
+def _expm_tangent(t, ans, a):
+    return expm_derivative(a, t)
+
+
+defrule(
+    (expm, _expm), "a",
+    tangents=(_expm_tangent,),
+    adjoints=("expm_derivative(np.swapaxes(a, -1, -2), g)",),
+    name="scipy.linalg.expm", rank=lambda rank, **_: rank,
+    doc="The derivative from the block matrix expm([[a, e], [0, a]]).",
+)
+
