@@ -183,6 +183,23 @@ def _list_uses() -> tuple:
                                                       operator.getitem)))
 
 
+def _over_items(loop: ir.For, names: list[str]) -> bool:
+    """``for index in range(len(xs))`` (what ``for item in xs`` becomes), whose body does
+    not grow or replace ``xs`` (Python would visit the items added while it loops)."""
+    iterator = loop.iter
+    if not (isinstance(iterator, ast.Call) and isinstance(iterator.func, ast.Name)
+            and iterator.func.id == "range" and len(iterator.args) == 1):
+        return False
+    length = iterator.args[0]
+    if not (isinstance(length, ast.Call) and isinstance(length.func, ast.Name)
+            and length.func.id == "len" and len(length.args) == 1
+            and isinstance(length.args[0], ast.Name) and [length.args[0].id] == names):
+        return False
+    return not any(isinstance(s, (ir.Append, ir.Store)) and s.target == names[0]
+                   or isinstance(s, ir.Assign) and names[0] in ir.bound(s)
+                   for s in ir.walk(loop.body))
+
+
 def check_lists(statements: list, relevant: set[str], lists: set[str],
                 source: FunctionSource) -> None:
     """Refuse a list of differentiated values used in a way reverse mode cannot follow."""
@@ -194,6 +211,8 @@ def check_lists(statements: list, relevant: set[str], lists: set[str],
         if not used or isinstance(statement, ir.Append) or (
                 isinstance(statement, ir.Assign) and statement.kind == "list"):
             continue
+        if isinstance(statement, ir.For) and _over_items(statement, used):
+            continue  # for item in xs: range(len(xs)) and xs[index], items read one by one
         if (isinstance(statement, ir.Store) and statement.target in active_lists
                 and isinstance(statement.index, (ast.Name, ast.Constant))
                 and not (isinstance(statement.value, ast.Name)

@@ -77,3 +77,42 @@ def generator_passed_elsewhere(x):
 def test_a_generator_not_consumed_by_a_builtin_is_still_refused():
     with pytest.raises(autodiffx.UnsupportedSyntaxError, match="generator expression"):
         autodiffx.grad(generator_passed_elsewhere)(X)
+
+
+def loop_over_a_list(x):
+    rows = [x * 2.0, np.sin(x)]
+    total = 0.0
+    for row in rows:
+        total = total + np.sum(row * row)
+    return total
+
+
+def loop_over_split_parts(x):
+    parts = np.split(np.concatenate([x, x ** 2]), 3)
+    total = 0.0
+    for part in parts:
+        total = total + np.prod(part)
+    return total
+
+
+def loop_that_grows_its_list(x):
+    rows = [x * 2.0]
+    total = 0.0
+    for row in rows:
+        if len(rows) < 3:
+            rows.append(row * 0.5)
+        total = total + np.sum(row)
+    return total
+
+
+@pytest.mark.parametrize("f", [loop_over_a_list, loop_over_split_parts])
+def test_a_loop_over_a_list_reads_its_items(f):
+    got = autodiffx.grad(f)(X)
+    np.testing.assert_allclose(got, numeric_gradient(f, X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(got, autodiffx.grad(f, mode="forward")(X), rtol=1e-10)
+
+
+def test_a_loop_over_a_list_it_grows_is_refused():
+    # Python visits the appended items too; the generated loop would not
+    with pytest.raises(autodiffx.UnsupportedSyntaxError, match="list rows"):
+        autodiffx.grad(loop_that_grows_its_list)(X)
