@@ -780,10 +780,14 @@ class Normalizer:
         return self._atom(node)
 
     def _is_split(self, node: ast.expr) -> bool:
-        """``np.split(x, 3)``: a call of a rule whose results are parts of a list."""
+        """``np.split(x, 3)``, or ``helper(x)`` of a function of yours that returns tuples
+        of one length: a call whose results are followed as the items of a list."""
         if not isinstance(node, ast.Call):
             return False
         callee = self._static(node.func)
+        if _is_user_function(callee) and not any(
+                isinstance(a, ast.Starred) for a in node.args):
+            return _returned_tuple_size(callee) is not None
         rule = registry.lookup(callee) if callee is not None else None
         return rule is not None and rule.outputs == "sections" and _output_count(
             rule, node) is not None
@@ -1001,6 +1005,17 @@ class Normalizer:
         keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
                     for k in node.keywords]
         expression = ast.Call(func=copy.deepcopy(function), args=args, keywords=keywords)
+        if rule is None and _is_user_function(callee) and target in self.lists and (
+                _returned_tuple_size(callee) is not None):
+            # pair = helper(x), a tuple: its items unpacked, and pair their tuple
+            size = _returned_tuple_size(callee)
+            names = [self._fresh(f"{target}_item") for _ in range(size)]
+            self._unpack(ast.Tuple(elts=[_load(n) for n in names], ctx=ast.Store()), node,
+                         origin)
+            elements = [_load(n) for n in names]
+            self.pending.append(ir.Assign(target, ast.Tuple(elts=elements, ctx=ast.Load()),
+                                          "list", self.line, operands=elements, node=origin))
+            return
         if rule is None and _is_user_function(callee):
             self.pending.append(
                 ir.Assign(target, expression, "call", self.line, operands=args,

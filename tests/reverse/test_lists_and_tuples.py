@@ -116,3 +116,25 @@ def test_a_loop_over_a_list_it_grows_is_refused():
     # Python visits the appended items too; the generated loop would not
     with pytest.raises(autodiffx.UnsupportedSyntaxError, match="list rows"):
         autodiffx.grad(loop_that_grows_its_list)(X)
+
+
+def _sum_and_tanh(a, b):
+    return np.sum(a * b), np.tanh(a)
+
+
+def tuple_from_a_helper(x):
+    pair = _sum_and_tanh(x, x[0])  # bound whole, then indexed, unpacked and looped over
+    first, second = pair
+    total = 0.0
+    for item in pair:
+        total = total + np.sum(item)
+    return pair[0] * pair[1][1] + first * np.sum(second) + total
+
+
+def test_a_tuple_a_helper_returns_can_be_bound_whole():
+    # found by the fuzzer: indexing it failed inside the adjoint sweep (an internal error)
+    got = autodiffx.grad(tuple_from_a_helper)(X)
+    np.testing.assert_allclose(got, numeric_gradient(tuple_from_a_helper, X), rtol=1e-6,
+                               atol=1e-8)
+    np.testing.assert_allclose(got, autodiffx.grad(tuple_from_a_helper, mode="forward")(X),
+                               rtol=1e-10)
