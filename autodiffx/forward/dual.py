@@ -40,7 +40,7 @@ from ..errors import (
     MissingAttributeError,
     MissingRuleError,
 )
-from ..rules import registry
+from ..rules import helpers, registry
 from ..rules.helpers import pad_tangent
 from .memory import Mirror, tangent_view
 
@@ -94,6 +94,10 @@ class Dual:
     # ------------------------------------------------------------------ NumPy protocols
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "at" and ufunc in (np.add, np.subtract) and len(inputs) == 3 and (
+                not kwargs):
+            _add_at(ufunc, *inputs)
+            return None
         if method != "__call__":
             raise MissingRuleError(
                 f"np.{ufunc.__name__}.{method} has no derivative rule",
@@ -724,6 +728,35 @@ def _apply_outputs(rule, function, args, kwargs, level):
 
 _SPLIT_AXIS = {np.split: None, np.array_split: None, np.vsplit: 0, np.dsplit: 2,
                np.hsplit: "columns"}
+
+
+def _add_at(ufunc, target, index, value) -> None:
+    """``np.add.at(y, index, v)`` (and ``np.subtract.at``) into a dual number ``y``, in
+    place as NumPy writes: the new primal and tangent are computed with repeated indices
+    adding up, then written into ``y`` whole, so that every view of ``y`` sees them."""
+    if not isinstance(target, Dual):
+        raise DerivativeConversionError(
+            f"np.{ufunc.__name__}.at would add a value being differentiated into a plain "
+            "NumPy array in place, dropping its derivative",
+            hint="start from y = np.zeros_like(x) (an array that carries a derivative), or "
+            "use mode='reverse'")
+    if isinstance(index, Dual):
+        raise MissingRuleError(f"np.{ufunc.__name__}.at with a differentiated index has no "
+                               "derivative rule", hint="pass the indices as plain integers")
+    level = target.level
+    same = isinstance(value, Dual) and value.level == level
+    # copies (of inner dual numbers too, when derivatives are nested)
+    primal = target.primal * 1.0 if isinstance(target.primal, Dual) else np.array(
+        target.primal, copy=True)
+    ufunc.at(primal, index, value.primal if same else value)
+    tangent = target.tangent * 1.0 if isinstance(target.tangent, Dual) else np.array(
+        target.tangent, copy=True)
+    if same:
+        sub = np.shape(target.primal[index])
+        t = value.tangent
+        t = np.reshape(t, (len(t),) + (1,) * (len(sub) - (np.ndim(t) - 1)) + np.shape(t)[1:])
+        ufunc.at(tangent, helpers.at_tangent(index), t)
+    _assign(target, Ellipsis, Dual(primal, tangent, level))
 
 
 def _split(func, args, kwargs):

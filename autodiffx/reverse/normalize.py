@@ -20,7 +20,7 @@ import types
 import numpy as np
 
 from ..errors import AutodiffError, MissingRuleError, OutputTypeError
-from ..rules import registry
+from ..rules import helpers, registry
 from . import flat, ir, mutation, nested, ranks
 from . import source as source_module
 from .fence import consumes_a_generator, refuse
@@ -478,6 +478,22 @@ class Normalizer:
                 isinstance(call.args[2], ast.Constant)):
             # a single value: the same as a masked store (an array of values is cycled)
             self._store(self._part_of(call.args[0], call.args[1], call), call.args[2], origin)
+        elif mutation.is_ufunc_at(callee) and callee.__self__ in (np.add, np.subtract) and (
+                self._arguments_are(call, 3, ())) and isinstance(call.args[0], ast.Name) and (
+                call.args[0].id in self.locals):
+            # np.add.at(y, index, v): y[...] = scatter_add(y, index, v), repeated indices
+            # adding up (np.subtract.at adds -v)
+            target_name, index, value = call.args
+            if callee.__self__ is np.subtract:
+                value = ast.UnaryOp(op=ast.USub(), operand=value)
+            operands = [_load(target_name.id), self._static_or_atom(index), self._atom(value)]
+            scattered = self._fresh(f"{target_name.id}_scattered")
+            self.pending.append(ir.Assign(
+                scattered, ast.Call(func=_load("scatter_add"), args=copy.deepcopy(operands),
+                                    keywords=[]), "primitive", self.line,
+                rule=registry.require(helpers.scatter_add), operands=operands,
+                function=helpers.scatter_add, node=origin))
+            self._store(self._whole(target_name.id), _load(scattered), origin)
         elif isinstance(function, ast.Attribute) and is_missing(callee) and (
                 self._method_as_store(function, call, origin)):
             pass

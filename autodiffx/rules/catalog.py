@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+from . import helpers
 from .registry import DISPLAY_NAMES, Rule, all_rules, describe
 
 HEADER = """# Supported functions
@@ -58,8 +59,9 @@ differentiates either). An exported gradient that needs them imports them from S
 
 
 def _names(rule: Rule) -> list[str]:
-    return ["x[index]" if primitive is operator.getitem else describe(primitive)
-            for primitive in rule.primitives]
+    return ["x[index]" if primitive is operator.getitem
+            else "np.add.at(y, index, v)" if primitive is helpers.scatter_add
+            else describe(primitive) for primitive in rule.primitives]
 
 
 def _arguments(rule: Rule) -> str:
@@ -77,7 +79,7 @@ def _ours(rule: Rule) -> bool:
     """A rule for NumPy's or Python's functions (not one a user registered for their own,
     nor one of the optional SciPy rules, which docs/functions.md lists by hand: the page
     must not depend on whether SciPy is installed)."""
-    return all(id(p) not in DISPLAY_NAMES and (
+    return all(p is helpers.scatter_add or id(p) not in DISPLAY_NAMES and (
         (getattr(p, "__module__", None) or "numpy").split(".")[0] in (
             "numpy", "builtins", "_operator", "operator") or isinstance(p, np.ufunc))
                for p in rule.primitives)

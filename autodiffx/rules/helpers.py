@@ -223,6 +223,22 @@ def unfill(g, fill_value, ans):
 # --------------------------------------------------------------------------- indexing
 
 
+def scatter_add(y, index, v):
+    """``y`` with ``v`` added at ``index``, repeated indices adding up: what
+    ``np.add.at(y, index, v)`` writes into ``y``, as a new array (reverse mode stores it
+    back into ``y``)."""
+    # a copy of y that carries a derivative when y or v does (zeros_like of a dual number
+    # is a dual number): forward mode then adds v's tangent in place too
+    out = y + np.zeros_like(v, shape=np.shape(y))
+    np.add.at(out, index, v)
+    return out
+
+
+def at_tangent(index):
+    """``index`` for an array with a leading axis of directions (a tangent)."""
+    return (slice(None), *(index if isinstance(index, tuple) else (index,)))
+
+
 def through_cast(g, target):
     """The cotangent of a value stored into ``target``: ``g`` when ``target`` holds real
     floats, zeros when it holds integers or booleans (the store truncates the value, a step
@@ -1436,6 +1452,7 @@ HELPERS = {
         "unfill",
         "unindex",
         "through_cast",
+        "scatter_add",
         "untake",
         "untake_along_axis",
         "undiff",

@@ -236,3 +236,23 @@ for _shift, _inverse in ((np.fft.fftshift, "ifftshift"), (np.fft.ifftshift, "fft
         adjoints=(f"np.fft.{_inverse}(g, axes=axes)",),
         rank=lambda x, **keywords: x,
     )
+
+
+# np.add.at(y, index, v), as reverse mode stores it: y = scatter_add(y, index, v)
+def _scatter_value_tangent(t, ans, y, index, v):
+    """v's tangent added into zeros at index (directions first, v right-aligned)."""
+    sub = np.shape(np.asarray(y)[index])
+    padded = np.reshape(t, (len(t),) + (1,) * (len(sub) - np.ndim(v)) + np.shape(v))
+    return helpers.scatter_add(np.zeros((len(t),) + np.shape(y)), helpers.at_tangent(index),
+                               padded)
+
+
+defrule(
+    helpers.scatter_add,
+    "y index v",
+    tangents=(lambda t, ans, y, index, v: t, None, _scatter_value_tangent),
+    adjoints=("g", None, "unbroadcast(g[index], v)"),
+    rank=lambda y, index, v: y,
+    doc="np.add.at(y, index, v) and np.subtract.at: repeated indices add up; the index "
+    "has no derivative.",
+)

@@ -568,7 +568,7 @@ def test_no_internal_error_escapes_for_mutating_numpy_functions():
         lambda x: np.put(x, [0], 5.0),
         lambda x: np.place(x, x > 0, 0.0),
         lambda x: np.fill_diagonal(np.reshape(x, (2, 2)), 0.0),
-        lambda x: np.add.at(x, [0, 0], 1.0),
+        lambda x: np.multiply.at(x, [0, 0], 2.0),
     ]
     for call in calls:
         def f(x, call=call):
@@ -578,6 +578,16 @@ def test_no_internal_error_escapes_for_mutating_numpy_functions():
 
         with pytest.raises((AutodiffError, MissingRuleError)):
             forward_grad(f, X.copy())
+
+
+def add_at_in_place(x):
+    y = x * 1.0
+    np.add.at(y, [0, 0, 2], x[1] * x[2])  # repeated indices add up
+    return np.sum(y * y)
+
+
+def test_add_at_writes_in_place_with_its_derivative():
+    assert_right(add_at_in_place, X.copy())
 
 
 # --------------------------------------------------------------------------- nested

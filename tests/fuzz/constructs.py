@@ -846,13 +846,18 @@ def _reduction_templates(name: str, rule: registry.Rule) -> list[str]:
     return out
 
 
+THROUGH_CONSTRUCTS = {"scatter_add": "ufunc.at"}
+"""Rules for helpers users never call by name, and the construct that reaches them
+(``np.add.at(y, i, v)`` becomes ``y[...] = scatter_add(y, i, v)``)."""
+
+
 def rule_constructs() -> tuple[dict[str, list[str]], list[str]]:
     """Templates for every differentiable primitive of the registry, and the names of the
     rules no template could be made for."""
     templates: dict[str, list[str]] = {}
     missing: list[str] = []
     for rule in registry.all_rules():
-        if not rule.differentiable:
+        if not rule.differentiable or rule.name in THROUGH_CONSTRUCTS:
             continue
         for primitive in rule.primitives:
             name = _primitive_name(primitive)

@@ -52,9 +52,15 @@ def right_fill_diagonal(x):
     return np.sum(y * np.arange(16.0).reshape(4, 4))
 
 
-def refused_add_at(x):
+def right_add_at(x):
     y = np.zeros(3)
     np.add.at(y, [0, 0, 1], x[:3])
+    return np.sum(y * y)
+
+
+def refused_multiply_at(x):
+    y = x * 1.0
+    np.multiply.at(y, [0, 0, 1], x[1])
     return np.sum(y * y)
 
 

@@ -1207,3 +1207,12 @@ else:
                  Case((Arg((2, 2)),), function=_sr._expm),
                  Case((Arg((2, 2, 2)),))],
     })
+
+# np.add.at(y, index, v), as reverse mode stores it back: repeated indices add up
+DOMAINS.update({
+    "scatter_add": [
+        Case((Arg((4,)), [0, 2, 0, 3], Arg((4,)))),
+        Case((Arg((3, 2)), (np.array([0, 0, 2]), np.array([1, 1, 0])), Arg(()))),
+        Case((Arg((3, 2)), np.array([2, 2]), Arg((2,)))),
+    ],
+})

@@ -24,6 +24,7 @@ from hypothesis import given, settings
 
 import autodiffx
 from autodiffx.rules import all_rules
+from autodiffx.rules.helpers import scatter_add
 from autodiffx.rules.registry import DISPLAY_NAMES
 
 from .domains import DOMAINS, Arg, Case
@@ -60,6 +61,8 @@ def _spelling(function) -> str:
         return DISPLAY_NAMES[id(function)]
     if getattr(function, "__module__", "") == "numpy.linalg":
         return "np.linalg." + function.__name__
+    if function is scatter_add:
+        return "scatter_add"  # np.add.at(y, index, v) as a value; imported by the program
     if getattr(np.fft, function.__name__, None) is function:
         return "np.fft." + function.__name__
     return "np." + function.__name__
@@ -112,6 +115,8 @@ def program_for(rule, case: Case, args, tmp_path):
                 + " + ".join(f"np.sum({n} * WEIGHTS[{k}])" for k, n in enumerate(names))
                 + "\n")
     imports = "import scipy.linalg\nimport scipy.special\n" if call.startswith("scipy.") else ""
+    if function is scatter_add:
+        imports = "\nfrom autodiffx.rules.helpers import scatter_add\n"
     source = (
         "import operator\n\nimport numpy as np\n" + imports + "\n\n"
         f"def program({', '.join(parameters)}):\n" + body
