@@ -1439,6 +1439,40 @@ def ungradient(g, f, spacing=None, axis=None, edge_order=1):
     D = np.gradient(np.eye(n), *spacing, axis=0, edge_order=edge_order)
     return np.moveaxis(np.tensordot(D.T, np.moveaxis(g, axis, 0), axes=1), 0, axis)
 
+
+def lstsq_adjoint(g, ans, a, b, side):
+    """The adjoint of ``x, residuals, rank, s = np.linalg.lstsq(a, b)`` for ``a`` (side 0)
+    or ``b`` (side 1), at full column rank: with r = b - A x and z = (AᵀA)⁻¹ x̄,
+    Ā = r zᵀ - A z xᵀ - 2 r ρ̄ xᵀ + U diag(s̄) Vᵀ and b̄ = A z + 2 r ρ̄, where ρ̄ is the
+    residuals' cotangent."""
+    gx, gres, _, gs = g
+    x, residuals, rank, _ = ans
+    m, n = np.shape(a)
+    if m < n or rank < n:
+        raise MissingRuleError(
+            "np.linalg.lstsq has a derivative rule for a matrix of full column rank with at "
+            "least as many rows as columns",
+            hint="for a wide or rank-deficient matrix use np.linalg.pinv(a) @ b")
+    r = b - a @ x
+    column = np.ndim(b) == 1
+    outer = np.outer if column else (lambda u, v: u @ v.T)
+    out_a = np.zeros(np.shape(a))
+    out_b = np.zeros(np.shape(b))
+    if gx is not None:
+        z = np.linalg.solve(a.T @ a, gx)
+        out_a = out_a + outer(r, z) - outer(a @ z, x)
+        out_b = out_b + a @ z
+    if gres is not None and np.size(residuals):
+        weighted = 2 * r * gres  # each column's residual by its cotangent
+        out_a = out_a - outer(weighted, x)
+        out_b = out_b + weighted
+    if side == 1:
+        return out_b
+    if gs is not None:
+        U, _, Vh = np.linalg.svd(a, full_matrices=False)
+        out_a = out_a + (U * gs) @ Vh
+    return out_a
+
 HELPERS = {
     name: globals()[name]
     for name in (
@@ -1496,6 +1530,7 @@ HELPERS = {
         "eigh_adjoint",
         "svd_adjoint",
         "qr_adjoint",
+        "lstsq_adjoint",
         "ungradient",
     )
 }

@@ -210,3 +210,53 @@ defrule(
     rank=lambda a, **keywords: None if a is None else (a, a),
     doc="For a square or tall matrix of full rank, mode='reduced'.",
 )
+
+
+def _lstsq_supported(a, rank):
+    m, n = np.shape(a)
+    if m < n or rank < n:
+        raise MissingRuleError(
+            "np.linalg.lstsq has a derivative rule for a matrix of full column rank with at "
+            "least as many rows as columns",
+            hint="for a wide or rank-deficient matrix use np.linalg.pinv(a) @ b")
+
+
+def _lstsq_tangents(a, b, x, tA, tb):
+    """dx = (AᵀA)⁻¹ (dAᵀ r + Aᵀ (db - dA x)), with r = b - A x; d(sum of squared residuals)
+    = 2 rᵀ (db - dA x), since Aᵀ r = 0 at the solution."""
+    column = np.ndim(b) == 1  # then x, r and the tangents get a trailing axis here
+    r = b - a @ x
+    if column:
+        x, r, tb = x[:, None], r[:, None], tb[..., None]
+    dr = tb - tA @ x  # directions first, broadcast over them
+    dx = np.linalg.solve(a.T @ a, np.swapaxes(tA, -1, -2) @ r + a.T @ dr)
+    dres = 2 * np.sum(r * dr, axis=-2)
+    return (dx[..., 0], dres[..., 0]) if column else (dx, dres)
+
+
+def _lstsq_tangent_a(t, ans, a, b, rcond=None):
+    x, residuals, rank, s = ans
+    _lstsq_supported(a, rank)
+    dx, dres = _lstsq_tangents(a, b, x, t, np.zeros((len(t),) + np.shape(b)))
+    U, s_, Vh = np.linalg.svd(a, full_matrices=False)
+    ds = np.diagonal(U.T @ t @ Vh.T, axis1=-2, axis2=-1)
+    return dx, dres if np.size(residuals) else None, None, ds
+
+
+def _lstsq_tangent_b(t, ans, a, b, rcond=None):
+    x, residuals, rank, s = ans
+    _lstsq_supported(a, rank)
+    dx, dres = _lstsq_tangents(a, b, x, np.zeros((len(t),) + np.shape(a)), t)
+    return dx, dres if np.size(residuals) else None, None, None
+
+
+defrule(
+    np.linalg.lstsq,
+    "a b",
+    keywords={"rcond": None},
+    tangents=(_lstsq_tangent_a, _lstsq_tangent_b),
+    adjoints=("lstsq_adjoint(g, ans, a, b, 0)", "lstsq_adjoint(g, ans, a, b, 1)"),
+    outputs=4,
+    doc="For a matrix of full column rank with at least as many rows as columns (x is then "
+    "(AᵀA)⁻¹Aᵀb); the rank has no derivative; a wide or rank-deficient matrix is refused.",
+)

@@ -800,6 +800,8 @@ SPECIAL = {
     "svdvals": ["np.linalg.svdvals({M})"],
     "eigvalsh": ["np.linalg.eigvalsh({Q} + ({Q}).T)"],
     "qr": ["np.linalg.qr({Q} + 3 * np.eye(2))[1]", "np.linalg.qr(({M}).T)[0]"],
+    "lstsq": ["np.linalg.lstsq(({M}).T + 3 * np.eye(3, 2), {V}, rcond=None)[0]",
+              "np.linalg.lstsq(({M}).T + 3 * np.eye(3, 2), {V}, rcond=None)[1]"],
     "real": ["np.real({V})", "({M}).real"],
     "real_if_close": ["np.real_if_close({V})"],
     "conjugate": ["np.conj({V})", "np.conjugate({M})"],

@@ -1216,3 +1216,11 @@ DOMAINS.update({
         Case((Arg((3, 2)), np.array([2, 2]), Arg((2,)))),
     ],
 })
+
+DOMAINS.update({
+    "lstsq": [
+        Case((Arg((5, 3), MATRICES), Arg((5,))), {"rcond": None}),
+        Case((Arg((4, 2), MATRICES), Arg((4, 3)))),
+        Case((Arg((3, 3), MATRICES), Arg((3,)))),
+    ],
+})

@@ -354,3 +354,38 @@ def wide_qr(a):
 def test_factors_that_are_not_unique_are_refused(f, words, mode):
     with pytest.raises(autodiffx.AutodiffError, match=words):
         autodiffx.grad(f, mode=mode)(_spread_singular(np.random.default_rng(2), 2, 4))
+
+
+# --------------------------------------------------------------------------- lstsq
+
+
+def least_squares(a, b):
+    x, residuals, rank, s = np.linalg.lstsq(a, b, rcond=None)
+    return np.sum(x ** 2) + 0.5 * np.sum(residuals) + np.sum(s * np.arange(len(s)))
+
+
+@settings(max_examples=15, deadline=None)
+@given(m=st.integers(2, 5), n=st.integers(1, 2), columns=st.sampled_from([None, 1, 3]),
+       seed=st.integers(0, 2 ** 16))
+def test_lstsq_in_both_modes_and_its_closed_form(m, n, columns, seed):
+    rng = np.random.default_rng(seed)
+    a = _spread_singular(rng, m, n)
+    b = rng.normal(size=(m,) if columns is None else (m, columns))
+    _both(lambda a: least_squares(a, b), a)
+    _both(lambda b: least_squares(a, b), b)
+    # x alone: the gradient of <w, x> in b is A (AᵀA)⁻¹ w, the closed form of lstsq's b̄
+    w = rng.normal(size=(n,) if columns is None else (n, columns))
+
+    def linear(b):
+        return np.sum(w * np.linalg.lstsq(a, b, rcond=None)[0])
+
+    np.testing.assert_allclose(autodiffx.grad(linear)(b), a @ np.linalg.solve(a.T @ a, w),
+                               rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_lstsq_of_a_wide_matrix_is_refused(mode):
+    a = _spread_singular(np.random.default_rng(1), 2, 4)
+    with pytest.raises(autodiffx.AutodiffError, match="full column rank"):
+        autodiffx.grad(lambda b: np.sum(np.linalg.lstsq(a, b, rcond=None)[0]), mode=mode)(
+            np.ones(2))
