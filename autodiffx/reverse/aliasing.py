@@ -74,6 +74,8 @@ def _shared_operands(statement: ir.Assign, rank_of: dict) -> list[str]:
                 return []  # one whole number per axis: a NumPy scalar, a copy
             return base
         return names[:1] if statement.function in mutation.VIEWS else []
+    if statement.kind == "call" and _returns_new_values(statement.function):
+        return []
     if statement.kind in ("call", "unsupported"):
         return names
     if statement.kind == "opaque" and statement.rule is None and statement.function is not None:
@@ -84,6 +86,25 @@ def _shared_operands(statement: ir.Assign, rank_of: dict) -> list[str]:
             return []
         return names
     return []
+
+
+def _returns_new_values(function) -> bool:
+    """Whether every ``return`` of a function of yours gives a value computed there, which
+    shares no memory with its arguments: a constant, arithmetic (``a * b``, ``-a``), a
+    comparison, or a tuple of those. A name, an index or a call may hand back an argument
+    or a view of one."""
+    try:
+        definition = parse_function(function).node
+    except AutodiffError:
+        return False
+    returns = [n for n in ast.walk(definition) if isinstance(n, ast.Return)]
+
+    def new(value) -> bool:
+        if isinstance(value, ast.Tuple):
+            return all(new(e) for e in value.elts)
+        return isinstance(value, (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare))
+
+    return bool(returns) and all(r.value is not None and new(r.value) for r in returns)
 
 
 def _whole_numbers(index: list, rank_of: dict) -> int | None:

@@ -219,3 +219,36 @@ def test_ufunc_at_through_a_view_is_followed_or_refused():
     np.testing.assert_allclose(autodiffx.grad(f, mode="forward")(x), numeric, rtol=1e-6)
     with pytest.raises(autodiffx.AutodiffError, match="share memory"):
         autodiffx.grad(f)(x)
+
+
+def _constant_helper(a, b):
+    return 0.5
+
+
+def _identity_helper(a, b):
+    return a
+
+
+def _updates_what_a_helper_computed(x, v):
+    t = _constant_helper(v + v, v)  # a value computed in the helper: nothing shared
+    t += np.sin(np.sum(x))
+    return np.sum(t * v)
+
+
+def _updates_what_a_helper_handed_back(x, v):
+    t = _identity_helper(v, v)  # v itself: t += ... writes into v
+    t += np.sin(np.sum(x))
+    return np.sum(t * v)
+
+
+def test_a_helper_returning_a_computed_value_shares_nothing():
+    # a false refusal the generator's fuzz test found: a helper's result was taken as a
+    # possible view of its arguments whatever it returned
+    v = np.array([0.3, 0.6, 0.9])
+    got = autodiffx.grad(_updates_what_a_helper_computed, wrt=(0, 1))(0.5, v)
+    expected = autodiffx.grad(_updates_what_a_helper_computed, wrt=(0, 1), mode="forward")(
+        0.5, v)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    with pytest.raises(autodiffx.AutodiffError, match="share memory"):
+        autodiffx.grad(_updates_what_a_helper_handed_back, wrt=(0, 1))(0.5, v)
