@@ -179,16 +179,40 @@ _TIE_CHECKS = {
 }
 
 
+def _builtin_watched(watch: _TieWatch, extremum):
+    """Python's ``max`` or ``min``, noting a tie between its arguments (or items)."""
+    def watched(*args, **kwargs):
+        items = args[0] if len(args) == 1 else args
+        try:
+            values = [float(np.asarray(v)) for v in items]
+            watch.tied = watch.tied or len(set(values)) < len(values)
+        except (TypeError, ValueError):
+            pass
+        return extremum(*args, **kwargs)
+
+    return watched
+
+
 def tied_at(function: Callable, module, args) -> bool:
-    """Whether ``function(*args)`` meets a tie of the functions above."""
+    """Whether ``function(*args)`` meets a tie of the functions above, or of Python's
+    ``max`` and ``min``."""
     watch = _TieWatch()
     module.np, saved = watch, module.np
+    names = vars(module)
+    own = {name: names[name] for name in ("max", "min") if name in names}
+    module.max = _builtin_watched(watch, own.get("max", max))
+    module.min = _builtin_watched(watch, own.get("min", min))
     try:
         function(*copies(args))
     except Exception:  # noqa: BLE001 - the plain program's errors are reported elsewhere
         return False
     finally:
         module.np = saved
+        for name in ("max", "min"):
+            if name in own:
+                names[name] = own[name]
+            else:
+                del names[name]
     return watch.tied
 
 
