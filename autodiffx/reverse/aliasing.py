@@ -59,7 +59,8 @@ def _shared_operands(statement: ir.Assign, rank_of: dict) -> list[str]:
     if statement.shares:
         return list(statement.shares)
     if statement.kind == "copy":
-        return names
+        # a number shares nothing (y = x of a rank-0 x: y += v rebinds y, as for x)
+        return [n for n in names if rank_of.get(n) != 0]
     if statement.kind == "list":
         return names
     if statement.kind == "primitive":

@@ -193,13 +193,27 @@ class Normalizer:
             if isinstance(statement, ast.Return):
                 return statements[: position + 1]
             if isinstance(statement, (ast.For, ast.While)) and _contains_return(statement):
-                node = next(n for n in ast.walk(statement) if isinstance(n, ast.Return))
-                raise refuse(
-                    self.source,
-                    node,
-                    "return inside a loop",
-                    "set a result variable and break, then return after the loop",
-                )
+                # for ...: ... return v  becomes  result = v; returned = True; break, and
+                # after the loop: if returned: return result (an early return, below)
+                flag = self._fresh("returned")
+                returns = [n for n in ast.walk(statement) if isinstance(n, ast.Return)]
+                sizes = {len(r.value.elts) if isinstance(r.value, ast.Tuple) else None
+                         for r in returns}
+                size = sizes.pop() if len(sizes) == 1 else None
+                results = ([self._fresh("result") for _ in range(size)] if size
+                           else [self._fresh("result")])
+                loop = _ReturnsToBreaks(flag, results).visit(copy.deepcopy(statement))
+                first = ast.copy_location(ast.Assign(
+                    targets=[ast.Name(id=flag, ctx=ast.Store())], value=ast.Constant(False)),
+                    statement)
+                value = (ast.Tuple(elts=[_load(r) for r in results], ctx=ast.Load())
+                         if size else _load(results[0]))
+                after = ast.copy_location(ast.If(test=_load(flag), body=[
+                    ast.copy_location(ast.Return(value=value), returns[0])], orelse=[]),
+                    statement)
+                ast.fix_missing_locations(after)
+                return self._restructure_returns(
+                    [*statements[:position], first, loop, after, *statements[position + 1:]])
             if isinstance(statement, ast.If) and _contains_return(statement):
                 rest = statements[position + 1 :]
                 branch = copy.copy(statement)
@@ -1496,6 +1510,51 @@ def _random(callee) -> bool:
         return True
     owner = getattr(callee, "__self__", None)
     return type(owner).__module__.startswith("numpy.random") if owner is not None else False
+
+
+class _ReturnsToBreaks(ast.NodeTransformer):
+    """Inside a loop: ``return v`` becomes ``result = v; returned = True; break``, and each
+    inner loop that holds one is followed by ``if returned: break``."""
+
+    def __init__(self, flag: str, results: list[str]):
+        self.flag = flag
+        self.results = results
+        self.depth = 0
+
+    def visit_FunctionDef(self, node):
+        return node  # a nested function's returns are its own
+
+    visit_Lambda = visit_FunctionDef
+
+    def _loop(self, node):
+        self.depth += 1
+        node = self.generic_visit(node)
+        self.depth -= 1
+        if self.depth > 0 and _contains_return_marker(node, self.flag):
+            leave = ast.If(test=_load(self.flag), body=[ast.Break()], orelse=[])
+            return [node, ast.fix_missing_locations(ast.copy_location(leave, node))]
+        return node
+
+    visit_For = visit_While = _loop
+
+    def visit_Return(self, node):
+        value = node.value
+        if len(self.results) > 1:
+            target: ast.expr = ast.Tuple(elts=[ast.Name(id=r, ctx=ast.Store())
+                                              for r in self.results], ctx=ast.Store())
+        else:
+            target = ast.Name(id=self.results[0], ctx=ast.Store())
+        out = [ast.Assign(targets=[target], value=value),
+               ast.Assign(targets=[ast.Name(id=self.flag, ctx=ast.Store())],
+                          value=ast.Constant(True)),
+               ast.Break()]
+        return [ast.fix_missing_locations(ast.copy_location(s, node)) for s in out]
+
+
+def _contains_return_marker(node: ast.AST, flag: str) -> bool:
+    """Whether a rewritten loop sets ``flag`` (held a return)."""
+    return any(isinstance(n, ast.Name) and n.id == flag and isinstance(n.ctx, ast.Store)
+               for n in ast.walk(node))
 
 
 def _output_count(rule, call: ast.Call) -> int | None:

@@ -212,7 +212,9 @@ def check_program(program: Program, seed: int, folder) -> None:
         event(feature)
 
 
-@settings(max_examples=500, **FUZZ)
+# The CI-sized runs draw the same programs every time (derandomize): a landing is judged
+# on the code, not on the draw. The slow runs below explore new programs on every run.
+@settings(max_examples=500, derandomize=True, **FUZZ)
 @given(program=programs(), seed=st.integers(0, 2**32 - 1))
 def test_programs(program, seed, folder):
     check_program(program, seed, folder)
@@ -374,7 +376,7 @@ def check_second_order(program: Program, seed: int, folder) -> None:
         event(feature)
 
 
-@settings(max_examples=80, **FUZZ)
+@settings(max_examples=80, derandomize=True, **FUZZ)
 @given(program=programs(), seed=st.integers(0, 2**32 - 1))
 def test_second_order(program, seed, folder):
     check_second_order(program, seed, folder)

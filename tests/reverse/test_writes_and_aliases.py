@@ -252,3 +252,18 @@ def test_a_helper_returning_a_computed_value_shares_nothing():
         np.testing.assert_allclose(a, b, rtol=1e-12)
     with pytest.raises(autodiffx.AutodiffError, match="share memory"):
         autodiffx.grad(_updates_what_a_helper_handed_back, wrt=(0, 1))(0.5, v)
+
+
+def _number_copied_then_updated(x, v):
+    t = x * 2.0  # a number: u = t shares nothing, and t += 1.0 rebinds t
+    u = t
+    t += 1.0
+    return u * np.sum(v) + t * t
+
+
+def test_a_copied_number_updated_in_place_is_a_rebinding():
+    v = np.array([0.3, 0.6])
+    got = autodiffx.grad(_number_copied_then_updated, wrt=(0, 1))(0.7, v)
+    expected = autodiffx.grad(_number_copied_then_updated, wrt=(0, 1), mode="forward")(0.7, v)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
