@@ -1440,6 +1440,17 @@ def ungradient(g, f, spacing=None, axis=None, edge_order=1):
     return np.moveaxis(np.tensordot(D.T, np.moveaxis(g, axis, 0), axes=1), 0, axis)
 
 
+def check_lstsq(a, rank):
+    """Refuse ``np.linalg.lstsq`` where its rule does not hold: a wide matrix, or one of
+    less than full column rank (there x is the minimum-norm solution)."""
+    m, n = np.shape(a)
+    if m < n or rank < n:
+        raise MissingRuleError(
+            "np.linalg.lstsq has a derivative rule for a matrix of full column rank with at "
+            "least as many rows as columns",
+            hint="for a wide or rank-deficient matrix use np.linalg.pinv(a) @ b")
+
+
 def lstsq_adjoint(g, ans, a, b, side):
     """The adjoint of ``x, residuals, rank, s = np.linalg.lstsq(a, b)`` for ``a`` (side 0)
     or ``b`` (side 1), at full column rank: with r = b - A x and z = (AᵀA)⁻¹ x̄,
@@ -1447,12 +1458,7 @@ def lstsq_adjoint(g, ans, a, b, side):
     residuals' cotangent."""
     gx, gres, _, gs = g
     x, residuals, rank, _ = ans
-    m, n = np.shape(a)
-    if m < n or rank < n:
-        raise MissingRuleError(
-            "np.linalg.lstsq has a derivative rule for a matrix of full column rank with at "
-            "least as many rows as columns",
-            hint="for a wide or rank-deficient matrix use np.linalg.pinv(a) @ b")
+    check_lstsq(a, rank)
     r = b - a @ x
     column = np.ndim(b) == 1
     outer = np.outer if column else (lambda u, v: u @ v.T)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import MissingRuleError
 from .helpers import _spectral_gaps as spectral_gaps
-from .helpers import shift_axis
+from .helpers import check_lstsq, shift_axis
 from .registry import defrule
 
 
@@ -212,15 +212,6 @@ defrule(
 )
 
 
-def _lstsq_supported(a, rank):
-    m, n = np.shape(a)
-    if m < n or rank < n:
-        raise MissingRuleError(
-            "np.linalg.lstsq has a derivative rule for a matrix of full column rank with at "
-            "least as many rows as columns",
-            hint="for a wide or rank-deficient matrix use np.linalg.pinv(a) @ b")
-
-
 def _lstsq_tangents(a, b, x, tA, tb):
     """dx = (AᵀA)⁻¹ (dAᵀ r + Aᵀ (db - dA x)), with r = b - A x; d(sum of squared residuals)
     = 2 rᵀ (db - dA x), since Aᵀ r = 0 at the solution."""
@@ -236,7 +227,7 @@ def _lstsq_tangents(a, b, x, tA, tb):
 
 def _lstsq_tangent_a(t, ans, a, b, rcond=None):
     x, residuals, rank, s = ans
-    _lstsq_supported(a, rank)
+    check_lstsq(a, rank)
     dx, dres = _lstsq_tangents(a, b, x, t, np.zeros((len(t),) + np.shape(b)))
     U, s_, Vh = np.linalg.svd(a, full_matrices=False)
     ds = np.diagonal(U.T @ t @ Vh.T, axis1=-2, axis2=-1)
@@ -245,7 +236,7 @@ def _lstsq_tangent_a(t, ans, a, b, rcond=None):
 
 def _lstsq_tangent_b(t, ans, a, b, rcond=None):
     x, residuals, rank, s = ans
-    _lstsq_supported(a, rank)
+    check_lstsq(a, rank)
     dx, dres = _lstsq_tangents(a, b, x, np.zeros((len(t),) + np.shape(a)), t)
     return dx, dres if np.size(residuals) else None, None, None
 

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+from higher.numeric import numeric_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -24,16 +25,6 @@ from autodiffx.errors import MissingRuleError  # noqa: E402
 from autodiffx.export import export  # noqa: E402
 
 MODES = ("forward", "reverse")
-
-
-def numeric_gradient(f, x, step=1e-6):
-    x = np.array(x, dtype=float)
-    out = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[index] = step
-        out[index] = (f(x + e) - f(x - e)) / (2 * step)
-    return out
 
 
 def lse_axis1(x):
