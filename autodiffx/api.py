@@ -511,11 +511,13 @@ def _ranks(args) -> tuple[int, ...]:
 def _rank(value) -> int:
     """The rank generated code is specialised to; -1 (unknown) for other objects.
 
-    A Dual (a gradient taken inside a forward-mode evaluation) has its primal's rank.
+    A Dual (a gradient taken inside a forward-mode evaluation) has its primal's rank. A 0-d
+    array is not a number: NumPy updates it in place (``c += 1``) where every other name for
+    it sees the change, so its rank is left unknown and reverse mode treats it as an array.
     """
     kind = type(value)
     if kind is np.ndarray:
-        return value.ndim
+        return value.ndim if value.ndim else -1
     if kind is float:
         return 0
     while isinstance(value, Dual):

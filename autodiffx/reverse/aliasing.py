@@ -25,6 +25,8 @@ from __future__ import annotations
 import ast
 import operator
 
+import numpy as np
+
 from ..errors import AutodiffError, UnsupportedSyntaxError
 from . import ir, mutation
 from .source import FunctionSource, parse_function
@@ -53,14 +55,14 @@ def _memory(edges, name_of_write: str, eligible) -> dict[str, set[str]]:
     return memory
 
 
-def _shared_operands(statement: ir.Assign, rank_of: dict) -> list[str]:
+def _shared_operands(statement: ir.Assign, rank_of: dict, numbers_: set[str]) -> list[str]:
     """The names whose memory ``statement``'s result may share."""
     names = [o.id for o in statement.operands if isinstance(o, ast.Name)]
     if statement.shares:
         return list(statement.shares)
     if statement.kind == "copy":
         # a number shares nothing (y = x of a rank-0 x: y += v rebinds y, as for x)
-        return [n for n in names if rank_of.get(n) != 0]
+        return [n for n in names if n not in numbers_]
     if statement.kind == "list":
         return names
     if statement.kind == "primitive":
@@ -123,12 +125,67 @@ def _whole_numbers(index: list, rank_of: dict) -> int | None:
     return len(parts)
 
 
+def numbers(statements: list, params: list[str], wrt_names, rank_of: dict) -> set[str]:
+    """The names of rank 0 that surely hold a number (a Python or NumPy scalar), never a 0-d
+    array: ``s += v`` on them rebinds ``s``, as in Python, and ``t = s`` shares nothing. A
+    differentiated argument (autodiffx passes it as a number), a constant, or the result of
+    arithmetic or a reduction. ``np.zeros(())``, ``np.array(2.0)`` or a view may be a 0-d
+    array, which NumPy updates in place. (``wrt_names``: the differentiated arguments.)"""
+    candidates = {n for n, r in rank_of.items() if r == 0}
+    bindings: dict[str, list] = {}
+    for statement in ir.walk(statements):
+        if isinstance(statement, ir.Assign):
+            for name in ir.bound(statement):
+                bindings.setdefault(name, []).append(statement)
+        elif isinstance(statement, (ir.For,)):
+            bindings.setdefault(statement.target, []).append(statement)
+    # an argument of rank 0 is a number: autodiffx gives a 0-d array no rank (api._rank)
+    sure = {n for n in params if n in candidates}
+    changed = True
+    while changed:
+        changed = False
+        for name in candidates - sure - set(params):
+            found = bindings.get(name, [])
+            if found and all(_makes_a_number(s, sure, rank_of) for s in found):
+                sure.add(name)
+                changed = True
+    return sure
+
+
+_ARRAY_MAKERS = frozenset({np.array, np.asarray, np.asanyarray, np.copy, np.zeros, np.ones,
+                           np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like,
+                           np.full_like, np.ascontiguousarray})
+
+
+def _makes_a_number(statement, sure: set[str], rank_of: dict) -> bool:
+    if isinstance(statement, ir.For):
+        return True  # for i in range(n): a number (loops over arrays bind rows)
+    if statement.targets:
+        return False
+    names = [o.id for o in statement.operands if isinstance(o, ast.Name)]
+    if statement.kind == "copy":
+        return bool(names) and names[0] in sure or isinstance(
+            statement.operands[0], ast.Constant)
+    if statement.kind == "opaque" and isinstance(statement.expr, ast.Constant):
+        return True
+    if statement.kind != "primitive" or statement.function in mutation.VIEWS or (
+            statement.function in _ARRAY_MAKERS):
+        return False
+    if statement.function is operator.getitem:
+        # x[i] of an array is a NumPy scalar; c[...] of a 0-d array is a view
+        return bool(names) and rank_of.get(names[0]) not in (0, None)
+    return True  # arithmetic, ufuncs and reductions give NumPy scalars at rank 0
+
+
 def check(statements: list, params: list[str], rank_of: dict, source: FunctionSource,
-          lists: set[str] = frozenset()) -> None:
+          lists: set[str] = frozenset(), numbers_: set[str] | None = None) -> None:
     """Refuse a write into memory that a name read later shares (see the module doc).
 
     ``xs[i] = v`` into a local list (one of ``lists``) replaces an item: no array memory is
-    written, and the list machinery differentiates it."""
+    written, and the list machinery differentiates it. ``numbers_`` are the names that
+    surely hold numbers (:func:`numbers`); without it, every name of rank 0 is taken as one."""
+    if numbers_ is None:
+        numbers_ = {n for n, r in rank_of.items() if r == 0}
     order: dict[int, int] = {}
     end: dict[int, int] = {}
     loops: dict[int, list] = {}
@@ -156,12 +213,12 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
         for name in ir.reads(statement):
             reads.setdefault(name, []).append(position)
         if isinstance(statement, ir.Assign):
-            shared = _shared_operands(statement, rank_of)
+            shared = _shared_operands(statement, rank_of, numbers_)
             if shared:
                 edges.append((position, ir.bound(statement), shared))
             if statement.inplace:
                 before = [o.id for o in statement.operands[:1] if isinstance(o, ast.Name)]
-                if before and rank_of.get(before[0]) != 0:
+                if before and before[0] not in numbers_:
                     # NumPy's y += v on an array: the new y is the old one, written into
                     edges.append((position, [statement.target], [before[0]]))
                     writes.append((before[0], statement, False))
@@ -189,7 +246,7 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
         for other in sorted(n for n, places in memory.items() if places & written):
             if other == name and not itself:
                 continue
-            if getattr(statement, "inplace", False) and rank_of.get(other) == 0:
+            if getattr(statement, "inplace", False) and other in numbers_:
                 continue  # s += v where s may hold the number other: a rebinding
             bound_before = any(b < position or _inside(b, spans) for b in binds.get(other, []))
             read_after = any(_sees(r, position, spans, binds.get(other, []), blocks)

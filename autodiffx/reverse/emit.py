@@ -149,7 +149,8 @@ class ModuleBuilder:
         activity.check_lists(statements, relevant, normalizer.lists, source)
         if not flat.is_gradient_code(source):
             # gradient code copies every value it reads after a store, by construction
-            aliasing.check(statements, params, rank_of, source, normalizer.lists)
+            aliasing.check(statements, params, rank_of, source, normalizer.lists,
+                           aliasing.numbers(statements, params, wrt_names, rank_of))
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,

@@ -267,3 +267,27 @@ def test_a_copied_number_updated_in_place_is_a_rebinding():
     expected = autodiffx.grad(_number_copied_then_updated, wrt=(0, 1), mode="forward")(0.7, v)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def _zero_d_argument_updated_in_place(x, c):
+    u = c  # for a 0-d array c, u is c: c += 1.0 changes u too
+    c += 1.0
+    return x * u
+
+
+def _zero_d_local_updated_in_place(x):
+    y = np.zeros(())
+    t = y
+    y += 2.0
+    return x * t
+
+
+def test_a_zero_d_array_is_not_a_number():
+    # found by reading the change: a 0-d array argument or local was taken as a number, so
+    # an in-place update seen through another name was followed as a rebinding (wrong)
+    for f, args in ((_zero_d_argument_updated_in_place, (0.5, np.array(2.0))),
+                    (_zero_d_local_updated_in_place, (0.5,))):
+        with pytest.raises(autodiffx.AutodiffError, match="share memory"):
+            autodiffx.grad(f)(*args)
+    # a Python number is one: the update rebinds c, and u keeps 2.0
+    assert autodiffx.grad(_zero_d_argument_updated_in_place)(0.5, 2.0) == pytest.approx(2.0)
