@@ -86,7 +86,12 @@ def _ours(rule: Rule) -> bool:
 
 
 def markdown() -> str:
-    """The page: one row per function with a rule, then the constant ones."""
+    """The page: one row per function with a rule, then the constant ones.
+
+    >>> text = markdown()
+    >>> "| `np.linalg.eigh` (2 results) | `a` |" in text, "`np.argmax`" in text
+    (True, True)
+    """
     rules = [rule for rule in all_rules() if _ours(rule)]
     differentiable = sorted(((name, rule) for rule in rules if rule.differentiable
                              for name in _names(rule)), key=lambda item: item[0].lower())

@@ -226,7 +226,11 @@ def unfill(g, fill_value, ans):
 def scatter_add(y, index, v):
     """``y`` with ``v`` added at ``index``, repeated indices adding up: what
     ``np.add.at(y, index, v)`` writes into ``y``, as a new array (reverse mode stores it
-    back into ``y``)."""
+    back into ``y``).
+
+    >>> scatter_add(np.zeros(3), [0, 0, 2], 1.0)
+    array([2., 0., 1.])
+    """
     # a copy of y that carries a derivative when y or v does (zeros_like of a dual number
     # is a dual number): forward mode then adds v's tangent in place too
     out = y + np.zeros_like(v, shape=np.shape(y))
