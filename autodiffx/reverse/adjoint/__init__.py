@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import Location
-from ..rules.helpers import HELPERS
-from . import ir, mutation, optimize, ranks
-from .source import FunctionSource
+from ...errors import Location
+from ...rules.helpers import HELPERS
+from .. import ir, mutation, optimize, ranks
+from ..source import FunctionSource
 
 _SHAPE_HELPERS = {"unbroadcast": 1, "unreduce": 1, "unindex": 1}
 
