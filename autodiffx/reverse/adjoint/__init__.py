@@ -29,6 +29,7 @@ from ...rules.helpers import HELPERS
 from .. import ir, mutation, optimize, ranks
 from ..source import FunctionSource
 from .nodes import Comments, Origin, _assign, _call, _load, _np, _parsed, _store
+from .points import ProgramPoints
 
 _SHAPE_HELPERS = {"unbroadcast": 1, "unreduce": 1, "unindex": 1}
 
@@ -52,7 +53,7 @@ class _Saved:
     """The statement the value is pushed at, and ``"before"`` or ``"after"`` it."""
 
 
-class Sweeps:
+class Sweeps(ProgramPoints):
     """Builds the forward and adjoint sweeps of one function."""
 
     def __init__(self, source: FunctionSource, statements: list, params: list[str],
@@ -112,46 +113,6 @@ class Sweeps:
 
     # ------------------------------------------------------------------ program points
 
-    def _alias_mutations(self, statements) -> None:
-        """A view (``y[::-1]``, ``np.reshape(y, ...)``) changes when its base is stored
-        into: it counts as mutated there too, so a value the adjoint sweep reads is saved
-        as a copy before the store, not read back changed."""
-        changed = True
-        while changed:
-            changed = False
-            for statement in ir.walk(statements):
-                if not (isinstance(statement, ir.Assign) and statement.kind == "primitive"
-                        and (statement.function in mutation.VIEWS
-                             or statement.function is operator.getitem)
-                        and statement.operands and isinstance(statement.operands[0], ast.Name)):
-                    continue
-                base = statement.operands[0].id
-                for position in self.mutations.get(base, []):
-                    positions = self.mutations.setdefault(statement.target, [])
-                    if position not in positions:
-                        positions.append(position)
-                        changed = True
-
-    def _number(self, statements, loops) -> None:
-        for statement in statements:
-            self.block_of[id(statement)] = statements
-            position = len(self.index)
-            self.index[id(statement)] = position
-            self.loops_of[id(statement)] = loops
-            for name in ir.writes(statement):
-                self.binds.setdefault(name, []).append(position)
-            if isinstance(statement, (ir.Store, ir.Append)):
-                self.mutations.setdefault(statement.target, []).append(position)
-            for name in [*ir.reads(statement), *ir.writes(statement)]:
-                self.references.setdefault(name, []).append(position)
-            inner = [*loops, statement] if isinstance(statement, (ir.For, ir.While)) else loops
-            for block in ir.children(statement):
-                self._number(block, inner)
-            self.end[id(statement)] = len(self.index) - 1
-
-    def _span(self, statement) -> tuple[int, int]:
-        return self.index[id(statement)], self.end[id(statement)]
-
     def _range_loops(self) -> set[int]:
         """Loops ``for i in range(...)`` that the adjoint sweep can run with ``reversed``."""
         candidates = {}
@@ -174,26 +135,6 @@ class Sweeps:
             if inside and simple:
                 chosen |= {id(loop) for loop in loops}
         return chosen
-
-    def _stable(self, name: str, statement, timing: str, value_use: bool = True) -> bool:
-        """Whether the closure still holds the value ``name`` had at ``statement``."""
-        if name not in self.local_names:
-            return True
-        if any(id(loop) in self.range_loops and loop.target == name
-               for loop in self.loops_of[id(statement)]):
-            return True
-        start, end = self._span(statement)
-        limit = end if timing == "after" else start - 1
-        sites = list(self.binds.get(name, []))
-        if value_use:
-            sites += self.mutations.get(name, [])
-        if any(site > limit for site in sites):
-            return False
-        for loop in self.loops_of[id(statement)]:
-            low, high = self._span(loop)
-            if any(low <= site <= high for site in sites):
-                return False
-        return True
 
     # ------------------------------------------------------------------ names
 
@@ -246,14 +187,6 @@ class Sweeps:
         self.saved.append(saved)
         return saved
 
-    def _point(self, statement, timing: str) -> float:
-        start, end = self._span(statement)
-        return start - 0.5 if timing == "before" else end + 0.5
-
-    def _changes_between(self, name: str, low: float, high: float) -> bool:
-        sites = self.binds.get(name, []) + self.mutations.get(name, [])
-        return any(low < site < high for site in sites)
-
     def _shared(self, name: str, statement, timing: str) -> _Saved | None:
         """A value already saved at a later statement of the same block that still holds
         what ``name`` holds here: never push one value twice. Not one saved after an
@@ -271,15 +204,6 @@ class Sweeps:
             if other >= point and not self._changes_between(name, point, other):
                 return saved
         return None
-
-    def _ancestor_in(self, statement, block: list):
-        """The statement of ``block`` that is or contains ``statement``."""
-        position = self.index[id(statement)]
-        for candidate in block:
-            low, high = self._span(candidate)
-            if low <= position <= high:
-                return candidate
-        raise AssertionError("statement outside the block")
 
     def _carried(self, name: str, statement, timing: str, value_use: bool):
         """``(loop, "entry")`` when ``name`` holds, at this point, the value it had when the
@@ -1078,23 +1002,6 @@ class Sweeps:
                                                        value_use=False))
         return ast.Constant(0.0)
 
-    def _bound_before(self, name: str, statement, timing: str = "before") -> bool:
-        """Whether ``name`` surely has a value at ``statement`` (before or after it): an
-        earlier statement on the path to it binds ``name`` on every branch."""
-        if name in self.params:
-            return True
-        block = self.statements
-        while True:
-            ancestor = self._ancestor_in(statement, block)
-            position = next(i for i, s in enumerate(block) if s is ancestor)
-            upto = position + (1 if ancestor is statement and timing == "after" else 0)
-            if any(_binds_surely(name, s) for s in block[:upto]):
-                return True
-            if ancestor is statement:
-                return False
-            block = next(b for b in ir.children(ancestor)
-                         if any(s is statement for s in ir.walk(b)))
-
     @functools.cached_property
     def _compound_written(self) -> set[str]:
         names = set()
@@ -1316,16 +1223,6 @@ def _names_float(node: ast.expr) -> bool:
         text = text.removeprefix(prefix)
     return text.strip("'\"") in {"float", "float16", "float32", "float64", "double", "single",
                                  "half", "longdouble", "f8", "f4", "d"}
-
-
-def _binds_surely(name: str, statement) -> bool:
-    """Whether running ``statement`` always binds ``name`` (a loop may run no times)."""
-    if isinstance(statement, ir.Assign):
-        return name in ir.bound(statement)
-    if isinstance(statement, ir.If):
-        return all(any(_binds_surely(name, s) for s in block)
-                   for block in (statement.body, statement.orelse))
-    return False
 
 
 def _full_product(tree: ast.expr, bindings: dict, whole: str, class_of) -> bool:
