@@ -19,12 +19,12 @@ import types
 
 import numpy as np
 
-from ..errors import AutodiffError, MissingRuleError, OutputTypeError
-from ..rules import helpers, registry
-from . import flat, ir, mutation, nested, ranks
-from . import source as source_module
-from .fence import consumes_a_generator, refuse
-from .source import FunctionSource, is_missing
+from ...errors import AutodiffError, MissingRuleError, OutputTypeError
+from ...rules import helpers, registry
+from .. import flat, ir, mutation, nested, ranks
+from .. import source as source_module
+from ..fence import consumes_a_generator, refuse
+from ..source import FunctionSource, is_missing
 
 _OPERATORS = {
     ast.Add: (np.add, "plus"),
@@ -556,7 +556,7 @@ class Normalizer:
                 mutation.out_arguments(callee, call)):
             return []
         if not is_missing(callee) and _is_user_function(callee):
-            from .source import parse_function
+            from ..source import parse_function
 
             written = mutation.written_parameters(parse_function(callee))
             code = callee.__code__
@@ -758,7 +758,7 @@ class Normalizer:
     def _name_transform(self, call: ast.Call) -> ast.Name | None:
         """``autodiffx.grad(f, wrt=1)`` with arguments known before the function runs,
         made once now and given a global name; ``None`` for any other call."""
-        from .. import api
+        from ... import api
 
         if self._static(call.func) is not api.grad:
             return None
