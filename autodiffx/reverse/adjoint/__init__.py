@@ -20,40 +20,24 @@ import ast
 import copy
 import functools
 import operator
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...errors import Location
-from ...rules.helpers import HELPERS
-from .. import ir, mutation, optimize, ranks
+from .. import ir, optimize, ranks
 from ..source import FunctionSource
 from .nodes import Comments, Origin, _assign, _call, _load, _np, _parsed, _store
 from .points import ProgramPoints
-
-_SHAPE_HELPERS = {"unbroadcast": 1, "unreduce": 1, "unindex": 1}
+from .tape import Tape, _Saved
 
 KEEP_SHAPES_ONLY = False
 """Whether ``unbroadcast(g, t)`` of a temporary read for nothing else becomes
 ``unbroadcast_to(g, t_shape)`` so the array is freed after the forward sweep. Off: it saves
 little memory (the sweep keeps the operands that made ``t``) and costs the reader two lines
 (``t_shape = np.shape(t)``) in the code they came to read, the NER scorer's among them."""
-_SHAPE_FUNCTIONS = {"shape", "size", "ndim", "zeros_like"}
 
 
-@dataclass
-class _Saved:
-    """A forward value the adjoint sweep reads back from the tape."""
-
-    name: str
-    copy: bool
-    local: ast.Name
-    nodes: list = field(default_factory=list)
-    host: tuple = ()
-    """The statement the value is pushed at, and ``"before"`` or ``"after"`` it."""
-
-
-class Sweeps(ProgramPoints):
+class Sweeps(Tape, ProgramPoints):
     """Builds the forward and adjoint sweeps of one function."""
 
     def __init__(self, source: FunctionSource, statements: list, params: list[str],
@@ -146,65 +130,6 @@ class Sweeps(ProgramPoints):
     def rank(self, name: str) -> int | None:
         return self.rank_of.get(name)
 
-    def value(self, name: str, statement, timing: str, value_use: bool = True) -> ast.Name:
-        """A name to read ``name``'s value at ``statement`` by, in the adjoint sweep."""
-        if self._stable(name, statement, timing, value_use):
-            if name in self.local_names:
-                self.closure_reads.add(name)
-                self.read_counts[name] = self.read_counts.get(name, 0) + 1
-            return _load(name)
-        node = _load(name)
-        carried = self._carried(name, statement, timing, value_use)
-        if carried is not None and carried[1] == "exit":
-            # read from the entry value of the next iteration, if that one is saved
-            self.deferred.append((carried[0], name, statement, timing, value_use, node))
-            return node
-        if carried is not None and self._ancestor_in(statement, carried[0].body) is statement:
-            # pushed where the iteration reads it, and every iteration reaches that point
-            loop = carried[0]
-            saved = self.entries.get((id(loop), name))
-            if saved is None:
-                # a compound statement pops its "before" values after its own adjoint
-                host_timing = timing if ir.children(statement) else "before"
-                saved = self._save(name, statement, host_timing, value_use)
-                self.entries[(id(loop), name)] = saved
-        else:
-            saved = self._shared(name, statement, timing) or self._save(
-                name, statement, timing, value_use)
-        if value_use and self.mutations.get(name):
-            saved.copy = True
-        saved.nodes.append(node)
-        return node
-
-    def _save(self, name: str, statement, timing: str, value_use: bool) -> _Saved:
-        """Push ``name`` on the tape at ``statement`` (before or after it)."""
-        mutated = bool(self.mutations.get(name)) and value_use
-        saved = _Saved(name, mutated, _load(name))
-        saved.nodes.append(saved.local)
-        saved.host = (statement, timing)
-        self.pushes.setdefault(id(statement), {"before": [], "after": []})[timing].append(
-            saved)
-        self.saved.append(saved)
-        return saved
-
-    def _shared(self, name: str, statement, timing: str) -> _Saved | None:
-        """A value already saved at a later statement of the same block that still holds
-        what ``name`` holds here: never push one value twice. Not one saved after an
-        earlier statement, even at the same point: the adjoint sweep pops it after this
-        statement's adjoint."""
-        block = self.block_of[id(statement)]
-        point = self._point(statement, timing)
-        for saved in self.saved:
-            host, host_timing = saved.host
-            if saved.name != name or self.block_of[id(host)] is not block:
-                continue
-            if self.index[id(host)] < self.index[id(statement)]:
-                continue
-            other = self._point(host, host_timing)
-            if other >= point and not self._changes_between(name, point, other):
-                return saved
-        return None
-
     def _carried(self, name: str, statement, timing: str, value_use: bool):
         """``(loop, "entry")`` when ``name`` holds, at this point, the value it had when the
         innermost loop's iteration began; ``(loop, "exit")`` when the value it will have
@@ -247,48 +172,6 @@ class Sweeps(ProgramPoints):
                 # before the adjoint loop: the value the last iteration ended with
                 self.carried_in[(id(loop), name)] = (entry, self.value(name, loop, "after",
                                                                      value_use))
-
-    def _drop_unpopped(self, body: list) -> None:
-        """Push only what the adjoint sweep pops: a branch or loop whose adjoint has no work
-        is left out of it with the tape reads inside it (a nested condition, say), so the
-        values saved there must not be pushed either, or later reads get the wrong ones."""
-        kept: set[tuple[int, str]] = set()
-
-        def visit(block: list) -> None:
-            for node in block:
-                statement = getattr(node, "pops_for", None)
-                if statement is not None:
-                    timing = getattr(node, "timing", None)
-                    for which in ("before", "after") if timing is None else (timing,):
-                        kept.add((id(statement), which))
-                    continue
-                for field_name in ("body", "orelse"):
-                    inner = getattr(node, field_name, None)
-                    if isinstance(inner, list):
-                        visit(inner)
-
-        visit(body)
-        dropped = [saved for saved in self.saved
-                   if (id(saved.host[0]), saved.host[1]) not in kept]
-        for saved in dropped:
-            self.pushes[id(saved.host[0])][saved.host[1]].remove(saved)
-            self.saved.remove(saved)
-
-    def _name_saved_values(self) -> None:
-        """Name the locals that hold values read back from the tape: the variable's own
-        name when the closure does not need it, else ``<name>_saved``, ``<name>_saved_2``
-        for the different values of one variable."""
-        versions: dict[str, list[_Saved]] = {}
-        for saved in self.saved:
-            versions.setdefault(saved.name, []).append(saved)
-        for name, group in versions.items():
-            group.sort(key=lambda saved: self._point(*saved.host))
-            reuse = len(group) == 1 and name not in self.closure_reads and (
-                name not in self.params)
-            for saved in group:
-                local = name if reuse else self.namer.fresh(name + "_saved")
-                for node in saved.nodes:
-                    node.id = local
 
     # ------------------------------------------------------------------ entry point
 
@@ -395,39 +278,6 @@ class Sweeps(ProgramPoints):
             out += self._tag(code, statement, "adjoint")
             out += after_code
         return out
-
-    def _fill_pops(self, body: list) -> None:
-        """Replace each statement's placeholder by the reads of its saved values."""
-        position = 0
-        while position < len(body):
-            node = body[position]
-            loop = getattr(node, "carry_for", None)
-            if loop is not None:
-                inits = [_assign(_store(saved.nodes[0].id), copy.deepcopy(value), pure=False)
-                         for (key, _), (saved, value) in self.carried_in.items()
-                         if key == id(loop)]
-                body[position : position + 1] = self._tag(inits, loop, "adjoint")
-                position += len(inits)
-                continue
-            statement = getattr(node, "pops_for", None)
-            if statement is not None:
-                pops = []
-                pushes = self.pushes.get(id(statement), {"before": [], "after": []})
-                timing = getattr(node, "timing", None)
-                popped = [*reversed(pushes["after"]), *reversed(pushes["before"])]
-                if timing is not None:
-                    popped = list(reversed(pushes[timing]))
-                for saved in popped:
-                    pops.append(_assign(_store(saved.local.id),
-                                        _call(_load("next"), _load(self.replay)), pure=False))
-                body[position : position + 1] = self._tag(pops, statement, "adjoint")
-                position += len(pops)
-                continue
-            for field_name in ("body", "orelse"):
-                block = getattr(node, field_name, None)
-                if isinstance(block, list):
-                    self._fill_pops(block)
-            position += 1
 
     def _reverse(self, statement, defined: set[str]) -> list:
         if isinstance(statement, ir.Assign):
@@ -598,77 +448,6 @@ class Sweeps(ProgramPoints):
 
         tree = Substitute().visit(tree)
         return optimize.fold(tree, self.rank)
-
-    def _operand(self, node: ast.expr) -> ast.expr:
-        node = copy.deepcopy(node)
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and sub.id in self.local_names:
-                sub.forward = (sub.id, "before")
-        return node
-
-    def _resolve(self, tree: ast.expr, statement) -> ast.expr:
-        """Turn the marked forward names in ``tree`` into closure reads or tape reads."""
-        shape_only = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                function = node.func
-                name = function.id if isinstance(function, ast.Name) else (
-                    function.attr if isinstance(function, ast.Attribute) else None)
-                if name in _SHAPE_HELPERS and len(node.args) > _SHAPE_HELPERS[name]:
-                    shape_only.add(id(node.args[_SHAPE_HELPERS[name]]))
-                elif isinstance(function, ast.Attribute) and name in _SHAPE_FUNCTIONS:
-                    shape_only |= {id(a) for a in node.args}
-                if isinstance(function, ast.Name) and function.id in HELPERS:
-                    self.helpers_used.add(function.id)
-
-        value = self.value
-        shaped = {id(node.args[1]): node for node in ast.walk(tree)
-                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                  and node.func.id == "unbroadcast" and len(node.args) == 2}
-        candidates = self.shape_candidates
-
-        class Resolve(ast.NodeTransformer):
-            def visit_Name(self, node):
-                marked = getattr(node, "forward", None)
-                if marked is None:
-                    return node
-                name, timing = marked
-                read = value(name, statement, timing, id(node) not in shape_only)
-                if id(node) in shaped and read.id == name:
-                    candidates.append((shaped[id(node)], read))
-                return read
-
-        return Resolve().visit(tree)
-
-    def _fresh_matrix(self, name: str) -> bool:
-        """Whether ``name`` is bound once, to a new array of rank 2 or more (not a view):
-        worth freeing early."""
-        producers = [s for s in ir.walk(self.statements)
-                     if isinstance(s, ir.Assign) and name in ir.bound(s)]
-        if len(producers) != 1 or (self.rank(name) or 0) < 2:
-            return False
-        producer = producers[0]
-        return producer.kind == "primitive" and not producer.targets and (
-            producer.function not in mutation.VIEWS) and producer.function is not operator.getitem
-
-    def _keep_shapes_only(self) -> None:
-        """``unbroadcast(g, t)`` for a temporary ``t`` the adjoint sweep reads nothing else
-        of becomes ``unbroadcast_to(g, t_shape)``, so that the closure keeps a shape, not
-        the array."""
-        counts: dict[str, int] = {}
-        for _, node in self.shape_candidates:
-            counts[node.id] = counts.get(node.id, 0) + 1
-        direct = self.closure_reads - set(self.read_counts)  # read without value()
-        for call, node in self.shape_candidates:
-            name = node.id
-            if (counts[name] != self.read_counts.get(name) or name in direct
-                    or name in self.params or not self._fresh_matrix(name)):
-                continue
-            if name not in self.shape_names:
-                self.shape_names[name] = self.namer.fresh(name + "_shape", adjoint_too=False)
-            node.id = self.shape_names[name]
-            call.func = _load("unbroadcast_to")
-            self.helpers_used.add("unbroadcast_to")
 
     def _drop_unbroadcast(self, tree: ast.expr, statement: ir.Assign, position: int):
         """``unbroadcast(e, x)`` is ``e`` when no broadcasting can have happened."""
@@ -1128,13 +907,6 @@ class Sweeps(ProgramPoints):
             if isinstance(node, ast.stmt) and not hasattr(node, "origin"):
                 node.origin = origin
         return code
-
-    def _push(self, saved: _Saved) -> ast.stmt:
-        value = _load(saved.name)
-        if saved.copy:
-            value = _call(_load("list") if saved.name in self.lists else _np("copy"), value)
-        append = ast.Attribute(value=_load(self.tape), attr="append", ctx=ast.Load())
-        return ast.Expr(value=_call(append, value))
 
     def _forward(self, statement) -> list:
         if isinstance(statement, ir.Assign):
