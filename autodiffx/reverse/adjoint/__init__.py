@@ -26,6 +26,7 @@ import numpy as np
 from ...errors import Location
 from .. import ir, optimize, ranks
 from ..source import FunctionSource
+from .calls import Calls
 from .nodes import Comments, Origin, _assign, _call, _load, _np, _parsed, _store
 from .points import ProgramPoints
 from .tape import Tape, _Saved
@@ -37,7 +38,7 @@ little memory (the sweep keeps the operands that made ``t``) and costs the reade
 (``t_shape = np.shape(t)``) in the code they came to read, the NER scorer's among them."""
 
 
-class Sweeps(Tape, ProgramPoints):
+class Sweeps(Calls, Tape, ProgramPoints):
     """Builds the forward and adjoint sweeps of one function."""
 
     def __init__(self, source: FunctionSource, statements: list, params: list[str],
@@ -363,271 +364,6 @@ class Sweeps(Tape, ProgramPoints):
         defined.discard(gradient)
         return out
 
-    def _reverse_assign(self, statement: ir.Assign, defined: set[str]) -> list:
-        if statement.targets and statement.kind == "primitive":
-            return self._reverse_several_results(statement, defined)
-        if statement.targets:
-            return self._reverse_unpacking_call(statement, defined)
-        target = statement.target
-        if target not in self.relevant:
-            return []
-        gradient = self.adjoint(target)
-        if gradient not in defined:
-            return []
-        if statement.kind == "list":
-            return self._reverse_list_literal(statement, gradient, defined)
-        if (statement.kind == "primitive" and statement.function is operator.getitem
-                and isinstance(statement.operands[0], ast.Name)
-                and statement.operands[0].id in self.lists):
-            return self._reverse_list_item(statement, gradient, defined)
-        out: list = []
-        contributions: list[tuple[str, ast.expr]] = []
-        if statement.kind == "copy":
-            source = statement.operands[0]
-            if isinstance(source, ast.Name) and source.id in self.relevant:
-                contributions.append((source.id, _load(gradient)))
-        elif statement.kind == "primitive":
-            contributions = self._rule_contributions(statement, gradient, out)
-        elif statement.kind == "call":
-            contributions = self._call_contributions(statement, gradient, out, defined)
-        first = [(n, e) for n, e in contributions if n != target]
-        last = [(n, e) for n, e in contributions if n == target]
-        for name, expression in first:
-            self._contribute(name, expression, defined, out)
-        defined.discard(gradient)
-        for name, expression in last:
-            self._contribute(name, expression, defined, out)
-        return out
-
-    def _substitute(self, expression: str, statement: ir.Assign, gradient: str | None,
-                    results: list[str | None] | None = None) -> ast.expr:
-        """The rule's adjoint ``expression`` for ``statement``, in the names of the code.
-        For several results, ``results`` holds each one's adjoint name (or ``None``)."""
-        rule = statement.rule
-        tree = copy.deepcopy(_parsed(expression))
-        operands = list(statement.operands)
-        while len(operands) < len(rule.params):
-            operands.append(ast.Constant(None))
-        bindings = dict(zip(rule.params, operands, strict=False))
-        sweeps = self
-
-        def result(k: int) -> ast.Name:
-            marked = _load(statement.targets[k])
-            marked.forward = (statement.targets[k], "after")
-            return marked
-
-        def cotangent(k: int) -> ast.expr:
-            return _load(results[k]) if results[k] is not None else ast.Constant(None)
-
-        class Substitute(ast.NodeTransformer):
-            def visit_Subscript(self, node):
-                if results is not None and _result_item(node) is not None:
-                    name, k = _result_item(node)
-                    return cotangent(k) if name == "g" else result(k)
-                return self.generic_visit(node)
-
-            def visit_Name(self, node):
-                if results is not None and node.id in ("g", "ans"):
-                    items = [cotangent(k) if node.id == "g" else result(k)
-                             for k in range(len(results))]
-                    return ast.Tuple(elts=items, ctx=ast.Load())
-                if node.id == "g":
-                    return _load(gradient)
-                if node.id == "ans":
-                    marked = _load(statement.target)
-                    marked.forward = (statement.target, "after")
-                    return marked
-                if node.id in bindings:
-                    return sweeps._operand(_slices_as_values(bindings[node.id]))
-                if node.id in rule.keywords:
-                    value = statement.keywords.get(node.id)
-                    if value is None:
-                        return ast.Constant(rule.keywords[node.id])
-                    return sweeps._operand(value)
-                return node
-
-        tree = Substitute().visit(tree)
-        return optimize.fold(tree, self.rank)
-
-    def _drop_unbroadcast(self, tree: ast.expr, statement: ir.Assign, position: int):
-        """``unbroadcast(e, x)`` is ``e`` when no broadcasting can have happened."""
-        if not (
-            isinstance(tree, ast.Call)
-            and isinstance(tree.func, ast.Name)
-            and tree.func.id == "unbroadcast"
-        ):
-            return tree
-        if self.rank(statement.target) == 0:
-            return tree.args[0]
-        operand = statement.operands[position]
-        same = self._class(operand)
-        if same is not None and same == self.classes.get(statement.target):
-            return tree.args[0]  # the operand has the result's shape: nothing to sum
-        others = [o for i, o in enumerate(statement.operands) if i != position]
-        if statement.rule.elementwise and all(ranks.atom_rank(o, self.rank_of) == 0
-                                              for o in others):
-            return tree.args[0]
-        return tree
-
-    def _class(self, atom) -> str | None:
-        if isinstance(atom, ast.Name):
-            return self.classes.get(atom.id)
-        return None
-
-    def _scalar_seed(self, tree: ast.expr, statement: ir.Assign, operand: ast.expr):
-        """``np.broadcast_to(e, np.shape(x))`` from the adjoint of ``np.sum(x)`` or
-        ``np.mean(x)`` is plain ``e`` when the only use of ``dx`` is in products
-        ``dx * p`` with a ``p`` of ``x``'s shape: broadcasting happens there anyway."""
-        if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Attribute)
-                and tree.func.attr == "broadcast_to" and self.rank(statement.target) == 0
-                and isinstance(operand, ast.Name)):
-            return tree
-        name = operand.id
-        sites = self.references.get(name, [])
-        if len(sites) != 2 or len(self.binds.get(name, [])) != 1 or name in self.params:
-            return tree
-        producer = next((s for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
-                         and s.target == name and not s.targets), None)
-        if producer is None or self.loops_of[id(producer)] or self.loops_of[id(statement)]:
-            return tree
-        if not (producer.kind == "primitive" and producer.rule.elementwise):
-            return tree
-        whole = self.classes.get(name)
-        if whole is None:
-            return tree
-        rule = producer.rule
-        bindings = dict(zip(rule.params, producer.operands, strict=False))
-        for operand_, expression in zip(producer.operands, rule.adjoints, strict=False):
-            if expression is None or not (isinstance(operand_, ast.Name)
-                                          and operand_.id in self.relevant):
-                continue
-            if not _full_product(_parsed(expression), bindings, whole, self._class):
-                return tree
-        return tree.args[0]
-
-    def _rule_contributions(self, statement: ir.Assign, gradient: str, out: list):
-        rule = statement.rule
-        contributions = []
-        for position, expression in enumerate(rule.adjoints):
-            if expression is None or position >= len(statement.operands):
-                continue
-            operand = statement.operands[position]
-            if rule.sequence and position == 0 and isinstance(operand, (ast.List, ast.Tuple)):
-                names = [e.id if isinstance(e, ast.Name) and e.id in self.relevant else None
-                         for e in operand.elts]
-                if not any(names):
-                    continue
-                tree = self._substitute(expression, statement, gradient)
-                tree = self._resolve(tree, statement)
-                targets = []
-                for name in names:
-                    if name is None:
-                        targets.append(_store(self.namer.fresh("unused")))
-                        continue
-                    part = self.namer.fresh(self.adjoint(name) + "_part", adjoint_too=False)
-                    targets.append(_store(part))
-                    contributions.append((name, _load(part)))
-                out.append(_assign(ast.Tuple(elts=targets, ctx=ast.Store()), tree, pure=False))
-                continue
-            if not (isinstance(operand, ast.Name) and operand.id in self.relevant):
-                continue
-            tree = self._substitute(expression, statement, gradient)
-            tree = self._drop_unbroadcast(tree, statement, position)
-            tree = self._scalar_seed(tree, statement, operand)
-            tree = self._resolve(tree, statement)
-            contributions.append((operand.id, tree))
-        return contributions
-
-    def _reverse_several_results(self, statement: ir.Assign, defined: set[str]) -> list:
-        """``w, V = np.linalg.eigh(a)``: the rule's adjoints read ``g[k]`` as result k's
-        adjoint, or ``None`` where no derivative reached it."""
-        gradients = [self.adjoint(t) if t in self.relevant and self.adjoint(t) in defined
-                     else None for t in statement.targets]
-        if not any(gradients):
-            return []
-        rule = statement.rule
-        contributions = []
-        for position, expression in enumerate(rule.adjoints):
-            if expression is None or position >= len(statement.operands):
-                continue
-            operand = statement.operands[position]
-            if not (isinstance(operand, ast.Name) and operand.id in self.relevant):
-                continue
-            read = _results_read(expression)
-            if read is not None and all(gradients[k] is None for k in read):
-                continue  # only results no derivative reached
-            tree = self._substitute(expression, statement, None, gradients)
-            contributions.append((operand.id, self._resolve(tree, statement)))
-        for gradient in gradients:
-            defined.discard(gradient)
-        out: list = []
-        for name, expression in contributions:
-            self._contribute(name, expression, defined, out)
-        return out
-
-    def _reverse_unpacking_call(self, statement: ir.Assign, defined: set[str]) -> list:
-        """``a, b = helper(x)``: the pullback takes ``(da, db)``, zeros where none flowed."""
-        gradients = [self.adjoint(t) for t in statement.targets if t in self.relevant]
-        if not any(g in defined for g in gradients):
-            return []
-        items = []
-        for target in statement.targets:
-            adjoint = self.adjoint(target) if target in self.relevant else None
-            if adjoint in defined:
-                items.append(_load(adjoint))
-            else:
-                zeros = self.value(target, statement, "after", value_use=False)
-                items.append(_call(_np("zeros_like"), zeros))
-        cotangent = ast.Tuple(elts=items, ctx=ast.Load())
-        out: list = []
-        contributions = self._call_contributions(statement, cotangent, out, defined)
-        for target in statement.targets:
-            defined.discard(self.adjoint(target))
-        for name, expression in contributions:
-            self._contribute(name, expression, defined, out)
-        return out
-
-    def _call_contributions(self, statement: ir.Assign, gradient, out: list, defined: set[str]):
-        positions = [i for i, o in enumerate(statement.operands)
-                     if isinstance(o, ast.Name) and o.id in self.relevant]
-        if not positions:
-            return []
-        argument_ranks = ranks.argument_ranks(statement, self.rank_of)
-        vjp_name = self.request_vjp(statement.function, tuple(positions), argument_ranks,
-                                    statement)
-        seed = _load(gradient) if isinstance(gradient, str) else gradient
-        if self.request_callee is not None:
-            self.vjp_calls[id(statement)] = (self.request_callee(statement.function), None)
-            call = copy.deepcopy(statement.expr)
-            call.func = _load(vjp_name)
-            seeds = seed.elts if isinstance(seed, ast.Tuple) else [seed]  # one per item
-            call.args = [*seeds, *(self._resolve(self._operand(a), statement)
-                                   for a in call.args)]
-            for keyword in call.keywords:
-                keyword.value = self._resolve(self._operand(keyword.value), statement)
-        else:
-            pullback = self.namer.fresh(statement.target + "_pullback")
-            self.vjp_calls[id(statement)] = (vjp_name, pullback)
-            self.local_names.add(pullback)
-            self.binds[pullback] = [self.index[id(statement)]]
-            call = _call(self.value(pullback, statement, "after"), seed)
-        contributions = []
-        targets = []
-        names = [statement.operands[p].id for p in positions]
-        for name in names:
-            adjoint = self.adjoint(name)
-            if (names.count(name) == 1 and adjoint not in defined and name not in self.stored
-                    and name not in ir.bound(statement)):
-                # the first contribution: the pullback's result is the adjoint itself
-                targets.append(_store(adjoint))
-                contributions.append((name, _load(adjoint)))
-                continue
-            part = self.namer.fresh(adjoint + "_part", adjoint_too=False)
-            targets.append(_store(part))
-            contributions.append((name, _load(part)))
-        out.append(_assign(ast.Tuple(elts=targets, ctx=ast.Store()), call, pure=False))
-        return contributions
-
     def _reverse_store(self, statement: ir.Store, defined: set[str]) -> list:
         target = statement.target
         gradient = self.adjoint(target)
@@ -910,20 +646,7 @@ class Sweeps(Tape, ProgramPoints):
 
     def _forward(self, statement) -> list:
         if isinstance(statement, ir.Assign):
-            if id(statement) in self.vjp_calls:
-                vjp_name, pullback = self.vjp_calls[id(statement)]
-                call = copy.deepcopy(statement.expr)
-                call.func = _load(vjp_name)
-                if pullback is None:  # flat code: vjp_name is the callee itself
-                    return [_assign(_bound_target(statement), call, pure=False)]
-                targets = ast.Tuple(elts=[_bound_target(statement), _store(pullback)],
-                                    ctx=ast.Store())
-                return [_assign(targets, call, pure=False)]
-            if statement.targets:
-                return [_assign(_bound_target(statement), copy.deepcopy(statement.expr),
-                                pure=False)]
-            pure = statement.kind in ("primitive", "copy")
-            return [_assign(statement.target, copy.deepcopy(statement.expr), pure=pure)]
+            return self._forward_assign(statement)
         if isinstance(statement, ir.Store):
             target = ast.Subscript(value=_load(statement.target),
                                    slice=copy.deepcopy(statement.index), ctx=ast.Store())
@@ -967,27 +690,6 @@ class Sweeps(Tape, ProgramPoints):
         return []
 
 
-def _result_item(node: ast.expr) -> tuple[str, int] | None:
-    """``("g", k)`` for ``g[k]`` and ``("ans", k)`` for ``ans[k]`` in an adjoint expression."""
-    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
-            and node.value.id in ("g", "ans") and isinstance(node.slice, ast.Constant)
-            and type(node.slice.value) is int):
-        return node.value.id, node.slice.value
-    return None
-
-
-def _results_read(expression: str) -> set[int] | None:
-    """The k of every ``g[k]`` an adjoint expression reads; ``None`` when it reads ``g``
-    whole (a helper that takes every result's cotangent)."""
-    tree = _parsed(expression)
-    items = {id(n.value) for n in ast.walk(tree) if _result_item(n) is not None}
-    if any(isinstance(n, ast.Name) and n.id == "g" and id(n) not in items
-           for n in ast.walk(tree)):
-        return None
-    return {_result_item(n)[1] for n in ast.walk(tree)
-            if _result_item(n) is not None and _result_item(n)[0] == "g"}
-
-
 def _names_float(node: ast.expr) -> bool:
     """``float``, ``np.float64``, ``np.float32``, ``"float64"``...: a real floating dtype."""
     text = ast.unparse(node)
@@ -997,57 +699,9 @@ def _names_float(node: ast.expr) -> bool:
                                  "half", "longdouble", "f8", "f4", "d"}
 
 
-def _full_product(tree: ast.expr, bindings: dict, whole: str, class_of) -> bool:
-    """Whether an elementwise adjoint is ``g * p`` (or ``strong_zero(g, p)``, perhaps in
-    ``unbroadcast``) with ``p`` reading ``ans`` or an operand of class ``whole``, so that
-    it has the result's full shape whatever the shape of ``g``."""
-    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and (
-            tree.func.id == "unbroadcast"):
-        tree = tree.args[0]
-    if isinstance(tree, ast.IfExp):
-        return all(_full_product(branch, bindings, whole, class_of)
-                   for branch in (tree.body, tree.orelse))
-    if isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult) and isinstance(
-            tree.left, ast.Name) and tree.left.id == "g":
-        partial = tree.right
-    elif isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and (
-            tree.func.id == "strong_zero") and isinstance(tree.args[0], ast.Name) and (
-            tree.args[0].id == "g"):
-        partial = tree.args[1]
-    else:
-        return False
-    for node in ast.walk(partial):
-        if isinstance(node, ast.Name) and (node.id == "ans" or class_of(
-                bindings.get(node.id)) == whole):
-            return True
-    return False
-
-
 def _has_code(block: list) -> bool:
     """Whether an adjoint block holds more than placeholders for tape reads."""
     return any(getattr(node, "pops_for", None) is None for node in block)
-
-
-def _bound_target(statement: ir.Assign) -> ast.expr:
-    """What the forward sweep assigns to: ``y``, or ``(a, b)`` for an unpacking call."""
-    if statement.targets:
-        return ast.Tuple(elts=[_store(t) for t in statement.targets], ctx=ast.Store())
-    return _store(statement.target)
-
-
-def _slices_as_values(node: ast.expr) -> ast.expr:
-    """An index as a value: ``1:`` becomes ``slice(1, None)`` (only a subscript takes ``:``)."""
-    if isinstance(node, ast.Slice):
-        parts = [p if p is not None else ast.Constant(None)
-                 for p in (node.lower, node.upper, node.step)]
-        if node.step is None:
-            parts.pop()
-            if node.lower is None and node.upper is None:
-                parts.pop()
-        return _call(_load("slice"), *parts)
-    if isinstance(node, ast.Tuple):
-        return ast.Tuple(elts=[_slices_as_values(e) for e in node.elts], ctx=ast.Load())
-    return node
 
 
 def _is_range(node) -> bool:
