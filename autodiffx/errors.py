@@ -50,11 +50,20 @@ def user_location(traceback, library_folders=_LIBRARY_FOLDERS) -> Location | Non
     while traceback is not None:
         code = traceback.tb_frame.f_code
         filename = os.path.abspath(code.co_filename)
-        if not filename.startswith(skip) and not code.co_filename.startswith("<"):
+        if not filename.startswith(skip) and _has_source(code.co_filename):
             line = traceback.tb_lineno
             found = Location(code.co_filename, line, 0, linecache.getline(code.co_filename, line))
         traceback = traceback.tb_next
     return found
+
+
+def _has_source(filename: str) -> bool:
+    """A file, or a pseudo-file such as an IPython cell (``<ipython-input-...>``) or a line
+    of Python 3.13's prompt (``<python-input-N>``) whose lines are in :mod:`linecache`; not
+    code autodiffx generated itself."""
+    if not filename.startswith("<"):
+        return True
+    return "autodiffx" not in filename and bool(linecache.getlines(filename))
 
 
 class AutodiffError(Exception):

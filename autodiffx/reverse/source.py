@@ -1,9 +1,11 @@
 """Getting a function's source, parsing it, and resolving the names it uses.
 
 Reverse mode reads the user's code, so this is where it can fail first: builtins, ufuncs,
-functions typed at a REPL and code made by ``eval``/``exec`` have no source to read. A
-lambda written in a file does (``inspect`` returns its whole line); it is accepted when it
-is the only lambda on that line.
+functions typed at the plain ``python`` prompt (before 3.13) and code made by
+``eval``/``exec`` have no source to read. Cells of IPython and Jupyter and the prompt of
+Python 3.13 keep theirs in :mod:`linecache`, and it is read from there. A lambda has
+source when its line does (``inspect`` returns the whole line); it is accepted when it is
+the only lambda on that line.
 
 Globals and closure cells are read when the function is transformed, and each read is
 recorded in the function's :class:`Bindings`: :mod:`.guards` checks on every call that they
@@ -21,6 +23,7 @@ import copy
 import dis
 import inspect
 import itertools
+import linecache
 import textwrap
 import threading
 import types
@@ -140,12 +143,27 @@ def is_missing(value: Any) -> bool:
     return value is _MISSING
 
 
-def _no_source(function: Any, why: str) -> NoSourceError:
+def _no_source(function: Any, why: str, *, in_a_file: bool = False) -> NoSourceError:
     name = getattr(function, "__qualname__", None) or repr(function)
-    return NoSourceError(
-        f"reverse mode needs the source code of {name}, but {why}",
-        hint='use mode="forward", which runs the function as it is and needs no source',
-    )
+    hint = 'use mode="forward", which runs the function as it is and needs no source'
+    if in_a_file:
+        hint += ", or put the function in a file and import it"
+    return NoSourceError(f"reverse mode needs the source code of {name}, but {why}",
+                         hint=hint)
+
+
+def _unrecorded(filename: str) -> str:
+    """Why a function compiled under ``filename`` (``<stdin>``, ``<string>``, ...) has no
+    source: the name says where it was typed or made, and :mod:`linecache` holds no lines
+    for it (IPython, Jupyter and Python 3.13's prompt put theirs there; these do not)."""
+    if filename == "<stdin>":
+        return ("it was typed at the plain Python prompt (or read from standard input), "
+                "which keeps no source (IPython, Jupyter and the prompt of Python 3.13 or "
+                "newer do)")
+    if filename == "<string>":
+        return "it was made by exec or eval of a string, which keeps no source"
+    return (f"it was compiled from {filename}, whose lines are not in linecache (a prompt, "
+            "exec or eval that keeps no source)")
 
 
 def parse_function(function: Any) -> FunctionSource:
@@ -154,8 +172,11 @@ def parse_function(function: Any) -> FunctionSource:
     if code is None or not inspect.isfunction(function):
         raise _no_source(function, "it is not a Python function (a builtin, ufunc or C function)")
     filename = code.co_filename
-    if filename.startswith("<") and filename.endswith(">") and "autodiffx" not in filename:
-        raise _no_source(function, f"it was defined in {filename} (a REPL, eval or exec)")
+    # IPython and Jupyter cells (<ipython-input-...>) and Python 3.13's prompt
+    # (<python-input-N>) register their source in linecache, where inspect finds it
+    if filename.startswith("<") and filename.endswith(">") and "autodiffx" not in filename \
+            and not linecache.getlines(filename):
+        raise _no_source(function, _unrecorded(filename), in_a_file=True)
     try:
         # the code object, not the function: functools.wraps points inspect at the wrapped
         # function, whose source is not the code that runs
