@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import functools
 import operator
 
 import numpy as np
@@ -26,6 +25,8 @@ import numpy as np
 from ...errors import Location
 from .. import ir, optimize
 from ..source import FunctionSource
+from .blocks import Blocks, _has_code
+from .branches import Branches
 from .calls import Calls
 from .nodes import Comments, Origin, _assign, _call, _load, _np, _parsed, _store
 from .points import ProgramPoints
@@ -40,7 +41,7 @@ little memory (the sweep keeps the operands that made ``t``) and costs the reade
 (``t_shape = np.shape(t)``) in the code they came to read, the NER scorer's among them."""
 
 
-class Sweeps(Calls, Stores, Sequences, Tape, ProgramPoints):
+class Sweeps(Calls, Stores, Sequences, Branches, Blocks, Tape, ProgramPoints):
     """Builds the forward and adjoint sweeps of one function."""
 
     def __init__(self, source: FunctionSource, statements: list, params: list[str],
@@ -317,152 +318,6 @@ class Sweeps(Calls, Stores, Sequences, Tape, ProgramPoints):
 
     # ------------------------------------------------------------------ control flow
 
-    def _contributed(self, statements) -> list[str]:
-        """The names that statements inside a block may add adjoint contributions to."""
-        names = []
-        for statement in ir.walk(statements):
-            if isinstance(statement, ir.Assign) and any(
-                    t in self.relevant for t in ir.bound(statement)):
-                if statement.kind in ("copy", "primitive", "call", "list"):
-                    for operand in statement.operands:
-                        for name in ir.names_in(operand):
-                            if name in self.relevant:
-                                names.append(name)
-            elif isinstance(statement, ir.Store) and statement.target in self.relevant:
-                names += [n for n in ir.names_in(statement.value) if n in self.relevant]
-            elif isinstance(statement, ir.Append) and statement.target in self.relevant:
-                names += [n for n in (statement.target, *ir.names_in(statement.value))
-                          if n in self.relevant]
-        return list(dict.fromkeys(names))
-
-    def _block_locals(self, block: list) -> set[str]:
-        """Names born and dead inside ``block``: their adjoints need no initial zero."""
-        if not block:
-            return set()
-        low, high = self.index[id(block[0])], self.end[id(block[-1])]
-        found = set()
-        for name, sites in self.references.items():
-            if name in self.params or not all(low <= s <= high for s in sites):
-                continue
-            if self._born_in(name, block):
-                found.add(name)
-        return found
-
-    def _born_in(self, name: str, block: list) -> bool:
-        """Whether ``name`` is first bound, unconditionally, before any read in ``block``
-        (or in the one nested block that holds all its references)."""
-        for statement in block:
-            if name in ir.reads(statement):
-                return False
-            if isinstance(statement, ir.Assign) and name in ir.bound(statement):
-                return True
-            if name in ir.writes(statement):
-                return False
-            if name in self._nested_names(statement):
-                low, high = self._span(statement)
-                if not all(low <= site <= high for site in self.references[name]):
-                    return False
-                holders = [b for b in ir.children(statement)
-                           if any(name in ir.reads(s) or name in ir.writes(s)
-                                  for s in ir.walk(b))]
-                return len(holders) == 1 and self._born_in(name, holders[0])
-        return False
-
-    def _nested_names(self, statement) -> set[str]:
-        names = set()
-        for block in ir.children(statement):
-            for inner in ir.walk(block):
-                names |= set(ir.reads(inner)) | set(ir.writes(inner))
-        return names
-
-    def _zero(self, name: str, statement=None, timing: str = "after") -> ast.expr:
-        """A zero adjoint for ``name`` as it is at ``statement`` (before or after it)."""
-        if name in self.lists:
-            # as many zeros as the list has items when the adjoint sweep reaches statement
-            items = self.value(name, statement, timing, value_use=False)
-            zeros = copy.deepcopy(_parsed("[np.zeros_like(item) for item in ITEMS]"))
-            zeros.generators[0].iter = items
-            return zeros
-        if self.rank(name) == 0 and name not in self.stored:
-            return ast.Constant(0.0)
-        top_level = all(self.loops_of[id(s)] == [] for s in ir.walk(self.statements)
-                        if name in ir.writes(s)) and name not in self._compound_writes()
-        if name in self.params or top_level or name in self.stored:
-            self.closure_reads.add(name)
-            return _call(_np("zeros_like"), _load(name))
-        if statement is not None and self._bound_before(name, statement, timing):
-            # an array rebound in a loop: a plain 0.0 would not unbroadcast to its shape
-            return _call(_np("zeros_like"), self.value(name, statement, timing,
-                                                       value_use=False))
-        return ast.Constant(0.0)
-
-    @functools.cached_property
-    def _compound_written(self) -> set[str]:
-        names = set()
-        for statement in self.statements:
-            names |= self._nested_names(statement)
-            names |= set(ir.writes(statement)) if isinstance(statement, ir.For) else set()
-        return names
-
-    def _compound_writes(self) -> set[str]:
-        return self._compound_written
-
-    def _enter(self, statement, blocks, defined: set[str], out: list) -> set[str]:
-        """Zero the adjoints a compound statement adds to; return the set to keep defined."""
-        locals_ = set().union(*(self._block_locals(b) for b in blocks))
-        for name in self._contributed(blocks[0] + (blocks[1] if len(blocks) > 1 else [])):
-            adjoint = self.adjoint(name)
-            if adjoint not in defined and name not in locals_:
-                out.append(_assign(adjoint, self._zero(name, statement)))
-                defined.add(adjoint)
-        return set(defined)
-
-    def _reverse_body(self, block, entry: set[str], line: int | None = None) -> list:
-        locals_ = {self.adjoint(n) for n in self._block_locals(block)}
-        inside = set(entry) - locals_
-        code = self._reverse_block(block, inside, line)
-        for adjoint in [a for a in self._ordered(entry) if a not in inside]:
-            name = next(n for n, a in self.adjoint_names.items() if a == adjoint)
-            code.append(_assign(adjoint, self._zero(name, block[0], "before")))
-        return code
-
-    def _ordered(self, adjoints: set[str]) -> list[str]:
-        return [a for a in self.adjoint_names.values() if a in adjoints]
-
-    def _has_work(self, blocks) -> bool:
-        return any(
-            (isinstance(s, (ir.Store, ir.Append)) and s.target in self.relevant)
-            or (isinstance(s, ir.Assign) and any(t in self.relevant for t in ir.bound(s)))
-            for block in blocks for s in ir.walk(block)
-        )
-
-    def _reverse_if(self, statement: ir.If, defined: set[str]) -> list:
-        if not self._has_work([statement.body, statement.orelse]):
-            return []
-        out: list = []
-        entry = self._enter(statement, [statement.body, statement.orelse], defined, out)
-        test_names = [n for n in ir.names_in(statement.test) if n in self.local_names]
-        reuse = not self.loops_of[id(statement)] and all(
-            self._stable(n, statement, "before") for n in test_names)
-        if reuse:
-            test = self._resolve(self._operand(statement.test), statement)
-        else:
-            condition = self.namer.fresh("cond")
-            self.conditions[id(statement)] = condition
-            self.local_names.add(condition)
-            self.binds[condition] = [self.index[id(statement)]]
-            test = self.value(condition, statement, "after")
-        body = self._reverse_body(statement.body, entry, statement.line)
-        orelse = self._reverse_body(statement.orelse, entry, statement.line)
-        if not _has_code(body) and not _has_code(orelse):
-            return out
-        if not _has_code(body):
-            out.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test), body=orelse,
-                              orelse=[]))
-        else:
-            out.append(ast.If(test=test, body=body, orelse=orelse))
-        return out
-
     def _reverse_loop(self, statement, defined: set[str]) -> list:
         if not self._has_work([statement.body]):
             return []
@@ -537,16 +392,7 @@ class Sweeps(Calls, Stores, Sequences, Tape, ProgramPoints):
         if isinstance(statement, ir.Continue):
             return [ast.Continue()]
         if isinstance(statement, ir.If):
-            out = []
-            test = copy.deepcopy(statement.test)
-            if id(statement) in self.conditions:
-                condition = self.conditions[id(statement)]
-                out.append(_assign(condition, test, pure=False))
-                test = _load(condition)
-            body = self._forward_block(statement.body, statement.line) or [ast.Pass()]
-            orelse = self._forward_block(statement.orelse, statement.line)
-            out.append(ast.If(test=test, body=body, orelse=orelse))
-            return out
+            return self._forward_if(statement)
         if isinstance(statement, (ir.For, ir.While)):
             out = []
             body = self._forward_block(statement.body, statement.line)
@@ -564,11 +410,6 @@ class Sweeps(Calls, Stores, Sequences, Tape, ProgramPoints):
                 out.append(ast.While(test=copy.deepcopy(statement.test), body=body, orelse=[]))
             return out
         return []
-
-
-def _has_code(block: list) -> bool:
-    """Whether an adjoint block holds more than placeholders for tape reads."""
-    return any(getattr(node, "pops_for", None) is None for node in block)
 
 
 def _is_range(node) -> bool:
