@@ -12,15 +12,20 @@ tape in the forward sweep (``tape.append(y)``) and read back in reverse order in
 adjoint sweep (``y = next(replay)``); loop trip counts and branch decisions are recorded
 the same way. Loops ``for i in range(n)`` whose bounds do not change run backwards with
 ``reversed(range(n))`` instead of a counter.
+
+``Sweeps`` is the driver: it holds the state of one function's sweeps, walks the statements
+(forwards for the forward sweep, backwards for the adjoint sweep) and hands each to the
+handler of its construct. One mixin per construct, each in the module named for it:
+``calls`` (assignments and calls), ``stores`` (subscript stores), ``sequences`` (lists),
+``branches`` and ``loops``. What they share: ``blocks`` (the nested blocks of branches and
+loops), ``tape`` (reading forward values, from the closure or the tape), ``points`` (the
+numbering of program points) and ``nodes`` (constructors of generated AST nodes).
 """
 
 from __future__ import annotations
 
 import ast
 import copy
-import operator
-
-import numpy as np
 
 from ...errors import Location
 from .. import ir, optimize
@@ -99,8 +104,6 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         self.range_loops = self._range_loops()  # again: inner loops may use outer indices
         self.tape = None
         self.replay = None
-
-    # ------------------------------------------------------------------ program points
 
     # ------------------------------------------------------------------ names
 
@@ -249,10 +252,6 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
             defined.add(adjoint)
         out.append(_assign(adjoint, value, pure=pure))
 
-    # ------------------------------------------------------------------ lists
-
-    # ------------------------------------------------------------------ control flow
-
     # ------------------------------------------------------------------ forward sweep
 
     def _forward_block(self, statements, line: int | None = None) -> list:
@@ -307,4 +306,4 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         return []
 
 
-__all__ = ["Comments", "Sweeps", "np", "operator"]
+__all__ = ["KEEP_SHAPES_ONLY", "Comments", "Origin", "Sweeps"]
