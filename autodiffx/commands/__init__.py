@@ -48,6 +48,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     _common(export, args_required=False)
     export.add_argument("-o", "--output", required=True, type=_python_file,
                         help="the module to write, e.g. loss_grad.py")
+    export.add_argument("--force", action="store_true",
+                        help="overwrite the output file if it exists")
     export.set_defaults(run=run_export, subparser=export)
 
     check = commands.add_parser(

@@ -14,13 +14,15 @@ import math
 import sys
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
-from ..errors import AutodiffError, UserCodeError
+from ..errors import ArgumentError, AutodiffError, UserCodeError
 from . import target as targets
+from .calls import check_call, name_rows
 from .highlight import highlight, wants_colour
-from .values import parse_args_expr, parse_wrt
+from .values import excerpt, parse_args_expr, parse_wrt
 
 
 def _wrt(args: argparse.Namespace):
@@ -77,6 +79,8 @@ def run_show(args: argparse.Namespace) -> int:
     wrt = _wrt(args)
     example = _arguments(args)
     target = targets.load(args.target)
+    if example is not None:
+        check_call(target, example, args.args)
     if args.mode == "forward":
         print(forward_explanation(target, wrt, example))
         return 0
@@ -135,6 +139,12 @@ def run_export(args: argparse.Namespace) -> int:
     wrt = _wrt(args)
     example = _arguments(args)
     target = targets.load(args.target)
+    if example is not None:
+        check_call(target, example, args.args)
+    if Path(args.output).exists() and not args.force:
+        raise ArgumentError(f"{args.output} exists; export does not overwrite a file "
+                            "unless asked to",
+                            hint="pass --force to overwrite it, or name another file with -o")
     name = target.name.rsplit(".", 1)[-1]
     with _user_code(target):
         path = export(target.function, args.output, wrt, example, name)
@@ -153,10 +163,13 @@ def run_check(args: argparse.Namespace) -> int:
     wrt = _wrt(args)
     example = _arguments(args)
     target = targets.load(args.target)
+    check_call(target, example, args.args)
     with _user_code(target):
         report = check_grad(target.function, *example, wrt=wrt, mode=args.mode,
                             raise_on_failure=False)
-    print(f"{target} ({args.mode} mode) at --args {args.args}")
+    if any(isinstance(item, str) for item in (wrt if isinstance(wrt, tuple) else (wrt,))):
+        report = name_rows(report, target)
+    print(f"{target} ({args.mode} mode) at --args {excerpt(args.args)}")
     print(report)
     rows = sorted(report.rows, key=lambda row: row[3], reverse=True)[: args.rows]
     if rows:
@@ -180,6 +193,7 @@ def run_graph(args: argparse.Namespace) -> int:
     wrt = _wrt(args) if args.wrt is not None else None
     example = _arguments(args)
     target = targets.load(args.target)
+    check_call(target, example, args.args)
     indices = None if wrt is None else _resolve_wrt(target.function, wrt, len(example))[0]
     with _user_code(target):
         graph = trace(target.function, *example, wrt=indices)

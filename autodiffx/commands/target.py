@@ -49,6 +49,16 @@ def split_spec(spec: str) -> tuple[Path, str]:
             f"{name!r} (after the ':' in {spec!r}) is not a Python name",
             hint="give the function's name, e.g. model.py:loss",
         )
+    special = [part for part in name.split(".") if part.startswith("__") and part.endswith("__")]
+    if special:
+        # loss.__class__ is the type 'function', loss.__call__ a method wrapper: callable,
+        # but not code of the file's that autodiffx can differentiate
+        raise ArgumentError(
+            f"{name!r} (after the ':' in {spec!r}) names the special attribute "
+            f"{special[0]}, not a function defined in the file",
+            hint="give the function's name, e.g. model.py:loss, or a method's, e.g. "
+            "model.py:Model.loss",
+        )
     return Path(path), name
 
 

@@ -23,6 +23,23 @@ import numpy as np
 
 SHAPE_PREFIX = "shape:"
 
+EXCERPT = 60
+"""The longest ``--args`` text quoted whole in a message."""
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """``text``, or for a long one its start and end with the length between.
+
+    >>> excerpt("(1.0, 2.0)")
+    '(1.0, 2.0)'
+    >>> excerpt("[" + "1.0, " * 20000 + "]")
+    '[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, ... (100,002 characters) ... .0, 1.0, 1.0, ]'
+    """
+    if len(text) <= limit:
+        return text
+    head, tail = 2 * limit // 3, limit // 4
+    return f"{text[:head]} ... ({len(text):,} characters) ... {text[-tail:]}"
+
 
 def parse_args_expr(text: str, seed: int = 0) -> tuple[Any, ...]:
     """The example arguments an ``--args`` text describes.
@@ -39,7 +56,7 @@ def parse_args_expr(text: str, seed: int = 0) -> tuple[Any, ...]:
         value = ast.literal_eval(stripped)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a Python literal; give e.g. \"(1.0, [1.0, 2.0])\" or "
+            f"{excerpt(text)!r} is not a Python literal; give e.g. \"(1.0, [1.0, 2.0])\" or "
             "\"shape:(3,),(2,3)\""
         ) from None
     values = value if isinstance(value, tuple) else (value,)
@@ -54,10 +71,12 @@ def _as_argument(value: Any, text: str) -> Any:
             return np.array(value, dtype=float)
         except (ValueError, TypeError):
             raise argparse.ArgumentTypeError(
-                f"{value!r} in --args {text!r} is not a rectangular list of numbers"
+                f"{excerpt(repr(value))} in --args {excerpt(text)!r} is not a rectangular "
+                "list of numbers"
             ) from None
     raise argparse.ArgumentTypeError(
-        f"{value!r} in --args {text!r} is a {type(value).__name__}; give numbers or "
+        f"{excerpt(repr(value))} in --args {excerpt(text)!r} is a {type(value).__name__}; "
+        "give numbers or "
         "lists of numbers"
     )
 
@@ -67,7 +86,7 @@ def _random_arguments(text: str, seed: int) -> tuple[Any, ...]:
         shapes = ast.literal_eval(f"({text},)" if text.strip() else "()")
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise argparse.ArgumentTypeError(
-            f"{SHAPE_PREFIX}{text!r} is not a list of shapes; give e.g. "
+            f"{SHAPE_PREFIX}{excerpt(text)!r} is not a list of shapes; give e.g. "
             "\"shape:(3,),(2,3),()\""
         ) from None
     if not shapes:
@@ -78,10 +97,12 @@ def _random_arguments(text: str, seed: int) -> tuple[Any, ...]:
             and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
         ):
             raise argparse.ArgumentTypeError(
-                f"{shape!r} is not a shape: write a tuple of sizes such as (3,) or (2, 3)"
+                f"{excerpt(repr(shape))} is not a shape: write a tuple of sizes such as (3,) "
+                "or (2, 3)"
             )
         if int(np.prod(shape, dtype=np.int64)) > 10**7:
-            raise argparse.ArgumentTypeError(f"shape {shape} is too large for an example")
+            raise argparse.ArgumentTypeError(
+                f"shape {excerpt(repr(shape))} is too large for an example")
     rng = np.random.default_rng(seed)
     return tuple(float(rng.standard_normal()) if s == () else rng.standard_normal(s)
                  for s in shapes)
@@ -96,7 +117,7 @@ def parse_wrt(text: str) -> int | str | tuple[int | str, ...]:
     items = [item.strip() for item in text.split(",")]
     if not text.strip() or any(not item for item in items):
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated argument positions or names, got {text!r}"
+            f"expected comma-separated argument positions or names, got {excerpt(text)!r}"
         )
     parsed: list[int | str] = []
     for item in items:
@@ -106,6 +127,7 @@ def parse_wrt(text: str) -> int | str | tuple[int | str, ...]:
             parsed.append(item)
         else:
             raise argparse.ArgumentTypeError(
-                f"{item!r} in --wrt {text!r} is neither a position (0, 1, ...) nor a name"
+                f"{excerpt(item)!r} in --wrt {excerpt(text)!r} is neither a position (0, 1, "
+                "...) nor a name"
             )
     return tuple(parsed) if len(parsed) > 1 else parsed[0]
