@@ -55,6 +55,7 @@ derivative is zero wherever it exists. (``float``, ``np.full``, ``np.linspace`` 
 
 
 def is_constant_maker(callee) -> bool:
+    """Whether ``callee`` is one of :data:`_CONSTANT_MAKERS`."""
     try:
         return callee in _CONSTANT_MAKERS
     except TypeError:  # an unhashable callable
@@ -62,6 +63,7 @@ def is_constant_maker(callee) -> bool:
 
 
 def is_random(callee) -> bool:
+    """A function of ``numpy.random``, or a method of one of its generators."""
     module = getattr(callee, "__module__", "") or ""
     if module.startswith("numpy.random"):
         return True
@@ -70,6 +72,7 @@ def is_random(callee) -> bool:
 
 
 def is_user_function(callee) -> bool:
+    """A Python function outside NumPy, whose source reverse mode follows."""
     return isinstance(callee, types.FunctionType) and not (
         getattr(callee, "__module__", "") or ""
     ).startswith("numpy")

@@ -76,4 +76,5 @@ class Names:
 
 
 def load(name: str) -> ast.Name:
+    """A node reading ``name``."""
     return ast.Name(id=name, ctx=ast.Load())

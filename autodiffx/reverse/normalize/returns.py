@@ -157,10 +157,12 @@ def _contains_return_marker(node: ast.AST, flag: str) -> bool:
 
 
 def contains_return(node) -> bool:
+    """Whether ``node`` holds a ``return`` statement."""
     return any(isinstance(n, ast.Return) for n in ast.walk(node))
 
 
 def always_returns(statements) -> bool:
+    """Whether every path through ``statements`` ends in a ``return``."""
     if not statements:
         return False
     last = statements[-1]
