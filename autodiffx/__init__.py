@@ -11,6 +11,7 @@ array([1., 1.])
 
 from .api import grad, hessian, hvp, jacfwd, jacrev, jvp, source, value_and_grad, vjp
 from .check import GradCheckReport, check_grad
+from .computation_graph import graph
 from .custom import primitive
 from .errors import (
     ArgumentError,
@@ -49,6 +50,7 @@ __all__ = [
     "defrule",
     "elementwise",
     "grad",
+    "graph",
     "hessian",
     "hvp",
     "jacfwd",

@@ -101,7 +101,7 @@ def _python_file(text: str) -> str:
 
 
 def _picture_file(text: str) -> str:
-    from ..graph import FORMATS
+    from ..computation_graph import FORMATS
 
     if not text.endswith(FORMATS):
         raise argparse.ArgumentTypeError(

@@ -188,7 +188,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_graph(args: argparse.Namespace) -> int:
     """``autodiffx graph``: draw the computation graph of one evaluation."""
     from ..api import _resolve_wrt
-    from ..graph import format_value, render, trace
+    from ..computation_graph import format_value, render, trace
 
     wrt = _wrt(args) if args.wrt is not None else None
     example = _arguments(args)

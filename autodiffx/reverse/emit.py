@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import astor
 
 from .. import custom
+from ..display import Code
 from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
 from ..rules.helpers import HELPERS
@@ -422,8 +423,8 @@ def generate(function, wrt, argument_ranks) -> Generated:
     keys: dict[tuple[int, str], set[str]] = {}
     for bindings, global_name, key in builder.bound:
         keys.setdefault((id(bindings), global_name), set()).add(key)
-    return Generated(_checked(namespace[name], filename, origins), text, filename, origins,
-                     guards.guard_of(found, keys), _Module(code, namespace, name))
+    return Generated(_checked(namespace[name], filename, origins), Code(text), filename,
+                     origins, guards.guard_of(found, keys), _Module(code, namespace, name))
 
 
 def _rebound(generated: Generated, values: dict, guard) -> Generated:

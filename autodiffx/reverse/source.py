@@ -161,7 +161,8 @@ def _unrecorded(filename: str) -> str:
                 "which keeps no source (IPython, Jupyter and the prompt of Python 3.13 or "
                 "newer do)")
     if filename == "<string>":
-        return "it was made by exec or eval of a string, which keeps no source"
+        return ("it was made by exec or eval of a string (or python -c), which keeps no "
+                "source")
     return (f"it was compiled from {filename}, whose lines are not in linecache (a prompt, "
             "exec or eval that keeps no source)")
 

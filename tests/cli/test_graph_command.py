@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import autodiffx
 from autodiffx.cli import main
-from autodiffx.graph import trace
+from autodiffx.computation_graph import trace
 
 PROGRAMS = Path(__file__).parent / "programs"
 LECTURE = f"{PROGRAMS / 'cli_lecture.py'}"

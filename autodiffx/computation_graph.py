@@ -522,6 +522,10 @@ def _call_capturing_locals(function: Callable, args: list, captured: dict) -> An
 FORMATS = (".svg", ".png", ".dot")
 
 
+GRAPHVIZ = ("Install Graphviz (apt-get install graphviz, brew install graphviz or conda "
+            "install graphviz) so that its dot program is on PATH")
+
+
 def render(graph: Graph, path: str | Path) -> tuple[Path, str]:
     """Write ``graph`` to ``path`` (.svg, .png or .dot); return the path written and a note.
 
@@ -542,8 +546,7 @@ def render(graph: Graph, path: str | Path) -> tuple[Path, str]:
         _write(dot_path, text)
         return dot_path, (
             f"Graphviz's dot program is not on PATH, so {path.name} was not drawn; wrote the "
-            f"graph as DOT to {dot_path} instead. Install Graphviz (apt-get install graphviz, "
-            f"brew install graphviz or conda install graphviz), then run: dot -T"
+            f"graph as DOT to {dot_path} instead. {GRAPHVIZ}, then run: dot -T"
             f"{path.suffix[1:]} {dot_path} -o {path}"
         )
     if not path.parent.is_dir():
@@ -564,3 +567,122 @@ def _write(path: Path, text: str) -> None:
     from .export import write_text
 
     write_text(path, text)
+
+
+# --------------------------------------------------------------------------- in a notebook
+
+
+def graph(f: Callable, *args, wrt: int | str | tuple[int | str, ...] | None = None
+          ) -> Picture:
+    """The computation graph of ``f(*args)``, with values and gradients on its edges.
+
+    The Python side of ``autodiffx graph``: each NumPy operation is a node, each edge
+    carries its forward value (green) and the gradient of the output flowing back along it
+    (red). ``wrt`` (positions or names) picks the arguments that are inputs of the graph;
+    by default the float ones. In Jupyter the result is drawn inline as SVG when Graphviz's
+    ``dot`` program is installed; its ``repr`` says how to get it when not. ``to_dot()``
+    gives the Graphviz text and ``save("f.svg")`` writes a file, as the command does.
+
+    >>> def f(x, y, z):
+    ...     return (x + y) * max(y, z)
+    >>> picture = graph(f, 1.0, 2.0, 0.0)
+    >>> picture.value, picture.gradients
+    (6.0, (2.0, 5.0, 0.0))
+    >>> print(picture.summary())
+    computation graph of f: 3 operations, f = 6
+      df/dx = 2
+      df/dy = 5
+      df/dz = 0
+    """
+    if wrt is not None:
+        names = _parameter_names(f, len(args))
+        wanted = wrt if isinstance(wrt, tuple) else (wrt,)
+        positions = []
+        for item in wanted:
+            if isinstance(item, str):
+                if item not in names:
+                    raise ArgumentError(
+                        f"wrt names {item!r}, which is not an argument of "
+                        f"{getattr(f, '__name__', 'the function')} ({', '.join(names)})",
+                        hint="give positions (0, 1, ...) or the names of its parameters")
+                positions.append(names.index(item))
+            elif isinstance(item, int) and not isinstance(item, bool) and 0 <= item < len(args):
+                positions.append(item)
+            else:
+                raise ArgumentError(f"wrt={item!r} is not one of the {len(args)} arguments",
+                                    hint="give positions from 0, or parameter names")
+        wrt = tuple(positions)
+    return Picture(trace(f, *args, wrt=wrt))
+
+
+class Picture:
+    """What :func:`graph` returns: a traced :class:`Graph` that draws itself in a notebook
+    (``_repr_svg_``, which IPython calls) and describes itself in a terminal."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self._svg: str | None = None
+
+    @property
+    def value(self):
+        """The output's value."""
+        return self.graph.value
+
+    @property
+    def gradients(self) -> tuple:
+        """The gradient with respect to each input of the graph, in order."""
+        return self.graph.gradients
+
+    def to_dot(self) -> str:
+        """The graph as Graphviz DOT text."""
+        return self.graph.to_dot()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the picture to ``path`` (.svg, .png or .dot); return the path written
+        (a .dot next to it, with a warning, when SVG or PNG is asked for without Graphviz)."""
+        written, note = render(self.graph, path)
+        if note:
+            import warnings
+
+            warnings.warn(note, stacklevel=2)
+        return written
+
+    def svg(self) -> str | None:
+        """The picture as SVG text, drawn by Graphviz's ``dot``; ``None`` without it."""
+        if self._svg is None:
+            program = shutil.which("dot")
+            if program is None:
+                return None
+            try:
+                drawn = subprocess.run([program, "-Tsvg"], input=self.to_dot(), text=True,
+                                       check=True, capture_output=True, timeout=120)
+            except subprocess.CalledProcessError as error:
+                raise ArgumentError("Graphviz's dot failed to draw the graph: "
+                                    f"{error.stderr.strip() or error.returncode}") from None
+            except subprocess.TimeoutExpired:
+                raise ArgumentError("Graphviz's dot took too long to draw the graph",
+                                    hint="draw a smaller function") from None
+            self._svg = drawn.stdout
+        return self._svg
+
+    def _repr_svg_(self) -> str | None:
+        return self.svg()
+
+    def summary(self) -> str:
+        """The output and the gradient of each input, one per line."""
+        operations = sum(1 for n in self.graph.nodes if n.kind == "operation")
+        name = self.graph.name or "f"
+        lines = [f"computation graph of {self.graph.title or name}: {operations} "
+                 f"operation{'' if operations == 1 else 's'}, {name} = "
+                 f"{format_value(self.value)}"]
+        inputs = [n for n in self.graph.nodes if n.kind == "input"]
+        for node, gradient in zip(inputs, self.gradients, strict=True):
+            lines.append(f"  d{name}/d{node.label} = {format_value(gradient)}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        text = self.summary()
+        if shutil.which("dot") is None:
+            text += ("\n(no picture: Graphviz's dot program is not on PATH. "
+                     f"{GRAPHVIZ}, then restart the kernel; .to_dot() gives the DOT text)")
+        return text
