@@ -12,7 +12,7 @@ array([1., 1.])
 from .api import grad, hessian, hvp, jacfwd, jacrev, jvp, source, value_and_grad, vjp
 from .check import GradCheckReport, check_grad
 from .computation_graph import graph
-from .custom import primitive
+from .custom import primitive, stop_gradient
 from .errors import (
     ArgumentError,
     AutodiffError,
@@ -59,6 +59,7 @@ __all__ = [
     "nondifferentiable",
     "primitive",
     "source",
+    "stop_gradient",
     "value_and_grad",
     "vjp",
 ]

@@ -76,12 +76,14 @@ def _cell(text: str) -> str:
 
 
 def _ours(rule: Rule) -> bool:
-    """A rule for NumPy's or Python's functions (not one a user registered for their own,
-    nor one of the optional SciPy rules, which docs/functions.md lists by hand: the page
-    must not depend on whether SciPy is installed)."""
+    """A rule for NumPy's or Python's functions or autodiffx's own (``autodiffx.stop_gradient``;
+    not one a user registered for their own, nor one of the optional SciPy rules, which
+    docs/functions.md lists by hand: the page must not depend on whether SciPy is
+    installed)."""
     return all(p is helpers.scatter_add or id(p) not in DISPLAY_NAMES and (
         (getattr(p, "__module__", None) or "numpy").split(".")[0] in (
-            "numpy", "builtins", "_operator", "operator") or isinstance(p, np.ufunc))
+            "numpy", "builtins", "_operator", "operator") or isinstance(p, np.ufunc)
+        or getattr(p, "__module__", None) == "autodiffx")
                for p in rule.primitives)
 
 

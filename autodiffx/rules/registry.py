@@ -154,10 +154,11 @@ def register(rule: Rule) -> Rule:
 def unregister(rule: Rule) -> None:
     """Remove ``rule`` from the registry (the primitives it covered then have no rule).
 
-    >>> import numpy as np
-    >>> rule = elementwise(np.fix, "0", name="fix_example")
+    >>> def half(x):
+    ...     return x / 2
+    >>> rule = elementwise(half, "0.5", name="half_example")
     >>> unregister(rule)
-    >>> lookup(np.fix) is None
+    >>> lookup(half) is None
     True
     """
     with _registry_lock:
@@ -272,6 +273,22 @@ def keyword_names(rule: Rule, function: Callable, count: int) -> list[str]:
 # --------------------------------------------------------------------------- shorthands
 
 
+def _refuse_replacing(primitives: tuple[Callable, ...], override: bool, how: str) -> None:
+    """A shorthand given a function that already has a rule replaces it only when asked
+    (``override=True``): a silent replacement hides a typo or a rule added twice."""
+    if override:
+        return
+    for primitive in primitives:
+        existing = lookup(primitive)
+        if existing is not None:
+            what = getattr(primitive, "__qualname__", None) or repr(primitive)
+            raise ArgumentError(
+                f"{how}: {what} already has a derivative rule ({existing.name!r}); "
+                "registering another would replace it",
+                hint=f"pass override=True to {how}(...) to replace it on purpose",
+            )
+
+
 def defrule(
     primitives: Callable | tuple[Callable, ...],
     params: tuple[str, ...] | str,
@@ -280,10 +297,15 @@ def defrule(
     adjoints: tuple[str | None, ...],
     keywords: Mapping[str, Any] | None = None,
     name: str | None = None,
+    override: bool = False,
     **options: Any,
 ) -> Rule:
-    """Register the general case: explicit tangent callables and adjoint expressions."""
+    """Register the general case: explicit tangent callables and adjoint expressions.
+
+    A function that already has a rule keeps it: pass ``override=True`` to replace it.
+    """
     primitives = primitives if isinstance(primitives, tuple) else (primitives,)
+    _refuse_replacing(primitives, override, "defrule")
     params = tuple(params.split()) if isinstance(params, str) else tuple(params)
     rule = Rule(
         name=name or primitives[0].__name__,
@@ -307,6 +329,7 @@ def elementwise(
     singular: bool | str | tuple[bool | str, ...] = False,
     name: str | None = None,
     doc: str = "",
+    override: bool = False,
 ) -> Rule:
     """Register an elementwise function from its partial derivatives.
 
@@ -316,8 +339,10 @@ def elementwise(
     tangent or cotangent stays exactly zero (see :func:`~autodiffx.rules.helpers.strong_zero`).
     A string instead of ``True`` is the condition under which it can be infinite (for
     ``x ** y``, ``"np.any(y < 1)"``), so that ``x ** 2`` keeps a plain product. A tuple
-    gives one such flag per partial.
+    gives one such flag per partial. A function that already has a rule keeps it unless
+    ``override=True``.
     """
+    _refuse_replacing((primitive,), override, "elementwise")
     params = params or _PARAM_NAMES[len(partials)]
     flags = singular if isinstance(singular, tuple) else (singular,) * len(partials)
     tangents = tuple(
@@ -374,13 +399,16 @@ def _broadcast_rank(*ranks: int | None, **keywords: Any) -> int | None:
     return max(known) if len(known) == len(ranks) else None
 
 
-def nondifferentiable(*primitives: Callable, name: str | None = None) -> Rule:
+def nondifferentiable(*primitives: Callable, name: str | None = None,
+                      override: bool = False) -> Rule:
     """Register functions whose derivative is zero wherever it exists.
 
     Forward mode returns their plain result (no tangent); reverse mode treats their output
     as a constant. Comparisons, ``np.sign``, ``np.floor``, ``np.argmax`` and shape queries
-    are of this kind.
+    are of this kind. A function that already has a rule keeps it unless
+    ``override=True``.
     """
+    _refuse_replacing(primitives, override, "nondifferentiable")
     rule = Rule(
         name=name or primitives[0].__name__,
         primitives=tuple(primitives),

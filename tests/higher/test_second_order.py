@@ -211,7 +211,7 @@ def test_registering_a_rule_drops_generated_code_that_inlined_the_old_one():
         np.testing.assert_allclose(autodiffx.grad(uses)(x), [3.0, 3.0])
         # a deliberately different rule: the cached code must not keep the first one
         second = autodiffx.rules.defrule(_scaled, "x", tangents=(lambda t, ans, x: 5.0 * t,),
-                                         adjoints=("5.0 * g",))
+                                         adjoints=("5.0 * g",), override=True)
         np.testing.assert_allclose(autodiffx.grad(uses)(x), [5.0, 5.0])
         autodiffx.rules.unregister(second)
     finally:

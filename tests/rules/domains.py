@@ -1224,3 +1224,9 @@ DOMAINS.update({
         Case((Arg((3, 3), MATRICES), Arg((3,)))),
     ],
 })
+
+# autodiffx.stop_gradient: the identity on values, derivative 0 (tests/higher/test_stop_gradient.py
+# checks both modes against central differences with the stopped value frozen)
+DOMAINS.update({
+    "stop_gradient": [Case((Arg((2, 3)),)), Case((Arg(()),))],
+})

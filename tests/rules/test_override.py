@@ -1,0 +1,72 @@
+"""A shorthand given a function that already has a rule refuses to replace it unless told
+``override=True``: a silent replacement hides a typo or a rule registered twice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autodiffx
+from autodiffx import ArgumentError
+from autodiffx.rules import defrule, elementwise, lookup, nondifferentiable, register, unregister
+
+
+def tripled(x):
+    return 3.0 * x
+
+
+def uses_tripled(x):
+    return np.sum(tripled(x))
+
+
+@pytest.fixture
+def tripled_rule():
+    rule = defrule(tripled, "x", tangents=(lambda t, ans, x: 3.0 * t,), adjoints=("3.0 * g",))
+    yield rule
+    current = lookup(tripled)
+    if current is not None:
+        unregister(current)
+
+
+@pytest.mark.parametrize("register_again", [
+    lambda **options: defrule(tripled, "x", tangents=(lambda t, ans, x: 4.0 * t,),
+                              adjoints=("4.0 * g",), **options),
+    lambda **options: elementwise(tripled, "4.0", **options),
+    lambda **options: nondifferentiable(tripled, **options),
+], ids=["defrule", "elementwise", "nondifferentiable"])
+def test_a_second_rule_needs_override(tripled_rule, register_again):
+    with pytest.raises(ArgumentError) as refused:
+        register_again()
+    message = str(refused.value)
+    assert "tripled already has a derivative rule ('tripled')" in message
+    assert "pass override=True" in message
+    assert lookup(tripled) is tripled_rule  # the first rule stays
+    x = np.array([1.0, 2.0])
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(autodiffx.grad(uses_tripled, mode=mode)(x), [3.0, 3.0])
+    replaced = register_again(override=True)
+    assert lookup(tripled) is replaced
+
+
+def test_a_built_in_rule_is_protected_too():
+    original = lookup(np.tanh)
+    with pytest.raises(ArgumentError, match="tanh already has a derivative rule"):
+        elementwise(np.tanh, "2 * (1 - ans ** 2)")
+    assert lookup(np.tanh) is original
+    try:
+        elementwise(np.tanh, "2 * (1 - ans ** 2)", override=True)
+        assert autodiffx.grad(np.tanh, mode="forward")(0.0) == 2.0
+    finally:
+        register(original)
+    assert autodiffx.grad(np.tanh, mode="forward")(0.0) == 1.0
+
+
+def test_a_new_function_needs_no_override():
+    def halved(x):
+        return x / 2
+
+    rule = elementwise(halved, "0.5")
+    try:
+        assert lookup(halved) is rule
+    finally:
+        unregister(rule)
