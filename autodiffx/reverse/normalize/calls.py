@@ -138,10 +138,7 @@ class Calls:
         if rule is None and is_user_function(callee) and target in self.lists and (
                 returned_tuple_size(callee) is not None):
             # pair = helper(x), a tuple: its items unpacked, and pair their tuple
-            size = returned_tuple_size(callee)
-            names = [self._fresh(f"{target}_item") for _ in range(size)]
-            self._unpack(ast.Tuple(elts=[load(n) for n in names], ctx=ast.Store()), node,
-                         origin)
+            names = self._unpacked_items(target, node, returned_tuple_size(callee), origin)
             elements = [load(n) for n in names]
             self.pending.append(ir.Assign(target, ast.Tuple(elts=elements, ctx=ast.Load()),
                                           "list", self.line, operands=elements, node=origin))

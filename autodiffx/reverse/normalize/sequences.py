@@ -53,10 +53,15 @@ class Sequences:
         rule = registry.lookup(callee)
         size = (output_count(rule, node.value) if rule is not None and rule.outputs
                 else returned_tuple_size(callee))
-        names = [self._fresh(f"{target}_item") for _ in range(size)]
-        self._unpack(ast.Tuple(elts=[load(n) for n in names], ctx=ast.Store()),
-                     node.value, origin)
+        names = self._unpacked_items(target, node.value, size, origin)
         self._assign(target, load(names[node.slice.value]), origin)
+
+    def _unpacked_items(self, target: str, call: ast.Call, size: int, origin) -> list[str]:
+        """``target_item, ... = call``: the ``size`` results of ``call`` unpacked into fresh
+        names, which are returned."""
+        names = [self._fresh(f"{target}_item") for _ in range(size)]
+        self._unpack(ast.Tuple(elts=[load(n) for n in names], ctx=ast.Store()), call, origin)
+        return names
 
     def _unpack(self, target, value, node) -> None:
         names = []
@@ -171,9 +176,7 @@ class Sequences:
         (refused if one has to)."""
         count = output_count(rule, node)
         if target in self.lists and count is not None:
-            names = [self._fresh(f"{target}_item") for _ in range(count)]
-            self._unpack(ast.Tuple(elts=[load(n) for n in names], ctx=ast.Store()), node,
-                         origin)
+            names = self._unpacked_items(target, node, count, origin)
             elements = [load(n) for n in names]
             self.pending.append(ir.Assign(target, ast.List(elts=elements, ctx=ast.Load()),
                                           "list", self.line, operands=elements, node=origin))
