@@ -28,8 +28,7 @@ from .errors import (
 )
 from .forward import Dual
 from .rules import Rule, defrule, elementwise, nondifferentiable
-
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 __all__ = [
     "ArgumentError",

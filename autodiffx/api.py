@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from . import tree
-from .errors import ArgumentError, InputTypeError, NonScalarOutputError, OutputTypeError
+from . import arguments, transforms
+from .arguments import Wrt
+from .errors import ArgumentError, NonScalarOutputError, OutputTypeError
 from .forward import Dual, driver
 
 MODES = ("reverse", "forward")
-Wrt = int | str | Sequence[int | str]
 
 
 # --------------------------------------------------------------------------- arguments
@@ -34,208 +34,6 @@ def _check_mode(mode: str) -> str:
             "(one pass per input direction, no source code needed)",
         )
     return mode
-
-
-def _resolve_wrt(f: Callable, wrt: Wrt, nargs: int | None = None) -> tuple[tuple[int, ...], bool]:
-    """Turn ``wrt`` into positional indices; also say whether a tuple was asked for."""
-    many = isinstance(wrt, (tuple, list))
-    items = list(wrt) if many else [wrt]
-    if many and not items:
-        raise ArgumentError("wrt is empty", hint="name at least one argument, e.g. wrt=0")
-    names = _positional_names(f)
-    indices = []
-    for item in items:
-        if isinstance(item, str):
-            if names is None or item not in names:
-                known = ", ".join(names or []) or "none that can be named"
-                raise ArgumentError(
-                    f"wrt names {item!r}, which is not a positional argument of "
-                    f"{getattr(f, '__name__', f)!r}",
-                    hint=f"its positional arguments are: {known}",
-                )
-            indices.append(names.index(item))
-        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-            index = int(item)
-            limit = nargs
-            if limit is None and names is not None and not _takes_varargs(f):
-                limit = len(names)
-            if index < 0 and limit is not None:
-                index += limit
-            if index < 0 or (limit is not None and index >= limit):
-                raise ArgumentError(
-                    f"wrt={item} is out of range for a function of {limit} positional "
-                    "argument(s)",
-                    hint="wrt counts positional arguments from 0",
-                )
-            indices.append(index)
-        else:
-            raise ArgumentError(
-                f"wrt must be an int, an argument name, or a tuple of them, not {item!r}"
-            )
-    if len(set(indices)) != len(indices):
-        raise ArgumentError(f"wrt={wrt!r} names an argument twice")
-    return tuple(indices), many
-
-
-def _takes_varargs(f: Callable) -> bool:
-    try:
-        parameters = inspect.signature(f).parameters.values()
-    except (TypeError, ValueError):
-        return True
-    return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
-
-
-def _has_negative(wrt: Wrt) -> bool:
-    if isinstance(wrt, (int, np.integer)):
-        return wrt < 0
-    return any(i < 0 for i in _raw_indices(wrt))
-
-
-def _raw_indices(wrt: Wrt) -> list:
-    items = wrt if isinstance(wrt, (tuple, list)) else [wrt]
-    return [i for i in items if isinstance(i, (int, np.integer))]
-
-
-def _positional_names(f: Callable) -> list[str] | None:
-    try:
-        signature = inspect.signature(f)
-    except (TypeError, ValueError):
-        return None
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return [p.name for p in signature.parameters.values() if p.kind in kinds]
-
-
-def as_differentiable(value: Any, position: int) -> Any:
-    """Check an input being differentiated and promote integers to float64.
-
-    Python floats stay floats; float32 arrays stay float32; integer and boolean inputs
-    become float64 (a derivative with respect to an integer is taken at that real value).
-    Complex numbers, strings, ``None`` and other objects are refused.
-    """
-    kind = type(value)
-    if kind is float or (kind is np.ndarray and value.dtype.kind == "f"):
-        return value
-    if isinstance(value, (np.ma.MaskedArray, np.matrix)):
-        raise InputTypeError(
-            f"argument {position} is a {kind.__name__}, whose operations mean something "
-            "other than a plain array's (masked entries are skipped, * multiplies matrices)",
-            hint="pass a plain array: x.filled(0.0) or np.asarray(x); for a mask, multiply "
-            "by a 0/1 weight array inside the function",
-        )
-    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
-        raise InputTypeError(
-            f"argument {position} is {type(value).__name__} {value!r}, which cannot be "
-            "differentiated",
-            hint="pass a float or a NumPy array of floats, or leave this argument out of wrt",
-        )
-    if isinstance(value, float):
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, (np.ndarray, np.generic)):
-        kind = value.dtype.kind
-        if kind == "f":
-            return value
-        if kind in "iub":
-            return np.asarray(value, dtype=np.float64)[()] if value.ndim == 0 else value.astype(
-                np.float64
-            )
-        if kind == "c":
-            raise InputTypeError(
-                f"argument {position} is complex ({value.dtype}); autodiffx differentiates "
-                "real functions only",
-                hint="split it into real and imaginary parts, two real arguments",
-            )
-    if isinstance(value, Dual):  # nested differentiation
-        return value
-    raise InputTypeError(
-        f"argument {position} is a {type(value).__name__}, which cannot be differentiated",
-        hint="pass a float or a NumPy array of floats (np.asarray(...) converts a list)",
-    )
-
-
-def _prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = None):
-    """Check the call's arguments against ``wrt`` and convert the differentiated ones.
-
-    ``resolved`` is ``_resolve_wrt(f, wrt)`` computed once when the transform was made;
-    negative indices still need the call's argument count.
-    """
-    if resolved is None or max(resolved[0]) >= len(args) or _has_negative(wrt):
-        resolved = _resolve_wrt(f, wrt, len(args))
-    indices, many = resolved
-    args = list(args)
-    for index in indices:
-        if index >= len(args):
-            raise ArgumentError(
-                f"wrt asks for argument {index}, but only {len(args)} were passed",
-                hint="pass the argument positionally",
-            )
-        kind = type(args[index])
-        if kind is np.ndarray or kind is float:
-            args[index] = as_differentiable(args[index], index)
-        elif tree.is_structure(args[index]):
-            args[index] = tree.map_leaves(
-                lambda leaf, index=index: as_differentiable(leaf, index), args[index]
-            )
-        else:
-            args[index] = as_differentiable(args[index], index)
-    return args, indices, many
-
-
-def _flattened(f, args, indices, mode):
-    """The call with every structured argument spread into its leaves.
-
-    Returns ``(function, flat_args, flat_indices, regroup)``; ``regroup`` turns the leaf
-    gradients (which come back in argument order) into one gradient per entry of
-    ``indices``, each with its argument's structure.
-    """
-    if not any(type(args[i]) in (dict, list, tuple) for i in indices):
-        return f, args, indices, None
-    specs = {}
-    flat_args, flat_indices = [], []
-    for position, arg in enumerate(args):
-        if position in indices and tree.is_structure(arg):
-            leaves, spec = tree.flatten(arg)
-            specs[position] = spec
-            start = len(flat_args)
-            flat_args.extend(leaves)
-            flat_indices.extend(range(start, start + len(leaves)))
-        else:
-            if position in indices:
-                flat_indices.append(len(flat_args))
-            flat_args.append(arg)
-    if not specs:
-        return f, args, indices, None
-    if mode == "forward":
-
-        def function(*flat, **kwargs):
-            rebuilt, offset = [], 0
-            for position in range(len(args)):
-                if position in specs:
-                    count = len(specs[position].paths())
-                    rebuilt.append(tree.unflatten(specs[position], flat[offset:offset + count]))
-                    offset += count
-                else:
-                    rebuilt.append(flat[offset])
-                    offset += 1
-            return f(*rebuilt, **kwargs)
-
-        function.__name__ = getattr(f, "__name__", "f")
-    else:
-        function = tree.flat_function(f, specs)
-
-    def regroup(gradients):
-        by_position, cursor = {}, 0
-        for position in sorted(indices):
-            count = len(specs[position].paths()) if position in specs else 1
-            chunk = gradients[cursor:cursor + count]
-            cursor += count
-            by_position[position] = (
-                tree.unflatten(specs[position], chunk) if position in specs else chunk[0]
-            )
-        return tuple(by_position[i] for i in indices)
-
-    return function, flat_args, tuple(flat_indices), regroup
 
 
 def _shaped(gradient, like):
@@ -345,11 +143,11 @@ def value_and_grad(
             value_and_grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux
         )
     _check_mode(mode)
-    resolved = _resolve_wrt(f, wrt)
+    resolved = arguments.resolve_wrt(f, wrt)
 
     @functools.wraps(f)
     def value_and_gradient(*args, **kwargs):
-        args, indices, many = _prepare(f, args, wrt, resolved)
+        args, indices, many = arguments.prepare(f, args, wrt, resolved)
         function, args, flat_indices, regroup = _flattened(f, args, indices, mode)
         if mode == "forward":
             value, gradients, aux = _forward_gradient(
@@ -368,7 +166,10 @@ def value_and_grad(
     value_and_gradient.wrt = wrt
     value_and_gradient.mode = mode
     value_and_gradient.has_aux = has_aux
-    return value_and_gradient
+    return transforms.record(value_and_gradient, transforms.Made(
+        "value_and_grad", f, wrt, mode, has_aux,
+        again=lambda other: value_and_grad(f, other, mode=mode, chunk=chunk, has_aux=has_aux),
+    ))
 
 
 def grad(
@@ -414,7 +215,14 @@ def grad(
     gradient.mode = mode
     gradient.has_aux = has_aux
     gradient.value_and_grad = both
-    return gradient
+    return transforms.record(gradient, transforms.Made(
+        "grad", f, wrt, mode, has_aux,
+        again=lambda other: grad(f, other, mode=mode, chunk=chunk, has_aux=has_aux),
+    ))
+
+
+
+transforms.mark_transform(grad, "grad")
 
 
 def _split_aux(out, f):
@@ -461,6 +269,13 @@ def _forward_gradient(f, args, kwargs, indices, chunk, has_aux=False):
     return _scalar_value(value), gradients, (_plain(aux[-1]) if aux else None)
 
 
+def _flattened(f, args, indices, mode):
+    """:func:`autodiffx.arguments.flattened`, with reverse mode's rewriting of ``f``."""
+    if mode == "forward":
+        return arguments.flattened(f, args, indices)
+    return arguments.flattened(f, args, indices, _reverse_module().flat_function)
+
+
 def _reverse_module():
     """``autodiffx.reverse``, imported on first use (it needs the rule registry loaded)."""
     global _reverse
@@ -483,7 +298,7 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False):
         return _reverse_gradient(
             f.__func__, [f.__self__, *args], kwargs, shifted, verbose, has_aux
         )
-    generated = reverse.build(f, indices, _ranks(args), verbose=verbose)
+    generated = reverse.build(f, indices, arguments.ranks_of(args), verbose=verbose)
     value, pullback = generated.function(*args, **kwargs)
     if not has_aux:
         _require_scalar(value, f)
@@ -504,31 +319,6 @@ def _zero_cotangent(value):
     return 0.0
 
 
-def _ranks(args) -> tuple[int, ...]:
-    return tuple(_rank(a) for a in args)
-
-
-def _rank(value) -> int:
-    """The rank generated code is specialised to; -1 (unknown) for other objects.
-
-    A Dual (a gradient taken inside a forward-mode evaluation) has its primal's rank. A 0-d
-    array is not a number: NumPy updates it in place (``c += 1``) where every other name for
-    it sees the change, so its rank is left unknown and reverse mode treats it as an array.
-    """
-    kind = type(value)
-    if kind is np.ndarray:
-        return value.ndim if value.ndim else -1
-    if kind is float:
-        return 0
-    while isinstance(value, Dual):
-        value = value.primal
-    return int(np.ndim(value)) if _is_numeric(value) else -1
-
-
-def _is_numeric(value) -> bool:
-    return isinstance(value, (float, int, np.ndarray, np.generic))
-
-
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     """Forward mode: the value of ``f(*primals)`` and its derivative along ``tangents``.
 
@@ -546,10 +336,10 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
             f"jvp got {len(primals)} primals but {len(tangents)} tangents",
             hint="give one tangent per primal, of the same shape",
         )
-    args = [as_differentiable(p, i) for i, p in enumerate(primals)]
+    args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
     seeds = []
     for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True)):
-        tangent = as_differentiable(tangent, i)
+        tangent = arguments.as_differentiable(tangent, i)
         if type(tangent) is not np.ndarray or tangent.dtype != np.float64:
             tangent = np.asarray(tangent, dtype=float)
         if tangent.shape != np.shape(primal):
@@ -576,8 +366,8 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     from . import reverse
 
     indices = tuple(range(len(primals)))
-    args = [as_differentiable(p, i) for i, p in enumerate(primals)]
-    generated = reverse.build(f, indices, _ranks(args))
+    args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
+    generated = reverse.build(f, indices, arguments.ranks_of(args))
     value, pullback = generated.function(*args)
 
     def shaped_pullback(cotangent):
@@ -602,8 +392,8 @@ def jacfwd(f: Callable, wrt: Wrt = 0, *, chunk: int | None = None) -> Callable:
 
     @functools.wraps(f)
     def jacobian(*args, **kwargs):
-        args, indices, many = _prepare(f, args, wrt)
-        function, args, flat_indices, regroup = _flattened(f, args, indices, "forward")
+        args, indices, many = arguments.prepare(f, args, wrt)
+        function, args, flat_indices, regroup = arguments.flattened(f, args, indices)
         value, columns = driver.jacobian_columns(function, args, kwargs, flat_indices, chunk)
         results = []
         offset = 0
@@ -633,9 +423,9 @@ def jacrev(f: Callable, wrt: Wrt = 0) -> Callable:
 
     @functools.wraps(f)
     def jacobian(*args, **kwargs):
-        args, indices, many = _prepare(f, args, wrt)
+        args, indices, many = arguments.prepare(f, args, wrt)
         function, args, indices, regroup = _flattened(f, args, indices, "reverse")
-        generated = reverse.build(function, indices, _ranks(args))
+        generated = reverse.build(function, indices, arguments.ranks_of(args))
         value, pullback = generated.function(*args, **kwargs)
         _require_numeric(value, f)
         out_shape = np.shape(value)
@@ -741,10 +531,10 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence, *, mode: str = "reve
         )
     indices = tuple(range(len(primals)))
     gradient = grad(f, wrt=indices, mode=mode)
-    args = [as_differentiable(p, i) for i, p in enumerate(primals)]
+    args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
     seeds = []
     for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True)):
-        tangent = np.asarray(as_differentiable(tangent, i), dtype=float)
+        tangent = np.asarray(arguments.as_differentiable(tangent, i), dtype=float)
         if tangent.shape != np.shape(primal):
             raise ArgumentError(
                 f"tangent {i} has shape {tangent.shape} but its primal has shape "

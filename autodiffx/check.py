@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .api import _prepare, grad
+from .api import grad
+from .arguments import prepare
 from .errors import ArgumentError, GradientCheckError
 
 
@@ -85,7 +86,7 @@ def check_grad(
     >>> report.passed
     True
     """
-    prepared, indices, many = _prepare(f, args, wrt)
+    prepared, indices, many = prepare(f, args, wrt)
     gradient_function = grad_fn or grad(f, wrt, mode=mode)
     analytic = gradient_function(*prepared)
     analytic = list(analytic) if many else [analytic]

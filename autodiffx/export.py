@@ -61,12 +61,12 @@ def export_source(f: Callable, wrt: Any = 0, args: Sequence | None = None,
     points are ``<name>_grad`` and ``<name>_value_and_grad``, ``name`` defaulting to
     ``f.__name__``.
     """
-    from .api import _ranks, _resolve_wrt
+    from . import arguments
     from .reverse import build
 
-    indices, many = _resolve_wrt(f, wrt, len(args) if args is not None else None)
+    indices, many = arguments.resolve_wrt(f, wrt, len(args) if args is not None else None)
     if args is not None:
-        ranks = _ranks(args)
+        ranks = arguments.ranks_of(args)
     else:
         count = f.__code__.co_argcount if hasattr(f, "__code__") else max(indices) + 1
         ranks = (-1,) * count
@@ -266,6 +266,7 @@ class _Writer:
             self.import_nodes.append(_import_node(name, value))
             return
         definition = _with_plain_raises(_parsed_definition(value))
+        definition.decorator_list = []  # its derivative declaration, for forward mode only
         deferred = []
         for needed in sorted(_free_names(_unparse(definition))):
             if needed == "np":
@@ -520,7 +521,7 @@ def _with_plain_raises(definition: ast.FunctionDef) -> ast.FunctionDef:
 
 
 def _version() -> str:
-    from . import __version__
+    from .version import __version__
 
     return __version__
 

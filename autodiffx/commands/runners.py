@@ -96,10 +96,10 @@ def run_show(args: argparse.Namespace) -> int:
 
 def forward_explanation(target: targets.Target, wrt, example) -> str:
     """A few lines saying what forward mode runs for ``target`` (it generates no code)."""
-    from ..api import _resolve_wrt
+    from ..arguments import resolve_wrt
     from ..forward.driver import chunk_size
 
-    indices, _ = _resolve_wrt(target.function, wrt, len(example) if example else None)
+    indices, _ = resolve_wrt(target.function, wrt, len(example) if example else None)
     code = getattr(target.function, "__code__", None)
     names = code.co_varnames[: code.co_argcount] if code is not None else ()
     named = ", ".join(names[i] if i < len(names) else f"argument {i}" for i in indices)
@@ -187,14 +187,14 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_graph(args: argparse.Namespace) -> int:
     """``autodiffx graph``: draw the computation graph of one evaluation."""
-    from ..api import _resolve_wrt
+    from ..arguments import resolve_wrt
     from ..computation_graph import format_value, render, trace
 
     wrt = _wrt(args) if args.wrt is not None else None
     example = _arguments(args)
     target = targets.load(args.target)
     check_call(target, example, args.args)
-    indices = None if wrt is None else _resolve_wrt(target.function, wrt, len(example))[0]
+    indices = None if wrt is None else resolve_wrt(target.function, wrt, len(example))[0]
     with _user_code(target):
         graph = trace(target.function, *example, wrt=indices)
     path, note = render(graph, args.output)

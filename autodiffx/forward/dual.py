@@ -42,6 +42,7 @@ from ..errors import (
 )
 from ..rules import helpers, registry
 from ..rules.helpers import pad_tangent
+from ..rules.lifting import Traced
 from .memory import Mirror, tangent_view
 
 _levels = itertools.count(1)
@@ -52,7 +53,7 @@ def new_level() -> int:
     return next(_levels)
 
 
-class Dual:
+class Dual(Traced):
     """A value and its derivative along k directions: ``primal`` and ``tangent``.
 
     >>> import numpy as np
@@ -65,6 +66,18 @@ class Dual:
     __slots__ = ("primal", "tangent", "level", "_owns", "_mirror", "_base", "_views",
                  "_remake", "_index", "__weakref__")
     __array_priority__ = 1000
+
+    @classmethod
+    def __autodiffx_helper__(cls, helper, args, kwargs):
+        """A call of an adjoint helper (:mod:`autodiffx.rules.lifting`) with a Dual in it."""
+        from .lifted import lift
+
+        return lift(helper)(*args, **kwargs)
+
+    @classmethod
+    def __autodiffx_rule__(cls, rule, function, args, kwargs):
+        """A call of a Python function with a rule (:mod:`autodiffx.rules.lifting`)."""
+        return apply(rule, function, args, kwargs)
 
     def __new__(cls, primal: Any = None, tangent: Any = None, level: int = 0):
         # A Dual holding an array of rank 1 or more is a sequence (len, iteration,

@@ -1,33 +1,22 @@
-"""The adjoint helpers, made differentiable in forward mode (forward-over-reverse).
+"""Forward mode through the adjoint helpers (forward over reverse).
 
 Generated reverse-mode code calls the helpers of :mod:`autodiffx.rules.helpers`
-(``unindex``, ``unbroadcast``, ``matmul_adjoint``, ...). When ``jacfwd(grad(f))`` or
-``hvp`` pushes Duals through that code, a helper meets Duals; several of them build arrays
-in ways a Dual cannot go through (``np.zeros`` and item assignment, ``np.asarray``,
-``np.split``). Each helper is therefore treated as a primitive with a tangent rule of its
-own, written here:
+(``unindex``, ``unbroadcast``, ``matmul_adjoint``, ...). When ``jacfwd(grad(f))`` or ``hvp``
+pushes Duals through that code, a helper meets Duals, and several of them build arrays in
+ways a Dual cannot go through (``np.zeros`` and item assignment, ``np.asarray``,
+``np.split``). Each helper declares its derivative where it is defined
+(:mod:`autodiffx.rules.lifting`); its dispatcher hands a call with a Dual argument to
+``Dual.__autodiffx_helper__``, which calls :func:`lift`: the helper's forward-mode version,
+built here once per helper from that declaration:
 
-* most are **linear** in the cotangent ``g`` and read the other arguments only for their
-  shapes (``unbroadcast``, ``unreduce``, ``unindex``, ``untake``, ``untake_along_axis``,
-  ``undiff``, ``unconcatenate``, ``unstack``): the tangent is the helper applied to the
-  tangent of ``g``, direction by direction (the indices of the ``untake`` helpers are
-  integers, and the sort order they receive is piecewise constant in ``x``);
-* the product adjoints are **bilinear** in ``g`` and the other operand (``matmul_adjoint``,
+* **linear** in the cotangent ``g``, reading other arguments for their shapes only
+  (``unbroadcast``, ``unreduce``, ``unindex``, ``untake``, ...): the tangent is the helper
+  applied to the tangent of ``g``, direction by direction;
+* **product** adjoints, bilinear in ``g`` and the other operand (``matmul_adjoint``,
   ``dot_adjoint``, ``inner_adjoint``, ``einsum_adjoint``): the product rule, per direction;
-* ``safe_divide`` and ``strong_zero`` have closed-form tangents; ``extremum_weights`` is
-  piecewise constant (zero tangent);
-* ``prod_partials`` (the partials of ``np.prod``) has the Hessian of the product as its
-  Jacobian, applied by :func:`~autodiffx.rules.helpers.prod_partials_tangent`; its own
-  adjoint ``prod_partials_adjoint`` (called by reverse-over-reverse code) is linear in the
-  cotangent, and a third derivative through ``x`` is refused.
-
-``install()`` rebinds the helper names in :mod:`autodiffx.rules.helpers` (and
-:mod:`autodiffx.reverse.runtime`) to these dispatching versions, so code that imports them
-afterwards, including generated modules and helpers that call each other
-(``norm_adjoint``), sees them. A dispatching version calls the original at once when no
-argument is a Dual, so reverse mode pays one type check per helper call. The originals stay
-reachable through ``__wrapped__`` (``inspect.getsource`` shows the original body, which is
-what the exporter copies).
+* **binary** helpers with a tangent formula (``safe_divide``, ``strong_zero``);
+* **unary** helpers with a tangent for all directions at once (``prod_partials``);
+* **constant** helpers (``extremum_weights``): zero tangent.
 """
 
 from __future__ import annotations
@@ -37,7 +26,7 @@ import functools
 import numpy as np
 
 from ..errors import MissingRuleError
-from ..rules import helpers, registry
+from ..rules import helpers
 from .dual import Dual
 
 # --------------------------------------------------------------------------- Dual plumbing
@@ -143,7 +132,6 @@ def _linear(original, linear: tuple[int, ...], shapes: tuple[int, ...] = ()):
             return ans
         return _combine(ans, parts, level)
 
-    lifted.lifted = True
     return lifted
 
 
@@ -180,7 +168,6 @@ def _product_adjoint(original):
             return _bilinear(original, side)(g, _shape_only(x), y, side)
         return _bilinear(original, side)(g, x, _shape_only(y), side)
 
-    lifted.lifted = True
     return lifted
 
 
@@ -200,7 +187,6 @@ def _einsum_adjoint(original):
         linear = tuple(i for i in range(2, 3 + len(operands)) if i != 3 + side)
         return _linear(original, linear)(subscripts, side, g, *operands)
 
-    lifted.lifted = True
     return lifted
 
 
@@ -225,26 +211,7 @@ def _binary(original, tangent):
         ]
         return _combine(ans, parts, level)
 
-    lifted.lifted = True
     return lifted
-
-
-def _safe_divide(original):
-    # d(a / b) = da / b − a db / b², each quotient as safe as the helper itself.
-    def tangent(divide, a, b, ta, tb):
-        part = 0.0 if ta is None else divide(ta, b)
-        return part if tb is None else part - divide(a * tb, b * b)
-
-    return _binary(original, tangent)
-
-
-def _strong_zero(original):
-    # The product rule, each product keeping the helper's "zero times anything is zero".
-    def tangent(product, g, d, tg, td):
-        part = 0.0 if tg is None else product(tg, d)
-        return part if td is None else part + product(g, td)
-
-    return _binary(original, tangent)
 
 
 def _constant(original):
@@ -254,132 +221,68 @@ def _constant(original):
     def lifted(*args, **kwargs):
         return original(*(_shape_only(a) for a in args), **kwargs)
 
-    lifted.lifted = True
     return lifted
 
 
-def _prod_partials(original):
-    """``prod_partials(x, axis, keepdims)``: the tangent is the Hessian of the product times
-    the tangent of ``x``, computed directly (the helper builds arrays a Dual cannot enter)."""
+def _unary(original, derivative):
+    """``helper(x, *rest)`` whose tangent along all directions ``t`` of ``x`` is
+    ``derivative.tangent(t, x, *rest)`` (computed directly: such helpers build arrays a Dual
+    cannot enter)."""
 
     @functools.wraps(original)
-    def lifted(x, axis=None, keepdims=False):
+    def lifted(x, *rest, **kwargs):
         if not isinstance(x, Dual):
-            return original(x, axis, keepdims)
+            return original(x, *rest, **kwargs)
         primal, tangent = x.primal, x.tangent
         if isinstance(primal, Dual) or isinstance(tangent, Dual):
-            raise _third_order()
-        k = len(tangent)
-        tangent = np.broadcast_to(tangent, (k, *np.shape(primal)))
-        return Dual(original(primal, axis, keepdims),
-                    helpers.prod_partials_tangent(tangent, primal, axis, keepdims), x.level)
+            raise _refused(original, derivative)
+        tangent = np.broadcast_to(tangent, (len(tangent), *np.shape(primal)))
+        return Dual(original(primal, *rest, **kwargs),
+                    derivative.tangent(tangent, primal, *rest, **kwargs), x.level)
 
-    lifted.lifted = True
     return lifted
 
 
-def _prod_partials_adjoint(original):
-    """``prod_partials_adjoint(g, x, axis, keepdims)`` is linear in ``g``; through ``x`` it
-    would be a third derivative of ``np.prod``, which has no rule."""
-    linear = _linear(original, (0,))
+def _refusing(lifted, original, derivative):
+    """``lifted``, refusing a Dual at the positions whose derivative has no rule."""
+    if not derivative.refused:
+        return lifted
 
     @functools.wraps(original)
-    def lifted(g, x, axis=None, keepdims=False):
-        if isinstance(x, Dual):
-            raise _third_order()
-        return linear(g, x, axis, keepdims)
+    def refusing(*args, **kwargs):
+        if any(i < len(args) and isinstance(args[i], Dual) for i in derivative.refused):
+            raise _refused(original, derivative)
+        return lifted(*args, **kwargs)
 
-    lifted.lifted = True
-    return lifted
+    return refusing
 
 
-def _third_order() -> MissingRuleError:
+def _refused(original, derivative) -> MissingRuleError:
+    what = derivative.refusal or f"a further derivative through {original.__name__}"
     return MissingRuleError(
-        "forward mode cannot take a third derivative through np.prod: the derivative of "
-        "its second-derivative helper has no rule",
-        hint="differentiate at most twice through np.prod, or write the product as a "
-        "loop of multiplications",
+        f"forward mode cannot take {what}: the derivative of the helper "
+        f"{original.__name__} has no rule",
+        hint="differentiate one order fewer through this operation, or write it with "
+        "operations that have rules (a product as a loop of multiplications)",
     )
 
 
-_LIFTED = (
-    "unbroadcast", "unreduce", "unindex", "untake", "untake_along_axis", "undiff",
-    "unconcatenate", "unstack", "matmul_adjoint", "dot_adjoint", "inner_adjoint",
-    "einsum_adjoint", "safe_divide", "strong_zero", "extremum_weights", "prod_partials",
-    "prod_partials_adjoint",
-)
+_BUILDERS = {
+    "linear": lambda original, d: _refusing(_linear(original, d.linear, d.shapes), original, d),
+    "product": lambda original, d: _product_adjoint(original),
+    "einsum": lambda original, d: _einsum_adjoint(original),
+    "binary": lambda original, d: _binary(original, d.tangent),
+    "unary": lambda original, d: _unary(original, d),
+    "constant": lambda original, d: _constant(original),
+}
+_lifted: dict = {}
 
 
-def _lifted_helpers() -> dict:
-    h = helpers
-    return {
-        "unbroadcast": _linear(h.unbroadcast, (0,), (1,)),
-        "unreduce": _linear(h.unreduce, (0,), (1,)),
-        "unindex": _linear(h.unindex, (0,), (1,)),
-        "untake": _linear(h.untake, (0,), (1,)),
-        "untake_along_axis": _linear(h.untake_along_axis, (0,), (1,)),
-        "undiff": _linear(h.undiff, (0,)),
-        "unconcatenate": _linear(h.unconcatenate, (0,), (1,)),
-        "unstack": _linear(h.unstack, (0,)),
-        "matmul_adjoint": _product_adjoint(h.matmul_adjoint),
-        "dot_adjoint": _product_adjoint(h.dot_adjoint),
-        "inner_adjoint": _product_adjoint(h.inner_adjoint),
-        "einsum_adjoint": _einsum_adjoint(h.einsum_adjoint),
-        "safe_divide": _safe_divide(h.safe_divide),
-        "strong_zero": _strong_zero(h.strong_zero),
-        "extremum_weights": _constant(h.extremum_weights),
-        "prod_partials": _prod_partials(h.prod_partials),
-        "prod_partials_adjoint": _prod_partials_adjoint(h.prod_partials_adjoint),
-    }
-
-
-_installed = False
-
-
-def _rebind_rules() -> None:
-    """Point the rules written as expressions at the lifted helpers.
-
-    Those rules were compiled (``eval``) against copies of the registry's namespace that
-    hold the original helpers; in forward over forward an original ``strong_zero`` tests a
-    Dual's primal for zero and drops its outer derivative (the second derivative of
-    ``x * x / 2`` came out 0). Module namespaces are left alone: ``install`` rebinds those.
-    """
-    originals = {}
-    for name in _LIFTED:
-        function = getattr(helpers, name)
-        if getattr(function, "lifted", False):
-            originals[id(function.__wrapped__)] = function
-    namespaces = [registry.ADJOINT_NAMESPACE]
-    for rule in registry.all_rules():
-        for function in rule.tangents:
-            namespace = getattr(function, "__globals__", None)
-            if namespace is not None and "__name__" not in namespace:
-                namespaces.append(namespace)
-    for namespace in namespaces:
-        for name, value in list(namespace.items()):
-            lifted = originals.get(id(value))
-            if lifted is not None and value is lifted.__wrapped__:
-                namespace[name] = lifted
-
-
-def install() -> None:
-    """Rebind the helper names to their forward-differentiable versions (once)."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    from ..rules import numpy_rules
-
-    for name, function in _lifted_helpers().items():
-        setattr(helpers, name, function)
-        # The tangent rules of np.prod, np.max and np.linalg.norm call helpers too, and
-        # meet Duals there in forward over forward (a Dual of an outer level as ``x``).
-        if getattr(numpy_rules, name, None) is function.__wrapped__:
-            setattr(numpy_rules, name, function)
-    _rebind_rules()
-    registry.on_change(_rebind_rules)  # rules registered later are compiled the same way
-    from ..reverse import runtime  # imported here: reverse mode imports forward mode
-
-    for name, function in runtime.RUNTIME.items():
-        if name == "unbroadcast_to" and not getattr(function, "lifted", False):
-            setattr(runtime, name, _linear(function, (0,)))
+def lift(helper):
+    """The forward-mode version of ``helper`` (a helper declared in
+    :mod:`autodiffx.rules.lifting`), made on first use."""
+    lifted = _lifted.get(helper)
+    if lifted is None:
+        derivative = helper.derivative
+        lifted = _lifted[helper] = _BUILDERS[derivative.kind](helper.__wrapped__, derivative)
+    return lifted

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
+from ..arguments import flattened, ranks_of, resolve_wrt
 from ..tree import is_structure
 from .emit import Generated, build, last_call
+from .structures import flat_function
 
 
 def source_of(g: Callable, *example_args) -> str:
@@ -31,22 +31,14 @@ def source_of(g: Callable, *example_args) -> str:
     With example arguments the code is specialised to their ranks; without, it is the code
     of the last call, or rank-generic code if there was none.
     """
-    from ..api import _resolve_wrt
-
     f = getattr(g, "__wrapped__", g)
     wrt = getattr(g, "wrt", 0) if f is not g else 0
-    indices, _ = _resolve_wrt(f, wrt)
+    indices, _ = resolve_wrt(f, wrt)
     if example_args and any(is_structure(example_args[i]) for i in indices
                             if i < len(example_args)):
-        from ..api import _flattened
-
-        f, example_args, indices, _ = _flattened(f, list(example_args), indices, "reverse")
+        f, example_args, indices, _ = flattened(f, list(example_args), indices, flat_function)
     if example_args:
-        ranks = tuple(
-            int(np.ndim(a)) if isinstance(a, (float, int, np.ndarray, np.generic)) else -1
-            for a in example_args
-        )
-        return build(f, indices, ranks).source
+        return build(f, indices, ranks_of(example_args)).source
     last = last_call(f)
     if last is not None:
         return build(*last).source
@@ -54,4 +46,4 @@ def source_of(g: Callable, *example_args) -> str:
     return build(f, indices, (-1,) * count).source
 
 
-__all__ = ["Generated", "build", "source_of"]
+__all__ = ["Generated", "build", "flat_function", "source_of"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import astor
 
-from .. import custom
+from .. import custom, transforms
 from ..display import Code
 from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
@@ -294,30 +294,25 @@ def _with_comments(text: str, printed: ast.Module, texts: list[str]) -> str:
     return "".join(lines)
 
 
-def made_by_autodiffx(function) -> bool:
-    """Whether ``function`` is a transform made by ``autodiffx.grad`` (or value_and_grad)."""
-    return (hasattr(function, "__wrapped__") and hasattr(function, "wrt")
-            and getattr(function, "mode", None) in ("reverse", "forward"))
-
-
 def _refuse_nested_gradient(function, caller, caller_source) -> None:
     """Reverse mode over a gradient function: refused rather than differentiating the
     function it wraps (which gives the gradient of ``f`` instead of that of ``grad(f)``)."""
-    if not made_by_autodiffx(function):
+    made = transforms.made_by(function)
+    if made is None:
         return
-    name = getattr(function.__wrapped__, "__name__", "f")
-    if not hasattr(function, "value_and_grad"):
+    name = getattr(made.function, "__name__", "f")
+    if made.kind == "value_and_grad":
         what = "a value_and_grad function is not supported; call grad(...) instead"
-    elif getattr(function, "has_aux", False):
+    elif made.has_aux:
         what = "a gradient with has_aux=True is not supported"
-    elif function.mode == "forward":
+    elif made.mode == "forward":
         what = ("a call to it inside a function is supported (reverse over forward), "
                 "differentiating it directly is not")
     else:
         what = "reverse-over-reverse is not supported"
     raise UnsupportedSyntaxError(
         f"reverse mode does not differentiate a gradient function made by autodiffx "
-        f"(grad({name}, mode={function.mode!r})): {what}",
+        f"(grad({name}, mode={made.mode!r})): {what}",
         location=caller_source.location(caller.node) if caller_source else None,
         hint="take second derivatives with autodiffx.hessian or autodiffx.hvp "
         "(forward over reverse), or differentiate the outer function with "

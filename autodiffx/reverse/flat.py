@@ -34,6 +34,8 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from .. import transforms
+from ..arguments import positional_names, resolve_wrt
 from ..errors import UnsupportedSyntaxError
 from ..rules import helpers, registry
 from . import guards, ir, optimize
@@ -90,9 +92,8 @@ def is_gradient_code(source) -> bool:
 
 def is_reverse_gradient(function) -> bool:
     """A gradient function made by ``autodiffx.grad`` in reverse mode (not value_and_grad)."""
-    return (callable(function) and hasattr(function, "__wrapped__")
-            and hasattr(function, "wrt") and hasattr(function, "value_and_grad")
-            and getattr(function, "mode", None) == "reverse")
+    made = transforms.made_by(function)
+    return made is not None and made.kind == "grad" and made.mode == "reverse"
 
 
 def _refuse(name: str, why: str, location=None) -> UnsupportedSyntaxError:
@@ -118,15 +119,15 @@ def gradient_function(gradient, argument_ranks=None):
     >>> float(f(np.eye(2), np.zeros(2), np.ones(2), np.zeros((2, 1)))[0])
     1.0
     """
-    from ..api import _positional_names, _resolve_wrt
     from .emit import ModuleBuilder
 
-    f = gradient.__wrapped__
+    made = transforms.made_by(gradient)
+    f = made.function
     name = getattr(f, "__name__", "f").replace("<lambda>", "lambda")
-    if getattr(gradient, "has_aux", False):
+    if made.has_aux:
         raise _refuse(name, "has_aux is not supported")
-    params = _positional_names(f) or []
-    indices, many = _resolve_wrt(f, gradient.wrt, len(params))
+    params = positional_names(f) or []
+    indices, many = resolve_wrt(f, made.wrt, len(params))
     ranks = tuple(argument_ranks) if argument_ranks is not None else (-1,) * len(params)
     key = (id(gradient), ranks)
     with _lock:

@@ -20,7 +20,10 @@ import weakref
 
 import numpy as np
 
+from .. import custom, transforms
+from ..arguments import as_differentiable, positional_names, resolve_wrt
 from ..errors import UnsupportedSyntaxError
+from ..forward import driver
 from ..rules import registry
 
 _rules: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -29,9 +32,8 @@ _lock = threading.Lock()
 
 def is_forward_gradient(function) -> bool:
     """A gradient function made by ``autodiffx.grad(..., mode="forward")``."""
-    return (callable(function) and hasattr(function, "__wrapped__")
-            and hasattr(function, "wrt") and hasattr(function, "value_and_grad")
-            and getattr(function, "mode", None) == "forward")
+    made = transforms.made_by(function)
+    return made is not None and made.kind == "grad" and made.mode == "forward"
 
 
 def rule_for(gradient) -> registry.Rule:
@@ -40,20 +42,18 @@ def rule_for(gradient) -> registry.Rule:
         rule = _rules.get(gradient)
     if rule is not None:
         return rule
-    from .. import custom
-    from ..api import _positional_names, _resolve_wrt
-
-    f = gradient.__wrapped__
+    made = transforms.made_by(gradient)
+    f = made.function
     name = getattr(f, "__name__", "f").replace("<lambda>", "lambda")
-    if isinstance(gradient.wrt, (tuple, list)) or getattr(gradient, "has_aux", False):
+    if isinstance(made.wrt, (tuple, list)) or made.has_aux:
         raise UnsupportedSyntaxError(
             f"reverse mode differentiates a call to grad({name}, mode='forward') only when "
             "it differentiates one argument (wrt=an index or a name) without has_aux",
             hint="differentiate the outer function with mode='forward', or split the "
             "gradient into one call per argument",
         )
-    params = tuple(_positional_names(f) or ())
-    (wrt,), _ = _resolve_wrt(f, gradient.wrt, len(params))
+    params = tuple(positional_names(f) or ())
+    (wrt,), _ = resolve_wrt(f, made.wrt, len(params))
     token = _token(f"{name}_grad_{params[wrt]}" if wrt < len(params) else f"{name}_grad",
                    gradient)
     arguments = ", ".join(params) + ("," if len(params) == 1 else "")
@@ -93,14 +93,12 @@ def forward_gradient_vjp(gradient, position: int, w, args):
     """The VJP of ``gradient`` (= ∇_i f, forward mode) with cotangent ``w``, for argument
     ``position``: the forward-mode gradient of ``f`` in that argument, pushed along ``w``
     on argument ``i`` (nested forward mode: no Hessian is formed)."""
-    from ..api import _resolve_wrt, as_differentiable, grad
-    from ..forward import driver
-
-    f = gradient.__wrapped__
+    made = transforms.made_by(gradient)
+    f = made.function
     args = list(args)
-    (wrt,), _ = _resolve_wrt(f, gradient.wrt, len(args))
+    (wrt,), _ = resolve_wrt(f, made.wrt, len(args))
     args = [as_differentiable(a, i) if i in (wrt, position) else a for i, a in enumerate(args)]
-    inner = grad(f, wrt=position, mode="forward")
+    inner = made.again(position)
     seed = np.asarray(w, dtype=float).reshape((1, *np.shape(args[wrt])))
     _, tangent = driver.push(inner, args, {}, [wrt], [seed])
     result = tangent[0]

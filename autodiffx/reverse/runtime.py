@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..rules import lifting
 from ..rules.helpers import unbroadcast
 
 
+@lifting.linear(0)
 def unbroadcast_to(g, shape: tuple[int, ...]):
     """:func:`~autodiffx.rules.helpers.unbroadcast` to a shape rather than to an array.
 

@@ -17,10 +17,16 @@ import string
 import numpy as np
 
 from ..errors import ArgumentError, MissingRuleError
+from . import lifting
+
+# Each helper below that generated code calls declares its derivative with a decorator from
+# lifting, for forward mode running generated code (forward over reverse).
+_THIRD_THROUGH_PROD = "a third derivative through np.prod"
 
 # --------------------------------------------------------------------------- broadcasting
 
 
+@lifting.linear(0, shapes=(1,))
 def unbroadcast(g, x):
     """Sum ``g`` over the axes that broadcasting added or stretched, giving ``x``'s shape.
 
@@ -50,6 +56,7 @@ def normalize_axis(axis, ndim):
     return (axis % ndim,)
 
 
+@lifting.linear(0, shapes=(1,))
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the cotangent ``g`` of a reduction of ``x`` back to ``x``'s shape."""
     shape = np.shape(x)
@@ -58,6 +65,7 @@ def unreduce(g, x, axis=None, keepdims=False):
     return np.broadcast_to(g, shape)
 
 
+@lifting.constant
 def extremum_weights(x, ans, axis=None, keepdims=False):
     """Where ``x`` attains its reduced max (or min) ``ans``, with ties sharing the weight.
 
@@ -66,21 +74,6 @@ def extremum_weights(x, ans, axis=None, keepdims=False):
     hits = np.asarray(x) == unreduce(ans, x, axis, keepdims)
     count = np.sum(hits, axis=axis, keepdims=True)
     return hits / count
-
-
-def prod_partials(x, axis=None, keepdims=False):
-    """The partial derivatives of ``np.prod(x, axis)``: the product of all other entries.
-
-    Computed with exclusive cumulative products, so zeros in ``x`` give exact results.
-    ``keepdims`` does not change the partials (they have ``x``'s shape); it is accepted so
-    that the helper takes the reduction's own arguments.
-    """
-    x = np.asarray(x, dtype=float)
-    reduced = normalize_axis(axis, x.ndim)
-    if not reduced or x.size == 0:
-        return np.ones_like(x)
-    groups, ungroup = _groups(x, reduced)
-    return ungroup(_exclusive_products(groups, -1))
 
 
 def prod_partials_tangent(t, x, axis=None, keepdims=False):
@@ -106,6 +99,23 @@ def prod_partials_tangent(t, x, axis=None, keepdims=False):
     return ungroup(_pair_products(t_groups, x_groups))
 
 
+@lifting.unary(prod_partials_tangent, refusal=_THIRD_THROUGH_PROD)
+def prod_partials(x, axis=None, keepdims=False):
+    """The partial derivatives of ``np.prod(x, axis)``: the product of all other entries.
+
+    Computed with exclusive cumulative products, so zeros in ``x`` give exact results.
+    ``keepdims`` does not change the partials (they have ``x``'s shape); it is accepted so
+    that the helper takes the reduction's own arguments.
+    """
+    x = np.asarray(x, dtype=float)
+    reduced = normalize_axis(axis, x.ndim)
+    if not reduced or x.size == 0:
+        return np.ones_like(x)
+    groups, ungroup = _groups(x, reduced)
+    return ungroup(_exclusive_products(groups, -1))
+
+
+@lifting.linear(0, refused=(1,), refusal=_THIRD_THROUGH_PROD)
 def prod_partials_adjoint(g, x, axis=None, keepdims=False):
     """The vector-Jacobian product of ``prod_partials(x, axis)`` with the cotangent ``g``.
 
@@ -188,12 +198,26 @@ def _dual_cumprod(x, v):
     return product, derivative
 
 
+def _safe_divide_tangent(divide, a, b, ta, tb):
+    # d(a / b) = da / b − a db / b², each quotient as safe as the helper itself
+    part = 0.0 if ta is None else divide(ta, b)
+    return part if tb is None else part - divide(a * tb, b * b)
+
+
+@lifting.binary(_safe_divide_tangent)
 def safe_divide(a, b):
     """``a / b``, with 0 wherever ``b`` is 0 (the convention at the kink of a norm)."""
     b = np.asarray(b)
     return np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
 
 
+def _strong_zero_tangent(product, g, d, tg, td):
+    # the product rule, each product keeping the helper's "zero times anything is zero"
+    part = 0.0 if tg is None else product(tg, d)
+    return part if td is None else part + product(g, td)
+
+
+@lifting.binary(_strong_zero_tangent)
 def strong_zero(g, d):
     """``g * d``, except that a zero ``g`` gives zero even where ``d`` is infinite or NaN.
 
@@ -253,6 +277,7 @@ def through_cast(g, target):
     return np.zeros_like(g)
 
 
+@lifting.linear(0, shapes=(1,))
 def unindex(g, x, index):
     """The adjoint of ``x[index]``: ``g`` scattered into zeros of ``x``'s shape.
 
@@ -274,6 +299,7 @@ def _is_basic_index(index):
     )
 
 
+@lifting.linear(0, shapes=(1,))
 def untake(g, x, indices, axis=None):
     """The adjoint of ``np.take(x, indices, axis)``: ``g`` scattered into zeros of ``x``'s
     shape. Repeated indices accumulate (``np.add.at``), as the chain rule requires.
@@ -289,6 +315,7 @@ def untake(g, x, indices, axis=None):
     return out
 
 
+@lifting.linear(0, shapes=(1,))
 def untake_along_axis(g, x, indices, axis=-1):
     """The adjoint of ``np.take_along_axis(x, indices, axis)``: ``g`` scattered into zeros of
     ``x``'s shape along ``axis``. Repeated indices accumulate, and so do the entries an axis
@@ -325,6 +352,7 @@ def check_diff_order(n):
     )
 
 
+@lifting.linear(0)
 def undiff(g, n=1, axis=-1):
     """The adjoint of ``np.diff(x, n, axis)`` for ``n = 1``: entry k of ``x`` gets
     ``g[k - 1] - g[k]``, with ``g`` taken as 0 beyond its ends.
@@ -339,6 +367,7 @@ def undiff(g, n=1, axis=-1):
 # --------------------------------------------------------------------------- joining
 
 
+@lifting.linear(0, shapes=(1,))
 def unconcatenate(g, arrays, axis=0):
     """Split ``g`` into pieces shaped like the ``arrays`` that were concatenated."""
     if axis is None:
@@ -349,6 +378,7 @@ def unconcatenate(g, arrays, axis=0):
     return np.split(g, np.cumsum(sizes)[:-1], axis=axis)
 
 
+@lifting.linear(0)
 def unstack(g, axis=0):
     """Split ``g`` along ``axis`` into the pieces that ``np.stack`` joined."""
     return list(np.moveaxis(g, axis, 0))
@@ -357,6 +387,7 @@ def unstack(g, axis=0):
 # --------------------------------------------------------------------------- products
 
 
+@lifting.product
 def matmul_adjoint(g, x, y, side):
     """The adjoint of ``x @ y`` for operand ``side`` (0 or 1), for any ranks."""
     x = np.asarray(x)
@@ -413,6 +444,7 @@ def _pad_batch(t, batch_rank, own_batch_rank):
     return t.reshape(t.shape[:1] + (1,) * missing + t.shape[1:])
 
 
+@lifting.product
 def inner_adjoint(g, x, y, side):
     """The adjoint of ``np.inner(x, y)`` (which contracts the last axes) for ``side``."""
     if np.ndim(x) == 0 or np.ndim(y) == 0:
@@ -430,6 +462,7 @@ def _scalar_product_adjoint(g, x, y, side):
     return unbroadcast(g * (y if side == 0 else x), x if side == 0 else y)
 
 
+@lifting.product
 def dot_adjoint(g, x, y, side):
     """The adjoint of ``np.dot(x, y)`` for operand ``side``, for any ranks."""
     if np.ndim(x) == 0 or np.ndim(y) == 0:
@@ -447,6 +480,7 @@ def dot_adjoint(g, x, y, side):
     return np.moveaxis(moved, 0, y.ndim - 2)
 
 
+@lifting.einsum
 def einsum_adjoint(subscripts, side, g, *operands):
     """The adjoint of ``np.einsum(subscripts, *operands)`` for operand ``side``.
 

@@ -31,38 +31,41 @@ import scipy.special
 from ..errors import ArgumentError, MissingRuleError
 from . import helpers, registry
 from .helpers import shift_axis
+from .lifting import Traced
 from .registry import defrule, elementwise
 
 # --------------------------------------------------------------------------- dispatching
 
 
-def _carries_derivative(values) -> bool:
-    from ..forward.dual import Dual
-
+def _traced(values) -> Traced | None:
+    """The first value carrying a derivative among ``values`` (or inside a tuple or list)."""
     for value in values:
-        if isinstance(value, Dual):
-            return True
-        if isinstance(value, (tuple, list)) and _carries_derivative(value):
-            return True
-    return False
+        if isinstance(value, Traced):
+            return value
+        if isinstance(value, (tuple, list)):
+            inner = _traced(value)
+            if inner is not None:
+                return inner
+    return None
 
 
 def _dispatching(original, module):
     """``original`` with forward mode's dispatch: a call with a Dual among its arguments goes
-    through the rule (:func:`autodiffx.forward.dual.apply`), any other to ``original``."""
+    through the rule (the Dual's ``__autodiffx_rule__``), any other to ``original``."""
 
     @functools.wraps(original)
     def dispatching(*args, **kwargs):
-        if _carries_derivative(args) or _carries_derivative(kwargs.values()):
-            from ..forward.dual import apply
-
+        traced = _traced(args)
+        if traced is None:
+            traced = _traced(kwargs.values())
+        if traced is not None:
             rule = registry.lookup(dispatching)
             if rule is None:  # the rule was unregistered: refuse, never drop derivatives
                 registry.require(original)
             before = getattr(rule, "before_apply", None)
             if before is not None:  # a refusal, or the rule to apply instead
                 rule = before(*args, **kwargs) or rule
-            return apply(rule, dispatching, args, kwargs)
+            return type(traced).__autodiffx_rule__(rule, dispatching, args, kwargs)
         return original(*args, **kwargs)
 
     dispatching.__signature__ = inspect.signature(original)
@@ -200,7 +203,7 @@ def _check_logsumexp(a=None, axis=None, b=None, keepdims=False, return_sign=Fals
 
 
 def _check_cho_solve(c_and_lower=None, b=None, *rest, **keywords):
-    if _carries_derivative([c_and_lower]):
+    if _traced([c_and_lower]) is not None:
         raise MissingRuleError(
             "scipy.linalg.cho_solve((c, lower), b) has a derivative rule in b only, not in "
             "the Cholesky factor c",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import builtins
 
+from ... import transforms
 from ..fence import refuse
 from ..source import is_missing
 
@@ -57,16 +58,15 @@ class Names:
     def _name_transform(self, call: ast.Call) -> ast.Name | None:
         """``autodiffx.grad(f, wrt=1)`` with arguments known before the function runs,
         made once now and given a global name; ``None`` for any other call."""
-        from ... import api
-
-        if self._static(call.func) is not api.grad:
+        grad = self._static(call.func)
+        if not transforms.is_grad(grad):
             return None
         arguments = [self._static_value(a) for a in call.args]
         keywords = {k.arg: self._static_value(k.value) for k in call.keywords}
         if any(is_missing(v) for v in [*arguments, *keywords.values()]):
             return None
         try:
-            gradient = api.grad(*arguments, **keywords)
+            gradient = grad(*arguments, **keywords)
         except Exception:  # a bad grad(...) call raises again when the code runs
             return None
         base = getattr(arguments[0], "__name__", "f") if arguments else "f"
