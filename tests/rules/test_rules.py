@@ -185,9 +185,37 @@ def shifted(value, step):
 def central_difference(rule, case: Case, args, path, t):
     forward = put(args, path, shifted(get(args, path), STEP * t))
     backward = put(args, path, shifted(get(args, path), -STEP * t))
-    high = np.asarray(evaluate(rule, case, forward), dtype=float)
-    low = np.asarray(evaluate(rule, case, backward), dtype=float)
+    align = SIGN_CHOICES.get(rule.name)
+    if align is None:
+        high = np.asarray(evaluate(rule, case, forward), dtype=float)
+        low = np.asarray(evaluate(rule, case, backward), dtype=float)
+    else:  # each result with the signs of the unshifted one, so the difference is smooth
+        base = evaluate(rule, case, args, joined=False)
+        high, low = (np.concatenate([np.ravel(r) for r in align(
+            base, evaluate(rule, case, shifted_args, joined=False))])
+            for shifted_args in (forward, backward))
     return (high - low) / (2 * STEP)
+
+
+def _svd_signs(base, result):
+    """Singular vectors are defined up to a sign per pair (u_k, v_k), and LAPACK may pick
+    the other sign after a small change of the matrix: flip each pair to agree with
+    ``base`` (the sign the rule's tangent differentiates)."""
+    if len(result) != 3:
+        return result
+    u, s, vh = result
+    signs = np.sign(np.sum(base[0] * u, axis=-2))  # one per column of u
+    return u * signs[..., None, :], s, vh * signs[..., :, None]
+
+
+def _eigh_signs(base, result):
+    """Eigenvectors are defined up to a sign each: flip them to agree with ``base``."""
+    w, v = result
+    return w, v * np.sign(np.sum(base[1] * v, axis=-2))[..., None, :]
+
+
+SIGN_CHOICES = {"svd": _svd_signs, "eigh": _eigh_signs}
+"""Rules whose results LAPACK defines only up to signs, with how to align them."""
 
 
 def params_and_keywords(rule, case: Case, args):
