@@ -139,7 +139,7 @@ def numbers(statements: list, params: list[str], wrt_names, rank_of: dict) -> se
                 bindings.setdefault(name, []).append(statement)
         elif isinstance(statement, (ir.For,)):
             bindings.setdefault(statement.target, []).append(statement)
-    # an argument of rank 0 is a number: autodiffx gives a 0-d array no rank (api._rank)
+    # an argument of rank 0 is a number: autodiffx gives a 0-d array no rank (arguments.rank)
     sure = {n for n in params if n in candidates}
     changed = True
     while changed:
