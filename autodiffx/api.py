@@ -9,7 +9,7 @@ a tuple of gradients, as in JAX and autograd.
 from __future__ import annotations
 
 import functools
-import inspect
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +38,8 @@ def _check_mode(mode: str) -> str:
 
 def _shaped(gradient, like):
     """A gradient shaped like its argument: a Python float for a Python number."""
+    if type(like) is float and type(gradient) in (float, np.float64):
+        return float(gradient)  # the common scalar case
     if (
         type(gradient) is np.ndarray
         and type(like) is np.ndarray
@@ -66,6 +68,8 @@ def _owned(gradients, args, indices, seed=None):
     same array for two arguments (``x + y``), or the caller's own cotangent; the caller
     must be free to update each result in place without touching anything else.
     """
+    if len(indices) == 1 and seed is None and type(args[indices[0]]) is float:
+        return (_shaped(gradients[0], args[indices[0]]),)  # a float: nothing to copy
     results = []
     seen = set() if seed is None else {id(seed)}
     for gradient, index in zip(gradients, indices, strict=True):
@@ -80,6 +84,10 @@ def _owned(gradients, args, indices, seed=None):
 
 
 def _require_scalar(value, f, what="grad"):
+    kind = type(value)
+    if kind is float or ((kind is np.float64 or kind is np.ndarray) and value.ndim == 0
+                         and value.dtype.kind == "f"):
+        return  # the common cases, checked without NumPy's dispatch
     _require_numeric(value, f)
     if np.ndim(value) != 0:
         raise NonScalarOutputError(
@@ -112,6 +120,8 @@ def _require_numeric(value, f) -> None:
 
 def _scalar_value(value):
     """A scalar output as a Python float, so that results print plainly."""
+    if type(value) is float:
+        return value
     if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
         return value.item()
     return value
@@ -143,7 +153,10 @@ def value_and_grad(
             value_and_grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux
         )
     _check_mode(mode)
-    resolved = arguments.resolve_wrt(f, wrt)
+    resolved = arguments.resolve_wrt(f, wrt)  # refuses a bad wrt now, not at the first call
+    if arguments.has_negative(wrt):
+        resolved = None  # counted from the end of each call's arguments
+    last = [None]  # reverse mode: the code of the last call, while its guard holds
 
     @functools.wraps(f)
     def value_and_gradient(*args, **kwargs):
@@ -155,7 +168,7 @@ def value_and_grad(
             )
         else:
             value, gradients, aux = _reverse_gradient(
-                function, args, kwargs, flat_indices, verbose, has_aux
+                function, args, kwargs, flat_indices, verbose, has_aux, last
             )
         shaped = _owned(gradients, args, flat_indices)
         if regroup is not None:
@@ -273,7 +286,7 @@ def _flattened(f, args, indices, mode):
     """:func:`autodiffx.arguments.flattened`, with reverse mode's rewriting of ``f``."""
     if mode == "forward":
         return arguments.flattened(f, args, indices)
-    return arguments.flattened(f, args, indices, _reverse_module().flat_function)
+    return arguments.flattened(f, args, indices, (_reverse or _reverse_module()).flat_function)
 
 
 def _reverse_module():
@@ -289,16 +302,28 @@ def _reverse_module():
 _reverse = None
 
 
-def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False):
-    reverse = _reverse_module()
+def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=None):
+    """Reverse mode's value, gradients and aux. ``last`` (a one-item list, per gradient
+    function) keeps ``(f, indices, ranks, generated)`` of the previous call: the same
+    function, indices and ranks with its guard still holding need no cache lookup."""
+    reverse = _reverse or _reverse_module()
 
-    if inspect.ismethod(f):
+    if type(f) is types.MethodType:
         # A bound method: transform the function, with the instance as a constant argument.
         shifted = tuple(i + 1 for i in indices)
         return _reverse_gradient(
-            f.__func__, [f.__self__, *args], kwargs, shifted, verbose, has_aux
+            f.__func__, [f.__self__, *args], kwargs, shifted, verbose, has_aux, last
         )
-    generated = reverse.build(f, indices, arguments.ranks_of(args), verbose=verbose)
+    ranks = arguments.ranks_of(args)
+    previous = last[0] if last is not None else None
+    if (previous is not None and previous[0] is f and previous[1] == indices
+            and previous[2] == ranks and previous[3].guard.holds()):
+        generated = previous[3]
+        reverse.note_call(f, previous[1], previous[2])
+    else:
+        generated = reverse.build(f, indices, ranks, verbose=verbose)
+        if last is not None and transforms.made_by(f) is None:  # not reverse over reverse
+            last[0] = (f, tuple(indices), ranks, generated)
     value, pullback = generated.function(*args, **kwargs)
     if not has_aux:
         _require_scalar(value, f)

@@ -71,7 +71,8 @@ def _takes_varargs(f: Callable) -> bool:
     return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
 
 
-def _has_negative(wrt: Wrt) -> bool:
+def has_negative(wrt: Wrt) -> bool:
+    """Whether ``wrt`` counts an argument from the end (then it depends on the call)."""
     if isinstance(wrt, (int, np.integer)):
         return wrt < 0
     return any(i < 0 for i in _raw_indices(wrt))
@@ -143,10 +144,11 @@ def as_differentiable(value: Any, position: int) -> Any:
 def prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = None):
     """Check the call's arguments against ``wrt`` and convert the differentiated ones.
 
-    ``resolved`` is ``resolve_wrt(f, wrt)`` computed once when the transform was made;
-    negative indices still need the call's argument count.
+    ``resolved`` is ``resolve_wrt(f, wrt)`` computed once when the transform was made, or
+    None; negative indices need the call's argument count (:func:`has_negative`), so they
+    are resolved here.
     """
-    if resolved is None or max(resolved[0]) >= len(args) or _has_negative(wrt):
+    if resolved is None or max(resolved[0]) >= len(args):
         resolved = resolve_wrt(f, wrt, len(args))
     indices, many = resolved
     args = list(args)
@@ -157,7 +159,9 @@ def prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = N
                 hint="pass the argument positionally",
             )
         kind = type(args[index])
-        if kind is np.ndarray or kind is float:
+        if kind is float or (kind is np.ndarray and args[index].dtype.kind == "f"):
+            continue  # the common cases, already differentiable as they are
+        if kind is np.ndarray:
             args[index] = as_differentiable(args[index], index)
         elif tree.is_structure(args[index]):
             args[index] = tree.map_leaves(
@@ -178,7 +182,10 @@ def flattened(f, args, indices, rewrite=None):
     :func:`autodiffx.reverse.structures.flat_function`), else a wrapper that rebuilds the
     structures and calls ``f`` (forward mode).
     """
-    if not any(type(args[i]) in (dict, list, tuple) for i in indices):
+    for i in indices:
+        if type(args[i]) in (dict, list, tuple):
+            break
+    else:
         return f, args, indices, None
     specs = {}
     flat_args, flat_indices = [], []
@@ -228,7 +235,8 @@ def flattened(f, args, indices, rewrite=None):
 
 
 def ranks_of(args) -> tuple[int, ...]:
-    return tuple(rank(a) for a in args)
+    """The rank of each argument (:func:`rank`)."""
+    return tuple([rank(a) for a in args])
 
 
 def rank(value) -> int:

@@ -4,8 +4,12 @@
 Two timings in the same run, ratio reported (the machine is shared):
 
 * *unguarded*: the cached generated vjp called directly, then its pullback;
-* *guarded*: ``reverse.build(f, wrt, ranks)`` (the cache lookup and the guard check that
-  ``autodiffx.grad`` does on every call) and then the same vjp and pullback.
+* *guarded*: ``reverse.build(f, wrt, ranks)`` (the cache lookup and the guard check) and
+  then the same vjp and pullback;
+* *grad*: the whole cached call of ``autodiffx.grad(f, wrt)``: argument checks, the guard
+  of the previous call's code, the vjp and pullback, and the result shaped like the
+  arguments. Its excess over *unguarded* is the API's cached-call overhead (issue 15's
+  target: at most 2 µs on ``f(x) = x * x``).
 
 Run with ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_guards.py``.
 """
@@ -22,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from timing import per_call  # noqa: E402
 
+import autodiffx  # noqa: E402
 from autodiffx.ner.model import max_margin_loss  # noqa: E402
 from autodiffx.reverse import emit  # noqa: E402
 
@@ -53,18 +58,26 @@ def measure(name, f, args, wrt):
     def guard_only():
         return emit.build(f, wrt, ranks)
 
+    gradient = autodiffx.grad(f, wrt=wrt if len(wrt) > 1 else wrt[0])
+
+    def through_api():
+        return gradient(*args)
+
     # interleaved rounds, best of each: the machine is shared and its speed drifts
-    base = with_guard = check = holds = float("inf")
+    base = with_guard = check = holds = api = float("inf")
     for _ in range(ROUNDS):
         holds = min(holds, per_call(generated.guard.holds))
         base = min(base, per_call(unguarded))
         with_guard = min(with_guard, per_call(guarded))
         check = min(check, per_call(guard_only))
+        api = min(api, per_call(through_api))
     records = len(generated.guard.records)
     print(f"{name:28s} records {records:2d}  unguarded {base * 1e6:8.2f} us  "
           f"guarded {with_guard * 1e6:8.2f} us  build+guard alone {check * 1e6:6.2f} us  "
           f"guard check alone {holds * 1e6:5.2f} us  "
           f"ratio {with_guard / base:5.3f}")
+    print(f"{'':28s} grad {api * 1e6:8.2f} us: cached-call overhead "
+          f"{(api - base) * 1e6:6.2f} us, ratio {api / base:5.3f}")
 
 
 def main():

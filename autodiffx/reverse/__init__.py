@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from ..arguments import flattened, ranks_of, resolve_wrt
 from ..tree import is_structure
-from .emit import Generated, build, last_call
+from .emit import Generated, build, last_call, note_call
 from .structures import flat_function
 
 
@@ -46,4 +46,4 @@ def source_of(g: Callable, *example_args) -> str:
     return build(f, indices, (-1,) * count).source
 
 
-__all__ = ["Generated", "build", "flat_function", "source_of"]
+__all__ = ["Generated", "build", "flat_function", "note_call", "source_of"]

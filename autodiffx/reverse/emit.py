@@ -557,6 +557,14 @@ def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
     return _build(f, given, tuple(wrt), tuple(argument_ranks), verbose)
 
 
+def note_call(f, wrt: tuple, argument_ranks: tuple) -> None:
+    """Record a call of code :func:`build` returned for these arguments before, so that
+    ``source(g)`` without examples shows the code of the last call."""
+    last = _last_call.get(id(f))
+    if last is None or last[1] is not wrt or last[2] is not argument_ranks:
+        _note_last(f, wrt, argument_ranks)
+
+
 def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool) -> Generated:
     key = (id(f), wrt, argument_ranks)
     with _lock:

@@ -349,3 +349,43 @@ def test_reverse_over_reverse_follows_a_rebound_global(modules):
         first = autodiffx.grad(m.f)
         numeric = (first(x + 1e-6) - first(x - 1e-6)) / 2e-6
         assert second(x) == pytest.approx(numeric, rel=1e-6)
+
+
+def test_one_gradient_function_called_again_follows_every_rebinding(modules):
+    """A gradient function reuses the code of its previous call only while that code's
+    guard holds and the ranks are the same (api keeps the last call's code)."""
+    m = modules("""
+        import numpy as np
+        A = 2.0
+        act = np.tanh
+
+        def f(x):
+            return np.sum(A * act(x) * x)
+        """)
+    g = autodiffx.grad(m.f)
+    forward = autodiffx.grad(m.f, mode="forward")
+    vector, scalar = np.array([0.3, -0.7, 1.1]), 0.4
+    for a, act, x in ((2.0, np.tanh, vector), (-3.0, np.tanh, vector), (-3.0, np.sin, vector),
+                      (-3.0, np.sin, scalar), (5.0, np.sin, scalar), (5.0, np.sin, vector),
+                      (2.0, np.tanh, vector)):
+        m.A, m.act = a, act
+        for _ in range(2):
+            np.testing.assert_allclose(g(x), central(m.f, x), rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(g(x), forward(x), rtol=1e-12)
+
+
+def test_source_follows_the_last_call_of_either_gradient_function(modules):
+    m = modules("""
+        import numpy as np
+
+        def f(x):
+            return np.sum(x @ x.T)
+        """)
+    g, h = autodiffx.grad(m.f), autodiffx.grad(m.f)
+    g(np.ones(3))
+    h(np.ones((2, 2)))
+    matrix = autodiffx.source(g)
+    assert matrix == autodiffx.source(g, np.ones((2, 2)))
+    g(np.ones(3))  # the code of g's first call, reused: the last call of f again
+    assert autodiffx.source(g) != matrix
+    assert autodiffx.source(g) == autodiffx.source(g, np.ones(3))
