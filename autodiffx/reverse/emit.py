@@ -33,7 +33,7 @@ from ..display import Code
 from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
 from ..rules.helpers import HELPERS
-from . import activity, aliasing, fence, flat, guards, ir, local_functions, optimize, ranks
+from . import activity, aliasing, fence, flat, guards, ir, local_functions, nested, optimize, ranks
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
 from .runtime import RUNTIME
@@ -536,6 +536,9 @@ def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
     if flat.is_reverse_gradient(f):
         # reverse over reverse: differentiate the flat gradient code of f
         f = flat.gradient_function(f, argument_ranks)
+    elif nested.is_forward_gradient(f):
+        # reverse over forward: differentiate a function calling it, the call a primitive
+        f = nested.calling_function(f)
     if _dead:
         _purge()
     try:

@@ -15,6 +15,8 @@ refused when the rule is built (:class:`~autodiffx.errors.UnsupportedSyntaxError
 
 from __future__ import annotations
 
+import itertools
+import linecache
 import threading
 import weakref
 
@@ -73,6 +75,45 @@ def rule_for(gradient) -> registry.Rule:
     with _lock:
         _rules[gradient] = rule
     return rule
+
+
+_callers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_counter = itertools.count(1)
+
+
+def calling_function(gradient):
+    """A plain function whose one statement calls ``gradient`` (made by
+    ``grad(f, mode="forward")``), for reverse mode to differentiate with the call as a
+    primitive (:func:`rule_for`): reverse over forward taken directly,
+    ``grad(grad(f, mode="forward"))``. Made once per gradient; its source is registered with
+    :mod:`linecache`, so ``source()`` shows it.
+
+    >>> import autodiffx
+    >>> def f(x):
+    ...     return x ** 3
+    >>> caller = calling_function(autodiffx.grad(f, mode="forward"))
+    >>> import inspect; print(inspect.getsource(caller), end="")
+    def f_grad_x_forward(x):
+        return f_grad_x(x)
+    """
+    with _lock:
+        caller = _callers.get(gradient)
+    if caller is not None:
+        return caller
+    rule = rule_for(gradient)  # refuses what is not supported, saying why
+    made = transforms.made_by(gradient)
+    token = next(t for t, g in custom.namespace_of(rule).items() if g is gradient)
+    parameters = ", ".join(rule.params)
+    name = f"{token}_forward"
+    text = f"def {name}({parameters}):\n    return {token}({parameters})\n"
+    filename = f"<autodiffx-forward-gradient-{next(_counter)} {name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {token: gradient, "__name__": getattr(made.function, "__module__", None)}
+    exec(compile(text, filename, "exec"), namespace)  # our own two lines
+    caller = namespace[name]
+    with _lock:
+        _callers[gradient] = caller
+    return caller
 
 
 _tokens: weakref.WeakValueDictionary = weakref.WeakValueDictionary()

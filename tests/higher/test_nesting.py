@@ -64,9 +64,37 @@ def test_reverse_over_forward_on_the_lecture_example():
             numeric, rel=1e-6)
 
 
-def test_reverse_mode_refuses_to_differentiate_a_forward_gradient_directly():
-    with pytest.raises(autodiffx.UnsupportedSyntaxError, match="inside a function"):
-        autodiffx.grad(lecture_dy)(1.0, 2.0, 0.0)
+def test_reverse_over_forward_directly_on_the_lecture_example():
+    # at (1, 2, 0): y wins the max, f = xy + y²; df/dy = x + 2y has gradient (1, 2, 0)
+    for wrt in range(3):
+        got = autodiffx.grad(lecture_dy, wrt=wrt)(1.0, 2.0, 0.0)
+        assert got == pytest.approx((1.0, 2.0, 0.0)[wrt])
+    assert autodiffx.grad(lecture_dy, wrt=(0, 1, 2))(1.0, 2.0, 0.0) == pytest.approx(
+        (1.0, 2.0, 0.0))
+    # df/dx = y: the gradient of the gradient with respect to y is 1
+    assert autodiffx.grad(lecture_dx, wrt="y")(1.0, 2.0, 0.0) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("x", [-1.3, 0.2, 0.9])
+def test_reverse_over_forward_directly_is_the_second_derivative(x):
+    """grad(grad(f, mode="forward")) of a scalar function: f'' by central differences of
+    the forward gradient, by forward over forward, and by the closed form."""
+    second = autodiffx.grad(polynomial_gradient)
+    c = (1.5, 0.25, 2.0, -1.0, 0.5)
+    assert second(x) == pytest.approx(np.polyval(np.polyder(c, 2), x), rel=1e-12)
+    numeric = (polynomial_gradient(x + H) - polynomial_gradient(x - H)) / (2 * H)
+    assert second(x) == pytest.approx(numeric, rel=1e-6)
+    assert second(x) == pytest.approx(
+        autodiffx.grad(polynomial_gradient, mode="forward")(x), rel=1e-12)
+
+
+def test_reverse_over_forward_directly_shows_its_code_and_refuses_a_tuple_wrt():
+    second = autodiffx.grad(polynomial_gradient)
+    second(0.5)
+    code = autodiffx.source(second)
+    assert "forward_gradient_vjp(polynomial_grad_x, 0, dout, (x,))" in code
+    with pytest.raises(autodiffx.UnsupportedSyntaxError, match="one argument"):
+        autodiffx.grad(both_dx)(1.0, 2.0, 0.0)
 
 
 both_dx = autodiffx.grad(lecture, wrt=(0, 1), mode="forward")
