@@ -259,9 +259,10 @@ defrule(
     keywords=REDUCE,
     tangents=(_mean_tangent,),
     adjoints=(
-        # np.maximum(..., 1): an empty x gets its empty gradient, not a ZeroDivisionError
-        "np.broadcast_to(g / np.maximum(np.size(x), 1), np.shape(x)) if axis is None "
-        "else unreduce(g, x, axis, keepdims) * (np.size(ans) / np.maximum(np.size(x), 1))",
+        # max(..., 1): an empty x gets its empty gradient, not a ZeroDivisionError (the
+        # builtin on two ints: np.maximum would take a microsecond to convert them)
+        "np.broadcast_to(g / max(np.size(x), 1), np.shape(x)) if axis is None "
+        "else unreduce(g, x, axis, keepdims) * (np.size(ans) / max(np.size(x), 1))",
     ),
     rank=_reduction_rank,
 )
@@ -398,12 +399,14 @@ defrule(
         lambda t, ans, x, y: matmul_tangent(t, x, y, 1),
     ),
     adjoints=(
+        # two matrices: np.dot, not @, because np.matmul runs a slow loop, not BLAS, on a
+        # transposed view with an axis of length 1 (one window, x.T of shape (1, n))
         "matmul_adjoint(g, x, y, 0) if np.ndim(x) > 2 or np.ndim(y) > 2 "
         "else (g * y if np.ndim(y) == 1 else y @ g) if np.ndim(x) == 1 "
-        "else np.outer(g, y) if np.ndim(y) == 1 else g @ y.T",
+        "else np.outer(g, y) if np.ndim(y) == 1 else np.dot(g, y.T)",
         "matmul_adjoint(g, x, y, 1) if np.ndim(x) > 2 or np.ndim(y) > 2 "
         "else (g * x if np.ndim(y) == 1 else np.outer(x, g)) if np.ndim(x) == 1 "
-        "else x.T @ g",
+        "else x.T @ g if np.ndim(y) == 1 else np.dot(x.T, g)",
     ),
     rank=_matmul_rank,
 )
@@ -436,10 +439,10 @@ defrule(
     adjoints=(
         "dot_adjoint(g, x, y, 0) if np.ndim(x) not in (1, 2) or np.ndim(y) not in (1, 2) "
         "else (g * y if np.ndim(y) == 1 else y @ g) if np.ndim(x) == 1 "
-        "else np.outer(g, y) if np.ndim(y) == 1 else g @ y.T",
+        "else np.outer(g, y) if np.ndim(y) == 1 else np.dot(g, y.T)",
         "dot_adjoint(g, x, y, 1) if np.ndim(x) not in (1, 2) or np.ndim(y) not in (1, 2) "
         "else (g * x if np.ndim(y) == 1 else np.outer(x, g)) if np.ndim(x) == 1 "
-        "else x.T @ g",
+        "else x.T @ g if np.ndim(y) == 1 else np.dot(x.T, g)",
     ),
     rank=_dot_rank,
 )

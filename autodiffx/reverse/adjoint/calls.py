@@ -9,6 +9,8 @@ import ast
 import copy
 import operator
 
+import numpy as np
+
 from .. import ir, optimize, ranks
 from .nodes import _assign, _call, _load, _np, _parsed, _store
 
@@ -200,12 +202,84 @@ class Calls:
                 continue
             if not (isinstance(operand, ast.Name) and operand.id in self.relevant):
                 continue
+            source = self._transposed_operand(statement, position)
+            if source is not None:  # dW = dZ.T @ X for Z = X @ W.T, not dWT then a transpose
+                tree = self._product_of_transposed(statement, position, gradient)
+                contributions.append((source, self._resolve(tree, statement)))
+                continue
             tree = self._substitute(expression, statement, gradient)
             tree = self._drop_unbroadcast(tree, statement, position)
             tree = self._scalar_seed(tree, statement, operand)
+            tree = _half_at_ties(tree, self.rank)
+            tree = self._untransposed(tree)
             tree = self._resolve(tree, statement)
             contributions.append((operand.id, tree))
         return contributions
+
+    # ------------------------------------------------------------------ transposes
+
+    def _transpose_of(self, name: str) -> str | None:
+        """``W`` when ``name`` is bound once, to ``W.T`` (or ``np.transpose(W)``) of a
+        matrix ``W`` whose value never changes (an argument or a name bound once, neither
+        stored into, outside loops): then ``name.T`` is ``W`` wherever ``name`` is read."""
+        binds = self.binds.get(name, [])
+        if len(binds) != 1 or name in self.params or name in self.stored or (
+                name in self.mutations):
+            return None
+        producer = self._producer(name)
+        if not (producer is not None and producer.kind == "primitive"
+                and producer.function is np.transpose and not producer.keywords
+                and len(producer.operands) == 1 and isinstance(producer.operands[0], ast.Name)
+                and not self.loops_of[id(producer)]):
+            return None
+        source = producer.operands[0].id
+        if self.rank(source) != 2 or source in self.stored or source in self.mutations or (
+                len(self.binds.get(source, [])) > (0 if source in self.params else 1)):
+            return None
+        return source
+
+    def _producer(self, name: str) -> ir.Assign | None:
+        return next((s for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
+                     and s.target == name and not s.targets), None)
+
+    def _transposed_operand(self, statement: ir.Assign, position: int) -> str | None:
+        """``W`` when operand ``position`` of a product of two matrices is ``WT = W.T``,
+        read nowhere else: its adjoint then goes straight to ``W``, transposed."""
+        if not (statement.kind == "primitive" and statement.function in (np.matmul, np.dot)
+                and len(statement.operands) == 2 and not statement.keywords
+                and all(ranks.atom_rank(o, self.rank_of) == 2 for o in statement.operands)
+                and not self.loops_of[id(statement)]):
+            return None
+        operand = statement.operands[position]
+        source = self._transpose_of(operand.id)
+        if source is None or source not in self.relevant or len(
+                self.references.get(operand.id, [])) != 2:  # bound here, read by statement
+            return None
+        return source
+
+    def _product_of_transposed(self, statement: ir.Assign, position: int, gradient: str):
+        """The adjoint of ``W`` through ``X @ WT`` (``g.T @ X``) or ``WT @ Y``
+        (``Y @ g.T``), in the layout of ``W``."""
+        other = self._untransposed(self._operand(statement.operands[1 - position]))
+        transposed = ast.Attribute(value=_load(gradient), attr="T", ctx=ast.Load())
+        pair = (transposed, other) if position == 1 else (other, transposed)
+        return _call(_np("dot"), *pair)
+
+    def _untransposed(self, tree: ast.expr) -> ast.expr:
+        """``WT.T`` is ``W`` where ``WT = W.T`` (see :meth:`_transpose_of`)."""
+        sweeps = self
+
+        class Untranspose(ast.NodeTransformer):
+            def visit_Attribute(self, node):
+                self.generic_visit(node)
+                if node.attr == "T" and isinstance(node.value, ast.Name) and getattr(
+                        node.value, "forward", None) is not None:
+                    source = sweeps._transpose_of(node.value.id)
+                    if source is not None:
+                        return sweeps._operand(_load(source))
+                return node
+
+        return Untranspose().visit(tree)
 
     def _reverse_several_results(self, statement: ir.Assign, defined: set[str]) -> list:
         """``w, V = np.linalg.eigh(a)``: the rule's adjoints read ``g[k]`` as result k's
@@ -343,6 +417,55 @@ def _full_product(tree: ast.expr, bindings: dict, whole: str, class_of) -> bool:
                 bindings.get(node.id)) == whole):
             return True
     return False
+
+
+def _half_at_ties(tree: ast.expr, rank) -> ast.expr:
+    """``(x > 0) + 0.5 * (x == 0)``, the derivative of ``np.maximum(x, 0)`` with half at
+    the tie, is ``np.heaviside(x, 0.5)``: one operation instead of four (and
+    ``np.heaviside(-x, 0.5)`` for ``np.minimum``). Only against the constant 0, and only for
+    an array ``x`` (rank known, at least 1): a number keeps its Python float. Where ``x``
+    is NaN, and max has no derivative, heaviside gives NaN where the comparisons gave 0."""
+
+    class Ties(ast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            return _tie_step(node, rank) or node
+
+    return Ties().visit(tree)
+
+
+def _tie_step(node: ast.BinOp, rank) -> ast.expr | None:
+    if not (isinstance(node.op, ast.Add) and isinstance(node.right, ast.BinOp)
+            and isinstance(node.right.op, ast.Mult) and _is_constant(node.right.left, 0.5)):
+        return None
+    step, tie = _zero_comparison(node.left), _zero_comparison(node.right.right)
+    if step is None or tie is None or tie[1] is not ast.Eq or step[1] not in (ast.Gt, ast.Lt):
+        return None
+    name = step[0]
+    if not (tie[0] == name and (rank(name) or 0) >= 1):
+        return None
+    operand = copy.deepcopy(node.left.left if isinstance(node.left.left, ast.Name)
+                            else node.left.comparators[0])
+    if step[1] is ast.Lt:
+        operand = ast.UnaryOp(op=ast.USub(), operand=operand)
+    return _call(_np("heaviside"), operand, ast.Constant(0.5))
+
+
+def _zero_comparison(node: ast.expr) -> tuple[str, type] | None:
+    """``(name, Gt)`` for ``name > 0``, ``(name, Eq)`` for ``name == 0`` or ``0 == name``."""
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+        return None
+    left, right, op = node.left, node.comparators[0], type(node.ops[0])
+    if isinstance(left, ast.Name) and _is_constant(right, 0):
+        return left.id, op
+    if isinstance(right, ast.Name) and _is_constant(left, 0) and op is ast.Eq:
+        return right.id, op
+    return None
+
+
+def _is_constant(node: ast.expr, value: float) -> bool:
+    return (isinstance(node, ast.Constant) and type(node.value) in (int, float)
+            and node.value == value)
 
 
 def _bound_target(statement: ir.Assign) -> ast.expr:

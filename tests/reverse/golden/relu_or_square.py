@@ -2,7 +2,7 @@ import numpy as np
 
 
 def relu_or_square_vjp(x):
-    # reverse mode of relu_or_square (golden_functions.py:23)
+    # reverse mode of relu_or_square (golden_functions.py:25)
     # if x > 0.0:
     if x > 0.0:
         # y = x * x

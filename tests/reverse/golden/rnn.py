@@ -2,7 +2,7 @@ import numpy as np
 
 
 def rnn_vjp(W, h0, steps):
-    # reverse mode of rnn (golden_functions.py:16)
+    # reverse mode of rnn (golden_functions.py:18)
     tape = []
     # h = h0
     h = h0

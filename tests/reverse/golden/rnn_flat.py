@@ -2,7 +2,7 @@ import numpy as np
 
 
 def rnn_grad(W, h0, steps):
-    # gradient of rnn (golden_functions.py:16)
+    # gradient of rnn (golden_functions.py:18)
     tape = []
     # h = h0
     h = h0

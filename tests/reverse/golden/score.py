@@ -3,7 +3,7 @@ from autodiffx.rules.helpers import unbroadcast
 
 
 def score_vjp(W, x, b, u):
-    # reverse mode of score (golden_functions.py:6)
+    # reverse mode of score (golden_functions.py:8)
     # z = W @ x + b
     Wx = W @ x
     z = Wx + b

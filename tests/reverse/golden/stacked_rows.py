@@ -3,7 +3,7 @@ from autodiffx.rules.helpers import unstack
 
 
 def stacked_rows_vjp(x):
-    # reverse mode of stacked_rows (golden_functions.py:58)
+    # reverse mode of stacked_rows (golden_functions.py:60)
     tape = []
     # rows = []
     rows = []

@@ -2,7 +2,7 @@ import numpy as np
 
 
 def layer_vjp(W, x):
-    # reverse mode of layer (golden_functions.py:31)
+    # reverse mode of layer (golden_functions.py:33)
     # return np.tanh(W @ x)
     Wx = W @ x
     layer = np.tanh(Wx)
@@ -17,7 +17,7 @@ def layer_vjp(W, x):
 
 
 def two_layers_vjp(W1, W2, x):
-    # reverse mode of two_layers (golden_functions.py:35)
+    # reverse mode of two_layers (golden_functions.py:37)
     # h = layer(W1, x)
     h, h_pullback = layer_vjp(W1, x)
     # return np.sum(layer(W2, h))

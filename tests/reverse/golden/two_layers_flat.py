@@ -2,7 +2,7 @@ import numpy as np
 
 
 def layer_vjp(dlayer, W, x):
-    # vector-Jacobian product of layer (golden_functions.py:31)
+    # vector-Jacobian product of layer (golden_functions.py:33)
     # return np.tanh(W @ x)
     Wx = W @ x
     layer = np.tanh(Wx)
@@ -14,7 +14,7 @@ def layer_vjp(dlayer, W, x):
 
 
 def layer_vjp_2(dlayer, W, x):
-    # vector-Jacobian product of layer (golden_functions.py:31)
+    # vector-Jacobian product of layer (golden_functions.py:33)
     # return np.tanh(W @ x)
     Wx = W @ x
     layer = np.tanh(Wx)
@@ -25,7 +25,7 @@ def layer_vjp_2(dlayer, W, x):
 
 
 def two_layers_grad(W1, W2, x):
-    # gradient of two_layers (golden_functions.py:35)
+    # gradient of two_layers (golden_functions.py:37)
     # h = layer(W1, x)
     h = layer(W1, x)
     # return np.sum(layer(W2, h))

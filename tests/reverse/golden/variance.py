@@ -3,7 +3,7 @@ from autodiffx.rules.helpers import strong_zero
 
 
 def moments_vjp(v):
-    # reverse mode of moments (golden_functions.py:49)
+    # reverse mode of moments (golden_functions.py:51)
     # return np.sum(v), np.sum(v**2)
     sum_v = np.sum(v)
     v_pow_2 = v ** 2
@@ -20,7 +20,7 @@ def moments_vjp(v):
 
 
 def variance_vjp(x):
-    # reverse mode of variance (golden_functions.py:53)
+    # reverse mode of variance (golden_functions.py:55)
     # total, squares = moments(x)
     (total, squares), moments_pullback = moments_vjp(x)
     # return squares / len(x) - (total / len(x)) ** 2
