@@ -314,6 +314,8 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
         return _reverse_gradient(
             f.__func__, [f.__self__, *args], kwargs, shifted, verbose, has_aux, last
         )
+    if has_aux and transforms.made_by(f) is None:
+        f = reverse.aux_version(f)  # only value of (value, aux) is differentiated
     ranks = arguments.ranks_of(args)
     previous = last[0] if last is not None else None
     if (previous is not None and previous[0] is f and previous[1] == indices
@@ -330,18 +332,7 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
         return _scalar_value(value), pullback(1.0), None
     value, aux = _split_aux(value, f)
     _require_scalar(value, f)
-    return _scalar_value(value), pullback((1.0, _zero_cotangent(aux))), aux
-
-
-def _zero_cotangent(value):
-    """A zero cotangent shaped like ``value`` (the aux output, which is not differentiated)."""
-    if isinstance(value, dict):
-        return {k: _zero_cotangent(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_zero_cotangent(v) for v in value)
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        return np.zeros_like(value)
-    return 0.0
+    return _scalar_value(value), pullback(1.0), aux
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .. import transforms
 from ..arguments import flattened, ranks_of, resolve_wrt
 from ..tree import is_structure
-from .emit import Generated, build, last_call, note_call
+from .emit import Generated, aux_version, build, last_call, note_call
 from .structures import flat_function
 
 
@@ -34,6 +35,9 @@ def source_of(g: Callable, *example_args) -> str:
     f = getattr(g, "__wrapped__", g)
     wrt = getattr(g, "wrt", 0) if f is not g else 0
     indices, _ = resolve_wrt(f, wrt)
+    made = transforms.made_by(g)
+    if made is not None and made.has_aux and made.mode == "reverse" and callable(f):
+        f = aux_version(f)
     if example_args and any(is_structure(example_args[i]) for i in indices
                             if i < len(example_args)):
         f, example_args, indices, _ = flattened(f, list(example_args), indices, flat_function)
@@ -46,4 +50,4 @@ def source_of(g: Callable, *example_args) -> str:
     return build(f, indices, (-1,) * count).source
 
 
-__all__ = ["Generated", "build", "flat_function", "note_call", "source_of"]
+__all__ = ["Generated", "aux_version", "build", "flat_function", "note_call", "source_of"]

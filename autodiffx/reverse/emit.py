@@ -144,8 +144,10 @@ class ModuleBuilder:
         rank_of = ranks.infer(statements, params, argument_ranks, self.call_ranks,
                               normalizer.globals_used)
         result = statements[-1].value
+        differentiated = _value_of_pair(result, source) if with_aux(source.function) else None
         wrt_names = [params[i] for i in wrt]
-        relevant = activity.analyse(statements, wrt_names, ir.names_in(result))
+        relevant = activity.analyse(statements, wrt_names, ir.names_in(
+            result if differentiated is None else differentiated))
         activity.check(statements, relevant, source)
         activity.check_lists(statements, relevant, normalizer.lists, source)
         if not flat.is_gradient_code(source):
@@ -162,7 +164,7 @@ class ModuleBuilder:
             ranks.shape_classes(statements, params, rank_of),
             (lambda f: self.callee(f, namer, normalizer.globals_used)) if self.flat else None,
         )
-        body = sweeps.build(result, namer.fresh("pullback"))
+        body = sweeps.build(result, namer.fresh("pullback"), differentiated)
         for statement in ir.walk(statements):
             rule = getattr(statement, "rule", None)
             if rule is not None:
@@ -292,6 +294,46 @@ def _with_comments(text: str, printed: ast.Module, texts: list[str]) -> str:
         indent = line[:len(line) - len(line.lstrip())]
         lines[statement.lineno - 1] = f"{indent}# {comment_text(texts[int(match.group(1))])}\n"
     return "".join(lines)
+
+
+_AUX = "__autodiffx_has_aux__"
+_aux_versions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def aux_version(f):
+    """``f`` for ``has_aux=True``: a function of the same code, globals and closure that
+    reverse mode transforms differentiating only ``value`` of the ``(value, aux)`` it
+    returns; ``aux`` is computed in the forward sweep as written and handed back
+    undifferentiated. Made once per function, so its generated code is cached apart."""
+    if not isinstance(f, types.FunctionType):
+        return f  # no source to transform: reverse mode refuses it with the reason
+    version = _aux_versions.get(f)
+    if version is None:
+        version = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__,
+                                     f.__closure__)
+        version.__kwdefaults__ = f.__kwdefaults__
+        version.__qualname__ = f.__qualname__
+        version.__module__ = f.__module__
+        setattr(version, _AUX, True)
+        _aux_versions[f] = version
+    return version
+
+
+def with_aux(function) -> bool:
+    """Whether ``function`` was made by :func:`aux_version`."""
+    return getattr(function, _AUX, False)
+
+
+def _value_of_pair(result: ast.expr, source: FunctionSource) -> ast.expr:
+    """``value`` of the ``(value, aux)`` that a function differentiated with
+    ``has_aux=True`` returns."""
+    if not (isinstance(result, ast.Tuple) and len(result.elts) == 2):
+        raise UnsupportedSyntaxError(
+            f"has_aux=True needs {source.name} to return a pair (value, aux) on every path",
+            location=source.location(source.node),
+            hint="return value, aux; or leave has_aux out",
+        )
+    return result.elts[0]
 
 
 def _refuse_nested_gradient(function, caller, caller_source) -> None:

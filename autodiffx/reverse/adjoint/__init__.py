@@ -117,10 +117,13 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
 
     # ------------------------------------------------------------------ entry point
 
-    def build(self, result: ast.expr, pullback_name: str):
-        """The forward statements (ending in ``return value, pullback``)."""
+    def build(self, result: ast.expr, pullback_name: str, differentiated: ast.expr = None):
+        """The forward statements (ending in ``return value, pullback``). The pullback's
+        cotangent is that of ``differentiated``, the part of ``result`` being
+        differentiated (``value`` of ``return value, aux``), by default all of it."""
         defined: set[str] = set()
         unpack = None
+        returned, result = result, result if differentiated is None else differentiated
         if isinstance(result, ast.Tuple):
             seed = self.namer.fresh("dout", adjoint_too=False)
             unpack = self._unpack_seed(result, seed, defined)
@@ -162,7 +165,7 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         if self.saved:
             forward.insert(0, _assign(self.tape, ast.List(elts=[], ctx=ast.Load()), pure=False))
         forward.append(pullback)
-        forward.append(ast.Return(value=ast.Tuple(elts=[copy.deepcopy(result),
+        forward.append(ast.Return(value=ast.Tuple(elts=[copy.deepcopy(returned),
                                                         _load(pullback_name)], ctx=ast.Load())))
         optimize.eliminate_dead_code(pullback.body, set())
         optimize.eliminate_dead_code(forward, set())
