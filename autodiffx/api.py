@@ -139,14 +139,16 @@ def value_and_grad(
     verbose: bool = False,
     has_aux: bool = False,
 ) -> Callable:
-    """Like :func:`grad`, but the new function returns ``(value, gradient)``.
+    """Like [`grad`][autodiffx.grad], but the new function returns ``(value, gradient)``.
 
-    With ``has_aux=True``, ``f`` returns ``(value, aux)`` and the new function returns
-    ``((value, aux), gradient)``, as in JAX.
+    The arguments are [`grad`][autodiffx.grad]'s. With ``has_aux=True``, ``f`` returns
+    ``(value, aux)`` and the new function returns ``((value, aux), gradient)``, as in JAX.
 
-    >>> import numpy as np
-    >>> value_and_grad(lambda x: np.sum(x ** 2), mode="forward")(np.array([1.0, 2.0]))
-    (5.0, array([2., 4.]))
+    Examples:
+        >>> import numpy as np
+        >>> from autodiffx import value_and_grad
+        >>> value_and_grad(lambda x: np.sum(x ** 2), mode="forward")(np.array([1.0, 2.0]))
+        (5.0, array([2., 4.]))
     """
     if f is None:
         return functools.partial(
@@ -196,22 +198,37 @@ def grad(
 ) -> Callable:
     """Return a function that computes the gradient of the scalar function ``f``.
 
-    ``wrt`` picks the arguments: an index, an argument name, or a tuple of them (then the
-    result is a tuple of gradients, each with its argument's shape). ``mode="reverse"``
-    (the default) generates adjoint code from ``f``'s source; ``mode="forward"`` pushes
-    dual numbers through ``f`` as it is, ``chunk`` directions per evaluation.
+    ``mode="reverse"`` (the default) generates adjoint code from ``f``'s source;
+    ``mode="forward"`` pushes dual numbers through ``f`` as it is. An argument may be a
+    dict, list or tuple of arrays, nested (a ``params`` dict): its gradient has the same
+    structure.
 
-    An argument may be a dict, list or tuple of arrays, nested (a ``params`` dict): its
-    gradient has the same structure. With ``has_aux=True``, ``f`` returns
-    ``(value, aux)`` and the gradient function returns ``(gradient, aux)``; ``aux`` is
-    passed through undifferentiated.
+    Args:
+        f: The function, with a scalar output (a float or a 0-d float array). Left out,
+            ``grad(wrt=..., mode=...)`` is a decorator.
+        wrt: The arguments to differentiate with respect to: an index, an argument name, or
+            a tuple of them (then the result is a tuple of gradients, each with its
+            argument's shape).
+        mode: ``"reverse"`` or ``"forward"``.
+        chunk: Forward mode: how many directions one evaluation pushes (vector mode). Left
+            out, as many as fit in a 32 MiB block of seeds.
+        verbose: Reverse mode: print the generated code when it is generated.
+        has_aux: ``f`` returns ``(value, aux)`` and the gradient function returns
+            ``(gradient, aux)``; ``aux`` is passed through undifferentiated.
 
-    >>> import numpy as np
-    >>> @grad(wrt=(0, 1, 2), mode="forward")
-    ... def f(x, y, z):
-    ...     return (x + y) * max(y, z)
-    >>> f(1.0, 2.0, 0.0)
-    (2.0, 5.0, 0.0)
+    Returns:
+        A function with ``f``'s signature that returns the gradient.
+
+    Examples:
+        The lecture's worked example, f(x, y, z) = (x + y) · max(y, z) at (1, 2, 0):
+
+        >>> import numpy as np
+        >>> from autodiffx import grad
+        >>> @grad(wrt=(0, 1, 2), mode="forward")
+        ... def f(x, y, z):
+        ...     return (x + y) * max(y, z)
+        >>> f(1.0, 2.0, 0.0)
+        (2.0, 5.0, 0.0)
     """
     if f is None:
         return functools.partial(
@@ -341,9 +358,11 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     ``tangents`` has one entry per primal, of the same shape. Returns
     ``(value, tangent_out)``, as in JAX.
 
-    >>> import numpy as np
-    >>> jvp(np.sin, (0.0,), (2.0,))
-    (0.0, 2.0)
+    Examples:
+        >>> import numpy as np
+        >>> from autodiffx import jvp
+        >>> jvp(np.sin, (0.0,), (2.0,))
+        (0.0, 2.0)
     """
     primals = tuple(primals)
     tangents = tuple(tangents)
@@ -374,10 +393,13 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
 def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     """Reverse mode: ``(value, pullback)``; ``pullback(cotangent)`` gives one entry per argument.
 
-    >>> import numpy as np
-    >>> value, pullback = vjp(lambda x, y: x * y, 2.0, 3.0)
-    >>> value, pullback(1.0)
-    (6.0, (3.0, 2.0))
+    Examples:
+        The multiply gate: each input gets the upstream gradient times the other input.
+
+        >>> from autodiffx import vjp
+        >>> value, pullback = vjp(lambda x, y: x * y, 2.0, 3.0)
+        >>> value, pullback(1.0)
+        (6.0, (3.0, 2.0))
     """
     from . import reverse
 
@@ -400,10 +422,12 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
 def jacfwd(f: Callable, wrt: Wrt = 0, *, chunk: int | None = None) -> Callable:
     """The Jacobian by forward mode: shape ``output.shape + input.shape`` per ``wrt`` input.
 
-    >>> import numpy as np
-    >>> jacfwd(lambda x: x ** 2)(np.array([1.0, 3.0]))
-    array([[2., 0.],
-           [0., 6.]])
+    Examples:
+        >>> import numpy as np
+        >>> from autodiffx import jacfwd
+        >>> jacfwd(lambda x: x ** 2)(np.array([1.0, 3.0]))
+        array([[2., 0.],
+               [0., 6.]])
     """
 
     @functools.wraps(f)
@@ -428,12 +452,17 @@ def jacfwd(f: Callable, wrt: Wrt = 0, *, chunk: int | None = None) -> Callable:
 def jacrev(f: Callable, wrt: Wrt = 0) -> Callable:
     """The Jacobian by reverse mode: one pullback per output entry.
 
-    >>> import numpy as np
-    >>> def square(x):
-    ...     return x ** 2
-    >>> jacrev(square)(np.array([1.0, 3.0]))
-    array([[2., 0.],
-           [0., 6.]])
+    Examples:
+        Reverse mode reads ``square``'s source (a file, IPython, Jupyter or Python 3.13's
+        prompt; the plain prompt of older Pythons keeps none).
+
+        >>> import numpy as np
+        >>> from autodiffx import jacrev
+        >>> def square(x):
+        ...     return x ** 2
+        >>> jacrev(square)(np.array([1.0, 3.0]))
+        array([[2., 0.],
+               [0., 6.]])
     """
     from . import reverse
 
@@ -471,19 +500,23 @@ def _jacobians(blocks, regroup, many):
 
 
 def source(g: Callable, *example_args) -> str:
-    """The generated source of a reverse-mode gradient made by :func:`grad` (or of ``f``).
+    """The generated source of a reverse-mode gradient made by [`grad`][autodiffx.grad] (or of
+    ``f``).
 
     Generated code is specialised for the ranks (``ndim``) of the arguments, which is what
     lets it say ``np.outer(dz, x)`` where the rank is known. ``source(g, *args)`` shows the
     code for those arguments; ``source(g)`` shows the code of the last call, or the
-    rank-generic code when ``g`` has not been called yet.
+    rank-generic code when ``g`` has not been called yet. The result is a ``str`` that a
+    notebook shows as highlighted Python.
 
-    >>> import numpy as np
-    >>> from autodiffx.ner.model import score
-    >>> text = source(grad(score, wrt="b"), np.ones((2, 3)), np.zeros(2), np.ones(2),
-    ...               np.ones((3, 1)))
-    >>> "def score_vjp(W, b, u, X):" in text and "dz = dh * (1 - h ** 2)" in text
-    True
+    Examples:
+        >>> import numpy as np
+        >>> from autodiffx import grad, source
+        >>> from autodiffx.ner.model import score
+        >>> text = source(grad(score, wrt="b"), np.ones((2, 3)), np.zeros(2), np.ones(2),
+        ...               np.ones((3, 1)))
+        >>> "def score_vjp(W, b, u, X):" in text and "dz = dh * (1 - h ** 2)" in text
+        True
     """
     from . import reverse
 
@@ -501,10 +534,12 @@ def hessian(f: Callable, wrt: int | str = 0, *, mode: str = "reverse") -> Callab
     forward-over-reverse: Duals flow through the generated adjoint code) or ``"forward"``
     (forward-over-forward, which needs no source).
 
-    >>> import numpy as np
-    >>> hessian(lambda x: np.sum(x ** 3), mode="forward")(np.array([1.0, 2.0]))
-    array([[ 6.,  0.],
-           [ 0., 12.]])
+    Examples:
+        >>> import numpy as np
+        >>> from autodiffx import hessian
+        >>> hessian(lambda x: np.sum(x ** 3), mode="forward")(np.array([1.0, 2.0]))
+        array([[ 6.,  0.],
+               [ 0., 12.]])
     """
     _check_mode(mode)
     if isinstance(wrt, (tuple, list)):
@@ -533,9 +568,11 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence, *, mode: str = "reve
     arguments and v the stacked tangents. ``mode`` picks the inner gradient's mode
     (``"reverse"``, the default, is forward-over-reverse).
 
-    >>> import numpy as np
-    >>> hvp(lambda x: np.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
-    array([6., 0.])
+    Examples:
+        >>> import numpy as np
+        >>> from autodiffx import hvp
+        >>> hvp(lambda x: np.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+        array([6., 0.])
     """
     _check_mode(mode)
     primals = tuple(primals)

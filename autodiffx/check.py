@@ -22,11 +22,14 @@ from .errors import ArgumentError, GradientCheckError
 
 @dataclass
 class GradCheckReport:
-    """What :func:`check_grad` compared, and how far apart the numbers were."""
+    """What [`check_grad`][autodiffx.check_grad] compared, and how far apart the numbers were.
+
+    It prints as one line (two with a warning); ``rows`` holds every comparison.
+    """
 
     passed: bool
     max_error: float
-    """The largest relative error seen, as defined in the module docstring."""
+    """The largest relative error seen: |num − grad| / max(1, |num|, |grad|)."""
     method: str
     """``"entrywise"`` or ``"directional"``."""
     checks: int
@@ -75,16 +78,62 @@ def check_grad(
 ) -> GradCheckReport:
     """Compare a gradient of the scalar function ``f`` at ``args`` with central differences.
 
-    The gradient is autodiffx's own (``mode`` picks which) or, when given, ``grad_fn``'s:
-    a function with ``f``'s signature returning what ``grad(f, wrt)`` would, for example a
-    gradient derived by hand. Returns a :class:`GradCheckReport`; raises
-    :class:`~autodiffx.errors.GradientCheckError` when an error exceeds ``rtol``.
+    Each entry of each ``wrt`` argument is moved by ±``eps`` in turn, and the central
+    difference (f(x + eps) − f(x − eps)) / 2 eps is compared with the gradient's entry
+    through the relative error |num − grad| / max(1, |num|, |grad|). That costs two
+    evaluations of ``f`` per entry, so above ``max_entries`` entries the check compares
+    directional derivatives along ``directions`` random unit vectors v instead:
+    (f(x + eps v) − f(x − eps v)) / 2 eps against ⟨grad, v⟩.
 
-    >>> import numpy as np
-    >>> report = check_grad(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), mode="forward",
-    ...                     grad_fn=lambda x: 3 * x ** 2)
-    >>> report.passed
-    True
+    Args:
+        f: The function, with a scalar output.
+        *args: The point to check at: all of ``f``'s arguments.
+        wrt: The arguments whose gradient is checked, as in [`grad`][autodiffx.grad]: an
+            index, a name, or a tuple of them.
+        grad_fn: The gradient to check: a function with ``f``'s signature returning what
+            ``grad(f, wrt)`` would, for example a gradient derived by hand. Left out,
+            autodiffx's own ``grad(f, wrt, mode=mode)``.
+        eps: The step h of the central differences. 1e-4, the course notes' choice,
+            balances the truncation error (about h²) against rounding (about 1e-16 / h).
+        rtol: The largest relative error that passes. Central differences in float64 are
+            good to about 1e-8 for a smooth function, so 1e-5 leaves room; a wrong rule
+            usually gives 1e-2 or more.
+        mode: The mode of autodiffx's gradient when ``grad_fn`` is not given.
+        max_entries: Above this many entries in all the ``wrt`` arguments together, check
+            directional derivatives instead of entries (the report's ``method`` says which).
+        directions: How many random directions the directional check uses.
+        seed: The seed of the random directions.
+        raise_on_failure: Raise when the check fails; with ``False``, return the failing
+            report instead.
+
+    Returns:
+        A [`GradCheckReport`][autodiffx.GradCheckReport] (``passed``, ``max_error``, the
+        ``worst`` place, every comparison in ``rows``).
+
+    Raises:
+        GradientCheckError: A relative error exceeds ``rtol`` (and ``raise_on_failure``).
+        ArgumentError: ``grad_fn`` returned a different number of gradients than ``wrt``
+            names.
+
+    Examples:
+        A gradient derived by hand, checked entry by entry:
+
+        >>> import numpy as np
+        >>> from autodiffx import check_grad
+        >>> report = check_grad(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), mode="forward",
+        ...                     grad_fn=lambda x: 3 * x ** 2)
+        >>> report.passed, report.method, report.checks
+        (True, 'entrywise', 2)
+
+        A 30 × 20 matrix has 600 entries, more than ``max_entries``: three random
+        directions are checked instead, and a wrong gradient is reported, not raised.
+
+        >>> A = np.random.default_rng(0).normal(size=(30, 20))
+        >>> report = check_grad(lambda A: np.sum(np.tanh(A)), A, mode="forward",
+        ...                     grad_fn=lambda A: 1 - np.tanh(A),
+        ...                     directions=3, raise_on_failure=False)
+        >>> report.method, report.checks, report.passed
+        ('directional', 3, False)
     """
     prepared, indices, many = prepare(f, args, wrt)
     gradient_function = grad_fn or grad(f, wrt, mode=mode)

@@ -1,13 +1,13 @@
 """Drawing the computation graph of one evaluation, with values and gradients on its edges.
 
-:func:`trace` runs a function on *traced* values: each NumPy primitive (and Python's
+``trace`` runs a function on *traced* values: each NumPy primitive (and Python's
 ``max``/``min``) applied to them becomes one node, found through the same rule registry
 the two modes read. A backward pass then visits the nodes in reverse order and applies
 each rule's compiled adjoint (``rule.adjoint_function(i)``), so every edge carries its
 forward value and the gradient of the output flowing back along it, as in the lecture's
 diagrams: ``+`` passes the gradient on, ``max`` routes it, ``*`` switches it.
 
-:meth:`Graph.to_dot` writes Graphviz DOT; :func:`render` turns it into SVG or PNG with the
+``Graph.to_dot`` writes Graphviz DOT; ``render`` turns it into SVG or PNG with the
 ``dot`` program when it is installed.
 
 >>> def f(x, y, z):
@@ -170,7 +170,7 @@ def _plain(value):
 
 
 class Traced:
-    """A value whose operations are recorded as nodes of a :class:`Graph`."""
+    """A value whose operations are recorded as nodes of a ``Graph``."""
 
     __array_priority__ = 1000
 
@@ -583,16 +583,23 @@ def graph(f: Callable, *args, wrt: int | str | tuple[int | str, ...] | None = No
     ``dot`` program is installed; its ``repr`` says how to get it when not. ``to_dot()``
     gives the Graphviz text and ``save("f.svg")`` writes a file, as the command does.
 
-    >>> def f(x, y, z):
-    ...     return (x + y) * max(y, z)
-    >>> picture = graph(f, 1.0, 2.0, 0.0)
-    >>> picture.value, picture.gradients
-    (6.0, (2.0, 5.0, 0.0))
-    >>> print(picture.summary())
-    computation graph of f: 3 operations, f = 6
-      df/dx = 2
-      df/dy = 5
-      df/dz = 0
+    Returns:
+        A [`Picture`][autodiffx.computation_graph.Picture].
+
+    Examples:
+        The lecture's worked example, f(x, y, z) = (x + y) · max(y, z) at (1, 2, 0):
+
+        >>> from autodiffx import graph
+        >>> def f(x, y, z):
+        ...     return (x + y) * max(y, z)
+        >>> picture = graph(f, 1.0, 2.0, 0.0)
+        >>> picture.value, picture.gradients
+        (6.0, (2.0, 5.0, 0.0))
+        >>> print(picture.summary())
+        computation graph of f: 3 operations, f = 6
+          df/dx = 2
+          df/dy = 5
+          df/dz = 0
     """
     if wrt is not None:
         names = _parameter_names(f, len(args))
@@ -616,8 +623,8 @@ def graph(f: Callable, *args, wrt: int | str | tuple[int | str, ...] | None = No
 
 
 class Picture:
-    """What :func:`graph` returns: a traced :class:`Graph` that draws itself in a notebook
-    (``_repr_svg_``, which IPython calls) and describes itself in a terminal."""
+    """What [`graph`][autodiffx.graph] returns: a traced ``Graph`` that draws itself in a
+    notebook (``_repr_svg_``, which IPython calls) and describes itself in a terminal."""
 
     def __init__(self, graph: Graph):
         self.graph = graph

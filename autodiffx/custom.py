@@ -1,10 +1,10 @@
 """User-defined primitives: a function with its own derivative rules, in both modes.
 
 ``@primitive(...)`` registers the decorated function in the registry of rules, in the
-registry's own format (see :mod:`autodiffx.rules.registry`): one tangent callable and one
+registry's own format (see ``autodiffx.rules.registry``): one tangent callable and one
 adjoint expression per positional parameter. The function is then a primitive:
 
-* forward mode: called with Duals, it goes through :func:`autodiffx.forward.dual.apply`
+* forward mode: called with Duals, it goes through ``autodiffx.forward.dual.apply``
   with the rule, never through its body (so a numerically stable body, or one forward
   mode cannot run, is fine);
 * reverse mode: the call stays in the forward sweep as it is written, and the adjoint
@@ -12,14 +12,17 @@ adjoint expression per positional parameter. The function is then a primitive:
   expression uses besides ``np``, the helpers and its parameters (a function of the
   user's module, say); the generated module sees them.
 
->>> import numpy as np
->>> @primitive("x", adjoints=("g * np.cos(x)",), tangents=(lambda t, ans, x: t * np.cos(x),))
-... def my_sin(x):
-...     return np.sin(x)
->>> from autodiffx import grad
->>> grad(my_sin, mode="forward")(0.0)
-1.0
->>> unregister(my_sin)
+Examples:
+    >>> import numpy as np
+    >>> from autodiffx import grad, primitive
+    >>> from autodiffx.custom import unregister
+    >>> @primitive("x", adjoints=("g * np.cos(x)",),
+    ...            tangents=(lambda t, ans, x: t * np.cos(x),))
+    ... def my_sin(x):
+    ...     return np.sin(x)
+    >>> grad(my_sin, mode="forward")(0.0)
+    1.0
+    >>> unregister(my_sin)
 """
 
 from __future__ import annotations
@@ -53,24 +56,45 @@ def primitive(
     elementwise: bool = False,
     doc: str = "",
 ) -> Callable[[Callable], Callable]:
-    """Decorate a function to make it a primitive with these rules (see the module doc).
+    """Decorate a function to make it a primitive with these rules.
 
-    ``params`` names the positional parameters the rules use (``"x"`` or ``"x y"``);
-    ``adjoints`` gives one adjoint expression per parameter, in ``g`` (the cotangent of
-    the output), ``ans`` (the output) and the parameter and keyword names; ``tangents``
-    gives one callable ``tangent(t, ans, *params, **keywords)`` per parameter, where ``t``
-    carries a leading axis of directions (see :mod:`autodiffx.rules.registry`). Without
-    ``tangents``, forward mode uses the adjoint expressions instead, which is right when
-    the function is elementwise and every partial is a plain product
-    (``elementwise=True``): the tangent is then the adjoint with ``g`` set to ``t``.
+    Forward mode then calls it with the rule instead of running its body on Duals (so a
+    numerically stable body, or one forward mode cannot run, is fine); reverse mode keeps
+    the call in the forward sweep and inlines the adjoint expressions into the generated
+    code. ``autodiffx.custom.unregister(function)`` removes the rule again.
 
-    >>> @primitive("x", adjoints=("g * 2 * x",), elementwise=True)
-    ... def square(x):
-    ...     return x * x
-    >>> from autodiffx import grad
-    >>> grad(square, mode="forward")(3.0)
-    6.0
-    >>> unregister(square)
+    Args:
+        params: The positional parameters the rules use, as names (``"x"`` or ``"x y"``).
+        adjoints: One adjoint expression per parameter, in ``g`` (the cotangent of the
+            output), ``ans`` (the output) and the parameter and keyword names; ``None`` for
+            a parameter with no derivative.
+        tangents: One callable ``tangent(t, ans, *params, **keywords)`` per parameter,
+            where ``t`` carries a leading axis of directions (see
+            [`defrule`][autodiffx.rules.registry.defrule]). Left out, forward mode uses the
+            adjoint expressions instead, which is right when the function is elementwise in
+            one argument (``elementwise=True``): the tangent is then the adjoint with ``g``
+            set to ``t``.
+        keywords: The keyword parameters the rules understand, with their defaults.
+        namespace: Names the adjoint expressions use besides ``np``, the helpers and their
+            parameters (a function of the user's module, say); the generated code sees
+            them.
+        name: The rule's name in messages and generated-code comments (default: the
+            function's name).
+        elementwise: The function is elementwise (the output broadcasts like the inputs).
+        doc: A note on the convention at kinks, if any.
+
+    Returns:
+        A decorator; the function it returns has the rule in its ``rule`` attribute.
+
+    Examples:
+        >>> from autodiffx import grad, primitive
+        >>> from autodiffx.custom import unregister
+        >>> @primitive("x", adjoints=("g * 2 * x",), elementwise=True)
+        ... def square(x):
+        ...     return x * x
+        >>> grad(square, mode="forward")(3.0)
+        6.0
+        >>> unregister(square)
     """
     names = tuple(params.split()) if isinstance(params, str) else tuple(params)
     adjoints = tuple(adjoints)
@@ -172,16 +196,19 @@ def stop_gradient(x: Any) -> Any:
     entry by entry.
 
     The lecture's use: a target or a normaliser computed from the parameters but meant to be
-    held fixed. Below, ``scale`` is ``np.sum(x)`` as a value, but the gradient is that of
-    ``x / c`` with ``c`` frozen at that value, ``1 / c`` in every entry:
+    held fixed.
 
-    >>> import numpy as np
-    >>> from autodiffx import grad, stop_gradient
-    >>> def normalised(x):
-    ...     scale = stop_gradient(np.sum(x))
-    ...     return np.sum(x / scale)
-    >>> grad(normalised, mode="forward")(np.array([1.0, 3.0]))
-    array([0.25, 0.25])
+    Examples:
+        Below, ``scale`` is ``np.sum(x)`` as a value, but the gradient is that of
+        ``x / c`` with ``c`` frozen at that value, ``1 / c`` in every entry:
+
+        >>> import numpy as np
+        >>> from autodiffx import grad, stop_gradient
+        >>> def normalised(x):
+        ...     scale = stop_gradient(np.sum(x))
+        ...     return np.sum(x / scale)
+        >>> grad(normalised, mode="forward")(np.array([1.0, 3.0]))
+        array([0.25, 0.25])
     """
     while isinstance(x, Dual):
         x = x.primal
@@ -198,7 +225,7 @@ registry.nondifferentiable(stop_gradient, name="stop_gradient")
 
 
 def unregister(function: Callable) -> None:
-    """Remove the rule of a function decorated with :func:`primitive`."""
+    """Remove the rule of a function decorated with [`primitive`][autodiffx.primitive]."""
     rule = getattr(function, "rule", None)
     if rule is None:
         raise ArgumentError(f"{getattr(function, '__name__', function)!r} is not a primitive")

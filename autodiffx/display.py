@@ -4,7 +4,7 @@ IPython asks an object for its richest picture through ``_repr_html_``, ``_repr_
 ``_repr_svg_`` and ``_repr_pretty_``; ``print`` and ``repr`` never call them, so the same
 object prints as plain text in a terminal, a doctest or a log.
 
-:class:`Code` is what :func:`autodiffx.source` returns: a ``str`` (so ``print``, ``in``,
+``Code`` is what ``autodiffx.source`` returns: a ``str`` (so ``print``, ``in``,
 ``==`` and ``ast.parse`` work as on any string) that a notebook shows as highlighted
 Python. Highlighting uses Pygments when it is installed (IPython installs it) and a plain
 ``<pre>`` block otherwise: autodiffx does not depend on it.
@@ -21,14 +21,20 @@ _STYLE = "default"
 class Code(str):
     """Python source that prints as itself and shows highlighted in a notebook.
 
-    >>> code = Code("def f(x):\\n    return x < 1\\n")
-    >>> print(code, end="")
-    def f(x):
-        return x < 1
-    >>> code == "def f(x):\\n    return x < 1\\n", isinstance(code, str)
-    (True, True)
-    >>> "&lt;" in code._repr_html_()  # escaped, highlighted or not
-    True
+    What [`source`][autodiffx.source] returns: a ``str`` (so ``print``, ``in``, ``==`` and
+    ``ast.parse`` work as on any string) with ``_repr_html_`` and ``_repr_markdown_`` for
+    Jupyter.
+
+    Examples:
+        >>> from autodiffx.display import Code
+        >>> code = Code("def f(x):\\n    return x < 1\\n")
+        >>> print(code, end="")
+        def f(x):
+            return x < 1
+        >>> code == "def f(x):\\n    return x < 1\\n", isinstance(code, str)
+        (True, True)
+        >>> "&lt;" in code._repr_html_()  # escaped, highlighted or not
+        True
     """
 
     __slots__ = ()

@@ -1,11 +1,25 @@
 """The one exception hierarchy of autodiffx.
 
-Every error the library raises derives from :class:`AutodiffError` and also from the
-built-in class a Python programmer would expect (``TypeError``, ``ValueError``, ...), so
-``except ValueError`` keeps working in code that does not know about autodiffx.
+Every error the library raises derives from [`AutodiffError`][autodiffx.errors.AutodiffError]
+and also from the built-in class a Python programmer would expect (``TypeError``,
+``ValueError``, ...), so ``except ValueError`` keeps working in code that does not know
+about autodiffx.
 
 A message has three parts: what failed, where (``file:line`` and the source text, when the
 error is about user code), and what to do instead.
+
+Examples:
+    An unknown mode is an ``ArgumentError``, which is also a ``ValueError``:
+
+    >>> import numpy as np
+    >>> from autodiffx import ArgumentError, grad
+    >>> try:
+    ...     grad(np.sin, mode="sideways")
+    ... except ValueError as error:
+    ...     print(isinstance(error, ArgumentError), error.message)
+    ...     print(error.hint[:40])
+    True unknown mode 'sideways'
+    use mode='reverse' (one pass per output,
 """
 
 from __future__ import annotations
@@ -37,7 +51,8 @@ _LIBRARY_FOLDERS = (os.path.dirname(os.path.abspath(__file__)),)
 
 
 def user_location(traceback, library_folders=_LIBRARY_FOLDERS) -> Location | None:
-    """The innermost frame of ``traceback`` in the user's code, as a :class:`Location`.
+    """The innermost frame of ``traceback`` in the user's code, as a
+    [`Location`][autodiffx.errors.Location].
 
     Frames inside autodiffx, NumPy or the standard library are skipped, so the location is
     the user's line that called the operation which failed.
@@ -59,7 +74,7 @@ def user_location(traceback, library_folders=_LIBRARY_FOLDERS) -> Location | Non
 
 def _has_source(filename: str) -> bool:
     """A file, or a pseudo-file such as an IPython cell (``<ipython-input-...>``) or a line
-    of Python 3.13's prompt (``<python-input-N>``) whose lines are in :mod:`linecache`; not
+    of Python 3.13's prompt (``<python-input-N>``) whose lines are in ``linecache``; not
     code autodiffx generated itself."""
     if not filename.startswith("<"):
         return True

@@ -56,11 +56,20 @@ def new_level() -> int:
 class Dual(Traced):
     """A value and its derivative along k directions: ``primal`` and ``tangent``.
 
-    >>> import numpy as np
-    >>> x = Dual(np.array([0.0, 1.0]), np.array([[1.0, 0.0]]))
-    >>> y = np.tanh(x)
-    >>> y.tangent.round(3).tolist()
-    [[1.0, 0.0]]
+    ``tangent`` has a leading axis of directions: shape ``(k, *primal.shape)``. NumPy
+    functions run unchanged on a Dual (through ``__array_ufunc__`` and
+    ``__array_function__``) and carry the tangent along by the registered rules.
+
+    Examples:
+        One direction, the first coordinate: tanh′(0) = 1, and the second entry, which
+        the direction leaves alone, gets 0.
+
+        >>> import numpy as np
+        >>> from autodiffx import Dual
+        >>> x = Dual(np.array([0.0, 1.0]), np.array([[1.0, 0.0]]))
+        >>> y = np.tanh(x)
+        >>> y.tangent.round(3).tolist()
+        [[1.0, 0.0]]
     """
 
     __slots__ = ("primal", "tangent", "level", "_owns", "_mirror", "_base", "_views",

@@ -1,4 +1,4 @@
-"""The registry of derivative rules: one :class:`Rule` per primitive, read by both modes.
+"""The registry of derivative rules: one ``Rule`` per primitive, read by both modes.
 
 A rule holds, side by side,
 
@@ -6,7 +6,7 @@ A rule holds, side by side,
   ``tangent(t, ans, *args, **keywords)`` that maps the argument's tangent ``t`` to its
   contribution to the output's tangent. Forward mode calls it. Tangents always carry a
   leading axis of directions (one per column of a chunk), so an axis argument must be
-  shifted with :func:`~autodiffx.rules.helpers.shift_axis`;
+  shifted with ``autodiffx.rules.helpers.shift_axis``;
 * an **adjoint rule** per positional argument, a Python *expression* in the names ``g``
   (the output's cotangent), ``ans`` (the output), the argument names and the keyword names.
   Reverse mode inlines the expression into the generated code, renaming ``g`` to ``dh``,
@@ -16,11 +16,11 @@ A rule holds, side by side,
 
 Most rules are one line thanks to three shorthands:
 
-* :func:`elementwise` takes the partial derivatives of an elementwise function, as
+* ``elementwise`` takes the partial derivatives of an elementwise function, as
   expressions, and builds both rules from them (``elementwise(np.tanh, "1 - ans ** 2")``);
-* :func:`nondifferentiable` declares functions whose derivative is zero everywhere it
+* ``nondifferentiable`` declares functions whose derivative is zero everywhere it
   exists (comparisons, ``np.sign``, ``np.argmax``, shape queries);
-* :func:`defrule` writes out the general case.
+* ``defrule`` writes out the general case.
 """
 
 from __future__ import annotations
@@ -42,7 +42,13 @@ TangentRule = Callable[..., Any]
 
 @dataclass(frozen=True, eq=False)
 class Rule:
-    """How to differentiate one primitive, in both modes."""
+    """How to differentiate one primitive, in both modes.
+
+    [`defrule`][autodiffx.rules.registry.defrule],
+    [`elementwise`][autodiffx.rules.registry.elementwise] and
+    [`nondifferentiable`][autodiffx.rules.registry.nondifferentiable] build and register
+    one; reverse mode inlines its ``adjoints``, forward mode calls its ``tangents``.
+    """
 
     name: str
     """A short name used in messages and in generated-code comments."""
@@ -154,12 +160,15 @@ def register(rule: Rule) -> Rule:
 def unregister(rule: Rule) -> None:
     """Remove ``rule`` from the registry (the primitives it covered then have no rule).
 
-    >>> def half(x):
-    ...     return x / 2
-    >>> rule = elementwise(half, "0.5", name="half_example")
-    >>> unregister(rule)
-    >>> lookup(half) is None
-    True
+    Examples:
+        >>> from autodiffx import elementwise
+        >>> from autodiffx.rules.registry import lookup, unregister
+        >>> def half(x):
+        ...     return x / 2
+        >>> rule = elementwise(half, "0.5", name="half_example")
+        >>> unregister(rule)
+        >>> lookup(half) is None
+        True
     """
     with _registry_lock:
         for primitive in rule.primitives:
@@ -210,7 +219,7 @@ def rule_named(name: str) -> Rule:
 
 
 def require(function: Callable) -> Rule:
-    """The rule for ``function``; a :class:`MissingRuleError` saying how to add one if none."""
+    """The rule for ``function``; a ``MissingRuleError`` saying how to add one if none."""
     rule = lookup(function)
     if rule is None:
         raise MissingRuleError(
@@ -227,7 +236,7 @@ def all_rules() -> list[Rule]:
 
 
 DISPLAY_NAMES: dict[int, str] = {}
-"""How :func:`describe` names a function outside NumPy that has a rule, by ``id``
+"""How ``describe`` names a function outside NumPy that has a rule, by ``id``
 (``scipy.special.erf``, which is a NumPy ufunc)."""
 
 
@@ -302,7 +311,64 @@ def defrule(
 ) -> Rule:
     """Register the general case: explicit tangent callables and adjoint expressions.
 
-    A function that already has a rule keeps it: pass ``override=True`` to replace it.
+    Both modes read the one rule: forward mode calls the tangent callables, reverse mode
+    inlines the adjoint expressions into the generated code (with ``g``, ``ans`` and the
+    parameters renamed to the variables there), so the generated code shows them.
+
+    Args:
+        primitives: The function the rule covers, or a tuple of functions that share it (a
+            NumPy function and its alias). A plain Python function works too: reverse mode
+            then calls it as it is instead of reading its source.
+        params: The names of the positional parameters, as the rules use them: a tuple or
+            one space-separated string (``"x y"``).
+        tangents: One tangent rule per parameter, a callable
+            ``tangent(t, ans, *params, **keywords)`` returning that parameter's contribution
+            to the output's tangent, or ``None`` when no derivative flows through it. ``t``
+            carries a leading axis of directions, shape ``(k, *x.shape)`` (forward mode
+            pushes k directions per evaluation); so must the result, and an ``axis``
+            argument must be moved past it (``autodiffx.rules.helpers.shift_axis``).
+        adjoints: One adjoint rule per parameter, a Python expression (a string) for its
+            share of the gradient, in ``g`` (the output's cotangent), ``ans`` (the output),
+            the parameter names and the keyword names; ``None`` for no derivative. It must
+            have the parameter's shape: write ``unbroadcast(expression, x)`` where ``x`` may
+            have been broadcast. ``np`` and the helpers of ``autodiffx.rules.helpers`` are
+            in scope.
+        keywords: The keyword parameters the rules understand, with their defaults; both
+            rules receive them. A call with any other keyword is refused, not ignored.
+        name: The rule's name in messages and generated-code comments (default: the first
+            primitive's ``__name__``).
+        override: Replace an existing rule of one of ``primitives``. Without it a function
+            that already has a rule keeps it, and this raises ``ArgumentError``.
+        **options: Further fields of [`Rule`][autodiffx.rules.registry.Rule]: ``rank``
+            (the output's ``ndim`` from the inputs', so reverse mode keeps folding after
+            the call), ``optional``, ``sequence``, ``outputs``, ``elementwise``, ``doc``.
+
+    Returns:
+        The registered [`Rule`][autodiffx.rules.registry.Rule].
+
+    Raises:
+        ArgumentError: A rule already exists (without ``override``), or the rule is
+            malformed: a count of tangents or adjoints other than one per parameter, a
+            tangent that is not callable, an adjoint that is not an expression.
+
+    Examples:
+        hypot(x, y) = √(x² + y²) has ∂/∂x = x / hypot and ∂/∂y = y / hypot. The
+        tangents and adjoints say so, and both modes give (3/5, 4/5) at (3, 4):
+
+        >>> import numpy as np
+        >>> from autodiffx import defrule, grad
+        >>> from autodiffx.rules.registry import unregister
+        >>> def hypot(x, y):
+        ...     return np.sqrt(x ** 2 + y ** 2)
+        >>> rule = defrule(
+        ...     hypot, "x y",
+        ...     tangents=(lambda t, ans, x, y: t * x / ans, lambda t, ans, x, y: t * y / ans),
+        ...     adjoints=("unbroadcast(g * x / ans, x)", "unbroadcast(g * y / ans, y)"))
+        >>> [round(d, 12) for d in grad(hypot, wrt=(0, 1))(3.0, 4.0)]
+        [0.6, 0.8]
+        >>> [round(d, 12) for d in grad(hypot, wrt=(0, 1), mode="forward")(3.0, 4.0)]
+        [0.6, 0.8]
+        >>> unregister(rule)
     """
     primitives = primitives if isinstance(primitives, tuple) else (primitives,)
     _refuse_replacing(primitives, override, "defrule")
@@ -333,14 +399,58 @@ def elementwise(
 ) -> Rule:
     """Register an elementwise function from its partial derivatives.
 
-    Each partial is an expression in ``ans`` and the parameter names (``x``, ``y``); the
-    tangent rule is ``t * partial`` and the adjoint rule ``unbroadcast(g * partial, x)``.
-    ``singular=True`` marks a partial that can be infinite (``sqrt`` at 0): then a zero
-    tangent or cotangent stays exactly zero (see :func:`~autodiffx.rules.helpers.strong_zero`).
-    A string instead of ``True`` is the condition under which it can be infinite (for
-    ``x ** y``, ``"np.any(y < 1)"``), so that ``x ** 2`` keeps a plain product. A tuple
-    gives one such flag per partial. A function that already has a rule keeps it unless
-    ``override=True``.
+    The tangent rule of each parameter is ``t * partial`` and its adjoint rule
+    ``g * partial`` (``unbroadcast(g * partial, x)`` for a function of several arguments,
+    which undoes broadcasting once, centrally). This is the one-line form most rules take:
+    ``elementwise(np.tanh, "1 - ans ** 2")``.
+
+    Args:
+        primitive: The elementwise function (a NumPy ufunc, or a Python function that
+            works entry by entry).
+        *partials: One partial derivative per parameter, each a Python expression in
+            ``ans`` (the output) and the parameter names, or ``None`` for a parameter with
+            no derivative. ``np`` and the helpers of ``autodiffx.rules.helpers`` are in
+            scope.
+        params: The parameter names the partials use. Default: ``x`` for one parameter,
+            ``x, y`` for two, ``x, lo, hi`` for three.
+        singular: ``True`` marks a partial that can be infinite (``sqrt`` at 0): then a
+            zero tangent or cotangent stays exactly zero instead of becoming NaN
+            (``autodiffx.rules.helpers.strong_zero``), so an unused branch of ``np.where``
+            cannot poison the result. A string is the condition under which it can be
+            infinite (for ``x ** y``, ``"np.any(y < 1)"``), so that ``x ** 2`` keeps a
+            plain product. A tuple gives one such flag per partial.
+        name: The rule's name in messages and generated-code comments (default: the
+            function's ``__name__``).
+        doc: The convention at a kink, when there is one worth saying (shown on the
+            supported-functions page).
+        override: Replace an existing rule. Without it a function that already has a rule
+            keeps it, and this raises ``ArgumentError``.
+
+    Returns:
+        The registered [`Rule`][autodiffx.rules.registry.Rule].
+
+    Raises:
+        ArgumentError: The function already has a rule (without ``override``), or a
+            partial is not a Python expression.
+
+    Examples:
+        softsign(x) = x / (1 + |x|) has the derivative 1 / (1 + |x|)²; the generated code
+        inlines it:
+
+        >>> import numpy as np
+        >>> from autodiffx import elementwise, grad, source
+        >>> from autodiffx.rules.registry import unregister
+        >>> def softsign(x):
+        ...     return x / (1 + np.abs(x))
+        >>> rule = elementwise(softsign, "1 / (1 + np.abs(x)) ** 2")
+        >>> def total(x):
+        ...     return np.sum(softsign(x))
+        >>> x = np.array([-1.0, 0.0, 3.0])
+        >>> grad(total)(x), grad(total, mode="forward")(x)
+        (array([0.25  , 1.    , 0.0625]), array([0.25  , 1.    , 0.0625]))
+        >>> "dx = dsoftsign_x * (1 / (1 + np.abs(x)) ** 2)" in source(grad(total), x)
+        True
+        >>> unregister(rule)
     """
     _refuse_replacing((primitive,), override, "elementwise")
     params = params or _PARAM_NAMES[len(partials)]
@@ -407,6 +517,22 @@ def nondifferentiable(*primitives: Callable, name: str | None = None,
     as a constant. Comparisons, ``np.sign``, ``np.floor``, ``np.argmax`` and shape queries
     are of this kind. A function that already has a rule keeps it unless
     ``override=True``.
+
+    Examples:
+        A step function: its derivative is zero wherever it exists, and the gradient
+        flows only through the other factor.
+
+        >>> import numpy as np
+        >>> from autodiffx import grad, nondifferentiable
+        >>> from autodiffx.rules.registry import unregister
+        >>> def step(x):
+        ...     return (x > 0) * 1.0
+        >>> rule = nondifferentiable(step)
+        >>> def gated(x):
+        ...     return np.sum(step(x) * 3 * x)
+        >>> grad(gated)(np.array([-1.0, 2.0]))
+        array([0., 3.])
+        >>> unregister(rule)
     """
     _refuse_replacing(primitives, override, "nondifferentiable")
     rule = Rule(
