@@ -10,6 +10,7 @@ diagrams: ``+`` passes the gradient on, ``max`` routes it, ``*`` switches it.
 ``Graph.to_dot`` writes Graphviz DOT; ``render`` turns it into SVG or PNG with the
 ``dot`` program when it is installed.
 
+>>> from autodiffx.computation_graph import trace
 >>> def f(x, y, z):
 ...     return (x + y) * max(y, z)
 >>> graph = trace(f, 1.0, 2.0, 0.0)
@@ -145,6 +146,8 @@ def _value_text(node: Node) -> str:
 def format_value(value: Any) -> str:
     """A short text for a value on an edge: a number, a few entries, or a shape.
 
+    >>> import numpy as np
+    >>> from autodiffx.computation_graph import format_value
     >>> format_value(3.0), format_value(np.array([1.0, 0.5])), format_value(np.ones((3, 4)))
     ('3', '[1, 0.5]', 'array (3, 4)')
     """

@@ -1,4 +1,5 @@
-"""Every docstring example on the API reference page runs pasted into a fresh interpreter.
+"""Every docstring example of the API reference page's modules runs pasted into a fresh
+interpreter.
 
 ``pytest --doctest-modules`` runs the same examples with their module's globals, which
 hides a missing import (``unregister`` used without importing it passed there). Here each
@@ -20,16 +21,27 @@ FLAGS = doctest.ELLIPSIS
 
 
 def _examples() -> list[doctest.DocTest]:
+    """The examples of the objects on the reference page, and of every public docstring
+    of the modules they come from (``autodiffx.api`` for ``autodiffx.grad``)."""
     finder = doctest.DocTestFinder(exclude_empty=True)
     found: dict[str, doctest.DocTest] = {}
+    modules = {}
     for name in reference_names():
         target = resolve(name)
         # module=False: follow a class's members and a module's objects wherever they were
         # defined; globs={}: each example starts from an empty namespace
         for test in finder.find(target, name, module=False, globs={}):
-            if test.examples and not _private(test.name):
-                found.setdefault(test.name, test)
-    return sorted(found.values(), key=lambda test: test.name)
+            found.setdefault(test.name, test)
+        module = inspect.getmodule(target)
+        modules[module.__name__] = module
+    for module_name, module in modules.items():
+        for test in finder.find(module, module_name, globs={}):
+            found.setdefault(test.name, test)
+    once: dict[tuple, doctest.DocTest] = {}  # autodiffx.grad is autodiffx.api.grad
+    for test in found.values():
+        if test.examples and not _private(test.name):
+            once.setdefault(test.docstring, test)
+    return sorted(once.values(), key=lambda test: test.name)
 
 
 def _private(name: str) -> bool:
