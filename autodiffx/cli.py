@@ -191,11 +191,15 @@ def run_ner(args: argparse.Namespace) -> int:
         print(f"{m:>4}{compare.format_seconds(pair['forward']['seconds']):>19}"
               f"{compare.format_seconds(pair['reverse']['seconds']):>21}")
     cross = compare.crossover(output_rows)
+    each = ", ".join("none" if c is None else str(c) for c in compare.crossovers(output_rows))
+    stability = (f"the fastest of {compare.REPEATS} interleaved repeats, each timed as the "
+                 f"fastest of {compare.ROUNDS} rounds; each repeat alone gives m = {each}")
     if cross is None:
-        print("crossover: reverse mode was not slower than forward mode at any m tried")
+        print("crossover: reverse mode was not slower than forward mode at any m tried "
+              f"({stability})")
     else:
         print(f"crossover: from m = {cross} outputs on, forward mode (1 pass) beats reverse "
-              f"mode (m passes)")
+              f"mode (m passes) ({stability})")
 
     out = args.out
     compare.write_csv(out / "methods.csv", compare.measurements_as_rows(rows))

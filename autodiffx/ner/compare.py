@@ -60,23 +60,27 @@ class Measurement:
     note: str = ""
 
 
-def timed(function: Callable[[], object], min_time: float) -> float:
-    """Seconds per call: the best of three rounds filling ``min_time`` between them."""
+ROUNDS = 5
+"""Timed rounds per measurement; the fastest counts (the others met other work)."""
+
+
+def timed(function: Callable[[], object], min_time: float, rounds: int = ROUNDS) -> float:
+    """Seconds per call: the fastest of ``rounds`` rounds, each of as many calls as fill
+    ``min_time / rounds`` (at least one), after one call to warm up.
+
+    A call slower than a round still gets ``rounds`` samples, so that one pause of the
+    machine (another process, the garbage collector) cannot decide the figure.
+    """
+    start = time.perf_counter()
     function()
+    first = time.perf_counter() - start
+    calls = max(1, math.ceil(min_time / rounds / max(first, 1e-9)))
     best = math.inf
-    calls = 1
-    spent = 0.0
-    while spent < min_time or best is math.inf:
+    for _ in range(rounds):
         start = time.perf_counter()
         for _ in range(calls):
             function()
-        elapsed = time.perf_counter() - start
-        spent += elapsed
-        best = min(best, elapsed / calls)
-        if elapsed < min_time / 10:
-            calls *= 2
-        if spent >= min_time and best is not math.inf:
-            break
+        best = min(best, (time.perf_counter() - start) / calls)
     return best
 
 
@@ -244,6 +248,10 @@ def window_scores(tau, W, b, u, X):
     return score(W, b, u, tau * X)
 
 
+REPEATS = 3
+"""Repeats of the output sweep: its crossover is read from each and from their minimum."""
+
+
 def sweep_outputs(
     window_counts: Sequence[int],
     d: int,
@@ -251,36 +259,58 @@ def sweep_outputs(
     min_time: float,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    repeats: int = REPEATS,
 ) -> list[dict]:
-    """One input, m outputs: d(scores)/dτ by jacfwd (1 pass) and jacrev (m passes)."""
-    rows = []
+    """One input, m outputs: d(scores)/dτ by jacfwd (1 pass) and jacrev (m passes).
+
+    The whole sweep runs ``repeats`` times, interleaved so that a slow spell of the machine
+    touches every count alike; each row's ``seconds`` is the fastest repeat, and
+    ``repeat_seconds`` keeps them all (see :func:`crossovers`).
+    """
     forward = api.jacfwd(window_scores, wrt=0)
     reverse = api.jacrev(window_scores, wrt=0)
+    cases = []
     for m in window_counts:
         W, b, u, X, _ = random_params(d, hidden, m, seed)
         arguments = (1.0, W, b, u, X)
         expected = forward(*arguments)
         for method, jacobian, passes in (("forward", forward, 1), ("reverse", reverse, m)):
-            if progress is not None:
-                progress(f"m = {m}, {method}")
             got = jacobian(*arguments)
-            seconds = timed(lambda j=jacobian, a=arguments: j(*a), min_time)
             error = float(np.max(np.abs(np.asarray(got) - expected)))
-            rows.append({"windows": m, "method": method, "passes": passes,
-                         "seconds": seconds, "max_difference": error})
-    return rows
+            cases.append(({"windows": m, "method": method, "passes": passes,
+                           "max_difference": error}, jacobian, arguments))
+    times: list[list[float]] = [[] for _ in cases]
+    for repeat in range(repeats):
+        for (row, jacobian, arguments), seconds in zip(cases, times, strict=True):
+            if progress is not None and repeat == 0:
+                progress(f"m = {row['windows']}, {row['method']}")
+            seconds.append(timed(lambda j=jacobian, a=arguments: j(*a), min_time))
+    return [{**row, "seconds": min(seconds),
+             "repeat_seconds": " ".join(f"{s:.3e}" for s in seconds)}
+            for (row, _, _), seconds in zip(cases, times, strict=True)]
+
+
+def crossovers(rows: list[dict]) -> list[int | None]:
+    """The crossover of each repeat of the output sweep on its own: how stable it is."""
+    count = len(rows[0]["repeat_seconds"].split()) if rows else 0
+    return [crossover([{**row, "seconds": float(row["repeat_seconds"].split()[k])}
+                       for row in rows]) for k in range(count)]
 
 
 def crossover(rows: list[dict]) -> int | None:
-    """The smallest window count at which reverse mode is slower than forward mode."""
+    """The smallest window count from which on reverse mode is slower than forward mode at
+    every count tried (at m = 1 or 2 the two take one or two passes each, and which is
+    faster there is within the noise of the machine)."""
     by_count: dict[int, dict[str, float]] = {}
     for row in rows:
         by_count.setdefault(row["windows"], {})[row["method"]] = row["seconds"]
-    for m in sorted(by_count):
+    found = None
+    for m in sorted(by_count, reverse=True):
         times = by_count[m]
-        if times.get("reverse", 0.0) > times.get("forward", math.inf):
-            return m
-    return None
+        if not times.get("reverse", 0.0) > times.get("forward", math.inf):
+            break
+        found = m
+    return found
 
 
 def random_params(d: int, hidden: int, batch: int, seed: int = 0, window: int = 5):

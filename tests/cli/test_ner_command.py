@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -60,6 +61,39 @@ def test_crossover_is_the_first_count_where_reverse_is_slower():
     ]
     assert compare.crossover(fake) == 4
     assert compare.crossover(fake[:2]) is None
+    # reverse slower at m = 1 by chance, faster at 2: the crossover is where it stays slower
+    noisy = [{"windows": 1, "method": "reverse", "seconds": 2.1},
+             {"windows": 1, "method": "forward", "seconds": 2.0},
+             {"windows": 2, "method": "reverse", "seconds": 1.9},
+             {"windows": 2, "method": "forward", "seconds": 2.0}, *fake[2:]]
+    assert compare.crossover(noisy) == 4
+
+
+def test_each_repeat_of_the_output_sweep_gives_its_own_crossover():
+    fake = [
+        {"windows": 1, "method": "forward", "repeat_seconds": "2 2 2"},
+        {"windows": 1, "method": "reverse", "repeat_seconds": "1 3 1"},
+        {"windows": 4, "method": "forward", "repeat_seconds": "2 2 2"},
+        {"windows": 4, "method": "reverse", "repeat_seconds": "3 3 1"},
+    ]
+    assert compare.crossovers(fake) == [4, 1, None]
+    result = compare.sweep_outputs([1, 2], d=2, hidden=4, min_time=0.001, repeats=2)
+    for row in result:
+        repeats = [float(s) for s in row["repeat_seconds"].split()]
+        assert len(repeats) == 2 and row["seconds"] == pytest.approx(min(repeats), rel=1e-3)
+    assert len(compare.crossovers(result)) == 2
+
+
+def test_a_slow_first_call_does_not_decide_the_timing():
+    calls = []
+
+    def function():
+        calls.append(None)
+        if len(calls) == 2:  # the first timed call meets a pause of the machine
+            time.sleep(0.05)
+
+    assert compare.timed(function, min_time=0.0) < 0.01
+    assert len(calls) == 1 + compare.ROUNDS
 
 
 def run(*arguments, cwd):
