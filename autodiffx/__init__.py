@@ -16,6 +16,9 @@ from .custom import primitive, stop_gradient
 from .errors import (
     ArgumentError,
     AutodiffError,
+    ComplexNotSupportedError,
+    ComplexOutputError,
+    ComplexTangentError,
     DerivativeConversionError,
     GradientCheckError,
     InputTypeError,
@@ -33,6 +36,9 @@ from .version import __version__ as __version__
 __all__ = [
     "ArgumentError",
     "AutodiffError",
+    "ComplexNotSupportedError",
+    "ComplexOutputError",
+    "ComplexTangentError",
     "DerivativeConversionError",
     "Dual",
     "GradCheckReport",

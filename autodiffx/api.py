@@ -15,9 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from . import arguments, transforms
+from . import arguments, transforms, tree
 from .arguments import Wrt
-from .errors import ArgumentError, NonScalarOutputError, OutputTypeError
+from .errors import (
+    ArgumentError,
+    ComplexNotSupportedError,
+    ComplexOutputError,
+    NonScalarOutputError,
+    OutputTypeError,
+)
 from .forward import Dual, driver
 
 MODES = ("reverse", "forward")
@@ -50,6 +56,8 @@ def _shaped(gradient, like):
     if isinstance(gradient, Dual):
         # A gradient taken inside another forward-mode evaluation depends on its inputs.
         return np.reshape(gradient, np.shape(like))
+    if isinstance(like, complex):
+        return complex(np.asarray(gradient).reshape(()))
     if isinstance(like, (float, int)):
         return float(np.asarray(gradient).reshape(()))
     gradient = np.asarray(gradient)
@@ -83,12 +91,12 @@ def _owned(gradients, args, indices, seed=None):
     return tuple(results)
 
 
-def _require_scalar(value, f, what="grad"):
+def _require_scalar(value, f, what="grad", holomorphic=False):
     kind = type(value)
-    if kind is float or ((kind is np.float64 or kind is np.ndarray) and value.ndim == 0
-                         and value.dtype.kind == "f"):
+    if not holomorphic and (kind is float or ((kind is np.float64 or kind is np.ndarray)
+                                              and value.ndim == 0 and value.dtype.kind == "f")):
         return  # the common cases, checked without NumPy's dispatch
-    _require_numeric(value, f)
+    _require_numeric(value, f, holomorphic)
     if np.ndim(value) != 0:
         raise NonScalarOutputError(
             f"{what} needs a function with a scalar output, but "
@@ -98,14 +106,33 @@ def _require_scalar(value, f, what="grad"):
         )
 
 
-def _require_numeric(value, f) -> None:
+def _require_numeric(value, f, holomorphic=False) -> None:
     """Refuse an output that is not a real number or array: ``None``, a string, a bool
-    (``np.allclose(...)``), a complex number. Both modes call this on the value."""
+    (``np.allclose(...)``), a complex number (unless ``holomorphic``, which needs one).
+    Both modes call this on the value."""
     while isinstance(value, Dual):
         value = value.primal
     kind = None
-    if isinstance(value, (float, int, np.ndarray, np.generic)) and not isinstance(value, bool):
+    if isinstance(value, (float, int, complex, np.ndarray, np.generic)) and not isinstance(
+            value, bool):
         kind = np.asarray(value).dtype.kind
+    if kind == "c" and not holomorphic:
+        raise ComplexOutputError(
+            f"{getattr(f, '__name__', 'the function')} returned complex numbers, which have "
+            "no gradient: a gradient belongs to a real-valued function",
+            hint="differentiate a real loss (np.abs(z) ** 2, np.real(z)); use jvp (or vjp) "
+            "for the derivative of a complex value along a direction; or, for a "
+            "holomorphic function, grad(f, holomorphic=True, mode='forward')",
+        )
+    if holomorphic and kind != "c":
+        raise ArgumentError(
+            f"holomorphic=True needs a complex-valued function, but "
+            f"{getattr(f, '__name__', 'the function')} returned a real value",
+            hint="leave holomorphic out: the gradient of a real function of complex inputs "
+            "is df/dx + i df/dy (see docs/complex.md)",
+        )
+    if kind == "c":
+        return
     if kind not in ("f", "i", "u"):
         what = f"{type(value).__name__} {value!r}"[:60]
         if kind in ("b", "c"):
@@ -138,6 +165,7 @@ def value_and_grad(
     chunk: int | None = None,
     verbose: bool = False,
     has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable:
     """Like [`grad`][autodiffx.grad], but the new function returns ``(value, gradient)``.
 
@@ -152,9 +180,12 @@ def value_and_grad(
     """
     if f is None:
         return functools.partial(
-            value_and_grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux
+            value_and_grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux,
+            holomorphic=holomorphic,
         )
     _check_mode(mode)
+    if holomorphic and mode == "reverse":
+        raise complex_in_reverse_mode("holomorphic=True")
     resolved = arguments.resolve_wrt(f, wrt)  # refuses a bad wrt now, not at the first call
     if arguments.has_negative(wrt):
         resolved = None  # counted from the end of each call's arguments
@@ -166,7 +197,7 @@ def value_and_grad(
         function, args, flat_indices, regroup = _flattened(f, args, indices, mode)
         if mode == "forward":
             value, gradients, aux = _forward_gradient(
-                function, args, kwargs, flat_indices, chunk, has_aux
+                function, args, kwargs, flat_indices, chunk, has_aux, holomorphic
             )
         else:
             value, gradients, aux = _reverse_gradient(
@@ -195,6 +226,7 @@ def grad(
     chunk: int | None = None,
     verbose: bool = False,
     has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable:
     """Return a function that computes the gradient of the scalar function ``f``.
 
@@ -215,6 +247,11 @@ def grad(
         verbose: Reverse mode: print the generated code when it is generated.
         has_aux: ``f`` returns ``(value, aux)`` and the gradient function returns
             ``(gradient, aux)``; ``aux`` is passed through undifferentiated.
+        holomorphic: Forward mode, complex inputs: ``f`` is holomorphic and complex-valued,
+            and the result is its complex derivative f'(z), as in JAX. Without it, a real
+            ``f`` of a complex z = x + iy has the gradient df/dx + i df/dy, the direction of
+            steepest ascent (the conjugate of what JAX and autograd return), and a
+            complex-valued ``f`` is refused (see ``docs/complex.md``).
 
     Returns:
         A function with ``f``'s signature that returns the gradient.
@@ -232,9 +269,11 @@ def grad(
     """
     if f is None:
         return functools.partial(
-            grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux
+            grad, wrt=wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux,
+            holomorphic=holomorphic,
         )
-    both = value_and_grad(f, wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux)
+    both = value_and_grad(f, wrt, mode=mode, chunk=chunk, verbose=verbose, has_aux=has_aux,
+                          holomorphic=holomorphic)
 
     @functools.wraps(f)
     def gradient(*args, **kwargs):
@@ -276,7 +315,7 @@ def _plain(value):
     return value
 
 
-def _forward_gradient(f, args, kwargs, indices, chunk, has_aux=False):
+def _forward_gradient(f, args, kwargs, indices, chunk, has_aux=False, holomorphic=False):
     aux = []
     if has_aux:
         original = f
@@ -287,8 +326,14 @@ def _forward_gradient(f, args, kwargs, indices, chunk, has_aux=False):
             return value
 
         f.__name__ = getattr(original, "__name__", "f")
-    value, columns = driver.jacobian_columns(f, args, kwargs, indices, chunk)
-    _require_scalar(value, f)
+    if holomorphic and not all(np.iscomplexobj(args[i]) for i in indices):
+        raise ArgumentError(
+            "holomorphic=True needs complex inputs: a holomorphic function is a function "
+            "of a complex variable",
+            hint="pass z + 0j, or leave holomorphic out for a real input",
+        )
+    value, columns = driver.gradient_columns(f, args, kwargs, indices, chunk, holomorphic)
+    _require_scalar(value, f, holomorphic=holomorphic)
     flat = np.reshape(columns, -1)
     gradients = []
     offset = 0
@@ -319,11 +364,74 @@ def _reverse_module():
 _reverse = None
 
 
+def complex_in_reverse_mode(what: str) -> ComplexNotSupportedError:
+    return ComplexNotSupportedError(
+        f"{what}: reverse mode does not differentiate complex numbers yet",
+        hint="use mode='forward', which does (see docs/complex.md)",
+    )
+
+
+def _refuse_complex(args) -> None:
+    """Reverse mode: refuse complex arguments, differentiated or not."""
+    for position, arg in enumerate(args):
+        kind = type(arg)
+        if kind is float or kind is np.ndarray and arg.dtype.kind == "f":
+            continue  # the common cases, checked without NumPy's dispatch
+        leaves = tree.flatten(arg)[0] if tree.is_structure(arg) else [arg]
+        for leaf in leaves:
+            while isinstance(leaf, Dual):
+                leaf = leaf.primal
+            if isinstance(leaf, complex) or (isinstance(leaf, (np.ndarray, np.generic))
+                                             and leaf.dtype.kind == "c"):
+                raise complex_in_reverse_mode(f"argument {position} is complex")
+
+
+def _refuse_complex_values(pullback, f, generated) -> None:
+    """Reverse mode: refuse a forward sweep that made complex values (np.fft.fft of a real
+    signal) which the adjoint sweep needs: adjoint rules hold for complex values only in
+    the convention of docs/complex.md, which the generated code does not follow yet. Only
+    code that can make them (the FFTs, a cast) has its values looked at."""
+    text = generated.source
+    if "fft" not in text and "astype" not in text and "complex" not in text:
+        return
+    seen = set()
+    pending = [pullback]
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic))
+                                          and value.dtype.kind == "c"):
+            raise complex_in_reverse_mode(
+                f"{getattr(f, '__name__', 'the function')} computes complex values")
+        if isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif callable(value) and getattr(value, "__closure__", None):
+            for cell in value.__closure__:
+                try:
+                    pending.append(cell.cell_contents)
+                except ValueError:  # an empty cell
+                    pass
+
+
+def _real_gradients(gradients, args, indices):
+    """A real argument's gradient is the real part of its cotangent (see docs/complex.md)."""
+    if all(type(g) is float or type(g) is np.ndarray and g.dtype.kind == "f"
+           for g in gradients):
+        return gradients  # the common cases, checked without NumPy's dispatch
+    return [np.real(g) if np.iscomplexobj(g) and not np.iscomplexobj(args[i]) else g
+            for g, i in zip(gradients, indices, strict=True)]
+
+
 def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=None):
     """Reverse mode's value, gradients and aux. ``last`` (a one-item list, per gradient
     function) keeps ``(f, indices, ranks, generated)`` of the previous call: the same
     function, indices and ranks with its guard still holding need no cache lookup."""
     reverse = _reverse or _reverse_module()
+    _refuse_complex(args)
 
     if type(f) is types.MethodType:
         # A bound method: transform the function, with the instance as a constant argument.
@@ -344,12 +452,13 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
         if last is not None and transforms.made_by(f) is None:  # not reverse over reverse
             last[0] = (f, tuple(indices), ranks, generated)
     value, pullback = generated.function(*args, **kwargs)
+    _refuse_complex_values(pullback, f, generated)
     if not has_aux:
         _require_scalar(value, f)
-        return _scalar_value(value), pullback(1.0), None
+        return _scalar_value(value), _real_gradients(pullback(1.0), args, indices), None
     value, aux = _split_aux(value, f)
     _require_scalar(value, f)
-    return _scalar_value(value), pullback(1.0), aux
+    return _scalar_value(value), _real_gradients(pullback(1.0), args, indices), aux
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
@@ -375,7 +484,9 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     seeds = []
     for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True)):
         tangent = arguments.as_differentiable(tangent, i)
-        if type(tangent) is not np.ndarray or tangent.dtype != np.float64:
+        if np.iscomplexobj(tangent) or np.iscomplexobj(primal):  # refused for a real primal
+            tangent = np.asarray(tangent, dtype=complex)
+        elif type(tangent) is not np.ndarray or tangent.dtype != np.float64:
             tangent = np.asarray(tangent, dtype=float)
         if tangent.shape != np.shape(primal):
             raise ArgumentError(
@@ -386,7 +497,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     value, out = driver.push(f, args, {}, range(len(args)), seeds)
     tangent_out = out[0]
     if np.ndim(value) == 0:
-        return _scalar_value(value), float(tangent_out)
+        return _scalar_value(value), _scalar_value(np.asarray(tangent_out)[()])
     return value, tangent_out
 
 
@@ -405,8 +516,10 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
 
     indices = tuple(range(len(primals)))
     args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
+    _refuse_complex(args)
     generated = reverse.build(f, indices, arguments.ranks_of(args))
     value, pullback = generated.function(*args)
+    _refuse_complex_values(pullback, f, generated)
 
     def shaped_pullback(cotangent):
         if np.shape(cotangent) != np.shape(value):
@@ -414,7 +527,10 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
                 f"the cotangent has shape {np.shape(cotangent)} but the output has shape "
                 f"{np.shape(value)}"
             )
-        return _owned(pullback(cotangent), args, indices, seed=cotangent)
+        if np.iscomplexobj(cotangent):
+            raise complex_in_reverse_mode("a complex cotangent")
+        gradients = _real_gradients(pullback(cotangent), args, indices)
+        return _owned(gradients, args, indices, seed=cotangent)
 
     return value, shaped_pullback
 
@@ -434,6 +550,13 @@ def jacfwd(f: Callable, wrt: Wrt = 0, *, chunk: int | None = None) -> Callable:
     def jacobian(*args, **kwargs):
         args, indices, many = arguments.prepare(f, args, wrt)
         function, args, flat_indices, regroup = arguments.flattened(f, args, indices)
+        if any(np.iscomplexobj(args[i]) for i in flat_indices):
+            raise ComplexNotSupportedError(
+                "jacfwd of a complex input: a function of complex numbers has a real "
+                "Jacobian of twice the size, which jacfwd does not build",
+                hint="use jvp along 1 and along 1j, or grad(..., mode='forward') of a real "
+                "function (see docs/complex.md)",
+            )
         value, columns = driver.jacobian_columns(function, args, kwargs, flat_indices, chunk)
         results = []
         offset = 0
@@ -470,8 +593,10 @@ def jacrev(f: Callable, wrt: Wrt = 0) -> Callable:
     def jacobian(*args, **kwargs):
         args, indices, many = arguments.prepare(f, args, wrt)
         function, args, indices, regroup = _flattened(f, args, indices, "reverse")
+        _refuse_complex(args)
         generated = reverse.build(function, indices, arguments.ranks_of(args))
         value, pullback = generated.function(*args, **kwargs)
+        _refuse_complex_values(pullback, f, generated)
         _require_numeric(value, f)
         out_shape = np.shape(value)
         m = int(np.prod(out_shape, dtype=int))
@@ -480,7 +605,8 @@ def jacrev(f: Callable, wrt: Wrt = 0) -> Callable:
             seed = np.zeros(m)
             seed[j] = 1.0
             cotangent = seed.reshape(out_shape) if out_shape else 1.0
-            for row, g, index in zip(rows, pullback(cotangent), indices, strict=True):
+            gradients = _real_gradients(pullback(cotangent), args, indices)
+            for row, g, index in zip(rows, gradients, indices, strict=True):
                 row.append(np.broadcast_to(g, np.shape(args[index])))
         results = [
             np.stack(row).reshape(out_shape + np.shape(args[index])) if row

@@ -97,7 +97,8 @@ def as_differentiable(value: Any, position: int) -> Any:
 
     Python floats stay floats; float32 arrays stay float32; integer and boolean inputs
     become float64 (a derivative with respect to an integer is taken at that real value).
-    Complex numbers, strings, ``None`` and other objects are refused.
+    Complex numbers stay complex (forward mode differentiates them; reverse mode refuses
+    them for now). Strings, ``None`` and other objects are refused.
     """
     kind = type(value)
     if kind is float or (kind is np.ndarray and value.dtype.kind == "f"):
@@ -115,7 +116,7 @@ def as_differentiable(value: Any, position: int) -> Any:
             "differentiated",
             hint="pass a float or a NumPy array of floats, or leave this argument out of wrt",
         )
-    if isinstance(value, float):
+    if isinstance(value, (float, complex)):
         return value
     if isinstance(value, int):
         return float(value)
@@ -127,12 +128,8 @@ def as_differentiable(value: Any, position: int) -> Any:
             return np.asarray(value, dtype=np.float64)[()] if value.ndim == 0 else value.astype(
                 np.float64
             )
-        if kind == "c":
-            raise InputTypeError(
-                f"argument {position} is complex ({value.dtype}); autodiffx differentiates "
-                "real functions only",
-                hint="split it into real and imaginary parts, two real arguments",
-            )
+        if kind == "c":  # forward mode only, for now (see docs/complex.md)
+            return value
     if isinstance(value, Dual):  # nested differentiation
         return value
     raise InputTypeError(

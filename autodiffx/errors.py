@@ -113,6 +113,16 @@ class InputTypeError(AutodiffError, TypeError):
     """An input that cannot be differentiated: a string, ``None``, a complex array, ..."""
 
 
+class ComplexTangentError(InputTypeError):
+    """A complex tangent met a real value (a mode mismatch): the derivative of a real
+    value is real."""
+
+
+class ComplexNotSupportedError(AutodiffError, NotImplementedError):
+    """Complex values where autodiffx does not differentiate them yet: in reverse mode, and
+    in forward mode through a rule that holds for real values only."""
+
+
 class NonScalarOutputError(AutodiffError, TypeError):
     """``grad`` was asked for the gradient of a function whose output is not a scalar."""
 
@@ -120,6 +130,11 @@ class NonScalarOutputError(AutodiffError, TypeError):
 class OutputTypeError(AutodiffError, TypeError):
     """The function returned something that is not a number or an array (``None``, a
     generator, a coroutine, a string)."""
+
+
+class ComplexOutputError(OutputTypeError):
+    """``grad`` of a function with a complex value, which has no gradient (use ``jvp`` or
+    ``vjp``, or ``holomorphic=True`` for a holomorphic function)."""
 
 
 class MissingRuleError(AutodiffError, NotImplementedError):
@@ -154,6 +169,9 @@ class UserCodeError(AutodiffError, ValueError):
 __all__ = [
     "AutodiffError",
     "ArgumentError",
+    "ComplexNotSupportedError",
+    "ComplexOutputError",
+    "ComplexTangentError",
     "DerivativeConversionError",
     "GradientCheckError",
     "InputTypeError",

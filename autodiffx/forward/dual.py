@@ -14,7 +14,13 @@ A Dual follows NumPy's memory semantics: a view (``x[1:]``, ``x.T``, ``x.reshape
 shares its tangent memory with its base (:mod:`.memory`), and in-place updates
 (``y += ...``, ``y[i] = ...``, ``np.f(..., out=y)``, ``y.sort()``, ``y.fill(v)``) write into
 the primal and the tangent, so every name that views the array sees them. The caller's
-arrays are copied before the first write. Complex values and masked arrays are refused.
+arrays are copied before the first write. Masked arrays are refused.
+
+A complex primal carries a complex tangent: the derivative of the pair (real part,
+imaginary part) packed as one complex number, as ``docs/complex.md`` explains. A real
+primal carries a real tangent; a complex tangent for it is refused
+(:class:`~autodiffx.errors.ComplexTangentError`), and so is a complex value reaching a rule
+that holds for real values only.
 
 Each Dual belongs to a *level*, one per forward-mode evaluation. When levels meet (a
 gradient taken inside a function being differentiated), only the innermost level is
@@ -35,8 +41,9 @@ import numpy as np
 
 from ..errors import (
     ArgumentError,
+    ComplexNotSupportedError,
+    ComplexTangentError,
     DerivativeConversionError,
-    InputTypeError,
     MissingAttributeError,
     MissingRuleError,
 )
@@ -98,6 +105,8 @@ class Dual(Traced):
         return object.__new__(cls)
 
     def __init__(self, primal: Any, tangent: Any, level: int = 0):
+        if np.iscomplexobj(tangent) and not np.iscomplexobj(_innermost(primal)):
+            raise mismatch_error("a tangent given for a real value")
         self.primal = primal
         self.tangent = tangent
         self.level = level
@@ -196,7 +205,11 @@ class Dual(Traced):
         )
 
     def __complex__(self):
-        raise _complex_error("complex()")
+        raise DerivativeConversionError(
+            "complex() was applied to a value being differentiated, which would drop its "
+            "derivative",
+            hint="multiply by 1 + 0j (or use .astype(complex)), which keeps the derivative",
+        )
 
     def __int__(self):
         # Truncation to an int has derivative zero wherever it is defined.
@@ -390,13 +403,18 @@ class Dual(Traced):
         return _inplace(self, np.floor_divide, registry.require(np.floor_divide), other)
 
     def astype(self, dtype):
-        if np.issubdtype(np.dtype(dtype), np.complexfloating):
-            raise _complex_error(f"astype({np.dtype(dtype).name})")
-        if not np.issubdtype(np.dtype(dtype), np.floating):
+        if not np.issubdtype(np.dtype(dtype), np.inexact):
             raise DerivativeConversionError(
                 f"astype({np.dtype(dtype).name}) on a value being differentiated would drop "
                 "its derivative",
-                hint="only floating-point casts keep a derivative",
+                hint="only floating-point and complex casts keep a derivative",
+            )
+        if np.iscomplexobj(self.tangent) and not np.issubdtype(np.dtype(dtype),
+                                                               np.complexfloating):
+            raise DerivativeConversionError(
+                f"astype({np.dtype(dtype).name}) on a complex value being differentiated "
+                "would drop its imaginary part without saying so",
+                hint="take np.real(z) (or np.abs(z)), which keep their derivatives",
             )
         return Dual(np.asarray(self.primal).astype(dtype), self.tangent.astype(dtype), self.level)
 
@@ -550,20 +568,37 @@ def _writable(dual: Dual) -> bool:
     return type(_innermost(dual.primal)) is np.ndarray
 
 
-def _complex_error(what: str) -> InputTypeError:
-    return InputTypeError(
-        f"{what} gave a complex value; autodiffx does not differentiate complex numbers yet",
-        hint="keep the computation real: write the real and imaginary parts as two real "
-        "arrays (|a + bi|**2 = a**2 + b**2)",
+def mismatch_error(what: str) -> ComplexTangentError:
+    """A complex tangent for a real value: the derivative of a real value is real."""
+    return ComplexTangentError(
+        f"{what} is complex, but the value is real: the derivative of a real value is real",
+        hint="give a real tangent for a real input, or make the input complex "
+        "(x + 0j) to follow it in complex directions",
     )
 
 
+def real_only_error(function) -> ComplexNotSupportedError:
+    """A complex value reached a rule whose tangents hold for real values only."""
+    return ComplexNotSupportedError(
+        f"{registry.describe(function)} was given complex values; its derivative rule "
+        "holds for real values only",
+        hint="see docs/complex.md for the functions differentiated on complex values; "
+        "split the computation into real and imaginary parts to use this one",
+    )
+
+
+def _any_complex(args) -> bool:
+    for arg in args:
+        if isinstance(arg, (list, tuple)):
+            if _any_complex(arg):
+                return True
+        elif np.iscomplexobj(_innermost(arg)):
+            return True
+    return False
+
+
 def _check_value(ans, function) -> None:
-    """Refuse results forward mode cannot differentiate: complex numbers, masked arrays."""
-    if isinstance(ans, (complex, np.complexfloating)) or (
-        isinstance(ans, np.ndarray) and ans.dtype.kind == "c"
-    ):
-        raise _complex_error(registry.describe(function))
+    """Refuse results forward mode cannot differentiate: masked arrays."""
     if isinstance(ans, np.ma.MaskedArray):
         raise DerivativeConversionError(
             f"{registry.describe(function)} gave a masked array (np.ma); forward mode does not "
@@ -597,7 +632,7 @@ def _fresh_like(func, args, kwargs):
     """
     like = args[0]
     ans = func(like.primal, *args[1:], **kwargs)
-    if value_dtype(ans).kind != "f":
+    if value_dtype(ans).kind not in "fc":
         return ans
     tangent = np.zeros((len(like.tangent), *np.shape(ans)), dtype=value_dtype(ans))
     dual = Dual(ans, tangent, like.level)
@@ -642,6 +677,8 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
     """
     if rule.sequence:
         level = _innermost_level(args, True)
+        if rule.real_only and _any_complex(args):
+            raise real_only_error(function)
         if not rule.differentiable:
             return function(*_unwrap_all(args, level, True), **kwargs)
         args, keywords = _bind(rule, function, args, kwargs)
@@ -650,6 +687,8 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
     for arg in args:
         if isinstance(arg, Dual) and arg.level > level:
             level = arg.level
+    if rule.real_only and _any_complex(args):
+        raise real_only_error(function)
     if not rule.differentiable:
         return function(*_unwrap_all(args, level, False), **kwargs)
     if kwargs or len(args) != len(rule.params):
@@ -665,8 +704,6 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
     owns = False
     view = None
     if kind is np.ndarray:
-        if ans.dtype.kind == "c":
-            raise _complex_error(registry.describe(function))
         if ans.base is None and not _is_an_input(ans, args):
             owns = True
         else:
@@ -701,6 +738,8 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
         return view
     if tangent is None:
         return ans
+    if tangent.dtype.kind == "c" and not np.iscomplexobj(_innermost(ans)):
+        raise mismatch_error(f"the tangent {registry.describe(function)} computed")
     if type(tangent) is np.ndarray and tangent.base is not None:
         tangent = _unshared(tangent, args)
     shape = ans.shape if kind is np.ndarray else np.shape(ans)
@@ -898,7 +937,9 @@ def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:
         primal = np.array(primal, order="K")
         dual.primal = primal
         dual._owns = copied = True
-    dtype = tangent.dtype if tangent.dtype.kind == "f" else np.dtype(float)
+    dtype = tangent.dtype if tangent.dtype.kind in "fc" else np.dtype(float)
+    if primal.dtype.kind == "c":  # a complex value's tangent is complex
+        dtype = np.result_type(dtype, np.complex64)
     mirror = Mirror(primal, len(tangent), dtype)
     view = tangent_view(mirror, primal)
     if view is None:

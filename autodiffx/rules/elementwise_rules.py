@@ -15,6 +15,7 @@ elementwise(
     "(y > x) + 0.5 * (x == y) + (np.isnan(x) & ~np.isnan(y))",
     doc="At a tie each argument gets half of the derivative. NaN is ignored, as np.fmax "
     "ignores it: against a NaN the other argument gets all of it (x, when both are NaN).",
+    real_only=True,
 )
 elementwise(
     np.fmin,
@@ -22,6 +23,7 @@ elementwise(
     "(y < x) + 0.5 * (x == y) + (np.isnan(x) & ~np.isnan(y))",
     doc="At a tie each argument gets half of the derivative. NaN is ignored, as np.fmin "
     "ignores it: against a NaN the other argument gets all of it (x, when both are NaN).",
+    real_only=True,
 )
 elementwise(np.logaddexp2, "np.exp2(x - ans)", "np.exp2(y - ans)")
 elementwise(np.sinc, "sinc_derivative(x)", doc="sinc'(0) = 0.")
@@ -40,11 +42,18 @@ elementwise(
     None,
     doc="x * 2**y: the derivative in the mantissa x; the exponent y is a whole number.",
 )
+def _nan_to_num_tangent(t, ans, x, **_):
+    if np.iscomplexobj(x):  # NumPy replaces the real and imaginary parts separately
+        return (np.where(np.isfinite(np.real(x)), np.real(t), 0.0)
+                + 1j * np.where(np.isfinite(np.imag(x)), np.imag(t), 0.0))
+    return np.where(np.isfinite(x), t, 0.0)
+
+
 defrule(
     np.nan_to_num,
     "x",
     keywords={"nan": 0.0, "posinf": None, "neginf": None},
-    tangents=(lambda t, ans, x, **_: np.where(np.isfinite(x), t, 0.0),),
+    tangents=(_nan_to_num_tangent,),
     adjoints=("np.where(np.isfinite(x), g, 0.0)",),
     elementwise=True,
     rank=_broadcast_rank,
@@ -54,26 +63,3 @@ defrule(
 
 nondifferentiable(np.around, np.fix, name="rounding")
 nondifferentiable(np.isposinf, np.isneginf, name="infinity_test")
-
-# Parts of complex numbers, on the real values both modes accept (complex values are
-# refused until complex numbers have their rules): the real part and the conjugate of a real
-# x are x itself; its imaginary part (0) and its angle (0 or pi) are constant.
-elementwise(np.conjugate, "1", doc="On real values only: the conjugate of a real x is x.")
-defrule(
-    np.real,
-    "val",
-    tangents=(lambda t, ans, val: t,),
-    adjoints=("g",),
-    rank=lambda val: val,
-    doc="On real values only: the real part of a real x is x.",
-)
-defrule(
-    np.real_if_close,
-    "a",
-    keywords={"tol": 100},
-    tangents=(lambda t, ans, a, tol=100: t,),
-    adjoints=("g",),
-    rank=lambda a, **keywords: a,
-    doc="On real values only: a itself.",
-)
-nondifferentiable(np.imag, np.angle, name="complex_part")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ComplexNotSupportedError
 from . import helpers
 from .helpers import (
     adjugate,
@@ -143,6 +144,7 @@ defrule(
     "folded onto it (an off-diagonal entry gets S_ij + S_ji, the other triangle 0). For a "
     "symmetric a built by the program, such as (x + x.T) / 2 or a kernel matrix, this gives "
     "the same gradient of the program as the symmetric convention.",
+    real_only=True,
     name="cholesky",
 )
 
@@ -176,6 +178,7 @@ defrule(
     "the pseudo-inverse jumps where the rank changes, and at a rank-deficient matrix the "
     "formula is the derivative along perturbations that keep the rank. rcond, rtol and "
     "hermitian are refused.",
+    real_only=True,
     name="pinv",
 )
 
@@ -236,8 +239,19 @@ defrule(
 
 
 def _norm_tangent(t, ans, x, ord=None, axis=None, keepdims=False):
+    if np.iscomplexobj(x) and ord in (2, -2, "nuc") and (
+            np.ndim(x) == 2 and axis is None or np.ndim(axis) == 1 and len(axis) == 2):
+        raise ComplexNotSupportedError(
+            f"np.linalg.norm(..., ord={ord!r}) of a complex matrix: its derivative rule "
+            "holds for real matrices only",
+            hint="the Frobenius norm and the vector norms are differentiated on complex "
+            "values")
     partials = norm_partials(x, ans, ord, axis, keepdims)
-    return np.sum(t * partials, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+    if np.iscomplexobj(x):  # the partials are those of a real function of a complex x
+        product = np.real(np.conj(partials) * t)
+    else:
+        product = t * partials
+    return np.sum(product, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
 
 
 defrule(

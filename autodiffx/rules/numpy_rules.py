@@ -9,6 +9,7 @@ its first axis. Conventions at kinks are stated where they are chosen and tested
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import operator
 
 import numpy as np
@@ -24,7 +25,7 @@ from .helpers import (
     shift_axis,
     strong_zero,
 )
-from .registry import _broadcast_rank, defrule, elementwise, nondifferentiable
+from .registry import _broadcast_rank, defrule, elementwise, nondifferentiable, register
 
 # --------------------------------------------------------------------------- arithmetic
 
@@ -54,15 +55,24 @@ def _power_base_partial(x, y):
 
 
 def _power_base_tangent(t, ans, x, y):
+    if np.iscomplexobj(ans):  # holomorphic in x (principal branch): y x**(y - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return strong_zero(t, y * np.power(x, np.where((x == 0) & (y == 0), 1.0, y - 1.0)))
     if np.all(y >= 1):
         return t * _power_base_partial(x, y)
     return strong_zero(t, _power_base_partial(x, y))
 
 
+def _power_exponent_tangent(t, ans, x, y):
+    if np.iscomplexobj(ans):  # x**y = exp(y log x), with the principal logarithm
+        return t * (ans * np.log(np.where(x == 0, 1, x) + 0j))
+    return t * (ans * np.log(np.where(x > 0, x, 1)))
+
+
 defrule(
     np.power,
     "x y",
-    tangents=(_power_base_tangent, lambda t, ans, x, y: t * (ans * np.log(np.where(x > 0, x, 1)))),
+    tangents=(_power_base_tangent, _power_exponent_tangent),
     adjoints=(
         # y >= 1 everywhere (x ** 2, x ** 1): the plain product, exact at x = 0; otherwise
         # x == 0 with y == 0 gives 0 (x ** 0 is constant; see _power_base_partial) and a
@@ -76,7 +86,8 @@ defrule(
     rank=_broadcast_rank,
     doc="d/dx x**y is taken as 0 at x == 0 where y == 0 (x**0 is the constant 1, at x = 0 "
     "too); "
-    "d/dy x**y is taken as 0 where x <= 0, where the real logarithm does not exist.",
+    "d/dy x**y is taken as 0 where x <= 0, where the real logarithm does not exist. With "
+    "complex values, d/dy x**y = x**y log x with the principal logarithm (0 at x = 0).",
 )
 elementwise(np.square, "2 * x")
 elementwise(np.reciprocal, "-(ans ** 2)", singular=True)
@@ -117,27 +128,51 @@ elementwise(np.sinh, "np.cosh(x)")
 elementwise(np.cosh, "np.sinh(x)")
 elementwise(np.tanh, "1 - ans ** 2")
 elementwise(np.arcsinh, "1 / np.sqrt(x ** 2 + 1)")
-elementwise(np.arccosh, "1 / np.sqrt(x ** 2 - 1)", singular=True)
+_ARCCOSH = elementwise(np.arccosh, "1 / np.sqrt(x ** 2 - 1)", singular=True)
+
+
+def _arccosh_tangent(t, ans, x):
+    if np.iscomplexobj(x):  # the principal branch: 1 / (sqrt(x - 1) sqrt(x + 1))
+        return strong_zero(t, 1 / (np.sqrt(x - 1) * np.sqrt(x + 1)))
+    return strong_zero(t, 1 / np.sqrt(x ** 2 - 1))
+
+
+register(dataclasses.replace(_ARCCOSH, tangents=(_arccosh_tangent,)))
 elementwise(np.arctanh, "np.divide(1, 1 - x ** 2)", singular=True)
 elementwise(np.deg2rad, "np.pi / 180")
 elementwise(np.rad2deg, "180 / np.pi")
 
 # --------------------------------------------------------------------------- kinks
 
-elementwise(np.absolute, "np.sign(x)", doc="abs'(0) = 0.")
+
+
+def _abs_tangent(t, ans, x):
+    """sign(x) t for real x; for complex x, d|x| = Re(conj(x) dx) / |x| (0 at x = 0), which
+    is Re(conj(sign(x)) dx), NumPy's sign(x) being x / |x|."""
+    if np.iscomplexobj(x):
+        return np.real(np.conj(np.sign(x)) * t)
+    return t * np.sign(x)
+
+
+_ABS_DOC = ("abs'(0) = 0. For complex x, d|x| = Re(conj(x) dx) / |x|, taken as 0 at 0; the "
+            "adjoint g * np.sign(x) holds for complex x as it is (np.sign(x) = x / |x|).")
+for _function, _name in ((np.absolute, "absolute"), (builtins.abs, "abs")):
+    register(dataclasses.replace(elementwise(_function, "np.sign(x)", name=_name,
+                                             doc=_ABS_DOC), tangents=(_abs_tangent,)))
 elementwise(np.fabs, "np.sign(x)", doc="fabs'(0) = 0.")
-elementwise(builtins.abs, "np.sign(x)", name="abs", doc="abs'(0) = 0.")
 elementwise(
     np.maximum,
     "(x > y) + 0.5 * (x == y)",
     "(y > x) + 0.5 * (x == y)",
     doc="At a tie each argument gets half of the derivative.",
+    real_only=True,
 )
 elementwise(
     np.minimum,
     "(x < y) + 0.5 * (x == y)",
     "(y < x) + 0.5 * (x == y)",
     doc="At a tie each argument gets half of the derivative.",
+    real_only=True,
 )
 
 
@@ -171,6 +206,7 @@ def _builtin_extremum(function, name, compare, swapped, pick, word):
         # have the same; max(x) of an array gives a number, but y is then unknown (None).
         rank=lambda x, y=None, **_: x if x is not None and x == y else None,
         name=name,
+        real_only=True,
         doc=f"Python's {word} returns its first argument on a tie, so that argument gets it "
         f"all; {word}(x) of a 1-d array gives it all to the first entry tied for the "
         f"extreme (np.arg{word}), the item Python's {word} returns.",
@@ -186,6 +222,7 @@ elementwise(
     "x < lo",
     "x > hi",
     doc="Inside [lo, hi], boundaries included, the derivative goes to x; outside, to the bound.",
+    real_only=True,
 )
 defrule(
     np.where,
@@ -273,6 +310,7 @@ defrule(
     tangents=(_prod_tangent,),
     adjoints=("unreduce(g, x, axis, keepdims) * prod_partials(x, axis)",),
     rank=_reduction_rank,
+    real_only=True,
     doc="Exact where x holds zeros: each partial is the product of the other entries.",
 )
 for _functions, _name in (((np.max, np.amax), "max"), ((np.min, np.amin), "min")):
@@ -300,18 +338,24 @@ def _count(x, ans, ddof):
     return np.size(x) / np.maximum(np.size(ans), 1) - ddof
 
 
+def _spread(t, x, axis, keepdims):
+    """sum(Re(conj(x - mean) t)) over the reduced axes: the derivative of the sum of
+    |x - mean|^2, halved (the mean's own change sums to 0 against x - mean)."""
+    centered = _centered(x, axis)
+    product = np.real(np.conj(centered) * t) if np.iscomplexobj(x) else t * centered
+    return np.sum(product, axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
+
+
 def _var_tangent(t, ans, x, axis=None, keepdims=False, ddof=0):
     if np.size(x) == 0:  # the variance of nothing is NaN whatever x is
         return _zero_tangent(t, ans)
-    spread = np.sum(t * _centered(x, axis), axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
-    return 2 * spread / _count(x, ans, ddof)
+    return 2 * _spread(t, x, axis, keepdims) / _count(x, ans, ddof)
 
 
 def _std_tangent(t, ans, x, axis=None, keepdims=False, ddof=0):
     if np.size(x) == 0:
         return _zero_tangent(t, ans)
-    spread = np.sum(t * _centered(x, axis), axis=shift_axis(axis, np.ndim(x)), keepdims=keepdims)
-    return safe_divide(spread, ans * _count(x, ans, ddof))
+    return safe_divide(_spread(t, x, axis, keepdims), ans * _count(x, ans, ddof))
 
 
 STATISTIC = {"axis": None, "keepdims": False, "ddof": 0}
@@ -749,6 +793,8 @@ defrule(
 def _fill_tangent(t, ans, *args):
     if np.result_type(ans).kind not in "fc":  # np.full_like of integers: a step function
         return np.zeros((len(t), *np.shape(ans)))
+    if np.iscomplexobj(t) and not np.iscomplexobj(ans):  # NumPy keeps the real part
+        t = np.real(t)
     return np.broadcast_to(pad_tangent(t, np.ndim(ans)), (len(t), *np.shape(ans)))
 
 
@@ -790,9 +836,10 @@ nondifferentiable(
     name="comparison",
 )
 nondifferentiable(np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, name="bitwise")
+# np.sign(z) = z / |z| of a complex z is not constant: complex values are refused.
 nondifferentiable(
     np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round, np.floor_divide, np.heaviside,
-    name="step",
+    name="step", real_only=True,
 )
 nondifferentiable(
     np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.searchsorted,

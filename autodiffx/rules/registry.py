@@ -81,6 +81,8 @@ class Rule:
     """Output rank from the input ranks (``None`` when unknown), for reverse mode's printer."""
     doc: str = ""
     """The convention at kinks, when there is one worth saying."""
+    real_only: bool = False
+    """The tangent rules hold for real values only: forward mode refuses complex ones."""
 
     def adjoint_function(self, index: int) -> Callable | None:
         """The adjoint expression for parameter ``index`` compiled into a function."""
@@ -396,6 +398,7 @@ def elementwise(
     name: str | None = None,
     doc: str = "",
     override: bool = False,
+    real_only: bool = False,
 ) -> Rule:
     """Register an elementwise function from its partial derivatives.
 
@@ -425,6 +428,8 @@ def elementwise(
             supported-functions page).
         override: Replace an existing rule. Without it a function that already has a rule
             keeps it, and this raises ``ArgumentError``.
+        real_only: The partials hold for real values only (``np.maximum``): forward mode
+            refuses complex ones.
 
     Returns:
         The registered [`Rule`][autodiffx.rules.registry.Rule].
@@ -473,6 +478,7 @@ def elementwise(
             elementwise=True,
             rank=_broadcast_rank,
             doc=doc,
+            real_only=real_only,
         )
     )
 
@@ -510,13 +516,14 @@ def _broadcast_rank(*ranks: int | None, **keywords: Any) -> int | None:
 
 
 def nondifferentiable(*primitives: Callable, name: str | None = None,
-                      override: bool = False) -> Rule:
+                      override: bool = False, real_only: bool = False) -> Rule:
     """Register functions whose derivative is zero wherever it exists.
 
     Forward mode returns their plain result (no tangent); reverse mode treats their output
     as a constant. Comparisons, ``np.sign``, ``np.floor``, ``np.argmax`` and shape queries
     are of this kind. A function that already has a rule keeps it unless
-    ``override=True``.
+    ``override=True``. ``real_only=True`` for those that are constant on real values only
+    (``np.sign(z)`` is ``z / |z|`` for a complex z): forward mode refuses complex values.
 
     Examples:
         A step function: its derivative is zero wherever it exists, and the gradient
@@ -540,5 +547,6 @@ def nondifferentiable(*primitives: Callable, name: str | None = None,
         primitives=tuple(primitives),
         params=(),
         differentiable=False,
+        real_only=real_only,
     )
     return register(rule)

@@ -316,7 +316,7 @@ elementwise(scipy.special.gammaln, "digamma(x)", singular=True,
             doc="The derivative of log|Γ(x)| is digamma(x), also for negative x; infinite "
             "at the poles 0, -1, -2, ...", name="scipy.special.gammaln")
 elementwise(scipy.special.digamma, "polygamma(1, x)", singular=True, name="scipy.special.digamma",
-            doc="Infinite at the poles 0, -1, -2, ...")
+            doc="Infinite at the poles 0, -1, -2, ...", real_only=True)
 registry.register(dataclasses.replace(
     elementwise(polygamma, None, "polygamma(n + 1, x)", params=("n", "x"),
                 singular=(False, True), name="scipy.special.polygamma",

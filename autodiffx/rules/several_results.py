@@ -61,6 +61,7 @@ def _slogdet_tangent(t, ans, a):
 defrule(
     np.linalg.slogdet,
     "a",
+    real_only=True,  # complex matrices: not yet (conjugate transposes)
     tangents=(_slogdet_tangent,),
     adjoints=("g[1] * np.linalg.inv(a).T if np.ndim(a) == 2 else "
               "np.expand_dims(g[1], (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)",),
@@ -87,6 +88,7 @@ def _eigh_tangent(t, ans, a, UPLO="L"):  # noqa: N803 - NumPy's keyword
 defrule(
     np.linalg.eigh,
     "a",
+    real_only=True,  # complex matrices: not yet (conjugate transposes)
     keywords={"UPLO": "L"},
     tangents=(_eigh_tangent,),
     adjoints=("eigh_adjoint(g, ans, a, UPLO)",),
@@ -134,6 +136,7 @@ def _svd_supported(a, full_matrices):
 defrule(
     np.linalg.svd,
     "a",
+    real_only=True,  # complex matrices: not yet (conjugate transposes)
     keywords={"full_matrices": True},  # compute_uv and hermitian are refused: no rule
     tangents=(_svd_tangent,),
     adjoints=("svd_adjoint(g, ans, a, full_matrices)",),
@@ -154,6 +157,7 @@ def _svdvals_tangent(t, ans, x):
 defrule(
     np.linalg.svdvals,
     "x",
+    real_only=True,  # complex matrices: not yet (conjugate transposes)
     tangents=(_svdvals_tangent,),
     adjoints=("svd_adjoint((None, g, None), np.linalg.svd(x, full_matrices=False), x, False)",),
     rank=lambda x: None if x is None else x - 1,
@@ -168,6 +172,7 @@ def _eigvalsh_tangent(t, ans, a, UPLO="L"):  # noqa: N803 - NumPy's keyword
 defrule(
     np.linalg.eigvalsh,
     "a",
+    real_only=True,  # complex matrices: not yet (conjugate transposes)
     keywords={"UPLO": "L"},
     tangents=(_eigvalsh_tangent,),
     adjoints=("eigh_adjoint((g, None), np.linalg.eigh(a, UPLO), a, UPLO)",),
@@ -203,6 +208,7 @@ def _qr_supported(a, mode):
 defrule(
     np.linalg.qr,
     "a",
+    real_only=True,  # complex matrices: not yet (conjugate transposes)
     keywords={"mode": "reduced"},
     tangents=(_qr_tangent,),
     adjoints=("qr_adjoint(g, ans, a)",),
@@ -244,6 +250,7 @@ def _lstsq_tangent_b(t, ans, a, b, rcond=None):
 defrule(
     np.linalg.lstsq,
     "a b",
+    real_only=True,  # complex matrices: not yet (conjugate transposes)
     keywords={"rcond": None},
     tangents=(_lstsq_tangent_a, _lstsq_tangent_b),
     adjoints=("lstsq_adjoint(g, ans, a, b, 0)", "lstsq_adjoint(g, ans, a, b, 1)"),

@@ -167,6 +167,8 @@ for _function, _least in ((np.atleast_1d, 1), (np.atleast_2d, 2), (np.atleast_3d
 def _astype_tangent(t, ans, x, dtype):
     if np.result_type(ans).kind != "f":  # a cast to integers truncates: a step function
         return np.zeros((len(t), *np.shape(ans)))
+    if np.iscomplexobj(t) and np.result_type(ans).kind != "c":
+        t = np.real(t)  # a complex value cast to reals keeps its real part, as NumPy does
     return t.astype(np.result_type(ans))
 
 

@@ -73,6 +73,8 @@ def _nanmean_tangent(t, ans, x, axis=None, keepdims=False):
 
 def _nan_spread(t, x, axis, keepdims):
     centred = np.where(_valid(x), x - np.nanmean(x, axis=axis, keepdims=True), 0.0)
+    if np.iscomplexobj(x):  # half the derivative of |x - mean|^2: Re(conj(x - mean) dx)
+        return _reduce(np.real(np.conj(centred) * t), x, axis, keepdims)
     return _reduce(t * centred, x, axis, keepdims)
 
 
@@ -210,6 +212,7 @@ defrule(
     adjoints=("uncov(g, m, y, rowvar, bias, ddof, 0)", "uncov(g, m, y, rowvar, bias, ddof, 1)"),
     optional=1,
     doc="m and y, rowvar, bias and ddof; frequency and analytic weights are refused.",
+    real_only=True,
 )
 
 
@@ -240,6 +243,7 @@ defrule(
     optional=1,
     doc="The derivative of C / (s s^T); NumPy's clipping to [-1, 1] is not differentiated "
     "(it only moves rounding errors). A variable with zero variance gives NaN, as NumPy does.",
+    real_only=True,
 )
 
 # --------------------------------------------------------------------------- order statistics

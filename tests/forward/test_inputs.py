@@ -91,8 +91,8 @@ def test_float32_stays_float32():
 
 @pytest.mark.parametrize(
     "value",
-    [1j, np.array([1.0 + 2.0j]), "1.0", None, object(), [1.0, 2.0], True],
-    ids=["complex", "complex-array", "str", "None", "object", "list", "bool"],
+    ["1.0", None, object(), [1.0, 2.0], True],
+    ids=["str", "None", "object", "list", "bool"],
 )
 def test_undifferentiable_inputs_are_refused(value):
     with pytest.raises(autodiffx.InputTypeError, match="argument 0"):

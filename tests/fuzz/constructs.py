@@ -808,6 +808,23 @@ SPECIAL = {
     "gradient": ["np.gradient({V})", "np.gradient({M}, 0.5, axis=1)"],
     "fftshift": ["np.fft.fftshift({V})", "np.fft.fftshift({M}, axes=1)"],
     "ifftshift": ["np.fft.ifftshift({R})"],
+    # complex values inside, a real value out (linear, so reverse mode follows them too)
+    "imag": ["np.imag({V})"],
+    "angle": ["np.angle(np.exp({V}))"],
+    "fft": ["np.real(np.fft.fft({V}))", "np.imag(np.fft.fft({M}, axis=0))"],
+    "ifft": ["np.real(np.fft.ifft({V}, n=6))"],
+    "fft2": ["np.real(np.fft.fft2({M}))"],
+    "ifft2": ["np.imag(np.fft.ifft2({M}, norm='ortho'))"],
+    "fftn": ["np.real(np.fft.fftn({M}))"],
+    "ifftn": ["np.real(np.fft.ifftn({M}, axes=(1,)))"],
+    "rfft": ["np.real(np.fft.rfft({V}))", "np.imag(np.fft.rfft({M}, axis=0))"],
+    "irfft": ["np.fft.irfft({V})"],
+    "rfft2": ["np.real(np.fft.rfft2({M}))"],
+    "irfft2": ["np.fft.irfft2({M})"],
+    "rfftn": ["np.imag(np.fft.rfftn({M}))"],
+    "irfftn": ["np.fft.irfftn({M}, norm='forward')"],
+    "hfft": ["np.fft.hfft({V})"],
+    "ihfft": ["np.real(np.fft.ihfft({V}))"],
 }
 if importlib.util.find_spec("scipy") is not None:  # the scipy extra's rules
     SPECIAL.update({

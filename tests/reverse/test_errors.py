@@ -57,8 +57,8 @@ def test_missing_rule_names_the_function_and_how_to_register():
     with pytest.raises(MissingRuleError) as error:
         autodiffx.grad(u.no_rule)(np.ones(3))
     message = str(error.value)
-    assert "fft" in message and "defrule" in message
-    assert f"unsupported.py:{line_of(u.no_rule, 'np.fft.fft')}" in message
+    assert "unwrap" in message and "defrule" in message
+    assert f"unsupported.py:{line_of(u.no_rule, 'np.unwrap')}" in message
 
 
 def test_arguments_a_rule_does_not_understand_are_refused_not_dropped():

@@ -78,6 +78,16 @@ class Booleans:
         return rng.random(shape) < 0.5
 
 
+@dataclass(frozen=True)
+class ComplexValues:
+    """Complex numbers whose real and imaginary parts are drawn from ``parts``."""
+
+    parts: Any
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return self.parts.sample(rng, shape) + 1j * self.parts.sample(rng, shape)
+
+
 REAL = interval(-2.0, 2.0)
 POSITIVE = interval(0.2, 3.0)
 NONZERO = union((-2.0, -0.2), (0.2, 2.0))
@@ -94,6 +104,7 @@ CLIP_X = union((-3.0, -1.4), (-0.6, 0.6), (1.4, 3.0))
 LOWER = interval(-1.2, -0.8)
 UPPER = interval(0.8, 1.2)
 CONDITION = Booleans()
+COMPLEX = ComplexValues(union((-2.0, -0.2), (0.2, 2.0)))  # clear of 0, where angle jumps
 DISTINCT = Distinct()
 
 
@@ -1132,10 +1143,15 @@ DOMAINS.update({
 
 # parts of complex numbers on real values; np.gradient; the FFT's frequency reordering
 DOMAINS.update({
-    "conjugate": [Case((Arg((3,)),)), Case((Arg(()),))],
-    "real": [Case((Arg((2, 3)),)), Case((Arg(()),))],
-    "real_if_close": [Case((Arg((3,)),)), Case((Arg((2, 2)),), {"tol": 1000})],
-    "complex_part": [Case((Arg((3,)),), function=f) for f in (np.imag, np.angle)],
+    "conjugate": [Case((Arg((3,)),)), Case((Arg(()),)), Case((Arg((2, 2), COMPLEX),))],
+    "real": [Case((Arg((2, 3)),)), Case((Arg(()),)), Case((Arg((3,), COMPLEX),))],
+    "imag": [Case((Arg((3,)),)), Case((Arg((2, 3), COMPLEX),)), Case((Arg((), COMPLEX),))],
+    "angle": [Case((Arg((3,), NONZERO),)), Case((Arg((2, 3), COMPLEX),)),
+              Case((Arg((3,), COMPLEX),), {"deg": True})],
+    "real_if_close": [Case((Arg((3,)),)), Case((Arg((2, 2)),), {"tol": 1000}),
+                      Case((Arg((3,), COMPLEX),))],
+    "complex_test": [Case((Arg((3,), COMPLEX),), function=f)
+                     for f in (np.iscomplex, np.isreal, np.iscomplexobj, np.isrealobj)],
     "gradient": [
         Case((Arg((5,)),)),
         Case((Arg((4,)), 0.5)),
@@ -1145,6 +1161,58 @@ DOMAINS.update({
     "fftshift": [Case((Arg((5,)),)), Case((Arg((2, 3)),), {"axes": 1}),
                  Case((Arg((3, 4)),), {"axes": (0, 1)})],
     "ifftshift": [Case((Arg((4,)),)), Case((Arg((3, 3)),), {"axes": 0})],
+})
+
+# np.fft: every length, axis and scaling, real and complex inputs (the transforms are linear)
+_NORMS = (None, "ortho", "forward", "backward")
+DOMAINS.update({
+    name: [
+        Case((Arg((5,)),)),
+        Case((Arg((6,), COMPLEX),), {"n": 8, "norm": "ortho"}),
+        Case((Arg((2, 6), COMPLEX),), {"n": 4, "axis": 0, "norm": "forward"}),
+        Case((Arg((3, 4), COMPLEX),), {"axis": 0, "norm": "backward"}),
+    ]
+    for name in ("fft", "ifft")
+} | {
+    name: [
+        Case((Arg((3, 4)),)),
+        Case((Arg((3, 4), COMPLEX),), {"s": (4, 2), "axes": (0, 1), "norm": "ortho"}),
+        Case((Arg((2, 3, 4), COMPLEX),), {"axes": (0, 2), "norm": "forward"}),
+        Case((Arg((2, 3), COMPLEX),), {"axes": (1, 0), "s": (3, 5), "norm": "backward"}),
+    ]
+    for name in ("fft2", "ifft2", "fftn", "ifftn")
+} | {
+    name: [
+        Case((Arg((6,)),)),
+        Case((Arg((5,)),), {"norm": "ortho"}),
+        Case((Arg((2, 6)),), {"n": 9, "axis": 0, "norm": "forward"}),
+        Case((Arg((3, 7)),), {"n": 4, "axis": -1, "norm": "backward"}),
+    ]
+    for name in ("rfft", "ihfft")
+} | {
+    name: [
+        Case((Arg((4,), COMPLEX),)),
+        Case((Arg((5,), COMPLEX),), {"n": 9, "norm": "ortho"}),
+        Case((Arg((3, 4), COMPLEX),), {"n": 3, "axis": 0, "norm": "forward"}),
+        Case((Arg((2, 4)),), {"n": 8, "axis": 1, "norm": "backward"}),
+    ]
+    for name in ("irfft", "hfft")
+} | {
+    name: [
+        Case((Arg((3, 4)),)),
+        Case((Arg((3, 5)),), {"s": (2, 6), "axes": (0, 1), "norm": "ortho"}),
+        Case((Arg((2, 3, 4)),), {"axes": (0, 2), "norm": "forward"}),
+        Case((Arg((4, 3)),), {"axes": (1, 0), "s": (5, 3), "norm": "backward"}),
+    ]
+    for name in ("rfft2", "rfftn")
+} | {
+    name: [
+        Case((Arg((3, 4), COMPLEX),)),
+        Case((Arg((3, 5), COMPLEX),), {"s": (2, 6), "axes": (0, 1), "norm": "ortho"}),
+        Case((Arg((2, 3, 4), COMPLEX),), {"axes": (0, 2), "norm": "forward"}),
+        Case((Arg((4, 3)),), {"axes": (1, 0), "s": (5, 3), "norm": "backward"}),
+    ]
+    for name in ("irfft2", "irfftn")
 })
 
 # the scipy extra's rules (autodiffx/rules/scipy_rules.py), only when SciPy is installed

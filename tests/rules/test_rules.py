@@ -142,7 +142,7 @@ def evaluate(rule, case: Case, args, joined=True):
     joined into one vector (``joined``) or as the function returns them."""
     out = function_of(rule, case)(*args, **case.kwargs)
     if rule.outputs is not None and joined:
-        return np.concatenate([np.ravel(np.asarray(o, dtype=float)) for o in out])
+        return np.concatenate([np.ravel(np.asarray(o) + 0.0) for o in out])
     return out
 
 
@@ -168,7 +168,7 @@ def push(rule, case: Case, args, tangents: dict) -> tuple:
         primals = [o.primal if isinstance(o, Dual) else o for o in out]
         parts = [np.reshape(o.tangent, (k, -1)) if isinstance(o, Dual)
                  else np.zeros((k, np.size(o))) for o in out]
-        return (np.concatenate([np.ravel(np.asarray(p, dtype=float)) for p in primals]),
+        return (np.concatenate([np.ravel(np.asarray(p) + 0.0) for p in primals]),
                 np.concatenate(parts, axis=1))
     if isinstance(out, Dual):
         assert out.level == level
@@ -187,8 +187,8 @@ def central_difference(rule, case: Case, args, path, t):
     backward = put(args, path, shifted(get(args, path), -STEP * t))
     align = SIGN_CHOICES.get(rule.name)
     if align is None:
-        high = np.asarray(evaluate(rule, case, forward), dtype=float)
-        low = np.asarray(evaluate(rule, case, backward), dtype=float)
+        high = np.asarray(evaluate(rule, case, forward))
+        low = np.asarray(evaluate(rule, case, backward))
     else:  # each result with the signs of the unshifted one, so the difference is smooth
         base = evaluate(rule, case, args, joined=False)
         high, low = (np.concatenate([np.ravel(r) for r in align(
@@ -227,6 +227,8 @@ def params_and_keywords(rule, case: Case, args):
 def tangent_error(rule, case: Case, args, path, rng) -> float:
     """How far forward mode is from central differences, relative to the values' size."""
     t = rng.standard_normal(np.shape(get(args, path)))
+    if np.iscomplexobj(get(args, path)):  # a complex direction: both parts move
+        t = t + 1j * rng.standard_normal(np.shape(t))
     _, jt = push(rule, case, args, {path: t[np.newaxis]})
     numeric = central_difference(rule, case, args, path, t)
     assert jt[0].shape == numeric.shape
@@ -239,11 +241,16 @@ def tangent_error(rule, case: Case, args, path, rng) -> float:
 
 
 def dot_product_gap(rule, case: Case, args, path, rng) -> float:
-    """| <g, J t> - <J^T g, t> | relative to the sizes of the terms summed."""
+    """| <g, J t> - <J^T g, t> | relative to the sizes of the terms summed, in the real
+    inner product <a, b> = Re(sum(conj(a) * b)) (the plain one for real values)."""
     shape = np.shape(get(args, path))
     t = rng.standard_normal(shape)
+    if np.iscomplexobj(get(args, path)):
+        t = t + 1j * rng.standard_normal(shape)
     ans, jt = push(rule, case, args, {path: t[np.newaxis]})
     g = rng.standard_normal(np.shape(ans))
+    if np.iscomplexobj(ans):
+        g = g + 1j * rng.standard_normal(np.shape(ans))
     g = g.item() if g.ndim == 0 else g
     params, keywords = params_and_keywords(rule, case, args)
     adjoint = rule.adjoint_function(path[0])
@@ -259,8 +266,8 @@ def dot_product_gap(rule, case: Case, args, path, rng) -> float:
     assert np.shape(cotangent) == shape, (
         f"{rule.name}: the adjoint has shape {np.shape(cotangent)}, the argument {shape}"
     )
-    forward = np.sum(g * jt[0])
-    backward = np.sum(cotangent * t)
+    forward = np.real(np.sum(np.conj(g) * jt[0]))
+    backward = np.real(np.sum(np.conj(cotangent) * t))
     scale = np.sum(np.abs(g * jt[0])) + np.sum(np.abs(cotangent * t)) + 1e-300
     return float(abs(forward - backward) / scale)
 
@@ -401,7 +408,8 @@ def test_chunk_of_three_directions_equals_three_single_pushes(name, case, seed):
     rng = np.random.default_rng(seed)
     args = draw(case, rng)
     tangents = {
-        path: rng.standard_normal((3, *np.shape(get(args, path)))) for path in wrt_paths(case)
+        path: rng.standard_normal((3, *np.shape(get(args, path))))
+        * (1 + 1j if np.iscomplexobj(get(args, path)) else 1) for path in wrt_paths(case)
     }
     ans, chunk = push(rule, case, args, tangents)
     assert chunk.shape == (3, *np.shape(ans))
