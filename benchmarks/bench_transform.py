@@ -1,8 +1,19 @@
-"""Seconds reverse mode takes to transform a function of N statements.
+"""Transform time: reverse mode on functions of N statements, and the NER loss's first call.
 
-Each function is ``y = np.tanh(y) * 0.5 + y * c`` repeated N times, written to a fresh
-file and differentiated once (transform, compile, one call). Transformation should grow
-about linearly with N::
+The function of N statements is the one of issue 15: the statements cycle through
+
+    h_i = np.tanh(h_{i-1})       h_i = h_{i-1} * 1.5 + x
+    h_i = W @ h_{i-1}            h_i = np.sin(h_{i-1}) * h_{i-1}
+
+from ``h_0 = x`` and return ``np.sum(h_N)``. Each is written to a fresh file and transformed
+once with ``reverse.build(f, (0,), (1, 2))`` (read, normalise, differentiate, optimise,
+print, compile; no call). Transformation should grow about linearly with N, so the column
+"per 100 vs N=100" (seconds per 100 statements, as a ratio to the 100-statement function)
+should stay near 1. Wall-clock and CPU seconds are both shown: the machine may be shared.
+
+The last line is the NER max-margin loss (``autodiffx/ner/model.py``): transform plus first
+call of ``grad(loss, wrt=(W, b, u, X, Xc))`` at B=1, the best of five fresh copies of the
+function (so that no cache knows it)::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_transform.py [N ...]
 """
@@ -10,34 +21,96 @@ about linearly with N::
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
-import numpy as np
+from ner_problem import WRT, loss, problem
+from timing import format_time
 
 import autodiffx
+from autodiffx import reverse
+
+SIZES = [100, 200, 500, 1000, 2000]
+_modules = itertools.count()
 
 
-def transform_seconds(statements: int) -> float:
-    lines = ["import numpy as np", "", "def f(x):", "    y = x"]
-    lines += [f"    y = np.tanh(y) * 0.5 + y * {0.1 + i % 7 / 10}" for i in range(statements)]
-    lines.append("    return np.sum(y)")
-    path = Path(tempfile.mkdtemp()) / f"long_{statements}.py"
-    path.write_text("\n".join(lines) + "\n")
+def straight_line_source(statements: int) -> str:
+    """The source of ``f(x, W)`` with ``statements`` statements (see the module's doc)."""
+    kinds = [
+        "np.tanh({h})",
+        "{h} * 1.5 + x",
+        "W @ {h}",
+        "np.sin({h}) * {h}",
+    ]
+    lines = ["import numpy as np", "", "", "def f(x, W):", "    h_0 = x"]
+    for i in range(1, statements + 1):
+        lines.append(f"    h_{i} = " + kinds[(i - 1) % 4].format(h=f"h_{i - 1}"))
+    lines.append(f"    return np.sum(h_{statements})")
+    return "\n".join(lines) + "\n"
+
+
+def load(source: str, directory: Path):
+    """``f`` from ``source`` written to a new file (a new module: no cache knows it)."""
+    path = directory / f"long_{next(_modules)}.py"
+    path.write_text(source)
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    start = time.perf_counter()
-    autodiffx.grad(module.f)(np.ones(3))
-    return time.perf_counter() - start
+    return module.f
+
+
+def transform_seconds(statements: int, repeat: int) -> tuple[float, float]:
+    """The best wall-clock and CPU seconds of ``repeat`` transforms of fresh copies."""
+    source = straight_line_source(statements)
+    directory = Path(tempfile.mkdtemp())
+    walls, cpus = [], []
+    for _ in range(repeat):
+        f = load(source, directory)
+        wall, cpu = time.perf_counter(), time.process_time()
+        reverse.build(f, (0,), (1, 2))
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
+
+
+def fresh_copy(function):
+    """The same code as a new function object, so that no cache knows it."""
+    return types.FunctionType(
+        function.__code__, function.__globals__, function.__name__, function.__defaults__
+    )
+
+
+def ner_first_call(repeat: int = 5) -> float:
+    """Transform plus first call of the NER loss's gradient: the best of ``repeat``."""
+    params = problem(1)
+    firsts = []
+    for _ in range(repeat):
+        copy = fresh_copy(loss)
+        start = time.perf_counter()
+        autodiffx.grad(copy, wrt=WRT)(*params)
+        firsts.append(time.perf_counter() - start)
+    return min(firsts)
 
 
 def main(sizes: list[int]) -> None:
+    load(straight_line_source(4), Path(tempfile.mkdtemp()))  # warm up imports
+    reverse.build(load(straight_line_source(4), Path(tempfile.mkdtemp())), (0,), (1, 2))
+    print("reverse-mode transform of a straight-line function of N statements")
+    print(f"{'N':>6} {'wall':>10} {'cpu':>10} {'per 100 vs N=100':>17}")
+    base = None
     for statements in sizes:
-        print(f"{statements:5d} statements  {transform_seconds(statements):7.2f} s", flush=True)
+        wall, cpu = transform_seconds(statements, repeat=3 if statements <= 1000 else 1)
+        per_100 = cpu / statements * 100
+        base = base or per_100
+        print(f"{statements:>6} {wall:>9.3f}s {cpu:>9.3f}s {per_100 / base:>16.2f}x",
+              flush=True)
+    print(f"NER max-margin loss, transform + first call: {format_time(ner_first_call()).strip()}"
+          " (best of 5 fresh copies)")
 
 
 if __name__ == "__main__":
-    main([int(n) for n in sys.argv[1:]] or [100, 200, 600])
+    main([int(n) for n in sys.argv[1:]] or SIZES)

@@ -78,29 +78,34 @@ def analyse(statements: list, wrt_names: list[str], results: list[str]) -> set[s
     adjoint.
 
     Each statement's flow (the names it binds or writes, the names flowing into them) is
-    found once. Activity is pushed in program order and usefulness against it, so
-    straight-line code settles in one pass; loops and branches take a few more.
+    found once. Activity spreads forward along the flows from ``wrt_names`` and usefulness
+    backward from ``results``: two searches of the graph of flows, each visiting a flow
+    once whatever loops and branches do to the order.
     """
     flows = [flow for flow in map(_flow, ir.walk(statements)) if flow is not None]
-    active = set(wrt_names)
-    changed = True
-    while changed:
-        changed = False
-        for targets, sources, carries in flows:
-            if carries and any(t not in active for t in targets) and any(
-                    n in active for n in sources):
-                active.update(targets)
-                changed = True
-    useful = set(results)
-    changed = True
-    while changed:
-        changed = False
-        for targets, sources, carries in reversed(flows):
-            if carries and any(t in useful for t in targets) and any(
-                    n not in useful for n in sources):
-                useful.update(sources)
-                changed = True
-    return active & useful
+    into: dict[str, list[list[str]]] = {}  # name -> the targets of flows it is a source of
+    out_of: dict[str, list[list[str]]] = {}  # name -> the sources of flows it is a target of
+    for targets, sources, carries in flows:
+        if not carries:
+            continue
+        for name in sources:
+            into.setdefault(name, []).append(targets)
+        for name in targets:
+            out_of.setdefault(name, []).append(sources)
+    return _reached(wrt_names, into) & _reached(results, out_of)
+
+
+def _reached(start, edges: dict[str, list[list[str]]]) -> set[str]:
+    """The names reached from ``start`` along ``edges`` (start included)."""
+    reached = set(start)
+    pending = list(reached)
+    while pending:
+        for names in edges.pop(pending.pop(), ()):
+            for name in names:
+                if name not in reached:
+                    reached.add(name)
+                    pending.append(name)
+    return reached
 
 
 def _flow(statement) -> tuple[list[str], list[str], bool] | None:

@@ -171,8 +171,8 @@ class ModuleBuilder:
                 # names a custom rule's adjoint expressions use (autodiffx.primitive)
                 self.namespace.update(custom.namespace_of(rule))
         self.helpers |= sweeps.helpers_used
-        self.helpers |= {n.id for b in body for n in ast.walk(b)
-                         if isinstance(n, ast.Name) and n.id in HELPERS}
+        self.helpers |= {n.id for b in body for n in optimize.name_nodes(b)
+                         if n.id in HELPERS}
         what = "reverse mode"
         if self.flat:
             what = "gradient" if len(self.active) == 1 else "vector-Jacobian product"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,8 +176,48 @@ def names_in(node: ast.AST | None) -> list[str]:
     """The names read by an expression, in order, without repeats."""
     if node is None:
         return []
-    found = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+    # breadth first, children in field order: the order of ast.walk, without its generator
+    # per node (this runs on every statement in several passes)
+    found = []
+    queue = [node]
+    for current in queue:
+        if isinstance(current, ast.Name):
+            found.append(current.id)
+            continue
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, ast.AST):
+                queue.append(value)
+            elif isinstance(value, list):
+                queue += [item for item in value if isinstance(item, ast.AST)]
     return list(dict.fromkeys(found))
+
+
+_SHARED = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+"""Node types without fields (``Load()``, ``Add()``): the parser shares one of each too."""
+
+
+def copy_tree(node: ast.AST, replace: Callable[[ast.AST], ast.AST | None] | None = None
+              ) -> ast.AST:
+    """A copy of the tree under ``node``, several times faster than ``copy.deepcopy``: every
+    node and list is new, other attribute values are shared. ``replace(sub)``, when given,
+    may return the node to put in place of ``sub`` (not copied further), or ``None``."""
+    if replace is not None:
+        replaced = replace(node)
+        if replaced is not None:
+            return replaced
+    if isinstance(node, _SHARED):
+        return node
+    kind = node.__class__
+    new = kind.__new__(kind)
+    fields = new.__dict__
+    for name, value in node.__dict__.items():
+        if isinstance(value, ast.AST):
+            value = copy_tree(value, replace)
+        elif isinstance(value, list):
+            value = [copy_tree(v, replace) if isinstance(v, ast.AST) else v for v in value]
+        fields[name] = value
+    return new
 
 
 def reads(statement) -> list[str]:
@@ -219,18 +260,23 @@ class Namer:
     """
 
     def __init__(self, taken=()):
-        self.taken: set[str] = set(taken)
+        # where the search for each base's next free number starts: names are only added
+        # to ``taken`` (a release clears this), so the first free number never goes down,
+        # and the n-th temporary of a base costs one test, not n
+        self.hints: dict[tuple[str, bool], int] = {}
+        self.taken: set[str] = _Taken(taken, self.hints)
 
     def reserve(self, name: str) -> None:
         self.taken.add(name)
 
     def fresh(self, base: str, *, adjoint_too: bool = True, limit: int = 24) -> str:
         base = sanitize(base, limit)
-        candidate = base
-        number = 1
+        number = self.hints.get((base, adjoint_too), 1)
+        candidate = base if number == 1 else f"{base}_{number}"
         while self._clashes(candidate, adjoint_too):
             number += 1
             candidate = f"{base}_{number}"
+        self.hints[(base, adjoint_too)] = number
         self.taken.add(candidate)
         return candidate
 
@@ -238,6 +284,55 @@ class Namer:
         if name in self.taken or keyword.iskeyword(name):
             return True
         return adjoint_too and "d" + name in self.taken
+
+
+class _Taken(set):
+    """The names a :class:`Namer` has given or been told of; releasing one clears the
+    namer's search hints."""
+
+    def __init__(self, names, hints: dict):
+        super().__init__(names)
+        self.hints = hints
+
+    def discard(self, name) -> None:
+        self.hints.clear()
+        super().discard(name)
+
+    def remove(self, name) -> None:
+        self.hints.clear()
+        super().remove(name)
+
+    def pop(self):
+        self.hints.clear()
+        return super().pop()
+
+    def clear(self) -> None:
+        self.hints.clear()
+        super().clear()
+
+    def __isub__(self, names):
+        self.hints.clear()
+        return super().__isub__(names)
+
+    def difference_update(self, *names) -> None:
+        self.hints.clear()
+        super().difference_update(*names)
+
+    def intersection_update(self, *names) -> None:
+        self.hints.clear()
+        super().intersection_update(*names)
+
+    def __iand__(self, names):
+        self.hints.clear()
+        return super().__iand__(names)
+
+    def symmetric_difference_update(self, names) -> None:
+        self.hints.clear()
+        super().symmetric_difference_update(names)
+
+    def __ixor__(self, names):
+        self.hints.clear()
+        return super().__ixor__(names)
 
 
 def sanitize(base: str, limit: int = 24) -> str:

@@ -36,19 +36,24 @@ _COMPARE: dict[type, Callable] = {
 }
 
 
-def _constant(node) -> tuple[bool, object]:
+def constant(node) -> tuple[bool, object]:
+    """``(True, value)`` for a constant or a tuple of constants, else ``(False, None)``."""
     if isinstance(node, ast.Constant):
         return True, node.value
     if isinstance(node, ast.Tuple):
-        values = [_constant(e) for e in node.elts]
+        values = [constant(e) for e in node.elts]
         if all(ok for ok, _ in values):
             return True, tuple(v for _, v in values)
     return False, None
 
 
 def _is_number(node, value) -> bool:
-    ok, constant = _constant(node)
-    return ok and type(constant) in (int, float) and constant == value
+    ok, number = constant(node)
+    return ok and type(number) in (int, float) and number == value
+
+
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.boolop, ast.cmpop,
+           ast.unaryop)
 
 
 class Folder(ast.NodeTransformer):
@@ -56,6 +61,11 @@ class Folder(ast.NodeTransformer):
 
     def __init__(self, rank: Callable[[str], int | None]):
         self.rank = rank
+
+    def visit(self, node):
+        if isinstance(node, _LEAVES):
+            return node  # nothing below to fold
+        return super().visit(node)
 
     def visit_Call(self, node: ast.Call):
         self.generic_visit(node)
@@ -73,7 +83,7 @@ class Folder(ast.NodeTransformer):
                 rank = self.rank(argument.id)
                 if rank is not None:
                     return ast.Constant(rank)
-            ok, value = _constant(argument)
+            ok, value = constant(argument)
             if ok and type(value) in (int, float, bool):
                 return ast.Constant(0)
         if (
@@ -84,7 +94,7 @@ class Folder(ast.NodeTransformer):
             and len(node.args) == 1
             and not node.keywords
         ):
-            ok, value = _constant(node.args[0])
+            ok, value = constant(node.args[0])
             if ok and type(value) is bool:
                 return ast.Constant(value)
         return node
@@ -92,7 +102,7 @@ class Folder(ast.NodeTransformer):
     def visit_Compare(self, node: ast.Compare):
         self.generic_visit(node)
         parts = [node.left, *node.comparators]
-        values = [_constant(p) for p in parts]
+        values = [constant(p) for p in parts]
         if all(ok for ok, _ in values):
             result = True
             for op, (_, left), (_, right) in zip(node.ops, values, values[1:], strict=False):
@@ -105,10 +115,10 @@ class Folder(ast.NodeTransformer):
         is_and = isinstance(node.op, ast.And)
         kept = []
         for value in node.values:
-            ok, constant = _constant(value)
+            ok, known = constant(value)
             if ok:
-                if bool(constant) != is_and:  # True in an or, False in an and: decides it
-                    return ast.Constant(constant)
+                if bool(known) != is_and:  # True in an or, False in an and: decides it
+                    return ast.Constant(known)
                 continue
             kept.append(value)
         if not kept:
@@ -120,7 +130,7 @@ class Folder(ast.NodeTransformer):
 
     def visit_UnaryOp(self, node: ast.UnaryOp):
         self.generic_visit(node)
-        ok, value = _constant(node.operand)
+        ok, value = constant(node.operand)
         if ok and isinstance(node.op, ast.Not):
             return ast.Constant(not value)
         if ok and isinstance(node.op, ast.USub) and type(value) in (int, float):
@@ -135,7 +145,7 @@ class Folder(ast.NodeTransformer):
 
     def visit_IfExp(self, node: ast.IfExp):
         self.generic_visit(node)
-        ok, value = _constant(node.test)
+        ok, value = constant(node.test)
         if ok:
             return node.body if value else node.orelse
         return node
@@ -143,7 +153,7 @@ class Folder(ast.NodeTransformer):
     def visit_BinOp(self, node: ast.BinOp):
         self.generic_visit(node)
         left, right = node.left, node.right
-        (left_ok, a), (right_ok, b) = _constant(left), _constant(right)
+        (left_ok, a), (right_ok, b) = constant(left), constant(right)
         operation = _BINARY.get(type(node.op))
         numbers = (int, float)
         if left_ok and right_ok and operation and type(a) in numbers and type(b) in numbers:
@@ -178,9 +188,27 @@ def fold(expression: ast.expr, rank: Callable[[str], int | None]) -> ast.expr:
 # --------------------------------------------------------------------------- dead code
 
 
+def name_nodes(node: ast.AST) -> list[ast.Name]:
+    """Every ``ast.Name`` under ``node``, in no particular order, found in one walk
+    (several times faster than ``ast.walk``, which makes a generator per node)."""
+    found = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, ast.Name):
+            found.append(current)
+            continue
+        for field in current._fields:
+            value = getattr(current, field, None)
+            if isinstance(value, ast.AST):
+                pending.append(value)
+            elif isinstance(value, list):
+                pending += [item for item in value if isinstance(item, ast.AST)]
+    return found
+
+
 def _loads(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx,
-                                                                                 ast.Load)}
+    return {n.id for n in name_nodes(node) if isinstance(n.ctx, ast.Load)}
 
 
 def _removable(statement) -> str | None:
@@ -202,7 +230,9 @@ def eliminate_dead_code(body: list[ast.stmt], live_at_end: set[str]) -> None:
     A name counts as read if it is read anywhere later in program order, anywhere in an
     enclosing loop (the next iteration may read it), or inside a nested function.
     """
-    while _sweep(body, live_at_end, [], []):
+    # each statement's reads, by id: the sweeps make no statement, so no id is reused
+    loads: dict[int, set[str]] = {}
+    while _sweep(body, live_at_end, [], loads):
         pass
     _tidy(body, [])
 
@@ -243,7 +273,7 @@ def _tidy(body: list[ast.stmt], later: list[list[ast.stmt]]) -> None:
 
 
 def _names(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 def _empty(block: list) -> bool:
@@ -262,32 +292,72 @@ def _test_has_effects(statement) -> bool:
     return isinstance(statement, ast.While)
 
 
-def _sweep(body, live_at_end, after_sets, loops) -> bool:
+class _ReadAfter:
+    """The names read after one position of a block, as a view of the block's sweep: a name
+    counts if the sweep (going backwards) first met a read of it at a later position. The
+    sweep only adds names at earlier positions afterwards, so the view never changes and
+    nothing is copied per position."""
+
+    __slots__ = ("first_seen", "position")
+
+    def __init__(self, first_seen: dict[str, int], position: int):
+        self.first_seen = first_seen
+        self.position = position
+
+    def __contains__(self, name: str) -> bool:
+        return self.first_seen.get(name, -1) > self.position
+
+
+def _sweep(body, live_at_end, after: list, loads: dict[int, set[str]]) -> bool:
+    """One backward pass over ``body``; ``after`` holds what is read after the block (the
+    rest of enclosing blocks, and whole enclosing loops, whose next iteration may read)."""
     changed = False
-    # reads after each position, gathered from the end: one walk per statement, not one
-    # per pair (a 600-line body took minutes)
-    always = set(live_at_end).union(*after_sets, *(_loads(loop) for loop in loops))
-    following: set[str] = set()
+    always = [live_at_end, *after]
+    first_seen: dict[str, int] = {}  # name -> the latest position that reads it
     for position in range(len(body) - 1, -1, -1):
         statement = body[position]
-        later = always | following
         name = _removable(statement)
-        if name is not None and name not in later:
+        if name is not None and name not in first_seen and not any(
+                name in reads for reads in always):
             del body[position]
             changed = True
             continue
-        following |= _loads(statement)
-        nested_after = [later] if not isinstance(statement, ast.FunctionDef) else []
+        later = _ReadAfter(first_seen, position)
+        nested = [*always, later]
+        if isinstance(statement, (ast.For, ast.While)):
+            nested.append(_cached_loads(statement, loads))
         for field in ("body", "orelse"):
             block = getattr(statement, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                is_loop = isinstance(statement, (ast.For, ast.While))
-                inner_loops = [*loops, statement] if is_loop else loops
                 if isinstance(statement, ast.FunctionDef):
-                    changed |= _sweep(block, set(), [], [])
+                    changed |= _sweep(block, set(), [], loads)
                 else:
-                    changed |= _sweep(block, set(), [*after_sets, *nested_after], inner_loops)
+                    changed |= _sweep(block, set(), nested, loads)
+        for read in _cached_loads(statement, loads):
+            first_seen.setdefault(read, position)
     return changed
+
+
+def _cached_loads(statement, loads: dict[int, set[str]]) -> set[str]:
+    """``_loads(statement)``, computed once per simple statement in one elimination (a
+    compound statement's reads change as its blocks lose dead code)."""
+    if isinstance(statement, (ast.For, ast.While, ast.If, ast.FunctionDef)):
+        reads = set()
+        for field, value in ast.iter_fields(statement):
+            if field in ("body", "orelse"):
+                for inner in value:
+                    reads |= _cached_loads(inner, loads)
+            elif isinstance(value, ast.AST):
+                reads |= _loads(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        reads |= _loads(item)
+        return reads
+    key = id(statement)
+    if key not in loads:
+        loads[key] = _loads(statement)
+    return loads[key]
 
 
 # --------------------------------------------------------------------------- common subexpressions
@@ -312,8 +382,10 @@ def eliminate_common_subexpressions(statements: list, stored: set[str]) -> list:
 
 
 def _cse_block(block: list, stored, binds, renames, ir) -> None:
-    # earlier candidates in this block: key -> (statement, the names it reads)
+    # earlier candidates in this block: key -> (statement, the names it reads), and for
+    # each name the candidates that read it, so that a write forgets only those
     seen: dict[str, tuple] = {}
+    readers: dict[str, list[tuple[str, tuple]]] = {}
     position = 0
     while position < len(block):
         statement = block[position]
@@ -321,11 +393,15 @@ def _cse_block(block: list, stored, binds, renames, ir) -> None:
         for inner in ir.children(statement):
             _cse_block(inner, stored, binds, renames, ir)
         changed = set(ir.writes(statement)) | _mutated(statement, ir)
-        if changed or any(ir.children(statement)):
-            nested = {n for s in ir.walk([statement]) for n in ir.writes(s)} | {
+        if any(ir.children(statement)):
+            changed |= {n for s in ir.walk([statement]) for n in ir.writes(s)} | {
                 n for s in ir.walk([statement]) for n in _mutated(s, ir)}
-            seen = {key: (earlier, reads) for key, (earlier, reads) in seen.items()
-                    if not (reads & (nested | changed) - {earlier.target})}
+        for name in changed:
+            for key, entry in readers.pop(name, ()):
+                if seen.get(key) is entry and name != entry[0].target:
+                    del seen[key]
+                elif seen.get(key) is entry:
+                    readers.setdefault(name, []).append((key, entry))
         key = _cse_key(statement, stored, binds)
         if key is not None:
             match = seen.get(key)
@@ -333,7 +409,10 @@ def _cse_block(block: list, stored, binds, renames, ir) -> None:
                 renames[statement.target] = match[0].target
                 del block[position]
                 continue
-            seen[key] = (statement, set(ir.reads(statement)))
+            entry = (statement, set(ir.reads(statement)))
+            seen[key] = entry
+            for name in entry[1]:
+                readers.setdefault(name, []).append((key, entry))
         position += 1
 
 

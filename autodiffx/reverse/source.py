@@ -358,11 +358,14 @@ def check_current(function: Any, node: ast.FunctionDef, filename: str, first: in
 
 def _compile_alone(function: Any, node: ast.FunctionDef):
     code = function.__code__
-    definition = copy.deepcopy(node)
+    # the parsed tree is shared, not copied: compile only reads it, and the nodes made here
+    # get their locations before the user's nodes go into them (one walk of the small
+    # wrapper, not of the whole function)
+    definition = copy.copy(node)
     if code.co_name == "<lambda>":
         returned = definition.body[0]
-        statement: ast.stmt = ast.Expr(value=ast.Lambda(args=definition.args,
-                                                        body=returned.value))
+        statement: ast.stmt = ast.copy_location(ast.Expr(value=ast.copy_location(
+            ast.Lambda(args=definition.args, body=returned.value), returned)), returned)
     else:
         definition.decorator_list = []
         statement = definition
@@ -371,8 +374,9 @@ def _compile_alone(function: Any, node: ast.FunctionDef):
     owner = parts[-2] if len(parts) >= 2 and parts[-2] != "<locals>" else None
     inner = [statement]
     if owner is not None and owner.isidentifier():
-        inner = [ast.ClassDef(name=owner, bases=[], keywords=[], body=inner,
-                              decorator_list=[])]
+        inner = [ast.fix_missing_locations(ast.ClassDef(name=owner, bases=[], keywords=[],
+                                                        body=[], decorator_list=[]))]
+        inner[0].body = [statement]
     else:
         owner = None
     if owner is None and code.co_name not in code.co_freevars and statement is definition:
@@ -386,13 +390,14 @@ def _compile_alone(function: Any, node: ast.FunctionDef):
         name=_OUTER,
         args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
                            kw_defaults=[], kwarg=None, defaults=[]),
-        body=[*assigned, *inner, ast.Return(value=ast.Constant(None))],
+        body=[*assigned, ast.Return(value=ast.Constant(None))],
         decorator_list=[], returns=None, type_comment=None)
     # Python 3.11 calls ``m.f()`` differently when ``m`` is bound by a module-level import:
     # import the same names as the running code shows it imported
     imports = [ast.Import(names=[ast.alias(name=name, asname=None)])
                for name in sorted(_imported_names(code))]
     module = ast.fix_missing_locations(ast.Module(body=[*imports, outer], type_ignores=[]))
+    outer.body[len(assigned):len(assigned)] = inner
     try:
         top = compile(module, "<autodiffx-check>", "exec",
                       flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)

@@ -5,6 +5,7 @@ and the zero adjoint of a name (a number, ``np.zeros_like`` or a list of zeros).
 from __future__ import annotations
 
 import ast
+import bisect
 import copy
 import functools
 
@@ -38,40 +39,75 @@ class Blocks:
         if not block:
             return set()
         low, high = self.index[id(block[0])], self.end[id(block[-1])]
+        firsts, names = self._by_first_reference
         found = set()
-        for name, sites in self.references.items():
-            if name in self.params or not all(low <= s <= high for s in sites):
+        # the names first referenced inside the block, then those last referenced there too
+        for name in names[bisect.bisect_left(firsts, low):bisect.bisect_right(firsts, high)]:
+            if name in self.params or self.references[name][-1] > high:
                 continue
             if self._born_in(name, block):
                 found.add(name)
         return found
 
+    @functools.cached_property
+    def _by_first_reference(self) -> tuple[list[int], list[str]]:
+        """The referenced names sorted by the point of their first reference (references
+        are numbered in program order), and those points."""
+        pairs = sorted((sites[0], name) for name, sites in self.references.items() if sites)
+        return [first for first, _ in pairs], [name for _, name in pairs]
+
     def _born_in(self, name: str, block: list) -> bool:
         """Whether ``name`` is first bound, unconditionally, before any read in ``block``
         (or in the one nested block that holds all its references)."""
-        for statement in block:
-            if name in ir.reads(statement):
-                return False
-            if isinstance(statement, ir.Assign) and name in ir.bound(statement):
-                return True
-            if name in ir.writes(statement):
-                return False
-            if name in self._nested_names(statement):
-                low, high = self._span(statement)
-                if not all(low <= site <= high for site in self.references[name]):
-                    return False
-                holders = [b for b in ir.children(statement)
-                           if any(name in ir.reads(s) or name in ir.writes(s)
-                                  for s in ir.walk(b))]
-                return len(holders) == 1 and self._born_in(name, holders[0])
-        return False
+        position = self._first_mentions(block).get(name)
+        if position is None:
+            return False
+        statement = block[position]
+        if name in ir.reads(statement):
+            return False
+        if isinstance(statement, ir.Assign) and name in ir.bound(statement):
+            return True
+        if name in ir.writes(statement):
+            return False
+        low, high = self._span(statement)
+        if not all(low <= site <= high for site in self.references[name]):
+            return False
+        holders = [b for b in ir.children(statement)
+                   if any(name in ir.reads(s) or name in ir.writes(s) for s in ir.walk(b))]
+        return len(holders) == 1 and self._born_in(name, holders[0])
+
+    def _first_mentions(self, block: list) -> dict[str, int]:
+        """For each name, the position of the first statement of ``block`` that reads,
+        binds or writes it, itself or in a nested block: found in one pass per block, not
+        one per name."""
+        found = self._mentions.get(id(block))
+        if found is None:
+            found = {}
+            for position, statement in enumerate(block):
+                for name in (*ir.reads(statement), *ir.writes(statement),
+                             *self._nested_names(statement)):
+                    found.setdefault(name, position)
+            self._mentions[id(block)] = found
+        return found
+
+    @functools.cached_property
+    def _mentions(self) -> dict[int, dict[str, int]]:
+        return {}
 
     def _nested_names(self, statement) -> set[str]:
-        names = set()
-        for block in ir.children(statement):
-            for inner in ir.walk(block):
-                names |= set(ir.reads(inner)) | set(ir.writes(inner))
+        names = self._nested.get(id(statement))
+        if names is None:
+            names = set()
+            for block in ir.children(statement):
+                for inner in ir.walk(block):
+                    names.update(ir.reads(inner))
+                    names.update(ir.writes(inner))
+            self._nested[id(statement)] = names
         return names
+
+    @functools.cached_property
+    def _nested(self) -> dict[int, set[str]]:
+        return {}
 
     def _zero(self, name: str, statement=None, timing: str = "after") -> ast.expr:
         """A zero adjoint for ``name`` as it is at ``statement`` (before or after it)."""
@@ -83,8 +119,7 @@ class Blocks:
             return zeros
         if self.rank(name) == 0 and name not in self.stored:
             return ast.Constant(0.0)
-        top_level = all(self.loops_of[id(s)] == [] for s in ir.walk(self.statements)
-                        if name in ir.writes(s)) and name not in self._compound_writes()
+        top_level = name not in self._written_in_loops and name not in self._compound_writes()
         if name in self.params or top_level or name in self.stored:
             self.closure_reads.add(name)
             return _call(_np("zeros_like"), _load(name))
@@ -101,6 +136,12 @@ class Blocks:
             names |= self._nested_names(statement)
             names |= set(ir.writes(statement)) if isinstance(statement, ir.For) else set()
         return names
+
+    @functools.cached_property
+    def _written_in_loops(self) -> set[str]:
+        """The names some statement inside a loop writes."""
+        return {name for statement in ir.walk(self.statements) if self.loops_of[id(statement)]
+                for name in ir.writes(statement)}
 
     def _compound_writes(self) -> set[str]:
         return self._compound_written

@@ -21,7 +21,7 @@ class Calls:
     def _forward_assign(self, statement: ir.Assign) -> list:
         if id(statement) in self.vjp_calls:
             vjp_name, pullback = self.vjp_calls[id(statement)]
-            call = copy.deepcopy(statement.expr)
+            call = ir.copy_tree(statement.expr)
             call.func = _load(vjp_name)
             if pullback is None:  # flat code: vjp_name is the callee itself
                 return [_assign(_bound_target(statement), call, pure=False)]
@@ -29,10 +29,10 @@ class Calls:
                                 ctx=ast.Store())
             return [_assign(targets, call, pure=False)]
         if statement.targets:
-            return [_assign(_bound_target(statement), copy.deepcopy(statement.expr),
+            return [_assign(_bound_target(statement), ir.copy_tree(statement.expr),
                             pure=False)]
         pure = statement.kind in ("primitive", "copy")
-        return [_assign(statement.target, copy.deepcopy(statement.expr), pure=pure)]
+        return [_assign(statement.target, ir.copy_tree(statement.expr), pure=pure)]
 
     def _reverse_assign(self, statement: ir.Assign, defined: set[str]) -> list:
         if statement.targets and statement.kind == "primitive":
@@ -75,12 +75,10 @@ class Calls:
         """The rule's adjoint ``expression`` for ``statement``, in the names of the code.
         For several results, ``results`` holds each one's adjoint name (or ``None``)."""
         rule = statement.rule
-        tree = copy.deepcopy(_parsed(expression))
         operands = list(statement.operands)
         while len(operands) < len(rule.params):
             operands.append(ast.Constant(None))
         bindings = dict(zip(rule.params, operands, strict=False))
-        sweeps = self
 
         def result(k: int) -> ast.Name:
             marked = _load(statement.targets[k])
@@ -90,34 +88,43 @@ class Calls:
         def cotangent(k: int) -> ast.expr:
             return _load(results[k]) if results[k] is not None else ast.Constant(None)
 
-        class Substitute(ast.NodeTransformer):
-            def visit_Subscript(self, node):
-                if results is not None and _result_item(node) is not None:
-                    name, k = _result_item(node)
-                    return cotangent(k) if name == "g" else result(k)
-                return self.generic_visit(node)
+        def substituted(node: ast.AST) -> ast.expr | None:
+            # one copy of the parsed expression, with the rule's names replaced on the way
+            if isinstance(node, ast.IfExp):
+                # a test that folds to a constant (np.ndim of a known rank) picks a branch
+                # before the other is copied: folding would drop it anyway
+                ok, value = optimize.constant(optimize.fold(
+                    ir.copy_tree(node.test, substituted), self.rank))
+                if ok:
+                    return ir.copy_tree(node.body if value else node.orelse, substituted)
+                return None
+            if isinstance(node, ast.Subscript):
+                item = _result_item(node) if results is not None else None
+                if item is None:
+                    return None
+                return cotangent(item[1]) if item[0] == "g" else result(item[1])
+            if not isinstance(node, ast.Name):
+                return None
+            if results is not None and node.id in ("g", "ans"):
+                items = [cotangent(k) if node.id == "g" else result(k)
+                         for k in range(len(results))]
+                return ast.Tuple(elts=items, ctx=ast.Load())
+            if node.id == "g":
+                return _load(gradient)
+            if node.id == "ans":
+                marked = _load(statement.target)
+                marked.forward = (statement.target, "after")
+                return marked
+            if node.id in bindings:
+                return self._operand(_slices_as_values(bindings[node.id]))
+            if node.id in rule.keywords:
+                value = statement.keywords.get(node.id)
+                if value is None:
+                    return ast.Constant(rule.keywords[node.id])
+                return self._operand(value)
+            return None
 
-            def visit_Name(self, node):
-                if results is not None and node.id in ("g", "ans"):
-                    items = [cotangent(k) if node.id == "g" else result(k)
-                             for k in range(len(results))]
-                    return ast.Tuple(elts=items, ctx=ast.Load())
-                if node.id == "g":
-                    return _load(gradient)
-                if node.id == "ans":
-                    marked = _load(statement.target)
-                    marked.forward = (statement.target, "after")
-                    return marked
-                if node.id in bindings:
-                    return sweeps._operand(_slices_as_values(bindings[node.id]))
-                if node.id in rule.keywords:
-                    value = statement.keywords.get(node.id)
-                    if value is None:
-                        return ast.Constant(rule.keywords[node.id])
-                    return sweeps._operand(value)
-                return node
-
-        tree = Substitute().visit(tree)
+        tree = ir.copy_tree(_parsed(expression), substituted)
         return optimize.fold(tree, self.rank)
 
     def _drop_unbroadcast(self, tree: ast.expr, statement: ir.Assign, position: int):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 
 from .. import ir
 from .blocks import _has_code
@@ -66,8 +67,7 @@ class Loops:
         if not loops:
             return None
         loop = loops[-1]
-        if isinstance(loop, ir.For) and loop.target == name or any(
-                isinstance(s, ir.Break) for s in ir.walk(loop.body)):
+        if isinstance(loop, ir.For) and loop.target == name or self._breaks(loop):
             return None
         if value_use and self.mutations.get(name):
             return None
@@ -81,6 +81,18 @@ class Loops:
         if all(site < point for site in sites):
             return loop, "exit"
         return None
+
+    def _breaks(self, loop) -> bool:
+        """Whether ``loop``'s body holds a ``break`` (asked once per loop)."""
+        found = self._loop_breaks.get(id(loop))
+        if found is None:
+            found = any(isinstance(s, ir.Break) for s in ir.walk(loop.body))
+            self._loop_breaks[id(loop)] = found
+        return found
+
+    @functools.cached_property
+    def _loop_breaks(self) -> dict[int, bool]:
+        return {}
 
     def _resolve_deferred(self) -> None:
         """Exit values read from the next iteration's entry value, or pushed where read."""

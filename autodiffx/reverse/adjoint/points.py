@@ -5,6 +5,8 @@ statement saw, which statement of a block holds another, is a name surely bound)
 from __future__ import annotations
 
 import ast
+import bisect
+import functools
 import operator
 
 from .. import ir, mutation
@@ -82,13 +84,21 @@ class ProgramPoints:
         return any(low < site < high for site in sites)
 
     def _ancestor_in(self, statement, block: list):
-        """The statement of ``block`` that is or contains ``statement``."""
+        """The statement of ``block`` that is or contains ``statement``: a binary search of
+        the block's spans, which are in order and do not overlap."""
         position = self.index[id(statement)]
-        for candidate in block:
-            low, high = self._span(candidate)
-            if low <= position <= high:
-                return candidate
+        starts = self._starts.get(id(block))
+        if starts is None or len(starts) != len(block):
+            starts = self._starts[id(block)] = [self.index[id(s)] for s in block]
+        found = bisect.bisect_right(starts, position) - 1
+        if found >= 0 and position <= self.end[id(block[found])]:
+            return block[found]
         raise AssertionError("statement outside the block")
+
+    @functools.cached_property
+    def _starts(self) -> dict[int, list[int]]:
+        """Each block's statements' numbers, for :meth:`_ancestor_in`."""
+        return {}
 
     def _bound_before(self, name: str, statement, timing: str = "before") -> bool:
         """Whether ``name`` surely has a value at ``statement`` (before or after it): an

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import operator
 from dataclasses import dataclass, field
 
@@ -74,7 +75,13 @@ class Tape:
         self.pushes.setdefault(id(statement), {"before": [], "after": []})[timing].append(
             saved)
         self.saved.append(saved)
+        self._saved_by_name.setdefault(name, []).append(saved)
         return saved
+
+    @functools.cached_property
+    def _saved_by_name(self) -> dict[str, list[_Saved]]:
+        """``self.saved`` by variable, in the same order: a read looks only at its own."""
+        return {}
 
     def _shared(self, name: str, statement, timing: str) -> _Saved | None:
         """A value already saved at a later statement of the same block that still holds
@@ -83,9 +90,9 @@ class Tape:
         statement's adjoint."""
         block = self.block_of[id(statement)]
         point = self._point(statement, timing)
-        for saved in self.saved:
+        for saved in self._saved_by_name.get(name, ()):
             host, host_timing = saved.host
-            if saved.name != name or self.block_of[id(host)] is not block:
+            if self.block_of[id(host)] is not block:
                 continue
             if self.index[id(host)] < self.index[id(statement)]:
                 continue
@@ -114,11 +121,14 @@ class Tape:
                         visit(inner)
 
         visit(body)
-        dropped = [saved for saved in self.saved
-                   if (id(saved.host[0]), saved.host[1]) not in kept]
-        for saved in dropped:
-            self.pushes[id(saved.host[0])][saved.host[1]].remove(saved)
-            self.saved.remove(saved)
+        dropped = {id(saved) for saved in self.saved
+                   if (id(saved.host[0]), saved.host[1]) not in kept}
+        if not dropped:
+            return
+        lists = [self.saved, *self._saved_by_name.values()]
+        lists += [values for pushes in self.pushes.values() for values in pushes.values()]
+        for values in lists:
+            values[:] = [saved for saved in values if id(saved) not in dropped]
 
     def _name_saved_values(self) -> None:
         """Name the locals that hold values read back from the tape: the variable's own
@@ -170,35 +180,31 @@ class Tape:
             position += 1
 
     def _operand(self, node: ast.expr) -> ast.expr:
-        node = copy.deepcopy(node)
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and sub.id in self.local_names:
-                sub.forward = (sub.id, "before")
-        return node
+        local_names = self.local_names
+
+        def marked(sub: ast.AST) -> ast.expr | None:
+            if not (isinstance(sub, ast.Name) and sub.id in local_names):
+                return None
+            name = ir.copy_tree(sub)
+            name.forward = (sub.id, "before")
+            return name
+
+        return ir.copy_tree(node, marked)
 
     def _resolve(self, tree: ast.expr, statement) -> ast.expr:
-        """Turn the marked forward names in ``tree`` into closure reads or tape reads."""
-        shape_only = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                function = node.func
-                name = function.id if isinstance(function, ast.Name) else (
-                    function.attr if isinstance(function, ast.Attribute) else None)
-                if name in _SHAPE_HELPERS and len(node.args) > _SHAPE_HELPERS[name]:
-                    shape_only.add(id(node.args[_SHAPE_HELPERS[name]]))
-                elif isinstance(function, ast.Attribute) and name in _SHAPE_FUNCTIONS:
-                    shape_only |= {id(a) for a in node.args}
-                if isinstance(function, ast.Name) and function.id in HELPERS:
-                    self.helpers_used.add(function.id)
+        """Turn the marked forward names in ``tree`` into closure reads or tape reads.
 
+        One walk, depth first in field order (the order of the tape's pushes): a call is
+        met before its arguments, so whether an argument is read only for its shape is
+        known when the argument's name is resolved."""
+        shape_only: set[int] = set()
+        shaped: dict[int, ast.Call] = {}  # the second argument of unbroadcast(g, t)
         value = self.value
-        shaped = {id(node.args[1]): node for node in ast.walk(tree)
-                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                  and node.func.id == "unbroadcast" and len(node.args) == 2}
         candidates = self.shape_candidates
+        helpers_used = self.helpers_used
 
-        class Resolve(ast.NodeTransformer):
-            def visit_Name(self, node):
+        def resolved(node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.Name):
                 marked = getattr(node, "forward", None)
                 if marked is None:
                     return node
@@ -207,8 +213,28 @@ class Tape:
                 if id(node) in shaped and read.id == name:
                     candidates.append((shaped[id(node)], read))
                 return read
+            if isinstance(node, ast.Call):
+                function = node.func
+                name = function.id if isinstance(function, ast.Name) else (
+                    function.attr if isinstance(function, ast.Attribute) else None)
+                if name in _SHAPE_HELPERS and len(node.args) > _SHAPE_HELPERS[name]:
+                    shape_only.add(id(node.args[_SHAPE_HELPERS[name]]))
+                elif isinstance(function, ast.Attribute) and name in _SHAPE_FUNCTIONS:
+                    shape_only.update(id(a) for a in node.args)
+                if isinstance(function, ast.Name) and function.id in HELPERS:
+                    helpers_used.add(function.id)
+                if name == "unbroadcast" and isinstance(function, ast.Name) and len(
+                        node.args) == 2:
+                    shaped[id(node.args[1])] = node
+            for part in node._fields:
+                child = getattr(node, part, None)
+                if isinstance(child, ast.AST):
+                    setattr(node, part, resolved(child))
+                elif isinstance(child, list):
+                    child[:] = [resolved(c) if isinstance(c, ast.AST) else c for c in child]
+            return node
 
-        return Resolve().visit(tree)
+        return resolved(tree)
 
     def _fresh_matrix(self, name: str) -> bool:
         """Whether ``name`` is bound once, to a new array of rank 2 or more (not a view):
