@@ -170,7 +170,8 @@ class ModuleBuilder:
             if rule is not None:
                 # names a custom rule's adjoint expressions use (autodiffx.primitive)
                 self.namespace.update(custom.namespace_of(rule))
-        self.helpers |= sweeps.helpers_used
+        # the helpers the code calls once optimised (a rewrite may have dropped a call)
+        self.helpers |= sweeps.helpers_used - set(HELPERS)
         self.helpers |= {n.id for b in body for n in optimize.name_nodes(b)
                          if n.id in HELPERS}
         what = "reverse mode"

@@ -3,6 +3,9 @@
 >>> import numpy as np
 >>> unbroadcast_to(np.ones((2, 3)), (1, 3)).tolist()
 [[2.0, 2.0, 2.0]]
+>>> total = np.zeros(3)
+>>> add_at(total, 1, 2.0) is total, total.tolist()
+(True, [0.0, 2.0, 0.0])
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules import lifting
-from ..rules.helpers import unbroadcast
+from ..rules.helpers import unbroadcast, unindex
 
 
 @lifting.linear(0)
@@ -25,5 +28,43 @@ def unbroadcast_to(g, shape: tuple[int, ...]):
     return unbroadcast(g, np.broadcast_to(0.0, shape))
 
 
-RUNTIME = {"unbroadcast_to": unbroadcast_to}
+def add_at(total, index, g):
+    """``total + unindex(g, total, index)``, computed in ``total`` itself where that gives
+    the same values and dtype: ``g`` added at ``index`` (repeated integer indices
+    accumulate, as with ``np.add.at``).
+
+    Generated code calls it on an adjoint buffer it owns, such as ``dxs =
+    np.zeros_like(xs)`` before a loop that reads ``xs[t]``, which nothing else reads until
+    the loop ends: ``dxs = dxs + unindex(dxs_t, xs, t)`` would build a zero array of the
+    whole of ``xs`` at every step. It returns a new array, as that expression would, when
+    the sum needs a wider dtype than ``total`` has (``unindex`` works in at least float64),
+    when ``g`` has more dimensions than the part it is added to, or when a value carries
+    derivatives (forward mode over this code).
+
+    >>> total = np.zeros(4)
+    >>> add_at(total, [3, 0, 3], np.array([1.0, 2.0, 3.0])).tolist()
+    [2.0, 0.0, 0.0, 4.0]
+    >>> add_at(np.zeros(2, np.float32), 0, 1.0).dtype  # as total + unindex(...) would be
+    dtype('float64')
+    """
+    if (type(total) is not np.ndarray or isinstance(g, lifting.Traced)
+            or np.result_type(total, g, float) != total.dtype):
+        return total + unindex(g, total, index)
+    if not _is_basic(index):
+        np.add.at(total, index, g)
+        return total
+    if np.ndim(g) > np.ndim(total[index]):
+        return total + unindex(g, total, index)
+    total[index] += g
+    return total
+
+
+def _is_basic(index) -> bool:
+    """Whether ``index`` selects without repeats: integers, slices, ``None`` and ``...``."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice))
+               for item in items)
+
+
+RUNTIME = {"unbroadcast_to": unbroadcast_to, "add_at": add_at}
 """The names generated code may import from this module."""

@@ -2,7 +2,9 @@
 many times as the forward sweep ran it, with ``reversed(range(n))`` when the loop is a
 ``for i in range(n)`` whose bounds do not change, else with a trip counter the forward
 sweep keeps. A value bound in the body and read in the next iteration is pushed once per
-iteration: the exit value of one iteration is the entry value of the next."""
+iteration: the exit value of one iteration is the entry value of the next. The adjoint of
+an item read in the body (``xs[t]``) is added in place (``add_at``) into the adjoint of the
+whole, a buffer the loop zeroes and owns, so that a step costs the item's size."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import ast
 import copy
 import functools
 
-from .. import ir
+from .. import ir, optimize
 from .blocks import _has_code
 from .nodes import _assign, _call, _load, _store
 
@@ -136,7 +138,65 @@ class Loops:
         out.append(carry)
         out.append(ast.For(target=target, iter=iterator, body=body, orelse=[],
                            type_comment=None, lineno=0))
+        self._scatter_in_place(out)
         return out
+
+    def _scatter_in_place(self, out: list) -> None:
+        """``dxs = dxs + unindex(dxs_t, xs, t)`` in the adjoint loop ``out[-1]`` becomes
+        ``dxs = add_at(dxs, t, dxs_t)``, which adds in place, when ``dxs`` is a buffer the
+        loop owns: zeroed just before it (``np.zeros_like``, a new array), and inside it
+        named only by its own sums ``dxs = dxs + ...``, so that no other name can share its
+        memory. A step then costs the size of ``xs[t]``, not of ``xs``."""
+        if self.request_callee is not None:
+            return  # flat code is differentiated again, through the rules of its helpers
+        loop = out[-1]
+        owned = {s.targets[0].id for s in out[:-1] if _is_zeros_like(s)}
+        if not owned:
+            return
+        uses: dict[str, int] = {}
+        for node in optimize.name_nodes(loop):
+            if node.id in owned:
+                uses[node.id] = uses.get(node.id, 0) + 1
+        sums: dict[str, list[ast.Assign]] = {}
+        for node in ast.walk(loop):
+            name = _sum_into(node)
+            if name in owned:
+                sums.setdefault(name, []).append(node)
+        for name, statements in sums.items():
+            if uses[name] != 2 * len(statements):
+                continue  # read or bound elsewhere in the loop: another name may share it
+            for statement in statements:
+                added = statement.value.right
+                if (isinstance(added, ast.Call) and isinstance(added.func, ast.Name)
+                        and added.func.id == "unindex" and len(added.args) == 3
+                        and not added.keywords):
+                    g, _, index = added.args
+                    statement.value = _call(_load("add_at"), _load(name), index, g)
+                    self.helpers_used.add("add_at")
+
+
+def _is_zeros_like(statement) -> bool:
+    """Whether ``statement`` is ``name = np.zeros_like(...)``."""
+    return (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(statement.value, ast.Call)
+            and isinstance(statement.value.func, ast.Attribute)
+            and statement.value.func.attr == "zeros_like"
+            and isinstance(statement.value.func.value, ast.Name)
+            and statement.value.func.value.id == "np")
+
+
+def _sum_into(node) -> str | None:
+    """``name`` when ``node`` is ``name = name + e`` with ``e`` not reading ``name``."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.BinOp)
+            and isinstance(node.value.op, ast.Add) and isinstance(node.value.left, ast.Name)):
+        return None
+    name = node.targets[0].id
+    if node.value.left.id != name or any(
+            n.id == name for n in optimize.name_nodes(node.value.right)):
+        return None
+    return name
 
 
 def _is_range(node) -> bool:
