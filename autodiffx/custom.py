@@ -89,12 +89,16 @@ def primitive(
     Examples:
         >>> from autodiffx import grad, primitive
         >>> from autodiffx.custom import unregister
+
+        A rule's name is its function's name: pick one no built-in rule uses (``square``
+        is ``np.square``'s).
+
         >>> @primitive("x", adjoints=("g * 2 * x",), elementwise=True)
-        ... def square(x):
+        ... def my_square(x):
         ...     return x * x
-        >>> grad(square, mode="forward")(3.0)
+        >>> grad(my_square, mode="forward")(3.0)
         6.0
-        >>> unregister(square)
+        >>> unregister(my_square)
     """
     names = tuple(params.split()) if isinstance(params, str) else tuple(params)
     adjoints = tuple(adjoints)

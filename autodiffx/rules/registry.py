@@ -354,21 +354,23 @@ def defrule(
             tangent that is not callable, an adjoint that is not an expression.
 
     Examples:
-        hypot(x, y) = √(x² + y²) has ∂/∂x = x / hypot and ∂/∂y = y / hypot. The
-        tangents and adjoints say so, and both modes give (3/5, 4/5) at (3, 4):
+        radius(x, y) = √(x² + y²) has ∂/∂x = x / radius and ∂/∂y = y / radius. The
+        tangents and adjoints say so, and both modes give (3/5, 4/5) at (3, 4). (The rule
+        is named after the function: pick a name no built-in rule has, ``hypot`` is
+        ``np.hypot``'s.)
 
         >>> import numpy as np
         >>> from autodiffx import defrule, grad
         >>> from autodiffx.rules.registry import unregister
-        >>> def hypot(x, y):
+        >>> def radius(x, y):
         ...     return np.sqrt(x ** 2 + y ** 2)
         >>> rule = defrule(
-        ...     hypot, "x y",
+        ...     radius, "x y",
         ...     tangents=(lambda t, ans, x, y: t * x / ans, lambda t, ans, x, y: t * y / ans),
         ...     adjoints=("unbroadcast(g * x / ans, x)", "unbroadcast(g * y / ans, y)"))
-        >>> [round(d, 12) for d in grad(hypot, wrt=(0, 1))(3.0, 4.0)]
+        >>> [round(d, 12) for d in grad(radius, wrt=(0, 1))(3.0, 4.0)]
         [0.6, 0.8]
-        >>> [round(d, 12) for d in grad(hypot, wrt=(0, 1), mode="forward")(3.0, 4.0)]
+        >>> [round(d, 12) for d in grad(radius, wrt=(0, 1), mode="forward")(3.0, 4.0)]
         [0.6, 0.8]
         >>> unregister(rule)
     """
@@ -532,11 +534,11 @@ def nondifferentiable(*primitives: Callable, name: str | None = None,
         >>> import numpy as np
         >>> from autodiffx import grad, nondifferentiable
         >>> from autodiffx.rules.registry import unregister
-        >>> def step(x):
+        >>> def is_positive(x):
         ...     return (x > 0) * 1.0
-        >>> rule = nondifferentiable(step)
+        >>> rule = nondifferentiable(is_positive)
         >>> def gated(x):
-        ...     return np.sum(step(x) * 3 * x)
+        ...     return np.sum(is_positive(x) * 3 * x)
         >>> grad(gated)(np.array([-1.0, 2.0]))
         array([0., 3.])
         >>> unregister(rule)

@@ -15,6 +15,8 @@ import inspect
 
 import pytest
 
+from autodiffx.rules.registry import all_rules
+
 from .reference import reference_names, resolve
 
 FLAGS = doctest.ELLIPSIS
@@ -61,10 +63,18 @@ def test_the_reference_page_has_examples():
 def test_example_runs_in_a_fresh_namespace(test):
     # doctest itself adds __name__ to the namespace it is given
     assert set(test.globs) <= {"__builtins__", "__name__"}, sorted(test.globs)
+    rules_before = _rules()
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     output: list[str] = []
     runner.run(test, out=output.append, clear_globs=True)
     assert runner.failures == 0, "".join(output)
+    # an example that registers a rule removes it again, and must not take a built-in
+    # rule's name (unregistering it would then drop the built-in rule from the names)
+    assert _rules() == rules_before
+
+
+def _rules() -> dict[str, int]:
+    return {rule.name: id(rule) for rule in all_rules()}
 
 
 def test_an_example_that_forgets_an_import_fails_here():
