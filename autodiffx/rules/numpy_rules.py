@@ -296,10 +296,9 @@ defrule(
     keywords=REDUCE,
     tangents=(_mean_tangent,),
     adjoints=(
-        # max(..., 1): an empty x gets its empty gradient, not a ZeroDivisionError (the
-        # builtin on two ints: np.maximum would take a microsecond to convert them)
-        "np.broadcast_to(g / max(np.size(x), 1), np.shape(x)) if axis is None "
-        "else unreduce(g, x, axis, keepdims) * (np.size(ans) / max(np.size(x), 1))",
+        # np.maximum(..., 1): an empty x gets its empty gradient, not a ZeroDivisionError
+        "np.broadcast_to(g / np.maximum(np.size(x), 1), np.shape(x)) if axis is None "
+        "else unreduce(g, x, axis, keepdims) * (np.size(ans) / np.maximum(np.size(x), 1))",
     ),
     rank=_reduction_rank,
 )

@@ -27,7 +27,7 @@ def max_margin_loss_vjp(W, b, u, X, X_c):
 
     def pullback(dout):
         # grad of: return np.mean(np.maximum(0.0, 1.0 - s + s_c))
-        dmaximum = dout / max(np.size(maximum), 1)
+        dmaximum = dout / np.maximum(np.size(maximum), 1)
         dtmp = dmaximum * np.heaviside(tmp, 0.5)
         dtmp_2 = unbroadcast(dtmp, tmp_2)
         ds_c = unbroadcast(dtmp, s_c)
