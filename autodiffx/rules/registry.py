@@ -127,7 +127,11 @@ def _compiled_adjoint(rule: Rule, index: int) -> Callable | None:
 # --------------------------------------------------------------------------- the registry
 
 _rules_by_id: dict[int, Rule] = {}
-_rules_by_name: dict[str, Rule] = {}
+_rules_by_name: dict[str, list[Rule]] = {}
+"""Each name's rules, latest last: a rule named like an earlier one (a user's ``square``
+primitive and NumPy's) hides it from :func:`rule_named` until it is unregistered."""
+_registered: dict[Rule, None] = {}
+"""Every registered rule, in registration order (a dict as an ordered set)."""
 _registry_lock = threading.Lock()
 
 
@@ -154,7 +158,11 @@ def register(rule: Rule) -> Rule:
     with _registry_lock:
         for primitive in rule.primitives:
             _rules_by_id[id(primitive)] = rule
-        _rules_by_name[rule.name] = rule
+        _registered[rule] = None
+        named = _rules_by_name.setdefault(rule.name, [])
+        if rule in named:
+            named.remove(rule)
+        named.append(rule)
     _changed()
     return rule
 
@@ -176,8 +184,12 @@ def unregister(rule: Rule) -> None:
         for primitive in rule.primitives:
             if _rules_by_id.get(id(primitive)) is rule:
                 del _rules_by_id[id(primitive)]
-        if _rules_by_name.get(rule.name) is rule:
-            del _rules_by_name[rule.name]
+        _registered.pop(rule, None)
+        named = _rules_by_name.get(rule.name, [])
+        if rule in named:
+            named.remove(rule)
+        if not named:
+            _rules_by_name.pop(rule.name, None)
     _changed()
 
 
@@ -214,10 +226,10 @@ def lookup(function: Callable) -> Rule | None:
 
 def rule_named(name: str) -> Rule:
     """The rule registered under ``name``."""
-    try:
-        return _rules_by_name[name]
-    except KeyError:
-        raise MissingRuleError(f"no derivative rule is named {name!r}") from None
+    named = _rules_by_name.get(name)
+    if not named:
+        raise MissingRuleError(f"no derivative rule is named {name!r}")
+    return named[-1]
 
 
 def require(function: Callable) -> Rule:
@@ -233,8 +245,12 @@ def require(function: Callable) -> Rule:
 
 
 def all_rules() -> list[Rule]:
-    """Every registered rule, once each, in registration order."""
-    return list(dict.fromkeys(_rules_by_name.values()))
+    """Every registered rule that is still the rule of one of its primitives (or has
+    none), once each, in registration order."""
+    with _registry_lock:
+        return [rule for rule in _registered
+                if not rule.primitives
+                or any(_rules_by_id.get(id(p)) is rule for p in rule.primitives)]
 
 
 DISPLAY_NAMES: dict[int, str] = {}

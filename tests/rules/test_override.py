@@ -70,3 +70,33 @@ def test_a_new_function_needs_no_override():
         assert lookup(halved) is rule
     finally:
         unregister(rule)
+
+
+def test_a_rule_named_like_a_builtin_rule_hides_it_only_until_it_is_removed():
+    """A user's function called ``square`` gets a rule named "square", like np.square's;
+    removing it must leave np.square's rule listed and named as before."""
+    from autodiffx.rules import all_rules, rule_named
+
+    builtin = lookup(np.square)
+    assert rule_named("square") is builtin
+
+    def square(x):
+        return x * x
+
+    mine = defrule(square, "x", tangents=(lambda t, ans, x: 2 * x * t,), adjoints=("2 * x * g",))
+    assert mine.name == "square"
+    assert rule_named("square") is mine
+    assert builtin in all_rules() and mine in all_rules()
+    unregister(mine)
+    assert rule_named("square") is builtin
+    assert builtin in all_rules() and mine not in all_rules()
+    assert lookup(np.square) is builtin
+    assert autodiffx.grad(lambda x: np.sum(np.square(x)), mode="forward")(np.ones(2)).tolist() \
+        == [2.0, 2.0]
+
+
+def test_a_rule_replaced_for_its_primitives_is_no_longer_listed(tripled_rule):
+    replacement = elementwise(tripled, "3.0", name="tripled_again", override=True)
+    from autodiffx.rules import all_rules
+
+    assert replacement in all_rules() and tripled_rule not in all_rules()
