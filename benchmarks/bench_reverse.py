@@ -2,24 +2,33 @@
 
 Three figures, each against a baseline from the same run:
 1. the cached gradient's time per call, as a ratio to the lecture's hand-derived gradient
-   written in NumPy (B = 1 and B = 256; d = 50, window 5, n = 100);
+   written in NumPy (B = 1, 16, 256 and 4096 windows; d = 50, window 5, n = 100), through
+   ``grad`` and for the generated code alone (its forward and pullback, without the API);
 2. transform plus first call of a function never seen before (source → generated code →
    compiled → run);
 3. the overhead of a cached call: ``grad(f)(x)`` minus running the generated code directly,
    on a function so small that NumPy's own time is negligible.
 
-    python benchmarks/bench_reverse.py
+The gradients of figure 1 are timed in interleaved rounds (hand, grad, generated code, then
+again), each the best of the rounds in CPU time (``time.process_time``): on a shared
+machine a burst of load then reaches all three alike, and time spent waiting for a core is
+not counted. Page faults are: the process's own system time. This module does not import
+``timing`` (which makes glibc keep freed memory), so that the allocator is the one the
+process was started with; ``run_all.py`` runs it with the default allocator and with a
+steady one (``GLIBC_TUNABLES``).
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_reverse.py [--batches 1 256] [--rounds 25]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import types
 
 import numpy as np
 from ner_problem import WRT, hand_gradient, loss, problem
-from timing import format_time, per_call
 
 import autodiffx
 from autodiffx import reverse
@@ -36,22 +45,80 @@ def tiny(x, y):
     return x * y
 
 
+def format_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:8.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:8.2f} ms"
+    return f"{seconds:8.2f} s "
+
+
+def interleaved(functions: dict, rounds: int, min_time: float = 0.02) -> dict:
+    """CPU seconds per call of each function: the best of ``rounds`` interleaved rounds,
+    each of as many calls as the first function needs to fill ``min_time``."""
+    for function in functions.values():
+        function()  # warm up: caches, generated code, allocator
+    first = next(iter(functions.values()))
+    calls = 1
+    while True:
+        start = time.process_time()
+        for _ in range(calls):
+            first()
+        if time.process_time() - start >= min_time or calls >= 1 << 16:
+            break
+        calls *= 2
+    best = dict.fromkeys(functions, float("inf"))
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.process_time()
+            for _ in range(calls):
+                function()
+            best[name] = min(best[name], (time.process_time() - start) / calls)
+    return best
+
+
+def best_wall_time(function, calls: int, repeat: int = 5) -> float:
+    function()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(calls):
+            function()
+        times.append((time.perf_counter() - start) / calls)
+    return min(times)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 256])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 256, 4096])
+    parser.add_argument("--rounds", type=int, default=25)
     args = parser.parse_args(argv)
 
-    print("reverse-mode gradient of the NER max-margin loss (d=50, window 5, n=100)")
-    print(f"{'B':>5} {'hand-written':>14} {'autodiffx':>14} {'ratio':>7}")
+    allocator = "steady" if "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") else (
+        "default")
+    print("reverse-mode gradient of the NER max-margin loss (d=50, window 5, n=100), "
+          f"{allocator} allocator, CPU time, best of {args.rounds} interleaved rounds")
+    print(f"{'B':>5} {'hand-written':>14} {'grad':>14} {'ratio':>7} "
+          f"{'generated code':>15} {'ratio':>7}")
     gradient = autodiffx.grad(loss, wrt=WRT)
     for batch in args.batches:
         params = problem(batch)
         ours = gradient(*params)
         for mine, theirs in zip(ours, hand_gradient(*params), strict=True):
             assert np.allclose(mine, theirs, rtol=1e-10, atol=1e-13)
-        hand = per_call(lambda p=params: hand_gradient(*p))
-        auto = per_call(lambda p=params: gradient(*p))
-        print(f"{batch:>5} {format_time(hand):>14} {format_time(auto):>14} {auto / hand:>6.2f}x")
+        generated = reverse.build(loss, WRT, tuple(np.ndim(p) for p in params)).function
+
+        def alone(p=params, generated=generated):
+            value, pullback = generated(*p)
+            return pullback(1.0)
+
+        best = interleaved({"hand": lambda p=params: hand_gradient(*p),
+                            "grad": lambda p=params: gradient(*p),
+                            "alone": alone}, args.rounds)
+        hand = best["hand"]
+        print(f"{batch:>5} {format_time(hand):>14} {format_time(best['grad']):>14} "
+              f"{best['grad'] / hand:>6.2f}x {format_time(best['alone']):>15} "
+              f"{best['alone'] / hand:>6.2f}x")
 
     params = problem(1)
     firsts = []
@@ -70,8 +137,8 @@ def main(argv=None) -> None:
         value, pullback = generated.function(2.0, 3.0)
         return pullback(1.0)
 
-    through_api = per_call(lambda: tiny_gradient(2.0, 3.0))
-    bare = per_call(direct)
+    through_api = best_wall_time(lambda: tiny_gradient(2.0, 3.0), 20000)
+    bare = best_wall_time(direct, 20000)
     print(
         f"cached-call overhead: {format_time(through_api - bare).strip()} "
         f"(grad(f)(x) {format_time(through_api).strip()}, generated code alone "
