@@ -111,18 +111,24 @@ class Folder(ast.NodeTransformer):
         return node
 
     def visit_BoolOp(self, node: ast.BoolOp):
+        """``a or b`` is a if a is true, else b; ``a and b`` is a if a is false, else b: the
+        value of an operand, not a bool. A constant before every other operand decides
+        (true in an ``or``, false in an ``and``) or is skipped; after an operand that is
+        not known, it can only end the expression (``x or 1`` is not 1)."""
         self.generic_visit(node)
         is_and = isinstance(node.op, ast.And)
         kept = []
-        for value in node.values:
+        last = len(node.values) - 1
+        for index, value in enumerate(node.values):
             ok, known = constant(value)
-            if ok:
-                if bool(known) != is_and:  # True in an or, False in an and: decides it
-                    return ast.Constant(known)
-                continue
+            decides = ok and bool(known) != is_and
+            if ok and not kept and (decides or index == last):
+                return ast.Constant(known)
+            if ok and not kept:
+                continue  # false in an or, true in an and, first: the next operand decides
             kept.append(value)
-        if not kept:
-            return ast.Constant(is_and)
+            if decides:
+                break  # the operands after it are never evaluated
         if len(kept) == 1:
             return kept[0]
         node.values = kept

@@ -178,3 +178,27 @@ def test_unbroadcast_to_sums_stretched_axes():
     assert unbroadcast_to(g, (2, 3)) is g
     np.testing.assert_allclose(unbroadcast_to(g, (2, 1)), g.sum(axis=1, keepdims=True))
     np.testing.assert_allclose(unbroadcast_to(g, (3,)), g.sum(axis=0))
+
+
+# ----------------------------------------------------------------- constant folding
+
+
+@pytest.mark.parametrize("text", [
+    "x or 1", "x or 0", "0 or x", "1 or x", "x and 1", "x and 0", "0 and x", "1 and x",
+    "0 or 0.0", "1 and 2", "0 or x or 2", "x or 1 or y", "1.0 and x and 0", "0 or 0 or x",
+    "x and True", "None or x", "'' or x and 3",
+])
+@pytest.mark.parametrize("x", [0, 0.0, 2, 5.5, [], [1]])
+def test_folding_and_or_keeps_python_s_value(text, x):
+    """``a or b`` evaluates to an operand: folding must give the same value and type for
+    every value of the unknown names (``x or 1`` is x when x is true, not 1)."""
+    import ast
+
+    from autodiffx.reverse import optimize
+
+    folded = optimize.fold(ast.parse(text, mode="eval").body, lambda name: None)
+    code = compile(ast.Expression(ast.fix_missing_locations(folded)), "<folded>", "eval")
+    for y in (0, 3):
+        expected = eval(text, {"x": x, "y": y})
+        got = eval(code, {"x": x, "y": y})
+        assert got == expected and type(got) is type(expected), ast.unparse(folded)
