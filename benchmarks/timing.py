@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import time
 from collections.abc import Callable
 
@@ -34,7 +35,11 @@ def steady_allocator() -> bool:
         return False
 
 
-STEADY = steady_allocator()
+STEADY = "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") or (
+    os.environ.get("AUTODIFFX_STEADY_ALLOCATOR") == "1" and steady_allocator())
+"""Whether this process keeps freed memory: set from outside (``run_all.py``'s steady runs
+set ``GLIBC_TUNABLES``), or asked for with ``AUTODIFFX_STEADY_ALLOCATOR=1``. By default a
+benchmark runs with the allocator a user's process has."""
 
 
 def per_call(function: Callable[[], object], min_time: float = 0.2, repeat: int = 5) -> float:
