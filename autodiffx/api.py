@@ -82,10 +82,10 @@ def _owned(gradients, args, indices, seed=None):
     seen = set() if seed is None else {id(seed)}
     for gradient, index in zip(gradients, indices, strict=True):
         shaped = _shaped(gradient, args[index])
-        if isinstance(shaped, np.ndarray) and (
-            not shaped.flags.owndata or not shaped.flags.writeable or id(shaped) in seen
-        ):
-            shaped = shaped.copy()
+        if isinstance(shaped, np.ndarray):
+            flags = shaped.flags
+            if not flags.owndata or not flags.writeable or id(shaped) in seen:
+                shaped = shaped.copy()
         seen.add(id(shaped))
         results.append(shaped)
     return tuple(results)
@@ -147,8 +147,11 @@ def _require_numeric(value, f, holomorphic=False) -> None:
 
 def _scalar_value(value):
     """A scalar output as a Python float, so that results print plainly."""
-    if type(value) is float:
+    kind = type(value)
+    if kind is float:
         return value
+    if kind is np.float64:
+        return float(value)
     if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
         return value.item()
     return value
@@ -391,8 +394,7 @@ def _refuse_complex_values(pullback, f, generated) -> None:
     signal) which the adjoint sweep needs: adjoint rules hold for complex values only in
     the convention of docs/complex.md, which the generated code does not follow yet. Only
     code that can make them (the FFTs, a cast) has its values looked at."""
-    text = generated.source
-    if "fft" not in text and "astype" not in text and "complex" not in text:
+    if not _may_make_complex(generated.source):
         return
     seen = set()
     pending = [pullback]
@@ -415,6 +417,12 @@ def _refuse_complex_values(pullback, f, generated) -> None:
                     pending.append(cell.cell_contents)
                 except ValueError:  # an empty cell
                     pass
+
+
+@functools.lru_cache(maxsize=512)
+def _may_make_complex(text: str) -> bool:
+    """Whether generated code can make complex values (an FFT, a cast), read once per text."""
+    return "fft" in text or "astype" in text or "complex" in text
 
 
 def _real_gradients(gradients, args, indices):
