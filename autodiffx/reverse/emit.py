@@ -14,6 +14,7 @@ import builtins
 import contextlib
 import copy
 import dataclasses
+import gc
 import itertools
 import linecache
 import math
@@ -444,17 +445,48 @@ def _deep_recursion(limit: int = 60_000):
         sys.setrecursionlimit(before)
 
 
+_pauses = 0
+_pauses_lock = threading.Lock()
+_collector_was_enabled = False
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """The cyclic garbage collector paused while a transformation runs (if it was on).
+
+    A transformation makes a great many objects (syntax trees, statements, sets of names)
+    and almost no reference cycles; each of the collector's full passes walks every live
+    object, and as the trees grow those passes made transform time grow faster than the
+    function: 2,000 statements took 1.7 s with it, 1.0 s without (benchmarks/
+    bench_transform.py). Transformations in several threads share one pause.
+    """
+    global _pauses, _collector_was_enabled
+    with _pauses_lock:
+        if _pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _collector_was_enabled:
+                gc.enable()
+
+
 def generate(function, wrt, argument_ranks) -> Generated:
     """Transform ``function`` and compile the module holding its vjp, with the guard of
     the bindings the transformation read."""
     builder = ModuleBuilder()
-    with _deep_recursion():
-        with recording() as found:
-            name = builder.request(function, wrt, argument_ranks)
-        text, origins = builder.module_source()
-    filename = f"<autodiffx-generated-{next(_counter)} {name}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    code = compile(text, filename, "exec")  # the text was printed from our AST
+    with _collector_paused():
+        with _deep_recursion():
+            with recording() as found:
+                name = builder.request(function, wrt, argument_ranks)
+            text, origins = builder.module_source()
+        filename = f"<autodiffx-generated-{next(_counter)} {name}>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        code = compile(text, filename, "exec")  # the text was printed from our AST
     namespace = dict(builder.namespace)
     namespace["__name__"] = "autodiffx_generated"
     exec(code, namespace)

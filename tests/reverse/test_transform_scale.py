@@ -2,12 +2,15 @@
 four minutes while the passes were quadratic). Only completion is checked here; the time
 is measured in benchmarks/bench_transform.py."""
 
+import gc
 import importlib.util
 
 import numpy as np
+import pytest
 
 import autodiffx
 from autodiffx import reverse
+from autodiffx.errors import AutodiffError
 
 
 def _long_function(tmp_path, statements: int):
@@ -36,3 +39,20 @@ def test_two_thousand_statements_transform(tmp_path):
     forward = autodiffx.grad(f, wrt=(0, 1), mode="forward")(x, W)
     np.testing.assert_allclose(dx, forward[0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(dW, forward[1], rtol=1e-9, atol=1e-12)
+
+
+def test_the_collector_is_paused_only_while_a_transform_runs(tmp_path):
+    # generate pauses the cyclic garbage collector (it made transform time superlinear)
+    assert gc.isenabled()
+    reverse.build(_long_function(tmp_path, 8), (0,), (1, 2))
+    assert gc.isenabled()
+    with pytest.raises(AutodiffError):
+        reverse.build(np.sin, (0,), (1,))  # refused inside the transformation
+    assert gc.isenabled()
+    (tmp_path / "again").mkdir()
+    gc.disable()
+    try:
+        reverse.build(_long_function(tmp_path / "again", 9), (0,), (1, 2))
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
