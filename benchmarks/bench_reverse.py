@@ -12,8 +12,7 @@ Three figures, each against a baseline from the same run:
 The gradients of figure 1 are timed in interleaved rounds (hand, grad, generated code, then
 again), each the best of the rounds in CPU time (``time.process_time``): on a shared
 machine a burst of load then reaches all three alike, and time spent waiting for a core is
-not counted. Page faults are: the process's own system time. This module does not import
-``timing`` (which makes glibc keep freed memory), so that the allocator is the one the
+not counted. Page faults are: the process's own system time. The allocator is the one the
 process was started with; ``run_all.py`` runs it with the default allocator and with a
 steady one (``GLIBC_TUNABLES``).
 
