@@ -59,11 +59,13 @@ def _shaped(gradient, like):
     if isinstance(like, complex):
         return complex(np.asarray(gradient).reshape(()))
     if isinstance(like, (float, int)):
-        return float(np.asarray(gradient).reshape(()))
+        return float(np.real(np.asarray(gradient)).reshape(()))  # a real argument's part
     gradient = np.asarray(gradient)
     if gradient.shape != np.shape(like):
         gradient = gradient.reshape(np.shape(like))
     dtype = np.result_type(like)
+    if dtype.kind == "f" and gradient.dtype.kind == "c":
+        gradient = gradient.real  # a real argument's gradient: the real part (complex.md)
     if dtype.kind == "f" and gradient.dtype != dtype:
         gradient = gradient.astype(dtype)
     return gradient
