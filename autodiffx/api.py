@@ -429,9 +429,12 @@ def _may_make_complex(text: str) -> bool:
 
 def _real_gradients(gradients, args, indices):
     """A real argument's gradient is the real part of its cotangent (see docs/complex.md)."""
-    if all(type(g) is float or type(g) is np.ndarray and g.dtype.kind == "f"
-           for g in gradients):
-        return gradients  # the common cases, checked without NumPy's dispatch
+    for g in gradients:  # the common cases, checked without NumPy's dispatch
+        kind = type(g)
+        if not (kind is float or kind is np.ndarray and g.dtype.kind == "f"):
+            break
+    else:
+        return gradients
     return [np.real(g) if np.iscomplexobj(g) and not np.iscomplexobj(args[i]) else g
             for g, i in zip(gradients, indices, strict=True)]
 
