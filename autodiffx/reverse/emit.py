@@ -173,7 +173,7 @@ class ModuleBuilder:
                 self.namespace.update(custom.namespace_of(rule))
         # the helpers the code calls once optimised (a rewrite may have dropped a call)
         self.helpers |= sweeps.helpers_used - set(HELPERS)
-        self.helpers |= {n.id for b in body for n in optimize.name_nodes(b)
+        self.helpers |= {n.id for b in body for n in ir.name_nodes(b)
                          if n.id in HELPERS}
         what = "reverse mode"
         if self.flat:

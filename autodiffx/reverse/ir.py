@@ -172,17 +172,15 @@ def walk(statements: list):
             yield from walk(block)
 
 
-def names_in(node: ast.AST | None) -> list[str]:
-    """The names read by an expression, in order, without repeats."""
-    if node is None:
-        return []
-    # breadth first, children in field order: the order of ast.walk, without its generator
-    # per node (this runs on every statement in several passes)
+def name_nodes(node: ast.AST) -> list[ast.Name]:
+    """Every ``ast.Name`` under ``node``, breadth first with children in field order (the
+    order of ``ast.walk``, without its generator per node: this runs on every statement in
+    several passes)."""
     found = []
     queue = [node]
     for current in queue:
         if isinstance(current, ast.Name):
-            found.append(current.id)
+            found.append(current)
             continue
         for name in current._fields:
             value = getattr(current, name, None)
@@ -190,7 +188,14 @@ def names_in(node: ast.AST | None) -> list[str]:
                 queue.append(value)
             elif isinstance(value, list):
                 queue += [item for item in value if isinstance(item, ast.AST)]
-    return list(dict.fromkeys(found))
+    return found
+
+
+def names_in(node: ast.AST | None) -> list[str]:
+    """The names read by an expression, in order, without repeats."""
+    if node is None:
+        return []
+    return list(dict.fromkeys(n.id for n in name_nodes(node)))
 
 
 _SHARED = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)

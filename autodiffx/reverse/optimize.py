@@ -13,6 +13,8 @@ import ast
 import operator
 from collections.abc import Callable
 
+from .ir import name_nodes
+
 _BINARY: dict[type, Callable] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -192,25 +194,6 @@ def fold(expression: ast.expr, rank: Callable[[str], int | None]) -> ast.expr:
 
 
 # --------------------------------------------------------------------------- dead code
-
-
-def name_nodes(node: ast.AST) -> list[ast.Name]:
-    """Every ``ast.Name`` under ``node``, in no particular order, found in one walk
-    (several times faster than ``ast.walk``, which makes a generator per node)."""
-    found = []
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, ast.Name):
-            found.append(current)
-            continue
-        for field in current._fields:
-            value = getattr(current, field, None)
-            if isinstance(value, ast.AST):
-                pending.append(value)
-            elif isinstance(value, list):
-                pending += [item for item in value if isinstance(item, ast.AST)]
-    return found
 
 
 def _loads(node) -> set[str]:

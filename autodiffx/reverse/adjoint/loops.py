@@ -12,7 +12,7 @@ import ast
 import copy
 import functools
 
-from .. import ir, optimize
+from .. import ir
 from .blocks import _has_code
 from .nodes import _assign, _call, _load, _store
 
@@ -154,7 +154,7 @@ class Loops:
         if not owned:
             return
         uses: dict[str, int] = {}
-        for node in optimize.name_nodes(loop):
+        for node in ir.name_nodes(loop):
             if node.id in owned:
                 uses[node.id] = uses.get(node.id, 0) + 1
         sums: dict[str, list[ast.Assign]] = {}
@@ -194,7 +194,7 @@ def _sum_into(node) -> str | None:
         return None
     name = node.targets[0].id
     if node.value.left.id != name or any(
-            n.id == name for n in optimize.name_nodes(node.value.right)):
+            n.id == name for n in ir.name_nodes(node.value.right)):
         return None
     return name
 
