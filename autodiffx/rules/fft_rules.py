@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import helpers, registry
+from . import registry
 from .registry import defrule
 
 # --------------------------------------------------------------------------- helpers
@@ -158,10 +158,7 @@ FFT_HELPERS = {
 }
 """The names the adjoint expressions below use besides NumPy's and the plain helpers."""
 
-for _name, _value in FFT_HELPERS.items():
-    setattr(helpers, _name, _value)
-helpers.HELPERS.update(FFT_HELPERS)
-registry.ADJOINT_NAMESPACE.update(FFT_HELPERS)
+registry.add_helpers(FFT_HELPERS)
 
 # --------------------------------------------------------------------------- tangents
 

@@ -100,6 +100,17 @@ ADJOINT_NAMESPACE: dict[str, Any] = {"np": np, **helpers.HELPERS}
 """The names an adjoint expression may use besides its own parameters."""
 
 
+def add_helpers(names: dict[str, Any]) -> None:
+    """Make ``names`` helpers as those of :mod:`autodiffx.rules.helpers` are, for a group
+    of rules whose adjoint expressions call them (the FFT's, SciPy's): the expressions see
+    them, and generated code imports them from that module, so that an exported gradient
+    copies or imports them like the others."""
+    for name, value in names.items():
+        setattr(helpers, name, value)
+    helpers.HELPERS.update(names)
+    ADJOINT_NAMESPACE.update(names)
+
+
 def _compiled_adjoint(rule: Rule, index: int) -> Callable | None:
     functions = _compiled.get(rule)
     if functions is not None and index in functions:

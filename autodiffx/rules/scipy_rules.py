@@ -226,10 +226,7 @@ SCIPY_HELPERS = {
 }
 """The names the adjoint expressions above use besides NumPy's and the plain helpers."""
 
-for _name, _value in SCIPY_HELPERS.items():
-    setattr(helpers, _name, _value)
-helpers.HELPERS.update(SCIPY_HELPERS)
-registry.ADJOINT_NAMESPACE.update(SCIPY_HELPERS)
+registry.add_helpers(SCIPY_HELPERS)
 registry.DISPLAY_NAMES.update(SCIPY_NAMES)
 
 
