@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import MissingRuleError
 from ..rules import helpers
+from ..rules.lifting import traced_in
 from .dual import Dual
 
 # --------------------------------------------------------------------------- Dual plumbing
@@ -100,7 +101,7 @@ def _linear(original, linear: tuple[int, ...], shapes: tuple[int, ...] = ()):
 
     @functools.wraps(original)
     def lifted(*args, **kwargs):
-        if not _has_dual(args):
+        if traced_in(args) is None:
             return original(*args, **kwargs)
         args = [_shape_only(a) if i in shapes else a for i, a in enumerate(args)]
         level = _level(args)
@@ -133,18 +134,6 @@ def _linear(original, linear: tuple[int, ...], shapes: tuple[int, ...] = ()):
         return _combine(ans, parts, level)
 
     return lifted
-
-
-def _has_dual(args) -> bool:
-    for arg in args:
-        kind = type(arg)
-        if kind is np.ndarray or kind is float:
-            continue
-        if isinstance(arg, Dual):
-            return True
-        if kind is list and any(isinstance(v, Dual) for v in arg):
-            return True
-    return False
 
 
 def _add(a, b):

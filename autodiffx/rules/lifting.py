@@ -67,7 +67,7 @@ def _declare(derivative: HelperDerivative):
     def declare(helper: Callable) -> Callable:
         @functools.wraps(helper)
         def dispatch(*args, **kwargs):
-            traced = _traced(args)
+            traced = traced_in(args)
             if traced is None:
                 return helper(*args, **kwargs)
             return type(traced).__autodiffx_helper__(dispatch, args, kwargs)
@@ -78,7 +78,7 @@ def _declare(derivative: HelperDerivative):
     return declare
 
 
-def _traced(args) -> Traced | None:
+def traced_in(args) -> Traced | None:
     """The first traced value among ``args`` (or inside a list argument), else None."""
     for arg in args:
         kind = type(arg)
