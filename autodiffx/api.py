@@ -189,8 +189,6 @@ def value_and_grad(
             holomorphic=holomorphic,
         )
     _check_mode(mode)
-    if holomorphic and mode == "reverse":
-        raise complex_in_reverse_mode("holomorphic=True")
     resolved = arguments.resolve_wrt(f, wrt)  # refuses a bad wrt now, not at the first call
     if arguments.has_negative(wrt):
         resolved = None  # counted from the end of each call's arguments
@@ -206,7 +204,7 @@ def value_and_grad(
             )
         else:
             value, gradients, aux = _reverse_gradient(
-                function, args, kwargs, flat_indices, verbose, has_aux, last
+                function, args, kwargs, flat_indices, verbose, has_aux, last, holomorphic
             )
         shaped = _owned(gradients, args, flat_indices)
         if regroup is not None:
@@ -331,12 +329,8 @@ def _forward_gradient(f, args, kwargs, indices, chunk, has_aux=False, holomorphi
             return value
 
         f.__name__ = getattr(original, "__name__", "f")
-    if holomorphic and not all(np.iscomplexobj(args[i]) for i in indices):
-        raise ArgumentError(
-            "holomorphic=True needs complex inputs: a holomorphic function is a function "
-            "of a complex variable",
-            hint="pass z + 0j, or leave holomorphic out for a real input",
-        )
+    if holomorphic:
+        _require_complex_inputs(args, indices)
     value, columns = driver.gradient_columns(f, args, kwargs, indices, chunk, holomorphic)
     _require_scalar(value, f, holomorphic=holomorphic)
     flat = np.reshape(columns, -1)
@@ -369,62 +363,28 @@ def _reverse_module():
 _reverse = None
 
 
-def complex_in_reverse_mode(what: str) -> ComplexNotSupportedError:
-    return ComplexNotSupportedError(
-        f"{what}: reverse mode does not differentiate complex numbers yet",
-        hint="use mode='forward', which does (see docs/complex.md)",
-    )
-
-
-def _refuse_complex(args) -> None:
-    """Reverse mode: refuse complex arguments, differentiated or not."""
-    for position, arg in enumerate(args):
+def _argument_kinds(args, reverse) -> tuple | None:
+    """Reverse mode: the kind of each argument (real or complex) the generated code is made
+    for, ``None`` when all are real (the common case, checked without NumPy's dispatch)."""
+    for arg in args:
         kind = type(arg)
-        if kind is float or kind is np.ndarray and arg.dtype.kind == "f":
-            continue  # the common cases, checked without NumPy's dispatch
-        leaves = tree.flatten(arg)[0] if tree.is_structure(arg) else [arg]
-        for leaf in leaves:
-            while isinstance(leaf, Dual):
-                leaf = leaf.primal
-            if isinstance(leaf, complex) or (isinstance(leaf, (np.ndarray, np.generic))
-                                             and leaf.dtype.kind == "c"):
-                raise complex_in_reverse_mode(f"argument {position} is complex")
+        if not (kind is float or kind is np.ndarray and arg.dtype.kind == "f"):
+            break
+    else:
+        return None
+    leaves = []
+    for arg in args:
+        items = tree.flatten(arg)[0] if tree.is_structure(arg) else [arg]
+        items = [_primal(leaf) for leaf in items]
+        leaves.append(next((leaf for leaf in items if np.iscomplexobj(leaf)), items[0])
+                      if items else arg)
+    return reverse.argument_kinds(leaves)
 
 
-def _refuse_complex_values(pullback, f, generated) -> None:
-    """Reverse mode: refuse a forward sweep that made complex values (np.fft.fft of a real
-    signal) which the adjoint sweep needs: adjoint rules hold for complex values only in
-    the convention of docs/complex.md, which the generated code does not follow yet. Only
-    code that can make them (the FFTs, a cast) has its values looked at."""
-    if not _may_make_complex(generated.source):
-        return
-    seen = set()
-    pending = [pullback]
-    while pending:
-        value = pending.pop()
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
-        if isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic))
-                                          and value.dtype.kind == "c"):
-            raise complex_in_reverse_mode(
-                f"{getattr(f, '__name__', 'the function')} computes complex values")
-        if isinstance(value, (list, tuple)):
-            pending.extend(value)
-        elif isinstance(value, dict):
-            pending.extend(value.values())
-        elif callable(value) and getattr(value, "__closure__", None):
-            for cell in value.__closure__:
-                try:
-                    pending.append(cell.cell_contents)
-                except ValueError:  # an empty cell
-                    pass
-
-
-@functools.lru_cache(maxsize=512)
-def _may_make_complex(text: str) -> bool:
-    """Whether generated code can make complex values (an FFT, a cast), read once per text."""
-    return "fft" in text or "astype" in text or "complex" in text
+def _primal(value):
+    while isinstance(value, Dual):
+        value = value.primal
+    return value
 
 
 def _real_gradients(gradients, args, indices):
@@ -439,12 +399,22 @@ def _real_gradients(gradients, args, indices):
             for g, i in zip(gradients, indices, strict=True)]
 
 
-def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=None):
+def _require_complex_inputs(args, indices) -> None:
+    if not all(np.iscomplexobj(args[i]) for i in indices):
+        raise ArgumentError(
+            "holomorphic=True needs complex inputs: a holomorphic function is a function "
+            "of a complex variable",
+            hint="pass z + 0j, or leave holomorphic out for a real input",
+        )
+
+
+def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=None,
+                      holomorphic=False):
     """Reverse mode's value, gradients and aux. ``last`` (a one-item list, per gradient
     function) keeps ``(f, indices, ranks, generated)`` of the previous call: the same
     function, indices and ranks with its guard still holding need no cache lookup."""
     reverse = _reverse or _reverse_module()
-    _refuse_complex(args)
+    kinds = _argument_kinds(args, reverse)
 
     if type(f) is types.MethodType:
         # A bound method: transform the function, with the instance as a constant argument.
@@ -457,20 +427,25 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
     ranks = arguments.ranks_of(args)
     previous = last[0] if last is not None else None
     if (previous is not None and previous[0] is f and previous[1] == indices
-            and previous[2] == ranks and previous[3].guard.holds()):
+            and previous[2] == ranks and previous[4] == kinds and previous[3].guard.holds()):
         generated = previous[3]
-        reverse.note_call(f, previous[1], previous[2])
+        reverse.note_call(f, previous[1], previous[2], kinds)
     else:
-        generated = reverse.build(f, indices, ranks, verbose=verbose)
+        generated = reverse.build(f, indices, ranks, verbose=verbose, argument_kinds=kinds)
         if last is not None and transforms.made_by(f) is None:  # not reverse over reverse
-            last[0] = (f, tuple(indices), ranks, generated)
+            last[0] = (f, tuple(indices), ranks, generated, kinds)
     value, pullback = generated.function(*args, **kwargs)
-    _refuse_complex_values(pullback, f, generated)
-    if not has_aux:
-        _require_scalar(value, f)
-        return _scalar_value(value), _real_gradients(pullback(1.0), args, indices), None
-    value, aux = _split_aux(value, f)
-    _require_scalar(value, f)
+    if generated.real_names is not None:
+        reverse.check_real(pullback, generated.real_names, f)
+    aux = None
+    if has_aux:
+        value, aux = _split_aux(value, f)
+    _require_scalar(value, f, holomorphic=holomorphic)
+    if holomorphic:
+        # the cotangent 1 pulls back the real part u: u_x + i u_y, which is conj(f'(z))
+        # for a holomorphic f (Cauchy-Riemann)
+        _require_complex_inputs(args, indices)
+        return _scalar_value(value), [np.conj(g) for g in pullback(1.0)], aux
     return _scalar_value(value), _real_gradients(pullback(1.0), args, indices), aux
 
 
@@ -529,10 +504,11 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
 
     indices = tuple(range(len(primals)))
     args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
-    _refuse_complex(args)
-    generated = reverse.build(f, indices, arguments.ranks_of(args))
+    generated = reverse.build(f, indices, arguments.ranks_of(args),
+                              argument_kinds=_argument_kinds(args, reverse))
     value, pullback = generated.function(*args)
-    _refuse_complex_values(pullback, f, generated)
+    if generated.real_names is not None:
+        reverse.check_real(pullback, generated.real_names, f)
 
     def shaped_pullback(cotangent):
         if np.shape(cotangent) != np.shape(value):
@@ -540,8 +516,11 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
                 f"the cotangent has shape {np.shape(cotangent)} but the output has shape "
                 f"{np.shape(value)}"
             )
-        if np.iscomplexobj(cotangent):
-            raise complex_in_reverse_mode("a complex cotangent")
+        if np.iscomplexobj(cotangent) and not np.iscomplexobj(value):
+            raise ArgumentError(
+                "the cotangent is complex, but the output is real: the cotangent of a real "
+                "value is real",
+                hint="pass a real cotangent (see docs/complex.md)")
         gradients = _real_gradients(pullback(cotangent), args, indices)
         return _owned(gradients, args, indices, seed=cotangent)
 
@@ -606,10 +585,11 @@ def jacrev(f: Callable, wrt: Wrt = 0) -> Callable:
     def jacobian(*args, **kwargs):
         args, indices, many = arguments.prepare(f, args, wrt)
         function, args, indices, regroup = _flattened(f, args, indices, "reverse")
-        _refuse_complex(args)
-        generated = reverse.build(function, indices, arguments.ranks_of(args))
+        generated = reverse.build(function, indices, arguments.ranks_of(args),
+                                  argument_kinds=_argument_kinds(args, reverse))
         value, pullback = generated.function(*args, **kwargs)
-        _refuse_complex_values(pullback, f, generated)
+        if generated.real_names is not None:
+            reverse.check_real(pullback, generated.real_names, f)
         _require_numeric(value, f)
         out_shape = np.shape(value)
         m = int(np.prod(out_shape, dtype=int))

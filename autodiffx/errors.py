@@ -119,8 +119,9 @@ class ComplexTangentError(InputTypeError):
 
 
 class ComplexNotSupportedError(AutodiffError, NotImplementedError):
-    """Complex values where autodiffx does not differentiate them yet: in reverse mode, and
-    in forward mode through a rule that holds for real values only."""
+    """Complex values where autodiffx does not differentiate them: through a rule that
+    holds for real values only (both modes), or, in reverse mode, a value its kind
+    analysis took as real that turned out complex."""
 
 
 class NonScalarOutputError(AutodiffError, TypeError):

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from .. import transforms
 from ..arguments import flattened, ranks_of, resolve_wrt
 from ..tree import is_structure
+from . import kinds
 from .emit import Generated, aux_version, build, last_call, note_call
 from .structures import flat_function
 
@@ -42,12 +43,18 @@ def source_of(g: Callable, *example_args) -> str:
                             if i < len(example_args)):
         f, example_args, indices, _ = flattened(f, list(example_args), indices, flat_function)
     if example_args:
-        return build(f, indices, ranks_of(example_args)).source
+        return build(f, indices, ranks_of(example_args),
+                     argument_kinds=kinds.of_arguments(example_args)).source
     last = last_call(f)
     if last is not None:
-        return build(*last).source
+        f, wrt, ranks, argument_kinds = last
+        return build(f, wrt, ranks, argument_kinds=argument_kinds).source
     count = f.__code__.co_argcount if hasattr(f, "__code__") else max(indices) + 1
     return build(f, indices, (-1,) * count).source
 
 
-__all__ = ["Generated", "aux_version", "build", "flat_function", "note_call", "source_of"]
+check_real = kinds.check_real
+argument_kinds = kinds.of_arguments
+
+__all__ = ["Generated", "argument_kinds", "aux_version", "build", "check_real", "flat_function",
+           "note_call", "source_of"]

@@ -34,7 +34,19 @@ from ..display import Code
 from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
 from ..rules import registry
 from ..rules.helpers import HELPERS
-from . import activity, aliasing, fence, flat, guards, ir, local_functions, nested, optimize, ranks
+from . import (
+    activity,
+    aliasing,
+    fence,
+    flat,
+    guards,
+    ir,
+    kinds,
+    local_functions,
+    nested,
+    optimize,
+    ranks,
+)
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
 from .runtime import RUNTIME
@@ -57,6 +69,10 @@ class Generated:
     guard: guards.Guard | None = field(default=None, repr=False, compare=False)
     """The bindings of globals and closure cells the code was generated for."""
     module: _Module | None = field(default=None, repr=False, compare=False)
+    real_names: frozenset | None = field(default=None, repr=False, compare=False)
+    """Names whose values the code takes as real without proof (see :mod:`.kinds`): the
+    values of these names the pullback reads are checked after each forward sweep
+    (:func:`check_real`); ``None`` when nothing was assumed."""
 
 
 @dataclass(frozen=True)
@@ -91,13 +107,21 @@ class ModuleBuilder:
         self.comments = Comments()
         self.module_names: set[str] = set(_RESERVED) | custom.reserved_names()
         self.result_ranks: dict[tuple, object] = {}
+        self.result_kinds: dict[tuple, object] = {}
+        self.real_names: set[str] = set()
+        """Names the kind analysis calls real, in every function of the module."""
+        self.assumed = False
+        self.any_complex = False
+        """Whether the kind analysis assumed a value real (a call without a rule): then the
+        values the adjoint sweep reads are checked at call time (:func:`check_real`)."""
         self.bound: list[tuple] = []
         """``(bindings, global name, namespace name)`` for each global the code reads."""
 
     def request(self, function, wrt, argument_ranks, caller=None, caller_source=None,
-                suffix: str = "_vjp") -> str:
-        """The name of the vjp of ``function`` for ``wrt`` and ranks, generating it once."""
-        key = (function, tuple(wrt), tuple(argument_ranks))
+                suffix: str = "_vjp", argument_kinds: tuple | None = None) -> str:
+        """The name of the vjp of ``function`` for ``wrt``, ranks and kinds (``None``: all
+        arguments real), generating it once."""
+        key = (function, tuple(wrt), tuple(argument_ranks), argument_kinds)
         if key in self.names:
             return self.names[key]
         if function in self.active:
@@ -118,22 +142,25 @@ class ModuleBuilder:
         self.names[key] = name
         self.active.append(function)
         try:
-            definition = self._transform(function, tuple(wrt), tuple(argument_ranks), name)
+            definition = self._transform(function, tuple(wrt), tuple(argument_ranks), name,
+                                         argument_kinds)
         finally:
             self.active.pop()
         self.functions.append(definition)
         return name
 
-    def _transform(self, function, wrt, argument_ranks, name) -> ast.FunctionDef:
+    def _transform(self, function, wrt, argument_ranks, name, argument_kinds=None
+                   ) -> ast.FunctionDef:
         source = _spread(parse_function(function), argument_ranks)
         try:
-            return self._transform_source(source, wrt, argument_ranks, name)
+            return self._transform_source(source, wrt, argument_ranks, name, argument_kinds)
         except (UnsupportedSyntaxError, MissingRuleError) as error:
             if not flat.is_gradient_code(source) or "reverse over reverse" in error.message:
                 raise
             raise flat.refused_in_gradient_code(source.name, error) from error
 
-    def _transform_source(self, source, wrt, argument_ranks, name) -> ast.FunctionDef:
+    def _transform_source(self, source, wrt, argument_ranks, name, argument_kinds=None
+                          ) -> ast.FunctionDef:
         source = local_functions.inline(source)
         fence.check(source, wrt)
         namer = ir.Namer(self.module_names)
@@ -144,12 +171,16 @@ class ModuleBuilder:
         params = normalizer.params
         rank_of = ranks.infer(statements, params, argument_ranks, self.call_ranks,
                               normalizer.globals_used)
+        kind_of = kinds.infer(statements, params, argument_kinds, self.call_kinds,
+                              normalizer.globals_used)
+        self.note_kinds(kind_of)
         result = statements[-1].value
         differentiated = _value_of_pair(result, source) if with_aux(source.function) else None
         wrt_names = [params[i] for i in wrt]
         relevant = activity.analyse(statements, wrt_names, ir.names_in(
             result if differentiated is None else differentiated))
         activity.check(statements, relevant, source)
+        kinds.check_rules(statements, kind_of, relevant, source)
         activity.check_lists(statements, relevant, normalizer.lists, source)
         if not flat.is_gradient_code(source):
             # gradient code copies every value it reads after a store, by construction
@@ -158,12 +189,14 @@ class ModuleBuilder:
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,
-            lambda f, positions, rk, statement: self.request(f, positions, rk, statement,
-                                                             source),
+            lambda f, positions, rk, statement: self.request(
+                f, positions, rk, statement, source,
+                argument_kinds=kinds.of_operands(statement.operands, kind_of)),
             normalizer.stored,
             normalizer.lists,
             ranks.shape_classes(statements, params, rank_of),
             (lambda f: self.callee(f, namer, normalizer.globals_used)) if self.flat else None,
+            kind_of,
         )
         body = sweeps.build(result, namer.fresh("pullback"), differentiated)
         for statement in ir.walk(statements):
@@ -249,6 +282,44 @@ class ModuleBuilder:
             else:
                 self.result_ranks[key] = ranks.atom_rank(result, rank_of)
         return self.result_ranks[key]
+
+    def call_kinds(self, function, argument_kinds: tuple, count: int):
+        """The kinds of the ``count`` values ``function`` returns for arguments of these
+        kinds, ``None`` when unknown; the callee's front half is normalised once."""
+        key = (function, tuple(argument_kinds), count)
+        if key not in self.result_kinds:
+            self.result_kinds[key] = None  # a recursive call: unknown
+            try:
+                source = _spread(parse_function(function), (-1,) * len(argument_kinds))
+                fence.check(source, ())
+                normalizer = Normalizer(source, ir.Namer(self.module_names))
+                statements = normalizer.run()
+            except AutodiffError:
+                return None  # reported with its location when the vjp itself is built
+            found = kinds.infer(statements, normalizer.params, argument_kinds,
+                                self.call_kinds, normalizer.globals_used)
+            if found.assumed:
+                return None
+            result = statements[-1].value
+            if count > 1 and isinstance(result, ast.Tuple) and len(result.elts) == count:
+                self.result_kinds[key] = [kinds.atom_kind(e, found.kinds)
+                                          for e in result.elts]
+            elif count == 1:
+                self.result_kinds[key] = [kinds.atom_kind(result, found.kinds)]
+        return self.result_kinds[key]
+
+    def note_kinds(self, found: kinds.Analysis) -> None:
+        self.real_names |= {name for name, kind in found.kinds.items() if kind == kinds.REAL}
+        self.assumed = self.assumed or bool(found.assumed)
+        self.any_complex = self.any_complex or not found.all_real
+
+    def checked_names(self) -> frozenset | None:
+        """What :func:`kinds.check_real` checks after each forward sweep: nothing when no
+        kind was assumed, every value when the module computes with real values only."""
+        if not self.assumed:
+            return None
+        return frozenset(self.real_names) if self.any_complex else frozenset(
+            {kinds.EVERY_VALUE})
 
     def module_source(self) -> tuple[str, dict[int, Origin]]:
         """The printed module, and the user's line behind each generated line."""
@@ -475,14 +546,15 @@ def _collector_paused():
                 gc.enable()
 
 
-def generate(function, wrt, argument_ranks) -> Generated:
+def generate(function, wrt, argument_ranks, argument_kinds=None) -> Generated:
     """Transform ``function`` and compile the module holding its vjp, with the guard of
     the bindings the transformation read."""
     builder = ModuleBuilder()
     with _collector_paused():
         with _deep_recursion():
             with recording() as found:
-                name = builder.request(function, wrt, argument_ranks)
+                name = builder.request(function, wrt, argument_ranks,
+                                       argument_kinds=argument_kinds)
             text, origins = builder.module_source()
         filename = f"<autodiffx-generated-{next(_counter)} {name}>"
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
@@ -494,7 +566,8 @@ def generate(function, wrt, argument_ranks) -> Generated:
     for bindings, global_name, key in builder.bound:
         keys.setdefault((id(bindings), global_name), set()).add(key)
     return Generated(_checked(namespace[name], filename, origins), Code(text), filename,
-                     origins, guards.guard_of(found, keys), _Module(code, namespace, name))
+                     origins, guards.guard_of(found, keys), _Module(code, namespace, name),
+                     builder.checked_names())
 
 
 def _rebound(generated: Generated, values: dict, guard) -> Generated:
@@ -603,7 +676,7 @@ reference callback may run in the middle of a cache operation, so it only append
 _lock = threading.RLock()  # reentrant: flat gradient code is built while building
 
 
-def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
+def build(f, wrt, argument_ranks, verbose: bool = False, argument_kinds=None) -> Generated:
     """The :class:`Generated` for ``(f, wrt, ranks)`` and the current bindings of the
     globals and closure cells its code depends on: cached, checked on each call by its
     guard, rebound or generated again when they changed (see :mod:`.guards`)."""
@@ -617,7 +690,7 @@ def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
     if _dead:
         _purge()
     try:
-        key = (id(f), wrt, argument_ranks)
+        key = (id(f), wrt, argument_ranks, argument_kinds)
         entry = _cache[key]
     except (KeyError, TypeError):
         entry = None
@@ -629,22 +702,25 @@ def build(f, wrt, argument_ranks, verbose: bool = False) -> Generated:
             except KeyError:  # evicted by another thread meanwhile
                 pass
             last = _last_call.get(id(given))
-            if last is None or last[1] is not wrt or last[2] is not argument_ranks:
-                _note_last(given, wrt, argument_ranks)
+            if last is None or last[1] is not wrt or last[2] is not argument_ranks or (
+                    last[3] is not argument_kinds):
+                _note_last(given, wrt, argument_ranks, argument_kinds)
             return generated
-    return _build(f, given, tuple(wrt), tuple(argument_ranks), verbose)
+    return _build(f, given, tuple(wrt), tuple(argument_ranks), verbose, argument_kinds)
 
 
-def note_call(f, wrt: tuple, argument_ranks: tuple) -> None:
+def note_call(f, wrt: tuple, argument_ranks: tuple, argument_kinds=None) -> None:
     """Record a call of code :func:`build` returned for these arguments before, so that
     ``source(g)`` without examples shows the code of the last call."""
     last = _last_call.get(id(f))
-    if last is None or last[1] is not wrt or last[2] is not argument_ranks:
-        _note_last(f, wrt, argument_ranks)
+    if last is None or last[1] is not wrt or last[2] is not argument_ranks or (
+            last[3] is not argument_kinds):
+        _note_last(f, wrt, argument_ranks, argument_kinds)
 
 
-def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool) -> Generated:
-    key = (id(f), wrt, argument_ranks)
+def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool,
+           argument_kinds=None) -> Generated:
+    key = (id(f), wrt, argument_ranks, argument_kinds)
     with _lock:
         entry = _cache.get(key)
         if entry is not None and entry.ref() is not f:
@@ -652,7 +728,7 @@ def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool) -> Genera
             entry = None
         generated = _current(entry) if entry is not None else None
         if generated is None:
-            generated = generate(f, wrt, argument_ranks)
+            generated = generate(f, wrt, argument_ranks, argument_kinds)
             if verbose:
                 print(generated.source)
             if entry is None:
@@ -666,7 +742,7 @@ def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool) -> Genera
         _cache.move_to_end(key)
         while len(_cache) > _size:
             _drop(next(iter(_cache)))
-        _note_last(given, wrt, argument_ranks)
+        _note_last(given, wrt, argument_ranks, argument_kinds)
     return generated
 
 
@@ -698,10 +774,10 @@ def _reference(f, key):
         return lambda: f
 
 
-def _note_last(given, wrt: tuple, argument_ranks: tuple) -> None:
+def _note_last(given, wrt: tuple, argument_ranks: tuple, argument_kinds=None) -> None:
     last = _last_call.get(id(given))
     if last is not None and last[0]() is given:
-        _last_call[id(given)] = (last[0], wrt, argument_ranks)
+        _last_call[id(given)] = (last[0], wrt, argument_ranks, argument_kinds)
         return
     identity = id(given)
 
@@ -712,7 +788,7 @@ def _note_last(given, wrt: tuple, argument_ranks: tuple) -> None:
         reference = weakref.ref(given, collected)
     except TypeError:
         return
-    _last_call[id(given)] = (reference, wrt, argument_ranks)
+    _last_call[id(given)] = (reference, wrt, argument_ranks, argument_kinds)
 
 
 def _purge() -> None:
@@ -769,8 +845,8 @@ registry.on_change(clear_cache)
 
 
 def last_call(f):
-    """The ``(f, wrt, ranks)`` of the latest build for ``f``, or ``None``."""
+    """The ``(f, wrt, ranks, kinds)`` of the latest build for ``f``, or ``None``."""
     last = _last_call.get(id(f))
     if last is None or last[0]() is not f:
         return None
-    return (f, last[1], last[2])
+    return (f, last[1], last[2], last[3])

@@ -114,3 +114,34 @@ REAL_ADJOINTS = frozenset({"nan_to_num", "correlate"})
 only: ``np.nan_to_num`` replaces the real and imaginary parts separately, while its adjoint
 masks whole entries; ``np.correlate`` conjugates its second argument, so its adjoint holds
 as written for the first and with conjugated primals for the second."""
+
+RESULT_KINDS: dict[str, str | tuple[str, ...]] = {
+    # real whatever the operands
+    **dict.fromkeys((
+        "abs", "absolute", "fabs", "angle", "real", "imag", "norm", "var", "std", "nanvar",
+        "nanstd", "svdvals", "eigvalsh", "irfft", "irfft2", "irfftn", "hfft", "comparison",
+        "complex_test", "infinity_test", "index_query", "position_query", "shape_query",
+        "step", "arctan2", "hypot",
+    ), "real"),
+    # the first argument's (np.full_like(a, v) has a's dtype), or the dtype asked for
+    "full_like": "first",
+    "astype": "dtype",
+    # complex whatever the operands
+    **dict.fromkeys(("fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "rfft2",
+                     "rfftn", "ihfft"), "complex"),
+    # decided by the data: complex eigenvalues of a real matrix
+    "eig": ("either", "either"),
+    "eigvals": "either",
+    # several results: eigenvalues and singular values are real
+    "eigh": ("real", "like"),
+    "svd": ("like", "real", "like"),
+    "slogdet": ("like", "real"),
+    "lstsq": ("like", "real", "real", "real"),
+}
+"""The kind of a rule's result where it is not that of its operands (complex when one
+operand is, else real): ``"real"``, ``"complex"``, ``"either"`` (known only from the
+data), ``"like"`` (the operands'), ``"first"`` (the first operand's), ``"dtype"`` (the
+dtype argument's), or a tuple of these for a rule with several results. A literal
+``dtype=`` keyword decides for any rule.
+Reverse mode's kind analysis (``autodiffx/reverse/kinds.py``) reads it;
+``tests/rules/test_complex_rules.py`` checks it against NumPy's results."""

@@ -488,10 +488,10 @@ def test_threads_build_each_gradient_once(monkeypatch):
     lock = threading.Lock()
     original = emit.generate
 
-    def counting(function, wrt, ranks):
+    def counting(function, wrt, ranks, *kinds):
         with lock:
             calls.append((function, tuple(wrt)))
-        return original(function, wrt, ranks)
+        return original(function, wrt, ranks, *kinds)
 
     monkeypatch.setattr(emit, "generate", counting)
     shared = u.make_scaled_sine(2.0)

@@ -25,9 +25,9 @@ def test_eight_threads_build_once(monkeypatch):
     built = []
     original = emit.generate
 
-    def counting(function, wrt, ranks):
+    def counting(function, wrt, ranks, *kinds):
         built.append(function)
-        return original(function, wrt, ranks)
+        return original(function, wrt, ranks, *kinds)
 
     monkeypatch.setattr(emit, "generate", counting)
     barrier = threading.Barrier(8)

@@ -45,9 +45,9 @@ def modules(tmp_path, monkeypatch):
     built = []
     original = emit.generate
 
-    def counting(function, wrt, ranks):
+    def counting(function, wrt, ranks, *kinds):
         built.append(function.__name__)
-        return original(function, wrt, ranks)
+        return original(function, wrt, ranks, *kinds)
 
     monkeypatch.setattr(emit, "generate", counting)
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -257,7 +257,7 @@ def refused_c_(x):
     return np.sum(np.c_[x, x] ** 2)
 
 
-def refused_complex_intermediate(x):
+def complex_intermediate(x):
     return np.sum(np.abs(x * (1 + 2j)) ** 2)
 
 

@@ -25,10 +25,13 @@ numbering of program points) and ``nodes`` (constructors of generated AST nodes)
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 
-from ...errors import Location
-from .. import ir, optimize
+from ...errors import Location, UnsupportedSyntaxError
+from ...rules.helpers import HELPERS
+from .. import ir, kinds, optimize
+from ..runtime import RUNTIME
 from ..source import FunctionSource
 from .blocks import Blocks
 from .branches import Branches
@@ -39,6 +42,9 @@ from .points import ProgramPoints
 from .sequences import Sequences
 from .stores import Stores
 from .tape import Tape, _Saved
+
+_NOT_VALUES = frozenset({"np", *dir(builtins), *HELPERS, *RUNTIME})
+"""Names in adjoint code that are functions, not values that may be complex."""
 
 KEEP_SHAPES_ONLY = False
 """Whether ``unbroadcast(g, t)`` of a temporary read for nothing else becomes
@@ -54,7 +60,7 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
                  wrt: tuple[int, ...], rank_of: dict, relevant: set[str], namer: ir.Namer,
                  comments: Comments, lines: dict[int, str], request_vjp, stored: set[str],
                  lists: set[str] = frozenset(), classes: dict[str, str] | None = None,
-                 request_callee=None):
+                 request_callee=None, kind_of: kinds.Analysis | None = None):
         self.source = source
         self.statements = statements
         self.params = params
@@ -75,6 +81,8 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
                                      if isinstance(s, ir.Store)}
         self.lists = lists
         self.classes = classes or {}
+        # which values may be complex (None: a real program, whose code is the real code)
+        self.kinds = kind_of if kind_of is not None and not kind_of.all_real else None
         self.adjoint_names: dict[str, str] = {}
         self.index: dict[int, int] = {}
         self.end: dict[int, int] = {}
@@ -243,6 +251,8 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         if isinstance(expression, ast.Name) and expression.id == adjoint:
             defined.add(adjoint)
             return
+        if self.kinds is not None:
+            expression = self._real_part(name, expression)
         if adjoint in defined and name in self.lists:
             value = copy.deepcopy(_parsed("[old + new for old, new in zip(OLD, NEW)]"))
             value.generators[0].iter.args = [_load(adjoint), expression]
@@ -254,6 +264,43 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
                 value = _call(_load("list") if name in self.lists else _np("copy"), value)
             defined.add(adjoint)
         out.append(_assign(adjoint, value, pure=pure))
+
+    def _real_part(self, name: str, expression: ast.expr) -> ast.expr:
+        """A real value's cotangent is real: ``np.real(...)`` of a part that complex
+        values may have made complex (see ``docs/complex.md``)."""
+        kind = self.kinds.of(name)
+        if kind == kinds.COMPLEX or not self._may_be_complex(expression):
+            return expression
+        if kind is None:
+            node = self.statement_node(name)
+            raise UnsupportedSyntaxError(
+                f"reverse mode cannot tell whether {name} is real or complex (NumPy decides "
+                "from the data), and a derivative from complex values reaches it",
+                location=self.source.location(node) if node is not None else None,
+                hint='use mode="forward", or make the kind certain: '
+                f"{name} = {name}.astype(complex)")
+        return _call(_np("real"), expression)
+
+    def _may_be_complex(self, expression: ast.expr) -> bool:
+        primal_of = {adjoint: name for name, adjoint in self.adjoint_names.items()}
+        for node in ast.walk(expression):
+            if isinstance(node, ast.Constant) and isinstance(node.value, complex):
+                return True
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+                name = primal_of.get(node.id, node.id)
+                if name in self.kinds.kinds:
+                    if not self.kinds.is_real(name):
+                        return True
+                elif node.id not in _NOT_VALUES:
+                    return True  # a part of an adjoint (dx_part): not known
+        return False
+
+    def statement_node(self, name: str):
+        """The user's expression that binds ``name``, for error messages."""
+        for statement in ir.walk(self.statements):
+            if isinstance(statement, ir.Assign) and name in ir.bound(statement):
+                return statement.node
+        return None
 
     # ------------------------------------------------------------------ forward sweep
 

@@ -11,7 +11,8 @@ import operator
 
 import numpy as np
 
-from .. import ir, optimize, ranks
+from ...rules.complex_rules import CONJUGATED_PRIMALS
+from .. import ir, kinds, optimize, ranks
 from .nodes import _assign, _call, _load, _np, _parsed, _store
 
 
@@ -79,11 +80,19 @@ class Calls:
         while len(operands) < len(rule.params):
             operands.append(ast.Constant(None))
         bindings = dict(zip(rule.params, operands, strict=False))
+        # complex values: the primal values in the adjoint of these rules are conjugated
+        conjugate = self.kinds is not None and rule.name in CONJUGATED_PRIMALS
+        complex_primals: dict[int, ast.expr] = {}  # by id, the nodes kept alive
+
+        def primal(node: ast.expr, kind) -> ast.expr:
+            if conjugate and kind != kinds.REAL:
+                complex_primals[id(node)] = node
+            return node
 
         def result(k: int) -> ast.Name:
             marked = _load(statement.targets[k])
             marked.forward = (statement.targets[k], "after")
-            return marked
+            return primal(marked, self.kinds and self.kinds.of(statement.targets[k]))
 
         def cotangent(k: int) -> ast.expr:
             return _load(results[k]) if results[k] is not None else ast.Constant(None)
@@ -114,9 +123,11 @@ class Calls:
             if node.id == "ans":
                 marked = _load(statement.target)
                 marked.forward = (statement.target, "after")
-                return marked
+                return primal(marked, self.kinds and self.kinds.of(statement.target))
             if node.id in bindings:
-                return self._operand(_slices_as_values(bindings[node.id]))
+                operand = bindings[node.id]
+                return primal(self._operand(_slices_as_values(operand)),
+                              self.kinds and kinds.atom_kind(operand, self.kinds.kinds))
             if node.id in rule.keywords:
                 value = statement.keywords.get(node.id)
                 if value is None:
@@ -125,6 +136,8 @@ class Calls:
             return None
 
         tree = ir.copy_tree(_parsed(expression), substituted)
+        if complex_primals:
+            tree = _conjugated(tree, complex_primals)
         return optimize.fold(tree, self.rank)
 
     def _drop_unbroadcast(self, tree: ast.expr, statement: ir.Assign, position: int):
@@ -252,6 +265,8 @@ class Calls:
     def _transposed_operand(self, statement: ir.Assign, position: int) -> str | None:
         """``W`` when operand ``position`` of a product of two matrices is ``WT = W.T``,
         read nowhere else: its adjoint then goes straight to ``W``, transposed."""
+        if self.kinds is not None:  # complex values: the rule's adjoint, with conjugates
+            return None
         if not (statement.kind == "primitive" and statement.function in (np.matmul, np.dot)
                 and len(statement.operands) == 2 and not statement.keywords
                 and all(ranks.atom_rank(o, self.rank_of) == 2 for o in statement.operands)
@@ -495,3 +510,43 @@ def _slices_as_values(node: ast.expr) -> ast.expr:
     if isinstance(node, ast.Tuple):
         return ast.Tuple(elts=[_slices_as_values(e) for e in node.elts], ctx=ast.Load())
     return node
+
+
+_SHAPE_READERS = {"unbroadcast": 1, "unreduce": 1, "unbroadcast_to": 1, "unindex": 1,
+                  "ndim": 0, "shape": 0, "size": 0, "zeros_like": 0, "ones_like": 0,
+                  "empty_like": 0, "len": 0}
+"""Calls that read only the shape of their arguments from this position on."""
+
+
+def _conjugated(tree: ast.expr, primals: dict[int, ast.expr]) -> ast.expr:
+    """``tree`` with ``np.conj(x)`` for each complex primal ``x`` (a node whose id is in
+    ``primals``), except where only its shape is read (``unbroadcast(e, x)``,
+    ``np.shape(x)``, ``x.shape``)."""
+
+    def visit(node: ast.AST, shape_only: bool) -> ast.AST:
+        if primals.get(id(node)) is node:
+            return node if shape_only else _call(_np("conj"), node)
+        if isinstance(node, ast.Attribute) and node.attr in ("shape", "ndim", "size",
+                                                             "dtype"):
+            node.value = visit(node.value, True)
+            return node
+        if isinstance(node, ast.Call):
+            function = node.func
+            name = function.id if isinstance(function, ast.Name) else (
+                function.attr if isinstance(function, ast.Attribute) else None)
+            first = _SHAPE_READERS.get(name)
+            node.func = visit(node.func, shape_only)
+            node.args = [visit(a, shape_only or (first is not None and i >= first))
+                         for i, a in enumerate(node.args)]
+            for keyword in node.keywords:
+                keyword.value = visit(keyword.value, shape_only)
+            return node
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                setattr(node, field, [visit(v, shape_only) if isinstance(v, ast.AST) else v
+                                      for v in value])
+            elif isinstance(value, ast.AST):
+                setattr(node, field, visit(value, shape_only))
+        return node
+
+    return visit(tree, False)

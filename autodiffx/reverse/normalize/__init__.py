@@ -84,8 +84,6 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
         self.stored |= mutation.written_names(node, self._static) & self.locals
         self.lists = list_names(node, self._is_split)
         self.temporaries: set[str] = set()
-        self.complex_names: set[str] = set()
-        """Names bound to values computed from complex numbers (refused when differentiated)."""
         self.globals_used: dict[str, object] = {}
         self.line = node.lineno
         base = node.name if len(node.name) <= 12 and node.name != "lambda_" else "out"

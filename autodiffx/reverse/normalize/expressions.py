@@ -103,14 +103,6 @@ class Expressions:
             self.pending.append(ir.Assign(target, expression, "opaque", self.line, rule=rule,
                                           operands=operands, node=origin))
             return
-        if any(self._is_complex(o) for o in operands):
-            self.complex_names.add(target)
-            self.pending.append(ir.Assign(
-                target, expression, "unsupported", self.line, node=origin,
-                operands=[load(n) for o in operands for n in ir.names_in(o)],
-                why="it computes with complex numbers, which autodiffx does not "
-                "differentiate yet"))
-            return
         if target in [o.id for o in operands if isinstance(o, ast.Name)] and sum(
             isinstance(o, ast.Name) and o.id == target for o in operands
         ) > 1:
@@ -133,17 +125,6 @@ class Expressions:
         kind = "opaque" if inactive else "unsupported"
         self.pending.append(ir.Assign(target, expression, kind, self.line, node=origin,
                                       operands=[load(n) for n in ir.names_in(expression)]))
-
-    def _is_complex(self, operand: ast.expr) -> bool:
-        """A complex constant (``1j``) or a global holding complex numbers."""
-        if isinstance(operand, ast.Constant):
-            return isinstance(operand.value, complex)
-        if isinstance(operand, ast.Name) and operand.id in self.complex_names:
-            return True
-        value = self._static(operand)
-        return not is_missing(value) and not callable(value) and (
-            isinstance(value, (complex, np.complexfloating)) or (
-                isinstance(value, np.ndarray) and value.dtype.kind == "c"))
 
     def _name_for(self, node: ast.expr) -> str:
         """A readable name for a temporary holding ``node``'s value."""

@@ -1,0 +1,310 @@
+"""Kind analysis: which local names hold real values and which may hold complex ones.
+
+The adjoint expressions of the registry are written for real values. On complex values the
+rules of :data:`~autodiffx.rules.complex_rules.CONJUGATED_PRIMALS` need the conjugates of
+their primal values, and a real value's cotangent must stay real (the real part of what
+complex code sends it): see ``docs/complex.md``. So the adjoint pass needs to know, for
+each name, whether its value is real.
+
+A name is :data:`REAL`, :data:`COMPLEX`, or ``None`` (either, decided by data: the
+eigenvalues of ``np.linalg.eig``, ``x.astype(t)`` of a ``t`` computed at run time).
+Argument kinds come from the call (the cache key holds them); globals have their value's
+kind (the call-time guard watches them); literals have theirs. A rule's result is complex
+when an operand is, real when all are, unless the rule says otherwise
+(:data:`~autodiffx.rules.complex_rules.RESULT_KINDS`: ``np.abs`` is real, ``np.fft.fft``
+complex) or a literal ``dtype`` decides. A name bound to several kinds (in a loop, in two
+branches) has the widest.
+
+Where nothing can be known (a call of a function without a rule, an attribute of an
+object), the value is taken as real when its inputs are, and the name goes into
+``assumed``: the generated code is then checked at call time (every value the adjoint
+sweep reads that this analysis calls real must be real), so a wrong assumption is refused,
+never differentiated silently.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import ComplexNotSupportedError
+from ..rules.complex_rules import REAL_ADJOINTS, RESULT_KINDS
+from . import ir
+
+REAL = "real"
+COMPLEX = "complex"
+_ORDER = {REAL: 0, None: 1, COMPLEX: 2}
+
+Kinds = dict[str, "str | None"]
+
+CallKinds = Callable[[Any, tuple, int], "list | None"]
+"""``call_kinds(function, argument_kinds, count)``: the kinds of the ``count`` values a
+user function returns (``count`` > 1 when the call unpacks a tuple), or ``None`` when they
+cannot be known."""
+
+_TRUSTED_MODULES = ("numpy.random",)
+"""Modules whose functions without rules return real values from real inputs."""
+
+
+class Analysis:
+    """The kind of every local name, and the names whose kind was assumed."""
+
+    def __init__(self, kinds: Kinds, assumed: set[str]):
+        self.kinds = kinds
+        self.assumed = assumed
+
+    def of(self, name: str) -> str | None:
+        return self.kinds.get(name, REAL)
+
+    def is_real(self, name: str) -> bool:
+        return self.kinds.get(name, REAL) == REAL
+
+    @property
+    def all_real(self) -> bool:
+        """No value of the function can be complex: its code is the real code."""
+        return all(kind == REAL for kind in self.kinds.values())
+
+
+def widest(*kinds: str | None) -> str | None:
+    return max(kinds, key=_ORDER.__getitem__) if kinds else REAL
+
+
+def of_value(value) -> str | None:
+    """The kind of a value the function reads (an argument, a global); numbers only."""
+    if isinstance(value, (complex, np.complexfloating)):
+        return COMPLEX
+    if isinstance(value, np.ndarray):
+        return COMPLEX if value.dtype.kind == "c" else (REAL if value.dtype.kind != "O"
+                                                        else None)
+    return REAL
+
+
+def of_arguments(args) -> tuple[str, ...] | None:
+    """The kind of each argument, or ``None`` when all are real (the common case, which
+    generated code of real programs is made for)."""
+    kinds = tuple(of_value(a) for a in args)
+    return None if all(k == REAL for k in kinds) else kinds
+
+
+def infer(statements: list, params: list[str], argument_kinds: tuple | None,
+          call_kinds: CallKinds | None = None, constants: dict | None = None) -> Analysis:
+    """Map each local name to its kind (see the module's docstring)."""
+    known: Kinds = {}
+    assumed: set[str] = set()
+    for name, value in (constants or {}).items():
+        if isinstance(value, (np.ndarray, np.generic, float, int, complex)):
+            known[name] = of_value(value)
+    for position, name in enumerate(params):
+        given = argument_kinds[position] if argument_kinds and position < len(
+            argument_kinds) else REAL
+        known[name] = given
+    params_set = set(params)
+    for _ in range(8):
+        before = dict(known)
+        for statement in ir.walk(statements):
+            if isinstance(statement, ir.Assign):
+                results = _kinds_of(statement, known, call_kinds, assumed)
+                for name, kind in zip(ir.bound(statement), results, strict=True):
+                    if name not in params_set or kind != known.get(name):
+                        _bind(known, name, kind)
+            elif isinstance(statement, ir.Append):
+                _bind(known, statement.target, atom_kind(statement.value, known))
+            elif isinstance(statement, ir.For):
+                _bind(known, statement.target, widest(
+                    *[known.get(n, REAL) for n in ir.names_in(statement.iter)]))
+        if known == before:
+            break
+    return Analysis(known, assumed)
+
+
+def _bind(known: Kinds, name: str, kind: str | None) -> None:
+    known[name] = widest(known[name], kind) if name in known else kind
+
+
+def atom_kind(atom: ast.expr, known: Kinds) -> str | None:
+    if isinstance(atom, ast.Name):
+        return known.get(atom.id, REAL)
+    if isinstance(atom, ast.Constant):
+        return COMPLEX if isinstance(atom.value, complex) else REAL
+    if isinstance(atom, (ast.List, ast.Tuple)):
+        return widest(*[atom_kind(e, known) for e in atom.elts])
+    return widest(*[known.get(n, REAL) for n in ir.names_in(atom)],
+                  *[COMPLEX for n in ast.walk(atom)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, complex)])
+
+
+def _kinds_of(statement: ir.Assign, known: Kinds, call_kinds, assumed) -> list:
+    count = len(ir.bound(statement))
+    operands = widest(*[atom_kind(o, known) for o in statement.operands])
+    if statement.kind == "call":
+        result = call_kinds(statement.function, tuple(
+            atom_kind(o, known) for o in statement.operands), count) if call_kinds else None
+        if result is not None:
+            return list(result)
+        assumed.update(ir.bound(statement))
+        return [operands] * count
+    if statement.kind == "primitive":
+        return _rule_kinds(statement, known, operands, count)
+    if statement.kind in ("copy", "list"):
+        return [operands] * count
+    # opaque or unsupported (computed, but no derivative passes): a literal, a comparison,
+    # np.zeros(n), a call without a rule, an attribute
+    expression = statement.expr
+    dtype = _literal_dtype(expression)
+    if dtype is not None:
+        return [dtype] * count
+    literal = atom_kind(expression, known) if isinstance(
+        expression, (ast.Constant, ast.List, ast.Tuple)) else None
+    if literal is not None:
+        return [literal] * count
+    if _trusted(statement):
+        return [operands] * count
+    assumed.update(ir.bound(statement))
+    return [operands] * count
+
+
+def _trusted(statement: ir.Assign) -> bool:
+    """An opaque value whose kind follows from its operands': a comparison, a shape, a
+    literal, a function with a rule (no derivative) or from ``np.random``."""
+    expression = statement.expr
+    if isinstance(expression, (ast.Compare, ast.BoolOp, ast.Constant, ast.Name)):
+        return True
+    if isinstance(expression, ast.UnaryOp) and isinstance(expression.op, ast.Not):
+        return True
+    if isinstance(expression, ast.Attribute):
+        return expression.attr in ("shape", "ndim", "size", "dtype", "T", "real", "imag")
+    function = statement.function
+    if function is None:
+        return False
+    if statement.rule is not None or function in (len, int, float, range, abs, bool,
+                                                  np.shape, np.ndim, np.size):
+        return True
+    if function in (np.zeros, np.ones, np.empty, np.eye, np.identity, np.arange,
+                    np.zeros_like, np.ones_like, np.empty_like):
+        return True  # a dtype keyword was read by _literal_dtype; an operand's kind rules
+    module = getattr(function, "__module__", "") or ""
+    return module.startswith(_TRUSTED_MODULES)
+
+
+def _rule_kinds(statement: ir.Assign, known: Kinds, operands: str | None, count: int):
+    dtype = _dtype_argument(statement)
+    if dtype is not False:
+        return [dtype] * count
+    spec = RESULT_KINDS.get(statement.rule.name, "like")
+    first = atom_kind(statement.operands[0], known) if statement.operands else REAL
+    meaning = {"like": operands, "first": first, "either": None, "dtype": None}
+    if isinstance(spec, tuple):
+        items = [meaning.get(s, s) for s in spec]
+        return items if len(items) == count else [widest(*items)] * count
+    return [meaning.get(spec, spec)] * count
+
+
+def _dtype_argument(statement: ir.Assign):
+    """The kind a ``dtype`` fixes (``x.astype(complex)``, ``np.full(n, v, dtype=d)``):
+    ``REAL``, ``COMPLEX``, ``None`` for a dtype known only at run time, or ``False`` when
+    the statement has no dtype argument."""
+    node = statement.keywords.get("dtype")
+    if node is None and statement.rule.name == "astype" and len(statement.operands) > 1:
+        node = statement.operands[1]
+    if node is None or isinstance(node, ast.Constant) and node.value is None:
+        return False
+    return _dtype_kind(node)
+
+
+def _literal_dtype(expression: ast.expr) -> str | None:
+    if not isinstance(expression, ast.Call):
+        return None
+    for keyword in expression.keywords:
+        if keyword.arg == "dtype":
+            return _dtype_kind(keyword.value) or None
+    return None
+
+
+def _dtype_kind(node: ast.expr) -> str | None:
+    """``REAL`` or ``COMPLEX`` for a dtype written as a literal (``complex``,
+    ``np.complex128``, ``"c16"``, ``float``), else ``None``."""
+    value: Any = None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        value = node.value
+    elif isinstance(node, ast.Name) and node.id in ("complex", "float", "int", "bool"):
+        value = getattr(builtins, node.id)
+    elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+            node.value.id in ("np", "numpy")):
+        value = getattr(np, node.attr, None)
+    if value is None:
+        return None
+    try:
+        return COMPLEX if np.dtype(value).kind == "c" else REAL
+    except TypeError:
+        return None
+
+
+def of_operands(operands: list, found: Analysis) -> tuple | None:
+    """The kinds of a call's arguments, ``None`` when all are real."""
+    items = tuple(atom_kind(o, found.kinds) for o in operands)
+    return None if all(k == REAL for k in items) else items
+
+
+EVERY_VALUE = "*"
+"""In the names :func:`check_real` checks: every value, for a function with no complex
+value at all."""
+
+
+def check_real(pullback, real_names: frozenset, f) -> None:
+    """Refuse a forward sweep whose values broke the kind analysis's assumption: a value
+    the adjoint sweep reads (a closure cell of the pullback, or of a callee's pullback it
+    holds, or an item of the tape) that the analysis took as real holds complex numbers."""
+    every = EVERY_VALUE in real_names
+    seen: set[int] = set()
+    pending: list[tuple[str | None, Any]] = [(None, pullback)]
+    while pending:
+        name, value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if (every or name in real_names) and (
+                isinstance(value, (complex, np.complexfloating))
+                or isinstance(value, np.ndarray) and value.dtype.kind == "c"):
+            what = f"{name}, which" if name and name != EVERY_VALUE else "a value that"
+            raise ComplexNotSupportedError(
+                f"{getattr(f, '__name__', 'the function')}: {what} reverse mode took as "
+                "real (it comes from a call without a derivative rule), holds complex "
+                "numbers",
+                hint='use mode="forward", which follows complex values wherever they come '
+                "from",
+            )
+        if isinstance(value, (list, tuple)):
+            pending.extend((name, item) for item in value)
+        elif callable(value) and getattr(value, "__closure__", None):
+            for cell_name, cell in zip(value.__code__.co_freevars, value.__closure__,
+                                       strict=True):
+                try:
+                    pending.append((cell_name, cell.cell_contents))
+                except ValueError:  # an empty cell
+                    pass
+
+
+def check_rules(statements: list, found: Analysis, relevant: set[str], source) -> None:
+    """Refuse a derivative through a rule that holds for real values only, where an operand
+    may be complex: ``np.sign`` or ``np.maximum`` (forward mode refuses them too), and
+    ``np.nan_to_num`` or ``np.correlate``, whose adjoints are written for real values
+    (:data:`~autodiffx.rules.complex_rules.REAL_ADJOINTS`)."""
+    if found.all_real:
+        return
+    for statement in ir.walk(statements):
+        rule = getattr(statement, "rule", None)
+        if rule is None or not (rule.real_only or rule.name in REAL_ADJOINTS):
+            continue
+        complex_operands = [o.id for o in statement.operands if isinstance(o, ast.Name)
+                            and o.id in relevant and found.of(o.id) != REAL]
+        if complex_operands:
+            raise ComplexNotSupportedError(
+                f"np.{rule.name} of {complex_operands[0]}, which may be complex: its "
+                "derivative rule holds for real values only",
+                location=source.location(statement.node) if statement.node else None,
+                hint="differentiate a real value (np.real(z), np.abs(z)) through it",
+            )

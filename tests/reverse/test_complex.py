@@ -1,0 +1,275 @@
+"""Reverse mode on complex numbers, in the convention of ``docs/complex.md``.
+
+The generated code is specialised to the kind of each argument (real or complex), and a
+kind analysis (``autodiffx/reverse/kinds.py``) finds the values that may be complex inside:
+there the adjoints of the rules that need it read the conjugates of their primal values,
+and a real value's cotangent keeps its real part. Each case is checked against central
+differences in the real and the imaginary direction of every entry, and against forward
+mode; the code of real programs must not change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autodiffx
+from autodiffx import grad, jvp, vjp
+from tests.forward.test_complex import LOSSES, numeric_gradient, smooth_point
+
+
+def real_numeric_gradient(f, x, step=1e-6):
+    x = np.asarray(x, dtype=float)
+    gradient = np.zeros(x.shape)
+    for index in np.ndindex(*x.shape):
+        delta = np.zeros(x.shape)
+        delta[index] = step
+        gradient[index] = (f(x + delta) - f(x - delta)) / (2 * step)
+    return gradient if x.shape else float(gradient)
+
+
+def check(loss, *args, wrt=0, forward=True):
+    """Reverse mode against central differences and forward mode (which refuses stores
+    into arrays, ``forward=False``), for each ``wrt``."""
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    reverse = grad(loss, wrt=wrt)(*args)
+    forward = grad(loss, wrt=wrt, mode="forward")(*args) if forward else reverse
+    reverse = reverse if isinstance(wrt, tuple) else (reverse,)
+    forward = forward if isinstance(wrt, tuple) else (forward,)
+    for position, got, other in zip(positions, reverse, forward, strict=True):
+        given = args[position]
+
+        def partial(value, position=position):
+            changed = list(args)
+            changed[position] = value
+            return loss(*changed)
+
+        if np.iscomplexobj(given):
+            expected = numeric_gradient(partial, given)
+        else:
+            expected = real_numeric_gradient(partial, given)
+            assert not np.iscomplexobj(got), "a real argument's gradient is real"
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(got, other, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda f: f.__name__)
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_losses_of_forward_mode_in_reverse_mode(loss, seed):
+    check(loss, smooth_point(seed))
+
+
+def products(z, w, x):
+    """Products of complex and real values: the conjugates of multiply, divide, matmul,
+    dot, outer, einsum and power, and real cotangents for the real x."""
+    a = np.outer(z, w) @ np.conj(w) + x * z
+    b = np.einsum("i,i->", z, x) / (w[0] + 2.0)
+    c = np.dot(z, np.flip(z)) ** 2
+    return np.sum(np.abs(a) ** 2) + np.real(b * c) + np.sum(np.real(z ** 3) * x)
+
+
+def functions(z, x):
+    """Holomorphic functions of complex values mixed with real ones."""
+    u = np.exp(0.3 * z) * np.sin(z) + np.sqrt(z + 3.0) - np.log(z * z + 4.0)
+    v = np.tanh(z / 4.0) + np.reciprocal(z + 5.0) + np.square(np.cosh(z / 5.0)) * x
+    return np.sum(np.real(u) * x) + np.sum(np.imag(v) ** 2) + np.sum(np.abs(u + v))
+
+
+def spectrum(x):
+    """A real signal whose spectrum is complex inside: |rfft|, fft2, ifft and irfft."""
+    s = np.fft.rfft(x)
+    m = np.fft.fft2(np.reshape(x, (2, 4)))
+    back = np.fft.irfft(s * np.exp(1j * np.arange(5) / 3.0), 8)
+    return np.sum(np.abs(s)) + np.sum(np.abs(m) ** 2) / 7 + np.sum(back * x) + np.sum(
+        np.real(np.fft.ifft(m * 1j, axis=0)))
+
+
+def in_a_loop(z, x):
+    """Complex values carried through a loop, with a store into a complex array."""
+    total = 0.0
+    state = z
+    out = np.zeros(3, dtype=complex)
+    for k in range(3):
+        state = state * (x[k] + 1j * 0.1) + z / (k + 2.0)
+        out[k] = np.sum(state * np.conj(z))
+        total = total + np.abs(state[k]) ** 2
+    return total + np.sum(np.real(out) * x) + np.sum(np.imag(out))
+
+
+def _rotate(z, angle):
+    return z * np.exp(1j * angle)
+
+
+def through_a_call(z, angle):
+    """A user function called with a complex value and a real one."""
+    turned = _rotate(z, angle)
+    return np.sum(np.real(turned) ** 2 + 3 * np.imag(turned))
+
+
+def vectors(seed, n=4):
+    rng = np.random.default_rng(seed)
+    z = rng.uniform(0.3, 1.5, n) * np.exp(1j * rng.uniform(-np.pi, np.pi, n))
+    w = rng.standard_normal(n) + 1j * rng.standard_normal(n)
+    x = rng.uniform(0.5, 1.5, n)
+    return z, w, x
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_products_of_complex_and_real_values(seed):
+    z, w, x = vectors(seed)
+    check(products, z, w, x, wrt=(0, 1, 2))
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_holomorphic_functions_mixed_with_real_ones(seed):
+    z, _, x = vectors(seed)
+    check(functions, z, x, wrt=(0, 1))
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_real_signal_through_the_ffts(seed):
+    x = np.random.default_rng(seed).standard_normal(8)
+    check(spectrum, x)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_complex_values_in_a_loop_and_a_store(seed):
+    z, _, x = vectors(seed, 3)
+    check(in_a_loop, z, x, wrt=(0, 1), forward=False)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_call_with_complex_and_real_arguments(seed):
+    z, _, x = vectors(seed)
+    check(through_a_call, z, 0.7, wrt=(0, 1))
+    check(through_a_call, x, 0.7, wrt=(0, 1))  # the same callee, real arguments
+
+
+def test_the_squared_modulus_and_parseval_closed_forms():
+    """|z|^2 has gradient 2z; sum |fft(x)|^2 = n sum |x|^2 has gradient 2 n x."""
+    assert grad(lambda z: np.abs(z) ** 2)(3 + 4j) == pytest.approx(6 + 8j)
+    x = np.array([1.0, 2.0, -1.0, 0.5])
+    np.testing.assert_allclose(grad(lambda v: np.sum(np.abs(np.fft.fft(v)) ** 2))(x), 8 * x)
+    z = x * np.exp(1j * x)
+    np.testing.assert_allclose(grad(lambda v: np.sum(np.abs(np.fft.fft(v)) ** 2))(z), 8 * z)
+
+
+@settings(max_examples=20, deadline=None)
+@given(z=st.complex_numbers(min_magnitude=0.2, max_magnitude=3.0))
+def test_holomorphic_gives_the_complex_derivative(z):
+    np.testing.assert_allclose(grad(lambda v: np.sin(v), holomorphic=True)(z), np.cos(z))
+    np.testing.assert_allclose(grad(lambda v: v ** 3 + np.exp(v), holomorphic=True)(z),
+                               3 * z ** 2 + np.exp(z), rtol=1e-12)
+    values = np.array([z, 2 * z])
+    np.testing.assert_allclose(grad(lambda v: np.sum(np.log(v)), holomorphic=True)(values),
+                               1 / values)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_vjp_of_a_complex_value_is_the_transpose_of_jvp(seed):
+    """<w, J v> = <J^T w, v> in the real inner product Re(sum(conj(a) b))."""
+    z, w, _ = vectors(seed)
+    rng = np.random.default_rng(seed + 1)
+    v = rng.standard_normal(4) + 1j * rng.standard_normal(4)
+
+    def f(z):
+        return np.fft.fft(z * np.exp(0.2 * z)) + np.conj(z) * 2j
+
+    _, pullback = vjp(f, z)
+    (pulled,) = pullback(w)
+    _, pushed = jvp(f, (z,), (v,))
+    assert np.real(np.vdot(w, pushed)) == pytest.approx(np.real(np.vdot(pulled, v)))
+
+
+def test_real_programs_get_the_real_code():
+    def loss(x):
+        return np.sum(np.sin(x) * x)
+
+    text = autodiffx.source(grad(loss), np.ones(3))
+    assert "conj" not in text and "np.real" not in text
+    text = autodiffx.source(grad(loss), np.ones(3) + 0j)
+    assert "np.conj(x)" in text
+
+
+def test_the_code_for_complex_values_conjugates_where_the_maths_does():
+    def energy(z, w):
+        return np.sum(np.abs(z * w) ** 2)
+
+    z = np.array([1 + 1j, 2 - 1j])
+    w = np.array([0.5, -2.0])
+    text = autodiffx.source(grad(energy, wrt=(0, 1)), z, w)
+    assert "dz = unbroadcast(dzw * w, z)" in text  # w is real: no conjugate
+    assert "dw = np.real(unbroadcast(dzw * np.conj(z), w))" in text  # a real cotangent
+    dz, dw = grad(energy, wrt=(0, 1))(z, w)
+    np.testing.assert_allclose(dz, 2 * z * w ** 2)
+    np.testing.assert_allclose(dw, 2 * w * np.abs(z) ** 2)
+
+
+def test_a_real_argument_then_a_complex_one_gets_two_codes():
+    def loss(z):
+        return np.sum(np.abs(z * z) ** 2)
+
+    g = grad(loss)
+    x = np.array([1.0, -2.0])
+    z = np.array([1 + 1j, 0.5j])
+    np.testing.assert_allclose(g(x), 4 * x ** 3)
+    np.testing.assert_allclose(g(z), 4 * np.abs(z) ** 2 * z)
+    np.testing.assert_allclose(g(x), 4 * x ** 3)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def _outside(x):
+    return np.roots(x)  # a function without a rule: its values are constants
+
+
+def made_by_a_call_without_a_rule(x):
+    r = _outside(np.array([1.0, 0.0, 1.0]))  # roots of t^2 + 1: +-1j
+    return np.sum(np.abs(x * r) ** 2)
+
+
+def test_a_value_taken_as_real_that_is_complex_is_refused_not_differentiated():
+    with pytest.raises(autodiffx.ComplexNotSupportedError, match="took as real"):
+        grad(made_by_a_call_without_a_rule)(np.array([1.0, 2.0]))
+    # forward mode follows the value wherever it comes from
+    np.testing.assert_allclose(grad(made_by_a_call_without_a_rule, mode="forward")(
+        np.array([1.0, 2.0])), 2 * np.array([1.0, 2.0]))  # |x r|^2 = x^2
+
+
+def _sign(a):
+    return np.sum(np.abs(np.sign(a) * a) ** 2)
+
+
+def _maximum(a):
+    return np.sum(np.abs(np.maximum(a, 1.0)) ** 2)
+
+
+def _nan_to_num(a):
+    return np.sum(np.abs(np.nan_to_num(a)) ** 2)
+
+
+@pytest.mark.parametrize("loss", [_sign, _maximum, _nan_to_num], ids=lambda f: f.__name__)
+def test_rules_for_real_values_only_are_refused_on_complex_ones(loss):
+    """np.sign is constant on real values only; np.maximum's partials and np.nan_to_num's
+    adjoint hold for real values only. On real values they are differentiated."""
+    with pytest.raises(autodiffx.ComplexNotSupportedError, match="real values only") as caught:
+        grad(loss)(np.array([1 + 1j, 2.0]))
+    assert caught.value.location is not None
+    x = np.array([1.5, -2.0])
+    np.testing.assert_allclose(grad(loss)(x), real_numeric_gradient(loss, x), atol=1e-6)
+
+
+def test_a_complex_cotangent_for_a_real_output_is_refused():
+    _, pullback = vjp(lambda x: np.sin(x), np.array([1.0, 2.0]))
+    with pytest.raises(autodiffx.ArgumentError, match="real"):
+        pullback(np.array([1j, 1.0]))
