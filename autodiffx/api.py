@@ -543,13 +543,20 @@ def jacfwd(f: Callable, wrt: Wrt = 0, *, chunk: int | None = None) -> Callable:
         args, indices, many = arguments.prepare(f, args, wrt)
         function, args, flat_indices, regroup = arguments.flattened(f, args, indices)
         if any(np.iscomplexobj(args[i]) for i in flat_indices):
-            raise ComplexNotSupportedError(
-                "jacfwd of a complex input: a function of complex numbers has a real "
-                "Jacobian of twice the size, which jacfwd does not build",
-                hint="use jvp along 1 and along 1j, or grad(..., mode='forward') of a real "
-                "function (see docs/complex.md)",
-            )
-        value, columns = driver.jacobian_columns(function, args, kwargs, flat_indices, chunk)
+            # each row the gradient of one real output: d/dx + i d/dy (docs/complex.md)
+            value, columns = driver.gradient_columns(function, args, kwargs, flat_indices,
+                                                     chunk)
+            if np.iscomplexobj(_primal(value)):
+                raise ComplexNotSupportedError(
+                    "jacfwd (or hessian) of a complex-valued function of complex inputs: "
+                    "its real Jacobian has twice the size in each direction, which jacfwd "
+                    "does not build",
+                    hint="use jvp along 1 and along 1j, or jacfwd of np.real(f) and of "
+                    "np.imag(f) (see docs/complex.md)",
+                )
+        else:
+            value, columns = driver.jacobian_columns(function, args, kwargs, flat_indices,
+                                                     chunk)
         results = []
         offset = 0
         out_shape = np.shape(value)

@@ -302,8 +302,9 @@ def check_rules(statements: list, found: Analysis, relevant: set[str], source) -
         complex_operands = [o.id for o in statement.operands if isinstance(o, ast.Name)
                             and o.id in relevant and found.of(o.id) != REAL]
         if complex_operands:
+            name = getattr(statement.function, "__name__", rule.name)
             raise ComplexNotSupportedError(
-                f"np.{rule.name} of {complex_operands[0]}, which may be complex: its "
+                f"np.{name} of {complex_operands[0]}, which may be complex: its "
                 "derivative rule holds for real values only",
                 location=source.location(statement.node) if statement.node else None,
                 hint="differentiate a real value (np.real(z), np.abs(z)) through it",

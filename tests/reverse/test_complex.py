@@ -109,6 +109,12 @@ def through_a_call(z, angle):
     return np.sum(np.real(turned) ** 2 + 3 * np.imag(turned))
 
 
+def attributes_and_methods(z):
+    """``.real``, ``.imag``, ``.conj()`` and ``.conjugate()``, as users write them."""
+    w = z.conjugate() * 2 + z.conj().imag
+    return np.sum(z.real ** 2 + 3 * z.imag) + np.abs(w.sum()) + np.sum((z * w).real)
+
+
 def vectors(seed, n=4):
     rng = np.random.default_rng(seed)
     z = rng.uniform(0.3, 1.5, n) * np.exp(1j * rng.uniform(-np.pi, np.pi, n))
@@ -151,6 +157,17 @@ def test_a_call_with_complex_and_real_arguments(seed):
     z, _, x = vectors(seed)
     check(through_a_call, z, 0.7, wrt=(0, 1))
     check(through_a_call, x, 0.7, wrt=(0, 1))  # the same callee, real arguments
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_attributes_and_methods_of_complex_arrays(seed):
+    z, _, x = vectors(seed)
+    grad_z = grad(attributes_and_methods)(z)
+    np.testing.assert_allclose(grad_z, numeric_gradient(attributes_and_methods, z),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grad(attributes_and_methods)(x),
+                               real_numeric_gradient(attributes_and_methods, x), atol=1e-5)
 
 
 def test_the_squared_modulus_and_parseval_closed_forms():

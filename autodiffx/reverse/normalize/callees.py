@@ -40,6 +40,8 @@ METHODS = {
     "argsort": (np.argsort, ()),
     "argpartition": (np.argpartition, ()),
     "nonzero": (np.nonzero, ()),
+    "conj": (np.conjugate, ()),
+    "conjugate": (np.conjugate, ()),
 }
 """Array methods with the NumPy function whose rule they use; the parameters that a method
 takes as several positional arguments (``x.reshape(2, 3)``) are packed into a tuple."""

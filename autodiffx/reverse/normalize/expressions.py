@@ -37,6 +37,10 @@ UNARY = {ast.USub: (np.negative, "neg"), ast.UAdd: (np.positive, "pos"),
 _INACTIVE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 
 
+
+_RULE_ATTRIBUTES = {"T": np.transpose, "real": np.real, "imag": np.imag}
+"""Array attributes that are functions of the array, with the function whose rule they use."""
+
 class Expressions:
     """Atoms, operators and the assignments they emit, for
     :class:`~autodiffx.reverse.normalize.Normalizer`."""
@@ -79,11 +83,13 @@ class Expressions:
         self._emit_rule(target, UNARY[type(node.op)][0], expression, [operand], {}, origin)
 
     def _attribute(self, target: str, node: ast.Attribute, origin) -> None:
-        """``target = x.T`` (a transpose), ``x.shape`` and other attributes (constants)."""
+        """``target = x.T`` (a transpose), ``x.real`` and ``x.imag`` (the rules of
+        ``np.real`` and ``np.imag``), ``x.shape`` and other attributes (constants)."""
         value = self._atom(node.value)
         expression = ast.Attribute(value=value, attr=node.attr, ctx=ast.Load())
-        if node.attr == "T":
-            self._emit_rule(target, np.transpose, expression, [value], {}, origin)
+        if node.attr in _RULE_ATTRIBUTES:
+            self._emit_rule(target, _RULE_ATTRIBUTES[node.attr], expression, [value], {},
+                            origin)
             return
         self._emit_opaque(target, expression, origin, inactive=node.attr in
                           _INACTIVE_ATTRIBUTES)
