@@ -196,7 +196,8 @@ def _rule_kinds(statement: ir.Assign, known: Kinds, operands: str | None, count:
         return [dtype] * count
     spec = RESULT_KINDS.get(statement.rule.name, "like")
     first = atom_kind(statement.operands[0], known) if statement.operands else REAL
-    meaning = {"like": operands, "first": first, "either": None, "dtype": None}
+    meaning = {"like": operands, "first": first, "either": None, "dtype": None,
+               "complex_or_either": COMPLEX if operands == COMPLEX else None}
     if isinstance(spec, tuple):
         items = [meaning.get(s, s) for s in spec]
         return items if len(items) == count else [widest(*items)] * count

@@ -129,9 +129,10 @@ RESULT_KINDS: dict[str, str | tuple[str, ...]] = {
     # complex whatever the operands
     **dict.fromkeys(("fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "rfft2",
                      "rfftn", "ihfft"), "complex"),
-    # decided by the data: complex eigenvalues of a real matrix
-    "eig": ("either", "either"),
-    "eigvals": "either",
+    # decided by the data for a real matrix (complex eigenvalues or not); complex for a
+    # complex one
+    "eig": ("complex_or_either", "complex_or_either"),
+    "eigvals": "complex_or_either",
     # several results: eigenvalues and singular values are real
     "eigh": ("real", "like"),
     "svd": ("like", "real", "like"),
@@ -140,6 +141,7 @@ RESULT_KINDS: dict[str, str | tuple[str, ...]] = {
 }
 """The kind of a rule's result where it is not that of its operands (complex when one
 operand is, else real): ``"real"``, ``"complex"``, ``"either"`` (known only from the
+data), ``"complex_or_either"`` (complex when an operand is, else known only from the
 data), ``"like"`` (the operands'), ``"first"`` (the first operand's), ``"dtype"`` (the
 dtype argument's), or a tuple of these for a rule with several results. A literal
 ``dtype=`` keyword decides for any rule.

@@ -45,6 +45,8 @@ def expected(rule, count: int, args) -> list[str | None]:
             return "complex" if is_complex(args) else "real"
         if s == "first":
             return "complex" if is_complex(args[0]) else "real"
+        if s == "complex_or_either":
+            return "complex" if is_complex(args) else None
         if s == "dtype":
             return "complex" if np.dtype(args[-1]).kind == "c" else "real"
         return None if s == "either" else s

@@ -277,8 +277,8 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
                 f"reverse mode cannot tell whether {name} is real or complex (NumPy decides "
                 "from the data), and a derivative from complex values reaches it",
                 location=self.source.location(node) if node is not None else None,
-                hint='use mode="forward", or make the kind certain: '
-                f"{name} = {name}.astype(complex)")
+                hint='use mode="forward", or make the value complex where it is made '
+                "(np.linalg.eig(a + 0j))")
         return _call(_np("real"), expression)
 
     def _may_be_complex(self, expression: ast.expr) -> bool:

@@ -525,7 +525,11 @@ def _conjugated(tree: ast.expr, primals: dict[int, ast.expr]) -> ast.expr:
 
     def visit(node: ast.AST, shape_only: bool) -> ast.AST:
         if primals.get(id(node)) is node:
-            return node if shape_only else _call(_np("conj"), node)
+            if shape_only:
+                return node
+            if isinstance(node, ast.Constant) and isinstance(node.value, complex):
+                return ast.Constant(node.value.conjugate())
+            return _call(_np("conj"), node)
         if isinstance(node, ast.Attribute) and node.attr in ("shape", "ndim", "size",
                                                              "dtype"):
             node.value = visit(node.value, True)
