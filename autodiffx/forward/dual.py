@@ -125,6 +125,8 @@ class Dual(Traced):
     # ------------------------------------------------------------------ NumPy protocols
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            return call_ufunc(registry.lookup(ufunc) or registry.require(ufunc), ufunc, inputs)
         if method == "at" and ufunc in (np.add, np.subtract) and len(inputs) == 3 and (
                 not kwargs):
             _add_at(ufunc, *inputs)
@@ -443,61 +445,61 @@ class Dual(Traced):
     # ------------------------------------------------------------------ arithmetic
 
     def __add__(self, other):
-        return apply(_ADD, np.add, (self, other), {})
+        return call_ufunc(_ADD, np.add, (self, other))
 
     def __radd__(self, other):
-        return apply(_ADD, np.add, (other, self), {})
+        return call_ufunc(_ADD, np.add, (other, self))
 
     def __sub__(self, other):
-        return apply(_SUBTRACT, np.subtract, (self, other), {})
+        return call_ufunc(_SUBTRACT, np.subtract, (self, other))
 
     def __rsub__(self, other):
-        return apply(_SUBTRACT, np.subtract, (other, self), {})
+        return call_ufunc(_SUBTRACT, np.subtract, (other, self))
 
     def __mul__(self, other):
-        return apply(_MULTIPLY, np.multiply, (self, other), {})
+        return call_ufunc(_MULTIPLY, np.multiply, (self, other))
 
     def __rmul__(self, other):
-        return apply(_MULTIPLY, np.multiply, (other, self), {})
+        return call_ufunc(_MULTIPLY, np.multiply, (other, self))
 
     def __truediv__(self, other):
-        return apply(_DIVIDE, np.divide, (self, other), {})
+        return call_ufunc(_DIVIDE, np.divide, (self, other))
 
     def __rtruediv__(self, other):
-        return apply(_DIVIDE, np.divide, (other, self), {})
+        return call_ufunc(_DIVIDE, np.divide, (other, self))
 
     def __pow__(self, other):
-        return apply(_POWER, np.power, (self, other), {})
+        return call_ufunc(_POWER, np.power, (self, other))
 
     def __rpow__(self, other):
-        return apply(_POWER, np.power, (other, self), {})
+        return call_ufunc(_POWER, np.power, (other, self))
 
     def __matmul__(self, other):
-        return apply(_MATMUL, np.matmul, (self, other), {})
+        return call_ufunc(_MATMUL, np.matmul, (self, other))
 
     def __rmatmul__(self, other):
-        return apply(_MATMUL, np.matmul, (other, self), {})
+        return call_ufunc(_MATMUL, np.matmul, (other, self))
 
     def __mod__(self, other):
-        return apply(registry.require(np.remainder), np.remainder, (self, other), {})
+        return call_ufunc(registry.require(np.remainder), np.remainder, (self, other))
 
     def __rmod__(self, other):
-        return apply(registry.require(np.remainder), np.remainder, (other, self), {})
+        return call_ufunc(registry.require(np.remainder), np.remainder, (other, self))
 
     def __floordiv__(self, other):
-        return apply(registry.require(np.floor_divide), np.floor_divide, (self, other), {})
+        return call_ufunc(registry.require(np.floor_divide), np.floor_divide, (self, other))
 
     def __rfloordiv__(self, other):
-        return apply(registry.require(np.floor_divide), np.floor_divide, (other, self), {})
+        return call_ufunc(registry.require(np.floor_divide), np.floor_divide, (other, self))
 
     def __neg__(self):
-        return apply(_NEGATIVE, np.negative, (self,), {})
+        return call_ufunc(_NEGATIVE, np.negative, (self,))
 
     def __pos__(self):
         return self.copy()  # +x is a new array in NumPy, not x itself
 
     def __abs__(self):
-        return apply(_ABSOLUTE, np.absolute, (self,), {})
+        return call_ufunc(_ABSOLUTE, np.absolute, (self,))
 
 
 class _ArrayDual(Dual):
@@ -592,9 +594,19 @@ def _any_complex(args) -> bool:
         if isinstance(arg, (list, tuple)):
             if _any_complex(arg):
                 return True
-        elif np.iscomplexobj(_innermost(arg)):
+        elif _is_complex(_innermost(arg)):
             return True
     return False
+
+
+def _is_complex(value) -> bool:
+    """``np.iscomplexobj(value)``, answered without NumPy's dispatch for the common types."""
+    kind = type(value)
+    if kind is np.ndarray or kind is np.float64:
+        return value.dtype.kind == "c"
+    if kind is float or kind is int:
+        return False
+    return np.iscomplexobj(value)
 
 
 def _check_value(ans, function) -> None:
@@ -662,6 +674,107 @@ _CLIP = registry.require(np.clip)
 
 
 # --------------------------------------------------------------------------- applying a rule
+
+
+def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
+    """``ufunc(*args)`` without keywords: :func:`apply`'s common case, taken quickly.
+
+    Nearly every operation of a typical loss (``+``, ``*``, ``@``, ``np.tanh``) is a ufunc
+    called on Duals of one level that hold plain arrays or numbers, and on plain arrays and
+    numbers. Then there is nothing for :func:`apply` to look at besides the rule's tangents:
+    no other level's Duals, no argument binding, and no memory bookkeeping, since a ufunc's
+    result is a new array, never a view of an input. Any other call goes to :func:`apply`.
+    """
+    plan = _plans.get(rule)
+    if plan is None:
+        plan = _plans[rule] = _plan(rule)
+    if (plan is _GENERAL or len(args) != len(rule.tangents)
+            or (rule.real_only and _any_complex(args))):
+        return apply(rule, ufunc, args, {})
+    if len(args) == 2:
+        first, second = _operand(args[0]), _operand(args[1])
+        if first is None or second is None:
+            return apply(rule, ufunc, args, {})
+        x, tx, level = first
+        y, ty, other = second
+        if level is None:
+            level = other
+        elif other is not None and other != level:  # Duals of two levels
+            return apply(rule, ufunc, args, {})
+        ans = ufunc(x, y)
+        rank = ans.ndim if plan is _ELEMENTWISE else -1
+        to_x, to_y = rule.tangents
+        tangent = None
+        if tx is not None and to_x is not None:
+            tangent = to_x(_padded(tx, rank), ans, x, y)
+        if ty is not None and to_y is not None:
+            part = to_y(_padded(ty, rank), ans, x, y)
+            tangent = part if tangent is None else tangent + part
+        return _result(ufunc, args, ans, tangent, level)
+    operand = _operand(args[0])
+    if operand is None or operand[1] is None:
+        return apply(rule, ufunc, args, {})
+    x, tx, level = operand
+    ans = ufunc(x)
+    (to_x,) = rule.tangents
+    tangent = None if to_x is None else to_x(tx, ans, x)  # (a unary ufunc keeps the shape)
+    return _result(ufunc, args, ans, tangent, level)
+
+
+_GENERAL, _ELEMENTWISE, _DIRECT = "general", "elementwise", "direct"
+_plans: dict[registry.Rule, str] = {}
+"""Per rule, how :func:`call_ufunc` takes it: ``_GENERAL`` through :func:`apply`;
+``_ELEMENTWISE`` or ``_DIRECT`` itself, padding tangents to the result's rank or not.
+(Rules compare by identity, so a rule registered later gets an entry of its own.)"""
+
+
+def _plan(rule: registry.Rule) -> str:
+    if (rule.sequence or rule.outputs is not None or rule.optional or not rule.differentiable
+            or len(rule.tangents) not in (1, 2)
+            or any(getattr(primitive, "nout", 1) != 1 for primitive in rule.primitives)):
+        return _GENERAL
+    return _ELEMENTWISE if rule.elementwise else _DIRECT
+
+
+_PLAIN = frozenset({np.ndarray, float, int, np.float64})
+"""The types of values :func:`call_ufunc` takes as they are (subclasses of ndarray, such
+as masked arrays, and anything else go through :func:`apply`)."""
+
+
+def _operand(value):
+    """``(primal, tangent, level)`` of a Dual holding a plain value and tangent,
+    ``(value, None, None)`` for a plain value, None for anything else (a nested Dual)."""
+    kind = type(value)
+    if kind is _ArrayDual or kind is Dual:
+        if type(value.tangent) is np.ndarray and type(value.primal) in _PLAIN:
+            return value.primal, value.tangent, value.level
+        return None
+    if kind in _PLAIN:
+        return value, None, None
+    return None
+
+
+def _padded(t, rank: int):
+    """The tangent ``t`` with the rank ``rank`` of an elementwise result, so that
+    right-aligned broadcasting sees the primal's axes, not the directions (rank -1: as it is)."""
+    if t.ndim > rank:
+        return t
+    return t.reshape(t.shape[:1] + (1,) * (rank + 1 - t.ndim) + t.shape[1:])
+
+
+def _result(ufunc, args, ans, tangent, level):
+    """The Dual of a ufunc's result ``ans``, which is a new array (see :func:`call_ufunc`)."""
+    if tangent is None:
+        return ans
+    if tangent.dtype.kind == "c" and not np.iscomplexobj(ans):
+        raise mismatch_error(f"the tangent {registry.describe(ufunc)} computed")
+    if tangent.base is not None:
+        tangent = _unshared(tangent, args)
+    if tangent.shape[1:] != ans.shape:
+        tangent = _fit(tangent, ans)
+    dual = _new_dual(ans, tangent, level)
+    dual._owns = type(ans) is np.ndarray
+    return dual
 
 
 def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
@@ -1009,9 +1122,11 @@ def _refresh(dual) -> None:
 
 def _new_dual(primal, tangent, level: int) -> Dual:
     """A Dual built without ``__new__``'s checks (``apply``'s results are well formed)."""
-    if type(primal) is np.ndarray and primal.ndim:
+    kind = type(primal)
+    if kind is np.ndarray and primal.ndim:
         dual = object.__new__(_ArrayDual)
-    elif isinstance(primal, Dual) or np.ndim(primal) > 0:
+    elif kind is not np.float64 and kind is not np.ndarray and (
+            isinstance(primal, Dual) or np.ndim(primal) > 0):
         return Dual(primal, tangent, level)
     else:
         dual = object.__new__(Dual)
@@ -1202,7 +1317,7 @@ def _lifted(array, like: Dual) -> Dual:
 
 def _inplace(dual: Dual, ufunc, rule, other):
     """``dual op= other``: in place for an array, as NumPy; a new value for a number."""
-    result = apply(rule, ufunc, (dual, other), {})
+    result = call_ufunc(rule, ufunc, (dual, other))
     if not _writable(dual):
         return result  # NumPy scalars are immutable: x += 1 rebinds x
     _assign(dual, Ellipsis, result)
