@@ -104,6 +104,9 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         self.conditions: dict[int, str] = {}
         self.vjp_calls: dict[int, tuple[str, str]] = {}
         self.helpers_used: set[str] = set()
+        self.realness_flags: dict[int, str] = {}
+        """``w_is_real = np.isrealobj(w)`` after a statement whose results NumPy makes real
+        or complex by the data (see :meth:`_real_part`): the flag's name, by statement."""
         self._number(statements, [])
         self._alias_mutations(statements)
         self.local_names = set(params) | set(self.binds)
@@ -267,11 +270,27 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
 
     def _real_part(self, name: str, expression: ast.expr) -> ast.expr:
         """A real value's cotangent is real: ``np.real(...)`` of a part that complex
-        values may have made complex (see ``docs/complex.md``)."""
+        values may have made complex (see ``docs/complex.md``).
+
+        A value whose kind only the data decides (the eigenvalues of a real matrix) needs
+        no real part when the part could be complex only through values of that kind: when
+        they all come from one statement outside loops (one ``np.linalg.eig``), they are all
+        real or all complex together, and so is the part."""
         kind = self.kinds.of(name)
         if kind == kinds.COMPLEX or not self._may_be_complex(expression):
             return expression
         if kind is None:
+            source = self._one_source_of_either()
+            if source is not None:
+                if not self._may_be_complex(expression, either_real=True):
+                    return expression
+                # real or complex as the source's results are: a flag the forward sweep sets
+                flag = self.realness_flags.get(id(source))
+                if flag is None:
+                    flag = self.namer.fresh(ir.bound(source)[0] + "_is_real", adjoint_too=False)
+                    self.realness_flags[id(source)] = flag
+                return ast.IfExp(test=_load(flag), body=_call(_np("real"), expression),
+                                 orelse=expression)
             node = self.statement_node(name)
             raise UnsupportedSyntaxError(
                 f"reverse mode cannot tell whether {name} is real or complex (NumPy decides "
@@ -281,7 +300,21 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
                 "(np.linalg.eig(a + 0j))")
         return _call(_np("real"), expression)
 
-    def _may_be_complex(self, expression: ast.expr) -> bool:
+    def _one_source_of_either(self) -> ir.Assign | None:
+        """The statement all values of data-decided kind come from, when there is one and
+        it is outside loops: ``w, v = np.linalg.eig(a)``, and what is computed from them."""
+        known = self.kinds.kinds
+        sources = [s for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
+                   and any(known.get(n, kinds.REAL) is None for n in ir.bound(s))
+                   and not any(isinstance(o, ast.Name) and known.get(o.id, kinds.REAL) is None
+                               for o in s.operands)]
+        if len(sources) == 1 and not self.loops_of[id(sources[0])]:
+            return sources[0]
+        return None
+
+    def _may_be_complex(self, expression: ast.expr, either_real: bool = False) -> bool:
+        """Whether ``expression`` may compute a complex value (a value of data-decided kind
+        counts as real with ``either_real``)."""
         primal_of = {adjoint: name for name, adjoint in self.adjoint_names.items()}
         for node in ast.walk(expression):
             if isinstance(node, ast.Constant) and isinstance(node.value, complex):
@@ -289,7 +322,8 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
                 name = primal_of.get(node.id, node.id)
                 if name in self.kinds.kinds:
-                    if not self.kinds.is_real(name):
+                    kind = self.kinds.of(name)
+                    if kind == kinds.COMPLEX or kind is None and not either_real:
                         return True
                 elif node.id not in _NOT_VALUES:
                     return True  # a part of an adjoint (dx_part): not known
@@ -316,6 +350,9 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
             pushes = self.pushes.get(id(statement), {"before": [], "after": []})
             code = [self._push(s) for s in pushes["before"]]
             code += self._forward(statement)
+            if id(statement) in self.realness_flags:
+                code.append(_assign(self.realness_flags[id(statement)], _call(
+                    _np("isrealobj"), _load(ir.bound(statement)[0])), pure=False))
             for name in ir.writes(statement):
                 if name in self.shape_names:
                     code.append(_assign(self.shape_names[name],
