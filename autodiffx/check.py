@@ -80,7 +80,9 @@ def check_grad(
 
     Each entry of each ``wrt`` argument is moved by ±``eps`` in turn, and the central
     difference (f(x + eps) − f(x − eps)) / 2 eps is compared with the gradient's entry
-    through the relative error |num − grad| / max(1, |num|, |grad|). That costs two
+    through the relative error |num − grad| / max(1, |num|, |grad|). An entry of a complex
+    argument is moved in its real part and in its imaginary part, compared with the real
+    and the imaginary part of the gradient (d/dx + i d/dy, see ``docs/complex.md``). That costs two
     evaluations of ``f`` per entry, so above ``max_entries`` entries the check compares
     directional derivatives along ``directions`` random unit vectors v instead:
     (f(x + eps v) − f(x − eps v)) / 2 eps against ⟨grad, v⟩.
@@ -187,25 +189,36 @@ def _evaluator(f, args):
 
 
 def _perturbed(value, flat_index, step):
-    array = np.array(value, dtype=float, copy=True)
+    kind = complex if np.iscomplexobj(value) else float
+    array = np.array(value, dtype=kind, copy=True)
     array.reshape(-1)[flat_index] += step
-    return array if np.ndim(value) else float(array)
+    return array if np.ndim(value) else kind(array)
+
+
+def _parts(value) -> list[tuple[complex, str, Callable]]:
+    """The directions an entry moves in: its real part, and for a complex value its
+    imaginary part too, with the part of the gradient that belongs to each (the gradient
+    of a real function of z = x + iy is d/dx + i d/dy, see docs/complex.md)."""
+    if not np.iscomplexobj(value):
+        return [(1.0, "", np.real)]
+    return [(1.0, " (real part)", np.real), (1j, " (imaginary part)", np.imag)]
 
 
 def _entrywise(evaluate, args, indices, analytic, eps):
     rows = []
     for index, gradient in zip(indices, analytic, strict=True):
-        gradient = np.asarray(gradient, dtype=float).reshape(-1)
+        gradient = np.asarray(gradient).reshape(-1)
         shape = np.shape(args[index])
         for flat in range(int(np.size(args[index]))):
-            plus = evaluate({index: _perturbed(args[index], flat, eps)})
-            minus = evaluate({index: _perturbed(args[index], flat, -eps)})
-            numeric = (plus - minus) / (2 * eps)
-            claimed = float(gradient[flat])
-            where = f"argument {index}" + (
-                f"[{', '.join(map(str, np.unravel_index(flat, shape)))}]" if shape else ""
-            )
-            rows.append((where, numeric, claimed, float(relative_error(numeric, claimed))))
+            for unit, part, take in _parts(args[index]):
+                plus = evaluate({index: _perturbed(args[index], flat, unit * eps)})
+                minus = evaluate({index: _perturbed(args[index], flat, -unit * eps)})
+                numeric = (plus - minus) / (2 * eps)
+                claimed = float(take(gradient[flat]))
+                where = f"argument {index}" + (
+                    f"[{', '.join(map(str, np.unravel_index(flat, shape)))}]" if shape else ""
+                ) + part
+                rows.append((where, numeric, claimed, float(relative_error(numeric, claimed))))
     return rows
 
 
@@ -213,16 +226,16 @@ def _directional(evaluate, args, indices, analytic, eps, directions, seed):
     rng = np.random.default_rng(seed)
     rows = []
     for d in range(directions):
-        vectors = {i: rng.standard_normal(np.shape(args[i])) for i in indices}
-        norm = np.sqrt(sum(float(np.sum(v**2)) for v in vectors.values()))
+        vectors = {i: sum(unit * rng.standard_normal(np.shape(args[i]))
+                          for unit, _, _ in _parts(args[i])) for i in indices}
+        norm = np.sqrt(sum(float(np.sum(np.abs(v) ** 2)) for v in vectors.values()))
         vectors = {i: v / norm for i, v in vectors.items()}
-        plus = evaluate({i: np.asarray(args[i], dtype=float) + eps * v for i, v in vectors.items()})
-        minus = evaluate(
-            {i: np.asarray(args[i], dtype=float) - eps * v for i, v in vectors.items()}
-        )
+        plus = evaluate({i: np.asarray(args[i]) + eps * v for i, v in vectors.items()})
+        minus = evaluate({i: np.asarray(args[i]) - eps * v for i, v in vectors.items()})
         numeric = (plus - minus) / (2 * eps)
+        # the derivative along v: Re(sum(conj(g) v)), the real inner product of pairs
         claimed = sum(
-            float(np.sum(np.asarray(g, dtype=float) * vectors[i]))
+            float(np.real(np.sum(np.conj(np.asarray(g)) * vectors[i])))
             for i, g in zip(indices, analytic, strict=True)
         )
         rows.append(

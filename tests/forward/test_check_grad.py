@@ -87,3 +87,27 @@ def test_several_arguments():
 def test_a_zero_function_is_flagged_as_trivial():
     report = check_grad(lambda x: np.sum(np.maximum(x, 0.0)), -np.ones(3), mode="forward")
     assert report.passed and report.trivial and "trivially" in str(report)
+
+
+def spectrum_energy(z):
+    return np.sum(np.abs(np.fft.fft(z * np.exp(0.3j * z))) ** 2)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("max_entries", [200, 1], ids=["entrywise", "directional"])
+def test_complex_arguments_are_checked_in_both_parts(mode, max_entries):
+    """The gradient d/dx + i d/dy passes; its conjugate (JAX's and autograd's convention)
+    fails in the imaginary parts, entry by entry and along random complex directions."""
+    z = np.array([1 + 2j, -0.5 + 0.3j, 0.2 - 1j])
+    x = np.array([0.5, -1.0])
+    report = check_grad(spectrum_energy, z, mode=mode, max_entries=max_entries)
+    assert report.passed
+    if max_entries == 200:
+        assert report.checks == 6 and "(imaginary part)" in report.rows[1][0]
+    right = autodiffx.grad(spectrum_energy, mode=mode)(z)
+    wrong = check_grad(spectrum_energy, z, grad_fn=lambda z: np.conj(right),
+                       max_entries=max_entries, raise_on_failure=False)
+    assert not wrong.passed
+    both = check_grad(lambda z, x: spectrum_energy(z) * np.sum(x ** 2), z, x, wrt=(0, 1),
+                      mode=mode, max_entries=max_entries)
+    assert both.passed
