@@ -85,3 +85,19 @@ def rows_scorer(W, b, u, X):
 # the lecture's batched loss (autodiffx/ner/model.py), one window per column of X and X_c
 GOLDEN["max_margin_loss"] = (max_margin_loss, (0, 1, 2, 3, 4), (2, 1, 1, 2, 2))
 GOLDEN["rows_scorer"] = (rows_scorer, (0, 1, 2, 3), (2, 1, 1, 2))
+
+
+def magnitude_misfit(z, target):
+    """Fitting the magnitudes of a spectrum (docs/complex.md), z complex, target real."""
+    return np.sum((np.abs(np.fft.fft(z)) - target) ** 2)
+
+
+def complex_layer(W, z, u):
+    """A layer with complex weights: the adjoints of the product and of tanh conjugate."""
+    h = np.tanh(W @ z)
+    return np.real(np.sum(np.conj(u) * h)) + np.sum(np.abs(h) ** 2)
+
+
+# complex programs: the kind of each argument as a fourth entry (None: all real)
+GOLDEN["magnitude_misfit"] = (magnitude_misfit, (0,), (1, 1), ("complex", "real"))
+GOLDEN["complex_layer"] = (complex_layer, (0, 1), (2, 1, 1), ("complex", "complex", "real"))
