@@ -713,7 +713,11 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence, *, mode: str = "reve
     args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
     seeds = []
     for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True)):
-        tangent = np.asarray(arguments.as_differentiable(tangent, i), dtype=float)
+        tangent = np.asarray(arguments.as_differentiable(tangent, i))
+        # a complex direction for a complex primal (a complex one for a real primal is
+        # refused by the Dual)
+        tangent = tangent.astype(complex if np.iscomplexobj(tangent) or np.iscomplexobj(
+            primal) else float)
         if tangent.shape != np.shape(primal):
             raise ArgumentError(
                 f"tangent {i} has shape {tangent.shape} but its primal has shape "

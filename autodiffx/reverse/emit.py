@@ -191,7 +191,7 @@ class ModuleBuilder:
             normalizer.lines,
             lambda f, positions, rk, statement: self.request(
                 f, positions, rk, statement, source,
-                argument_kinds=kinds.of_operands(statement.operands, kind_of)),
+                argument_kinds=_callee_kinds(f, statement, kind_of, source)),
             normalizer.stored,
             normalizer.lists,
             ranks.shape_classes(statements, params, rank_of),
@@ -469,6 +469,23 @@ class _NegativeConstants(ast.NodeTransformer):
         return node
 
 
+def _callee_kinds(function, statement, kind_of: kinds.Analysis, caller: FunctionSource):
+    """The kinds of a callee's arguments (``None``: all real). A gradient called inside the
+    function (reverse over reverse) was made into flat gradient code for real values when
+    the function was read; complex arguments to it are refused."""
+    found = kinds.of_operands(statement.operands, kind_of)
+    code = getattr(function, "__code__", None)
+    if found is not None and code is not None and code.co_filename.startswith(
+            "<autodiffx-gradient-"):
+        raise UnsupportedSyntaxError(
+            "reverse mode does not differentiate a reverse-mode gradient called on complex "
+            "values inside the function (reverse over reverse)",
+            location=caller.location(statement.node) if statement.node else None,
+            hint='differentiate the outer function with mode="forward" (forward over '
+            "reverse), which does")
+    return found
+
+
 def _spread(source: FunctionSource, argument_ranks) -> FunctionSource:
     """``*args`` as one named parameter per positional argument of the call."""
     arguments = source.node.args
@@ -683,7 +700,7 @@ def build(f, wrt, argument_ranks, verbose: bool = False, argument_kinds=None) ->
     given = f
     if flat.is_reverse_gradient(f):
         # reverse over reverse: differentiate the flat gradient code of f
-        f = flat.gradient_function(f, argument_ranks)
+        f = flat.gradient_function(f, argument_ranks, argument_kinds)
     elif nested.is_forward_gradient(f):
         # reverse over forward: differentiate a function calling it, the call a primitive
         f = nested.calling_function(f)

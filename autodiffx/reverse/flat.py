@@ -106,7 +106,7 @@ def _refuse(name: str, why: str, location=None) -> UnsupportedSyntaxError:
     )
 
 
-def gradient_function(gradient, argument_ranks=None):
+def gradient_function(gradient, argument_ranks=None, argument_kinds=None):
     """The flat gradient function of ``gradient`` (made by ``grad(f)``, reverse mode).
 
     >>> import inspect
@@ -129,7 +129,7 @@ def gradient_function(gradient, argument_ranks=None):
     params = positional_names(f) or []
     indices, many = resolve_wrt(f, made.wrt, len(params))
     ranks = tuple(argument_ranks) if argument_ranks is not None else (-1,) * len(params)
-    key = (id(gradient), ranks)
+    key = (id(gradient), ranks, argument_kinds)
     with _lock:
         cached = _cache.get(key)
         if cached is not None and cached.ref() is gradient and cached.guard.holds():
@@ -138,7 +138,8 @@ def gradient_function(gradient, argument_ranks=None):
             return cached.function
     with recording() as found:
         builder = ModuleBuilder(flat=True)
-        top = builder.request(f, indices, ranks, suffix="_grad")
+        top = builder.request(f, indices, ranks, suffix="_grad",
+                              argument_kinds=argument_kinds)
     if not many:
         _return_one(builder.functions[-1])
     text, _ = builder.module_source()

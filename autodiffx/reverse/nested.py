@@ -140,7 +140,10 @@ def forward_gradient_vjp(gradient, position: int, w, args):
     (wrt,), _ = resolve_wrt(f, made.wrt, len(args))
     args = [as_differentiable(a, i) if i in (wrt, position) else a for i, a in enumerate(args)]
     inner = made.again(position)
-    seed = np.asarray(w, dtype=float).reshape((1, *np.shape(args[wrt])))
+    # the Hessian of a real f of (x, y) is symmetric: the VJP is the JVP along w, a complex
+    # direction dx + i dy for a complex argument (docs/complex.md), a real one otherwise
+    seed = np.asarray(w) if np.iscomplexobj(args[wrt]) else np.real(w).astype(float)
+    seed = seed.reshape((1, *np.shape(args[wrt])))
     _, tangent = driver.push(inner, args, {}, [wrt], [seed])
     result = tangent[0]
     return float(result) if np.ndim(args[position]) == 0 and not np.ndim(result) else result

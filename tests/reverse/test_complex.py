@@ -243,6 +243,45 @@ def test_a_real_argument_then_a_complex_one_gets_two_codes():
     np.testing.assert_allclose(g(x), 4 * x ** 3)
 
 
+# --------------------------------------------------------------------------- second order
+
+
+def quartic(z):
+    return np.sum(np.real(z ** 3 * np.conj(z)) + np.imag(z) ** 2 * np.real(z))
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_hessian_vector_products_of_complex_inputs(seed):
+    """H v, H the real Hessian in (x, y) packed as complex numbers: the derivative of the
+    gradient along v, in both inner modes."""
+    z, v, _ = vectors(seed, 3)
+    step = 1e-6
+    expected = (grad(quartic)(z + step * v) - grad(quartic)(z - step * v)) / (2 * step)
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(autodiffx.hvp(quartic, (z,), (v,), mode=mode), expected,
+                                   rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("outer", ["reverse", "forward"])
+@pytest.mark.parametrize("inner", ["reverse", "forward"])
+def test_a_gradient_inside_a_function_of_complex_values(outer, inner):
+    """Reverse over forward and both forward outers are differentiated; reverse over
+    reverse is refused, naming forward over reverse."""
+    z = np.array([1 + 0.5j, -0.3 + 1j])
+    gradient = grad(quartic, mode=inner)
+
+    def projected(a):
+        return np.real(np.sum(gradient(a) * np.array([1.0, 2.0 - 1j])))
+
+    if (outer, inner) == ("reverse", "reverse"):
+        with pytest.raises(autodiffx.UnsupportedSyntaxError, match="forward over reverse"):
+            grad(projected)(z)
+        return
+    np.testing.assert_allclose(grad(projected, mode=outer)(z),
+                               numeric_gradient(projected, z), rtol=1e-5, atol=1e-5)
+
+
 # --------------------------------------------------------------------------- refusals
 
 
