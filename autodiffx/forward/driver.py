@@ -18,7 +18,7 @@ from ..errors import (
     UserCodeError,
     user_location,
 )
-from .dual import Dual, mismatch_error, new_level, value_dtype
+from .dual import Dual, mismatch_error, new_dual, new_level, value_dtype
 
 # Entries of the seed block (directions × inputs) one chunk may hold, when no chunk size is
 # given: 2**22 float64 values are 32 MiB, which keeps a chunk's tangents in memory easily.
@@ -40,9 +40,9 @@ def push(
     level = new_level()
     args = list(args)
     for index, seed in zip(wrt, seeds, strict=True):
-        if np.iscomplexobj(seed) and value_dtype(args[index]).kind != "c":
+        if seed.dtype.kind == "c" and value_dtype(args[index]).kind != "c":
             raise mismatch_error(f"the tangent of argument {index}")
-        args[index] = Dual(args[index], seed, level)
+        args[index] = new_dual(args[index], seed, level)
     try:
         out = f(*args, **kwargs)
     except AutodiffError as error:

@@ -362,7 +362,7 @@ class Dual(Traced):
         tangent = np.take_along_axis(
             self.tangent, np.expand_dims(order, 0), axis=axis if axis < 0 else axis + 1
         )
-        _assign(self, Ellipsis, _new_dual(primal, tangent, self.level))
+        _assign(self, Ellipsis, new_dual(primal, tangent, self.level))
 
     def fill(self, value):
         """Fill in place: the primal with ``value``, the tangent with its tangent (or 0)."""
@@ -688,8 +688,7 @@ def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
     plan = _plans.get(rule)
     if plan is None:
         plan = _plans[rule] = _plan(rule)
-    if (plan is _GENERAL or len(args) != len(rule.tangents)
-            or (rule.real_only and _any_complex(args))):
+    if plan is _GENERAL or len(args) != len(rule.tangents):
         return apply(rule, ufunc, args, {})
     if len(args) == 2:
         first, second = _operand(args[0]), _operand(args[1])
@@ -701,20 +700,24 @@ def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
             level = other
         elif other is not None and other != level:  # Duals of two levels
             return apply(rule, ufunc, args, {})
+        if rule.real_only and (_is_complex(x) or _is_complex(y)):
+            raise real_only_error(ufunc)
         ans = ufunc(x, y)
-        rank = ans.ndim if plan is _ELEMENTWISE else -1
+        rank = ans.ndim if plan is _ELEMENTWISE else -1  # the rank tangents are padded to
         to_x, to_y = rule.tangents
         tangent = None
         if tx is not None and to_x is not None:
-            tangent = to_x(_padded(tx, rank), ans, x, y)
+            tangent = to_x(tx if tx.ndim > rank else _padded(tx, rank), ans, x, y)
         if ty is not None and to_y is not None:
-            part = to_y(_padded(ty, rank), ans, x, y)
+            part = to_y(ty if ty.ndim > rank else _padded(ty, rank), ans, x, y)
             tangent = part if tangent is None else tangent + part
         return _result(ufunc, args, ans, tangent, level)
     operand = _operand(args[0])
     if operand is None or operand[1] is None:
         return apply(rule, ufunc, args, {})
     x, tx, level = operand
+    if rule.real_only and _is_complex(x):
+        raise real_only_error(ufunc)
     ans = ufunc(x)
     (to_x,) = rule.tangents
     tangent = None if to_x is None else to_x(tx, ans, x)  # (a unary ufunc keeps the shape)
@@ -755,10 +758,8 @@ def _operand(value):
 
 
 def _padded(t, rank: int):
-    """The tangent ``t`` with the rank ``rank`` of an elementwise result, so that
-    right-aligned broadcasting sees the primal's axes, not the directions (rank -1: as it is)."""
-    if t.ndim > rank:
-        return t
+    """The tangent ``t`` of a lower rank than an elementwise result given the result's rank,
+    so that right-aligned broadcasting sees the primal's axes, not the directions."""
     return t.reshape(t.shape[:1] + (1,) * (rank + 1 - t.ndim) + t.shape[1:])
 
 
@@ -772,7 +773,7 @@ def _result(ufunc, args, ans, tangent, level):
         tangent = _unshared(tangent, args)
     if tangent.shape[1:] != ans.shape:
         tangent = _fit(tangent, ans)
-    dual = _new_dual(ans, tangent, level)
+    dual = new_dual(ans, tangent, level)
     dual._owns = type(ans) is np.ndarray
     return dual
 
@@ -858,7 +859,7 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
     shape = ans.shape if kind is np.ndarray else np.shape(ans)
     if tangent.shape[1:] != shape:
         tangent = _fit(tangent, ans)
-    dual = _new_dual(ans, tangent, level)
+    dual = new_dual(ans, tangent, level)
     if owns:
         dual._owns = True
     elif kind is np.ndarray or isinstance(ans, Dual):
@@ -892,7 +893,7 @@ def _apply_outputs(rule, function, args, kwargs, level):
             continue
         if type(tangent) is np.ndarray and tangent.base is not None:
             tangent = _unshared(tangent, args)
-        dual = _new_dual(result, _fit(tangent, result), level)
+        dual = new_dual(result, _fit(tangent, result), level)
         dual._owns = type(result) is np.ndarray and not _overlaps_an_input(result, args)
         duals.append(dual)
     if isinstance(ans, list):
@@ -1021,10 +1022,10 @@ def _view_of_input(rule, function, args, kwargs, level, ans):
 
 
 def _mirrored(ans, mirror, level):
-    tangent = tangent_view(mirror, ans) if mirror.covers(ans) else None
+    tangent = tangent_view(mirror, ans)
     if tangent is None:
         return None
-    dual = _new_dual(ans, tangent, level)
+    dual = new_dual(ans, tangent, level)
     dual._mirror = mirror
     dual._owns = True
     return dual
@@ -1120,8 +1121,9 @@ def _refresh(dual) -> None:
         _refresh(view)
 
 
-def _new_dual(primal, tangent, level: int) -> Dual:
-    """A Dual built without ``__new__``'s checks (``apply``'s results are well formed)."""
+def new_dual(primal, tangent, level: int) -> Dual:
+    """A Dual built without the constructor's checks, for a tangent known to be well formed
+    (a rule's result, or a seed that :func:`~.driver.push` checked)."""
     kind = type(primal)
     if kind is np.ndarray and primal.ndim:
         dual = object.__new__(_ArrayDual)
@@ -1222,7 +1224,7 @@ def _getitem(dual, index):
     tangent = index_tangent(tangent, index)
     if type(tangent) is np.ndarray and tangent.base is not None:
         tangent = _unshared(tangent, (dual,))
-    result = _new_dual(ans, tangent, level)
+    result = new_dual(ans, tangent, level)
     if kind is np.ndarray:
         result._owns = not np.may_share_memory(ans, dual.primal)
     if (kind is np.ndarray or isinstance(ans, Dual)) and _is_basic(_items(index)):

@@ -41,35 +41,42 @@ class Mirror:
         self.count = (high - low) // self.itemsize
         self.memory = np.zeros((k, self.count), dtype=dtype)
 
-    def covers(self, array: np.ndarray) -> bool:
-        """Whether ``array`` lies in this buffer with entries of its size (so that
-        :func:`tangent_view` can map it)."""
-        if array.itemsize != self.itemsize:
-            return False
-        if array.size == 0:
-            return True
-        low, high = byte_bounds(array)
-        return low >= self.low and high <= self.low + self.count * self.itemsize
-
 
 def tangent_view(mirror: Mirror, array: np.ndarray) -> np.ndarray | None:
     """The tangent of the primal view ``array``: a view of ``mirror.memory``, shape
-    ``(k, *array.shape)``; None if ``array``'s layout cannot be mapped (a dtype view)."""
-    k = len(mirror.memory)
-    if array.size == 0 or k == 0:
-        return np.zeros((k, *array.shape), dtype=mirror.memory.dtype)
+    ``(k, *array.shape)``; None if ``array`` does not lie in the mirror's buffer with entries
+    of its size, or its layout cannot be mapped (a dtype view).
+
+    This runs for every view a function makes of a differentiated array, so it reads the
+    view's address once and finds its extent from its strides (``byte_bounds`` would read
+    it again)."""
+    memory = mirror.memory
+    k = len(memory)
     size = mirror.itemsize
-    start = array.__array_interface__["data"][0] - mirror.low
-    if start % size or any(stride % size for stride in array.strides):
+    if array.itemsize != size:
         return None
-    tsize = mirror.memory.itemsize
-    strides = (mirror.count * tsize, *(stride // size * tsize for stride in array.strides))
+    if array.size == 0 or k == 0:
+        return np.zeros((k, *array.shape), dtype=memory.dtype)
+    start = array.__array_interface__["data"][0] - mirror.low  # bytes into the buffer
+    first = last = start  # the offsets of the view's first and last entries in memory
+    tsize = memory.itemsize
+    strides = [mirror.count * tsize]
+    for length, stride in zip(array.shape, array.strides, strict=True):
+        if stride % size:
+            return None
+        if stride < 0:
+            first += stride * (length - 1)
+        else:
+            last += stride * (length - 1)
+        strides.append(stride // size * tsize)
+    if start % size or first < 0 or last + size > mirror.count * size:
+        return None
     view = np.ndarray(
         (k, *array.shape),
-        dtype=mirror.memory.dtype,
-        buffer=mirror.memory,
+        dtype=memory.dtype,
+        buffer=memory,
         offset=start // size * tsize,
-        strides=strides,
+        strides=tuple(strides),
     )
     if not array.flags.writeable:
         view.flags.writeable = False
