@@ -441,6 +441,28 @@ def _rule(name, function, params, adjoints, differentiable=True, keywords=None):
     )
 
 
+def _fft_helper_rules() -> dict[str, registry.Rule]:
+    """The FFT's adjoint helpers: ``unfft`` is the adjoint of ``np.fft.fft``, so its own
+    adjoint (in g) is ``np.fft.fft`` again, with the same ``n``, ``axis`` and ``norm``."""
+    from ..rules import fft_rules
+
+    one = {"n": None, "axis": -1, "norm": None}
+    many = {"s": None, "axes": None, "norm": None}
+    table = {
+        "unfft": (one, True, "np.fft.ifft(g, n, axis, norm) if inverse else "
+                  "np.fft.fft(g, n, axis, norm)"),
+        "unfftn": (many, True, "np.fft.ifftn(g, s, axes, norm) if inverse else "
+                   "np.fft.fftn(g, s, axes, norm)"),
+        "unrfft": (one, False, "np.fft.rfft(g, n, axis, norm)"),
+        "unirfft": (one, False, "np.fft.irfft(g, n, axis, norm)"),
+        "unrfftn": (many, False, "np.fft.rfftn(g, s, axes, norm)"),
+        "unirfftn": (many, False, "np.fft.irfftn(g, s, axes, norm)"),
+    }
+    return {name: _rule(name, getattr(fft_rules, name), ("v", "x"), (adjoint, None),
+                        keywords={**keywords, **({"inverse": False} if inverse else {})})
+            for name, (keywords, inverse, adjoint) in table.items()}
+
+
 def _helper_rules() -> dict[str, registry.Rule]:
     from . import runtime
 
@@ -470,6 +492,8 @@ def _helper_rules() -> dict[str, registry.Rule]:
             "untake_along_axis", originals["untake_along_axis"], ("v", "x", "indices"),
             ("unbroadcast(np.take_along_axis(g, indices, axis), v)", None, None),
             keywords={"axis": -1}),
+        # the adjoints of the FFTs: each is linear in g, and its adjoint is the transform
+        **_fft_helper_rules(),
         # the transpose of the first-difference operator; its adjoint is np.diff again
         "undiff": _rule("undiff", originals["undiff"], ("v",), ("np.diff(g, axis=axis)",),
                         keywords={"n": 1, "axis": -1}),

@@ -51,11 +51,23 @@ _TRUSTED_MODULES = ("numpy.random",)
 
 
 class Analysis:
-    """The kind of every local name, and the names whose kind was assumed."""
+    """The kind of every local name, and the names whose kind was assumed.
 
-    def __init__(self, kinds: Kinds, assumed: set[str]):
+    A name bound by several statements has the widest of their kinds; ``results`` keeps
+    each statement's own (by ``id``): a name may hold a real value at one statement and a
+    complex one at another, and the real one's cotangent must still be real."""
+
+    def __init__(self, kinds: Kinds, assumed: set[str], results: dict[int, list] | None = None):
         self.kinds = kinds
         self.assumed = assumed
+        self.results = results or {}
+
+    def result_of(self, statement, name: str) -> str | None:
+        """The kind of ``name`` as ``statement`` binds it."""
+        found = self.results.get(id(statement))
+        if found is None:
+            return self.of(name)
+        return found[ir.bound(statement).index(name)]
 
     def of(self, name: str) -> str | None:
         return self.kinds.get(name, REAL)
@@ -95,6 +107,7 @@ def infer(statements: list, params: list[str], argument_kinds: tuple | None,
     """Map each local name to its kind (see the module's docstring)."""
     known: Kinds = {}
     assumed: set[str] = set()
+    results: dict[int, list] = {}
     for name, value in (constants or {}).items():
         if isinstance(value, (np.ndarray, np.generic, float, int, complex)):
             known[name] = of_value(value)
@@ -107,8 +120,9 @@ def infer(statements: list, params: list[str], argument_kinds: tuple | None,
         before = dict(known)
         for statement in ir.walk(statements):
             if isinstance(statement, ir.Assign):
-                results = _kinds_of(statement, known, call_kinds, assumed)
-                for name, kind in zip(ir.bound(statement), results, strict=True):
+                found = _kinds_of(statement, known, call_kinds, assumed)
+                results[id(statement)] = found
+                for name, kind in zip(ir.bound(statement), found, strict=True):
                     if name not in params_set or kind != known.get(name):
                         _bind(known, name, kind)
             elif isinstance(statement, ir.Append):
@@ -118,7 +132,7 @@ def infer(statements: list, params: list[str], argument_kinds: tuple | None,
                     *[known.get(n, REAL) for n in ir.names_in(statement.iter)]))
         if known == before:
             break
-    return Analysis(known, assumed)
+    return Analysis(known, assumed, results)
 
 
 def _bind(known: Kinds, name: str, kind: str | None) -> None:

@@ -142,7 +142,7 @@ def forward_gradient_vjp(gradient, position: int, w, args):
     inner = made.again(position)
     # the Hessian of a real f of (x, y) is symmetric: the VJP is the JVP along w, a complex
     # direction dx + i dy for a complex argument (docs/complex.md), a real one otherwise
-    seed = np.asarray(w) if np.iscomplexobj(args[wrt]) else np.real(w).astype(float)
+    seed = np.asarray(w) if np.iscomplexobj(args[wrt]) else np.asarray(np.real(w), float)
     seed = seed.reshape((1, *np.shape(args[wrt])))
     _, tangent = driver.push(inner, args, {}, [wrt], [seed])
     result = tangent[0]

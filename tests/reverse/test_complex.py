@@ -99,6 +99,17 @@ def in_a_loop(z, x):
     return total + np.sum(np.real(out) * x) + np.sum(np.imag(out))
 
 
+def real_then_complex(z, x):
+    """A name that holds a real value (|z|) and then complex ones: the cotangent reaching
+    the real one is made real where it is made (np.abs's adjoint would turn a stray
+    imaginary part into a wrong real one)."""
+    s = np.abs(z)
+    for k in range(2):
+        s = s * z + x * k
+    parts = [np.abs(s), s]  # a list of real and complex values
+    return sum(np.sum(np.real(p * np.conj(p)) + np.real(p) ** 3) for p in parts)
+
+
 def _rotate(z, angle):
     return z * np.exp(1j * angle)
 
@@ -149,6 +160,13 @@ def test_a_real_signal_through_the_ffts(seed):
 def test_complex_values_in_a_loop_and_a_store(seed):
     z, _, x = vectors(seed, 3)
     check(in_a_loop, z, x, wrt=(0, 1), forward=False)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_name_bound_to_real_and_to_complex_values(seed):
+    z, _, x = vectors(seed, 3)
+    check(real_then_complex, z, x, wrt=(0, 1))
 
 
 @settings(max_examples=10, deadline=None)
@@ -280,6 +298,34 @@ def test_a_gradient_inside_a_function_of_complex_values(outer, inner):
         return
     np.testing.assert_allclose(grad(projected, mode=outer)(z),
                                numeric_gradient(projected, z), rtol=1e-5, atol=1e-5)
+
+
+def spectrum_of_a_scalar(x):
+    return np.sum(np.real(np.fft.fft(x * np.array([1.0, 2.0, 0.5]) + 1j) ** 3))
+
+
+def every_transform_of_a_scalar(x):
+    """Each FFT with its n, axis (or s, axes) and norm: reverse over reverse reads the
+    adjoint helpers (unfft, unrfft, ...) as linear maps whose adjoints are the transforms."""
+    v = x * np.array([1.0, 2.0, 0.5, -1.0]) + np.array([0.0, 0.3, -0.2, 1.0])
+    m = np.reshape(v, (2, 2)) * x
+    parts = [np.fft.fft(v, 6, norm="ortho"), np.fft.ifft(v * 1j, 3), np.fft.rfft(v, 5),
+             np.fft.irfft(np.fft.rfft(v) * x, 4, norm="forward"),
+             np.fft.fftn(m, (3, 2), axes=(0, 1)), np.fft.ifftn(m, axes=(0,)),
+             np.fft.rfftn(m), np.fft.irfftn(np.fft.rfftn(m), (2, 2), axes=(0, 1))]
+    return sum(np.sum(np.real(p * np.conj(p)) + np.real(p) ** 3) for p in parts)
+
+
+@pytest.mark.parametrize("loss", [spectrum_of_a_scalar, every_transform_of_a_scalar],
+                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("outer", ["reverse", "forward"])
+@pytest.mark.parametrize("inner", ["reverse", "forward"])
+def test_second_derivative_of_a_real_scalar_through_complex_values(outer, inner, loss):
+    step = 1e-5
+    first = grad(loss)
+    expected = (first(0.7 + step) - first(0.7 - step)) / (2 * step)
+    second = grad(grad(loss, mode=inner), mode=outer)(0.7)
+    assert isinstance(second, float) and second == pytest.approx(expected, rel=1e-6)
 
 
 # --------------------------------------------------------------------------- refusals

@@ -52,7 +52,7 @@ class Calls:
                 and isinstance(statement.operands[0], ast.Name)
                 and statement.operands[0].id in self.lists):
             return self._reverse_list_item(statement, gradient, defined)
-        out: list = []
+        out: list = self._real_results(statement, [gradient])
         contributions: list[tuple[str, ast.expr]] = []
         if statement.kind == "copy":
             source = statement.operands[0]
@@ -139,6 +139,19 @@ class Calls:
         if complex_primals:
             tree = _conjugated(tree, complex_primals)
         return optimize.fold(tree, self.rank)
+
+    def _real_results(self, statement: ir.Assign, gradients: list) -> list:
+        """``dt = np.real(dt)`` for a result ``t`` this statement makes real where the name
+        ``t`` also holds complex values elsewhere (a loop, a list of both): contributions
+        to ``t`` were not made real, so its cotangent is made real here, before use."""
+        if self.kinds is None:
+            return []
+        out = []
+        for target, gradient in zip(ir.bound(statement), gradients, strict=False):
+            if gradient is not None and self.kinds.of(target) != kinds.REAL and (
+                    self.kinds.result_of(statement, target) == kinds.REAL):
+                out.append(_assign(gradient, _call(_np("real"), _load(gradient))))
+        return out
 
     def _drop_unbroadcast(self, tree: ast.expr, statement: ir.Assign, position: int):
         """``unbroadcast(e, x)`` is ``e`` when no broadcasting can have happened."""
@@ -325,7 +338,7 @@ class Calls:
             contributions.append((operand.id, self._resolve(tree, statement)))
         for gradient in gradients:
             defined.discard(gradient)
-        out: list = []
+        out: list = self._real_results(statement, gradients)
         for name, expression in contributions:
             self._contribute(name, expression, defined, out)
         return out
