@@ -47,6 +47,17 @@ PROFILES = {
     "x": ("float", "float", "float", "0-d", "int"),
     "v": ("float64", "float64", "float64", "float32", "int64"),
 }
+# Complex inputs, drawn from a stream of their own (so the real programs of a seed stay the
+# ones they were): x a Python complex, v and m complex128 arrays.
+COMPLEX_INPUTS = 0.25
+"""The share of programs with some complex inputs (each of x, v, m complex by a coin)."""
+COMPLEX_CONSTRUCT = 0.35
+"""The share of programs that get one construct of the group "complex numbers" more."""
+COMPLEX_RESULT = 0.04
+"""The share of programs whose value is complex: grad must refuse (ComplexOutputError)."""
+HOLOMORPHIC = 0.05
+"""The share of programs that are holomorphic functions of complex inputs, checked with
+``holomorphic=True`` against the complex derivative."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,10 @@ class Inputs:
     @property
     def float32(self) -> bool:
         return "float32" in (self.v, self.m)
+
+    @property
+    def has_complex(self) -> bool:
+        return self.x == "complex" or "complex128" in (self.v, self.m)
 
     def unusual(self) -> list[str]:
         """The input features that differ from the plain profile (float x, float64 arrays,
@@ -96,15 +111,22 @@ class Inputs:
         """Values in [-2, 2] (integers in {-2, ..., 2})."""
         if self.x == "float":
             x = float(rng.uniform(-2, 2))
+        elif self.x == "complex":
+            x = complex(rng.uniform(-2, 2), rng.uniform(-2, 2))
         elif self.x == "0-d":
             x = np.array(rng.uniform(-2, 2))
         else:
             x = int(rng.integers(-2, 3))
         if self.v == "int64":
             v = rng.integers(-2, 3, 3).astype(np.int64)
+        elif self.v == "complex128":
+            v = rng.uniform(-2, 2, 3) + 1j * rng.uniform(-2, 2, 3)
         else:
             v = rng.uniform(-2, 2, 3).astype(self.v)
-        m = rng.uniform(-2, 2, (2, 3)).astype(self.m)
+        if self.m == "complex128":
+            m = rng.uniform(-2, 2, (2, 3)) + 1j * rng.uniform(-2, 2, (2, 3))
+        else:
+            m = rng.uniform(-2, 2, (2, 3)).astype(self.m)
         args = [x, v, m]
         if self.rank3:
             args.append(rng.uniform(-2, 2, (2, 3, 2)))
@@ -116,7 +138,7 @@ class Inputs:
 def as_float64(args: list) -> list:
     """The inputs at which the true derivative is taken: integers and float32 promoted to
     float64 (``autodiffx.api.as_differentiable`` promotes integer inputs to float64; a
-    float32 input's reference is computed in float64)."""
+    float32 input's reference is computed in float64). Complex inputs stay as they are."""
     out = []
     for a in args:
         if isinstance(a, dict):
@@ -125,6 +147,8 @@ def as_float64(args: list) -> list:
             out.append(a)
         elif isinstance(a, int):
             out.append(float(a))
+        elif np.iscomplexobj(a):
+            out.append(a)
         elif isinstance(a, np.ndarray):
             out.append(a.astype(np.float64))
         else:
@@ -194,6 +218,65 @@ class Context:
 
     def of(self, kind: str) -> str:
         return getattr(self, kind)()
+
+    # Complex values, of magnitude at most about 3: from complex inputs where there are
+    # some, else made the ways users make them (a literal, + 0j, astype, exp(1j t), an FFT).
+
+    def ZS(self) -> str:
+        """A complex scalar."""
+        options = [f"{self.S()} * 1j + {self.S()}", f"({self.S()} + 0j)",
+                   f"{self.S()} * (0.5 - 1j)", f"np.exp(1j * {self.S()})", f"{self.ZV()}[1]",
+                   f"np.sum({self.ZV()}) * 0.3", f"complex({self.S()}, 0.5)"]
+        if self.inputs.x == "complex":
+            options += ["x", "x", "x * 0.5 + v[1]"]
+        if self.inputs.v == "complex128":
+            options += ["v[0]", "np.mean(v)"]
+        if self.inputs.m == "complex128":
+            options.append("m[1, 2]")
+        return self.pick_expression(options)
+
+    def ZV(self) -> str:
+        """A complex (3,) array (``astype(complex)`` is a construct of its own: a bug of it
+        would be blamed on every construct otherwise)."""
+        options = [f"({self.V()} + 0j)", f"{self.V()} * (1 + 0.5j)", f"np.exp(1j * {self.V()})",
+                   f"({self.V()} + 1j * np.sin({self.V()}))", f"np.fft.fft({self.V()}) * 0.3",
+                   f"{self.V()} * 1j"]
+        if self.inputs.v == "complex128":
+            options += ["v", "v", "np.conj(v) * 0.5", "v * m[0]"]
+        if self.inputs.m == "complex128":
+            options += ["m[0]", "np.sum(m, axis=0) * 0.5"]
+        if self.inputs.x == "complex":
+            options += [f"{self.V()} * x", "np.sin(v) + x"]
+        return self.pick_expression(options)
+
+    def ZM(self) -> str:
+        """A complex (2, 3) array."""
+        options = [f"({self.M()} + 0j)", f"{self.M()} * (1 - 0.5j)", f"np.exp(0.5j * {self.M()})",
+                   f"({self.M()} + 1j * np.cos({self.M()}))"]
+        if self.inputs.m == "complex128":
+            options += ["m", "m", "m * 0.5 + v"]
+        if self.inputs.x == "complex":
+            options.append(f"{self.M()} * x * 0.5")
+        return self.pick_expression(options)
+
+    def ZQ(self) -> str:
+        """A well-conditioned complex (2, 2) matrix."""
+        return f"(np.eye(2) * 3.0 + 0.2 * {self.ZM()}[:, :2])"
+
+    def real(self, kind: str) -> str:
+        """An expression of ``kind`` that is real even where the inputs are complex."""
+        text = self.of(kind)
+        return text if not self.inputs.has_complex else self.pick(
+            [f"np.real({text})", f"({text}).real", f"np.abs({text})"])
+
+    def real_of(self, value: str) -> str:
+        """A real scalar made of the complex ``value`` (what a loss does: |z|², Re z, ...)."""
+        return self.pick([f"np.sum(np.abs({value}) ** 2)", f"np.sum(np.abs({value}) ** 2)",
+                          f"np.sum(np.real({value}))", f"np.sum(np.imag({value}))",
+                          f"np.sum(({value}).real)", f"np.sum(({value}).imag * {self.real('S')})",
+                          f"np.real(np.sum({value} * np.conj({value})))",
+                          f"np.sum(np.abs({value}))",
+                          f"np.sum(np.real({value})) * {self.real('S')}"])
 
     def pick_expression(self, options) -> str:
         """One of ``options``, in parentheses when it is not a single term (so a subscript or
@@ -656,6 +739,245 @@ for _name, _template in NO_RULE.items():
     CONSTRUCTS["no rule: " + _name] = ("calls without a rule", _no_rule_maker(_template))
 
 
+# ---- complex numbers: made, transformed and turned into a real loss the ways users do it
+# (drawn from a stream of their own, see draw_program; each contributes a real number)
+
+COMPLEX = "complex numbers"
+
+
+def _complex_maker(lines: list[str], value: str) -> Maker:
+    """A construct from templates: ``lines`` assign ``{p}z``, the value is a real loss of
+    ``value`` (both filled with expressions of the kinds S, V, U, M, R, Q, ZS, ZV, ZM, ZQ,
+    RV, RM: a real V or M even where the inputs are complex)."""
+
+    def make(c: Context) -> Snippet:
+        return Snippet([_fill(c, line) for line in lines], c.real_of(_fill(c, value)))
+
+    return make
+
+
+def _fill(c: Context, text: str) -> str:
+    text = text.replace("{p}", c.p)
+    for kind in ("ZS", "ZV", "ZM", "ZQ", "RV", "RM", "S", "V", "U", "M", "R", "Q"):
+        while "{" + kind + "}" in text:
+            if kind in ("RV", "RM"):
+                made = c.real(kind[1])
+            else:
+                made = c.of(kind)
+            text = text.replace("{" + kind + "}", made, 1)
+    return text
+
+
+def _choose(table: list[tuple[list[str], str]]) -> Maker:
+    def make(c: Context) -> Snippet:
+        lines, value = c.pick(table)
+        return _complex_maker(lines, value)(c)
+
+    return make
+
+
+COMPLEX_TEMPLATES: dict[str, list[tuple[list[str], str]]] = {
+    "literal": [([], "{V} * (2 + 0.5j)"), ([], "{S} + 2j * {S}"), ([], "{M} * 1j - {M}"),
+                ([], "{V} * (-0.5 + 1j) + {V}"), ([], "(1 - 2j) * {S} * {V}")],
+    "x + 0j": [(["{p}z = {V} + 0j"], "{p}z * {ZV}"), (["{p}z = {M} + 0j"], "{p}z ** 2"),
+               (["{p}z = {S} + 0j"], "{p}z * {ZS}")],
+    "astype(complex)": [(["{p}z = ({V}).astype(complex)"], "{p}z * (1 + 1j) + {ZV}"),
+                        (["{p}z = ({M}).astype(np.complex128)"], "{p}z * {ZV}"),
+                        (["{p}z = np.astype({V}, complex)"], "{p}z * {ZS}"),
+                        (["{p}z = np.asarray({V}, dtype=complex)"], "{p}z * 1j")],
+    "np.exp(1j * theta)": [(["{p}w = np.exp(1j * {RV})"], "{p}w * np.conj({ZV})"),
+                           (["{p}w = np.exp(1j * {V})"], "np.sum({p}w * {V})"),
+                           (["{p}w = np.exp(-1j * {RM})"], "{p}w @ {ZV}")],
+    "np.fft.fft": [([], "np.fft.fft({V})"), ([], "np.fft.fft({ZV})"),
+                   ([], "np.fft.fft({ZM}, axis=0)"), ([], "np.fft.fft({V}, n=4)"),
+                   ([], "np.fft.fft({M}, norm='ortho')")],
+    "np.fft.ifft": [([], "np.fft.ifft({ZV})"), ([], "np.fft.ifft({V}) * {ZS}"),
+                    ([], "np.fft.ifft({ZM}, n=2, axis=0)"), ([], "np.fft.ifft(np.fft.fft({V}))")],
+    "np.fft.rfft": [([], "np.fft.rfft({RV})"), ([], "np.fft.rfft({RM}, axis=0)"),
+                    ([], "np.fft.rfft({RV}, n=5)"), ([], "np.fft.rfft({RM}) * {ZS}")],
+    "np.fft.irfft": [([], "np.fft.irfft({ZV})"), ([], "np.fft.irfft({ZV}, n=3) * {V}"),
+                     ([], "np.fft.irfft(np.fft.rfft({RV}) * {ZS}, n=3)"),
+                     ([], "np.fft.irfft({ZM}, axis=0)")],
+    "np.fft.fft2": [([], "np.fft.fft2({ZM})"), ([], "np.fft.fft2({M})"),
+                    ([], "np.fft.ifft2({ZM}) * {ZS}")],
+    "np.fft.fftn": [([], "np.fft.fftn({ZM})"), ([], "np.fft.fftn({R})"),
+                    ([], "np.fft.fftn({ZM}, axes=(1,))")],
+    "np.fft.fftshift": [([], "np.fft.fftshift(np.fft.fft({V}))"),
+                        ([], "np.fft.fftshift({ZM}, axes=1)"), ([], "np.fft.ifftshift({ZV})")],
+    # parts of complex values (each a real value, but made from complex ones)
+    ".real": [(["{p}z = {ZV}"], "({p}z * {ZV}).real * {RV}"), ([], "{ZM}.real @ {ZV}")],
+    ".imag": [(["{p}z = {ZV}"], "{p}z.imag * {ZV}"), ([], "({ZS} * {ZS}).imag")],
+    ".conj()": [(["{p}z = {ZV}"], "{p}z.conj() + {ZV}"), ([], "{ZM}.conj() * {ZV}")],
+    ".conjugate()": [([], "{ZV}.conjugate() * {ZV}"), ([], "({ZS} * 2.0).conjugate()")],
+    "np.real": [([], "np.real({ZV} * {ZV}) * {RV}"), ([], "np.real({ZM}) + {ZV}")],
+    "np.imag": [([], "np.imag({ZV}) * {ZS}"), ([], "np.imag({ZS} ** 2)")],
+    "np.conj": [([], "np.conj({ZV}) * {ZV}"), ([], "np.conj({ZM}) @ {V}"),
+                ([], "np.conjugate({ZS}) + {ZS}")],
+    "np.angle": [([], "np.angle({ZV}) * {ZS}"), ([], "np.angle({ZS} + 3.0)")],
+    "np.abs": [([], "np.abs({ZV}) * {ZV}"), ([], "np.abs({ZM} + 0.5) ** 2"),
+               ([], "abs({ZS}) + {ZS}")],
+    # the constructs of real programs, on complex values
+    "arithmetic": [([], "{ZV} * {ZV}"), ([], "{ZV} / (3.0 + 0.3 * {ZV})"),
+                   ([], "{ZV} ** 2 - {ZS} * {V}"), ([], "({ZS} - {V}) * 1j"),
+                   ([], "1.0 / (3.0 + 0.3 * {ZS})"), ([], "-{ZM} + {ZS} ** 3"),
+                   ([], "{ZV} ** 0.5 + 1.0"), ([], "{V} ** 2 * {ZS} - {ZV} / 2.0")],
+    "matmul/dot/einsum": [([], "{ZM} @ {ZV}"), ([], "np.dot({ZV}, {V})"),
+                          ([], "np.einsum('ij,j->i', {ZM}, {ZV})"),
+                          ([], "np.einsum('ij,kj->ik', {ZM}, np.conj({ZM}))"),
+                          ([], "{M} @ {ZV}"), ([], "np.vdot({ZV}, {V})"),
+                          ([], "np.outer({ZV}, {U})"), ([], "np.matmul({ZM}.T, {ZM})"),
+                          ([], "np.inner({ZV}, {ZV})")],
+    "reductions": [([], "np.sum({ZM}, axis=0)"), ([], "np.mean({ZV}) * {ZS}"),
+                   ([], "np.cumsum({ZV})"), ([], "({ZM}).sum(axis=-1, keepdims=True)"),
+                   ([], "np.var({ZV})"), ([], "np.linalg.norm({ZV})"),
+                   ([], "np.std({ZM}, axis=1)"), ([], "np.prod({ZV})"),
+                   ([], "np.diff({ZV})"), ([], "np.trace({ZM}[:, :2])"),
+                   ([], "np.mean({ZM}, axis=-1)")],
+    "indexing": [([], "{ZM}[1, ::2]"), ([], "{ZV}[[0, 2, 2]]"), ([], "{ZM}[:, -1]"),
+                 ([], "{ZV}[::-1] * {ZV}"), ([], "{ZV}[np.abs({ZV}) > 1.0]"),
+                 ([], "{ZM}.T[0]"), ([], "{ZV}[None] * {M}")],
+    "stack/concatenate/where": [([], "np.concatenate([{ZV}, {V}])"),
+                                ([], "np.stack([{ZS}, {S}])"),
+                                ([], "np.where({RV} > 0.0, {ZV}, {V})"),
+                                ([], "np.vstack([{ZV}, {ZV}]) * {M}")],
+    "elementwise": [([], "np.exp(0.3 * {ZV})"), ([], "np.sin({ZV})"), ([], "np.cos({ZS})"),
+                    ([], "np.log(6.0 + 0.5 * {ZV})"), ([], "np.sqrt(6.0 + 0.5 * {ZV})"),
+                    ([], "np.tanh(0.1 * {ZV})"), ([], "np.square({ZV})"),
+                    ([], "np.reciprocal(3.0 + 0.3 * {ZV})"), ([], "np.sinh(0.5 * {ZV})"),
+                    ([], "np.cosh(0.5 * {ZS})"), ([], "np.log1p(2.0 + 0.3 * {ZV})"),
+                    ([], "np.expm1(0.3 * {ZV})"), ([], "np.arctan(0.2 * {ZV})")],
+    "linalg": [([], "np.linalg.solve({ZQ}, {ZV}[:2])"), ([], "np.linalg.det({ZQ})"),
+               ([], "np.linalg.inv({ZQ})"), ([], "np.linalg.eigvals({ZQ})"),
+               ([], "np.linalg.norm({ZM}, axis=1)")],
+    "in-place update": [(["{p}z = {ZV} * 1.0", "{p}z *= {ZS}", "{p}z += 1j * {V}"], "{p}z"),
+                        (["{p}z = {V} + 0j", "{p}z -= {ZV}"], "{p}z"),
+                        (["{p}z = {ZM} * 1.0", "{p}z[0] *= {ZS}"], "{p}z")],
+}
+
+
+def _register_complex() -> None:
+    for name, table in COMPLEX_TEMPLATES.items():
+        CONSTRUCTS["complex: " + name] = (COMPLEX, _choose(table))
+
+
+_register_complex()
+
+
+@construct("complex: loop", COMPLEX)
+def _complex_loop(c):
+    p = c.p
+    start = c.pick(["0.0", "0j", c.ZS()])
+    body = c.pick([
+        [f"for {p}e in {c.ZV()}:", f"    {p}acc = {p}acc * 0.5 + {p}e * {c.ZS()}"],
+        [f"for {p}i, {p}e in enumerate({c.ZM()}):", f"    {p}acc = {p}acc + {p}e[{p}i] * 1j"],
+        [f"for {p}e, {p}q in zip({c.ZV()}, {c.V()}):", f"    {p}acc = {p}acc + {p}e * {p}q"],
+        [f"{p}k = 0", f"while {p}k < 3:", f"    {p}acc = 0.5 * {p}acc + 0.3j * {c.ZS()}",
+         f"    {p}k += 1"],
+    ])
+    return Snippet([f"{p}acc = {start}"] + body, c.real_of(f"{p}acc"))
+
+
+@construct("complex: branch", COMPLEX)
+def _complex_branch(c):
+    p = c.p
+    condition = c.pick([f"np.abs({c.ZS()}) > 1.0", f"np.real({c.ZS()}) > 0.0",
+                        f"{c.real('S')} > 0.0"])
+    arms = c.pick([(c.ZV(), c.ZV()), (c.V(), c.ZV()), (c.ZV(), f"{c.ZV()} * 1j")])
+    return Snippet([f"if {condition}:", f"    {p}t = {arms[0]}", "else:", f"    {p}t = {arms[1]}"],
+                   c.real_of(f"{p}t * {c.ZS()}"))
+
+
+@construct("complex: store into array", COMPLEX)
+def _complex_store(c):
+    p = c.p
+    made = c.pick(["np.zeros(3, dtype=complex)", f"np.zeros_like({c.ZV()})",
+                   f"{c.ZV()} * 1.0", "np.zeros(3) + 0j", "np.empty(3, dtype=np.complex128)"])
+    stores = c.pick([
+        [f"{p}y[0] = {c.ZS()}", f"{p}y[1:] = {c.ZV()}[:2]", f"{p}y[2] = {c.S()}"],
+        [f"{p}y[:] = {c.ZV()}", f"{p}y[1] += 1j * {c.S()}"],
+        [f"{p}y[...] = {c.V()}", f"{p}y[0] *= {c.ZS()}"],
+    ])
+    if made.startswith("np.empty") and not stores[0].startswith(f"{p}y[:]"):
+        stores = [f"{p}y[:] = {c.ZV()}"] + stores
+    return Snippet([f"{p}y = {made}"] + stores, c.real_of(f"{p}y"))
+
+
+@construct("complex: helper function", COMPLEX)
+def _complex_helper(c):
+    p = c.p
+    helper, use = c.pick([
+        ([f"def {p}h(a, b):", "    return a * np.conj(b) + a ** 2"], f"{p}h({c.ZV()}, {c.ZV()})"),
+        ([f"def {p}h(a, b):", "    return a * np.conj(b) + a ** 2"], f"{p}h({c.V()}, {c.ZS()})"),
+        ([f"def {p}h(z):", "    return np.real(z), np.imag(z)"],
+         f"{p}h({c.ZV()})[0] * {p}h({c.ZV()})[1]"),
+        ([f"def {p}h(z):", "    return np.abs(z) ** 2"], f"{p}h({c.ZV()} * {c.ZS()})"),
+    ])
+    return Snippet([f"{p}s = {use}"], c.real_of(f"{p}s"), setup=helper)
+
+
+# ---- holomorphic functions of complex inputs (programs of their own, see draw_program)
+
+HOLOMORPHIC_GROUP = "holomorphic"
+
+
+class HoloContext(Context):
+    """Complex expressions of complex inputs (x, v, m all complex), holomorphic in them."""
+
+    def S(self) -> str:
+        return self.pick_expression(["x", "v[1]", "np.sum(v) * 0.5", "m[1, 2]", "x * v[0]",
+                                     "np.mean(m)", "x * 0.5 - 1j"])
+
+    def V(self) -> str:
+        return self.pick_expression(["v", "v * x", "m[0]", "np.sum(m, axis=0) * 0.5", "v + x",
+                                     "v * (1 - 0.5j)"])
+
+    def M(self) -> str:
+        return self.pick_expression(["m", "m * x", "m + v", "m * 1j"])
+
+
+HOLOMORPHIC_TEMPLATES: dict[str, list[tuple[list[str], str]]] = {
+    "polynomial": [([], "{S} ** 3 - 2j * {S} + 1.5"), ([], "np.sum({V} ** 2 * {S})"),
+                   ([], "({S} + 1j) * ({S} - 2.0)"), ([], "np.sum(np.square({V}))")],
+    "exp": [([], "np.sum(np.exp(0.5 * {V}))"), ([], "np.exp(0.3 * {S}) * {S}")],
+    "sin/cos": [([], "np.sin({S}) * np.sum(np.cos(0.5 * {V}))"), ([], "np.sum(np.sin({M}))")],
+    "log": [([], "np.sum(np.log(6.0 + 0.5 * {V}))"), ([], "np.log(6.0 + 0.5 * {S})")],
+    "sqrt": [([], "np.sqrt(6.0 + 0.5 * {S})")],
+    "division": [([], "1.0 / (6.0 + 0.5 * {S})"), ([], "np.sum({V} / (6.0 + 0.5 * {V}))")],
+    "tanh": [([], "np.tanh(0.1 * {S})")],
+    "matmul/dot/einsum": [([], "np.sum({M} @ {V})"), ([], "np.dot({V}, {V})"),
+                          ([], "np.einsum('ij,j->', {M}, {V})")],
+    "fft": [([], "np.sum(np.fft.fft({V}) * {V})"), ([], "np.sum(np.fft.ifft({M}) ** 2)")],
+    "reductions/indexing": [([], "np.sum({M}[:, 1] * {V}[:2])"), ([], "np.cumsum({V})[-1] ** 2"),
+                            ([], "np.mean({M}, axis=0)[2] * {S}")],
+    "loop": [(["{p}acc = 0j", "for {p}e in {V}:", "    {p}acc = {p}acc * 0.5 + {p}e * {S}"],
+              "{p}acc")],
+    "store": [(["{p}y = np.zeros(3, dtype=complex)", "{p}y[0] = {S}", "{p}y[1:] = {V}[:2] * {S}"],
+               "np.sum({p}y ** 2)")],
+    "in-place": [(["{p}t = {V} * 1.0", "{p}t *= {S}", "{p}t += 1j"], "np.sum({p}t ** 2)")],
+    "branch": [(["if np.abs({S}) > 1.0:", "    {p}t = {S} ** 2", "else:", "    {p}t = {S} * 1j"],
+                "{p}t")],
+}
+
+
+def _holomorphic_maker(table: list[tuple[list[str], str]]) -> Maker:
+    def make(c: Context) -> Snippet:
+        lines, value = c.pick(table)
+        return Snippet([_fill(c, line) for line in lines], _fill(c, value))
+
+    return make
+
+
+for _name, _table in HOLOMORPHIC_TEMPLATES.items():
+    CONSTRUCTS["holomorphic: " + _name] = (HOLOMORPHIC_GROUP, _holomorphic_maker(_table))
+
+
+@construct("holomorphic: helper function", HOLOMORPHIC_GROUP)
+def _holomorphic_helper(c):
+    p = c.p
+    return Snippet([f"{p}s = {p}h({c.V()})"], f"np.sum({p}s)",
+                   setup=[f"def {p}h(a):", "    return a ** 2 + 1j * a"])
+
+
 # ---- calls of functions with a rule, from the registry
 
 GRID = np.linspace(-2.0, 2.0, 41)
@@ -934,13 +1256,17 @@ class Program:
     wrt: tuple[int, ...]
     source: str = ""
     rebinds: bool = False
+    output: str = "real"
+    """"real"; "complex" (a complex value: grad must refuse it); "holomorphic" (a
+    holomorphic function of complex inputs, for ``grad(..., holomorphic=True)``)."""
 
     @property
     def names(self) -> list[str]:
         return [name for name, _ in self.constructs]
 
     def features(self) -> list[str]:
-        return sorted(set(self.names)) + self.inputs.describe()
+        output = [] if self.output == "real" else [f"output {self.output}"]
+        return sorted(set(self.names)) + self.inputs.describe() + output
 
 
 def _construct_weights() -> tuple[list[str], list[float]]:
@@ -948,6 +1274,8 @@ def _construct_weights() -> tuple[list[str], list[float]]:
     drown the ~45 hand-written constructs."""
     names, weights = [], []
     for group in GROUPS:
+        if group in (COMPLEX, HOLOMORPHIC_GROUP):  # drawn from a stream of their own
+            continue
         members = [n for n, (g, _) in CONSTRUCTS.items() if g == group]
         share = 0.3 if group == "plain" else 1.0  # a control: always right or refused
         for member in members:
@@ -977,7 +1305,53 @@ def draw_program(seed: int, index: int) -> Program:
     wrt = tuple(range(n)) if rng.random() < 0.7 else tuple(
         sorted(rng.sample(range(n), rng.randint(1, n))))
     program = Program(seed, index, inputs, constructs, wrt)
-    return render(program)
+    return render(_complex_variant(program))
+
+
+_COMPLEX_NAMES = [n for n, (g, _) in CONSTRUCTS.items() if g == COMPLEX]
+_HOLOMORPHIC_NAMES = [n for n, (g, _) in CONSTRUCTS.items() if g == HOLOMORPHIC_GROUP]
+
+
+def _complex_variant(program: Program) -> Program:
+    """``program`` with complex numbers, drawn from a stream of its own, so that a seed's
+    real programs stay the ones they were: complex inputs (``COMPLEX_INPUTS``), one more
+    construct of the group "complex numbers" (``COMPLEX_CONSTRUCT``), a complex value
+    (``COMPLEX_RESULT``); or, instead, a holomorphic program (``HOLOMORPHIC``)."""
+    rng = random.Random(f"{program.seed}:{program.index}:complex")
+    if rng.random() < HOLOMORPHIC:
+        inputs = Inputs("complex", "complex128", "complex128")
+        constructs = [(rng.choice(_HOLOMORPHIC_NAMES), rng.randrange(2**31))
+                      for _ in range(rng.choice([1, 2, 2, 3]))]
+        wrt = (0, 1, 2) if rng.random() < 0.6 else tuple(sorted(rng.sample(range(3),
+                                                                           rng.randint(1, 2))))
+        return Program(program.seed, program.index, inputs, constructs, wrt,
+                       output="holomorphic")
+    inputs, constructs, output = program.inputs, list(program.constructs), "real"
+    if rng.random() < COMPLEX_INPUTS:
+        x, v, m = (rng.random() < 0.5, rng.random() < 0.5, rng.random() < 0.4)
+        if not (x or v or m):
+            v = True
+        inputs = Inputs("complex" if x else inputs.x, "complex128" if v else inputs.v,
+                        "complex128" if m else inputs.m, inputs.rank3, inputs.mapping)
+    if rng.random() < COMPLEX_CONSTRUCT:
+        constructs.append((rng.choice(_COMPLEX_NAMES), rng.randrange(2**31)))
+    if rng.random() < COMPLEX_RESULT:
+        output = "complex"
+    return Program(program.seed, program.index, inputs, constructs, program.wrt,
+                   output=output)
+
+
+REALIZERS = ("np.real({c})", "np.real({c})", "np.imag({c})", "np.abs({c}) ** 2 * 0.1",
+             "({c}).real")
+"""What a program with complex inputs makes of a construct's value (which may be complex
+there) to keep its result real."""
+
+
+def _realizer(program: Program, name: str, seed: int) -> str:
+    if program.output == "holomorphic" or not program.inputs.has_complex or CONSTRUCTS[name][
+            0] in (COMPLEX, HOLOMORPHIC_GROUP):
+        return "{c}"
+    return random.Random(f"{seed}:real").choice(REALIZERS)
 
 
 def render(program: Program, keep: list[int] | None = None, inputs: Inputs | None = None,
@@ -989,9 +1363,15 @@ def render(program: Program, keep: list[int] | None = None, inputs: Inputs | Non
                                         else range(len(program.constructs)))]
     inputs = inputs or program.inputs
     snippets = []
+    output = program.output
+    kind = HoloContext if output == "holomorphic" else Context
+    candidate = Program(program.seed, program.index, inputs, chosen, program.wrt,
+                        output=output)
+    terms = []
     for k, (name, seed) in enumerate(chosen):
-        context = Context(random.Random(seed), f"_{k}_", inputs)
+        context = kind(random.Random(seed), f"_{k}_", inputs)
         snippets.append(CONSTRUCTS[name][1](context))
+        terms.append(_realizer(candidate, name, seed).format(c=f"c{k}"))
     count = len(snippets)
     setup, rebinds, cells, body = [], [], {}, []
     for k, snippet in enumerate(snippets):
@@ -1003,8 +1383,11 @@ def render(program: Program, keep: list[int] | None = None, inputs: Inputs | Non
             body.append((k, f"c{k} = {snippet.value}"))
 
     def returns(upto: int) -> tuple[str, str]:
-        total = " + ".join(f"c{i}" for i in range(upto + 1)) or "0.0"
-        parts = [f"c{i}" for i in range(upto + 1)] + ["0.0"] * (count - upto - 1)
+        total = " + ".join(terms[: upto + 1]) or "0.0"
+        parts = terms[: upto + 1] + ["0.0"] * (count - upto - 1)
+        if output == "complex":
+            total = f"({total}) * (1 + 0.5j)"
+            parts = [f"{part} * (1 + 0.5j)" for part in parts]
         return f"return {total}", f"return np.stack([{', '.join(parts) or '0.0'}])"
 
     def function(fname: str, which: int) -> list[str]:
@@ -1048,7 +1431,7 @@ def render(program: Program, keep: list[int] | None = None, inputs: Inputs | Non
     source = "\n".join(text) + "\n"
     compile(source, "<fuzz>", "exec")
     return Program(program.seed, program.index, inputs, chosen, program.wrt, source,
-                   bool(rebinds or cells))
+                   bool(rebinds or cells), output)
 
 
 def load(source: str, folder: Path, tag: str):

@@ -59,12 +59,16 @@ HVP_SHARE = 0.4
 EDIT_SHARE = 0.1
 
 CHECKS = ("grad reverse", "grad forward", "jacrev", "jacfwd", "vjp", "hvp reverse",
-          "hvp forward", "rebind reverse", "rebind forward", "grad after edit")
+          "hvp forward", "rebind reverse", "rebind forward", "grad after edit",
+          "complex-valued reverse", "complex-valued forward", "holomorphic reverse",
+          "holomorphic forward")
 FAMILY = {
     "grad reverse": "reverse", "jacrev": "reverse", "vjp": "reverse", "rebind reverse": "reverse",
     "grad forward": "forward", "jacfwd": "forward", "rebind forward": "forward",
     "hvp reverse": "second order", "hvp forward": "second order",
     "grad after edit": "reverse",
+    "complex-valued reverse": "reverse", "complex-valued forward": "forward",
+    "holomorphic reverse": "reverse", "holomorphic forward": "forward",
 }
 
 
@@ -247,18 +251,20 @@ def same(before, after) -> bool:
     return True
 
 
-def shifted(args, position: int, key, entry, step: float):
+def shifted(args, position: int, key, entry, step: complex):
+    """``args`` with one entry of one leaf moved by ``step``: a real step, or, for a complex
+    leaf, a real or an imaginary one (``1j * h``)."""
     moved = copies(args)
+    original = args[position] if key is None else args[position][key]
+    kind = complex if np.iscomplexobj(original) else float
+    value = np.array(original, dtype=kind)
+    value[entry] += step
+    if not isinstance(original, np.ndarray):
+        value = kind(value)
     if key is None:
-        value = np.array(moved[position], dtype=float)
-        value[entry] += step
-        moved[position] = float(value) if np.ndim(args[position]) == 0 and not isinstance(
-            args[position], np.ndarray) else value
+        moved[position] = value
     else:
-        value = np.array(moved[position][key], dtype=float)
-        value[entry] += step
-        moved[position][key] = float(value) if not isinstance(args[position][key],
-                                                              np.ndarray) else value
+        moved[position][key] = value
     return moved
 
 
@@ -274,21 +280,49 @@ def slots(args, positions):
     return out
 
 
-def numeric_jacobian(function: Callable, args, positions) -> dict:
-    """{(position, key): d function / d leaf}, shaped out.shape + leaf.shape, by Richardson
-    extrapolated central differences; raises Skip near a kink."""
-    center = np.asarray(function(*copies(args)), float)
+def numeric_partials(function: Callable, args, positions) -> dict:
+    """{(position, key): (d function / d Re leaf, d function / d Im leaf or None for a real
+    leaf)}, each shaped out.shape + leaf.shape, by Richardson extrapolated central
+    differences; raises Skip near a kink. A real leaf is never moved off the real line
+    (the program may not be real-valued there)."""
+    center = np.asarray(function(*copies(args)))
+    kind = complex if np.iscomplexobj(center) else float
+    center = center.astype(kind)
     result = {}
     for position, key, shape in slots(args, positions):
-        block = np.zeros(center.shape + shape)
-        for entry in np.ndindex(shape):
-            values = {}
-            for step in (H, 2 * H, -H, -2 * H):
-                values[step] = np.asarray(function(*shifted(args, position, key, entry, step)),
-                                          float)
-            block[(Ellipsis, *entry)] = richardson(center, values)
-        result[position, key] = block
+        leaf = args[position] if key is None else args[position][key]
+        blocks = []
+        for direction in (1.0, 1j) if np.iscomplexobj(leaf) else (1.0,):
+            block = np.zeros(center.shape + shape, dtype=kind)
+            for entry in np.ndindex(shape):
+                values = {}
+                for step in (H, 2 * H, -H, -2 * H):
+                    moved = shifted(args, position, key, entry, step * direction)
+                    values[step] = np.asarray(function(*moved)).astype(kind)
+                block[(Ellipsis, *entry)] = richardson(center, values)
+            blocks.append(block)
+        result[position, key] = (blocks[0], blocks[1] if len(blocks) > 1 else None)
     return result
+
+
+def numeric_jacobian(function: Callable, args, positions) -> dict:
+    """{(position, key): d function / d leaf} of a real-valued function, shaped out.shape +
+    leaf.shape: for a complex leaf d/dx + i d/dy (docs/complex.md), for a real one d/dx."""
+    return {key: along_x if along_y is None else along_x + 1j * along_y
+            for key, (along_x, along_y) in numeric_partials(function, args, positions).items()}
+
+
+def pulled_back(partials: dict, cotangent) -> dict:
+    """The cotangent pulled back through a (complex-valued) function with these partials,
+    in the convention of docs/complex.md: the gradient of Re sum(conj(w) * f), packed as
+    d/dx + i d/dy for a complex leaf."""
+    out = {}
+    for key, (along_x, along_y) in partials.items():
+        axes = np.ndim(cotangent)
+        x_part = np.real(np.tensordot(np.conj(cotangent), along_x, axes))
+        out[key] = x_part if along_y is None else x_part + 1j * np.real(
+            np.tensordot(np.conj(cotangent), along_y, axes))
+    return out
 
 
 def richardson(center, values):
@@ -307,20 +341,35 @@ def richardson(center, values):
     return (4 * near - far) / 3
 
 
-def compare(what: str, got, expected, tolerance: float) -> None:
+def compare(what: str, got, expected, tolerance: float, kinds: bool = True) -> None:
+    """``got`` agrees with ``expected``; with ``kinds``, a complex ``got`` where ``expected``
+    is real is wrong too (docs/complex.md: a real argument's gradient is real). Between two
+    results (the modes) only the numbers count."""
     if isinstance(expected, dict):
         if not isinstance(got, dict) or set(got) != set(expected):
             raise Mismatch(f"{what}: expected a dict with keys {sorted(expected)}, got {got!r}")
         for key in expected:
-            compare(f"{what}[{key!r}]", got[key], expected[key], tolerance)
+            compare(f"{what}[{key!r}]", got[key], expected[key], tolerance, kinds)
         return
     if np.shape(got) != np.shape(expected):
         raise Mismatch(f"{what}: shape {np.shape(got)}, expected {np.shape(expected)}")
+    expected_array = np.asarray(expected)
     try:
-        got_array = np.asarray(got, dtype=float)
+        got_array = np.asarray(got)
+        if got_array.dtype.kind not in "biufc":
+            raise TypeError(got_array.dtype)
     except (TypeError, ValueError) as error:
         raise Mismatch(f"{what}: not an array of numbers: {got!r}") from error
-    error = float(np.max(relative_error(np.asarray(expected, float), got_array), initial=0.0))
+    if kinds and got_array.dtype.kind == "c" and expected_array.dtype.kind != "c":
+        # docs/complex.md: a real argument's gradient is real (and so is a real value)
+        raise Mismatch(f"{what}: complex ({got_array.dtype}) where a real result is expected: "
+                       f"{got!r}")
+    if expected_array.dtype.kind == "c" or got_array.dtype.kind == "c":
+        scale = np.maximum(1.0, np.maximum(np.abs(expected_array), np.abs(got_array)))
+        errors = np.abs(expected_array - got_array) / scale
+    else:
+        errors = relative_error(np.asarray(expected, float), np.asarray(got, float))
+    error = float(np.max(errors, initial=0.0))
     if not error <= tolerance:
         raise Mismatch(f"{what}: relative error {error:.2e}\n  got      {got!r}\n"
                        f"  expected {expected!r}")
@@ -382,9 +431,15 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
     tolerance = TOLERANCE_32 if float32 else TOLERANCE
     agreement = AGREEMENT_32 if float32 else AGREEMENT
     every = tuple(range(len(args)))
+    if program.output != "real":
+        special = check_holomorphic if program.output == "holomorphic" else check_complex_valued
+        return special(program, module, args, result, rng, only)
 
     try:
-        value = np.asarray(module.g(*copies(reference)), dtype=float)
+        value = np.asarray(module.g(*copies(reference)))
+        if np.iscomplexobj(value):
+            raise Skip("a complex value in a real program (a bug of the generator)")
+        value = value.astype(float)
         if not np.all(np.isfinite(value)) or np.max(np.abs(value), initial=0.0) > LARGEST:
             raise Skip("the value is too large")
         if tied_at(module.g, module, reference) or tied_at(module.g, module, args):
@@ -441,7 +496,8 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
         try:
             for position, a, b in zip(program.wrt, results["reverse"], results["forward"],
                                       strict=True):
-                compare(f"forward vs reverse for argument {position}", a, b, agreement)
+                compare(f"forward vs reverse for argument {position}", a, b, agreement,
+                        kinds=False)
         except Mismatch as error:
             result.outcomes["grad forward"] = Outcome("grad forward", "wrong", str(error))
 
@@ -463,7 +519,8 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
         try:
             for position, a, b in zip(every, jacobians["jacrev"], jacobians["jacfwd"],
                                       strict=True):
-                compare(f"jacrev vs jacfwd for argument {position}", a, b, agreement)
+                compare(f"jacrev vs jacfwd for argument {position}", a, b, agreement,
+                        kinds=False)
         except Mismatch as error:
             result.outcomes["jacfwd"] = Outcome("jacfwd", "wrong", str(error))
 
@@ -492,8 +549,7 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
         if result.outcomes.get(f"grad {mode}", Outcome("", "")).kind != "right" or (
                 program.wrt != every):
             continue
-        tangents = [rng.uniform(-1, 1, np.shape(a)) if np.ndim(a) else float(rng.uniform(-1, 1))
-                    for a in reference]
+        tangents = [direction(rng, a) for a in reference]
         try:
             expected = numeric_hvp(grads[mode], reference, tangents)
         except Skip:
@@ -563,15 +619,155 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
     return result
 
 
+def direction(rng: np.random.Generator, a):
+    """A random tangent for the argument ``a``: complex for a complex one."""
+    shape = np.shape(a)
+    t = rng.uniform(-1, 1, shape)
+    if np.iscomplexobj(a):
+        t = t + 1j * rng.uniform(-1, 1, shape)
+    return t if np.ndim(a) else (complex(t) if np.iscomplexobj(a) else float(t))
+
+
+def check_complex_valued(program: Program, module, args, result: Result, rng,
+                         only: str | None) -> Result:
+    """A program whose value is complex: ``grad`` must refuse it in each mode, with a
+    ComplexOutputError (right) or another AutodiffError (refused), never return a gradient;
+    ``vjp`` of ``g`` (complex values) pulls a complex cotangent back to the gradient of
+    Re sum(conj(w) g), packed as d/dx + i d/dy for a complex input."""
+    reference = as_float64(args)
+    every = tuple(range(len(args)))
+    try:
+        value = np.asarray(module.g(*copies(reference)))
+        if not np.all(np.isfinite(value)) or np.max(np.abs(value), initial=0.0) > LARGEST:
+            raise Skip("the value is too large")
+        if tied_at(module.g, module, reference) or tied_at(module.g, module, args):
+            raise Skip("a tie at the point (a kink of an intermediate)")
+        if not np.iscomplexobj(module.f(*copies(reference))):
+            raise Skip("a real value in a complex-valued program (a bug of the generator)")
+        partials = numeric_partials(module.g, reference, every) if only in (None, "vjp") else {}
+    except Skip as skip:
+        result.skipped = str(skip)
+        return result
+    except Exception:
+        result.skipped = "the plain program raised: " + traceback.format_exc(limit=-1)
+        return result
+    tolerance = TOLERANCE_32 if program.inputs.float32 else TOLERANCE
+
+    for mode in ("reverse", "forward"):
+        name = f"complex-valued {mode}"
+        if only not in (None, name):
+            continue
+
+        def body(inputs, mode=mode):
+            got = autodiffx.value_and_grad(module.f, wrt=program.wrt, mode=mode)(*inputs)
+            raise Mismatch(f"grad of a complex-valued function returned {got!r}")
+
+        inputs = copies(args)
+        outcome = run_check(name, lambda b=body, i=inputs: b(i), inputs)
+        if outcome.kind == "refused" and outcome.detail.startswith("ComplexOutputError"):
+            outcome.kind = "right"
+        result.outcomes[name] = outcome
+
+    if only in (None, "vjp"):
+        cotangent = rng.uniform(-1, 1, value.shape) + 1j * rng.uniform(-1, 1, value.shape)
+
+        def vjp_body(inputs):
+            got_value, pullback = autodiffx.vjp(module.g, *inputs)
+            compare("vjp value", got_value, value, 1e-4 if program.inputs.float32 else 1e-9)
+            got = pullback(cotangent)
+            expected = pulled_back(partials, cotangent)
+            for position, g in zip(every, got, strict=True):
+                compare(f"vjp cotangent for argument {position}", g,
+                        regroup(expected, reference, position), tolerance)
+
+        inputs = copies(args)
+        result.outcomes["vjp"] = run_check("vjp", lambda: vjp_body(inputs), inputs)
+    return result
+
+
+def check_holomorphic(program: Program, module, args, result: Result, rng,
+                      only: str | None) -> Result:
+    """A holomorphic program of complex inputs: ``grad(f, holomorphic=True)`` in each mode
+    against the complex derivative f'(z) = df/dx by central differences (and df/dy = i f'(z)
+    checked first, that the program is holomorphic), and the modes against each other;
+    ``vjp`` of ``g`` as for a complex-valued program."""
+    every = tuple(range(len(args)))
+    try:
+        value = np.asarray(module.f(*copies(args)))
+        if not np.all(np.isfinite(value)) or np.max(np.abs(value), initial=0.0) > LARGEST:
+            raise Skip("the value is too large")
+        if tied_at(module.g, module, args):
+            raise Skip("a tie at the point (a kink of an intermediate)")
+        partials = numeric_partials(module.f, args, program.wrt)
+        for along_x, along_y in partials.values():
+            scale = np.maximum(1.0, np.abs(along_x))
+            if np.max(np.abs(along_y - 1j * along_x) / scale, initial=0.0) > 1e-5:
+                raise Skip("not holomorphic at the point (a bug of the generator, or a branch)")
+    except Skip as skip:
+        result.skipped = str(skip)
+        return result
+    except Exception:
+        result.skipped = "the plain program raised: " + traceback.format_exc(limit=-1)
+        return result
+    derivative = {key: along_x for key, (along_x, _) in partials.items()}
+    results = {}
+    for mode in ("reverse", "forward"):
+        name = f"holomorphic {mode}"
+        if only not in (None, name):
+            continue
+
+        def body(inputs, mode=mode):
+            got_value, got = autodiffx.value_and_grad(module.f, wrt=program.wrt, mode=mode,
+                                                      holomorphic=True)(*inputs)
+            compare(f"value ({mode}, holomorphic)", got_value, value, 1e-9)
+            got = got if isinstance(got, tuple) else (got,)
+            for position, g in zip(program.wrt, got, strict=True):
+                compare(f"f'(z) for argument {position} ({mode})", g,
+                        regroup(derivative, args, position), TOLERANCE)
+            results[mode] = got
+
+        inputs = copies(args)
+        result.outcomes[name] = run_check(name, lambda b=body, i=inputs: b(i), inputs)
+    if {"reverse", "forward"} <= results.keys():
+        try:
+            for position, a, b in zip(program.wrt, results["reverse"], results["forward"],
+                                      strict=True):
+                compare(f"forward vs reverse for argument {position}", a, b, AGREEMENT,
+                        kinds=False)
+        except Mismatch as error:
+            result.outcomes["holomorphic forward"] = Outcome("holomorphic forward", "wrong",
+                                                             str(error))
+    if only in (None, "vjp"):
+        try:
+            value_g = np.asarray(module.g(*copies(args)))
+            partials_g = numeric_partials(module.g, args, every)
+        except Skip:
+            return result
+        cotangent = rng.uniform(-1, 1, value_g.shape) + 1j * rng.uniform(-1, 1, value_g.shape)
+
+        def vjp_body(inputs):
+            got_value, pullback = autodiffx.vjp(module.g, *inputs)
+            compare("vjp value", got_value, value_g, 1e-9)
+            got = pullback(cotangent)
+            expected = pulled_back(partials_g, cotangent)
+            for position, g in zip(every, got, strict=True):
+                compare(f"vjp cotangent for argument {position}", g,
+                        regroup(expected, args, position), TOLERANCE)
+
+        inputs = copies(args)
+        result.outcomes["vjp"] = run_check("vjp", lambda: vjp_body(inputs), inputs)
+    return result
+
+
 def numeric_hvp(gradient: Callable, args, tangents):
     """d/dt gradient(args + t * tangents) at 0, by Richardson-extrapolated central
     differences of a gradient function (a value_and_grad)."""
     def at(step):
         moved = []
         for a, t in zip(args, tangents, strict=True):
-            moved.append(a + step * t if isinstance(a, np.ndarray) else float(a + step * t))
+            moved.append(a + step * t if isinstance(a, np.ndarray) else type(a)(a + step * t))
         got = gradient(*moved)[1]
-        return [np.asarray(g, float) for g in (got if isinstance(got, tuple) else (got,))]
+        return [np.asarray(g) for g in (got if isinstance(got, tuple) else (got,))]
 
     center = at(0.0)
     values = {step: at(step) for step in (H, 2 * H, -H, -2 * H)}
@@ -613,7 +809,7 @@ def shrink(program: Program, check: str, kind: str, folder: Path) -> Program:
         for inputs in current.inputs.simpler():
             wrt = tuple(i for i in current.wrt if i < len(inputs.names))
             candidate = render(Program(current.seed, current.index, inputs, current.constructs,
-                                       wrt or (0,)))
+                                       wrt or (0,), output=current.output))
             if fails(candidate):
                 current, changed = candidate, True
                 break
@@ -623,7 +819,8 @@ def shrink(program: Program, check: str, kind: str, folder: Path) -> Program:
 def failure_class(program: Program) -> str:
     """The constructs of a (shrunk) program and its unusual inputs."""
     names = sorted(set(program.names) - {"plain"})
-    return " + ".join(names + program.inputs.unusual()) or "plain"
+    output = [] if program.output == "real" else [f"output {program.output}"]
+    return " + ".join(names + program.inputs.unusual() + output) or "plain"
 
 
 # --------------------------------------------------------------------------- many programs
@@ -709,7 +906,8 @@ def refusal_table(run: Run) -> str:
     """Per construct (and input feature): programs containing it, then for each check the
     share refused, and the failures (wrong or crash) it took part in."""
     columns = list(CHECKS)
-    short = ["rev", "fwd", "jacrev", "jacfwd", "vjp", "hvp-r", "hvp-f", "reb-r", "reb-f", "edit"]
+    short = ["rev", "fwd", "jacrev", "jacfwd", "vjp", "hvp-r", "hvp-f", "reb-r", "reb-f", "edit",
+             "cv-r", "cv-f", "hol-r", "hol-f"]
     stats: dict[str, dict] = defaultdict(lambda: {"n": 0, "c": Counter(), "r": Counter(),
                                                   "bad": Counter()})
     for result in run.checked():
@@ -727,7 +925,12 @@ def refusal_table(run: Run) -> str:
     lines = [
         "refused % per check (wrong+crash count in brackets when any); '-' = not run",
         header, "-" * len(header)]
-    for feature in sorted(stats, key=lambda f: (f.startswith("input"), f)):
+    def order(feature: str) -> tuple:
+        complex_feature = feature.startswith(("complex:", "holomorphic:", "output")) or (
+            "complex" in feature and feature.startswith("input"))
+        return complex_feature, feature.startswith(("input", "output")), feature
+
+    for feature in sorted(stats, key=order):
         row = stats[feature]
         cells = []
         for column in columns:

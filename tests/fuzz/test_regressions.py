@@ -16,7 +16,10 @@ from .regressions import REGRESSIONS, RIGHT_OR_REFUSED, Regression
 from .test_fuzz import TOLERANCE
 
 H = 1e-5
-SECOND_ORDER = {"reverse over reverse": autodiffx.jacrev, "forward over reverse": autodiffx.jacfwd}
+SECOND_ORDER = {"reverse over reverse": (autodiffx.jacrev, "reverse"),
+                "forward over reverse": (autodiffx.jacfwd, "reverse"),
+                "forward over forward": (autodiffx.jacfwd, "forward")}
+"""Second-order mode -> (the outer transform, the inner gradient's mode)."""
 
 CASES = [
     pytest.param(
@@ -33,29 +36,37 @@ CASES = [
 
 
 def central(function, args, position):
-    """d function / d args[position], shaped output shape + argument shape."""
-    array = np.array(args[position], dtype=float)
+    """d function / d args[position], shaped output shape + argument shape: for a complex
+    argument d/dx + i d/dy (docs/complex.md), for a real one d/dx (never moved off the real
+    line)."""
+    complex_argument = np.iscomplexobj(args[position])
+    kind = complex if complex_argument else float
+    array = np.array(args[position], dtype=kind)
     columns = {}
     for entry in np.ndindex(array.shape):
-        values = []
-        for sign in (1.0, -1.0):
-            shifted = array.copy()
-            shifted[entry] += sign * H
-            moved = list(args)
-            moved[position] = float(shifted) if np.ndim(args[position]) == 0 else shifted
-            values.append(np.asarray(function(*copies(moved))))
-        columns[entry] = (values[0] - values[1]) / (2 * H)
-    result = np.zeros(np.shape(columns[next(iter(columns))]) + array.shape)
+        columns[entry] = 0.0
+        for direction in (1.0, 1j) if complex_argument else (1.0,):
+            values = []
+            for sign in (1.0, -1.0):
+                shifted = array.copy()
+                shifted[entry] += sign * H * direction
+                moved = list(args)
+                moved[position] = kind(shifted) if np.ndim(args[position]) == 0 else shifted
+                values.append(np.asarray(function(*copies(moved))))
+            columns[entry] = columns[entry] + direction * (values[0] - values[1]) / (2 * H)
+    first = np.asarray(columns[next(iter(columns))])
+    result = np.zeros(first.shape + array.shape, dtype=first.dtype if complex_argument or (
+        first.dtype.kind == "c") else float)
     for entry, column in columns.items():
         result[(Ellipsis, *entry)] = column
     return result
 
 
-def check_hessian(regression: Regression, outer) -> None:
+def check_hessian(regression: Regression, outer, inner: str = "reverse") -> None:
     size = len(regression.wrt)
     expected = regression.expected or ((None,) * size,) * size
     for i, row in zip(regression.wrt, expected, strict=True):
-        gradient = autodiffx.grad(regression.function, wrt=i)
+        gradient = autodiffx.grad(regression.function, wrt=i, mode=inner)
         blocks = outer(gradient, wrt=regression.wrt)(*copies(regression.args))
         for j, got, closed in zip(regression.wrt, blocks, row, strict=True):
             numeric = central(gradient, regression.args, j)
@@ -87,7 +98,18 @@ def compare_tree(got, numeric):
             compare_tree(got[key], numeric[key])
         return
     assert np.shape(got) == np.shape(numeric)
-    assert np.max(relative_error(numeric, np.asarray(got, dtype=float))) <= TOLERANCE
+    assert errors(numeric, got) <= TOLERANCE
+
+
+def errors(numeric, got) -> float:
+    """The largest relative error; a complex ``got`` where ``numeric`` is real is wrong
+    (docs/complex.md: the gradient of a real argument is real)."""
+    numeric, got = np.asarray(numeric), np.asarray(got)
+    if not np.iscomplexobj(numeric):
+        assert not np.iscomplexobj(got), f"a complex result for a real argument: {got!r}"
+        return float(np.max(relative_error(numeric, got), initial=0.0))
+    scale = np.maximum(1.0, np.maximum(np.abs(numeric), np.abs(got)))
+    return float(np.max(np.abs(numeric - got) / scale, initial=0.0))
 
 
 def check_right_or_refused(regression: Regression, mode: str) -> None:
@@ -125,7 +147,7 @@ def test_regression(regression: Regression, mode: str):
         check_right_or_refused(regression, mode)
         return
     if mode in SECOND_ORDER:
-        check_hessian(regression, SECOND_ORDER[mode])
+        check_hessian(regression, *SECOND_ORDER[mode])
         return
     gradient = autodiffx.grad(regression.function, wrt=regression.wrt, mode=mode)
     if isinstance(regression.expected, type):
@@ -140,4 +162,4 @@ def test_regression(regression: Regression, mode: str):
         assert np.shape(got) == np.shape(numeric)
         if closed is not None:
             np.testing.assert_allclose(got, closed, rtol=1e-12, atol=1e-12)
-        assert np.max(relative_error(numeric, got)) <= TOLERANCE
+        assert errors(numeric, got) <= TOLERANCE
