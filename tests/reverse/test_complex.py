@@ -261,6 +261,25 @@ def test_a_real_argument_then_a_complex_one_gets_two_codes():
     np.testing.assert_allclose(g(x), 4 * x ** 3)
 
 
+def on_the_cuts(z):
+    return np.sum(np.real(np.sqrt(z) * 1j) + np.imag(np.log(z)) * 2 + np.angle(z) ** 2)
+
+
+@settings(max_examples=20, deadline=None)
+@given(size=st.floats(0.2, 3.0), below=st.booleans())
+def test_branch_cuts_follow_the_side_the_signed_zero_names(size, below):
+    """On the negative real axis NumPy's sqrt, log and angle take the side that the sign
+    of the zero imaginary part names; reverse mode's derivative is the one from that side,
+    as forward mode's (docs/complex.md, "Branch cuts and kinks")."""
+    z = np.array([complex(-size, -0.0 if below else 0.0), complex(0.5, 1.0)])
+    reverse = grad(on_the_cuts)(z)
+    np.testing.assert_allclose(reverse, grad(on_the_cuts, mode="forward")(z), rtol=1e-12)
+    side = -1e-4 if below else 1e-4  # differences taken just off the cut, on that side
+    shifted = z + np.array([1j * side, 0])
+    np.testing.assert_allclose(reverse, numeric_gradient(on_the_cuts, shifted), rtol=1e-3,
+                               atol=1e-3)
+
+
 # --------------------------------------------------------------------------- second order
 
 
