@@ -469,19 +469,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
             hint="give one tangent per primal, of the same shape",
         )
     args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
-    seeds = []
-    for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True)):
-        tangent = arguments.as_differentiable(tangent, i)
-        if np.iscomplexobj(tangent) or np.iscomplexobj(primal):  # refused for a real primal
-            tangent = np.asarray(tangent, dtype=complex)
-        elif type(tangent) is not np.ndarray or tangent.dtype != np.float64:
-            tangent = np.asarray(tangent, dtype=float)
-        if tangent.shape != np.shape(primal):
-            raise ArgumentError(
-                f"tangent {i} has shape {tangent.shape} but its primal has shape "
-                f"{np.shape(primal)}"
-            )
-        seeds.append(tangent.reshape((1, *tangent.shape)))
+    seeds = [driver.seed(primal, arguments.as_differentiable(tangent, i), i)
+             for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True))]
     value, out = driver.push(f, args, {}, range(len(args)), seeds)
     tangent_out = out[0]
     if np.ndim(value) == 0:

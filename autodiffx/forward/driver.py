@@ -25,6 +25,22 @@ from .dual import Dual, mismatch_error, new_dual, new_level, value_dtype
 SEED_BUDGET = 2**22
 
 
+def seed(primal, tangent, position: int) -> np.ndarray:
+    """The seed of one direction, ``tangent``, for the argument ``primal`` at ``position``:
+    shape ``(1, *np.shape(primal))``, float64, or complex when either is complex (which
+    :func:`push` refuses for a real primal)."""
+    if type(tangent) is not np.ndarray or tangent.dtype != np.float64 or (
+            value_dtype(primal).kind == "c"):
+        complex_values = np.iscomplexobj(tangent) or value_dtype(primal).kind == "c"
+        tangent = np.asarray(tangent, dtype=complex if complex_values else float)
+    if tangent.shape != np.shape(primal):
+        raise ArgumentError(
+            f"tangent {position} has shape {tangent.shape} but its primal has shape "
+            f"{np.shape(primal)}"
+        )
+    return tangent[np.newaxis]
+
+
 def push(
     f: Callable,
     args: Sequence,

@@ -166,13 +166,15 @@ class Dual(Traced):
         return apply(registry.require(ufunc), ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if func not in _SPECIAL_FUNCTIONS:
+            return apply(registry.lookup(func) or registry.require(func), func, args, kwargs)
         if func in _DTYPE_QUERIES:
             # np.result_type(g, float) in generated code: about dtypes, never derivatives
             return func(*(value_dtype(a) if isinstance(a, Dual) else a for a in args), **kwargs)
         if func in _SPLIT_AXIS:
             return _split(func, args, kwargs)
         rule = registry.require(func)
-        if func in _FRESH_LIKE and args and isinstance(args[0], Dual):
+        if args and isinstance(args[0], Dual):  # np.zeros_like and its kin
             return _fresh_like(func, args, kwargs)
         return apply(rule, func, args, kwargs)
 
@@ -835,7 +837,8 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
                 owns = not _overlaps_an_input(ans, args)
     elif kind is not np.float64 and kind is not float:
         _check_value(ans, function)
-    out_rank = ans.ndim if kind is np.ndarray else np.ndim(ans)
+    plain = kind is np.ndarray or kind is np.float64  # with .ndim and .shape, unlike a float
+    out_rank = ans.ndim if plain else np.ndim(ans)
     tangent = None
     for arg, tangent_rule in zip(args, rule.tangents, strict=False):
         if tangent_rule is None or not isinstance(arg, Dual) or arg.level != level:
@@ -856,7 +859,7 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
         raise mismatch_error(f"the tangent {registry.describe(function)} computed")
     if type(tangent) is np.ndarray and tangent.base is not None:
         tangent = _unshared(tangent, args)
-    shape = ans.shape if kind is np.ndarray else np.shape(ans)
+    shape = ans.shape if plain else np.shape(ans)
     if tangent.shape[1:] != shape:
         tangent = _fit(tangent, ans)
     dual = new_dual(ans, tangent, level)
@@ -903,6 +906,8 @@ def _apply_outputs(rule, function, args, kwargs, level):
 
 _SPLIT_AXIS = {np.split: None, np.array_split: None, np.vsplit: 0, np.dsplit: 2,
                np.hsplit: "columns"}
+_SPECIAL_FUNCTIONS = frozenset((*_FRESH_LIKE, *_DTYPE_QUERIES, *_SPLIT_AXIS))
+"""The functions ``Dual.__array_function__`` handles itself, not by their rules."""
 
 
 def _add_at(ufunc, target, index, value) -> None:

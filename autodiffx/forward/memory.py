@@ -35,10 +35,14 @@ class Mirror:
 
     def __init__(self, primal: np.ndarray, k: int, dtype):
         self.owner = owner(primal)
-        low, high = byte_bounds(self.owner)
-        self.low = low
         self.itemsize = self.owner.itemsize
-        self.count = (high - low) // self.itemsize
+        if self.owner.flags.c_contiguous:  # the common case: its entries in order, no gaps
+            self.low = self.owner.__array_interface__["data"][0]
+            self.count = self.owner.size
+        else:
+            low, high = byte_bounds(self.owner)
+            self.low = low
+            self.count = (high - low) // self.itemsize
         self.memory = np.zeros((k, self.count), dtype=dtype)
 
 
@@ -57,6 +61,10 @@ def tangent_view(mirror: Mirror, array: np.ndarray) -> np.ndarray | None:
         return None
     if array.size == 0 or k == 0:
         return np.zeros((k, *array.shape), dtype=memory.dtype)
+    if array is mirror.owner and array.flags.c_contiguous:  # the whole buffer, in order
+        view = memory.reshape((k, *array.shape))
+        view.flags.writeable = array.flags.writeable
+        return view
     start = array.__array_interface__["data"][0] - mirror.low  # bytes into the buffer
     first = last = start  # the offsets of the view's first and last entries in memory
     tsize = memory.itemsize
