@@ -20,6 +20,15 @@ transformed function and a new one) against central differences of the rebound p
 and, for one program in ten, ``grad`` in reverse mode of a fresh import whose file is edited
 before the first transform (it must differentiate the code that runs, or refuse).
 
+**Complex numbers** (docs/complex.md). For a complex argument the reference is
+d/dx + i d/dy of each entry, by differences in the real and the imaginary direction; a real
+argument is moved along the real line only, and its gradient must be real (a complex one is
+wrong even with imaginary part 0). A program with a complex value must be refused by
+``grad`` ("complex-valued reverse/forward": a ComplexOutputError is right), and its ``vjp``
+pulls a complex cotangent w back to the gradient of Re sum(conj(w) g). A holomorphic
+program is checked with ``grad(f, holomorphic=True)`` against f'(z) = df/dx
+("holomorphic reverse/forward").
+
 **Tolerances.** The reference is always computed in float64 (integer inputs are promoted to
 float64 by the API, so their true gradient is the float64 gradient at the same point; a
 float32 input's reference is its float64 value). Central differences use Richardson
