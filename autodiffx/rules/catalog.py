@@ -45,12 +45,22 @@ with SciPy checks that the list is exactly the registered SciPy rules.
 | `scipy.special.gammaln`, `scipy.special.digamma` | `x` | d gammaln = digamma (also for negative x), d digamma = polygamma(1, x). |
 | `scipy.special.polygamma` | `x` | d polygamma(n, x) = polygamma(n + 1, x); the order n is an integer. |
 | `scipy.special.xlogy`, `scipy.special.xlog1py` | `x`, `y` | xlogy(0, y) = 0; d/dx = log(y), d/dy = x / y, taken as 0 where x = 0 (xlog1py likewise with 1 + y). |
+| `scipy.special.erfinv`, `scipy.special.erfcinv` | `x` | Infinite slope at ±1 (erfinv) and at 0 and 2 (erfcinv). |
+| `scipy.special.gamma`, `scipy.special.rgamma` | `x` | Γ' = Γ ψ; infinite at the poles 0, -1, -2, ... |
+| `scipy.special.multigammaln` | `a` | The dimension d is an integer. |
+| `scipy.special.beta`, `scipy.special.betaln` | `a`, `b` | betaln as gammaln: the derivative of the logarithm of the absolute value. |
+| `scipy.special.betainc` | `x` | Not in the shape parameters a and b. |
+| `scipy.special.gammainc`, `scipy.special.gammaincc` | `x` | Not in the shape a. |
+| `scipy.special.j0`, `scipy.special.j1`, `scipy.special.y0`, `scipy.special.y1`, `scipy.special.i0`, `scipy.special.i1` | `x` | From the Bessel recurrences. |
+| `scipy.special.jv`, `scipy.special.yv`, `scipy.special.yn`, `scipy.special.iv`, `scipy.special.ive` | `x` | From the recurrences; not in the order v. |
+| `scipy.special.gammasgn` | (derivative 0) | The sign of Γ. |
 | `scipy.linalg.solve_triangular` | `a`, `b` | a of one matrix (trans 0, 1, 2, 'N', 'T', 'C'); only the triangle it reads has a derivative (not the diagonal with unit_diagonal=True). |
 | `scipy.linalg.cho_solve` | `b` | The Cholesky factor c in (c, lower) is refused. |
 | `scipy.linalg.expm` | `a` | From the block matrix expm([[a, e], [0, a]]). |
+| `scipy.signal.convolve` | `in1`, `in2` | Operands of the same rank; modes 'full', 'valid', 'same'. Registered when scipy.signal is imported (before or after autodiffx). |
 
 Forward mode reaches the functions that are not ufuncs (logsumexp, softmax, log_softmax,
-polygamma, solve_triangular, cho_solve, expm) through the names in `scipy.special` and
+polygamma, multigammaln, solve_triangular, cho_solve, expm, convolve) through the names in `scipy.special` and
 `scipy.linalg`, which importing autodiffx rebinds to versions that dispatch on values being
 differentiated (and otherwise call SciPy's own at once); a name imported from SciPy before
 autodiffx was imported keeps SciPy's function, which forward mode refuses (reverse mode

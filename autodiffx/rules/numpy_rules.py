@@ -29,13 +29,22 @@ from .registry import _broadcast_rank, defrule, elementwise, nondifferentiable, 
 
 # --------------------------------------------------------------------------- arithmetic
 
-elementwise(np.add, "1", "1")
-elementwise(np.subtract, "1", "-1")
-elementwise(np.multiply, "y", "x")
+# Python's operator functions (operator.add passed as a function, as code that folds with
+# functools.reduce does) share the rule of the ufunc their operator maps to.
+
+
+def _with_operator(rule, function):
+    return register(dataclasses.replace(rule, primitives=(*rule.primitives, function)))
+
+
+_with_operator(elementwise(np.add, "1", "1"), operator.add)
+_with_operator(elementwise(np.subtract, "1", "-1"), operator.sub)
+_with_operator(elementwise(np.multiply, "y", "x"), operator.mul)
 # np.divide(1, y), not 1 / y: y may be a Python number, and 0 (x / len(x) of an empty x)
 # must give inf as NumPy does, not a ZeroDivisionError; likewise for log, log1p, arctanh.
-elementwise(np.divide, "np.divide(1, y)", "-ans / y", singular=True, name="divide")
-elementwise(np.negative, "-1")
+_with_operator(elementwise(np.divide, "np.divide(1, y)", "-ans / y", singular=True,
+                           name="divide"), operator.truediv)
+_with_operator(elementwise(np.negative, "-1"), operator.neg)
 elementwise(np.positive, "1")
 
 
@@ -91,7 +100,7 @@ defrule(
 )
 elementwise(np.square, "2 * x")
 elementwise(np.reciprocal, "-(ans ** 2)", singular=True)
-elementwise(np.remainder, "1", "-np.floor_divide(x, y)")
+_with_operator(elementwise(np.remainder, "1", "-np.floor_divide(x, y)"), operator.mod)
 
 # --------------------------------------------------------------------------- elementary
 

@@ -1,7 +1,9 @@
 """Rules for a few SciPy functions, registered only when SciPy is installed (the ``scipy``
 extra): ``scipy.special`` (logsumexp, softmax, log_softmax, expit, logit, erf, erfc,
-gammaln, digamma, polygamma, xlogy, xlog1py) and ``scipy.linalg`` (solve_triangular,
-cho_solve, expm).
+erfinv, erfcinv, gamma, rgamma, gammasgn, gammaln, multigammaln, digamma, polygamma, beta,
+betaln, betainc, gammainc, gammaincc, xlogy, xlog1py, and the Bessel functions j0, j1, jv,
+y0, y1, yv, yn, i0, i1, iv, ive), ``scipy.linalg`` (solve_triangular, cho_solve, expm) and
+``scipy.signal.convolve`` (once scipy.signal is imported).
 
 The ufuncs of ``scipy.special`` reach forward mode through NumPy's ufunc protocol, like
 ``np.tanh``. The others are Python functions that turn their arguments into plain arrays,
@@ -22,7 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.abc
+import importlib.util
 import inspect
+import sys
 
 import numpy as np
 import scipy.linalg
@@ -32,7 +37,7 @@ from ..errors import ArgumentError, MissingRuleError
 from . import helpers, registry
 from .helpers import shift_axis
 from .lifting import Traced
-from .registry import defrule, elementwise
+from .registry import defrule, elementwise, nondifferentiable
 
 # --------------------------------------------------------------------------- dispatching
 
@@ -96,6 +101,7 @@ polygamma, _polygamma = _install(scipy.special, "polygamma")
 solve_triangular, _solve_triangular = _install(scipy.linalg, "solve_triangular")
 cho_solve, _cho_solve = _install(scipy.linalg, "cho_solve")
 expm, _expm = _install(scipy.linalg, "expm")
+multigammaln, _multigammaln = _install(scipy.special, "multigammaln")
 digamma = scipy.special.digamma
 
 SCIPY_NAMES = {
@@ -104,12 +110,20 @@ SCIPY_NAMES = {
         ("special", (logsumexp, _logsumexp, softmax, _softmax, log_softmax, _log_softmax,
                      polygamma, _polygamma, scipy.special.expit, scipy.special.logit,
                      scipy.special.erf, scipy.special.erfc, scipy.special.gammaln,
-                     scipy.special.digamma, scipy.special.xlogy, scipy.special.xlog1py)),
+                     scipy.special.digamma, scipy.special.xlogy, scipy.special.xlog1py,
+                     scipy.special.gamma, scipy.special.rgamma, scipy.special.gammasgn,
+                     scipy.special.beta, scipy.special.betaln, scipy.special.betainc,
+                     scipy.special.gammainc, scipy.special.gammaincc, scipy.special.erfinv,
+                     scipy.special.erfcinv, scipy.special.j0, scipy.special.j1,
+                     scipy.special.jv, scipy.special.y0, scipy.special.y1, scipy.special.yv,
+                     scipy.special.yn, scipy.special.i0, scipy.special.i1, scipy.special.iv,
+                     scipy.special.ive, multigammaln, _multigammaln)),
         ("linalg", (solve_triangular, _solve_triangular, cho_solve, _cho_solve, expm, _expm)),
     )
     for f in functions
 }
 SCIPY_NAMES[id(digamma)] = "scipy.special.digamma"  # the ufunc's own name is psi
+SCIPY_NAMES[id(scipy.special.jv)] = "scipy.special.jv"  # also named jn
 """How messages and the catalog name each SciPy primitive (``scipy.special.erf``)."""
 
 # --------------------------------------------------------------------------- helpers
@@ -194,6 +208,45 @@ def expm_derivative(a, e):
     return expm(np.concatenate([top, bottom], axis=-2))[..., :n, n:]
 
 
+def logsumexp_operand(a):
+    """``a`` as SciPy's logsumexp reads it: a 0-d ``a`` as the 1-d array [a] (so that
+    ``axis=0`` is allowed and ``keepdims=True`` gives shape (1,))."""
+    return np.reshape(a, (1,)) if np.ndim(a) == 0 else a
+
+
+def convolve_full_cotangent(g, in1, in2, mode="full"):
+    """The cotangent ``g`` of ``convolve(in1, in2, mode)`` placed in the full convolution
+    it was cut from (zeros elsewhere): 'same' and 'valid' keep its centre, as SciPy cuts."""
+    pads = []
+    for n, m, size in zip(np.shape(in1), np.shape(in2), np.shape(g), strict=True):
+        full = n + m - 1
+        start = {"full": 0, "same": (m - 1) // 2, "valid": min(n, m) - 1}[mode]
+        pads.append((start, full - start - size))
+    return np.pad(g, pads) if any(any(p) for p in pads) else g
+
+
+def convolve_adjoint(g, in1, in2, mode, operand):
+    """The cotangent of operand 0 (``in1``) or 1 (``in2``) of ``convolve(in1, in2, mode)``:
+    the full cotangent correlated with the other operand (a convolution with it reversed)."""
+    full = convolve_full_cotangent(g, in1, in2, mode) if np.ndim(in1) else g
+    return convolve(full, np.flip(in2 if operand == 0 else in1), mode="valid")
+
+
+def logsumexp_partials(g, ans, a, axis=None, keepdims=False):
+    """The cotangent ``g`` of ``logsumexp(a, axis, keepdims=keepdims)`` times
+    exp(a - logsumexp), in the shape of ``a`` (also of a 0-d ``a``, read as [a])."""
+    operand = logsumexp_operand(a)
+    partials = helpers.unreduce(g, operand, axis, keepdims) * np.exp(
+        operand - helpers.unreduce(ans, operand, axis, keepdims))
+    return np.reshape(partials, ()) if np.ndim(a) == 0 and np.size(partials) == 1 else partials
+
+
+def multigammaln_derivative(a, d):
+    """d/da log Γ_d(a) = Σ_{j<d} ψ(a − j/2), the multivariate gamma function's log."""
+    a = np.asarray(a, dtype=float)
+    return np.sum(digamma(a[..., None] - np.arange(d) / 2.0), axis=-1)
+
+
 def _check_logsumexp(a=None, axis=None, b=None, keepdims=False, return_sign=False, **_):
     if return_sign:
         raise MissingRuleError(
@@ -223,6 +276,22 @@ SCIPY_HELPERS = {
     "triangle_of": triangle_of,
     "solve_triangular_adjoint": solve_triangular_adjoint,
     "expm_derivative": expm_derivative,
+    "multigammaln_derivative": multigammaln_derivative,
+    "convolve_adjoint": convolve_adjoint,
+    "logsumexp_partials": logsumexp_partials,
+    "gammaln": scipy.special.gammaln,
+    "betaln": scipy.special.betaln,
+    "j0": scipy.special.j0,
+    "j1": scipy.special.j1,
+    "jv": scipy.special.jv,
+    "y0": scipy.special.y0,
+    "y1": scipy.special.y1,
+    "yv": scipy.special.yv,
+    "yn": scipy.special.yn,
+    "i0": scipy.special.i0,
+    "i1": scipy.special.i1,
+    "iv": scipy.special.iv,
+    "ive": scipy.special.ive,
 }
 """The names the adjoint expressions above use besides NumPy's and the plain helpers."""
 
@@ -241,12 +310,15 @@ def _unreduce_weights(a, ans, axis, keepdims, b):
 
 def _logsumexp_tangent_a(t, ans, a, axis=None, b=None, keepdims=False, return_sign=False):
     _check_logsumexp(return_sign=return_sign)
+    a = logsumexp_operand(a)
     weights = _unreduce_weights(a, ans, axis, keepdims, b)
-    return np.sum(t * weights, axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+    t = helpers.pad_tangent(t, np.ndim(weights))
+    return np.sum(t * weights, axis=shift_axis(axis, np.ndim(weights)), keepdims=keepdims)
 
 
 def _logsumexp_tangent_b(t, ans, a, axis=None, b=None, keepdims=False, return_sign=False):
     _check_logsumexp(return_sign=return_sign)
+    a = logsumexp_operand(a)
     weights = np.broadcast_to(np.exp(a - helpers.unreduce(ans, a, axis, keepdims)),
                               np.broadcast_shapes(np.shape(a), np.shape(b)))
     t = helpers.pad_tangent(t, np.ndim(weights))
@@ -254,6 +326,8 @@ def _logsumexp_tangent_b(t, ans, a, axis=None, b=None, keepdims=False, return_si
 
 
 def _logsumexp_rank(rank, *others, keepdims=False, **keywords):
+    if rank == 0 and not others:  # a 0-d a is read as [a]
+        return 1 if keepdims else 0
     if rank is None or keepdims:
         return rank
     return 0 if not others and "axis" not in keywords else None
@@ -267,11 +341,10 @@ LOGSUMEXP = defrule(
     keywords={"keepdims": False, "return_sign": False},
     tangents=(_logsumexp_tangent_a, None, _logsumexp_tangent_b),
     adjoints=(
-        _LOGSUMEXP_REFUSAL + "unbroadcast(unreduce(g, a, axis, keepdims) "
-        "* np.exp(a - unreduce(ans, a, axis, keepdims)) * (1 if b is None else b), a)",
+        _LOGSUMEXP_REFUSAL + "unbroadcast(logsumexp_partials(g, ans, a, axis, keepdims) "
+        "* (1 if b is None else b), a)",
         None,
-        _LOGSUMEXP_REFUSAL + "unbroadcast(unreduce(g, a, axis, keepdims) "
-        "* np.exp(a - unreduce(ans, a, axis, keepdims)), b)",
+        _LOGSUMEXP_REFUSAL + "unbroadcast(logsumexp_partials(g, ans, a, axis, keepdims), b)",
     ),
     optional=2,
     name="scipy.special.logsumexp",
@@ -327,6 +400,64 @@ elementwise(scipy.special.xlog1py, "np.log1p(y)", "np.where(x == 0, 0.0, x / (1 
             singular=(True, False),
             doc="xlog1py(0, y) = 0; d/dx = log1p(y), d/dy = x / (1 + y), taken as 0 where "
             "x = 0.", name="scipy.special.xlog1py")
+
+
+# The gamma and beta families. At a pole of Γ (0, -1, -2, ...) the derivatives are infinite.
+elementwise(scipy.special.gamma, "ans * digamma(x)", singular=True, name="scipy.special.gamma",
+            doc="Γ'(x) = Γ(x) ψ(x); infinite at the poles 0, -1, -2, ...")
+elementwise(scipy.special.rgamma, "-ans * digamma(x)", singular=True,
+            name="scipy.special.rgamma", doc="(1/Γ)' = -ψ(x)/Γ(x).")
+nondifferentiable(scipy.special.gammasgn, name="scipy.special.gammasgn")
+elementwise(scipy.special.beta, "ans * (digamma(a) - digamma(a + b))",
+            "ans * (digamma(b) - digamma(a + b))", params=("a", "b"), singular=True,
+            name="scipy.special.beta")
+elementwise(scipy.special.betaln, "digamma(a) - digamma(a + b)",
+            "digamma(b) - digamma(a + b)", params=("a", "b"), singular=True,
+            name="scipy.special.betaln",
+            doc="The derivative of log|B(a, b)|, as for gammaln.")
+elementwise(scipy.special.betainc, None, None,
+            "np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - betaln(a, b))",
+            params=("a", "b", "x"), singular=True, name="scipy.special.betainc",
+            doc="Differentiable in x only (the density of the beta distribution); not in "
+            "the shape parameters a and b.")
+elementwise(scipy.special.gammainc, None, "np.exp((a - 1) * np.log(x) - x - gammaln(a))",
+            params=("a", "x"), singular=True, name="scipy.special.gammainc",
+            doc="Differentiable in x only (the density of the gamma distribution); not in "
+            "the shape a.")
+elementwise(scipy.special.gammaincc, None, "-np.exp((a - 1) * np.log(x) - x - gammaln(a))",
+            params=("a", "x"), singular=True, name="scipy.special.gammaincc",
+            doc="Differentiable in x only; not in the shape a.")
+registry.register(dataclasses.replace(
+    elementwise(multigammaln, "multigammaln_derivative(a, d)", None, params=("a", "d"),
+                name="scipy.special.multigammaln",
+                doc="Differentiable in a; the dimension d is an integer."),
+    primitives=(multigammaln, _multigammaln)))
+
+# The inverse error functions: the reciprocal of erf' at the result.
+elementwise(scipy.special.erfinv, "np.sqrt(np.pi) / 2 * np.exp(ans ** 2)",
+            name="scipy.special.erfinv", doc="Infinite at -1 and 1.")
+elementwise(scipy.special.erfcinv, "-np.sqrt(np.pi) / 2 * np.exp(ans ** 2)",
+            name="scipy.special.erfcinv", doc="Infinite at 0 and 2.")
+
+# Bessel functions, from their recurrences: J' = (J_{v-1} - J_{v+1}) / 2, and so on.
+elementwise(scipy.special.j0, "-j1(x)", name="scipy.special.j0")
+elementwise(scipy.special.j1, "0.5 * (j0(x) - jv(2, x))", name="scipy.special.j1")
+elementwise(scipy.special.y0, "-y1(x)", singular=True, name="scipy.special.y0")
+elementwise(scipy.special.y1, "0.5 * (y0(x) - yv(2, x))", singular=True,
+            name="scipy.special.y1")
+elementwise(scipy.special.i0, "i1(x)", name="scipy.special.i0")
+elementwise(scipy.special.i1, "0.5 * (i0(x) + iv(2, x))", name="scipy.special.i1")
+for _bessel, _partial, _doc in (
+    (scipy.special.jv, "0.5 * (jv(v - 1, x) - jv(v + 1, x))", "J_v'"),
+    (scipy.special.yv, "0.5 * (yv(v - 1, x) - yv(v + 1, x))", "Y_v'"),
+    (scipy.special.yn, "0.5 * (yn(v - 1, x) - yn(v + 1, x))", "Y_n' (n a whole number)"),
+    (scipy.special.iv, "0.5 * (iv(v - 1, x) + iv(v + 1, x))", "I_v'"),
+    (scipy.special.ive, "0.5 * (ive(v - 1, x) + ive(v + 1, x)) - np.sign(x) * ans",
+     "ive = I_v(x) exp(-|x|)"),
+):
+    elementwise(_bessel, None, _partial, params=("v", "x"), singular=True,
+                name=SCIPY_NAMES[id(_bessel)],
+                doc=f"Differentiable in x ({_doc}); not in the order v.")
 
 # --------------------------------------------------------------------------- scipy.linalg
 
@@ -400,3 +531,88 @@ defrule(
     doc="The derivative from the block matrix expm([[a, e], [0, a]]).",
 )
 
+# --------------------------------------------------------------------------- scipy.signal
+# scipy.signal takes longer to import than NumPy and the rest of autodiffx together, so its
+# rule is installed when something imports it: at once if it already was, else by a finder
+# that waits for its import. Either way, the order of the imports does not matter.
+
+
+class _AfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Runs ``then()`` right after the module ``name`` is first imported."""
+
+    def __init__(self, name, then):
+        self.name, self.then, self.loader = name, then, None
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # one import only; the real finders find the spec
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        self.loader, spec.loader = spec.loader, self
+        return spec
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        module.__spec__.loader = module.__loader__ = self.loader
+        self.then()
+
+
+def when_imported(name, then):
+    """Call ``then()`` once the module ``name`` is imported (now, if it already is)."""
+    if name in sys.modules:
+        then()
+    else:
+        sys.meta_path.insert(0, _AfterImport(name, then))
+
+
+def _convolve_tangent_in1(t, ans, in1, in2, mode="full", method="auto"):
+    return np.stack([convolve(direction, in2, mode=mode, method=method) for direction in t])
+
+
+def _convolve_tangent_in2(t, ans, in1, in2, mode="full", method="auto"):
+    return np.stack([convolve(in1, direction, mode=mode, method=method) for direction in t])
+
+
+def _check_convolve(in1=None, in2=None, mode="full", method="auto", **_):
+    if np.ndim(in1) != np.ndim(in2):
+        raise MissingRuleError(
+            "scipy.signal.convolve of arrays of different ranks has no derivative rule",
+            hint="give both operands the same number of axes (np.reshape)")
+
+
+convolve = _convolve = CONVOLVE = None  # until scipy.signal is imported
+
+
+def _install_signal():
+    global convolve, _convolve, CONVOLVE
+    convolve, _convolve = _install(sys.modules["scipy.signal"], "convolve")
+    for function in (convolve, _convolve):
+        SCIPY_NAMES[id(function)] = "scipy.signal.convolve"
+    registry.add_helpers({"convolve": convolve})
+    registry.DISPLAY_NAMES.update(SCIPY_NAMES)
+    CONVOLVE = _convolve_rule()
+
+
+def _convolve_rule():
+    rule = defrule(
+        (convolve, _convolve),
+        "in1 in2",
+        keywords={"mode": "full", "method": "auto"},
+        tangents=(_convolve_tangent_in1, _convolve_tangent_in2),
+        adjoints=("convolve_adjoint(g, in1, in2, mode, 0)",
+                  "convolve_adjoint(g, in1, in2, mode, 1)"),
+        name="scipy.signal.convolve",
+        rank=lambda rank1, rank2, **_: rank1 if rank1 is not None else rank2,
+        doc="Bilinear: each operand's cotangent is the (zero-padded) cotangent correlated "
+        "with the other operand. Both operands have the same number of axes.",
+    )
+    object.__setattr__(rule, "before_apply", _check_convolve)
+    return rule
+
+
+when_imported("scipy.signal", _install_signal)

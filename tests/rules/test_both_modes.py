@@ -51,8 +51,8 @@ def _spelling(function) -> str:
     """How the generated program names ``function``."""
     if function in (builtins.max, builtins.min, builtins.abs):
         return function.__name__
-    if function is operator.getitem:
-        return "operator.getitem"
+    if getattr(operator, getattr(function, "__name__", ""), None) is function:
+        return "operator." + function.__name__  # operator.getitem, operator.add, ...
     if id(function) in DISPLAY_NAMES:  # the scipy extra: scipy.special.erf
         if hasattr(function, "__module__") and not isinstance(function, np.ufunc) and (
                 function.__module__ not in ("scipy.special", "scipy.linalg")):
@@ -117,7 +117,8 @@ def program_for(rule, case: Case, args, tmp_path):
         body = (f"    {', '.join(names)}, = {call}\n    return "
                 + " + ".join(f"np.sum({n} * WEIGHTS[{k}])" for k, n in enumerate(names))
                 + "\n")
-    imports = "import scipy.linalg\nimport scipy.special\n" if call.startswith("scipy.") else ""
+    imports = ("import scipy.linalg\nimport scipy.signal\nimport scipy.special\n"
+               if call.startswith("scipy.") else "")
     if function is scatter_add:
         imports = "\nfrom autodiffx.rules.helpers import scatter_add\n"
     source = (
