@@ -94,7 +94,7 @@ CONJUGATED_PRIMALS = frozenset({
     "multiply", "divide", "power", "square", "reciprocal", "sqrt", "exp", "exp2", "expm1",
     "log", "log2", "log10", "log1p", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
     "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "matmul", "dot", "outer",
-    "inner", "einsum", "solve", "inv", "det", "matrix_power", "multi_dot", "kron",
+    "inner", "einsum", "solve", "inv", "det", "slogdet", "matrix_power", "multi_dot", "kron",
     "tensordot", "cross", "sinc", "cumprod", "average", "polyval",
     "scipy.special.logsumexp", "scipy.special.softmax", "scipy.special.log_softmax",
     "scipy.special.erf", "scipy.special.erfc", "scipy.special.xlogy",

@@ -666,6 +666,14 @@ def einsum_call_adjoint(position, g, *args):
 # (forward over reverse) without a lifted version of each.
 
 
+def conjugate_transpose(x):
+    """Aᴴ for a matrix, each matrix of a stack: transposed, and conjugated when complex (so
+    Aᵀ, the same array view, for a real one). Complex values need it wherever real formulas
+    transpose (docs/complex.md); real ones pay one dtype check."""
+    swapped = np.swapaxes(x, -1, -2)
+    return np.conj(swapped) if np.iscomplexobj(swapped) else swapped
+
+
 def _phi(x):
     """Φ(X): the lower triangle of X (of each matrix in a stack) with its diagonal halved."""
     return np.tril(x) - np.eye(np.shape(x)[-1]) * x / 2
@@ -680,6 +688,9 @@ def cholesky_adjoint(g, ans, upper=False):
     lower triangle of ``a`` (the upper one with ``upper=True``), so an entry off the
     diagonal stands for itself and its mirror image: it gets P_ij + P_ji, a diagonal entry
     P_ii, and the triangle NumPy ignores 0. That is Φ(P + Pᵀ), transposed for ``upper``.
+    For a complex (Hermitian) ``a`` every transpose is the conjugate transpose: P = L⁻ᴴ
+    Φ(Lᴴ L̄) L⁻¹ and Φ(P + Pᴴ), whose diagonal is real, since NumPy reads only the real part
+    of the diagonal.
 
     The gradient of tr(L), which central differences confirm; NumPy never reads a[0, 1]:
 
@@ -687,13 +698,13 @@ def cholesky_adjoint(g, ans, upper=False):
     >>> cholesky_adjoint(np.eye(2), np.linalg.cholesky(a)).round(4).tolist()
     [[0.3384, 0.0], [-0.3536, 0.3536]]
     """
-    factor = np.swapaxes(ans, -1, -2) if upper else ans
-    cotangent = np.swapaxes(g, -1, -2) if upper else g
-    factor_t = np.swapaxes(factor, -1, -2)
+    factor = conjugate_transpose(ans) if upper else ans
+    cotangent = conjugate_transpose(g) if upper else g
+    factor_t = conjugate_transpose(factor)
     left = np.linalg.solve(factor_t, _phi(factor_t @ cotangent))  # L⁻ᵀ Φ(Lᵀ L̄)
-    p = np.swapaxes(np.linalg.solve(factor_t, np.swapaxes(left, -1, -2)), -1, -2)  # left L⁻¹
-    da = _phi(p + np.swapaxes(p, -1, -2))
-    return np.swapaxes(da, -1, -2) if upper else da
+    p = conjugate_transpose(np.linalg.solve(factor_t, conjugate_transpose(left)))  # left L⁻¹
+    da = _phi(p + conjugate_transpose(p))
+    return conjugate_transpose(da) if upper else da
 
 
 def invertible(a, det):
@@ -712,16 +723,58 @@ def adjugate(a):
 
     From the SVD A = U S Vᵀ: adj(A) = adj(Vᵀ) adj(S) adj(U) = det(U) det(V) V adj(S) Uᵀ,
     where adj(S) is diagonal with the products of the other singular values
-    (:func:`prod_partials`, exact where some are 0).
+    (:func:`prod_partials`, exact where some are 0); for a complex A, A = U S Vᴴ and
+    adj(A) = det(U) det(Vᴴ) V adj(S) Uᴴ.
 
     >>> adjugate(np.array([[1.0, 2.0], [2.0, 4.0]])).round(12).tolist()
     [[4.0, -2.0], [-2.0, 1.0]]
     """
     u, s, vh = np.linalg.svd(a)
     sign = np.linalg.det(u) * np.linalg.det(vh)
-    spread = (np.swapaxes(vh, -1, -2) * np.expand_dims(prod_partials(s, -1), -2)) @ np.swapaxes(
-        u, -1, -2)
+    spread = (conjugate_transpose(vh) * np.expand_dims(prod_partials(s, -1), -2)
+              ) @ conjugate_transpose(u)
     return np.expand_dims(sign, (-2, -1)) * spread
+
+
+def slogdet_adjoint(g, ans, a):
+    """The adjoint of ``sign, logabsdet = np.linalg.slogdet(a)`` for ``a``, where both
+    results have a cotangent.
+
+    With s = tr(A⁻¹ dA), d logabsdet = Re s; a real matrix's sign is ±1, constant, while a
+    complex matrix's, det / |det|, turns: d sign = sign · i Im s. So Ā = (ḡ + i Im(s̄ ·
+    conj(sign))) A⁻ᴴ, where ḡ and s̄ are the cotangents of logabsdet and of the sign; for a
+    real matrix, ḡ A⁻ᵀ. Like slogdet's adjoint expression (and det's), this is written for
+    the conjugates of the primal values (``complex_rules.CONJUGATED_PRIMALS``): it computes
+    (ḡ + i Im(s̄ · sign)) A⁻ᵀ, which is the above when given conj(sign) and conj(a).
+
+    >>> slogdet_adjoint((None, 1.0), (1.0, np.log(6.0)), np.diag([2.0, 3.0])).round(4).tolist()
+    [[0.5, 0.0], [0.0, 0.3333]]
+    """
+    g_sign, g_log = g
+    sign = ans[0]
+    scale = np.zeros(np.shape(sign)) if g_log is None else np.real(g_log)  # a real result's
+    if g_sign is not None and np.iscomplexobj(sign):
+        scale = scale + 1j * np.imag(g_sign * sign)
+    return np.expand_dims(scale, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)
+
+
+def pinv_adjoint(g, ans, a):
+    """The adjoint of ``np.linalg.pinv(a)``, the transpose of Golub and Pereyra's tangent
+    (see the rule), with A⁺ = ``ans``:
+
+    Ā = -A⁺ᴴ G A⁺ᴴ + (I - A A⁺) Gᴴ A⁺ A⁺ᴴ + A⁺ᴴ A⁺ Gᴴ (I - A⁺ A),
+
+    conjugate transposes for complex values (the last two terms come from dAᴴ, which no
+    substitution of conjugated values into a real formula gives), plain ones for real.
+
+    >>> pinv_adjoint(np.eye(2), np.diag([0.5, 0.25]), np.diag([2.0, 4.0])).tolist()
+    [[-0.25, 0.0], [0.0, -0.0625]]
+    """
+    ans_h = conjugate_transpose(ans)
+    g_h = conjugate_transpose(g)
+    rows, columns = np.shape(a)[-2:]
+    return (-(ans_h @ g @ ans_h) + (np.eye(rows) - a @ ans) @ g_h @ ans @ ans_h
+            + ans_h @ ans @ g_h @ (np.eye(columns) - ans @ a))
 
 
 def _matrix_powers(base, count):
@@ -1367,10 +1420,16 @@ def eigh_adjoint(g, ans, a, UPLO="L"):  # noqa: N803 - NumPy's keyword
     collection of matrix derivative results", 2008). eigh reads only the triangle UPLO of
     ``a``, mirrored, so the adjoint of ``a`` is X's triangle plus X^T's strictly inside it:
     an entry outside the triangle has no derivative, as in central differences.
+
+    For a complex (Hermitian) ``a`` the transposes are conjugate transposes, and the
+    diagonal gets the real part of X's, since eigh reads only the real part of a's
+    diagonal. It is the adjoint of the tangent whose eigenvectors move orthogonally to
+    themselves (Im v_i^H dv_i = 0): a loss that depends on the eigenvectors' phases has no
+    gradient, and gets this one.
     """
     gw, gV = g
     w, V = ans
-    VT = np.swapaxes(V, -1, -2)
+    VT = conjugate_transpose(V)
     inner = 0.0
     if gw is not None:
         inner = np.expand_dims(gw, -1) * np.eye(np.shape(w)[-1])
@@ -1379,11 +1438,58 @@ def eigh_adjoint(g, ans, a, UPLO="L"):  # noqa: N803 - NumPy's keyword
         F = 1 / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye) - eye
         inner = inner + F * (VT @ gV)
     X = V @ inner @ VT
-    XT = np.swapaxes(X, -1, -2)
+    XT = conjugate_transpose(X)
+    if np.iscomplexobj(X):  # a real diagonal: X's real part, as (X + X^H) / 2 has
+        X = np.tril(X, -1) + np.triu(X, 1) + np.eye(np.shape(w)[-1]) * (X + XT) / 2
     if UPLO.upper() == "L":
         return np.tril(X) + np.tril(XT, -1)
     return np.triu(X) + np.triu(XT, 1)
 
+
+
+def eigenvectors_of(a, w):
+    """``np.linalg.eig(a)`` with its eigenvalues in the order of ``w``, which
+    ``np.linalg.eigvals(a)`` returned (LAPACK computes them on another path without the
+    vectors, so the order may differ): each of ``w`` is matched to the nearest of eig's."""
+    values, vectors = np.linalg.eig(a)
+    order = np.argmin(np.abs(np.expand_dims(w, -1) - np.expand_dims(values, -2)), axis=-1)
+    return (np.take_along_axis(values, order, axis=-1),
+            np.take_along_axis(vectors, np.expand_dims(order, -2), axis=-1))
+
+
+def eig_adjoint(g, ans, a):
+    """The adjoint of ``w, V = np.linalg.eig(a)``, for distinct eigenvalues.
+
+    The tangent (see the rule) is dw = diag(W) and dV = V (F * W) with W = V⁻¹ dA V and
+    F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it, then each column moved along
+    itself to keep NumPy's normalisation: unit norm, and the entry of largest modulus real
+    (LAPACK's). Its transpose in the real inner product: with c_i = v_iᴴ V̄_i, the
+    normalisation sends V̄ to V̄₀ = V̄ - V diag(Re c) + i Im(c_i) / v_ki at each column's
+    largest entry k; then W̄ = diag(w̄) + conj(F) * (Vᴴ V̄₀) and Ā = V⁻ᴴ W̄ Vᴴ (the real part
+    for a real ``a``). The eigenvectors' phases are a convention, so only a loss that does
+    not depend on them has a gradient that means anything.
+    """
+    gw, gV = g
+    w, V = ans
+    n = np.shape(w)[-1]
+    eye = np.eye(n)
+    inner = 0.0
+    if gw is not None:
+        inner = np.expand_dims(gw, -1) * eye
+    if gV is not None:
+        c = np.sum(np.conj(gV) * V, axis=-2)
+        moved = gV - V * np.expand_dims(np.real(c), -2)
+        if np.iscomplexobj(V):
+            largest = np.argmax(np.real(V * np.conj(V)), axis=-2)
+            at = np.expand_dims(largest, -2)
+            entry = np.real(np.take_along_axis(V, at, axis=-2))
+            mask = np.expand_dims(np.arange(n), -1) == at
+            moved = moved + mask * (1j * np.expand_dims(np.imag(c), -2) / entry)
+        F = 1 / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye) - eye
+        inner = inner + np.conj(F) * (conjugate_transpose(V) @ moved)
+    V_h = conjugate_transpose(V)
+    out = np.linalg.solve(V_h, inner @ V_h)
+    return out if np.iscomplexobj(a) else np.real(out)
 
 
 def _spectral_gaps(s):
@@ -1402,6 +1508,12 @@ def svd_adjoint(g, ans, a, full_matrices=True):
 
     with V = Vh^T and F as in :func:`_spectral_gaps`. With full_matrices on a matrix that is
     not square, U or Vh has columns that are not unique: only s then has a derivative.
+
+    For a complex ``a`` (A = U S V^H, Vh = V^H) the transposes are conjugate transposes and
+    the inner matrix gains diag(i Im(U^H U_bar)_kk / s_k): the adjoint of the tangent that
+    moves each v_k orthogonally to itself (Im v_k^H dv_k = 0) and turns u_k's phase with
+    the phase of u_k^H dA v_k, as JAX's. Like eigh's, it is the gradient of a loss that does
+    not depend on the singular vectors' phases (a pair u_k, v_k turned together).
     """
     gU, gs, gVh = g
     U, s, Vh = ans
@@ -1413,11 +1525,11 @@ def svd_adjoint(g, ans, a, full_matrices=True):
             "gives singular vectors that are not unique: they have no derivative",
             hint="pass full_matrices=False (only the first min(m, n) vectors are unique)")
     U, Vh = U[..., :, :k], Vh[..., :k, :]
-    V = np.swapaxes(Vh, -1, -2)
-    UT = np.swapaxes(U, -1, -2)
+    V = conjugate_transpose(Vh)
+    UT = conjugate_transpose(U)
     inner = 0.0
-    if gs is not None:
-        inner = np.expand_dims(gs, -1) * np.eye(k)
+    if gs is not None:  # s is real: an imaginary part of its cotangent means nothing
+        inner = np.expand_dims(np.real(gs), -1) * np.eye(k)
     if gU is None and gVh is None:
         return U @ inner @ Vh
     F = _spectral_gaps(s)
@@ -1426,15 +1538,18 @@ def svd_adjoint(g, ans, a, full_matrices=True):
     out = 0.0
     if gU is not None:
         gU = gU[..., :, :k]
-        inner = inner + (F * (UT @ gU - np.swapaxes(gU, -1, -2) @ U)) @ S
+        inner = inner + (F * (UT @ gU - conjugate_transpose(gU) @ U)) @ S
+        if np.iscomplexobj(U):  # the phases of u_k
+            turn = np.imag(np.diagonal(UT @ gU, axis1=-2, axis2=-1)) / s
+            inner = inner + 1j * np.expand_dims(turn, -1) * np.eye(k)
         if m > k:
             out = out + ((gU - U @ (UT @ gU)) * inverse) @ Vh
     if gVh is not None:
-        gV = np.swapaxes(gVh[..., :k, :], -1, -2)
-        inner = inner + S @ (F * (Vh @ gV - np.swapaxes(gV, -1, -2) @ V))
+        gV = conjugate_transpose(gVh[..., :k, :])
+        inner = inner + S @ (F * (Vh @ gV - conjugate_transpose(gV) @ V))
         if n > k:
-            out = out + (U * inverse) @ (np.swapaxes(gV, -1, -2)
-                                         - (np.swapaxes(gV, -1, -2) @ V) @ Vh)
+            out = out + (U * inverse) @ (conjugate_transpose(gV)
+                                         - (conjugate_transpose(gV) @ V) @ Vh)
     return U @ inner @ Vh + out
 
 
@@ -1445,6 +1560,10 @@ def qr_adjoint(g, ans, a):
     triangle: A_bar = (Q_bar + Q copyltu(M)) R^-T (Walter and Lehmann, "Algorithmic
     differentiation of linear algebra functions with application in optimum experimental
     design", 2018; m > n needs no extra term because the Q_bar term carries it).
+
+    For a complex ``a`` the transposes are conjugate transposes and copyltu(M) takes the
+    real part of M's diagonal: NumPy's R has a real diagonal, so Q^H dQ has an imaginary
+    one, which the tangent (see several_results) carries.
     """
     gQ, gR = g
     Q, R = ans
@@ -1456,10 +1575,12 @@ def qr_adjoint(g, ans, a):
         gQ = np.zeros_like(Q)
     if gR is None:
         gR = np.zeros_like(R)
-    M = R @ np.swapaxes(gR, -1, -2) - np.swapaxes(gQ, -1, -2) @ Q
-    symmetric = np.tril(M) + np.swapaxes(np.tril(M, -1), -1, -2)
+    M = R @ conjugate_transpose(gR) - conjugate_transpose(gQ) @ Q
+    if np.iscomplexobj(M):
+        M = np.tril(M, -1) + np.eye(np.shape(M)[-1]) * np.real(M)
+    symmetric = np.tril(M) + conjugate_transpose(np.tril(M, -1))
     b = gQ + Q @ symmetric
-    return np.swapaxes(np.linalg.solve(R, np.swapaxes(b, -1, -2)), -1, -2)
+    return conjugate_transpose(np.linalg.solve(R, conjugate_transpose(b)))
 
 
 def ungradient(g, f, spacing=None, axis=None, edge_order=1):
@@ -1493,28 +1614,33 @@ def lstsq_adjoint(g, ans, a, b, side):
     """The adjoint of ``x, residuals, rank, s = np.linalg.lstsq(a, b)`` for ``a`` (side 0)
     or ``b`` (side 1), at full column rank: with r = b - A x and z = (AᵀA)⁻¹ x̄,
     Ā = r zᵀ - A z xᵀ - 2 r ρ̄ xᵀ + U diag(s̄) Vᵀ and b̄ = A z + 2 r ρ̄, where ρ̄ is the
-    residuals' cotangent."""
+    residuals' cotangent. For complex values every transpose is the conjugate transpose
+    (zᵀ becomes zᴴ), and the residuals, sums of |r|², stay real."""
     gx, gres, _, gs = g
     x, residuals, rank, _ = ans
     check_lstsq(a, rank)
     r = b - a @ x
     column = np.ndim(b) == 1
-    outer = np.outer if column else (lambda u, v: u @ v.T)
+    if np.iscomplexobj(a) or np.iscomplexobj(b) or np.iscomplexobj(gx):
+        outer = (lambda u, v: np.outer(u, np.conj(v))) if column else (
+            lambda u, v: u @ conjugate_transpose(v))
+    else:
+        outer = np.outer if column else (lambda u, v: u @ v.T)
     out_a = np.zeros(np.shape(a))
     out_b = np.zeros(np.shape(b))
     if gx is not None:
-        z = np.linalg.solve(a.T @ a, gx)
+        z = np.linalg.solve(conjugate_transpose(a) @ a, gx)
         out_a = out_a + outer(r, z) - outer(a @ z, x)
         out_b = out_b + a @ z
     if gres is not None and np.size(residuals):
-        weighted = 2 * r * gres  # each column's residual by its cotangent
+        weighted = 2 * r * np.real(gres)  # each column's residual by its cotangent
         out_a = out_a - outer(weighted, x)
         out_b = out_b + weighted
     if side == 1:
         return out_b
     if gs is not None:
         U, _, Vh = np.linalg.svd(a, full_matrices=False)
-        out_a = out_a + (U * gs) @ Vh
+        out_a = out_a + (U * np.real(gs)) @ Vh
     return out_a
 
 HELPERS = {
@@ -1572,6 +1698,10 @@ HELPERS = {
         "invertible",
         "unsplit",
         "eigh_adjoint",
+        "eig_adjoint",
+        "eigenvectors_of",
+        "slogdet_adjoint",
+        "pinv_adjoint",
         "svd_adjoint",
         "qr_adjoint",
         "lstsq_adjoint",

@@ -8,18 +8,19 @@ stack of them (reverse mode keeps the branch for the ranks it sees). Stacked mat
 accepted wherever NumPy accepts them. Adjoints call NumPy functions that have rules of their
 own, so that forward mode can differentiate them again (``autodiffx.hessian``).
 
-Functions with several outputs (``slogdet``, ``eigh``, ``svd``, ``qr``, ``lstsq``) have no
-rule here.
+Functions with several outputs (``slogdet``, ``eig``, ``eigh``, ``svd``, ``qr``,
+``lstsq``) have their rules in :mod:`.several_results`. On complex matrices every
+transpose of a real formula is a conjugate transpose (``docs/complex.md``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ComplexNotSupportedError
 from . import helpers
 from .helpers import (
     adjugate,
+    conjugate_transpose,
     cross_axes,
     norm_partials,
     pad_tangent,
@@ -121,15 +122,17 @@ defrule(
 
 
 def _cholesky_tangent(t, ans, a, upper=False):
-    # dL = L Φ(L⁻¹ dA L⁻ᵀ), dA the symmetric matrix made of the triangle NumPy reads
-    factor = _transposed(ans) if upper else ans
+    # dL = L Φ(L⁻¹ dA L⁻ᵀ), dA the symmetric matrix made of the triangle NumPy reads; for a
+    # complex (Hermitian) a, L⁻¹ dA L⁻ᴴ, and NumPy reads the diagonal's real part only
+    factor = conjugate_transpose(ans) if upper else ans
     triangle = np.triu if upper else np.tril
     read = triangle(t)
-    symmetric = read + _transposed(read) - np.eye(np.shape(t)[-1]) * t
+    diagonal = np.real(t) if np.iscomplexobj(t) else t
+    symmetric = read + conjugate_transpose(read) - np.eye(np.shape(t)[-1]) * diagonal
     half = np.linalg.solve(factor, symmetric)  # L⁻¹ dA
-    inner = np.linalg.solve(factor, _transposed(half))  # L⁻¹ dA L⁻ᵀ (symmetric)
+    inner = np.linalg.solve(factor, conjugate_transpose(half))  # L⁻¹ dA L⁻ᵀ (symmetric)
     d_factor = factor @ (np.tril(inner) - np.eye(np.shape(t)[-1]) * inner / 2)
-    return _transposed(d_factor) if upper else d_factor
+    return conjugate_transpose(d_factor) if upper else d_factor
 
 
 defrule(
@@ -143,21 +146,25 @@ defrule(
     "gradient lives on that triangle: Murray's symmetric gradient S = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹) "
     "folded onto it (an off-diagonal entry gets S_ij + S_ji, the other triangle 0). For a "
     "symmetric a built by the program, such as (x + x.T) / 2 or a kernel matrix, this gives "
-    "the same gradient of the program as the symmetric convention.",
-    real_only=True,
+    "the same gradient of the program as the symmetric convention. A complex a is read as "
+    "the Hermitian matrix of that triangle, with the real part of the diagonal: the "
+    "transposes become conjugate transposes, and the diagonal's imaginary part has "
+    "derivative 0.",
     name="cholesky",
 )
 
 
 def _pinv_tangent(t, ans, a):
     # Golub & Pereyra (1973), for a of constant (full) rank:
-    # dA⁺ = -A⁺ dA A⁺ + A⁺ A⁺ᵀ dAᵀ (I - A A⁺) + (I - A⁺ A) dAᵀ A⁺ᵀ A⁺
+    # dA⁺ = -A⁺ dA A⁺ + A⁺ A⁺ᵀ dAᵀ (I - A A⁺) + (I - A⁺ A) dAᵀ A⁺ᵀ A⁺, with conjugate
+    # transposes for complex values
     rows, columns = np.shape(a)[-2:]
-    t_t = _transposed(t)
+    t_t = conjugate_transpose(t)
+    ans_h = conjugate_transpose(ans)
     return (
         -(ans @ t @ ans)
-        + ans @ _transposed(ans) @ t_t @ (np.eye(rows) - a @ ans)
-        + (np.eye(columns) - ans @ a) @ t_t @ _transposed(ans) @ ans
+        + ans @ ans_h @ t_t @ (np.eye(rows) - a @ ans)
+        + (np.eye(columns) - ans @ a) @ t_t @ ans_h @ ans
     )
 
 
@@ -165,20 +172,12 @@ defrule(
     np.linalg.pinv,
     "a",
     tangents=(_pinv_tangent,),
-    adjoints=(
-        "-ans.T @ g @ ans.T + (np.eye(np.shape(a)[0]) - a @ ans) @ g.T @ ans @ ans.T "
-        "+ ans.T @ ans @ g.T @ (np.eye(np.shape(a)[1]) - ans @ a) if np.ndim(a) == 2 "
-        "else -np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2) "
-        "+ (np.eye(np.shape(a)[-2]) - a @ ans) @ np.swapaxes(g, -1, -2) @ ans "
-        "@ np.swapaxes(ans, -1, -2) + np.swapaxes(ans, -1, -2) @ ans @ np.swapaxes(g, -1, -2) "
-        "@ (np.eye(np.shape(a)[-1]) - ans @ a)",
-    ),
+    adjoints=("pinv_adjoint(g, ans, a)",),
     rank=_same_rank,
     doc="The derivative of the pseudo-inverse at a matrix of full rank (Golub and Pereyra); "
     "the pseudo-inverse jumps where the rank changes, and at a rank-deficient matrix the "
     "formula is the derivative along perturbations that keep the rank. rcond, rtol and "
     "hermitian are refused.",
-    real_only=True,
     name="pinv",
 )
 
@@ -239,13 +238,6 @@ defrule(
 
 
 def _norm_tangent(t, ans, x, ord=None, axis=None, keepdims=False):
-    if np.iscomplexobj(x) and ord in (2, -2, "nuc") and (
-            np.ndim(x) == 2 and axis is None or np.ndim(axis) == 1 and len(axis) == 2):
-        raise ComplexNotSupportedError(
-            f"np.linalg.norm(..., ord={ord!r}) of a complex matrix: its derivative rule "
-            "holds for real matrices only",
-            hint="the Frobenius norm and the vector norms are differentiated on complex "
-            "values")
     partials = norm_partials(x, ans, ord, axis, keepdims)
     if np.iscomplexobj(x):  # the partials are those of a real function of a complex x
         product = np.real(np.conj(partials) * t)
@@ -267,13 +259,14 @@ defrule(
     ),
     rank=_reduction_rank,  # ord changes no rank: the axes decide
     name="norm",
-    doc="Every order NumPy accepts on real input: vectors None, 2, 1, inf, -inf, 0, any p; "
+    doc="Every order NumPy accepts, on real and complex input: vectors None, 2, 1, inf, -inf, "
+    "0, any p; "
     "matrices None, 'fro', 'nuc', 1, -1, inf, -inf, 2, -2, stacked over the other axes. The "
     "gradient of the norm at the origin is taken as 0. Other kinks: |x_i| contributes "
     "sign(x_i), 0 at 0; entries, columns, rows or singular values tied for the extreme share "
     "the derivative equally; a singular value of exactly 0 contributes nothing; ord=0 (a "
-    "count) has derivative 0. The second derivative of 2, -2 and 'nuc' is refused "
-    "(np.linalg.svd has no rule).",
+    "count) has derivative 0. Of a complex x, the partials are those of the real function "
+    "of (Re x, Im x): x/‖x‖, sign(x) = x/|x|, and U Vᴴ weighted for the spectral orders.",
 )
 
 # --------------------------------------------------------------------------- diagonals

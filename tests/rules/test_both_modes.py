@@ -111,11 +111,14 @@ def program_for(rule, case: Case, args, tmp_path):
     if complex_valued:  # a real loss of a complex value: both parts weighted
         body = f"    return np.sum(np.real({call} * WEIGHTS))\n"
     if rule.outputs is not None:
-        # several results: unpacked, each summed against its own weights
-        count = len(function(*args, **case.kwargs))
-        names = [f"r{k}" for k in range(count)]
+        # several results: unpacked, each summed against its own weights (a complex one
+        # against complex weights, its real part: a real loss)
+        results = function(*args, **case.kwargs)
+        names = [f"r{k}" for k in range(len(results))]
         body = (f"    {', '.join(names)}, = {call}\n    return "
-                + " + ".join(f"np.sum({n} * WEIGHTS[{k}])" for k, n in enumerate(names))
+                + " + ".join(f"np.sum(np.real({n} * WEIGHTS[{k}]))" if np.iscomplexobj(r)
+                             else f"np.sum({n} * WEIGHTS[{k}])"
+                             for k, (n, r) in enumerate(zip(names, results, strict=True)))
                 + "\n")
     imports = ("import scipy.linalg\nimport scipy.signal\nimport scipy.special\n"
                if call.startswith("scipy.") else "")
@@ -135,7 +138,8 @@ def program_for(rule, case: Case, args, tmp_path):
     vars(module).update(constants)
     out = function(*args, **case.kwargs)
     weights = np.random.default_rng(len(source))
-    module.WEIGHTS = (tuple(weights.standard_normal(np.shape(o)) for o in out)
+    module.WEIGHTS = (tuple(weights.standard_normal(np.shape(o)) + (
+        1j * weights.standard_normal(np.shape(o)) if np.iscomplexobj(o) else 0) for o in out)
                       if rule.outputs is not None else weights.standard_normal(np.shape(out)))
     if complex_valued:
         module.WEIGHTS = module.WEIGHTS + 1j * weights.standard_normal(np.shape(out))

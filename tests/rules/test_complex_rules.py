@@ -34,6 +34,7 @@ from autodiffx.rules import all_rules, rule_named
 from autodiffx.rules.complex_rules import CONJUGATED_PRIMALS, REAL_ADJOINTS
 
 from .domains import DOMAINS, Arg, Case
+from .test_complex_linalg import aligned
 from .test_rules import SEEDS, draw, function_of, get, push, put, wrt_paths
 
 STEP = 1e-6
@@ -56,8 +57,10 @@ def complexified(case: Case, args, rng):
     return args
 
 
-def joined(rule, case, args):
+def joined(rule, case, args, base=None):
     out = function_of(rule, case)(*args, **case.kwargs)
+    if base is not None:  # eigenvectors and singular vectors turned to base's phases
+        out = aligned(rule.name, base, out)
     if rule.outputs is not None:
         return np.concatenate([np.ravel(np.asarray(o) + 0.0) for o in out])
     return np.asarray(out)
@@ -76,8 +79,9 @@ def accepts_complex(rule, case, args) -> bool:
 
 def central_difference(rule, case, args, path, t):
     value = get(args, path)
-    high = joined(rule, case, put(args, path, value + STEP * t))
-    low = joined(rule, case, put(args, path, value - STEP * t))
+    base = function_of(rule, case)(*args, **case.kwargs)
+    high = joined(rule, case, put(args, path, value + STEP * t), base)
+    low = joined(rule, case, put(args, path, value - STEP * t), base)
     return (high - low) / (2 * STEP)
 
 
