@@ -188,6 +188,39 @@ def test_the_attributes_and_methods_of_complex_arrays(seed):
                                real_numeric_gradient(attributes_and_methods, x), atol=1e-5)
 
 
+def eigen_sizes(a):
+    """Eigenvalues of a general matrix, real or complex by the data, and the moduli of
+    the eigenvectors (which do not depend on their phases)."""
+    w, v = np.linalg.eig(a)
+    return np.sum(np.real(w) * 2 + np.imag(w) ** 2) + np.sum(np.abs(v) ** 3)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), turn=st.floats(-2.0, 2.0))
+def test_eig_of_real_matrices_with_real_or_complex_eigenvalues(seed, turn):
+    """The same code for both: the eigenvalues' kind is decided by the data, and the
+    cotangent of the eigenvalues keeps its real part only when they are real."""
+    rng = np.random.default_rng(seed)
+    a = np.diag([1.0, 2.5, -1.5]) + 0.3 * rng.standard_normal((3, 3))
+    a[0, 1] -= turn
+    a[1, 0] += turn  # a rotation part: complex eigenvalues once |turn| is large enough
+    w = np.linalg.eigvals(a)
+    gaps = np.abs(w[:, None] - w[None, :]) + np.eye(3)
+    if np.min(gaps) < 0.2 or np.min(np.abs(np.imag(w))[np.abs(np.imag(w)) > 0], initial=1) < 0.05:
+        return  # near a repeated eigenvalue, or a pair about to meet the real axis
+    check(eigen_sizes, a)
+    check(eigen_sizes, a + 0.2j * rng.standard_normal((3, 3)))
+
+
+@pytest.mark.parametrize("a, eigenvalues", [
+    (np.array([[0.3, -1.0], [1.0, 0.2]]), "complex"),
+    (np.array([[2.0, 0.5], [0.3, -1.0]]), "real"),
+])
+def test_eig_of_a_rotation_and_of_a_stretch(a, eigenvalues):
+    assert np.iscomplexobj(np.linalg.eigvals(a)) == (eigenvalues == "complex")
+    check(eigen_sizes, a)
+
+
 def test_the_squared_modulus_and_parseval_closed_forms():
     """|z|^2 has gradient 2z; sum |fft(x)|^2 = n sum |x|^2 has gradient 2 n x."""
     assert grad(lambda z: np.abs(z) ** 2)(3 + 4j) == pytest.approx(6 + 8j)
