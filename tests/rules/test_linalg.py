@@ -483,3 +483,66 @@ def test_nearly_singular_det_takes_the_adjugate_in_both_orders():
         assert np.max(np.abs(gradient)) < 1e-12
         hessian = autodiffx.hessian(lambda m: det_of_a_rank_one_product(v, m), mode=mode)(m)
         assert np.max(np.abs(hessian)) < 1e-9
+
+
+# --------------------------------------------------------------------------- eig
+
+
+def _real_spectrum(seed, n):
+    """A real matrix P diag(1, 2.5, 4, ...) P⁻¹ with P close to I: real eigenvalues apart
+    and away from 0 (where LAPACK's order of them may jump)."""
+    rng = np.random.default_rng(seed)
+    p = np.eye(n) + 0.3 * rng.uniform(-1.0, 1.0, (n, n))
+    return p @ np.diag(1.0 + 1.5 * np.arange(n)) @ np.linalg.inv(p)
+
+
+def eigenvalue(A, i):
+    values = np.linalg.eigvals(A)
+    return values[i]
+
+
+def eig_energy(A):
+    w, v = np.linalg.eig(A)
+    return np.sum(np.abs(w) ** 2) + np.sum(np.abs(v[:, 0]) ** 4)  # no sign of v matters
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=10, deadline=None)
+@given(seed=SEEDS, n=st.integers(2, 4))
+def test_eigenvalue_gradient_is_the_outer_product_of_the_eigenvectors(mode, seed, n):
+    """dλ_i/dA = (V⁻ᵀ)_i v_iᵀ: the left eigenvector times the right one, each from V."""
+    a = _real_spectrum(seed, n)
+    w, v = np.linalg.eig(a)
+    left = np.linalg.inv(v).T
+    for i in range(n):
+        np.testing.assert_allclose(autodiffx.grad(eigenvalue, mode=mode)(a, i),
+                                   np.outer(left[:, i], v[:, i]), rtol=1e-8, atol=1e-10)
+
+
+def cubed_eigenvalues(A):
+    values = np.linalg.eigvals(A)
+    return np.sum(values**3)
+
+
+def cubed_symmetric_eigenvalues(A):
+    return np.sum(np.linalg.eigvalsh((A + A.T) / 2) ** 3)
+
+
+def test_eig_of_a_symmetric_matrix_has_eighs_eigenvalue_gradient():
+    """At a symmetric matrix the left and right eigenvectors agree: dλ = vᵀ dA v, as for
+    the symmetric part that eigvalsh reads."""
+    a = positive_definite(3, 3, 3)
+    for mode in MODES:
+        np.testing.assert_allclose(autodiffx.grad(cubed_eigenvalues, mode=mode)(a),
+                                   autodiffx.grad(cubed_symmetric_eigenvalues, mode=mode)(a),
+                                   rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_second_derivative_through_eig(mode):
+    """Forward over forward and forward over reverse: the tangent rule and eig_adjoint are
+    written with NumPy functions that have rules, so Duals go through them."""
+    a = _real_spectrum(3, 3)
+    error = relative_error(autodiffx.hessian(eig_energy, mode=mode)(a),
+                           numeric_hessian(eig_energy, a))
+    assert error < 1e-6
