@@ -567,6 +567,32 @@ def in_place_subtract_of_imaginary(v):
     return np.sum(np.imag(z))
 
 
+# 44. Reverse mode: a loop accumulates products with complex(x, 0.5) (a call without a rule,
+#     which reverse mode takes as real when its inputs are) into an accumulator that starts
+#     complex (0j): the gradient is silently wrong (-0.098 where it is -0.148 each). With
+#     acc = 0.0, or without the loop, the call-time check refuses it (ComplexNotSupportedError:
+#     "took as real ... holds complex numbers"), as docs/complex.md says. Forward mode is right.
+#     Found by the 20,000-program run (seed 2026, index 11920).
+def complex_call_in_loop(x, v):
+    acc = 0j
+    for e in v:
+        acc = acc + e * complex(x, 0.5)
+    return np.abs(acc) ** 2
+
+
+# 45. Fixed at 3e467d2 (linear algebra on complex matrices). Both modes: the determinant of
+#     a complex matrix that is singular everywhere (rank 1): det is 0 for every a, so its
+#     gradient is 0, but at 3863165 both modes gave [2.94, 0.74] here (det(A) A^-T of a
+#     singular A is rounding noise times a huge inverse); the real np.outer(a, b) gave 1e-16.
+#     Found by the 20,000-program run (seed 2026, index 8335: np.linalg.det(M @ M.T) with
+#     M = np.outer(..., v) and v complex).
+def det_of_singular_complex(a, z):
+    return np.imag(np.linalg.det(np.outer(a, z)))
+
+
+Z2 = np.array([0.3 + 1j, -1.2 + 0.5j])
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -734,6 +760,10 @@ REGRESSIONS += [
                modes=("forward over forward", "forward over reverse", "reverse over reverse"),
                broken=("forward over forward",),
                reason="forward over forward: z -= np.tanh(v) * 1j loses the second derivative"),
+    _open(complex_call_in_loop, (0.7, V), (1,), REVERSE,
+          "reverse mode: complex(x, 0.5) in a loop into a complex accumulator: wrong, not refused"),
+    Regression(det_of_singular_complex, (C2, Z2), (0,), None,
+               reason="det of a singular complex matrix: a gradient of rounding noise (fixed)"),
 ]
 
 REGRESSIONS.append(
@@ -759,11 +789,12 @@ KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str | tuple[str, ...]]] = {
     # fuzzer fails on any failure of a class not listed here. It follows HEAD d65982d.
     #
     # Complex numbers, found at ec9ab1d:
-    "complex: astype(complex)": (("reverse", "forward"),
+    "complex: astype(complex)": (("reverse", "forward", "second order"),
                                  ("astype_complex_of_real", "np_astype_complex")),
     "input x complex": (("jacfwd",), "real_and_complex_arguments"),
     "input v complex128": (("jacfwd",), "real_and_complex_arguments"),
     "input m complex128": (("jacfwd",), "real_and_complex_arguments"),
     "ufunc.at": (("reverse",), "add_at_into_integer_array"),
     "complex: in-place update": (("hvp forward",), "in_place_subtract_of_imaginary"),
+    "complex: loop": (("reverse",), "complex_call_in_loop"),
 }
