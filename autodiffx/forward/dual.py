@@ -261,6 +261,14 @@ class Dual(Traced):
     def T(self):
         return apply(_TRANSPOSE, np.transpose, (self,), {})
 
+    @property
+    def real(self):
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
+
     # ------------------------------------------------------------------ methods
 
     def sum(self, axis=None, keepdims=False, **options):
@@ -530,6 +538,8 @@ _FUNCTION_METHODS = frozenset(
         "argmin",
         "argpartition",
         "argsort",
+        "conj",
+        "conjugate",
         "cumprod",
         "cumsum",
         "diagonal",
@@ -546,7 +556,8 @@ _FUNCTION_METHODS = frozenset(
 """ndarray methods that do what the NumPy function of the same name does (not in place)."""
 
 _METHODS = _FUNCTION_METHODS | {
-    "T", "astype", "clip", "copy", "dot", "fill", "flatten", "max", "mean", "min", "prod",
+    "T", "astype", "clip", "copy", "dot", "fill", "flatten", "imag", "max", "mean", "min",
+    "prod", "real",
     "ravel", "reshape", "sort", "squeeze", "sum", "transpose",
 }
 _MUTATING_METHODS = frozenset(
