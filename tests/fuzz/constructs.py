@@ -1223,12 +1223,21 @@ def rule_constructs() -> tuple[dict[str, list[str]], list[str]]:
     return templates, sorted(set(missing))
 
 
+PHASES = ("np.linalg.eigh(", ")[1]"), ("np.linalg.svd(", ")[0]")
+"""Eigenvectors and singular vectors (the start and the end of a template's text): of a
+complex matrix they are defined up to a phase each, and docs/complex.md says their
+derivative means something only for a loss that does not depend on the phases."""
+
+
 def _rule_maker(templates: list[str]) -> Maker:
     def make(c: Context) -> Snippet:
         text = c.pick(templates)
         for kind in "SVUMRQ":
             while "{" + kind + "}" in text:
                 text = text.replace("{" + kind + "}", c.of(kind), 1)
+        if c.inputs.has_complex and any(text.startswith(start) and text.endswith(end)
+                                        for start, end in PHASES):
+            text = f"np.abs({text}) ** 2"
         weights = c.pick(["", " * np.cos(v[0])", " * 0.5"])
         return Snippet([f"{c.p}r = {text}"], f"np.sum(np.tanh({c.p}r)){weights}"
                        if c.chance(30) else f"np.sum({c.p}r){weights}")
