@@ -15,7 +15,6 @@ import operator
 import numpy as np
 
 from .helpers import (
-    check_diff_order,
     einsum_call_tangent,
     extremum_weights,
     matmul_tangent,
@@ -24,8 +23,16 @@ from .helpers import (
     safe_divide,
     shift_axis,
     strong_zero,
+    undiff,
 )
-from .registry import _broadcast_rank, defrule, elementwise, nondifferentiable, register
+from .registry import (
+    _broadcast_rank,
+    add_helpers,
+    defrule,
+    elementwise,
+    nondifferentiable,
+    register,
+)
 
 # --------------------------------------------------------------------------- arithmetic
 
@@ -418,18 +425,26 @@ defrule(
 
 
 def _diff_tangent(t, ans, x, n=1, axis=-1):
-    check_diff_order(n)
-    return np.diff(t, axis=shift_axis(axis))
+    return np.diff(t, n=n, axis=shift_axis(axis))
 
 
+def undiff_times(g, n=1, axis=-1):
+    """The adjoint of ``np.diff(x, n, axis)``: that of first differences, n times over."""
+    for _ in range(n):
+        g = undiff(g, 1, axis)
+    return g
+
+
+add_helpers({"undiff_times": undiff_times})
 defrule(
     np.diff,
     "x",
     keywords={"n": 1, "axis": -1},
     tangents=(_diff_tangent,),
-    adjoints=("undiff(g, n, axis)",),
+    adjoints=("undiff_times(g, n, axis)",),
     rank=lambda x, **_: x,
-    doc="First differences only (n=1); other orders are refused.",
+    doc="Differences of any order n (the adjoint of first differences n times); prepend= "
+    "and append= are not covered.",
 )
 
 # --------------------------------------------------------------------------- products

@@ -415,16 +415,26 @@ elementwise(scipy.special.betaln, "digamma(a) - digamma(a + b)",
             "digamma(b) - digamma(a + b)", params=("a", "b"), singular=True,
             name="scipy.special.betaln",
             doc="The derivative of log|B(a, b)|, as for gammaln.")
-elementwise(scipy.special.betainc, None, None,
+def _refused(function, parameter):
+    """A partial that refuses: the derivative in ``parameter`` exists but has no rule here,
+    so it must not pass as zero."""
+    return (f"no_rule('{function} has a derivative rule in x only, not in its "
+            f"{parameter}', hint='keep the {parameter} a constant')")
+
+
+elementwise(scipy.special.betainc, _refused("scipy.special.betainc", "shape parameter a"),
+            _refused("scipy.special.betainc", "shape parameter b"),
             "np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - betaln(a, b))",
             params=("a", "b", "x"), singular=True, name="scipy.special.betainc",
             doc="Differentiable in x only (the density of the beta distribution); not in "
             "the shape parameters a and b.")
-elementwise(scipy.special.gammainc, None, "np.exp((a - 1) * np.log(x) - x - gammaln(a))",
+elementwise(scipy.special.gammainc, _refused("scipy.special.gammainc", "shape a"),
+            "np.exp((a - 1) * np.log(x) - x - gammaln(a))",
             params=("a", "x"), singular=True, name="scipy.special.gammainc",
             doc="Differentiable in x only (the density of the gamma distribution); not in "
             "the shape a.")
-elementwise(scipy.special.gammaincc, None, "-np.exp((a - 1) * np.log(x) - x - gammaln(a))",
+elementwise(scipy.special.gammaincc, _refused("scipy.special.gammaincc", "shape a"),
+            "-np.exp((a - 1) * np.log(x) - x - gammaln(a))",
             params=("a", "x"), singular=True, name="scipy.special.gammaincc",
             doc="Differentiable in x only; not in the shape a.")
 registry.register(dataclasses.replace(
@@ -455,9 +465,11 @@ for _bessel, _partial, _doc in (
     (scipy.special.ive, "0.5 * (ive(v - 1, x) + ive(v + 1, x)) - np.sign(x) * ans",
      "ive = I_v(x) exp(-|x|)"),
 ):
-    elementwise(_bessel, None, _partial, params=("v", "x"), singular=True,
-                name=SCIPY_NAMES[id(_bessel)],
-                doc=f"Differentiable in x ({_doc}); not in the order v.")
+    _name = SCIPY_NAMES[id(_bessel)]
+    elementwise(_bessel, None if _bessel is scipy.special.yn else _refused(_name, "order v"),
+                _partial, params=("v", "x"), singular=True, name=_name,
+                doc=f"Differentiable in x ({_doc}); the order v is refused (yn's is an "
+                "integer).")
 
 # --------------------------------------------------------------------------- scipy.linalg
 

@@ -189,7 +189,7 @@ def _join_tangent(promoted, axis_of):
     """The tangent of a function that reshapes each array (``promoted`` gives the shape)
     and concatenates them along ``axis_of(rank of the result)``."""
 
-    def tangent(ts, ans, arrays):
+    def tangent(ts, ans, arrays, **keywords):  # dtype and casting: see below
         pieces = [np.reshape(t, (len(t), *promoted(a))) for t, a in zip(ts, arrays, strict=True)]
         return np.concatenate(pieces, axis=axis_of(np.ndim(ans)) + 1)
 
@@ -200,19 +200,26 @@ def _as_column(a):
     return np.shape(np.atleast_2d(a).T) if np.ndim(a) < 2 else np.shape(a)
 
 
-for _function, _promoted, _axis_of, _adjoint in (
-    (np.vstack, lambda a: np.shape(np.atleast_2d(a)), lambda rank: 0, "unjoin(g, arrays, 0)"),
-    (np.hstack, lambda a: np.shape(np.atleast_1d(a)), lambda rank: 0 if rank == 1 else 1,
-     "unjoin(g, arrays, 0 if np.ndim(g) == 1 else 1)"),
-    (np.dstack, lambda a: np.shape(np.atleast_3d(a)), lambda rank: 2, "unjoin(g, arrays, 2)"),
-    (np.column_stack, _as_column, lambda rank: 1, "unjoin(g, arrays, 1)"),
+# np.vstack and np.hstack take dtype= and casting= (np.row_stack, an old name of vstack,
+# passes them on); a float or complex dtype leaves the derivative as it is.
+_CASTING = {"dtype": None, "casting": "same_kind"}
+for _functions, _promoted, _axis_of, _adjoint, _keywords in (
+    ((np.vstack, *([np.row_stack] if hasattr(np, "row_stack") else [])),
+     lambda a: np.shape(np.atleast_2d(a)), lambda rank: 0, "unjoin(g, arrays, 0)", _CASTING),
+    ((np.hstack,), lambda a: np.shape(np.atleast_1d(a)), lambda rank: 0 if rank == 1 else 1,
+     "unjoin(g, arrays, 0 if np.ndim(g) == 1 else 1)", _CASTING),
+    ((np.dstack,), lambda a: np.shape(np.atleast_3d(a)), lambda rank: 2,
+     "unjoin(g, arrays, 2)", None),
+    ((np.column_stack,), _as_column, lambda rank: 1, "unjoin(g, arrays, 1)", None),
 ):
     defrule(
-        _function,
+        _functions if len(_functions) > 1 else _functions[0],
         "arrays",
+        keywords=_keywords,
         tangents=(_join_tangent(_promoted, _axis_of),),
         adjoints=(_adjoint,),
         sequence=True,
+        name=_functions[0].__name__,
     )
 
 # --------------------------------------------------------------------------- no derivative

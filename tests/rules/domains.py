@@ -401,6 +401,8 @@ DOMAINS: dict[str, list[Case]] = {
         Case((Arg((4,)),)),
         Case((Arg((2, 3)),)),
         Case((Arg((4,)),), {"n": 1}),
+        Case((Arg((5,)),), {"n": 2}),
+        Case((Arg((4, 3)),), {"n": 3, "axis": 0}),
         Case((Arg((3, 2)),), {"axis": 0}),
         Case((Arg((2, 3, 2)),), {"axis": 1, "n": 1}),
         Case((Arg((2, 1)),), {"axis": -1}),
@@ -957,11 +959,14 @@ DOMAINS.update({
     ],
     "vstack": [
         Case(([Arg((3,)), Arg((3,))],)),
+        Case(([Arg((2, 3)), Arg((3,))],), {"dtype": None, "casting": "same_kind"}),
+        Case(([Arg((2,)), Arg((1, 2))],), function=np.row_stack),
         Case(([Arg((2, 3)), Arg((3,)), const((1, 3))],)),
         Case(([Arg(()), Arg(())],)),
     ],
     "hstack": [
         Case(([Arg((3,)), Arg((2,))],)),
+        Case(([Arg((2,)), Arg((1,))],), {"dtype": "float64", "casting": "same_kind"}),
         Case(([Arg((2, 3)), Arg((2, 1))],)),
         Case(([Arg(()), Arg((2,))],)),
         Case(([Arg((2, 3, 2)), const((2, 1, 2))],)),

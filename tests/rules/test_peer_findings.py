@@ -1,11 +1,13 @@
 """What running a peer's gradient test suite against autodiffx found missing or broken in
 the rules (benchmarks/peer_suite), each checked here against central differences in both
 modes: the scipy.special functions without a rule, ``scipy.special.logsumexp`` of a 0-d
-input, ``scipy.signal.convolve``, and Python's ``operator`` functions passed as values.
+input, ``scipy.signal.convolve``, Python's ``operator`` functions passed as values,
+``np.diff`` of order n > 1, and ``np.vstack``'s dtype and casting (``np.row_stack``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import subprocess
 import sys
@@ -87,6 +89,27 @@ def test_scipy_special_gradient_matches_differences(name, function, lo, hi, mode
         return np.sum(function(x) * 1.5)
 
     assert_matches_differences(loss, [x], 0, mode)
+
+
+REFUSED_PARAMETERS = [
+    ("gammainc a", lambda a: special.gammainc(a, 2.0)),
+    ("gammaincc a", lambda a: special.gammaincc(a, 2.0)),
+    ("betainc a", lambda a: special.betainc(a, 2.0, 0.3)),
+    ("betainc b", lambda b: special.betainc(2.0, b, 0.3)),
+    ("jv order", lambda v: special.jv(v, 2.0)),
+    ("yv order", lambda v: special.yv(v, 2.0)),
+    ("iv order", lambda v: special.iv(v, 2.0)),
+    ("ive order", lambda v: special.ive(v, 2.0)),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name, function", REFUSED_PARAMETERS,
+                         ids=[r[0] for r in REFUSED_PARAMETERS])
+def test_a_parameter_without_a_rule_is_refused_not_zero(name, function, mode):
+    # these derivatives exist; a rule without them must refuse, never pass 0
+    with pytest.raises(autodiffx.MissingRuleError, match="derivative rule in x only"):
+        autodiffx.grad(function, mode=mode)(1.5)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -201,3 +224,37 @@ def test_operator_functions_passed_as_values(function, mode):
     loss = folded_with(function)
     assert_matches_differences(loss, [x, y], 0, mode)
     assert_matches_differences(loss, [x, y], 1, mode)
+
+
+# --------------------------------------------------------------------------- diff, stacks
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=10, deadline=None)
+@given(n=st.integers(0, 4), length=st.integers(5, 7), seed=st.integers(0, 2**16))
+def test_diff_of_any_order_matches_differences(n, length, seed, mode):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((length, 2))
+    weights = rng.standard_normal(np.shape(np.diff(x, n=n, axis=0)))
+
+    def loss(x):
+        return np.sum(np.diff(x, n=n, axis=0) * weights)
+
+    assert_matches_differences(loss, [x], 0, mode, seed)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_row_stack_and_vstack_with_dtype(mode):
+    a, b = np.array([0.5, -1.0]), np.array([[2.0, 0.25]])
+    weights = np.array([[1.0, 2.0], [3.0, -4.0]])
+
+    def stacked(a, b):
+        return np.sum(np.vstack([a, b], dtype=None, casting="same_kind") ** 2 * weights)
+
+    def rows(a, b):
+        return np.sum(np.row_stack((a, b)) ** 2 * weights)
+
+    for loss in (stacked, rows):
+        with pytest.warns(DeprecationWarning) if loss is rows else contextlib.nullcontext():
+            assert_matches_differences(loss, [a, b], 0, mode)
+            assert_matches_differences(loss, [a, b], 1, mode)
