@@ -4,9 +4,11 @@ The loss is the lecture's window scorer s = u·tanh(W x + b) with a corrupted wi
 J = mean(max(0, 1 − s + s_c)) over a batch of B windows (d = 50, window 5, n = 100). The
 baseline is the same JVP written by hand in NumPy, timed in the same run: hand and
 ``autodiffx.jvp`` in interleaved rounds, each the best of the rounds in CPU time (as
-``bench_reverse.py`` times the gradient). The allocator is the one the process was started
-with; ``run_all.py`` runs it with the default allocator and with a steady one.
-``bench_dispatch.py`` shows where forward mode's time goes, operation by operation.
+``bench_reverse.py`` times the gradient). A third column is the floor: the NumPy calls
+forward mode makes, written out without dispatch (``rules_jvp``); the rest of the gap is
+dispatch, which ``bench_dispatch.py`` shows operation by operation. The allocator is the
+one the process was started with; ``run_all.py`` runs it with the default allocator and
+with a steady one.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_forward_jvp.py [--batches 1 256] [--rounds 25]
 """
@@ -40,6 +42,33 @@ def hand_jvp(primals, tangents):
     return np.mean(np.maximum(0.0, margin)), np.mean(active * (dsc - ds))
 
 
+def rules_jvp(primals, tangents):
+    """The NumPy calls forward mode makes for the JVP, written out without dispatch: the
+    loss's own calls (np.expand_dims) and each rule's tangent as the rule computes it, on
+    tangents with a leading axis of one direction. What forward mode could cost with no
+    overhead at all, as long as the rules stay as they are (numpy_rules.py, helpers.py)."""
+    W, b, u, X, Xc = primals
+    dW, db, du, dX, dXc = (t[np.newaxis] for t in tangents)
+
+    def product(x, dx, y, dy):
+        return x @ y, dx @ y + x @ dy
+
+    def branch(X, dX):
+        z, dz = product(W, dW, X, dX)
+        column = np.expand_dims(b, 1)
+        np.reshape(db, (1, *column.shape))  # the rule's tangent of a view, then mirrored
+        z, dz = z + column, dz + db.reshape((1, *column.shape))
+        h = np.tanh(z)
+        return product(u, du, h, dz * (1 - h**2))
+
+    s, ds = branch(X, dX)
+    sc, dsc = branch(Xc, dXc)
+    margin, dmargin = 1.0 - s + sc, -ds + dsc
+    loss = np.maximum(0.0, margin)
+    dloss = dmargin * ((margin > 0.0) + 0.5 * (0.0 == margin))
+    return np.mean(loss), np.mean(dloss, axis=(1,))[0]  # (jvp takes the one direction)
+
+
 def problem_with_tangents(batch: int, seed: int = 0):
     primals = problem(batch, seed=seed)
     rng = np.random.default_rng(seed + 1)
@@ -56,17 +85,20 @@ def main(argv=None) -> None:
         "default")
     print("forward-mode JVP of the NER max-margin loss (d=50, window 5, n=100), "
           f"{allocator} allocator, CPU time, best of {args.rounds} interleaved rounds")
-    print(f"{'B':>5} {'hand-written':>14} {'autodiffx':>14} {'ratio':>7}")
+    print(f"{'B':>5} {'hand-written':>14} {'autodiffx':>14} {'ratio':>7} "
+          f"{'rules, no dispatch':>19} {'ratio':>7}")
     for batch in args.batches:
         primals, tangents = problem_with_tangents(batch)
         ours = autodiffx.jvp(loss, primals, tangents)
-        theirs = hand_jvp(primals, tangents)
-        assert np.allclose(ours, theirs, rtol=1e-10, atol=1e-12), (ours, theirs)
+        for other in (hand_jvp(primals, tangents), rules_jvp(primals, tangents)):
+            assert np.allclose(ours, other, rtol=1e-10, atol=1e-12), (ours, other)
         best = interleaved({"hand": lambda p=primals, t=tangents: hand_jvp(p, t),
-                            "jvp": lambda p=primals, t=tangents: autodiffx.jvp(loss, p, t)},
+                            "jvp": lambda p=primals, t=tangents: autodiffx.jvp(loss, p, t),
+                            "rules": lambda p=primals, t=tangents: rules_jvp(p, t)},
                            args.rounds)
-        hand, auto = best["hand"], best["jvp"]
-        print(f"{batch:>5} {format_time(hand):>14} {format_time(auto):>14} {auto / hand:>6.2f}x")
+        hand, auto, rules = best["hand"], best["jvp"], best["rules"]
+        print(f"{batch:>5} {format_time(hand):>14} {format_time(auto):>14} {auto / hand:>6.2f}x "
+              f"{format_time(rules):>19} {rules / hand:>6.2f}x")
 
 
 if __name__ == "__main__":
