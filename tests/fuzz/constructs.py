@@ -1147,7 +1147,20 @@ SPECIAL = {
     "irfftn": ["np.fft.irfftn({M}, norm='forward')"],
     "hfft": ["np.fft.hfft({V})"],
     "ihfft": ["np.real(np.fft.ihfft({V}))"],
+    # eigenvalues of a general matrix: complex for some real ones (NumPy decides from the
+    # data); eigenvectors through |.|**2 (their phases, and a real one's sign, are free)
+    "eig": ["np.real(np.linalg.eig({Q} + np.diag([0.0, 6.0]))[0])",
+            "np.abs(np.linalg.eig({Q} + np.diag([0.0, 6.0]))[1]) ** 2"],
+    "eigvals": ["np.real(np.linalg.eigvals({Q} + np.diag([0.0, 6.0])))",
+                "np.abs(np.linalg.eigvals({Q})) ** 2"],
 }
+
+OPERATORS = {
+    "mul": ["({V}) * ({V})", "({S}) * ({M})"],
+    "sub": ["({V}) - ({S})", "({M}) - ({V})"],
+    "neg": ["-({V})", "-({S}) * ({M})"],
+}
+"""Python's operators, where a rule holds them next to a NumPy function (operator.mul)."""
 if importlib.util.find_spec("scipy") is not None:  # the scipy extra's rules
     SPECIAL.update({
         "scipy.special.logsumexp": ["scipy.special.logsumexp({V})",
@@ -1173,6 +1186,34 @@ if importlib.util.find_spec("scipy") is not None:  # the scipy extra's rules
         "scipy.linalg.cho_solve": [
             "scipy.linalg.cho_solve((np.array([[2.0, 0.0], [0.5, 1.5]]), True), {U})"],
         "scipy.linalg.expm": ["scipy.linalg.expm(0.5 * {Q})"],
+        "scipy.special.gamma": ["scipy.special.gamma(1.5 + 0.4 * np.tanh({V}))"],
+        "scipy.special.rgamma": ["scipy.special.rgamma(1.5 + 0.4 * np.tanh({V}))"],
+        "scipy.special.beta": ["scipy.special.beta(1.5 + 0.4 * np.tanh({V}), "
+                               "1.5 + 0.4 * np.tanh({S}))"],
+        "scipy.special.betaln": ["scipy.special.betaln(1.5 + 0.4 * np.tanh({V}), "
+                                 "1.5 + 0.4 * np.tanh({V}))"],
+        "scipy.special.betainc": ["scipy.special.betainc(2.0, 3.0, 0.5 + 0.4 * np.tanh({V}))",
+                                  "scipy.special.betainc(1.5 + 0.4 * np.tanh({S}), 2.0, "
+                                  "0.5 + 0.4 * np.tanh({V}))"],
+        "scipy.special.gammainc": ["scipy.special.gammainc(2.0, np.exp({V}))",
+                                   "scipy.special.gammainc(1.5 + 0.4 * np.tanh({S}), "
+                                   "np.exp({V}))"],
+        "scipy.special.gammaincc": ["scipy.special.gammaincc(2.0, np.exp({V}))"],
+        "scipy.special.multigammaln": ["scipy.special.multigammaln(3.0 + 0.4 * np.tanh({S}), 2)"],
+        "scipy.special.erfinv": ["scipy.special.erfinv(0.5 * np.tanh({V}))"],
+        "scipy.special.erfcinv": ["scipy.special.erfcinv(1.0 + 0.5 * np.tanh({V}))"],
+        "scipy.special.j0": ["scipy.special.j0({V})"],
+        "scipy.special.j1": ["scipy.special.j1({M})"],
+        "scipy.special.y0": ["scipy.special.y0(1.5 + 0.4 * np.tanh({V}))"],
+        "scipy.special.y1": ["scipy.special.y1(1.5 + 0.4 * np.tanh({V}))"],
+        "scipy.special.i1": ["scipy.special.i1({V})"],
+        "scipy.special.jv": ["scipy.special.jv(1.5, 1.5 + 0.4 * np.tanh({V}))",
+                             "scipy.special.jv(2, {V})"],
+        "scipy.special.yv": ["scipy.special.yv(1, 1.5 + 0.4 * np.tanh({V}))"],
+        "scipy.special.yn": ["scipy.special.yn(2, 1.5 + 0.4 * np.tanh({V}))"],
+        "scipy.special.iv": ["scipy.special.iv(0.5, 1.5 + 0.4 * np.tanh({V}))",
+                             "scipy.special.iv(1, {V})"],
+        "scipy.special.ive": ["scipy.special.ive(1, {V})"],
     })
 
 
@@ -1205,6 +1246,10 @@ def rule_constructs() -> tuple[dict[str, list[str]], list[str]]:
             label = rule.name if len(rule.primitives) == 1 else f"{rule.name} ({name})"
             if rule.name in SPECIAL:
                 templates[label] = SPECIAL[rule.name]
+                continue
+            if getattr(primitive, "__module__", "") in ("_operator", "operator") and (
+                    name in OPERATORS):
+                templates[label] = OPERATORS[name]
                 continue
             if rule.elementwise and len(rule.params) in (1, 2) and hasattr(np, name):
                 domain = domain_of(primitive, len(rule.params))

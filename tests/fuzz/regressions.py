@@ -20,6 +20,10 @@ import numpy as np
 
 import autodiffx
 
+HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
+if HAVE_SCIPY:  # the scipy extra's rules
+    import scipy.special
+
 C2 = np.array([0.3, -1.2])
 C3 = np.array([0.5, -1.0, 2.0])
 M = np.array([[0.2, -0.4, 1.1], [0.7, 0.5, -0.3]])
@@ -593,6 +597,29 @@ def det_of_singular_complex(a, z):
 Z2 = np.array([0.3 + 1j, -1.2 + 0.5j])
 
 
+# 46. Reverse mode: the scipy.special rules of holomorphic functions gamma, rgamma, jv, yv
+#     and iv (added after ec9ab1d) do not conjugate their primals for a complex argument
+#     (they are not in complex_rules.CONJUGATED_PRIMALS): the real part of the gradient
+#     comes out with the wrong sign (0.32 - 0.09j where it is -0.32 - 0.09j). Forward mode
+#     is right. Found by the CI run of the widened fuzzer (seed 0, index 443: rgamma of
+#     np.tanh of a complex m). 47. scipy.special.ive (exp(-|Re z|) iv(v, z), not
+#     holomorphic) of a complex argument: wrong in both modes.
+def gamma_family_of_complex(z):
+    return np.sum(np.imag(scipy.special.gamma(z)) + np.imag(scipy.special.rgamma(z)))
+
+
+def bessel_of_complex(z):
+    return np.sum(np.imag(scipy.special.jv(1.5, z) + scipy.special.yv(1, z)
+                          + scipy.special.iv(1, z)))
+
+
+def ive_of_complex(z):
+    return np.sum(np.imag(scipy.special.ive(1, z)))
+
+
+ZS = np.array([1.5 + 0.3j, 1.2 - 0.2j])
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -766,6 +793,16 @@ REGRESSIONS += [
                reason="det of a singular complex matrix: a gradient of rounding noise (fixed)"),
 ]
 
+if HAVE_SCIPY:
+    REGRESSIONS += [
+        _open(gamma_family_of_complex, (ZS,), (0,), REVERSE,
+              "reverse mode: scipy.special.gamma and rgamma of complex values, unconjugated"),
+        _open(bessel_of_complex, (ZS,), (0,), REVERSE,
+              "reverse mode: scipy.special.jv, yv and iv of complex values, unconjugated"),
+        _open(ive_of_complex, (ZS,), (0,), BOTH,
+              "scipy.special.ive of complex values: wrong in both modes"),
+    ]
+
 REGRESSIONS.append(
     Regression(
         hessian_of_scalar_times_sum,
@@ -797,4 +834,10 @@ KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str | tuple[str, ...]]] = {
     "ufunc.at": (("reverse",), "add_at_into_integer_array"),
     "complex: in-place update": (("hvp forward",), "in_place_subtract_of_imaginary"),
     "complex: loop": (("reverse",), "complex_call_in_loop"),
+    "rule: scipy.special.gamma": (("reverse",), "gamma_family_of_complex"),
+    "rule: scipy.special.rgamma": (("reverse",), "gamma_family_of_complex"),
+    "rule: scipy.special.jv": (("reverse",), "bessel_of_complex"),
+    "rule: scipy.special.yv": (("reverse",), "bessel_of_complex"),
+    "rule: scipy.special.iv": (("reverse",), "bessel_of_complex"),
+    "rule: scipy.special.ive": (("reverse", "forward"), "ive_of_complex"),
 }
