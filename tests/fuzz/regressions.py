@@ -632,7 +632,8 @@ class Regression:
     expected: Any
     """A tuple of gradients (closed form), an AutodiffError subclass to be raised, or None
     to check against central differences only. In the second-order modes ("reverse over
-    reverse", "forward over reverse"): a tuple of rows of Hessian blocks, or None."""
+    reverse", "forward over reverse", "forward over forward"): a tuple of rows of Hessian
+    blocks, or None."""
     modes: tuple[str, ...] = ("reverse", "forward")
     broken: tuple[str, ...] = ()
     """Modes in which this is an open bug (expected to fail, strictly)."""

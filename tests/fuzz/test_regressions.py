@@ -1,7 +1,10 @@
 """The fuzzer's shrunk failures, checked in every listed mode against closed forms and
-central differences (same tolerance as ``test_fuzz.py``). In the second-order modes the
-Hessian blocks ``outer(grad(f, wrt=i), wrt=j)`` are checked against central differences of
-the reverse-mode gradient."""
+central differences (same tolerance as ``test_fuzz.py``); for a complex argument the
+differences are taken in the real and the imaginary direction and packed as d/dx + i d/dy
+(docs/complex.md), and a real argument's gradient must be real. In the second-order modes
+("reverse over reverse", "forward over reverse", "forward over forward") the Hessian blocks
+``outer(grad(f, wrt=i, mode=inner), wrt=j)`` are checked against central differences of
+that inner gradient."""
 
 from __future__ import annotations
 
