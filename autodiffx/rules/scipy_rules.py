@@ -35,7 +35,7 @@ import scipy.special
 
 from ..errors import ArgumentError, MissingRuleError
 from . import helpers, registry
-from .helpers import shift_axis
+from .helpers import shift_axis, unreduce
 from .lifting import Traced
 from .registry import defrule, elementwise, nondifferentiable
 
@@ -236,8 +236,8 @@ def logsumexp_partials(g, ans, a, axis=None, keepdims=False):
     """The cotangent ``g`` of ``logsumexp(a, axis, keepdims=keepdims)`` times
     exp(a - logsumexp), in the shape of ``a`` (also of a 0-d ``a``, read as [a])."""
     operand = logsumexp_operand(a)
-    partials = helpers.unreduce(g, operand, axis, keepdims) * np.exp(
-        operand - helpers.unreduce(ans, operand, axis, keepdims))
+    partials = unreduce(g, operand, axis, keepdims) * np.exp(
+        operand - unreduce(ans, operand, axis, keepdims))
     return np.reshape(partials, ()) if np.ndim(a) == 0 and np.size(partials) == 1 else partials
 
 
@@ -277,7 +277,7 @@ SCIPY_HELPERS = {
     "solve_triangular_adjoint": solve_triangular_adjoint,
     "expm_derivative": expm_derivative,
     "multigammaln_derivative": multigammaln_derivative,
-    "convolve_adjoint": convolve_adjoint,
+    "logsumexp_operand": logsumexp_operand,
     "logsumexp_partials": logsumexp_partials,
     "gammaln": scipy.special.gammaln,
     "betaln": scipy.special.betaln,
@@ -605,7 +605,8 @@ def _install_signal():
     convolve, _convolve = _install(sys.modules["scipy.signal"], "convolve")
     for function in (convolve, _convolve):
         SCIPY_NAMES[id(function)] = "scipy.signal.convolve"
-    registry.add_helpers({"convolve": convolve})
+    registry.add_helpers({"convolve": convolve, "convolve_adjoint": convolve_adjoint,
+                          "convolve_full_cotangent": convolve_full_cotangent})
     registry.DISPLAY_NAMES.update(SCIPY_NAMES)
     CONVOLVE = _convolve_rule()
 
