@@ -234,10 +234,13 @@ _builtin_extremum(builtins.min, "min_builtin", operator.le, operator.lt, np.argm
 
 elementwise(
     np.clip,
-    "(x <= hi) if lo is None else (x >= lo) if hi is None else (x >= lo) & (x <= hi)",
-    "x < lo",
-    "x > hi",
-    doc="Inside [lo, hi], boundaries included, the derivative goes to x; outside, to the bound.",
+    "(a <= a_max) if a_min is None else (a >= a_min) if a_max is None "
+    "else (a >= a_min) & (a <= a_max)",
+    "a < a_min",
+    "a > a_max",
+    params=("a", "a_min", "a_max"),  # NumPy's names, so that a_min= and a_max= bind too
+    doc="Inside [a_min, a_max], boundaries included, the derivative goes to a; outside, to "
+    "the bound.",
     real_only=True,
 )
 defrule(

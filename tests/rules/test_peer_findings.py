@@ -2,7 +2,8 @@
 the rules (benchmarks/peer_suite), each checked here against central differences in both
 modes: the scipy.special functions without a rule, ``scipy.special.logsumexp`` of a 0-d
 input, ``scipy.signal.convolve``, Python's ``operator`` functions passed as values,
-``np.diff`` of order n > 1, and ``np.vstack``'s dtype and casting (``np.row_stack``).
+``np.diff`` of order n > 1, ``np.vstack``'s dtype and casting (``np.row_stack``), and
+``np.clip``'s bounds given as a_min= and a_max=.
 """
 
 from __future__ import annotations
@@ -258,3 +259,18 @@ def test_row_stack_and_vstack_with_dtype(mode):
         with pytest.warns(DeprecationWarning) if loss is rows else contextlib.nullcontext():
             assert_matches_differences(loss, [a, b], 0, mode)
             assert_matches_differences(loss, [a, b], 1, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_clip_bounds_given_by_numpy_keywords(mode):
+    x = np.array([-0.5, 0.5, 2.0])
+
+    def loss(x):
+        return np.sum(np.clip(x, a_min=0.1, a_max=1.1) ** 2)
+
+    np.testing.assert_allclose(autodiffx.grad(loss, mode=mode)(x), [0.0, 1.0, 0.0])
+
+    def bound(lo):
+        return np.sum(np.clip(x, a_min=lo, a_max=None) ** 2)
+
+    assert autodiffx.grad(bound, mode=mode)(0.2) == pytest.approx(0.4)
