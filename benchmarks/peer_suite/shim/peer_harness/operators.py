@@ -46,6 +46,9 @@ def grad(fun, argnum=0):
     return transforms.record(gradient, transforms.made_by(inner))
 
 
+# Reverse mode recognises a call of autodiffx.grad inside code it transforms (grad(f)(x) in
+# a lambda) by this mark; the stand-in carries it too, as it stands for that function.
+transforms.mark_transform(grad, "grad")
 deriv = grad
 
 
@@ -61,7 +64,7 @@ def value_and_grad(fun, argnum=0):
         value, result = inner(*args, **kwargs)
         return value, (_conjugated(result) if _any_complex(args, argnums) else result)
 
-    return both
+    return transforms.record(both, transforms.made_by(inner))
 
 
 def grad_and_aux(fun, argnum=0):
@@ -100,9 +103,14 @@ def make_vjp(fun, argnum=0):
 
 
 def tensor_jacobian_product(fun, argnum=0):
+    """The peer's product of a tensor with the Jacobian, contracting the tensor's axes with
+    the output's leading axes: a vector-Jacobian product when the shapes match."""
     def product(*args, **kwargs):
         *inputs, cotangent = args
-        return _vjp_at(fun, argnum, inputs, kwargs, cotangent)
+        if np.ndim(cotangent) == np.ndim(fun(*inputs, **kwargs)):
+            return _vjp_at(fun, argnum, inputs, kwargs, cotangent)
+        full = jacobian(bound(fun, inputs, argnum, kwargs))(inputs[argnum])
+        return np.tensordot(cotangent, full, axes=np.ndim(cotangent))
 
     return product
 
