@@ -441,6 +441,12 @@ def _rule(name, function, params, adjoints, differentiable=True, keywords=None):
     )
 
 
+def _numpy_helper(name: str):
+    from ..rules import numpy_rules
+
+    return getattr(numpy_rules, name)
+
+
 def _fft_helper_rules() -> dict[str, registry.Rule]:
     """The FFT's adjoint helpers: ``unfft`` is the adjoint of ``np.fft.fft``, so its own
     adjoint (in g) is ``np.fft.fft`` again, with the same ``n``, ``axis`` and ``norm``."""
@@ -494,6 +500,10 @@ def _helper_rules() -> dict[str, registry.Rule]:
             keywords={"axis": -1}),
         # the adjoints of the FFTs: each is linear in g, and its adjoint is the transform
         **_fft_helper_rules(),
+        # np.diff's adjoint for any order n: n first-difference adjoints; its adjoint is
+        # np.diff of order n again
+        "undiff_times": _rule("undiff_times", _numpy_helper("undiff_times"), ("v",),
+                              ("np.diff(g, n=n, axis=axis)",), keywords={"n": 1, "axis": -1}),
         # the transpose of the first-difference operator; its adjoint is np.diff again
         "undiff": _rule("undiff", originals["undiff"], ("v",), ("np.diff(g, axis=axis)",),
                         keywords={"n": 1, "axis": -1}),

@@ -37,6 +37,10 @@ from . import ir
 
 REAL = "real"
 COMPLEX = "complex"
+OBJECT = "object"
+"""The kind of an argument that is not a number or an array (a model object, a string):
+taken as real, but what is read out of it (an item, an attribute) is checked at call
+time."""
 _ORDER = {REAL: 0, None: 1, COMPLEX: 2}
 
 Kinds = dict[str, "str | None"]
@@ -57,10 +61,13 @@ class Analysis:
     each statement's own (by ``id``): a name may hold a real value at one statement and a
     complex one at another, and the real one's cotangent must still be real."""
 
-    def __init__(self, kinds: Kinds, assumed: set[str], results: dict[int, list] | None = None):
+    def __init__(self, kinds: Kinds, assumed: set[str], results: dict[int, list] | None = None,
+                 objects: set[str] = frozenset()):
         self.kinds = kinds
         self.assumed = assumed
         self.results = results or {}
+        self.objects = objects
+        """Parameters bound to objects (see :data:`OBJECT`)."""
 
     def result_of(self, statement, name: str) -> str | None:
         """The kind of ``name`` as ``statement`` binds it."""
@@ -86,13 +93,27 @@ def widest(*kinds: str | None) -> str | None:
 
 
 def of_value(value) -> str | None:
-    """The kind of a value the function reads (an argument, a global); numbers only."""
+    """The kind of a value the function reads (an argument, a global)."""
     if isinstance(value, (complex, np.complexfloating)):
         return COMPLEX
     if isinstance(value, np.ndarray):
         return COMPLEX if value.dtype.kind == "c" else (REAL if value.dtype.kind != "O"
                                                         else None)
-    return REAL
+    if isinstance(value, (float, int, np.generic)):
+        return REAL
+    return OBJECT
+
+
+def _constant_kind(value):
+    """The kind of a global's value: of a number or array, or the widest of a tuple's or
+    list's items (``WEIGHTS[k]`` of a tuple of arrays); ``False`` for anything else."""
+    if isinstance(value, (np.ndarray, np.generic, float, int, complex)):
+        return of_value(value)
+    if isinstance(value, (tuple, list)) and len(value) < 1000:
+        kinds = [_constant_kind(item) for item in value]
+        if kinds and all(kind is not False for kind in kinds):
+            return widest(*kinds)
+    return False
 
 
 def of_arguments(args) -> tuple[str, ...] | None:
@@ -109,18 +130,23 @@ def infer(statements: list, params: list[str], argument_kinds: tuple | None,
     assumed: set[str] = set()
     results: dict[int, list] = {}
     for name, value in (constants or {}).items():
-        if isinstance(value, (np.ndarray, np.generic, float, int, complex)):
-            known[name] = of_value(value)
+        kind = _constant_kind(value)
+        if kind is not False:
+            known[name] = kind
+    objects = set()
     for position, name in enumerate(params):
         given = argument_kinds[position] if argument_kinds and position < len(
             argument_kinds) else REAL
+        if given == OBJECT:
+            objects.add(name)
+            given = REAL
         known[name] = given
     params_set = set(params)
     for _ in range(8):
         before = dict(known)
         for statement in ir.walk(statements):
             if isinstance(statement, ir.Assign):
-                found = _kinds_of(statement, known, call_kinds, assumed)
+                found = _kinds_of(statement, known, call_kinds, assumed, objects)
                 results[id(statement)] = found
                 for name, kind in zip(ir.bound(statement), found, strict=True):
                     if name not in params_set or kind != known.get(name):
@@ -132,7 +158,7 @@ def infer(statements: list, params: list[str], argument_kinds: tuple | None,
                     *[known.get(n, REAL) for n in ir.names_in(statement.iter)]))
         if known == before:
             break
-    return Analysis(known, assumed, results)
+    return Analysis(known, assumed, results, objects)
 
 
 def _bind(known: Kinds, name: str, kind: str | None) -> None:
@@ -151,9 +177,15 @@ def atom_kind(atom: ast.expr, known: Kinds) -> str | None:
                     if isinstance(n, ast.Constant) and isinstance(n.value, complex)])
 
 
-def _kinds_of(statement: ir.Assign, known: Kinds, call_kinds, assumed) -> list:
+def _kinds_of(statement: ir.Assign, known: Kinds, call_kinds, assumed, objects=()) -> list:
     count = len(ir.bound(statement))
     operands = widest(*[atom_kind(o, known) for o in statement.operands])
+    if any(isinstance(o, ast.Name) and o.id in objects for o in statement.operands):
+        # read out of an object argument (table[0], np.sum(table)): known only at run time
+        if statement.kind == "copy":
+            objects.update(ir.bound(statement))
+        assumed.update(ir.bound(statement))
+        return [operands] * count
     if statement.kind == "call":
         result = call_kinds(statement.function, tuple(
             atom_kind(o, known) for o in statement.operands), count) if call_kinds else None
@@ -166,8 +198,9 @@ def _kinds_of(statement: ir.Assign, known: Kinds, call_kinds, assumed) -> list:
     if statement.kind in ("copy", "list"):
         return [operands] * count
     # opaque or unsupported (computed, but no derivative passes): a literal, a comparison,
-    # np.zeros(n), a call without a rule, an attribute
+    # np.zeros(n), a call without a rule, an attribute, an item of a global tuple
     expression = statement.expr
+    operands = widest(operands, *[known.get(n, REAL) for n in ir.names_in(expression)])
     dtype = _literal_dtype(expression)
     if dtype is not None:
         return [dtype] * count
@@ -175,18 +208,21 @@ def _kinds_of(statement: ir.Assign, known: Kinds, call_kinds, assumed) -> list:
         expression, (ast.Constant, ast.List, ast.Tuple)) else None
     if literal is not None:
         return [literal] * count
-    if _trusted(statement):
+    if _trusted(statement, objects):
         return [operands] * count
     assumed.update(ir.bound(statement))
     return [operands] * count
 
 
-def _trusted(statement: ir.Assign) -> bool:
+def _trusted(statement: ir.Assign, objects=()) -> bool:
     """An opaque value whose kind follows from its operands': a comparison, a shape, a
-    literal, a function with a rule (no derivative) or from ``np.random``."""
+    literal, an item of a number, array, tuple or list (not of an object argument), a
+    function with a rule (no derivative) or from ``np.random``."""
     expression = statement.expr
     if isinstance(expression, (ast.Compare, ast.BoolOp, ast.Constant, ast.Name)):
         return True
+    if isinstance(expression, ast.Subscript):
+        return isinstance(expression.value, ast.Name) and expression.value.id not in objects
     if isinstance(expression, ast.UnaryOp) and isinstance(expression.op, ast.Not):
         return True
     if isinstance(expression, ast.Attribute):
@@ -260,7 +296,8 @@ def _dtype_kind(node: ast.expr) -> str | None:
 
 def of_operands(operands: list, found: Analysis) -> tuple | None:
     """The kinds of a call's arguments, ``None`` when all are real."""
-    items = tuple(atom_kind(o, found.kinds) for o in operands)
+    items = tuple(OBJECT if isinstance(o, ast.Name) and o.id in found.objects
+                  else atom_kind(o, found.kinds) for o in operands)
     return None if all(k == REAL for k in items) else items
 
 

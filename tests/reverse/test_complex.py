@@ -409,6 +409,32 @@ def _nan_to_num(a):
     return np.sum(np.abs(np.nan_to_num(a)) ** 2)
 
 
+class _Table:
+    """A container reverse mode cannot see into."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __getitem__(self, index):
+        return self.values[index]
+
+
+def read_from_an_object(x, table):
+    return np.sum(np.abs(x * table[0]) ** 2)
+
+
+def test_values_read_out_of_an_object_argument_are_checked():
+    """table[0] of an object is taken as real when the code is made, then checked: a
+    complex one is refused, a real one differentiated (|x t|^2 has gradient 2 x |t|^2)."""
+    x = np.array([1.0, 2.0])
+    with pytest.raises(autodiffx.ComplexNotSupportedError, match="took as real"):
+        grad(read_from_an_object)(x, _Table([np.array([1j, 2.0])]))
+    np.testing.assert_allclose(grad(read_from_an_object, mode="forward")(
+        x, _Table([np.array([1j, 2.0])])), 2 * x * np.array([1.0, 4.0]))
+    np.testing.assert_allclose(grad(read_from_an_object)(x, _Table([np.array([3.0, 2.0])])),
+                               2 * x * np.array([9.0, 4.0]))
+
+
 @pytest.mark.parametrize("loss", [_sign, _maximum, _nan_to_num], ids=lambda f: f.__name__)
 def test_rules_for_real_values_only_are_refused_on_complex_ones(loss):
     """np.sign is constant on real values only; np.maximum's partials and np.nan_to_num's
