@@ -212,6 +212,7 @@ class ModuleBuilder:
         if self.flat:
             what = "gradient" if len(self.active) == 1 else "vector-Jacobian product"
         definition = _definition(source, name, body, self.comments, what)
+        self._bind_defaults(definition, source)
         if renames:
             _Rename(renames).visit(definition)
         if self.flat:
@@ -237,6 +238,38 @@ class ModuleBuilder:
             if bindings is not None:
                 self.bound.append((bindings, given, name))
         return renames
+
+    def _bind_defaults(self, definition: ast.FunctionDef, source: FunctionSource) -> None:
+        """Default values that are not literals (``def f(x, i=i)``) are the values the
+        function got when it was defined, not their expressions evaluated again in the
+        generated module: each becomes a name bound to its value (``i=f_i_default``)."""
+        function = source.function
+        arguments = definition.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        given = dict(zip([a.arg for a in positional[len(positional) - len(arguments.defaults):]],
+                         getattr(function, "__defaults__", None) or (), strict=False))
+        given.update(getattr(function, "__kwdefaults__", None) or {})
+        pairs = [(a, d) for a, d in zip(positional[len(positional) - len(arguments.defaults):],
+                                        arguments.defaults, strict=True)]
+        pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults,
+                                          strict=True) if d is not None]
+        replaced = {}
+        for argument, default in pairs:
+            try:
+                ast.literal_eval(default)
+                continue  # a literal reads as itself
+            except ValueError:
+                pass
+            if argument.arg not in given:
+                continue
+            name = ir.Namer(self.module_names | set(self.namespace)).fresh(
+                f"{function.__name__}_{argument.arg}_default", adjoint_too=False)
+            self.module_names.add(name)
+            self.namespace[name] = given[argument.arg]
+            replaced[id(default)] = ast.Name(id=name, ctx=ast.Load())
+        arguments.defaults = [replaced.get(id(d), d) for d in arguments.defaults]
+        arguments.kw_defaults = [replaced.get(id(d), d) if d is not None else None
+                                 for d in arguments.kw_defaults]
 
     def callee(self, function, namer: ir.Namer, globals_used: dict) -> str:
         """A module-level name for ``function``, which flat code calls in its forward
