@@ -57,6 +57,7 @@ with SciPy checks that the list is exactly the registered SciPy rules.
 | `scipy.linalg.solve_triangular` | `a`, `b` | a of one matrix (trans 0, 1, 2, 'N', 'T', 'C'); only the triangle it reads has a derivative (not the diagonal with unit_diagonal=True). |
 | `scipy.linalg.cho_solve` | `b` | The Cholesky factor c in (c, lower) is refused. |
 | `scipy.linalg.expm` | `a` | From the block matrix expm([[a, e], [0, a]]). |
+| `scipy.stats.norm.pdf`, `scipy.stats.norm.logpdf`, `scipy.stats.norm.cdf`, `scipy.stats.norm.logcdf`, `scipy.stats.norm.sf`, `scipy.stats.norm.logsf` | `x`, `loc`, `scale` | Registered when scipy.stats is imported; the other distributions have no rules. |
 | `scipy.signal.convolve` | `in1`, `in2` | Operands of the same rank; modes 'full', 'valid', 'same'. Registered when scipy.signal is imported (before or after autodiffx). |
 
 Forward mode reaches the functions that are not ufuncs (logsumexp, softmax, log_softmax,

@@ -37,7 +37,7 @@ from ..errors import ArgumentError, MissingRuleError
 from . import helpers, registry
 from .helpers import shift_axis, unreduce
 from .lifting import Traced
-from .registry import defrule, elementwise, nondifferentiable
+from .registry import _broadcast_rank, defrule, elementwise, nondifferentiable
 
 # --------------------------------------------------------------------------- dispatching
 
@@ -629,3 +629,82 @@ def _convolve_rule():
 
 
 when_imported("scipy.signal", _install_signal)
+
+
+# --------------------------------------------------------------------------- scipy.stats
+# The normal distribution's functions of x, loc and scale. Like scipy.signal, scipy.stats
+# is installed when it is imported. Its functions are methods of the object
+# scipy.stats.norm, which gets a dispatching version of each as an attribute of its own.
+
+
+def normal_partial(ans, x, loc=None, scale=None, method="pdf", which=0):
+    """The derivative of ``scipy.stats.norm.<method>(x, loc, scale)`` in x (``which`` 0),
+    loc (1) or scale (2), from z = (x − loc) / scale and the density φ."""
+    loc = 0.0 if loc is None else loc
+    scale = 1.0 if scale is None else scale
+    z = (x - loc) / scale
+    dz = (1 / scale, -1 / scale, -z / scale)[which]  # ∂z/∂(x, loc, scale)
+    if method in ("pdf", "logpdf"):  # log φ(z) − log scale
+        partial = -z * dz - (1 / scale if which == 2 else 0.0)
+        return ans * partial if method == "pdf" else partial
+    log_density = -0.5 * z ** 2 - 0.5 * np.log(2 * np.pi)
+    sign = 1.0 if method in ("cdf", "logcdf") else -1.0  # sf = 1 − cdf
+    if method in ("cdf", "sf"):
+        return sign * np.exp(log_density) * dz
+    return sign * np.exp(log_density - ans) * dz  # logcdf, logsf: φ / cdf, φ / sf
+
+
+NORMAL_METHODS = ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf")
+
+
+def _normal_tangent(method, which):
+    def tangent(t, ans, x, loc=None, scale=None):
+        partial = normal_partial(ans, x, loc, scale, method, which)
+        return helpers.pad_tangent(t, np.ndim(partial)) * partial
+
+    return tangent
+
+
+def _with_defaults(method):
+    """``method(x, loc, scale)`` with None read as the default (0 and 1): forward mode
+    passes a parameter left out before a given one (``pdf(x, scale=2.0)``) as None."""
+
+    def normal(x, loc=None, scale=None):
+        return method(x, 0.0 if loc is None else loc, 1.0 if scale is None else scale)
+
+    normal.__name__ = normal.__qualname__ = method.__name__
+    normal.__doc__ = method.__doc__
+    return normal
+
+
+def _install_stats():
+    norm = sys.modules["scipy.stats"].norm
+    wrappers = {}
+    for method in NORMAL_METHODS:
+        current = getattr(norm, method)
+        original = getattr(current, "original", current)
+        if original is current:
+            current = _dispatching(_with_defaults(original), sys.modules["scipy.stats"])
+            setattr(norm, method, current)  # shadows the method for this object only
+        wrappers[method] = current
+        SCIPY_NAMES[id(current)] = f"scipy.stats.norm.{method}"
+    registry.DISPLAY_NAMES.update(SCIPY_NAMES)
+    for method, wrapper in wrappers.items():
+        defrule(
+            wrapper,
+            "x loc scale",
+            tangents=tuple(_normal_tangent(method, which) for which in range(3)),
+            adjoints=tuple(
+                f"unbroadcast(g * normal_partial(ans, x, loc, scale, {method!r}, {which}), "
+                f"{name})" for which, name in enumerate(("x", "loc", "scale"))),
+            optional=2,
+            elementwise=True,
+            name=f"scipy.stats.norm.{method}",
+            rank=_broadcast_rank,
+            doc="In x, loc and scale (given by position or by name), from z = (x - loc) / "
+            "scale; the log forms divide by the value without forming it.",
+        )
+
+
+registry.add_helpers({"normal_partial": normal_partial})
+when_imported("scipy.stats", _install_stats)

@@ -1280,6 +1280,7 @@ try:
     import scipy.linalg
     import scipy.signal  # its rule is installed when it is imported
     import scipy.special
+    import scipy.stats  # likewise
 except ImportError:
     scipy = None
 else:
@@ -1366,6 +1367,15 @@ else:
             f"scipy.special.{name}": [Case((v, Arg(shape, interval(0.5, 5.0))))
                                       for v, shape in ((2, (3,)), (1, (2, 3)), (0, ()))]
             for name in ("jv", "yv", "yn", "iv", "ive")
+        },
+        **{
+            f"scipy.stats.norm.{method}": [
+                Case((Arg((4,)), Arg((4,)), Arg((4,), POSITIVE))),
+                Case((Arg((2, 3)), Arg((1, 3)), Arg((2, 1), POSITIVE))),
+                Case((Arg((3,)),)),
+                Case((Arg(()), Arg(()))),
+            ]
+            for method in _sr.NORMAL_METHODS
         },
         "scipy.signal.convolve": [
             Case((Arg((5,)), Arg((3,))), function=_sr.convolve),

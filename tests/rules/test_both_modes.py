@@ -55,7 +55,7 @@ def _spelling(function) -> str:
         return "operator." + function.__name__  # operator.getitem, operator.add, ...
     if id(function) in DISPLAY_NAMES:  # the scipy extra: scipy.special.erf
         if hasattr(function, "__module__") and not isinstance(function, np.ufunc) and (
-                function.__module__ not in ("scipy.special", "scipy.linalg")):
+                function.__module__ not in ("scipy.special", "scipy.linalg", "scipy.stats")):
             # the original a dispatching version replaced (scipy.linalg._matfuncs.expm)
             return f"{function.__module__}.{function.__name__}"
         return DISPLAY_NAMES[id(function)]
@@ -121,7 +121,7 @@ def program_for(rule, case: Case, args, tmp_path):
                              for k, (n, r) in enumerate(zip(names, results, strict=True)))
                 + "\n")
     imports = ("import scipy.linalg\nimport scipy.signal\nimport scipy.special\n"
-               if call.startswith("scipy.") else "")
+               "import scipy.stats\n" if call.startswith("scipy.") else "")
     if function is scatter_add:
         imports = "\nfrom autodiffx.rules.helpers import scatter_add\n"
     source = (

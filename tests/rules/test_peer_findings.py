@@ -274,3 +274,30 @@ def test_clip_bounds_given_by_numpy_keywords(mode):
         return np.sum(np.clip(x, a_min=lo, a_max=None) ** 2)
 
     assert autodiffx.grad(bound, mode=mode)(0.2) == pytest.approx(0.4)
+
+
+# --------------------------------------------------------------------------- scipy.stats.norm
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("method", ["pdf", "logpdf", "cdf", "logcdf", "sf", "logsf"])
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**16))
+def test_normal_distribution_gradients_match_differences(method, mode, seed):
+    import scipy.stats
+
+    rng = np.random.default_rng(seed)
+    x, loc = rng.standard_normal((3, 2)), rng.standard_normal((1, 2))
+    scale = rng.uniform(0.5, 2.0, (3, 1))
+    weights = rng.standard_normal((3, 2))
+    function = getattr(scipy.stats.norm, method)
+
+    def loss(x, loc, scale):
+        return np.sum(function(x, loc, scale) * weights)
+
+    def by_name(x, scale):
+        return np.sum(function(x, scale=scale) * weights)
+
+    for index in range(3):
+        assert_matches_differences(loss, [x, loc, scale], index, mode, seed + index)
+    assert_matches_differences(by_name, [x, scale], 1, mode, seed)
