@@ -1162,6 +1162,9 @@ OPERATORS = {
 }
 """Python's operators, where a rule holds them next to a NumPy function (operator.mul)."""
 if importlib.util.find_spec("scipy") is not None:  # the scipy extra's rules
+    import scipy.signal  # noqa: F401 (installs the rules of scipy.signal and scipy.stats)
+    import scipy.stats  # noqa: F401
+
     SPECIAL.update({
         "scipy.special.logsumexp": ["scipy.special.logsumexp({V})",
                                     "scipy.special.logsumexp({M}, axis=1)",
@@ -1214,6 +1217,12 @@ if importlib.util.find_spec("scipy") is not None:  # the scipy extra's rules
         "scipy.special.iv": ["scipy.special.iv(0.5, 1.5 + 0.4 * np.tanh({V}))",
                              "scipy.special.iv(1, {V})"],
         "scipy.special.ive": ["scipy.special.ive(1, {V})"],
+        # installed when scipy.signal and scipy.stats are imported (the programs import them)
+        "scipy.signal.convolve": ["scipy.signal.convolve({V}, np.array([0.5, -1.0, 2.0]))",
+                                  "scipy.signal.convolve({V}, {V}, mode='same')"],
+        **{f"scipy.stats.norm.{method}": [f"scipy.stats.norm.{method}({{V}}, {{S}}, "
+                                          "1.5 + 0.4 * np.tanh({S}))"]
+           for method in ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf")},
     })
 
 
@@ -1481,7 +1490,8 @@ def render(program: Program, keep: list[int] | None = None, inputs: Inputs | Non
     text.append("    return None")
     if any("scipy." in line for line in text):  # the scipy extra's rules
         text[text.index("import numpy as np")] = (
-            "import numpy as np\nimport scipy.linalg\nimport scipy.special")
+            "import numpy as np\nimport scipy.linalg\nimport scipy.signal\nimport scipy.special"
+            "\nimport scipy.stats")
     source = "\n".join(text) + "\n"
     compile(source, "<fuzz>", "exec")
     return Program(program.seed, program.index, inputs, chosen, program.wrt, source,
