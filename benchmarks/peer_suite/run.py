@@ -149,9 +149,10 @@ HISTORY = """\
 
 Between the first run and the one below, the rules the suite found missing were added
 (scipy.special's gamma, beta and Bessel families, erfinv, erfcinv, multigammaln;
-scipy.signal.convolve; Python's operator functions as values; np.diff of any order; the
-dtype and casting of np.vstack and np.row_stack), logsumexp of a 0-d input stopped
-crashing, and reverse mode learned complex numbers (another change). The harness also
+scipy.signal.convolve; scipy.stats.norm's six functions; Python's operator functions as
+values; np.diff of any order; the dtype and casting of np.vstack and np.row_stack;
+np.clip's bounds by keyword), logsumexp of a 0-d input stopped crashing, and reverse mode
+learned complex numbers (another change). The harness also
 stopped counting a SciPy call that fails without any derivative (convolve's `axes`) as a
 crash of autodiffx's.
 """
