@@ -16,10 +16,10 @@ time (as ``bench_reverse.py`` times the gradient).
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 from bench_reverse import interleaved
+from timing import STEADY
 
 from autodiffx.forward.dual import Dual, new_level
 
@@ -63,8 +63,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=25)
     args = parser.parse_args(argv)
-    allocator = "steady" if "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") else (
-        "default")
+    allocator = "steady" if STEADY else "default"
     print("forward mode, one operation on 4 entries and one direction, "
           f"{allocator} allocator, CPU time, best of {args.rounds} interleaved rounds (µs)")
     print(f"{'operation':<22} {'value alone':>11} {'NumPy work':>10} {'Dual':>8} "

@@ -16,12 +16,11 @@ with a steady one.
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 from bench_reverse import interleaved
 from ner_problem import loss, problem
-from timing import format_time
+from timing import STEADY, format_time
 
 import autodiffx
 
@@ -81,8 +80,7 @@ def main(argv=None) -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 256, 4096])
     parser.add_argument("--rounds", type=int, default=25)
     args = parser.parse_args(argv)
-    allocator = "steady" if "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") else (
-        "default")
+    allocator = "steady" if STEADY else "default"
     print("forward-mode JVP of the NER max-margin loss (d=50, window 5, n=100), "
           f"{allocator} allocator, CPU time, best of {args.rounds} interleaved rounds")
     print(f"{'B':>5} {'hand-written':>14} {'autodiffx':>14} {'ratio':>7} "
