@@ -189,7 +189,7 @@ def test_errors_of_user_code_called_from_generated_code_name_the_callee():
 
 def test_autodiffx_errors_raised_inside_generated_code_pass_unchanged():
     def f(x):
-        return np.sum(np.diff(x, n=2))  # the adjoint helper undiff refuses n=2 when it runs
+        return np.sum(np.pad(x, 1, mode="mean"))  # unpad refuses mode='mean' when it runs
 
     with pytest.raises(autodiffx.AutodiffError) as error:
         autodiffx.grad(f)(np.ones(4))
