@@ -243,8 +243,7 @@ def logsumexp_partials(g, ans, a, axis=None, keepdims=False):
 
 def multigammaln_derivative(a, d):
     """d/da log Γ_d(a) = Σ_{j<d} ψ(a − j/2), the multivariate gamma function's log."""
-    a = np.asarray(a, dtype=float)
-    return np.sum(digamma(a[..., None] - np.arange(d) / 2.0), axis=-1)
+    return np.sum(digamma(np.expand_dims(a, -1) - np.arange(d) / 2.0), axis=-1)
 
 
 def _check_logsumexp(a=None, axis=None, b=None, keepdims=False, return_sign=False, **_):
@@ -466,8 +465,10 @@ for _bessel, _partial, _doc in (
      "ive = I_v(x) exp(-|x|)"),
 ):
     _name = SCIPY_NAMES[id(_bessel)]
+    # ive(v, z) of a complex z scales by exp(-|Re z|), which is not holomorphic: refused
     elementwise(_bessel, None if _bessel is scipy.special.yn else _refused(_name, "order v"),
                 _partial, params=("v", "x"), singular=True, name=_name,
+                real_only=_bessel is scipy.special.ive,
                 doc=f"Differentiable in x ({_doc}); the order v is refused (yn's is an "
                 "integer).")
 

@@ -301,3 +301,11 @@ def test_normal_distribution_gradients_match_differences(method, mode, seed):
     for index in range(3):
         assert_matches_differences(loss, [x, loc, scale], index, mode, seed + index)
     assert_matches_differences(by_name, [x, scale], 1, mode, seed)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_multigammaln_second_derivative(mode):
+    # forward mode over the gradient: d²/da² log Γ_3(a) = Σ_j ψ'(a − j/2)
+    second = autodiffx.hessian(lambda a: special.multigammaln(a, 3), mode=mode)(4.5)
+    expected = sum(special.polygamma(1, 4.5 - j / 2.0) for j in range(3))
+    assert np.asarray(second) == pytest.approx(expected, rel=1e-10)
