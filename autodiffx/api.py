@@ -388,15 +388,29 @@ def _primal(value):
 
 
 def _real_gradients(gradients, args, indices):
-    """A real argument's gradient is the real part of its cotangent (see docs/complex.md)."""
-    for g in gradients:  # the common cases, checked without NumPy's dispatch
+    """A real argument's gradient is the real part of its cotangent, and a complex
+    argument's gradient is complex even where no imaginary part reached it (see
+    docs/complex.md)."""
+    for g in gradients:  # the common case, checked without NumPy's dispatch
         kind = type(g)
         if not (kind is float or kind is np.ndarray and g.dtype.kind == "f"):
             break
     else:
-        return gradients
-    return [np.real(g) if np.iscomplexobj(g) and not np.iscomplexobj(args[i]) else g
-            for g, i in zip(gradients, indices, strict=True)]
+        if all(_is_real(args[i]) for i in indices):
+            return gradients
+    return [_of_kind(g, args[i]) for g, i in zip(gradients, indices, strict=True)]
+
+
+def _is_real(value) -> bool:
+    kind = type(value)
+    return kind is float or kind is np.ndarray and value.dtype.kind == "f" or (
+        not np.iscomplexobj(_primal(value)))
+
+
+def _of_kind(gradient, arg):
+    if np.iscomplexobj(_primal(arg)):
+        return gradient if np.iscomplexobj(_primal(gradient)) else gradient * (1 + 0j)
+    return np.real(gradient) if np.iscomplexobj(_primal(gradient)) else gradient
 
 
 def _require_complex_inputs(args, indices) -> None:
@@ -554,7 +568,10 @@ def jacfwd(f: Callable, wrt: Wrt = 0, *, chunk: int | None = None) -> Callable:
             block = columns[offset : offset + size]
             offset += size
             block = np.moveaxis(block.reshape((size, -1)), 0, -1)
-            results.append(block.reshape(out_shape + np.shape(args[index])))
+            block = block.reshape(out_shape + np.shape(args[index]))
+            if np.iscomplexobj(block) and not np.iscomplexobj(args[index]):
+                block = np.real(block)  # a real argument's block: its real part is its own
+            results.append(block)
         return _jacobians(results, regroup, many)
 
     return jacobian

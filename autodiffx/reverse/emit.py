@@ -181,6 +181,7 @@ class ModuleBuilder:
             result if differentiated is None else differentiated))
         activity.check(statements, relevant, source)
         kinds.check_rules(statements, kind_of, relevant, source)
+        kinds.check_assumptions(statements, kind_of, source)
         activity.check_lists(statements, relevant, normalizer.lists, source)
         if not flat.is_gradient_code(source):
             # gradient code copies every value it reads after a store, by construction

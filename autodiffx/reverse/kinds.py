@@ -50,6 +50,9 @@ CallKinds = Callable[[Any, tuple, int], "list | None"]
 user function returns (``count`` > 1 when the call unpacks a tuple), or ``None`` when they
 cannot be known."""
 
+_COMPLEX_MAKERS = frozenset({complex, np.complex128, np.complex64, np.clongdouble})
+"""Constructors whose result is complex whatever they are given (``complex(x, 0.5)``)."""
+
 _TRUSTED_MODULES = ("numpy.random",)
 """Modules whose functions without rules return real values from real inputs."""
 
@@ -208,6 +211,8 @@ def _kinds_of(statement: ir.Assign, known: Kinds, call_kinds, assumed, objects=(
         expression, (ast.Constant, ast.List, ast.Tuple)) else None
     if literal is not None:
         return [literal] * count
+    if statement.function in _COMPLEX_MAKERS:
+        return [COMPLEX] * count
     if _trusted(statement, objects):
         return [operands] * count
     assumed.update(ir.bound(statement))
@@ -361,3 +366,28 @@ def check_rules(statements: list, found: Analysis, relevant: set[str], source) -
                 location=source.location(statement.node) if statement.node else None,
                 hint="differentiate a real value (np.real(z), np.abs(z)) through it",
             )
+
+
+def check_assumptions(statements: list, found: Analysis, source) -> None:
+    """Refuse a value taken as real without proof inside a loop of a function that
+    computes with complex values: each trip's value goes to the tape, where the call-time
+    check (:func:`check_real`) cannot tell it from the complex ones."""
+    if found.all_real or not found.assumed:
+        return
+
+    def visit(block, in_loop):
+        for statement in block:
+            looping = in_loop or isinstance(statement, (ir.For, ir.While))
+            if in_loop and isinstance(statement, ir.Assign) and (
+                    set(ir.bound(statement)) & found.assumed):
+                name = next(n for n in ir.bound(statement) if n in found.assumed)
+                raise ComplexNotSupportedError(
+                    f"reverse mode cannot tell whether {name}, made in a loop by a call it "
+                    "has no rule for, is real or complex, in a function that computes with "
+                    "complex values",
+                    location=source.location(statement.node) if statement.node else None,
+                    hint='use mode="forward", or compute the value before the loop')
+            for child in ir.children(statement):
+                visit(child, looping)
+
+    visit(statements, False)

@@ -165,7 +165,7 @@ for _function, _least in ((np.atleast_1d, 1), (np.atleast_2d, 2), (np.atleast_3d
 
 
 def _astype_tangent(t, ans, x, dtype):
-    if np.result_type(ans).kind != "f":  # a cast to integers truncates: a step function
+    if np.result_type(ans).kind not in "fc":  # a cast to integers truncates: a step function
         return np.zeros((len(t), *np.shape(ans)))
     if np.iscomplexobj(t) and np.result_type(ans).kind != "c":
         t = np.real(t)  # a complex value cast to reals keeps its real part, as NumPy does
@@ -176,9 +176,10 @@ defrule(
     np.astype,
     "x dtype",
     tangents=(_astype_tangent, None),
-    adjoints=("g if np.issubdtype(np.result_type(ans), np.floating) else np.zeros_like(g)", None),
+    adjoints=("g if np.issubdtype(np.result_type(ans), np.inexact) else np.zeros_like(g)", None),
     rank=_same_rank,
-    doc="A cast to another floating type passes the derivative; a cast to integers or "
+    doc="A cast to another floating or a complex type passes the derivative (a complex "
+    "value cast to reals keeps its real part, as NumPy does); a cast to integers or "
     "booleans truncates (a step function), so its derivative is 0.",
 )
 

@@ -773,35 +773,40 @@ REGRESSIONS += [
     _open(complex_intermediate, (0.7,), (0,), (), "complex intermediates"),
     _open(of_a_dict, (0.5, {"w": V, "b": 0.7}), (0, 1), (),
           "jacrev/jacfwd of a function of a dict", modes=("jacrev", "jacfwd")),
-    _open(astype_complex_of_real, (V,), (0,), REVERSE,
-          "reverse mode: v.astype(complex) of a real argument gives the gradient 0"),
-    _open(np_astype_complex, (V,), (0,), BOTH,
-          "np.astype(v, complex) gives the gradient 0 in both modes"),
-    _open(real_and_complex_arguments, (0.5, 1 + 2j), (0, 1), ("jacfwd",),
-          "jacfwd: a complex block for a real argument next to a complex one",
+    _open(astype_complex_of_real, (V,), (0,), (),
+          "reverse mode: v.astype(complex) of a real argument gave the gradient 0 (fixed)"),
+    _open(np_astype_complex, (V,), (0,), (),
+          "np.astype(v, complex) gave the gradient 0 in both modes (fixed)"),
+    _open(real_and_complex_arguments, (0.5, 1 + 2j), (0, 1), (),
+          "jacfwd: a complex block for a real argument next to a complex one (fixed)",
           modes=("jacrev", "jacfwd")),
-    Regression(multi_dot_complex, (MC,), (0,), None, broken=REVERSE,
-               reason="reverse mode: multi_dot of complex matrices fails in the adjoint sweep"),
+    Regression(multi_dot_complex, (MC,), (0,), None,
+               reason="reverse mode: multi_dot of complex matrices failed in the adjoint "
+               "sweep (fixed)"),
     _open(add_at_into_integer_array, (0.7, VI), (0,), REVERSE,
           "reverse mode: np.add.at into an integer array: value 0.0 and gradient 0.0"),
     Regression(in_place_subtract_of_imaginary, (V,), (0,), None,
                modes=("forward over forward", "forward over reverse", "reverse over reverse"),
                broken=("forward over forward",),
                reason="forward over forward: z -= np.tanh(v) * 1j loses the second derivative"),
-    _open(complex_call_in_loop, (0.7, V), (1,), REVERSE,
-          "reverse mode: complex(x, 0.5) in a loop into a complex accumulator: wrong, not refused"),
+    _open(complex_call_in_loop, (0.7, V), (1,), (),
+          "reverse mode: complex(x, 0.5) in a loop into a complex accumulator: wrong, not "
+          "refused (fixed)"),
     Regression(det_of_singular_complex, (C2, Z2), (0,), None,
                reason="det of a singular complex matrix: a gradient of rounding noise (fixed)"),
 ]
 
 if HAVE_SCIPY:
     REGRESSIONS += [
-        _open(gamma_family_of_complex, (ZS,), (0,), REVERSE,
-              "reverse mode: scipy.special.gamma and rgamma of complex values, unconjugated"),
-        _open(bessel_of_complex, (ZS,), (0,), REVERSE,
-              "reverse mode: scipy.special.jv, yv and iv of complex values, unconjugated"),
-        _open(ive_of_complex, (ZS,), (0,), BOTH,
-              "scipy.special.ive of complex values: wrong in both modes"),
+        _open(gamma_family_of_complex, (ZS,), (0,), (),
+              "reverse mode: scipy.special.gamma and rgamma of complex values, unconjugated "
+              "(fixed)"),
+        _open(bessel_of_complex, (ZS,), (0,), (),
+              "reverse mode: scipy.special.jv, yv and iv of complex values, unconjugated "
+              "(fixed)"),
+        _open(ive_of_complex, (ZS,), (0,), (),
+              "scipy.special.ive of complex values: wrong in both modes (refused now: "
+              "exp(-|Re z|) is not holomorphic)"),
     ]
 
 REGRESSIONS.append(
@@ -827,18 +832,6 @@ KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str | tuple[str, ...]]] = {
     # fuzzer fails on any failure of a class not listed here. It follows HEAD d65982d.
     #
     # Complex numbers, found at ec9ab1d:
-    "complex: astype(complex)": (("reverse", "forward", "second order"),
-                                 ("astype_complex_of_real", "np_astype_complex")),
-    "input x complex": (("jacfwd",), "real_and_complex_arguments"),
-    "input v complex128": (("jacfwd",), "real_and_complex_arguments"),
-    "input m complex128": (("jacfwd",), "real_and_complex_arguments"),
     "ufunc.at": (("reverse",), "add_at_into_integer_array"),
     "complex: in-place update": (("hvp forward",), "in_place_subtract_of_imaginary"),
-    "complex: loop": (("reverse",), "complex_call_in_loop"),
-    "rule: scipy.special.gamma": (("reverse",), "gamma_family_of_complex"),
-    "rule: scipy.special.rgamma": (("reverse",), "gamma_family_of_complex"),
-    "rule: scipy.special.jv": (("reverse",), "bessel_of_complex"),
-    "rule: scipy.special.yv": (("reverse",), "bessel_of_complex"),
-    "rule: scipy.special.iv": (("reverse",), "bessel_of_complex"),
-    "rule: scipy.special.ive": (("reverse", "forward"), "ive_of_complex"),
 }

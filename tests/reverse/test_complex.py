@@ -110,6 +110,25 @@ def real_then_complex(z, x):
     return sum(np.sum(np.real(p * np.conj(p)) + np.real(p) ** 3) for p in parts)
 
 
+def casts(v):
+    """Casts to complex, as users write them."""
+    a = v.astype(complex) * 1j
+    b = np.astype(v, np.complex128) + 0.5j
+    c = (v + 0j) ** 2
+    return np.sum(np.imag(a) + np.abs(b) ** 2 + np.real(c * np.conj(a)))
+
+
+def chained_products(m):
+    return np.sum(np.real(np.linalg.multi_dot([m, m.T, m * 1j])))
+
+
+def complex_of_a_constant(x, v):
+    acc = 0j
+    for e in v:
+        acc = acc + e * complex(x, 0.5)
+    return np.abs(acc) ** 2
+
+
 def _rotate(z, angle):
     return z * np.exp(1j * angle)
 
@@ -160,6 +179,56 @@ def test_a_real_signal_through_the_ffts(seed):
 def test_complex_values_in_a_loop_and_a_store(seed):
     z, _, x = vectors(seed, 3)
     check(in_a_loop, z, x, wrt=(0, 1), forward=False)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_casts_products_of_lists_and_complex_constructors(seed):
+    """Found by the fuzzer: a cast to complex passed no derivative (both modes for
+    np.astype), multi_dot conjugated its list as one array, complex(x, 0.5) in a loop was
+    taken as real (silently wrong)."""
+    z, w, x = vectors(seed, 3)
+    check(casts, x)
+    check(chained_products, np.reshape(np.concatenate([z, w, x]), (3, 3)))
+    check(complex_of_a_constant, 0.7, x, wrt=1)
+
+
+def test_gradients_have_their_arguments_kind():
+    """A complex argument's gradient is complex (even where no imaginary part reached
+    it), a real one's real, in every transform and in both modes."""
+
+    def f(x, z):
+        return np.stack([np.real(x * z), np.real(z) * 2.0])
+
+    for jacobian in (autodiffx.jacfwd, autodiffx.jacrev):
+        dx, dz = jacobian(f, wrt=(0, 1))(0.5, 1 + 2j)
+        assert not np.iscomplexobj(dx) and np.iscomplexobj(dz)
+        np.testing.assert_allclose(dx, [1.0, 0.0])
+        np.testing.assert_allclose(dz, [0.5, 2.0])
+    for mode in ("reverse", "forward"):
+        dx, dz = grad(lambda x, z: np.sum(f(x, z)), wrt=(0, 1), mode=mode)(0.5, 1 + 2j)
+        assert isinstance(dx, float) and isinstance(dz, complex)
+
+
+class _Model:
+    def __init__(self, scale):
+        self.scale = scale
+
+
+def attribute_in_a_loop(z, model):
+    total = 0.0
+    for _ in range(2):
+        total = total + np.abs(z * model.scale) ** 2
+    return np.sum(total)
+
+
+def test_a_value_taken_as_real_inside_a_loop_of_complex_code_is_refused():
+    with pytest.raises(autodiffx.ComplexNotSupportedError, match="loop") as caught:
+        grad(attribute_in_a_loop)(np.array([1 + 1j]), _Model(2j))
+    assert caught.value.location is not None
+    z = np.array([1 + 1j])
+    np.testing.assert_allclose(grad(attribute_in_a_loop, mode="forward")(z, _Model(2j)),
+                               2 * 2 * 4 * z)
 
 
 @settings(max_examples=10, deadline=None)

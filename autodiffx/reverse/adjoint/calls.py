@@ -542,6 +542,10 @@ def _conjugated(tree: ast.expr, primals: dict[int, ast.expr]) -> ast.expr:
                 return node
             if isinstance(node, ast.Constant) and isinstance(node.value, complex):
                 return ast.Constant(node.value.conjugate())
+            if isinstance(node, (ast.List, ast.Tuple)):  # np.linalg.multi_dot([a, b])
+                items = [_call(_np("conj"), e) if isinstance(e, ast.Name) else e
+                         for e in node.elts]
+                return type(node)(elts=items, ctx=ast.Load())
             return _call(_np("conj"), node)
         if isinstance(node, ast.Attribute) and node.attr in ("shape", "ndim", "size",
                                                              "dtype"):
