@@ -255,6 +255,13 @@ def scatter_add(y, index, v):
     >>> scatter_add(np.zeros(3), [0, 0, 2], 1.0)
     array([2., 0., 1.])
     """
+    if isinstance(y, np.ndarray) and not np.issubdtype(y.dtype, np.inexact) and not (
+            isinstance(v, lifting.Traced)):
+        # integers or booleans: each addition is cast back to y's type, as NumPy does
+        # (no derivative passes: see through_cast)
+        out = y.copy()
+        np.add.at(out, index, v)
+        return out
     # a copy of y that carries a derivative when y or v does (zeros_like of a dual number
     # is a dual number): forward mode then adds v's tangent in place too
     out = y + np.zeros_like(v, shape=np.shape(y))

@@ -783,8 +783,9 @@ REGRESSIONS += [
     Regression(multi_dot_complex, (MC,), (0,), None,
                reason="reverse mode: multi_dot of complex matrices failed in the adjoint "
                "sweep (fixed)"),
-    _open(add_at_into_integer_array, (0.7, VI), (0,), REVERSE,
-          "reverse mode: np.add.at into an integer array: value 0.0 and gradient 0.0"),
+    _open(add_at_into_integer_array, (0.7, VI), (0,), (),
+          "reverse mode: np.add.at into an integer array: value 0.0 and gradient 0.0, where "
+          "NumPy casts each addition back to integers (fixed)"),
     Regression(in_place_subtract_of_imaginary, (V,), (0,), None,
                modes=("forward over forward", "forward over reverse", "reverse over reverse"),
                broken=("forward over forward",),
@@ -832,6 +833,5 @@ KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str | tuple[str, ...]]] = {
     # fuzzer fails on any failure of a class not listed here. It follows HEAD d65982d.
     #
     # Complex numbers, found at ec9ab1d:
-    "ufunc.at": (("reverse",), "add_at_into_integer_array"),
     "complex: in-place update": (("hvp forward",), "in_place_subtract_of_imaginary"),
 }
