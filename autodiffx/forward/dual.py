@@ -1319,6 +1319,12 @@ def _assign(target: Dual, index, value) -> None:
         target.primal = _lifted(target.primal, value_primal)
     if isinstance(value_tangent, Dual) and not isinstance(target.tangent, Dual):
         target.tangent = _lifted(target.tangent, value_tangent)
+    if value_tangent is not None and np.iscomplexobj(_innermost(value_tangent)) and (
+            not np.iscomplexobj(_innermost(target.tangent))) and np.iscomplexobj(
+            _innermost(target.primal)):
+        # a complex value whose tangent is still real (z = v + 0j of a real v, nested):
+        # a complex tangent written into it needs room for its imaginary part
+        target.tangent = target.tangent * (1 + 0j)
     target.primal[index] = value_primal
     _store_tangent(target.tangent, index, value_tangent)
     _refresh(target)

@@ -788,8 +788,8 @@ REGRESSIONS += [
           "NumPy casts each addition back to integers (fixed)"),
     Regression(in_place_subtract_of_imaginary, (V,), (0,), None,
                modes=("forward over forward", "forward over reverse", "reverse over reverse"),
-               broken=("forward over forward",),
-               reason="forward over forward: z -= np.tanh(v) * 1j loses the second derivative"),
+               reason="forward over forward: z -= np.tanh(v) * 1j lost the second derivative "
+               "(a real tangent of the complex z; fixed)"),
     _open(complex_call_in_loop, (0.7, V), (1,), (),
           "reverse mode: complex(x, 0.5) in a loop into a complex accumulator: wrong, not "
           "refused (fixed)"),
@@ -833,5 +833,4 @@ KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str | tuple[str, ...]]] = {
     # fuzzer fails on any failure of a class not listed here. It follows HEAD d65982d.
     #
     # Complex numbers, found at ec9ab1d:
-    "complex: in-place update": (("hvp forward",), "in_place_subtract_of_imaginary"),
 }
