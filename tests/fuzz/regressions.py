@@ -830,7 +830,6 @@ KNOWN_OPEN: dict[str, tuple[tuple[str, ...], str | tuple[str, ...]]] = {
     #
     # This table must shrink to empty: when a fix makes a regression pass, its strict xfail
     # fails; delete the regression's `broken` and the entries here that name it. The CI
-    # fuzzer fails on any failure of a class not listed here. It follows HEAD d65982d.
-    #
-    # Complex numbers, found at ec9ab1d:
+    # fuzzer fails on any failure of a class not listed here. It follows HEAD 377e65c: the
+    # complex-number classes found at ec9ab1d are fixed.
 }
