@@ -100,9 +100,7 @@ CONJUGATED_PRIMALS = frozenset({
     "scipy.special.erf", "scipy.special.erfc", "scipy.special.xlogy",
     "scipy.special.xlog1py", "scipy.linalg.solve_triangular", "scipy.linalg.expm",
     "scipy.special.gamma", "scipy.special.rgamma", "scipy.special.jv", "scipy.special.yv",
-    "scipy.special.iv", "scipy.signal.convolve", "scipy.stats.norm.pdf",
-    "scipy.stats.norm.logpdf", "scipy.stats.norm.cdf", "scipy.stats.norm.logcdf",
-    "scipy.stats.norm.sf", "scipy.stats.norm.logsf",
+    "scipy.special.iv", "scipy.signal.convolve",
 })
 """The rules whose adjoint expression is the transpose, not the conjugate transpose, of
 their complex-linear tangent: g * f'(x) where complex values need g * conj(f'(x)). The

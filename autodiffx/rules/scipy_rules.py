@@ -702,8 +702,12 @@ def _install_stats():
             elementwise=True,
             name=f"scipy.stats.norm.{method}",
             rank=_broadcast_rank,
+            # SciPy casts a complex loc or scale to real (a ComplexWarning): complex values
+            # are refused rather than followed through a function they do not reach
+            real_only=True,
             doc="In x, loc and scale (given by position or by name), from z = (x - loc) / "
-            "scale; the log forms divide by the value without forming it.",
+            "scale; the log forms divide by the value without forming it. Real values "
+            "only: SciPy drops the imaginary part of a complex loc or scale.",
         )
 
 

@@ -19,6 +19,11 @@ import autodiffx
 from autodiffx import grad, jvp, vjp
 from tests.forward.test_complex import LOSSES, numeric_gradient, smooth_point
 
+try:  # the scipy extra
+    import scipy.stats
+except ImportError:
+    scipy = None
+
 
 def real_numeric_gradient(f, x, step=1e-6):
     x = np.asarray(x, dtype=float)
@@ -513,6 +518,20 @@ def test_rules_for_real_values_only_are_refused_on_complex_ones(loss):
     assert caught.value.location is not None
     x = np.array([1.5, -2.0])
     np.testing.assert_allclose(grad(loss)(x), real_numeric_gradient(loss, x), atol=1e-6)
+
+
+def normal_of_a_complex_location(v):
+    return np.sum(np.imag(scipy.stats.norm.logpdf(0.3, v, 1.5)))
+
+
+@pytest.mark.skipif(scipy is None, reason="needs the scipy extra")
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_scipy_stats_norm_refuses_complex_values(mode):
+    """SciPy casts a complex loc to real (a ComplexWarning): the function never sees the
+    imaginary part, so complex values are refused, not followed (reverse mode was silently
+    wrong: found by the fuzzer)."""
+    with pytest.raises(autodiffx.ComplexNotSupportedError):
+        grad(normal_of_a_complex_location, mode=mode)(np.array([0.2 + 0.3j, -0.4 + 0.1j]))
 
 
 def test_a_complex_cotangent_for_a_real_output_is_refused():
