@@ -19,6 +19,9 @@ tuples, unpacking), :mod:`.branches`, :mod:`.loops`, :mod:`.returns` and :mod:`.
 from __future__ import annotations
 
 import ast
+import builtins
+import copy
+import dataclasses
 
 import numpy as np
 
@@ -31,6 +34,7 @@ from .branches import Branches
 from .callees import METHODS
 from .calls import Calls
 from .expressions import Expressions
+from .indexed import unpack_indexed_results
 from .loops import Loops, lower_jumps
 from .names import Names, load
 from .returns import Returns, always_returns
@@ -53,6 +57,7 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
     """
 
     def __init__(self, source: FunctionSource, namer: ir.Namer):
+        source = _with_literal_conversions(source)
         self.source = source
         self.namer = namer
         node = source.node
@@ -107,6 +112,7 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
             if isinstance(sub, ast.Name) and sub.id not in self.locals:
                 self._use_global(sub.id, sub)
         body = [s for s in self.source.node.body if not _is_docstring(s)]
+        body = unpack_indexed_results(body, self)
         body = self._restructure_returns(body)
         statements = []
         copied = [p for p in self.params if p in self.stored]
@@ -183,3 +189,35 @@ def _is_docstring(statement) -> bool:
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and (
         isinstance(statement.value.value, str)
     )
+
+
+def _with_literal_conversions(source: FunctionSource) -> FunctionSource:
+    """``source`` with ``tuple((a, b))`` read as ``(a, b)`` (see :class:`_LiteralConversions`),
+    on a copy of its tree; ``source`` itself when it has none."""
+    if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+               and n.func.id in ("tuple", "list") and len(n.args) == 1
+               and isinstance(n.args[0], (ast.Tuple, ast.List)) for n in ast.walk(source.node)):
+        return source
+    node = _LiteralConversions(source.namespace).visit(copy.deepcopy(source.node))
+    return dataclasses.replace(source, node=node)
+
+
+class _LiteralConversions(ast.NodeTransformer):
+    """``tuple((a, b))`` is the tuple ``(a, b)`` and ``list([a, b])`` the list ``[a, b]``
+    (when ``tuple`` and ``list`` are the builtins): the displays reverse mode follows."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        function = node.func
+        if not (isinstance(function, ast.Name) and function.id in ("tuple", "list")
+                and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], (ast.Tuple, ast.List))):
+            return node
+        if self.namespace.get(function.id, getattr(builtins, function.id)) is not getattr(
+                builtins, function.id):
+            return node  # a name of the user's own
+        kind = ast.Tuple if function.id == "tuple" else ast.List
+        return ast.copy_location(kind(elts=node.args[0].elts, ctx=ast.Load()), node)
