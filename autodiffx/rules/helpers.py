@@ -255,8 +255,8 @@ def scatter_add(y, index, v):
     >>> scatter_add(np.zeros(3), [0, 0, 2], 1.0)
     array([2., 0., 1.])
     """
-    if isinstance(y, np.ndarray) and not np.issubdtype(y.dtype, np.inexact) and not (
-            isinstance(v, lifting.Traced)):
+    if isinstance(y, np.ndarray) and not np.issubdtype(y.dtype, np.inexact) and (
+            isinstance(v, (np.ndarray, np.generic, float, int, complex, list, tuple))):
         # integers or booleans: each addition is cast back to y's type, as NumPy does
         # (no derivative passes: see through_cast)
         out = y.copy()
