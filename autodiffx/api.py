@@ -99,7 +99,7 @@ def _require_scalar(value, f, what="grad", holomorphic=False):
                                               and value.ndim == 0 and value.dtype.kind == "f")):
         return  # the common cases, checked without NumPy's dispatch
     _require_numeric(value, f, holomorphic)
-    if np.ndim(value) != 0:
+    if np.ndim(value) != 0 and np.size(_primal(value)) != 1:  # shape (1,) or (1, 1) is one
         raise NonScalarOutputError(
             f"{what} needs a function with a scalar output, but "
             f"{getattr(f, '__name__', 'the function')} returned shape {np.shape(value)}",
@@ -455,12 +455,14 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
     if has_aux:
         value, aux = _split_aux(value, f)
     _require_scalar(value, f, holomorphic=holomorphic)
+    # the seed: 1, of the value's shape when it is an array of one entry
+    seed = np.ones(value.shape) if type(value) is np.ndarray and value.ndim else 1.0
     if holomorphic:
         # the cotangent 1 pulls back the real part u: u_x + i u_y, which is conj(f'(z))
         # for a holomorphic f (Cauchy-Riemann)
         _require_complex_inputs(args, indices)
-        return _scalar_value(value), [np.conj(g) for g in pullback(1.0)], aux
-    return _scalar_value(value), _real_gradients(pullback(1.0), args, indices), aux
+        return _scalar_value(value), [np.conj(g) for g in pullback(seed)], aux
+    return _scalar_value(value), _real_gradients(pullback(seed), args, indices), aux
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:

@@ -166,13 +166,16 @@ class Dual(Traced):
         return apply(registry.require(ufunc), ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        if func not in _SPECIAL_FUNCTIONS:
+        if func not in _SPECIAL_FUNCTIONS and not (func is np.linalg.svd and _no_vectors(
+                args, kwargs)):
             return apply(registry.lookup(func) or registry.require(func), func, args, kwargs)
         if func in _DTYPE_QUERIES:
             # np.result_type(g, float) in generated code: about dtypes, never derivatives
             return func(*(value_dtype(a) if isinstance(a, Dual) else a for a in args), **kwargs)
         if func in _SPLIT_AXIS:
             return _split(func, args, kwargs)
+        if func is np.linalg.svd:  # only with compute_uv=False: the singular values alone
+            return np.linalg.svdvals(args[0])
         rule = registry.require(func)
         if args and isinstance(args[0], Dual):  # np.zeros_like and its kin
             return _fresh_like(func, args, kwargs)
@@ -918,7 +921,12 @@ def _apply_outputs(rule, function, args, kwargs, level):
 _SPLIT_AXIS = {np.split: None, np.array_split: None, np.vsplit: 0, np.dsplit: 2,
                np.hsplit: "columns"}
 _SPECIAL_FUNCTIONS = frozenset((*_FRESH_LIKE, *_DTYPE_QUERIES, *_SPLIT_AXIS))
-"""The functions ``Dual.__array_function__`` handles itself, not by their rules."""
+
+
+def _no_vectors(args, kwargs) -> bool:
+    """``np.linalg.svd(a, compute_uv=False)``: the singular values, one result."""
+    flag = args[2] if len(args) > 2 else kwargs.get("compute_uv", True)
+    return flag is False and not kwargs.get("hermitian", False)
 
 
 def _add_at(ufunc, target, index, value) -> None:

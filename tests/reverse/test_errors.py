@@ -225,3 +225,19 @@ def test_errors_outside_user_lines_are_not_rewrapped():
     with pytest.raises(ValueError) as error:
         pullback(np.ones(5))  # a wrong cotangent: no user line to blame, or its line
     assert error.value.__cause__ is not error.value
+
+
+def _one_entry_column(x):
+    return np.sum(x ** 2, axis=0, keepdims=True)[None, :]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_an_output_of_one_entry_has_a_gradient(mode):
+    """Shape (1,) or (1, 1, 1) is one number (as autograd and PyTorch take it); two entries
+    are refused."""
+    x = np.array([[1.0], [2.0]])
+    value, gradient = autodiffx.value_and_grad(_one_entry_column, mode=mode)(x)
+    assert np.shape(value) == (1, 1, 1) and float(value.item()) == 5.0
+    np.testing.assert_allclose(gradient, 2 * x)
+    with pytest.raises(autodiffx.NonScalarOutputError, match=r"shape \(1, 1, 2\)"):
+        autodiffx.grad(_one_entry_column, mode=mode)(np.ones((2, 2)))

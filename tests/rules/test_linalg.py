@@ -546,3 +546,18 @@ def test_second_derivative_through_eig(mode):
     error = relative_error(autodiffx.hessian(eig_energy, mode=mode)(a),
                            numeric_hessian(eig_energy, a))
     assert error < 1e-6
+
+
+def _singular_values(a):
+    s = np.linalg.svd(a, compute_uv=False)
+    return np.sum(s ** 2) + np.sum(np.linalg.svd(a, full_matrices=False, compute_uv=False))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_svd_without_vectors_is_svdvals(mode):
+    """np.linalg.svd(a, compute_uv=False) returns the singular values alone: the gradient
+    of sum(s**2) is 2a (the Frobenius norm), of sum(s) U Vh."""
+    a = np.array([[1.0, 2.0, 0.3], [0.5, -1.0, 2.0]])
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    np.testing.assert_allclose(autodiffx.grad(_singular_values, mode=mode)(a), 2 * a + u @ vh,
+                               atol=1e-12)

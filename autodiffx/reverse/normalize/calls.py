@@ -88,6 +88,11 @@ class Calls:
             callee = None
         elif isinstance(function, ast.Name):
             self._use_global(function.id, function)
+        if callee is np.linalg.svd and _singular_values_only(node):
+            # np.linalg.svd(a, compute_uv=False) is np.linalg.svdvals(a), one result
+            callee = np.linalg.svdvals
+            function = ast.parse("np.linalg.svdvals", mode="eval").body
+            node = ast.Call(func=function, args=node.args[:1], keywords=[])
         rule = registry.lookup(callee) if callee is not None else None
         starred = [a for a in node.args if isinstance(a, ast.Starred)]
         if starred:
@@ -328,3 +333,15 @@ def _bind(rule, args, keywords, extra_names=None):
     while len(operands) < len(rule.params):
         operands.append(ast.Constant(None))
     return operands, rule_keywords
+
+
+def _singular_values_only(node: ast.Call) -> bool:
+    """``np.linalg.svd(a, compute_uv=False)`` (``full_matrices`` given or not, which then
+    changes nothing), or with ``compute_uv`` as the third positional argument."""
+    given = {k.arg: k.value for k in node.keywords}
+    if len(node.args) == 3:
+        given["compute_uv"] = node.args[2]
+    if len(node.args) not in (1, 2, 3) or set(given) - {"compute_uv", "full_matrices"}:
+        return False
+    flag = given.get("compute_uv")
+    return isinstance(flag, ast.Constant) and flag.value is False
