@@ -300,13 +300,10 @@ class ModuleBuilder:
         key = (function, tuple(argument_ranks))
         if key not in self.result_ranks:
             self.result_ranks[key] = None  # a recursive call: unknown
-            try:
-                source = _spread(parse_function(function), argument_ranks)
-                fence.check(source, ())
-                normalizer = Normalizer(source, ir.Namer(self.module_names))
-                statements = normalizer.run()
-            except AutodiffError:
-                return None  # reported with its location when the vjp itself is built
+            front = self._front_half(function, argument_ranks)
+            if front is None:
+                return None
+            statements, normalizer = front
             rank_of = ranks.infer(statements, normalizer.params, argument_ranks,
                                   self.call_ranks, normalizer.globals_used)
             result = statements[-1].value
@@ -317,19 +314,27 @@ class ModuleBuilder:
                 self.result_ranks[key] = ranks.atom_rank(result, rank_of)
         return self.result_ranks[key]
 
+    def _front_half(self, function, argument_ranks):
+        """A callee's normalised statements and its normaliser, or ``None`` when it cannot
+        be normalised (reported with its location when its vjp itself is built)."""
+        try:
+            source = _spread(parse_function(function), argument_ranks)
+            fence.check(source, ())
+            normalizer = Normalizer(source, ir.Namer(self.module_names))
+            return normalizer.run(), normalizer
+        except AutodiffError:
+            return None
+
     def call_kinds(self, function, argument_kinds: tuple, count: int):
         """The kinds of the ``count`` values ``function`` returns for arguments of these
         kinds, ``None`` when unknown; the callee's front half is normalised once."""
         key = (function, tuple(argument_kinds), count)
         if key not in self.result_kinds:
             self.result_kinds[key] = None  # a recursive call: unknown
-            try:
-                source = _spread(parse_function(function), (-1,) * len(argument_kinds))
-                fence.check(source, ())
-                normalizer = Normalizer(source, ir.Namer(self.module_names))
-                statements = normalizer.run()
-            except AutodiffError:
-                return None  # reported with its location when the vjp itself is built
+            front = self._front_half(function, (-1,) * len(argument_kinds))
+            if front is None:
+                return None
+            statements, normalizer = front
             found = kinds.infer(statements, normalizer.params, argument_kinds,
                                 self.call_kinds, normalizer.globals_used)
             if found.assumed:
