@@ -679,19 +679,27 @@ def check_complex_valued(program: Program, module, args, result: Result, rng,
 
     if only in (None, "vjp"):
         cotangent = rng.uniform(-1, 1, value.shape) + 1j * rng.uniform(-1, 1, value.shape)
-
-        def vjp_body(inputs):
-            got_value, pullback = autodiffx.vjp(module.g, *inputs)
-            compare("vjp value", got_value, value, 1e-4 if program.inputs.float32 else 1e-9)
-            got = pullback(cotangent)
-            expected = pulled_back(partials, cotangent)
-            for position, g in zip(every, got, strict=True):
-                compare(f"vjp cotangent for argument {position}", g,
-                        regroup(expected, reference, position), tolerance)
-
-        inputs = copies(args)
-        result.outcomes["vjp"] = run_check("vjp", lambda: vjp_body(inputs), inputs)
+        _check_complex_vjp(module, args, result, value, partials, cotangent, every,
+                           reference, 1e-4 if program.inputs.float32 else 1e-9, tolerance)
     return result
+
+
+def _check_complex_vjp(module, args, result: Result, value, partials, cotangent, every,
+                       reference, value_tolerance, tolerance) -> None:
+    """``vjp`` of the complex-valued ``module.g`` with a complex cotangent w, against the
+    partials pulled back along w (the gradient of Re sum(conj(w) g))."""
+
+    def vjp_body(inputs):
+        got_value, pullback = autodiffx.vjp(module.g, *inputs)
+        compare("vjp value", got_value, value, value_tolerance)
+        got = pullback(cotangent)
+        expected = pulled_back(partials, cotangent)
+        for position, g in zip(every, got, strict=True):
+            compare(f"vjp cotangent for argument {position}", g,
+                    regroup(expected, reference, position), tolerance)
+
+    inputs = copies(args)
+    result.outcomes["vjp"] = run_check("vjp", lambda: vjp_body(inputs), inputs)
 
 
 def check_holomorphic(program: Program, module, args, result: Result, rng,
@@ -753,18 +761,8 @@ def check_holomorphic(program: Program, module, args, result: Result, rng,
         except Skip:
             return result
         cotangent = rng.uniform(-1, 1, value_g.shape) + 1j * rng.uniform(-1, 1, value_g.shape)
-
-        def vjp_body(inputs):
-            got_value, pullback = autodiffx.vjp(module.g, *inputs)
-            compare("vjp value", got_value, value_g, 1e-9)
-            got = pullback(cotangent)
-            expected = pulled_back(partials_g, cotangent)
-            for position, g in zip(every, got, strict=True):
-                compare(f"vjp cotangent for argument {position}", g,
-                        regroup(expected, args, position), TOLERANCE)
-
-        inputs = copies(args)
-        result.outcomes["vjp"] = run_check("vjp", lambda: vjp_body(inputs), inputs)
+        _check_complex_vjp(module, args, result, value_g, partials_g, cotangent, every, args,
+                           1e-9, TOLERANCE)
     return result
 
 
