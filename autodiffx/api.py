@@ -124,7 +124,7 @@ def _require_numeric(value, f, holomorphic=False) -> None:
             "no gradient: a gradient belongs to a real-valued function",
             hint="differentiate a real loss (np.abs(z) ** 2, np.real(z)); use jvp (or vjp) "
             "for the derivative of a complex value along a direction; or, for a "
-            "holomorphic function, grad(f, holomorphic=True, mode='forward')",
+            "holomorphic function, grad(f, holomorphic=True)",
         )
     if holomorphic and kind != "c":
         raise ArgumentError(
@@ -250,7 +250,7 @@ def grad(
         verbose: Reverse mode: print the generated code when it is generated.
         has_aux: ``f`` returns ``(value, aux)`` and the gradient function returns
             ``(gradient, aux)``; ``aux`` is passed through undifferentiated.
-        holomorphic: Forward mode, complex inputs: ``f`` is holomorphic and complex-valued,
+        holomorphic: Complex inputs, either mode: ``f`` is holomorphic and complex-valued,
             and the result is its complex derivative f'(z), as in JAX. Without it, a real
             ``f`` of a complex z = x + iy has the gradient df/dx + i df/dy, the direction of
             steepest ascent (the conjugate of what JAX and autograd return), and a
@@ -269,6 +269,14 @@ def grad(
         ...     return (x + y) * max(y, z)
         >>> f(1.0, 2.0, 0.0)
         (2.0, 5.0, 0.0)
+
+        A real loss of a complex input: the gradient is df/dx + i df/dy (2z for |z|²); a
+        holomorphic function's derivative with ``holomorphic=True`` (3z² for z³):
+
+        >>> grad(lambda z: np.abs(z) ** 2, mode="forward")(3 + 4j)
+        (6+8j)
+        >>> grad(lambda z: z ** 3, holomorphic=True, mode="forward")(1 + 1j)
+        6j
     """
     if f is None:
         return functools.partial(
