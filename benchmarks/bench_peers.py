@@ -1,27 +1,50 @@
 """Peers: the gradient of the NER max-margin loss by every library at hand, in one run.
 
 Each row is a ratio to the hand-written NumPy gradient measured in the same run
-(B = 1 and B = 256; d = 50, window 5, n = 100; float64 everywhere). autodiffx's two modes
-always run; HIPS autograd, JAX (eager and jit) and PyTorch (eager) run when installed
-(``pip install ".[bench]"``), and are listed as skipped otherwise.
+(B = 1, 16, 256 and 4096; d = 50, window 5, n = 100; float64 everywhere; the gradient with
+respect to all five inputs, checked against the hand gradient before it is timed).
+autodiffx's two modes always run; HIPS autograd, JAX (eager and jit) and PyTorch (eager)
+run when installed (``pip install ".[bench]"``; benchmarks/README.md says how to get
+PyTorch's CPU wheel), and are listed as skipped otherwise.
 
-    python benchmarks/bench_peers.py
+Every method at one B is timed in interleaved rounds (hand, autodiffx, each peer, then
+again), each figure the best of the rounds in CPU time (``time.process_time``, as
+``bench_reverse.py`` times), so that a burst of load on the shared machine reaches all of
+them alike; CPU time also counts any helper thread a library runs. One thread each: NumPy's
+OpenBLAS through OPENBLAS_NUM_THREADS=1 (``run_all.py`` sets it), PyTorch through
+``torch.set_num_threads(1)`` (it brings its own BLAS), and XLA's CPU backend through
+XLA_FLAGS (set here unless already set). The chunked forward-mode gradient takes n/k
+passes; it is timed alone, best of 3 calls, and only where it takes seconds, not minutes.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_peers.py [--batches 1 256] [--rounds 15]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
+import os
+import time
 
 import numpy as np
 from ner_problem import WRT, hand_gradient, loss, problem
-from timing import format_time, per_call
+from timing import STEADY, format_time
 
 import autodiffx
+
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
 def available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+def version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
 
 
 def autograd_gradient():
@@ -37,6 +60,7 @@ def autograd_gradient():
 
 
 def jax_gradient(jit: bool):
+    os.environ.setdefault("XLA_FLAGS", XLA_ONE_THREAD)  # read when JAX starts its backend
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -58,6 +82,8 @@ def jax_gradient(jit: bool):
 
 
 def torch_gradient():
+    """PyTorch eager: NumPy's arrays in (``from_numpy`` shares their memory, float64), the
+    tape recorded and run backward, NumPy arrays out; all of it inside the timing."""
     import torch
 
     torch.set_num_threads(1)
@@ -67,7 +93,7 @@ def torch_gradient():
         W, b, u, X, Xc = tensors
         s = u @ torch.tanh(W @ X + b[:, None])
         sc = u @ torch.tanh(W @ Xc + b[:, None])
-        torch.mean(torch.clamp(1.0 - s + sc, min=0.0)).backward()
+        torch.mean(torch.relu(1.0 - s + sc)).backward()
         return [t.grad.numpy() for t in tensors]
 
     return run
@@ -75,7 +101,8 @@ def torch_gradient():
 
 FORWARD_LIMIT = 30_000
 """Inputs above which the chunked forward-mode gradient is not timed: it needs n/k passes
-(B = 256 has 153,300 inputs, minutes per gradient), which ``autodiffx ner`` sweeps instead."""
+(B = 16 has 33,200 inputs, B = 256 153,300: minutes per gradient), which ``autodiffx ner``
+sweeps instead."""
 
 
 def methods(inputs: int):
@@ -100,17 +127,56 @@ def methods(inputs: int):
     return rows
 
 
+def calls_to_fill(function, min_time: float) -> int:
+    calls = 1
+    while True:
+        start = time.process_time()
+        for _ in range(calls):
+            function()
+        if time.process_time() - start >= min_time or calls >= 1 << 16:
+            return calls
+        calls *= 2
+
+
+def interleaved(functions: dict, rounds: int, min_time: float) -> dict:
+    """CPU seconds per call of each function: the best of ``rounds`` interleaved rounds, each
+    round as many calls of each function as fill ``min_time`` (counted once, beforehand)."""
+    counts = {name: calls_to_fill(function, min_time) for name, function in functions.items()}
+    best = dict.fromkeys(functions, float("inf"))
+    for _ in range(rounds):
+        for name, function in functions.items():
+            calls = counts[name]
+            start = time.process_time()
+            for _ in range(calls):
+                function()
+            best[name] = min(best[name], (time.process_time() - start) / calls)
+    return best
+
+
+def alone(function, repeat: int = 3) -> float:
+    """CPU seconds of the best of ``repeat`` calls (after the checking call)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        function()
+        best = min(best, time.process_time() - start)
+    return best
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 256])
-    parser.add_argument("--min-time", type=float, default=0.2)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 256, 4096])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--min-time", type=float, default=0.02,
+                        help="seconds of calls of each method in a round")
     args = parser.parse_args(argv)
+    hand_name = "hand-written NumPy"
     table = {}
     for batch in args.batches:
         params = problem(batch)
         expected = hand_gradient(*params)
-        hand = per_call(lambda p=params: hand_gradient(*p), min_time=args.min_time)
-        table[("hand-written NumPy", batch)] = (hand, 1.0)
+        timed = {hand_name: lambda p=params: hand_gradient(*p)}
+        slow = {}
         inputs = sum(int(np.size(p)) for p in params)
         for name, factory, reason in methods(inputs):
             if factory is None:
@@ -119,22 +185,38 @@ def main(argv=None) -> None:
             gradient = factory()
             for got, want in zip(gradient(*params), expected, strict=True):
                 assert np.allclose(got, want, rtol=1e-8, atol=1e-12), name
-            seconds = per_call(lambda g=gradient, p=params: g(*p), min_time=args.min_time)
-            table[(name, batch)] = (seconds, seconds / hand)
-    names = list(dict.fromkeys(name for name, _ in table))
-    header = "".join(f"{'B = ' + str(b):>26}" for b in args.batches)
-    print("gradient of the NER max-margin loss, ratio to hand-written NumPy (same run)")
-    print(f"{'method':<30}{header}")
+            call = lambda g=gradient, p=params: g(*p)  # noqa: E731
+            (slow if name.startswith("autodiffx forward") else timed)[name] = call
+        best = interleaved(timed, args.rounds, args.min_time)
+        best.update({name: alone(call) for name, call in slow.items()})
+        for name, seconds in best.items():
+            table[(name, batch)] = (seconds, seconds / best[hand_name])
+    names = [hand_name] + [name for name, _, _ in methods(0)]
+    width = 24
+    header = "".join(f"{'B = ' + str(b):>{width}}" for b in args.batches)
+    print("gradient of the NER max-margin loss (d=50, window 5, n=100), ratio to hand-written "
+          f"NumPy in the same run, {'steady' if STEADY else 'default'} allocator, CPU time, "
+          f"best of {args.rounds} interleaved rounds")
+    print(f"{'method':<28}{header}")
     for name in names:
         cells = []
         for batch in args.batches:
             entry = table[(name, batch)]
             if isinstance(entry, str):
-                cells.append(f"{'(' + entry.split(': ')[0] + ')':>26}")
+                cells.append(f"{'(' + entry.split(': ')[0] + ')':>{width}}")
             else:
                 seconds, ratio = entry
-                cells.append(f"{format_time(seconds):>14} {ratio:>9.2f}x  ")
-        print(f"{name:<30}{''.join(cells)}")
+                cells.append(f"{format_time(seconds):>13} {ratio:>8.2f}x ")
+        print(f"{name:<28}{''.join(cells)}")
+    installed = [f"{module} {version(module)}" for module in ("autograd", "jax", "torch")
+                 if available(module)]
+    threads = ""
+    if available("torch"):
+        import torch
+
+        threads = f"; PyTorch on {torch.get_num_threads()} thread(s)"
+    print(f"peers: {', '.join(installed) or 'none installed'}{threads}; XLA_FLAGS="
+          f"{os.environ.get('XLA_FLAGS', '(unset)')!r}")
 
 
 if __name__ == "__main__":
