@@ -41,7 +41,7 @@ PEERS = ("autograd", "jax", "torch")
 
 def git(*args: str) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True,
+        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True,
                               check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
@@ -63,10 +63,10 @@ def machine() -> list[str]:
     lines.append(f"cpu: {model}, {os.cpu_count()} logical cores; load average {load}")
     commit = git("rev-parse", "--short", "HEAD")
     if commit:
-        changed = [line for line in git("status", "--porcelain", "--untracked-files=no",
-                                        "--", "autodiffx").splitlines() if line]
-        state = (f", work tree differs in {len(changed)} file(s) of autodiffx/" if changed
-                 else ", autodiffx/ as committed")
+        changed = [line for line in git("status", "--porcelain", "--", "autodiffx").splitlines()
+                   if line]
+        state = (f", work tree differs in {len(changed)} file(s) of autodiffx/ (measured as is)"
+                 if changed else ", autodiffx/ as committed")
         lines.append(f"autodiffx at commit {commit}{state}")
     import numpy as np
 
