@@ -166,6 +166,11 @@ class Dual(Traced):
         return apply(registry.require(ufunc), ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        fast = _FAST_FUNCTIONS.get(func)
+        if fast is not None:
+            result = fast(func, args, kwargs)
+            if result is not None:
+                return result
         if func not in _SPECIAL_FUNCTIONS and not (func is np.linalg.svd and _no_vectors(
                 args, kwargs)):
             return apply(registry.lookup(func) or registry.require(func), func, args, kwargs)
@@ -275,12 +280,14 @@ class Dual(Traced):
     # ------------------------------------------------------------------ methods
 
     def sum(self, axis=None, keepdims=False, **options):
-        return apply(_SUM, np.sum, (self,),
-                     {"axis": axis, "keepdims": keepdims, **_given(options)})
+        keywords = {"axis": axis, "keepdims": keepdims, **_given(options)}
+        result = _reduction(np.sum, (self,), keywords)
+        return apply(_SUM, np.sum, (self,), keywords) if result is None else result
 
     def mean(self, axis=None, keepdims=False, **options):
-        return apply(_MEAN, np.mean, (self,),
-                     {"axis": axis, "keepdims": keepdims, **_given(options)})
+        keywords = {"axis": axis, "keepdims": keepdims, **_given(options)}
+        result = _reduction(np.mean, (self,), keywords)
+        return apply(_MEAN, np.mean, (self,), keywords) if result is None else result
 
     def prod(self, axis=None, keepdims=False, **options):
         return apply(_PROD, np.prod, (self,),
@@ -687,6 +694,106 @@ _RESHAPE = registry.require(np.reshape)
 _RAVEL = registry.require(np.ravel)
 _SQUEEZE = registry.require(np.squeeze)
 _CLIP = registry.require(np.clip)
+_EXPAND_DIMS = registry.require(np.expand_dims)
+_STRUCTURAL = frozenset(registry.require(function) for function in (
+    np.transpose, np.moveaxis, np.swapaxes, np.flip, np.reshape, np.squeeze, np.ravel,
+    np.expand_dims))
+"""Rules whose tangent is the primitive's own rearrangement of the tangent (the direction
+axis aside), entry for entry: where that is a view of the input's mirrored tangent, it is
+the view's tangent (:func:`apply`)."""
+
+
+# --------------------------------------------------------------------------- quick paths
+# A loss calls a few functions over and over (np.sum, np.mean, np.expand_dims) on Duals of
+# one level holding plain arrays. For those calls, each function below does what apply
+# would, without its general machinery; it returns None for any other call, which then
+# takes apply. Each yields only while the function's registered rule is still the one it
+# reproduces (a user may replace a rule).
+
+
+def _reduction(function, args, kwargs):
+    """``np.sum(x)`` or ``np.mean(x)``, with ``axis=`` and ``keepdims=`` at most, of an
+    array of float64 or complex128 with entries: NumPy's own reduction (``np.mean`` divides
+    ``np.add.reduce`` by the count, as NumPy does) on the primal and on the tangent."""
+    if len(args) != 1:
+        return None
+    x = args[0]
+    if type(x) is not _ArrayDual:
+        return None
+    primal, t = x.primal, x.tangent
+    if type(primal) is not np.ndarray or type(t) is not np.ndarray or (
+            primal.dtype not in _REDUCED or t.dtype not in _REDUCED or not primal.size):
+        return None
+    axis, keepdims = None, False
+    for name, value in kwargs.items():
+        if name == "axis":
+            axis = value
+        elif name == "keepdims" and (value is True or value is False):
+            keepdims = value
+        else:
+            return None
+    rank = primal.ndim
+    if axis is None:
+        shifted = tuple(range(1, rank + 1))
+        count = primal.size
+    elif type(axis) is int and -rank <= axis < rank:
+        axis %= rank
+        shifted = axis + 1
+        count = primal.shape[axis]
+    elif type(axis) is tuple and all(type(a) is int and -rank <= a < rank for a in axis):
+        axis = tuple(a % rank for a in axis)
+        if len(set(axis)) != len(axis):
+            return None
+        shifted = tuple(a + 1 for a in axis)
+        count = 1
+        for a in axis:
+            count *= primal.shape[a]
+    else:
+        return None
+    if registry.lookup(function) is not (_MEAN if function is np.mean else _SUM):
+        return None
+    ans = np.add.reduce(primal, axis=axis, keepdims=keepdims)
+    tangent = np.add.reduce(t, axis=shifted, keepdims=keepdims)
+    if function is np.mean:
+        ans = ans / count
+        tangent = tangent / count
+    dual = new_dual(ans, tangent, x.level)
+    dual._owns = type(ans) is np.ndarray
+    return dual
+
+
+_REDUCED = (np.dtype(np.float64), np.dtype(np.complex128))
+
+
+def _expand_dims(function, args, kwargs):
+    """``np.expand_dims(x, axis)`` for one integer axis: a view of ``x``, whose tangent is
+    the same view of ``x``'s mirrored tangent memory (as :func:`apply` makes it)."""
+    if kwargs:
+        if len(args) != 1 or len(kwargs) != 1 or "axis" not in kwargs:
+            return None
+        x, axis = args[0], kwargs["axis"]
+    elif len(args) == 2:
+        x, axis = args
+    else:
+        return None
+    if type(x) is not _ArrayDual or type(axis) is not int:
+        return None
+    if type(x.primal) is not np.ndarray or type(x.tangent) is not np.ndarray:
+        return None
+    rank = x.primal.ndim + 1
+    if not -rank <= axis < rank or registry.lookup(function) is not _EXPAND_DIMS:
+        return None
+    mirror = _ensure_mirror(x)[0]  # (which may copy x's primal: read it after)
+    if mirror is None:
+        return None
+    axis %= rank
+    primal = x.primal
+    ans = primal.reshape((*primal.shape[:axis], 1, *primal.shape[axis:]))  # as NumPy
+    tangent = x.tangent[(slice(None),) * (axis + 1) + (None,)]
+    return _mirrored_as(ans, tangent, mirror, x.level)
+
+
+_FAST_FUNCTIONS = {np.sum: _reduction, np.mean: _reduction, np.expand_dims: _expand_dims}
 
 
 # --------------------------------------------------------------------------- applying a rule
@@ -844,7 +951,7 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
             if view is not None:
                 # The rule's tangents still run below, for the arguments they refuse
                 # (np.diff(x, n=0) is x itself); the view's tangent is the mirrored one.
-                ans = view.primal
+                ans = view[0]
                 primals = [a.primal if isinstance(a, Dual) and a.level == level else a
                            for a in args]
             else:
@@ -866,7 +973,16 @@ def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
         part = tangent_rule(t, ans, *primals, **kwargs)
         tangent = part if tangent is None else tangent + part
     if view is not None:
-        return view
+        mirror = view[1]
+        if rule in _STRUCTURAL and type(tangent) is np.ndarray and (
+                tangent.shape[1:] == ans.shape) and np.may_share_memory(tangent, mirror.memory):
+            # The rule took the same view of the input's mirrored tangent (a reshape of a
+            # reshape): that is the view's tangent, found without reading addresses.
+            return _mirrored_as(ans, tangent, mirror, level)
+        dual = _mirrored(ans, mirror, level)
+        if dual is not None:
+            return dual
+        owns = not _overlaps_an_input(ans, args)  # a view whose tangent cannot be mapped
     if tangent is None:
         return ans
     if tangent.dtype.kind == "c" and not np.iscomplexobj(_innermost(ans)):
@@ -1028,8 +1144,9 @@ def _overlaps_an_input(ans, args) -> bool:
 
 
 def _view_of_input(rule, function, args, kwargs, level, ans):
-    """The Dual of ``ans`` if it is a view of an input's primal, its tangent the same view
-    of the input's tangent memory; None if it views no input (or cannot be mapped)."""
+    """``(ans, mirror)`` if ``ans`` is a view of an input's primal, which now has tangent
+    memory (``ans`` made again if that primal had to be copied first); None if it views no
+    input or the input cannot have tangent memory (nested, scalar)."""
     for arg in args:
         if not (isinstance(arg, Dual) and arg.level == level):
             continue
@@ -1041,7 +1158,7 @@ def _view_of_input(rule, function, args, kwargs, level, ans):
             return None
         if copied:  # the input's primal moved to memory of its own: view that instead
             ans = _evaluate(rule, function, args, kwargs, level)
-        return _mirrored(ans, mirror, level)
+        return ans, mirror
     return None
 
 
@@ -1049,6 +1166,12 @@ def _mirrored(ans, mirror, level):
     tangent = tangent_view(mirror, ans)
     if tangent is None:
         return None
+    return _mirrored_as(ans, tangent, mirror, level)
+
+
+def _mirrored_as(ans, tangent, mirror, level):
+    """The Dual of the view ``ans`` whose tangent, a view of ``mirror``'s memory, is
+    ``tangent``."""
     dual = new_dual(ans, tangent, level)
     dual._mirror = mirror
     dual._owns = True
@@ -1239,6 +1362,11 @@ def _getitem(dual, index):
             if mirror is not None:
                 if copied:
                     ans = dual.primal[index]
+                items = _items(index)
+                if _is_basic(items):  # the same index of the mirrored tangent is a view
+                    tangent = dual.tangent[(slice(None), *items)]
+                    if tangent.shape[1:] == ans.shape:
+                        return _mirrored_as(ans, tangent, mirror, level)
                 view = _mirrored(ans, mirror, level)
                 if view is not None:
                     return view

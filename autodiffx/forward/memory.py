@@ -31,19 +31,26 @@ def owner(array: np.ndarray) -> np.ndarray:
 class Mirror:
     """The tangent memory of one primal buffer: ``T[j, e]`` for element offset ``e``."""
 
-    __slots__ = ("owner", "low", "itemsize", "count", "memory")
+    __slots__ = ("owner", "_low", "itemsize", "count", "memory")
 
     def __init__(self, primal: np.ndarray, k: int, dtype):
         self.owner = owner(primal)
         self.itemsize = self.owner.itemsize
         if self.owner.flags.c_contiguous:  # the common case: its entries in order, no gaps
-            self.low = self.owner.__array_interface__["data"][0]
+            self._low = None  # read when a view needs it (reading an address costs ~1 µs)
             self.count = self.owner.size
         else:
             low, high = byte_bounds(self.owner)
-            self.low = low
+            self._low = low
             self.count = (high - low) // self.itemsize
         self.memory = np.zeros((k, self.count), dtype=dtype)
+
+    @property
+    def low(self) -> int:
+        """The address of the buffer's first byte."""
+        if self._low is None:
+            self._low = self.owner.__array_interface__["data"][0]
+        return self._low
 
 
 def tangent_view(mirror: Mirror, array: np.ndarray) -> np.ndarray | None:

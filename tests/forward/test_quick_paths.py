@@ -1,0 +1,186 @@
+"""The quick paths of forward mode give what the general path gives, entry for entry.
+
+``np.sum``, ``np.mean`` and ``np.expand_dims`` on a Dual, and views made by indexing or by a
+rearranging function, skip :func:`~autodiffx.forward.dual.apply`'s general machinery (issue
+15). Each is checked here against that machinery called directly with the same rule, to the
+last bit, against NumPy for the value, and against central differences and reverse mode
+for the derivative; views are also written through, to see that their tangent is still the
+view of their base's tangent memory.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import autodiffx
+from autodiffx.forward.dual import Dual, apply, new_level
+from autodiffx.rules import registry
+from tests.higher.numeric import numeric_gradient
+
+
+def _dual(primal, tangent):
+    return Dual(primal, tangent, new_level())
+
+
+def _same(a, b):
+    """Equal to the last bit (NaN where NaN), of the same type, shape and dtype."""
+    assert type(a) is type(b), (type(a), type(b))
+    assert np.shape(a) == np.shape(b) and np.result_type(a) == np.result_type(b)
+    np.testing.assert_array_equal(a, b, strict=True)
+
+
+@st.composite
+def reductions(draw):
+    """An array (float64 or complex128, NaN and inf included), k directions, and the axis
+    and keepdims of a reduction over it."""
+    dtype = draw(st.sampled_from([np.float64, np.complex128]))
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=4))
+    elements = st.floats(-1e3, 1e3) if draw(st.booleans()) else st.floats(allow_nan=True)
+    primal = draw(hnp.arrays(dtype, shape, elements=elements))
+    k = draw(st.integers(1, 3))
+    tangent = draw(hnp.arrays(dtype, (k, *shape), elements=st.floats(-1e3, 1e3)))
+    rank = len(shape)
+    axis = draw(st.one_of(
+        st.none(),
+        st.integers(-rank, rank - 1),
+        st.lists(st.integers(0, rank - 1), unique=True, max_size=rank).map(tuple),
+        st.lists(st.integers(-rank, -1), unique=True, min_size=1, max_size=rank).map(tuple),
+    ))
+    keywords = {} if axis is None and draw(st.booleans()) else {"axis": axis}
+    if draw(st.booleans()):
+        keywords["keepdims"] = draw(st.booleans())
+    return primal, tangent, keywords
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=reductions(), function=st.sampled_from([np.sum, np.mean]),
+       as_method=st.booleans())
+def test_sum_and_mean_agree_with_the_general_path_to_the_last_bit(case, function, as_method):
+    primal, tangent, keywords = case
+    x = _dual(primal, tangent)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing
+        if as_method:
+            quick = getattr(x, function.__name__)(**keywords)
+        else:
+            quick = function(x, **keywords)
+        general = apply(registry.require(function), function, (_dual(primal, tangent),),
+                        dict(keywords))
+        value = function(primal, **keywords)
+    _same(quick.primal, value)
+    _same(quick.primal, general.primal)
+    _same(quick.tangent, general.tangent)
+
+
+def test_mean_of_nothing_and_other_dtypes_take_the_general_path():
+    empty = _dual(np.zeros((0, 3)), np.zeros((1, 0, 3)))
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        result = np.mean(empty, axis=0)
+    assert np.isnan(result.primal).all() and (result.tangent == 0).all()
+    single = _dual(np.arange(4, dtype=np.float32), np.ones((1, 4)))
+    _same(np.mean(single).primal, np.mean(np.arange(4, dtype=np.float32)))
+
+
+def test_a_bad_axis_is_numpys_error():
+    x = _dual(np.ones((2, 3)), np.ones((1, 2, 3)))
+    for call in (lambda: np.sum(x, axis=2), lambda: np.mean(x, axis=(0, 0)),
+                 lambda: np.expand_dims(x, 3)):
+        with pytest.raises((np.exceptions.AxisError, ValueError)):
+            call()
+
+
+def loss(W, b, u, X, Xc):
+    """The NER loss (autodiffx.ner.model), whose forward mode takes the quick paths."""
+    h = np.tanh(W @ X + np.expand_dims(b, 1))
+    hc = np.tanh(W @ Xc + np.expand_dims(b, axis=-1))
+    return np.mean(np.maximum(0.0, 1.0 - u @ h + u @ hc)) + 0.1 * np.sum(h * h, axis=0).mean()
+
+
+def test_the_ner_loss_agrees_with_reverse_mode_and_central_differences():
+    rng = np.random.default_rng(3)
+    args = (rng.standard_normal((4, 6)), rng.standard_normal(4), rng.standard_normal(4),
+            rng.standard_normal((6, 5)), rng.standard_normal((6, 5)))
+    wrt = (0, 1, 2, 3, 4)
+    forward = autodiffx.grad(loss, wrt=wrt, mode="forward")(*args)
+    backward = autodiffx.grad(loss, wrt=wrt, mode="reverse")(*args)
+    for i, (a, b) in enumerate(zip(forward, backward, strict=True)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        rest = list(args)
+
+        def along(z, i=i, rest=rest):
+            rest[i] = z
+            return loss(*rest)
+
+        np.testing.assert_allclose(a, numeric_gradient(along, args[i]), rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=3), data=st.data())
+def test_expand_dims_is_a_view_of_the_input_and_of_its_tangent(shape, data):
+    rank = len(shape) + 1
+    axis = data.draw(st.integers(-rank, rank - 1))
+    by_keyword = data.draw(st.booleans())
+    rng = np.random.default_rng(0)
+    primal, tangent = rng.standard_normal(shape), rng.standard_normal((2, *shape))
+    x = _dual(primal.copy(), tangent.copy())
+    view = np.expand_dims(x, axis=axis) if by_keyword else np.expand_dims(x, axis)
+    expected = np.expand_dims(primal, axis)
+    assert view.primal.shape == expected.shape and view.primal.strides == expected.strides
+    np.testing.assert_array_equal(view.tangent, np.expand_dims(tangent, axis % rank + 1))
+    np.testing.assert_array_equal(primal, x.primal)  # the caller's arrays stay as they were
+    view *= 3.0  # a write into the view is a write into x, tangent included
+    np.testing.assert_array_equal(x.primal, 3.0 * primal)
+    np.testing.assert_array_equal(x.tangent, 3.0 * tangent)
+    x[...] = 0.0  # and a write into x is seen by the view
+    assert not view.primal.any() and not view.tangent.any()
+    assert primal.any()  # (the arrays given were not written into)
+
+
+def test_writes_through_quick_views_follow_numpy():
+    def f(x):
+        m = np.reshape(x, (2, 3)) * 1.0
+        column = np.expand_dims(m[:, 1], 1)
+        column *= m[:, :1]
+        m.T[0] += np.mean(m, axis=1)
+        row = m[1]
+        row[::-1] *= np.sum(m, axis=0, keepdims=False)
+        return np.sum(m * m) + np.sum(column)
+
+    x = np.array([0.3, -0.7, 1.1, 0.5, 0.2, -1.3])
+    got = autodiffx.grad(f, mode="forward")(x)
+    np.testing.assert_allclose(got, numeric_gradient(lambda z: float(f(z)), x), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_second_order_through_the_quick_paths():
+    def f(x):
+        return np.mean(np.expand_dims(x, 0) * np.sum(x * x, axis=-1))
+
+    x = np.array([0.4, -1.2, 0.9])
+    hessian = autodiffx.hessian(f, mode="forward")(x)
+    rows = [numeric_gradient(lambda z, i=i: autodiffx.grad(f, mode="forward")(z)[i], x)
+            for i in range(3)]
+    np.testing.assert_allclose(hessian, np.array(rows), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(hessian, autodiffx.hessian(f)(x), rtol=1e-10, atol=1e-12)
+
+
+def test_a_replaced_rule_is_used_instead_of_the_quick_path():
+    original = registry.require(np.sum)
+    doubled = registry.register(
+        registry.Rule(name="sum", primitives=(np.sum,), params=original.params,
+                      keywords=original.keywords,
+                      tangents=(lambda t, ans, x, **k: 2.0 * original.tangents[0](t, ans, x, **k),),
+                      adjoints=original.adjoints, rank=original.rank))
+    try:
+        result = np.sum(_dual(np.ones(3), np.ones((1, 3))))
+        assert result.tangent.tolist() == [6.0]
+    finally:
+        registry.unregister(doubled)
+        registry.register(original)
+    assert np.sum(_dual(np.ones(3), np.ones((1, 3)))).tangent.tolist() == [3.0]
