@@ -83,11 +83,15 @@ def _owned(gradients, args, indices, seed=None):
     results = []
     seen = set() if seed is None else {id(seed)}
     for gradient, index in zip(gradients, indices, strict=True):
-        shaped = _shaped(gradient, args[index])
-        if isinstance(shaped, np.ndarray):
-            flags = shaped.flags
-            if not flags.owndata or not flags.writeable or id(shaped) in seen:
-                shaped = shaped.copy()
+        like = args[index]
+        if (type(gradient) is np.ndarray and type(like) is np.ndarray
+                and gradient.shape == like.shape and gradient.dtype == like.dtype):
+            shaped = gradient  # the common case: _shaped would return it as it is
+        else:
+            shaped = _shaped(gradient, like)
+        if isinstance(shaped, np.ndarray) and (
+                shaped.base is not None or id(shaped) in seen or not shaped.flags.writeable):
+            shaped = shaped.copy()
         seen.add(id(shaped))
         results.append(shaped)
     return tuple(results)
@@ -395,16 +399,16 @@ def _primal(value):
     return value
 
 
-def _real_gradients(gradients, args, indices):
+def _real_gradients(gradients, args, indices, all_real=False):
     """A real argument's gradient is the real part of its cotangent, and a complex
     argument's gradient is complex even where no imaginary part reached it (see
-    docs/complex.md)."""
+    docs/complex.md). ``all_real``: every argument is known to be real."""
     for g in gradients:  # the common case, checked without NumPy's dispatch
         kind = type(g)
         if not (kind is float or kind is np.ndarray and g.dtype.kind == "f"):
             break
     else:
-        if all(_is_real(args[i]) for i in indices):
+        if all_real or all(_is_real(args[i]) for i in indices):
             return gradients
     return [_of_kind(g, args[i]) for g, i in zip(gradients, indices, strict=True)]
 
@@ -446,16 +450,20 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
         )
     if has_aux and transforms.made_by(f) is None:
         f = reverse.aux_version(f)  # only value of (value, aux) is differentiated
-    ranks = arguments.ranks_of(args)
+    # the code is made for the arguments' shapes (for arrays and floats; ranks otherwise)
+    layouts = arguments.layouts(args)
     previous = last[0] if last is not None else None
     if (previous is not None and previous[0] is f and previous[1] == indices
-            and previous[2] == ranks and previous[4] == kinds and previous[3].guard.holds()):
+            and previous[2] == layouts and previous[4] == kinds and previous[3].guard.holds()):
         generated = previous[3]
-        reverse.note_call(f, previous[1], previous[2], kinds)
+        reverse.note_call(f, previous[1], previous[5], kinds, previous[6])
     else:
-        generated = reverse.build(f, indices, ranks, verbose=verbose, argument_kinds=kinds)
+        ranks = tuple([len(x) if type(x) is tuple else x for x in layouts])
+        shapes = tuple([x if type(x) is tuple else None for x in layouts])
+        generated = reverse.build(f, indices, ranks, verbose=verbose, argument_kinds=kinds,
+                                  argument_shapes=shapes)
         if last is not None and transforms.made_by(f) is None:  # not reverse over reverse
-            last[0] = (f, tuple(indices), ranks, generated, kinds)
+            last[0] = (f, tuple(indices), layouts, generated, kinds, ranks, shapes)
     value, pullback = generated.function(*args, **kwargs)
     if generated.real_names is not None:
         reverse.check_real(pullback, generated.real_names, f)
@@ -470,7 +478,8 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
         # for a holomorphic f (Cauchy-Riemann)
         _require_complex_inputs(args, indices)
         return _scalar_value(value), [np.conj(g) for g in pullback(seed)], aux
-    return _scalar_value(value), _real_gradients(pullback(seed), args, indices), aux
+    return _scalar_value(value), _real_gradients(pullback(seed), args, indices,
+                                                 kinds is None), aux
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
@@ -641,7 +650,7 @@ def _jacobians(blocks, regroup, many):
     return blocks if many else blocks[0]
 
 
-def source(g: Callable, *example_args) -> str:
+def source(g: Callable, *example_args, shapes: bool = False) -> str:
     """The generated source of a reverse-mode gradient made by [`grad`][autodiffx.grad] (or of
     ``f``).
 
@@ -650,6 +659,12 @@ def source(g: Callable, *example_args) -> str:
     code for those arguments; ``source(g)`` shows the code of the last call, or the
     rank-generic code when ``g`` has not been called yet. The result is a ``str`` that a
     notebook shows as highlighted Python.
+
+    A call with arrays runs code made for their exact shapes as well, where broadcasting is
+    decided in advance: ``unbroadcast(g, x)`` becomes ``g`` or a ``np.sum`` over the
+    stretched axes, and ``np.size(x)`` a number. ``shapes=True`` shows that code (for the
+    example arguments, or the last call's). After eight sets of shapes for one gradient,
+    calls with new shapes run the rank-generic code.
 
     Examples:
         >>> import numpy as np
@@ -662,7 +677,7 @@ def source(g: Callable, *example_args) -> str:
     """
     from . import reverse
 
-    return reverse.source_of(g, *example_args)
+    return reverse.source_of(g, *example_args, shapes=shapes)
 
 
 # --------------------------------------------------------------------------- second order

@@ -236,6 +236,21 @@ def ranks_of(args) -> tuple[int, ...]:
     return tuple([rank(a) for a in args])
 
 
+def layouts(args) -> tuple:
+    """Per argument, what reverse-mode code is made for: the shape of an array (of rank one
+    or more) or of a float, as a tuple, or else the rank (:func:`rank`), as an int."""
+    found = []
+    for value in args:
+        kind = type(value)
+        if kind is np.ndarray and value.ndim:
+            found.append(value.shape)
+        elif kind is float:
+            found.append(())
+        else:
+            found.append(rank(value))
+    return tuple(found)
+
+
 def rank(value) -> int:
     """The rank generated code is specialised to; -1 (unknown) for other objects.
 

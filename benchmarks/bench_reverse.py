@@ -105,7 +105,9 @@ def main(argv=None) -> None:
         ours = gradient(*params)
         for mine, theirs in zip(ours, hand_gradient(*params), strict=True):
             assert np.allclose(mine, theirs, rtol=1e-10, atol=1e-13)
-        generated = reverse.build(loss, WRT, tuple(np.ndim(p) for p in params)).function
+        # the code grad runs: made for these shapes
+        generated = reverse.build(loss, WRT, tuple(np.ndim(p) for p in params),
+                                  argument_shapes=tuple(p.shape for p in params)).function
 
         def alone(p=params, generated=generated):
             value, pullback = generated(*p)
@@ -130,7 +132,7 @@ def main(argv=None) -> None:
 
     tiny_gradient = autodiffx.grad(tiny, wrt=(0, 1))
     tiny_gradient(2.0, 3.0)
-    generated = reverse.build(tiny, (0, 1), (0, 0))
+    generated = reverse.build(tiny, (0, 1), (0, 0), argument_shapes=((), ()))
 
     def direct():
         value, pullback = generated.function(2.0, 3.0)

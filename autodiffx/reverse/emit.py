@@ -46,6 +46,7 @@ from . import (
     nested,
     optimize,
     ranks,
+    shapes,
 )
 from .adjoint import Comments, Origin, Sweeps
 from .normalize import Normalizer
@@ -116,6 +117,9 @@ class ModuleBuilder:
         values the adjoint sweep reads are checked at call time (:func:`check_real`)."""
         self.bound: list[tuple] = []
         """``(bindings, global name, namespace name)`` for each global the code reads."""
+        self.argument_shapes: tuple | None = None
+        """The shapes of the called function's arguments when its code is made for them
+        (``None`` in an entry: not known), or ``None``: code for any shapes."""
 
     def request(self, function, wrt, argument_ranks, caller=None, caller_source=None,
                 suffix: str = "_vjp", argument_kinds: tuple | None = None) -> str:
@@ -171,6 +175,10 @@ class ModuleBuilder:
         params = normalizer.params
         rank_of = ranks.infer(statements, params, argument_ranks, self.call_ranks,
                               normalizer.globals_used)
+        # shapes: for the function called, when its code is made for its arguments' shapes
+        shape_of = shapes.infer(statements, params, self.argument_shapes) if (
+            self.argument_shapes is not None and len(self.active) == 1 and not self.flat
+        ) else None
         kind_of = kinds.infer(statements, params, argument_kinds, self.call_kinds,
                               normalizer.globals_used)
         self.note_kinds(kind_of)
@@ -198,6 +206,7 @@ class ModuleBuilder:
             ranks.shape_classes(statements, params, rank_of),
             (lambda f: self.callee(f, namer, normalizer.globals_used)) if self.flat else None,
             kind_of,
+            shape_of,
         )
         body = sweeps.build(result, namer.fresh("pullback"), differentiated)
         for statement in ir.walk(statements):
@@ -602,10 +611,13 @@ def _collector_paused():
                 gc.enable()
 
 
-def generate(function, wrt, argument_ranks, argument_kinds=None) -> Generated:
+def generate(function, wrt, argument_ranks, argument_kinds=None,
+             argument_shapes=None) -> Generated:
     """Transform ``function`` and compile the module holding its vjp, with the guard of
-    the bindings the transformation read."""
+    the bindings the transformation read. With ``argument_shapes`` the code is made for
+    arguments of those shapes only (see :mod:`.shapes`)."""
     builder = ModuleBuilder()
+    builder.argument_shapes = argument_shapes
     with _collector_paused():
         with _deep_recursion():
             with recording() as found:
@@ -726,27 +738,41 @@ function that had that id."""
 _size = CACHE_SIZE
 _last_call: dict[int, tuple] = {}
 """``id(f)`` -> ``(weak reference to f, wrt, ranks)`` of the latest build for ``f``."""
+_shape_variants: dict[tuple, set] = {}
+"""``(id(f), wrt, ranks, kinds)`` -> the sets of argument shapes code was made for."""
+SHAPE_VARIANTS = 8
+"""How many sets of argument shapes of one ``(f, wrt, ranks)`` get code of their own; the
+code for further shapes is the rank-generic code (a function called with a new batch size
+each time is transformed a few times, not at every call)."""
 _dead: list[tuple] = []
 """Keys whose function was collected; removed under the lock by :func:`_purge` (a weak
 reference callback may run in the middle of a cache operation, so it only appends)."""
 _lock = threading.RLock()  # reentrant: flat gradient code is built while building
 
 
-def build(f, wrt, argument_ranks, verbose: bool = False, argument_kinds=None) -> Generated:
+def build(f, wrt, argument_ranks, verbose: bool = False, argument_kinds=None,
+          argument_shapes=None) -> Generated:
     """The :class:`Generated` for ``(f, wrt, ranks)`` and the current bindings of the
     globals and closure cells its code depends on: cached, checked on each call by its
-    guard, rebound or generated again when they changed (see :mod:`.guards`)."""
+    guard, rebound or generated again when they changed (see :mod:`.guards`).
+
+    ``argument_shapes`` (a shape or ``None`` per argument) asks for code made for those
+    shapes (see :mod:`.shapes`); after :data:`SHAPE_VARIANTS` sets of shapes for one
+    ``(f, wrt, ranks)``, further ones get the rank-generic code.
+    """
     given = f
     if flat.is_reverse_gradient(f):
         # reverse over reverse: differentiate the flat gradient code of f
         f = flat.gradient_function(f, argument_ranks, argument_kinds)
+        argument_shapes = None
     elif nested.is_forward_gradient(f):
         # reverse over forward: differentiate a function calling it, the call a primitive
         f = nested.calling_function(f)
+        argument_shapes = None
     if _dead:
         _purge()
     try:
-        key = (id(f), wrt, argument_ranks, argument_kinds)
+        key = (id(f), wrt, argument_ranks, argument_kinds, argument_shapes)
         entry = _cache[key]
     except (KeyError, TypeError):
         entry = None
@@ -759,32 +785,41 @@ def build(f, wrt, argument_ranks, verbose: bool = False, argument_kinds=None) ->
                 pass
             last = _last_call.get(id(given))
             if last is None or last[1] is not wrt or last[2] is not argument_ranks or (
-                    last[3] is not argument_kinds):
-                _note_last(given, wrt, argument_ranks, argument_kinds)
+                    last[3] is not argument_kinds) or last[4] is not argument_shapes:
+                _note_last(given, wrt, argument_ranks, argument_kinds, argument_shapes)
             return generated
-    return _build(f, given, tuple(wrt), tuple(argument_ranks), verbose, argument_kinds)
+    return _build(f, given, tuple(wrt), tuple(argument_ranks), verbose, argument_kinds,
+                  argument_shapes)
 
 
-def note_call(f, wrt: tuple, argument_ranks: tuple, argument_kinds=None) -> None:
+def note_call(f, wrt: tuple, argument_ranks: tuple, argument_kinds=None,
+              argument_shapes=None) -> None:
     """Record a call of code :func:`build` returned for these arguments before, so that
     ``source(g)`` without examples shows the code of the last call."""
     last = _last_call.get(id(f))
     if last is None or last[1] is not wrt or last[2] is not argument_ranks or (
-            last[3] is not argument_kinds):
-        _note_last(f, wrt, argument_ranks, argument_kinds)
+            last[3] is not argument_kinds) or last[4] is not argument_shapes:
+        _note_last(f, wrt, argument_ranks, argument_kinds, argument_shapes)
 
 
 def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool,
-           argument_kinds=None) -> Generated:
-    key = (id(f), wrt, argument_ranks, argument_kinds)
+           argument_kinds=None, argument_shapes=None) -> Generated:
     with _lock:
+        if argument_shapes is not None:
+            seen = _shape_variants.setdefault((id(f), wrt, argument_ranks, argument_kinds),
+                                              set())
+            if argument_shapes not in seen and len(seen) >= SHAPE_VARIANTS:
+                argument_shapes = None  # called with many shapes: the rank-generic code
+            else:
+                seen.add(argument_shapes)
+        key = (id(f), wrt, argument_ranks, argument_kinds, argument_shapes)
         entry = _cache.get(key)
         if entry is not None and entry.ref() is not f:
             _drop(key)
             entry = None
         generated = _current(entry) if entry is not None else None
         if generated is None:
-            generated = generate(f, wrt, argument_ranks, argument_kinds)
+            generated = generate(f, wrt, argument_ranks, argument_kinds, argument_shapes)
             if verbose:
                 print(generated.source)
             if entry is None:
@@ -798,7 +833,7 @@ def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool,
         _cache.move_to_end(key)
         while len(_cache) > _size:
             _drop(next(iter(_cache)))
-        _note_last(given, wrt, argument_ranks, argument_kinds)
+        _note_last(given, wrt, argument_ranks, argument_kinds, argument_shapes)
     return generated
 
 
@@ -830,10 +865,11 @@ def _reference(f, key):
         return lambda: f
 
 
-def _note_last(given, wrt: tuple, argument_ranks: tuple, argument_kinds=None) -> None:
+def _note_last(given, wrt: tuple, argument_ranks: tuple, argument_kinds=None,
+               argument_shapes=None) -> None:
     last = _last_call.get(id(given))
     if last is not None and last[0]() is given:
-        _last_call[id(given)] = (last[0], wrt, argument_ranks, argument_kinds)
+        _last_call[id(given)] = (last[0], wrt, argument_ranks, argument_kinds, argument_shapes)
         return
     identity = id(given)
 
@@ -844,7 +880,7 @@ def _note_last(given, wrt: tuple, argument_ranks: tuple, argument_kinds=None) ->
         reference = weakref.ref(given, collected)
     except TypeError:
         return
-    _last_call[id(given)] = (reference, wrt, argument_ranks, argument_kinds)
+    _last_call[id(given)] = (reference, wrt, argument_ranks, argument_kinds, argument_shapes)
 
 
 def _purge() -> None:
@@ -860,6 +896,7 @@ def _purge() -> None:
             entry = _cache.get(key)
             if entry is not None and entry.ref() is None:
                 _drop(key)
+                _shape_variants.pop(key[:4], None)
 
 
 def _drop(key) -> None:
@@ -894,6 +931,7 @@ def clear_cache() -> None:
         while _cache:
             _drop(next(iter(_cache)))
         _last_call.clear()
+        _shape_variants.clear()
         flat.clear_cache()
 
 
@@ -901,8 +939,8 @@ registry.on_change(clear_cache)
 
 
 def last_call(f):
-    """The ``(f, wrt, ranks, kinds)`` of the latest build for ``f``, or ``None``."""
+    """The ``(f, wrt, ranks, kinds, shapes)`` of the latest build for ``f``, or ``None``."""
     last = _last_call.get(id(f))
     if last is None or last[0]() is not f:
         return None
-    return (f, last[1], last[2], last[3])
+    return (f, last[1], last[2], last[3], last[4])

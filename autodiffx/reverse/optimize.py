@@ -10,6 +10,7 @@ elimination drops assignments whose value is never read.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable
 
@@ -59,10 +60,13 @@ _LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.boolop, a
 
 
 class Folder(ast.NodeTransformer):
-    """Fold constants in an expression; ``rank(name)`` gives a name's known rank or None."""
+    """Fold constants in an expression; ``rank(name)`` gives a name's known rank or None,
+    ``shape(name)`` its known shape or None (code specialised to its arguments' shapes)."""
 
-    def __init__(self, rank: Callable[[str], int | None]):
+    def __init__(self, rank: Callable[[str], int | None],
+                 shape: Callable[[str], tuple | None] | None = None):
         self.rank = rank
+        self.shape = shape
 
     def visit(self, node):
         if isinstance(node, _LEAVES):
@@ -88,6 +92,33 @@ class Folder(ast.NodeTransformer):
             ok, value = constant(argument)
             if ok and type(value) in (int, float, bool):
                 return ast.Constant(0)
+        if (
+            self.shape is not None
+            and isinstance(function, ast.Attribute)
+            and function.attr in ("size", "shape")
+            and isinstance(function.value, ast.Name)
+            and function.value.id == "np"
+            and len(node.args) == 1
+            and not node.keywords
+            and isinstance(node.args[0], ast.Name)
+        ):
+            shape = self.shape(node.args[0].id)
+            if shape is not None:
+                if function.attr == "size":
+                    return ast.Constant(math.prod(shape))
+                return ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())
+        if (
+            isinstance(function, ast.Attribute)
+            and function.attr in ("maximum", "minimum")
+            and isinstance(function.value, ast.Name)
+            and function.value.id == "np"
+            and len(node.args) == 2
+            and not node.keywords
+        ):
+            values = [constant(a) for a in node.args]
+            if all(ok and type(v) is int for ok, v in values):
+                pick = max if function.attr == "maximum" else min
+                return ast.Constant(pick(v for _, v in values))
         if (
             isinstance(function, ast.Attribute)
             and function.attr in ("any", "all")
@@ -165,6 +196,9 @@ class Folder(ast.NodeTransformer):
         operation = _BINARY.get(type(node.op))
         numbers = (int, float)
         if left_ok and right_ok and operation and type(a) in numbers and type(b) in numbers:
+            if isinstance(node.op, ast.Div) and type(a) is int and type(b) is int and (
+                    b == 0 or a % b):
+                return node  # 4 / 12 says where it comes from; 0.3333333333333333 does not
             try:
                 return ast.Constant(operation(a, b))
             except (ArithmeticError, ValueError):
@@ -188,9 +222,10 @@ class Folder(ast.NodeTransformer):
         return node
 
 
-def fold(expression: ast.expr, rank: Callable[[str], int | None]) -> ast.expr:
+def fold(expression: ast.expr, rank: Callable[[str], int | None],
+         shape: Callable[[str], tuple | None] | None = None) -> ast.expr:
     """``expression`` with constants folded (see :class:`Folder`)."""
-    return Folder(rank).visit(expression)
+    return Folder(rank, shape).visit(expression)
 
 
 # --------------------------------------------------------------------------- dead code

@@ -60,7 +60,8 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
                  wrt: tuple[int, ...], rank_of: dict, relevant: set[str], namer: ir.Namer,
                  comments: Comments, lines: dict[int, str], request_vjp, stored: set[str],
                  lists: set[str] = frozenset(), classes: dict[str, str] | None = None,
-                 request_callee=None, kind_of: kinds.Analysis | None = None):
+                 request_callee=None, kind_of: kinds.Analysis | None = None,
+                 shape_of: dict | None = None):
         self.source = source
         self.statements = statements
         self.params = params
@@ -81,6 +82,9 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
                                      if isinstance(s, ir.Store)}
         self.lists = lists
         self.classes = classes or {}
+        # the exact shape of each name, where the code is made for its arguments' shapes
+        # and the name's shape follows from them (see :mod:`..shapes`)
+        self.shape_of = shape_of or {}
         # which values may be complex (None: a real program, whose code is the real code)
         self.kinds = kind_of if kind_of is not None and not kind_of.all_real else None
         self.adjoint_names: dict[str, str] = {}
@@ -125,6 +129,9 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
 
     def rank(self, name: str) -> int | None:
         return self.rank_of.get(name)
+
+    def shape(self, name: str) -> tuple | None:
+        return self.shape_of.get(name)
 
     # ------------------------------------------------------------------ entry point
 

@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from ...rules.complex_rules import CONJUGATED_PRIMALS
-from .. import ir, kinds, optimize, ranks
+from .. import ir, kinds, optimize, ranks, shapes
 from .nodes import _assign, _call, _load, _np, _parsed, _store
 
 
@@ -103,7 +103,7 @@ class Calls:
                 # a test that folds to a constant (np.ndim of a known rank) picks a branch
                 # before the other is copied: folding would drop it anyway
                 ok, value = optimize.constant(optimize.fold(
-                    ir.copy_tree(node.test, substituted), self.rank))
+                    ir.copy_tree(node.test, substituted), self.rank, self.shape))
                 if ok:
                     return ir.copy_tree(node.body if value else node.orelse, substituted)
                 return None
@@ -138,7 +138,7 @@ class Calls:
         tree = ir.copy_tree(_parsed(expression), substituted)
         if complex_primals:
             tree = _conjugated(tree, complex_primals)
-        return optimize.fold(tree, self.rank)
+        return optimize.fold(tree, self.rank, self.shape)
 
     def _real_results(self, statement: ir.Assign, gradients: list) -> list:
         """``dt = np.real(dt)`` for a result ``t`` this statement makes real where the name
@@ -171,6 +171,13 @@ class Calls:
         if statement.rule.elementwise and all(ranks.atom_rank(o, self.rank_of) == 0
                                               for o in others):
             return tree.args[0]
+        if statement.rule.elementwise and len(tree.args) == 2 and _same_atom(
+                tree.args[1], operand):
+            # code made for these shapes: the operand's shape and the result's are known
+            result = self.shape(statement.target)
+            wanted = shapes.atom_shape(operand, self.shape_of)
+            if result is not None and wanted is not None and len(result) >= len(wanted):
+                return _summed(tree.args[0], result, wanted)
         return tree
 
     def _class(self, atom) -> str | None:
@@ -571,3 +578,39 @@ def _conjugated(tree: ast.expr, primals: dict[int, ast.expr]) -> ast.expr:
         return node
 
     return visit(tree, False)
+
+
+def _same_atom(a: ast.expr, b: ast.expr) -> bool:
+    if isinstance(a, ast.Name) and isinstance(b, ast.Name):
+        return a.id == b.id
+    return (isinstance(a, ast.Constant) and isinstance(b, ast.Constant)
+            and type(a.value) is type(b.value) and a.value == b.value)
+
+
+def _summed(gradient: ast.expr, shape: tuple, wanted: tuple) -> ast.expr:
+    """``unbroadcast(gradient, x)`` for a ``gradient`` of ``shape`` and an ``x`` of shape
+    ``wanted``, both known: the gradient itself, or its sum over the axes broadcasting
+    added (leading) and stretched (length 1 in ``x``), reshaped where both happened."""
+    if shape == wanted:
+        return gradient
+    if not wanted:
+        return _call(_np("sum"), gradient)
+    extra = len(shape) - len(wanted)
+    leading = tuple(range(extra))
+    stretched = tuple(extra + i for i, n in enumerate(wanted)
+                      if n == 1 and shape[extra + i] != 1)
+
+    def summed(axes: tuple, keepdims: bool) -> ast.Call:
+        axis = ast.Constant(axes[0]) if len(axes) == 1 else ast.Tuple(
+            elts=[ast.Constant(a) for a in axes], ctx=ast.Load())
+        keywords = [ast.keyword(arg="axis", value=axis)]
+        if keepdims:
+            keywords.append(ast.keyword(arg="keepdims", value=ast.Constant(True)))
+        return ast.Call(func=_np("sum"), args=[gradient], keywords=keywords)
+
+    if not stretched:
+        return summed(leading, False)
+    if not leading:
+        return summed(stretched, True)
+    return _call(_np("reshape"), summed(leading + stretched, True), ast.Tuple(
+        elts=[ast.Constant(n) for n in wanted], ctx=ast.Load()))
