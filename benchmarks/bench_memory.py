@@ -12,7 +12,8 @@ Rows, each against its baseline measured the same way:
 
 * ``grad``: the cached gradient ``autodiffx.grad(loss, wrt=WRT)`` after a warm-up call,
   against the lecture's hand gradient (``ner_problem.hand_gradient``);
-* ``generated code``: the generated forward and pullback alone, without the API;
+* ``generated code``: the generated forward and pullback alone, without the API (built for
+  the arguments' shapes, as ``grad`` builds it);
 * ``jvp``: one forward-mode ``autodiffx.jvp`` with one direction, against the hand JVP of
   ``bench_forward_jvp.py``.
 
@@ -25,7 +26,9 @@ tracemalloc, the same calls are measured again in other fresh processes without 
 rise of the process's resident high-water mark (``VmHWM``, reset through
 ``/proc/self/clear_refs``) with glibc told to ``mmap`` every block of 64 KiB or more, so
 that a freed array leaves the process at once (Linux only; page-rounded, and it counts
-OpenBLAS's buffers when they are first touched).
+OpenBLAS's buffers when they are first touched). Those processes drop ``GLIBC_TUNABLES``, so
+the cross-check is the same in ``run_all.py``'s steady runs; tracemalloc does not depend on
+the allocator.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_memory.py [--batches 256 4096]
 """
@@ -36,6 +39,7 @@ import argparse
 import ctypes
 import ctypes.util
 import gc
+import inspect
 import json
 import os
 import re
@@ -84,7 +88,12 @@ def workload(method: str, batch: int):
         else:
             from autodiffx import reverse
 
-            generated = reverse.build(loss, WRT, tuple(np.ndim(p) for p in params)).function
+            # the code grad makes: for these shapes, where build takes them
+            shapes = {"argument_shapes": tuple(np.shape(p) for p in params)}
+            if "argument_shapes" not in inspect.signature(reverse.build).parameters:
+                shapes = {}
+            generated = reverse.build(loss, WRT, tuple(np.ndim(p) for p in params),
+                                      **shapes).function
 
             def function():
                 value, pullback = generated(*params)
@@ -168,9 +177,12 @@ def child(method: str, batch: int, probe: str) -> None:
 
 def measure(method: str, batch: int, probe: str):
     """The figures of one configuration, from a fresh process; None when unavailable."""
+    environment = dict(os.environ)
+    if probe == "resident":  # its own allocator settings, not run_all.py's steady ones
+        environment.pop("GLIBC_TUNABLES", None)
     output = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", method, str(batch), probe],
-        capture_output=True, text=True, check=True, env=dict(os.environ),
+        capture_output=True, text=True, check=True, env=environment,
     ).stdout
     figures = json.loads(output.strip().splitlines()[-1])
     return None if figures is None else [tuple(pair) for pair in figures]
@@ -188,7 +200,7 @@ def cell(figures, baseline=None, width: int = 22) -> str:
     if figures is None:
         return f"{'n/a':>{width}}"
     text = span([peak for peak, _ in figures])
-    if baseline is not None:
+    if baseline is not None and max(p for p, _ in baseline) > 0:
         text += f" ({max(p for p, _ in figures) / max(p for p, _ in baseline):.2f}x)"
     return f"{text:>{width}}"
 
