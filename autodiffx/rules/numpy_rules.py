@@ -176,20 +176,36 @@ for _function, _name in ((np.absolute, "absolute"), (builtins.abs, "abs")):
     register(dataclasses.replace(elementwise(_function, "np.sign(x)", name=_name,
                                              doc=_ABS_DOC), tangents=(_abs_tangent,)))
 elementwise(np.fabs, "np.sign(x)", doc="fabs'(0) = 0.")
-elementwise(
-    np.maximum,
-    "(x > y) + 0.5 * (x == y)",
-    "(y > x) + 0.5 * (x == y)",
-    doc="At a tie each argument gets half of the derivative.",
-    real_only=True,
-)
-elementwise(
-    np.minimum,
-    "(x < y) + 0.5 * (x == y)",
-    "(y < x) + 0.5 * (x == y)",
-    doc="At a tie each argument gets half of the derivative.",
-    real_only=True,
-)
+
+
+def _pairwise_extremum_tangents(wins):
+    """The tangents of ``np.maximum`` (``wins`` is ``>``) or ``np.minimum`` (``<``): ``t``
+    times the partials ``(x > y) + 0.5 * (x == y)`` and ``(y > x) + 0.5 * (x == y)``,
+    entry for entry, with the halves worked out only when there is a tie (a ReLU's
+    tangent is then two NumPy calls and a count, not five)."""
+
+    def tangent_x(t, ans, x, y):
+        ties = x == y
+        return t * (wins(x, y) + 0.5 * ties) if np.count_nonzero(ties) else t * wins(x, y)
+
+    def tangent_y(t, ans, x, y):
+        ties = x == y
+        return t * (wins(y, x) + 0.5 * ties) if np.count_nonzero(ties) else t * wins(y, x)
+
+    return tangent_x, tangent_y
+
+
+for _function, _wins, _word in ((np.maximum, operator.gt, ">"), (np.minimum, operator.lt, "<")):
+    register(dataclasses.replace(
+        elementwise(
+            _function,
+            f"(x {_word} y) + 0.5 * (x == y)",
+            f"(y {_word} x) + 0.5 * (x == y)",
+            doc="At a tie each argument gets half of the derivative.",
+            real_only=True,
+        ),
+        tangents=_pairwise_extremum_tangents(_wins),
+    ))
 
 
 def _builtin_extremum(function, name, compare, swapped, pick, word):

@@ -184,3 +184,58 @@ def test_a_replaced_rule_is_used_instead_of_the_quick_path():
         registry.unregister(doubled)
         registry.register(original)
     assert np.sum(_dual(np.ones(3), np.ones((1, 3)))).tangent.tolist() == [3.0]
+
+
+# --------------------------------------------------------------------------- maximum, minimum
+
+_SPECIAL = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, np.nan, np.inf, -np.inf])
+
+
+@st.composite
+def pairs(draw):
+    """Two broadcastable arrays (or numbers) with ties, NaN and infinities, and tangents."""
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3))
+    k = draw(st.integers(1, 2))
+    values, tangents = [], []
+    for shape in shapes.input_shapes:
+        if shape == () and draw(st.booleans()):
+            values.append(draw(_SPECIAL))  # a Python number, as in np.maximum(0.0, x)
+        else:
+            values.append(draw(hnp.arrays(np.float64, shape, elements=_SPECIAL)))
+        tangents.append(draw(hnp.arrays(np.float64, (k, *shape), elements=st.one_of(
+            st.floats(-3, 3), st.sampled_from([np.inf, np.nan])))))
+    return values, tangents
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=pairs(), function=st.sampled_from([np.maximum, np.minimum]))
+def test_maximum_and_minimum_tangents_are_the_partials_times_t(case, function):
+    """The tangent is t times the adjoint's partial, entry for entry (ties give half to
+    each argument, NaN and infinities as the product gives them)."""
+    (x, y), (tx, ty) = case
+    wins = np.greater if function is np.maximum else np.less
+    level = new_level()
+    with np.errstate(invalid="ignore"):  # inf times 0, as the adjoint's product gives it
+        result = function(Dual(x, tx, level), Dual(y, ty, level))
+        one = function(x, Dual(y, ty, new_level()))
+    rank = np.ndim(result.primal)
+    pad = [t.reshape(t.shape[:1] + (1,) * (rank + 1 - t.ndim) + t.shape[1:]) for t in (tx, ty)]
+    with np.errstate(invalid="ignore"):
+        want = (pad[0] * (wins(x, y) + 0.5 * (x == y))
+                + pad[1] * (wins(y, x) + 0.5 * (x == y)))
+        np.testing.assert_array_equal(result.tangent, np.broadcast_to(want, result.tangent.shape))
+        np.testing.assert_array_equal(result.primal, function(x, y))
+    with np.errstate(invalid="ignore"):
+        want = pad[1] * (wins(y, x) + 0.5 * (x == y))
+    np.testing.assert_array_equal(one.tangent, np.broadcast_to(want, one.tangent.shape))
+
+
+def test_a_relu_agrees_with_reverse_mode_at_ties_and_at_second_order():
+    def f(x):
+        return np.sum(np.maximum(0.0, x) * x + np.minimum(x, x[::-1]) ** 2)
+
+    x = np.array([0.0, -1.0, 2.0, 0.0, 1.0])  # ties with 0 and with the reversed x
+    forward = autodiffx.grad(f, mode="forward")(x)
+    np.testing.assert_array_equal(forward, autodiffx.grad(f)(x))
+    np.testing.assert_allclose(autodiffx.hessian(f, mode="forward")(x), autodiffx.hessian(f)(x),
+                               rtol=1e-12)
