@@ -29,16 +29,29 @@ def seed(primal, tangent, position: int) -> np.ndarray:
     """The seed of one direction, ``tangent``, for the argument ``primal`` at ``position``:
     shape ``(1, *np.shape(primal))``, float64, or complex when either is complex (which
     :func:`push` refuses for a real primal)."""
+    if type(tangent) is np.ndarray and tangent.dtype is _FLOAT64 and (
+            type(primal) is np.ndarray) and primal.dtype.kind != "c":
+        # the common case, a real array and a float64 tangent, checked quickly
+        if tangent.shape != primal.shape:
+            raise _shape_error(position, tangent, primal)
+        return tangent[np.newaxis]
     if type(tangent) is not np.ndarray or tangent.dtype != np.float64 or (
             value_dtype(primal).kind == "c"):
         complex_values = np.iscomplexobj(tangent) or value_dtype(primal).kind == "c"
         tangent = np.asarray(tangent, dtype=complex if complex_values else float)
     if tangent.shape != np.shape(primal):
-        raise ArgumentError(
-            f"tangent {position} has shape {tangent.shape} but its primal has shape "
-            f"{np.shape(primal)}"
-        )
+        raise _shape_error(position, tangent, primal)
     return tangent[np.newaxis]
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _shape_error(position: int, tangent: np.ndarray, primal) -> ArgumentError:
+    return ArgumentError(
+        f"tangent {position} has shape {tangent.shape} but its primal has shape "
+        f"{np.shape(primal)}"
+    )
 
 
 def push(

@@ -807,59 +807,90 @@ def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
     numbers. Then there is nothing for :func:`apply` to look at besides the rule's tangents:
     no other level's Duals, no argument binding, and no memory bookkeeping, since a ufunc's
     result is a new array, never a view of an input. Any other call goes to :func:`apply`.
+    This runs for nearly every operation, so it is written out inline, for speed.
     """
-    plan = _plans.get(rule)
-    if plan is None:
+    plan = _plans.get(rule, _UNPLANNED)
+    if plan is _UNPLANNED:
         plan = _plans[rule] = _plan(rule)
-    if plan is _GENERAL or len(args) != len(rule.tangents):
+    if plan is None or len(args) != plan[0]:
         return apply(rule, ufunc, args, {})
-    if len(args) == 2:
-        first, second = _operand(args[0]), _operand(args[1])
-        if first is None or second is None:
+    arity, elementwise, to_x, to_y, real_only = plan
+    x = args[0]
+    kind = type(x)
+    if kind is _ArrayDual or kind is Dual:
+        tx, level, x = x.tangent, x.level, x.primal
+        if type(tx) is not np.ndarray or type(x) not in _PLAIN:
             return apply(rule, ufunc, args, {})
-        x, tx, level = first
-        y, ty, other = second
-        if level is None:
-            level = other
-        elif other is not None and other != level:  # Duals of two levels
+    elif kind in _PLAIN:
+        tx = level = None
+    else:
+        return apply(rule, ufunc, args, {})
+    if arity == 2:
+        y = args[1]
+        kind = type(y)
+        if kind is _ArrayDual or kind is Dual:
+            ty, other, y = y.tangent, y.level, y.primal
+            if type(ty) is not np.ndarray or type(y) not in _PLAIN:
+                return apply(rule, ufunc, args, {})
+            if level is None:
+                level = other
+            elif other != level:  # Duals of two levels
+                return apply(rule, ufunc, args, {})
+        elif kind in _PLAIN:
+            ty = None
+        else:
             return apply(rule, ufunc, args, {})
-        if rule.real_only and (_is_complex(x) or _is_complex(y)):
+        if real_only and (_is_complex(x) or _is_complex(y)):
             raise real_only_error(ufunc)
         ans = ufunc(x, y)
-        rank = ans.ndim if plan is _ELEMENTWISE else -1  # the rank tangents are padded to
-        to_x, to_y = rule.tangents
+        rank = ans.ndim if elementwise else -1  # the rank tangents are padded to
         tangent = None
         if tx is not None and to_x is not None:
             tangent = to_x(tx if tx.ndim > rank else _padded(tx, rank), ans, x, y)
         if ty is not None and to_y is not None:
             part = to_y(ty if ty.ndim > rank else _padded(ty, rank), ans, x, y)
             tangent = part if tangent is None else tangent + part
-        return _result(ufunc, args, ans, tangent, level)
-    operand = _operand(args[0])
-    if operand is None or operand[1] is None:
-        return apply(rule, ufunc, args, {})
-    x, tx, level = operand
-    if rule.real_only and _is_complex(x):
-        raise real_only_error(ufunc)
-    ans = ufunc(x)
-    (to_x,) = rule.tangents
-    tangent = None if to_x is None else to_x(tx, ans, x)  # (a unary ufunc keeps the shape)
-    return _result(ufunc, args, ans, tangent, level)
+    else:
+        if tx is None:
+            return apply(rule, ufunc, args, {})
+        if real_only and _is_complex(x):
+            raise real_only_error(ufunc)
+        ans = ufunc(x)
+        # (a unary ufunc keeps the shape)
+        tangent = None if to_x is None else to_x(tx, ans, x)
+    # The Dual of the result, a new array (new_dual, written out).
+    if tangent is None:
+        return ans
+    if tangent.dtype.kind == "c" and ans.dtype.kind != "c":
+        raise mismatch_error(f"the tangent {registry.describe(ufunc)} computed")
+    if tangent.base is not None:
+        tangent = _unshared(tangent, args)
+    if tangent.shape[1:] != ans.shape:
+        tangent = _fit(tangent, ans)
+    dual = object.__new__(_ArrayDual if ans.ndim else Dual)
+    dual.primal = ans
+    dual.tangent = tangent
+    dual.level = level
+    dual._owns = type(ans) is np.ndarray
+    dual._mirror = dual._base = dual._views = dual._remake = dual._index = None
+    return dual
 
 
-_GENERAL, _ELEMENTWISE, _DIRECT = "general", "elementwise", "direct"
-_plans: dict[registry.Rule, str] = {}
-"""Per rule, how :func:`call_ufunc` takes it: ``_GENERAL`` through :func:`apply`;
-``_ELEMENTWISE`` or ``_DIRECT`` itself, padding tangents to the result's rank or not.
-(Rules compare by identity, so a rule registered later gets an entry of its own.)"""
+_UNPLANNED = object()
+_plans: dict[registry.Rule, tuple | None] = {}
+"""Per rule, how :func:`call_ufunc` takes it: None for through :func:`apply`, else
+``(arity, elementwise, tangent of x, tangent of y, real_only)``, ``elementwise`` saying
+whether tangents are padded to the result's rank. (Rules compare by identity, so a rule
+registered later gets an entry of its own.)"""
 
 
-def _plan(rule: registry.Rule) -> str:
+def _plan(rule: registry.Rule) -> tuple | None:
     if (rule.sequence or rule.outputs is not None or rule.optional or not rule.differentiable
             or len(rule.tangents) not in (1, 2)
             or any(getattr(primitive, "nout", 1) != 1 for primitive in rule.primitives)):
-        return _GENERAL
-    return _ELEMENTWISE if rule.elementwise else _DIRECT
+        return None
+    to_x, to_y = (*rule.tangents, None)[:2]
+    return len(rule.tangents), rule.elementwise, to_x, to_y, rule.real_only
 
 
 _PLAIN = frozenset({np.ndarray, float, int, np.float64})
@@ -867,38 +898,10 @@ _PLAIN = frozenset({np.ndarray, float, int, np.float64})
 as masked arrays, and anything else go through :func:`apply`)."""
 
 
-def _operand(value):
-    """``(primal, tangent, level)`` of a Dual holding a plain value and tangent,
-    ``(value, None, None)`` for a plain value, None for anything else (a nested Dual)."""
-    kind = type(value)
-    if kind is _ArrayDual or kind is Dual:
-        if type(value.tangent) is np.ndarray and type(value.primal) in _PLAIN:
-            return value.primal, value.tangent, value.level
-        return None
-    if kind in _PLAIN:
-        return value, None, None
-    return None
-
-
 def _padded(t, rank: int):
     """The tangent ``t`` of a lower rank than an elementwise result given the result's rank,
     so that right-aligned broadcasting sees the primal's axes, not the directions."""
     return t.reshape(t.shape[:1] + (1,) * (rank + 1 - t.ndim) + t.shape[1:])
-
-
-def _result(ufunc, args, ans, tangent, level):
-    """The Dual of a ufunc's result ``ans``, which is a new array (see :func:`call_ufunc`)."""
-    if tangent is None:
-        return ans
-    if tangent.dtype.kind == "c" and not np.iscomplexobj(ans):
-        raise mismatch_error(f"the tangent {registry.describe(ufunc)} computed")
-    if tangent.base is not None:
-        tangent = _unshared(tangent, args)
-    if tangent.shape[1:] != ans.shape:
-        tangent = _fit(tangent, ans)
-    dual = new_dual(ans, tangent, level)
-    dual._owns = type(ans) is np.ndarray
-    return dual
 
 
 def apply(rule: registry.Rule, function, args: tuple, kwargs: dict):
