@@ -3,12 +3,16 @@
 Each case is one operation on tiny arrays (4 entries, so that NumPy's own work is small and
 the dispatch shows) on a Dual holding one direction. Its baseline is the NumPy calls that
 operation makes on plain arrays: the value, and the tangent as its rule computes it (for
-``np.maximum``, the rule's ``t * ((y > x) + 0.5 * (x == y))``). The difference is what
-forward mode adds to each operation: NumPy's protocol (``__array_ufunc__``,
+``np.maximum`` without a tie, the rule's ``t * (y > x)`` after counting the ties
+``x == y``); ``np.sum`` and ``np.expand_dims`` take quick paths (``forward/dual.py``) that
+call ``np.add.reduce`` and ``reshape`` and index the tangent, cheaper than the NumPy
+function itself, so their dispatch can come out below zero. The difference is what forward
+mode adds to each operation: NumPy's protocol (``__array_ufunc__``,
 ``__array_function__``), finding the rule, checking the operands and building the result;
 for ``np.expand_dims`` also giving the view a view of the input's tangent memory. The value
-alone is shown for scale. Timed in interleaved rounds, each the best of the rounds in CPU
-time (as ``bench_reverse.py`` times the gradient).
+alone (the NumPy function called on a plain array) is shown for scale. Timed in interleaved
+rounds, each the best of the rounds in CPU time (as ``bench_reverse.py`` times the
+gradient).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_dispatch.py [--rounds 25]
 """
@@ -47,15 +51,15 @@ def cases(n: int = 4):
         ("x + y", lambda: dual + other, lambda: (x + a, t + ta), lambda: x + a),
         ("1.0 - x", lambda: 1.0 - dual, lambda: (1.0 - x, -t), lambda: 1.0 - x),
         ("np.maximum(0.0, x)", lambda: np.maximum(0.0, dual),
-         lambda: (np.maximum(0.0, x), t * ((x > 0.0) + 0.5 * (0.0 == x))),
+         lambda: (np.maximum(0.0, x), np.count_nonzero(0.0 == x), t * (x > 0.0)),
          lambda: np.maximum(0.0, x)),
         ("x @ M", lambda: dual @ m, lambda: (x @ m, t @ m), lambda: x @ m),
         ("M @ x", lambda: m @ dual, lambda: (m @ x, t @ m.T), lambda: m @ x),
         ("np.sum(x)", lambda: np.sum(dual),
-         lambda: (np.sum(x), np.sum(t, axis=(1,), keepdims=False)), lambda: np.sum(x)),
+         lambda: (np.add.reduce(x, axis=None), np.add.reduce(t, axis=(1,))),
+         lambda: np.sum(x)),
         ("np.expand_dims(x, 1)", lambda: np.expand_dims(dual, 1),
-         lambda: (np.expand_dims(x, 1), np.reshape(t, (1, n, 1))),
-         lambda: np.expand_dims(x, 1)),
+         lambda: (x.reshape((n, 1)), t[:, :, None]), lambda: np.expand_dims(x, 1)),
     ]
 
 

@@ -42,10 +42,13 @@ def hand_jvp(primals, tangents):
 
 
 def rules_jvp(primals, tangents):
-    """The NumPy calls forward mode makes for the JVP, written out without dispatch: the
-    loss's own calls (np.expand_dims) and each rule's tangent as the rule computes it, on
-    tangents with a leading axis of one direction. What forward mode could cost with no
-    overhead at all, as long as the rules stay as they are (numpy_rules.py, helpers.py)."""
+    """The NumPy calls forward mode makes for the JVP, written out without dispatch: each
+    rule's tangent as the rule computes it, on tangents with a leading axis of one direction,
+    and the values as forward mode computes them (``np.expand_dims`` and ``np.mean`` of a
+    Dual take the quick paths of ``forward/dual.py``, which call ``reshape`` and
+    ``np.add.reduce``). What forward mode could cost with no overhead at all, as long as the
+    rules stay as they are (numpy_rules.py, helpers.py); the copy of ``b`` and its tangent
+    that the first view of ``b`` makes (tangent memory, forward/memory.py) is left out."""
     W, b, u, X, Xc = primals
     dW, db, du, dX, dXc = (t[np.newaxis] for t in tangents)
 
@@ -54,9 +57,8 @@ def rules_jvp(primals, tangents):
 
     def branch(X, dX):
         z, dz = product(W, dW, X, dX)
-        column = np.expand_dims(b, 1)
-        np.reshape(db, (1, *column.shape))  # the rule's tangent of a view, then mirrored
-        z, dz = z + column, dz + db.reshape((1, *column.shape))
+        column, dcolumn = b.reshape((*b.shape, 1)), db[:, :, None]  # views
+        z, dz = z + column, dz + dcolumn
         h = np.tanh(z)
         return product(u, du, h, dz * (1 - h**2))
 
@@ -64,8 +66,11 @@ def rules_jvp(primals, tangents):
     sc, dsc = branch(Xc, dXc)
     margin, dmargin = 1.0 - s + sc, -ds + dsc
     loss = np.maximum(0.0, margin)
-    dloss = dmargin * ((margin > 0.0) + 0.5 * (0.0 == margin))
-    return np.mean(loss), np.mean(dloss, axis=(1,))[0]  # (jvp takes the one direction)
+    ties = 0.0 == margin  # np.maximum's tangent works out halves only where there are ties
+    dloss = dmargin * ((margin > 0.0) + 0.5 * ties if np.count_nonzero(ties) else margin > 0.0)
+    count = margin.size
+    mean, dmean = np.add.reduce(loss, axis=None) / count, np.add.reduce(dloss, axis=(1,)) / count
+    return mean, dmean[0]  # (jvp takes the one direction)
 
 
 def problem_with_tangents(batch: int, seed: int = 0):
