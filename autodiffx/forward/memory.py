@@ -33,17 +33,29 @@ class Mirror:
 
     __slots__ = ("owner", "_low", "itemsize", "count", "memory")
 
-    def __init__(self, primal: np.ndarray, k: int, dtype):
+    def __init__(self, primal: np.ndarray, k: int, dtype, tangent: np.ndarray | None = None):
+        """Zero tangent memory for ``primal``'s buffer, or, when ``primal`` is that whole
+        buffer in order, a copy of ``primal``'s ``tangent`` (shape ``(k, *primal.shape)``)."""
         self.owner = owner(primal)
         self.itemsize = self.owner.itemsize
         if self.owner.flags.c_contiguous:  # the common case: its entries in order, no gaps
             self._low = None  # read when a view needs it (reading an address costs ~1 µs)
             self.count = self.owner.size
+            if tangent is not None and primal is self.owner and (
+                    tangent.shape == (k, *primal.shape)):
+                copy = tangent.copy() if tangent.dtype == dtype else tangent.astype(
+                    dtype, order="C")
+                self.memory = copy.reshape(k, self.count)
+                return
         else:
             low, high = byte_bounds(self.owner)
             self._low = low
             self.count = (high - low) // self.itemsize
         self.memory = np.zeros((k, self.count), dtype=dtype)
+        if tangent is not None:
+            view = tangent_view(self, primal)
+            if view is not None:
+                view[...] = tangent
 
     @property
     def low(self) -> int:
@@ -70,7 +82,8 @@ def tangent_view(mirror: Mirror, array: np.ndarray) -> np.ndarray | None:
         return np.zeros((k, *array.shape), dtype=memory.dtype)
     if array is mirror.owner and array.flags.c_contiguous:  # the whole buffer, in order
         view = memory.reshape((k, *array.shape))
-        view.flags.writeable = array.flags.writeable
+        if not array.flags.writeable:
+            view.flags.writeable = False
         return view
     start = array.__array_interface__["data"][0] - mirror.low  # bytes into the buffer
     first = last = start  # the offsets of the view's first and last entries in memory
