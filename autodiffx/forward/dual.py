@@ -697,7 +697,7 @@ _CLIP = registry.require(np.clip)
 _EXPAND_DIMS = registry.require(np.expand_dims)
 _STRUCTURAL = frozenset(registry.require(function) for function in (
     np.transpose, np.moveaxis, np.swapaxes, np.flip, np.reshape, np.squeeze, np.ravel,
-    np.expand_dims))
+    np.expand_dims, np.atleast_1d, np.atleast_2d, np.atleast_3d))
 """Rules whose tangent is the primitive's own rearrangement of the tangent (the direction
 axis aside), entry for entry: where that is a view of the input's mirrored tangent, it is
 the view's tangent (:func:`apply`)."""

@@ -207,6 +207,12 @@ _VIEWS = [  # (view, the least rank it needs)
     (lambda a: a[None], 1),
     (lambda a: a[..., ::-1], 1),
     (lambda a: np.swapaxes(a, 0, -1), 1),
+    (lambda a: np.expand_dims(a, -1), 1),
+    (lambda a: np.expand_dims(a, axis=0)[0], 1),
+    (lambda a: np.atleast_3d(a), 1),
+    (lambda a: np.flip(a, 0), 1),
+    (lambda a: np.moveaxis(a, 0, -1), 1),
+    (lambda a: np.squeeze(a), 1),
 ]
 _WRITES = [
     lambda v, x: v.__iadd__(x[0]),
