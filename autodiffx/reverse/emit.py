@@ -32,6 +32,7 @@ import astor
 from .. import custom, transforms
 from ..display import Code
 from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
+from ..forward.dual import Dual
 from ..rules import registry
 from ..rules.helpers import HELPERS
 from . import (
@@ -208,6 +209,10 @@ class ModuleBuilder:
             kind_of,
             shape_of,
         )
+        if shape_of is not None and all(s is not None for s in self.argument_shapes):
+            # every argument a plain array or float: the code may update the arrays it
+            # makes in place, unless a global or closure value is a dual number
+            sweeps.plain_values = self.plain_namespace
         body = sweeps.build(result, namer.fresh("pullback"), differentiated)
         for statement in ir.walk(statements):
             rule = getattr(statement, "rule", None)
@@ -228,6 +233,12 @@ class ModuleBuilder:
         if self.flat:
             definition = flat.flatten(definition, source.name, top=len(self.active) == 1)
         return definition
+
+    def plain_namespace(self) -> bool:
+        """Whether no value the module's functions read from globals or closures is a dual
+        number (forward mode around reverse mode), in lists, tuples and dicts too. The
+        guards keep it so: a binding that changes type makes the code again."""
+        return not any(_holds_dual(value) for value in self.namespace.values())
 
     def _bind_globals(self, globals_used: dict, namer: ir.Namer, bindings=None
                       ) -> dict[str, str]:
@@ -532,6 +543,16 @@ def _callee_kinds(function, statement, kind_of: kinds.Analysis, caller: Function
             hint='differentiate the outer function with mode="forward" (forward over '
             "reverse), which does")
     return found
+
+
+def _holds_dual(value, depth: int = 4) -> bool:
+    if isinstance(value, Dual):
+        return True
+    if depth and isinstance(value, (list, tuple)):
+        return any(_holds_dual(item, depth - 1) for item in value)
+    if depth and isinstance(value, dict):
+        return any(_holds_dual(item, depth - 1) for item in value.values())
+    return False
 
 
 def _spread(source: FunctionSource, argument_ranks) -> FunctionSource:

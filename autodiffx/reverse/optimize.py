@@ -108,6 +108,23 @@ class Folder(ast.NodeTransformer):
                     return ast.Constant(math.prod(shape))
                 return ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())
         if (
+            self.shape is not None
+            and isinstance(function, ast.Attribute)
+            and function.attr == "outer"
+            and isinstance(function.value, ast.Name)
+            and function.value.id == "np"
+            and len(node.args) == 2
+            and not node.keywords
+            and isinstance(node.args[0], ast.Name)
+            and self.shape(node.args[0].id) is not None
+            and len(self.shape(node.args[0].id)) == 1
+        ):
+            # a vector of known shape: broadcasting does np.outer's job without its ravels
+            column = ast.Subscript(
+                value=node.args[0], slice=ast.Tuple(elts=[ast.Slice(), ast.Constant(None)],
+                                                    ctx=ast.Load()), ctx=ast.Load())
+            return ast.BinOp(left=column, op=ast.Mult(), right=node.args[1])
+        if (
             isinstance(function, ast.Attribute)
             and function.attr in ("maximum", "minimum")
             and isinstance(function.value, ast.Name)
@@ -469,3 +486,179 @@ def _rename(statement, renames: dict[str, str], ir) -> None:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
                 sub.id = renames.get(sub.id, sub.id)
+
+
+# --------------------------------------------------------------------------- lifetimes
+
+
+def _top_level_uses(body: list[ast.stmt]):
+    """For each name: the positions of the top-level statements that bind it and of those
+    that read it, and whether a nested function or lambda reads it."""
+    binds: dict[str, list[int]] = {}
+    reads: dict[str, list[int]] = {}
+    nested: set[str] = set()
+    for position, statement in enumerate(body):
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+                nested |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            elif isinstance(node, ast.Name):
+                uses = reads if isinstance(node.ctx, ast.Load) else binds
+                uses.setdefault(node.id, []).append(position)
+    return binds, reads, nested
+
+
+def _single_name(statement) -> str | None:
+    """The name a pure ``name = value`` binds, or ``None`` for any other statement."""
+    if (isinstance(statement, ast.Assign) and getattr(statement, "pure", False)
+            and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
+        return statement.targets[0].id
+    return None
+
+
+def propagate_copies(body: list[ast.stmt], eligible: Callable[[str], bool]) -> None:
+    """Remove, in place, ``m = n`` between two names each bound once (``dWX = dz``),
+    reading ``n`` where ``m`` was read; for the names ``m`` that ``eligible`` accepts."""
+    binds, _, nested = _top_level_uses(body)
+    renames: dict[str, str] = {}
+    kept = []
+    for statement in body:
+        name = _single_name(statement)
+        value = statement.value if name is not None else None
+        if (isinstance(value, ast.Name) and eligible(name) and name not in nested
+                and len(binds.get(name, [])) == 1 and len(binds.get(value.id, [])) <= 1):
+            renames[name] = renames.get(value.id, value.id)
+            continue
+        kept.append(statement)
+    if not renames:
+        return
+    for statement in kept:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and node.id in renames:
+                node.id = renames[node.id]
+    body[:] = kept
+
+
+def inline_within_a_line(body: list[ast.stmt], eligible: Callable[[str], bool]) -> None:
+    """Move, in place, ``n = e`` into the statement right after it when that statement is
+    the only one that reads ``n`` (nested functions included) and comes from the same line
+    of the user's code (no comment between them): ``WX = W @ X`` then
+    ``z = WX + expand_dims_b_1`` is ``z = W @ X + expand_dims_b_1``, as the user wrote it.
+    NumPy then reuses the memory of ``W @ X`` for the sum, and nothing keeps it alive."""
+    binds, reads, nested = _top_level_uses(body)
+    position = 0
+    while position + 1 < len(body):
+        name = _single_name(body[position])
+        reader = reads.get(name, [None])[0] if name is not None else None
+        if (name is not None and eligible(name) and name not in nested
+                and len(binds.get(name, [])) == 1 and len(reads.get(name, [])) == 1
+                and isinstance(body[reader], ast.Assign)
+                and _movable(body, position, reader)
+                and _replace_load(body[reader].value, name, body[position].value)):
+            del body[position]
+            binds, reads, nested = _top_level_uses(body)
+            continue
+        position += 1
+
+
+def _movable(body: list[ast.stmt], position: int, reader: int) -> bool:
+    """Whether the value of ``body[position]`` may be computed at ``body[reader]``
+    instead: no comment (another line of the user's) and no binding of a name it reads
+    in between."""
+    if reader <= position:
+        return False
+    needed = _loads(body[position].value)
+    for statement in body[position + 1:reader]:
+        if is_comment(statement) or not isinstance(statement, ast.Assign):
+            return False
+        if any(isinstance(n, ast.Name) and n.id in needed for t in statement.targets
+               for n in ast.walk(t)):
+            return False
+    return True
+
+
+def _replace_load(tree: ast.expr, name: str, value: ast.expr) -> bool:
+    """Replace the one load of ``name`` in ``tree`` by ``value``; whether it was found."""
+    for node in ast.walk(tree):
+        for field, child in ast.iter_fields(node):
+            if isinstance(child, ast.Name) and child.id == name:
+                setattr(node, field, value)
+                return True
+            if isinstance(child, list):
+                for index, item in enumerate(child):
+                    if isinstance(item, ast.Name) and item.id == name:
+                        child[index] = value
+                        return True
+    return False
+
+
+def release_after_last_use(body: list[ast.stmt], eligible: Callable[[str], bool]) -> None:
+    """Insert, in place, ``del n`` after the last statement that reads ``n``, for each name
+    ``eligible`` accepts that is bound once in the straight-line top of ``body``, read only
+    there and not returned: Python frees a name's value only when the function returns,
+    and for a large array that is memory the next operations take fresh from the system."""
+    binds, reads, nested = _top_level_uses(body)
+    after: dict[int, list[str]] = {}
+    for name, positions in binds.items():
+        read = reads.get(name)
+        if (not eligible(name) or len(positions) != 1 or name in nested or not read
+                or _single_name(body[positions[0]]) != name):
+            continue
+        last = max(read)
+        rest = [s for s in body[last + 1:] if not is_comment(s)]
+        if rest and not isinstance(rest[0], ast.Return) and not any(
+                isinstance(body[p], (ast.For, ast.While)) for p in read):
+            after.setdefault(last, []).append(name)
+    for position in sorted(after, reverse=True):
+        names = sorted(after[position])
+        body.insert(position + 1, ast.Delete(
+            targets=[ast.Name(id=n, ctx=ast.Del()) for n in names], lineno=0))
+
+
+# --------------------------------------------------------------------------- accumulation
+
+_FRESH_CALLS = frozenset({"dot", "outer", "sum"})
+"""``np.<name>`` calls whose result is a new array of their operands' making (``np.sum``
+only with an ``axis``; without one it may be a NumPy scalar, where ``+=`` rebinds anyway)."""
+
+
+def accumulate_in_place(body: list[ast.stmt]) -> None:
+    """Rewrite, in place, ``n = n + e`` as ``n += e`` where ``n`` holds an array this code
+    made and nothing else refers to: its last binding before, in the straight-line top of
+    ``body``, is a product (``@``, ``np.dot``, ``np.outer``) or a sum over an axis, and no
+    statement in between reads ``n``. The sum then goes into that array instead of a new
+    one. For real values only: ``+=`` keeps the array's dtype, where ``+`` may widen it.
+    """
+    made: dict[str, bool] = {}
+    for statement in body:
+        name = _single_name(statement)
+        if name is not None and _accumulates(statement, name) and made.get(name):
+            statement.value.left.ctx = ast.Load()
+            augmented = ast.AugAssign(target=ast.Name(id=name, ctx=ast.Store()),
+                                      op=ast.Add(), value=statement.value.right, lineno=0)
+            body[body.index(statement)] = augmented
+            continue
+        for read in _loads(statement):
+            made[read] = False
+        if name is not None:
+            made[name] = _is_fresh(statement.value)
+        else:
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    made[node.id] = False
+
+
+def _accumulates(statement: ast.Assign, name: str) -> bool:
+    value = statement.value
+    return (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
+            and isinstance(value.left, ast.Name) and value.left.id == name
+            and name not in _loads(value.right))
+
+
+def _is_fresh(value: ast.expr) -> bool:
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+        return True
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            and isinstance(value.func.value, ast.Name) and value.func.value.id == "np"
+            and value.func.attr in _FRESH_CALLS):
+        return False
+    return value.func.attr != "sum" or any(k.arg == "axis" for k in value.keywords)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import math
 
 from ...errors import Location, UnsupportedSyntaxError
 from ...rules.helpers import HELPERS
@@ -45,6 +46,17 @@ from .tape import Tape, _Saved
 
 _NOT_VALUES = frozenset({"np", *dir(builtins), *HELPERS, *RUNTIME})
 """Names in adjoint code that are functions, not values that may be complex."""
+
+LARGE_BYTES = 1 << 17
+"""An array of float64 this large or larger is let go after its last use in code made for
+the arguments' shapes (``del dh``): glibc serves blocks this size from fresh pages, which
+it returns to the system once they are freed (its default ``mmap`` threshold)."""
+
+
+
+def _large(shape: tuple | None) -> bool:
+    return shape is not None and math.prod(shape) * 8 >= LARGE_BYTES
+
 
 KEEP_SHAPES_ONLY = False
 """Whether ``unbroadcast(g, t)`` of a temporary read for nothing else becomes
@@ -85,6 +97,9 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         # the exact shape of each name, where the code is made for its arguments' shapes
         # and the name's shape follows from them (see :mod:`..shapes`)
         self.shape_of = shape_of or {}
+        # whether every value the code sees is a plain array or number (not a dual number
+        # of forward mode around it), asked once the code of the functions it calls is made
+        self.plain_values = lambda: False
         # which values may be complex (None: a real program, whose code is the real code)
         self.kinds = kind_of if kind_of is not None and not kind_of.all_real else None
         self.adjoint_names: dict[str, str] = {}
@@ -187,7 +202,27 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
                                                         _load(pullback_name)], ctx=ast.Load())))
         optimize.eliminate_dead_code(pullback.body, set())
         optimize.eliminate_dead_code(forward, set())
+        if self.shape_of:
+            self._lifetimes(pullback.body)
+            arrays = {name for name, shape in self.shape_of.items() if shape}
+            optimize.inline_within_a_line(forward, arrays.__contains__)
+            optimize.release_after_last_use(forward, lambda name: _large(
+                self.shape_of.get(name)) and name not in self.params)
         return forward
+
+    def _lifetimes(self, body: list[ast.stmt]) -> None:
+        """In code made for these shapes: a cotangent that only renames another is read as
+        that one; a sum of contributions goes into the array the first one made (real
+        values, all plain: ``+=`` cannot put a dual number into an array); a large cotangent
+        array is let go after its last use, so that the next
+        operations reuse its memory instead of taking fresh pages from the system."""
+        cotangents = {self.adjoint_names[name]: shape for name, shape in self.shape_of.items()
+                      if name in self.adjoint_names}
+        optimize.propagate_copies(body, cotangents.__contains__)
+        if self.kinds is None and self.plain_values():
+            optimize.accumulate_in_place(body)
+
+        optimize.release_after_last_use(body, lambda name: _large(cotangents.get(name)))
 
     def _unpack_seed(self, result: ast.Tuple, seed: str, defined: set[str]) -> list:
         """``da, db = dout`` for ``return a, b`` (a name returned twice adds up)."""
