@@ -128,6 +128,8 @@ def test_expand_dims_is_a_view_of_the_input_and_of_its_tangent(shape, data):
     by_keyword = data.draw(st.booleans())
     rng = np.random.default_rng(0)
     primal, tangent = rng.standard_normal(shape), rng.standard_normal((2, *shape))
+    if data.draw(st.booleans()):  # a complex value carries a complex tangent
+        primal, tangent = primal + 1j * primal[::-1], tangent - 2j * tangent
     x = _dual(primal.copy(), tangent.copy())
     view = np.expand_dims(x, axis=axis) if by_keyword else np.expand_dims(x, axis)
     expected = np.expand_dims(primal, axis)
