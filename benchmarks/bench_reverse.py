@@ -12,8 +12,10 @@ Three figures, each against a baseline from the same run:
 The gradients of figure 1 are timed in interleaved rounds (hand, grad, generated code, then
 again), each the best of the rounds in CPU time (``time.process_time``): on a shared
 machine a burst of load then reaches all three alike, and time spent waiting for a core is
-not counted. Page faults are: the process's own system time. The allocator is the one the
-process was started with; ``run_all.py`` runs it with the default allocator and with a
+not counted. Page faults are: the process's own system time. Each batch size runs in a
+fresh process of its own (``--one-process`` runs them one after the other in this one),
+since what one batch size leaves in the allocator changes the page faults of the next. The
+allocator is the one the process was started with; ``run_all.py`` runs it with the default allocator and with a
 steady one (``GLIBC_TUNABLES``).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_reverse.py [--batches 1 256] [--rounds 25]
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 import types
 
@@ -87,20 +91,10 @@ def best_wall_time(function, calls: int, repeat: int = 5) -> float:
     return min(times)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 256, 4096])
-    parser.add_argument("--rounds", type=int, default=25)
-    args = parser.parse_args(argv)
-
-    allocator = "steady" if "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") else (
-        "default")
-    print("reverse-mode gradient of the NER max-margin loss (d=50, window 5, n=100), "
-          f"{allocator} allocator, CPU time, best of {args.rounds} interleaved rounds")
-    print(f"{'B':>5} {'hand-written':>14} {'grad':>14} {'ratio':>7} "
-          f"{'generated code':>15} {'ratio':>7}")
+def gradient_rows(batches, rounds: int) -> None:
+    """One row per batch size: hand, grad and the generated code alone, interleaved."""
     gradient = autodiffx.grad(loss, wrt=WRT)
-    for batch in args.batches:
+    for batch in batches:
         params = problem(batch)
         ours = gradient(*params)
         for mine, theirs in zip(ours, hand_gradient(*params), strict=True):
@@ -115,11 +109,43 @@ def main(argv=None) -> None:
 
         best = interleaved({"hand": lambda p=params: hand_gradient(*p),
                             "grad": lambda p=params: gradient(*p),
-                            "alone": alone}, args.rounds)
+                            "alone": alone}, rounds)
         hand = best["hand"]
         print(f"{batch:>5} {format_time(hand):>14} {format_time(best['grad']):>14} "
               f"{best['grad'] / hand:>6.2f}x {format_time(best['alone']):>15} "
               f"{best['alone'] / hand:>6.2f}x")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 256, 4096])
+    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--one-process", action="store_true",
+                        help="time every batch size in this process, one after the other "
+                        "(by default each gets a fresh process, as a training run would)")
+    args = parser.parse_args(argv)
+
+    allocator = "steady" if "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") else (
+        "default")
+    where = "one process" if args.one_process else "a fresh process per batch size"
+    if not args.rows_only:
+        print("reverse-mode gradient of the NER max-margin loss (d=50, window 5, n=100), "
+              f"{allocator} allocator, CPU time, best of {args.rounds} interleaved rounds, "
+              f"{where}")
+        print(f"{'B':>5} {'hand-written':>14} {'grad':>14} {'ratio':>7} "
+              f"{'generated code':>15} {'ratio':>7}", flush=True)
+    if not args.one_process:
+        # the allocator's state after one batch size (its thresholds, the heap's layout)
+        # changes the page faults of the next: each batch size runs as a program of its own
+        for batch in args.batches:
+            subprocess.run([sys.executable, __file__, "--one-process", "--rows-only",
+                            "--batches", str(batch), "--rounds", str(args.rounds)],
+                           check=True)
+    else:
+        gradient_rows(args.batches, args.rounds)
+    if args.rows_only:
+        return
 
     params = problem(1)
     firsts = []
