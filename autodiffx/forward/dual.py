@@ -1204,10 +1204,15 @@ def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:
     dtype = tangent.dtype if tangent.dtype.kind in "fc" else np.dtype(float)
     if primal.dtype.kind == "c":  # a complex value's tangent is complex
         dtype = np.result_type(dtype, np.complex64)
-    mirror = Mirror(primal, len(tangent), dtype, tangent)  # holding the tangent's values
-    view = tangent_view(mirror, primal)
-    if view is None:
-        return None, copied
+    if primal.base is None and primal.flags.c_contiguous and tangent.shape == (
+            len(tangent), *primal.shape):
+        mirror, view = Mirror.holding(primal, tangent, dtype)
+    else:
+        mirror = Mirror(primal, len(tangent), dtype)
+        view = tangent_view(mirror, primal)
+        if view is None:
+            return None, copied
+        view[...] = tangent
     dual.tangent = view
     dual._mirror = mirror
     return mirror, copied

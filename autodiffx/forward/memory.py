@@ -33,29 +33,32 @@ class Mirror:
 
     __slots__ = ("owner", "_low", "itemsize", "count", "memory")
 
-    def __init__(self, primal: np.ndarray, k: int, dtype, tangent: np.ndarray | None = None):
-        """Zero tangent memory for ``primal``'s buffer, or, when ``primal`` is that whole
-        buffer in order, a copy of ``primal``'s ``tangent`` (shape ``(k, *primal.shape)``)."""
+    def __init__(self, primal: np.ndarray, k: int, dtype):
         self.owner = owner(primal)
         self.itemsize = self.owner.itemsize
         if self.owner.flags.c_contiguous:  # the common case: its entries in order, no gaps
             self._low = None  # read when a view needs it (reading an address costs ~1 µs)
             self.count = self.owner.size
-            if tangent is not None and primal is self.owner and (
-                    tangent.shape == (k, *primal.shape)):
-                copy = tangent.copy() if tangent.dtype == dtype else tangent.astype(
-                    dtype, order="C")
-                self.memory = copy.reshape(k, self.count)
-                return
         else:
             low, high = byte_bounds(self.owner)
             self._low = low
             self.count = (high - low) // self.itemsize
         self.memory = np.zeros((k, self.count), dtype=dtype)
-        if tangent is not None:
-            view = tangent_view(self, primal)
-            if view is not None:
-                view[...] = tangent
+
+    @classmethod
+    def holding(cls, primal: np.ndarray, tangent: np.ndarray, dtype) -> tuple[Mirror, np.ndarray]:
+        """The mirror of ``primal``, an array that owns its buffer in C order, holding a
+        copy of ``tangent`` (shape ``(k, *primal.shape)``), and that copy: ``primal``'s
+        tangent, a view of the mirror's memory. (The common case, made without zeroing
+        the memory first or working out the view from addresses.)"""
+        copy = tangent.copy() if tangent.dtype == dtype else tangent.astype(dtype, order="C")
+        mirror = object.__new__(cls)
+        mirror.owner = primal
+        mirror.itemsize = primal.itemsize
+        mirror._low = None
+        mirror.count = primal.size
+        mirror.memory = copy.reshape(len(copy), primal.size)
+        return mirror, copy
 
     @property
     def low(self) -> int:
