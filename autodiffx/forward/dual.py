@@ -302,6 +302,8 @@ class Dual(Traced):
                      {"axis": axis, "keepdims": keepdims, **_given(options)})
 
     def dot(self, other):
+        if registry.lookup(np.dot) is _DOT:
+            return call_ufunc(_DOT, np.dot, (self, other))
         return apply(_DOT, np.dot, (self, other), {})
 
     def reshape(self, *shape, **options):
@@ -793,7 +795,16 @@ def _expand_dims(function, args, kwargs):
     return _mirrored_as(ans, tangent, mirror, x.level)
 
 
-_FAST_FUNCTIONS = {np.sum: _reduction, np.mean: _reduction, np.expand_dims: _expand_dims}
+def _product(function, args, kwargs):
+    """``np.dot(x, y)``: like a ufunc, a function of two arrays or numbers whose result is
+    a new array, so :func:`call_ufunc` takes it."""
+    if kwargs or len(args) != 2 or registry.lookup(function) is not _DOT:
+        return None
+    return call_ufunc(_DOT, function, args)
+
+
+_FAST_FUNCTIONS = {np.sum: _reduction, np.mean: _reduction, np.expand_dims: _expand_dims,
+                   np.dot: _product}
 
 
 # --------------------------------------------------------------------------- applying a rule

@@ -241,3 +241,50 @@ def test_a_relu_agrees_with_reverse_mode_at_ties_and_at_second_order():
     np.testing.assert_array_equal(forward, autodiffx.grad(f)(x))
     np.testing.assert_allclose(autodiffx.hessian(f, mode="forward")(x), autodiffx.hessian(f)(x),
                                rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- np.dot
+
+_DOT_SHAPES = [((), ()), ((), (3,)), ((2, 3), ()), ((3,), (3,)), ((2, 3), (3,)),
+               ((3,), (3, 2)), ((2, 3), (3, 4)), ((2, 2, 3), (3,)), ((3,), (2, 3, 2)),
+               ((2, 2, 3), (3, 2))]
+
+
+@settings(max_examples=100, deadline=None)
+@given(shapes=st.sampled_from(_DOT_SHAPES), which=st.sampled_from(["x", "y", "both"]),
+       complex_values=st.booleans(), k=st.integers(1, 3), as_method=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_dot_agrees_with_the_general_path_to_the_last_bit(shapes, which, complex_values, k,
+                                                         as_method, seed):
+    rng = np.random.default_rng(seed)
+
+    def value(shape, *lead):
+        v = rng.standard_normal((*lead, *shape))
+        return v + 1j * rng.standard_normal(v.shape) if complex_values else v
+
+    plain = [value(shape) for shape in shapes]
+    if not shapes[0]:
+        plain[0] = complex(plain[0]) if complex_values else float(plain[0])
+    tangents = [value(shape, k) for shape in shapes]
+    level = new_level()
+
+    def operands():
+        return [Dual(p, t, level) if which in (name, "both") else p
+                for name, p, t in zip("xy", plain, tangents, strict=True)]
+
+    x, y = operands()
+    quick = x.dot(y) if as_method and isinstance(x, Dual) else np.dot(x, y)
+    general = apply(registry.require(np.dot), np.dot, tuple(operands()), {})
+    _same(quick.primal, np.dot(*plain))
+    _same(quick.primal, general.primal)
+    _same(quick.tangent, general.tangent)
+
+
+def test_dot_inside_a_nested_derivative():
+    def f(x):
+        m = np.reshape(x, (2, 2))
+        return np.dot(np.dot(x[:2], m * x[0]), x[2:] ** 2) + m.dot(x[1:3]).dot(x[::2])
+
+    x = np.array([0.3, -1.1, 0.7, 2.0])
+    hessian = autodiffx.hessian(f, mode="forward")(x)
+    np.testing.assert_allclose(hessian, autodiffx.hessian(f)(x), rtol=1e-10)
