@@ -198,8 +198,19 @@ def value_and_grad(
         resolved = None  # counted from the end of each call's arguments
     last = [None]  # reverse mode: the code of the last call, while its guard holds
 
+    fast = mode == "reverse" and not has_aux and not holomorphic and resolved is not None
+
     @functools.wraps(f)
     def value_and_gradient(*args, **kwargs):
+        previous = last[0]
+        if fast and previous is not None and previous[0] is f and previous[4] is None and (
+                _plain_layouts(args) == previous[2] and previous[1] == resolved[0]
+                and previous[3].guard.holds()):
+            # the common case: a call like the last, every argument a float or an array of
+            # floats, none structured: what prepare, _flattened and the kinds would find
+            value, gradients = _reverse_again(f, args, kwargs, resolved[0], previous)
+            shaped = _owned(gradients, args, resolved[0])
+            return value, shaped if resolved[1] else shaped[0]
         args, indices, many = arguments.prepare(f, args, wrt, resolved)
         function, args, flat_indices, regroup = _flattened(f, args, indices, mode)
         if mode == "forward":
@@ -480,6 +491,36 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
         return _scalar_value(value), [np.conj(g) for g in pullback(seed)], aux
     return _scalar_value(value), _real_gradients(pullback(seed), args, indices,
                                                  kinds is None), aux
+
+
+def _plain_layouts(args) -> tuple | None:
+    """:func:`autodiffx.arguments.layouts` when every argument is a float or an array of
+    floats of rank one or more (the arguments reverse mode takes as they are, all real),
+    else ``None``."""
+    found = []
+    for arg in args:
+        kind = type(arg)
+        if kind is np.ndarray and arg.ndim and arg.dtype.kind == "f":
+            found.append(arg.shape)
+        elif kind is float:
+            found.append(())
+        else:
+            return None
+    return tuple(found)
+
+
+def _reverse_again(f, args, kwargs, indices, previous):
+    """:func:`_reverse_gradient` for plain arguments laid out as in the ``previous`` call,
+    whose code's guard holds: that code runs again."""
+    generated = previous[3]
+    reverse = _reverse or _reverse_module()
+    reverse.note_call(f, previous[1], previous[5], None, previous[6])
+    value, pullback = generated.function(*args, **kwargs)
+    if generated.real_names is not None:
+        reverse.check_real(pullback, generated.real_names, f)
+    _require_scalar(value, f)
+    seed = np.ones(value.shape) if type(value) is np.ndarray and value.ndim else 1.0
+    return _scalar_value(value), _real_gradients(pullback(seed), args, indices, True)
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:

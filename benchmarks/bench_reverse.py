@@ -15,8 +15,8 @@ machine a burst of load then reaches all three alike, and time spent waiting for
 not counted. Page faults are: the process's own system time. Each batch size runs in a
 fresh process of its own (``--one-process`` runs them one after the other in this one),
 since what one batch size leaves in the allocator changes the page faults of the next. The
-allocator is the one the process was started with; ``run_all.py`` runs it with the default allocator and with a
-steady one (``GLIBC_TUNABLES``).
+allocator is the one the process was started with; ``run_all.py`` runs it with the default
+allocator and with a steady one (``GLIBC_TUNABLES``).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_reverse.py [--batches 1 256] [--rounds 25]
 """

@@ -101,3 +101,11 @@ def complex_layer(W, z, u):
 # complex programs: the kind of each argument as a fourth entry (None: all real)
 GOLDEN["magnitude_misfit"] = (magnitude_misfit, (0,), (1, 1), ("complex", "real"))
 GOLDEN["complex_layer"] = (complex_layer, (0, 1), (2, 1, 1), ("complex", "complex", "real"))
+
+# Code made for the arguments' shapes: the NER loss for a batch of 256 windows (d = 50,
+# window 5, n = 100), where broadcasting is decided when the code is written and the
+# arrays are large enough to be let go after their last use.
+SHAPED_GOLDEN = {
+    "max_margin_loss_shaped": (max_margin_loss, (0, 1, 2, 3, 4),
+                               ((100, 250), (100,), (100,), (250, 256), (250, 256))),
+}

@@ -14,7 +14,7 @@ import autodiffx
 from autodiffx import reverse
 from autodiffx.reverse import flat
 
-from .golden_functions import FLAT_GOLDEN, GOLDEN
+from .golden_functions import FLAT_GOLDEN, GOLDEN, SHAPED_GOLDEN
 
 FOLDER = Path(__file__).parent / "golden"
 
@@ -24,6 +24,18 @@ def test_generated_source_matches_golden(name):
     function, wrt, ranks, *kinds = GOLDEN[name]
     text = reverse.build(function, wrt, ranks, argument_kinds=kinds[0] if kinds else None
                          ).source
+    path = FOLDER / f"{name}.py"
+    if os.environ.get("AUTODIFFX_REGEN_GOLDEN") == "1":
+        path.write_text(text)
+    assert path.exists(), f"no golden file {path}; run with AUTODIFFX_REGEN_GOLDEN=1"
+    assert text == path.read_text()
+
+
+@pytest.mark.parametrize("name", sorted(SHAPED_GOLDEN))
+def test_source_for_shapes_matches_golden(name):
+    function, wrt, shapes = SHAPED_GOLDEN[name]
+    text = reverse.build(function, wrt, tuple(len(s) for s in shapes),
+                         argument_shapes=shapes).source
     path = FOLDER / f"{name}.py"
     if os.environ.get("AUTODIFFX_REGEN_GOLDEN") == "1":
         path.write_text(text)

@@ -335,3 +335,37 @@ def test_a_dual_number_in_a_closure_keeps_sums_out_of_place():
     step = 1e-6
     expected = (gradient_at(0.7 + step) - gradient_at(0.7 - step)) / (2 * step)
     np.testing.assert_allclose(along, expected, rtol=1e-6, atol=1e-8)
+
+
+SCALE = 2.0
+
+
+def scaled(x, y):
+    return np.sum(np.tanh(x * y) * SCALE)
+
+
+def test_calls_like_the_last_one_reuse_its_code_and_still_check_everything():
+    """grad's repeated-call path (the same layout of plain float arguments as the last
+    call) against central differences, with other dtypes, kinds, shapes and a rebound
+    global in between."""
+    global SCALE
+    g = autodiffx.grad(scaled, wrt=(0, 1))
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(3, 2)), rng.normal(size=2)
+    for _ in range(2):
+        check(scaled, [x, y], wrt=(0, 1), forward=False)
+        first = g(x, y)
+    again = g(x.astype(np.float32), y.astype(np.float32))
+    assert again[0].dtype == np.float32
+    np.testing.assert_allclose(again[0], first[0], rtol=1e-5)
+    with pytest.raises(autodiffx.AutodiffError, match="complex"):
+        g(x + 0.5j, y)  # a complex value out: refused, on this path too
+    np.testing.assert_allclose(g(x, y)[0], first[0])
+    SCALE = 3.0
+    try:
+        np.testing.assert_allclose(g(x, y)[0], first[0] * 1.5)
+    finally:
+        SCALE = 2.0
+    np.testing.assert_allclose(g(x, y)[0], first[0])
+    with pytest.raises(autodiffx.AutodiffError):
+        g(x, np.ones(3))  # shapes that do not broadcast: NumPy's error, at the user's line
