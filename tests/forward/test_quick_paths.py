@@ -288,3 +288,29 @@ def test_dot_inside_a_nested_derivative():
     x = np.array([0.3, -1.1, 0.7, 2.0])
     hessian = autodiffx.hessian(f, mode="forward")(x)
     np.testing.assert_allclose(hessian, autodiffx.hessian(f)(x), rtol=1e-10)
+
+
+# --------------------------------------------------------------------------- the paths taken
+
+
+def test_the_common_operations_take_the_quick_paths(monkeypatch):
+    """A loss's common operations never reach apply, and views of an array that owns its
+    memory never work out their tangent from addresses (memory.tangent_view): if a change
+    sent them back to the general machinery, this fails (the benchmarks would only slow)."""
+    from autodiffx.forward import dual as dual_module
+
+    level = new_level()
+    x = Dual(np.array([0.5, -1.0, 2.0]), np.ones((2, 3)), level)
+    y = Dual(np.array([1.0, 0.0, -3.0]), np.ones((2, 3)), level)
+    m = Dual(np.arange(6.0).reshape(2, 3), np.ones((2, 2, 3)), level)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the general path was taken")
+
+    monkeypatch.setattr(dual_module, "apply", refuse)
+    monkeypatch.setattr(dual_module, "tangent_view", refuse)
+    results = [x + y, x * 2.0, 1.0 - x, np.tanh(x), np.maximum(0.0, x), m @ x, x @ m.primal.T,
+               np.sum(x), np.mean(m, axis=0), m.sum(axis=(0, 1), keepdims=True), x.mean(),
+               np.expand_dims(x, 1), np.expand_dims(m, axis=-1), np.dot(m, x), x.dot(y),
+               m[1], m[:, ::-1], x[None, 1:]]
+    assert all(isinstance(result, Dual) for result in results)
