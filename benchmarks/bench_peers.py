@@ -15,6 +15,9 @@ OpenBLAS through OPENBLAS_NUM_THREADS=1 (``run_all.py`` sets it), PyTorch throug
 ``torch.set_num_threads(1)`` (it brings its own BLAS), and XLA's CPU backend through
 XLA_FLAGS (set here unless already set). The chunked forward-mode gradient takes n/k
 passes; it is timed alone, best of 3 calls, and only where it takes seconds, not minutes.
+Each batch size runs in a fresh process of its own (``--one-process`` runs them one after
+the other in this one), as in ``bench_reverse.py``: what one batch size leaves in the
+allocator changes the page faults of the next.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_peers.py [--batches 1 256] [--rounds 15]
 """
@@ -24,8 +27,12 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import importlib.util
+import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from ner_problem import WRT, hand_gradient, loss, problem
@@ -163,40 +170,84 @@ def alone(function, repeat: int = 3) -> float:
     return best
 
 
+HAND = "hand-written NumPy"
+
+
+def measure_batch(batch: int, rounds: int, min_time: float) -> dict:
+    """{method: (seconds, ratio to the hand gradient) or the reason it was not timed}."""
+    params = problem(batch)
+    expected = hand_gradient(*params)
+    timed = {HAND: lambda p=params: hand_gradient(*p)}
+    slow = {}
+    row = {}
+    inputs = sum(int(np.size(p)) for p in params)
+    for name, factory, reason in methods(inputs):
+        if factory is None:
+            row[name] = reason
+            continue
+        gradient = factory()
+        for got, want in zip(gradient(*params), expected, strict=True):
+            assert np.allclose(got, want, rtol=1e-8, atol=1e-12), name
+        call = lambda g=gradient, p=params: g(*p)  # noqa: E731
+        (slow if name.startswith("autodiffx forward") else timed)[name] = call
+    best = interleaved(timed, rounds, min_time)
+    best.update({name: alone(call) for name, call in slow.items()})
+    row.update({name: (seconds, seconds / best[HAND]) for name, seconds in best.items()})
+    return row
+
+
+def settings() -> str:
+    """The peers' thread settings, as the process that timed them had them."""
+    text = ""
+    if "torch" in sys.modules:
+        import torch
+
+        text += f"; PyTorch on {torch.get_num_threads()} thread(s)"
+    if "jax" in sys.modules:
+        text += f"; XLA_FLAGS={os.environ.get('XLA_FLAGS')!r}"
+    return text
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 256, 4096])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--min-time", type=float, default=0.02,
                         help="seconds of calls of each method in a round")
+    parser.add_argument("--one-process", action="store_true",
+                        help="time every batch size in this process, one after the other "
+                        "(by default each gets a fresh process)")
+    parser.add_argument("--row-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    hand_name = "hand-written NumPy"
-    table = {}
+    if args.row_only:  # a child of main: one batch size, as JSON
+        row = measure_batch(args.batches[0], args.rounds, args.min_time)
+        print(json.dumps({"row": row, "settings": settings()}))
+        return
+    table, threads = {}, ""
     for batch in args.batches:
-        params = problem(batch)
-        expected = hand_gradient(*params)
-        timed = {hand_name: lambda p=params: hand_gradient(*p)}
-        slow = {}
-        inputs = sum(int(np.size(p)) for p in params)
-        for name, factory, reason in methods(inputs):
-            if factory is None:
-                table[(name, batch)] = reason
-                continue
-            gradient = factory()
-            for got, want in zip(gradient(*params), expected, strict=True):
-                assert np.allclose(got, want, rtol=1e-8, atol=1e-12), name
-            call = lambda g=gradient, p=params: g(*p)  # noqa: E731
-            (slow if name.startswith("autodiffx forward") else timed)[name] = call
-        best = interleaved(timed, args.rounds, args.min_time)
-        best.update({name: alone(call) for name, call in slow.items()})
-        for name, seconds in best.items():
-            table[(name, batch)] = (seconds, seconds / best[hand_name])
-    names = [hand_name] + [name for name, _, _ in methods(0)]
+        if args.one_process:
+            row = measure_batch(batch, args.rounds, args.min_time)
+            threads = settings()
+        else:
+            # what one batch size leaves in the allocator changes the page faults of the
+            # next (as in bench_reverse.py): each batch size runs in a process of its own
+            output = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--row-only",
+                 "--batches", str(batch), "--rounds", str(args.rounds),
+                 "--min-time", str(args.min_time)],
+                capture_output=True, text=True, check=True).stdout
+            answer = json.loads(output.strip().splitlines()[-1])
+            row = {name: entry if isinstance(entry, str) else tuple(entry)
+                   for name, entry in answer["row"].items()}
+            threads = answer["settings"]
+        table.update({(name, batch): entry for name, entry in row.items()})
+    names = [HAND] + [name for name, _, _ in methods(0)]
     width = 24
     header = "".join(f"{'B = ' + str(b):>{width}}" for b in args.batches)
+    where = "one process" if args.one_process else "a fresh process per batch size"
     print("gradient of the NER max-margin loss (d=50, window 5, n=100), ratio to hand-written "
           f"NumPy in the same run, {'steady' if STEADY else 'default'} allocator, CPU time, "
-          f"best of {args.rounds} interleaved rounds")
+          f"best of {args.rounds} interleaved rounds, {where}")
     print(f"{'method':<28}{header}")
     for name in names:
         cells = []
@@ -210,13 +261,7 @@ def main(argv=None) -> None:
         print(f"{name:<28}{''.join(cells)}")
     installed = [f"{module} {version(module)}" for module in ("autograd", "jax", "torch")
                  if available(module)]
-    threads = ""
-    if available("torch"):
-        import torch
-
-        threads = f"; PyTorch on {torch.get_num_threads()} thread(s)"
-    print(f"peers: {', '.join(installed) or 'none installed'}{threads}; XLA_FLAGS="
-          f"{os.environ.get('XLA_FLAGS', '(unset)')!r}")
+    print(f"peers: {', '.join(installed) or 'none installed'}{threads}")
 
 
 if __name__ == "__main__":
