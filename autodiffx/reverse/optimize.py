@@ -662,3 +662,52 @@ def _is_fresh(value: ast.expr) -> bool:
             and value.func.attr in _FRESH_CALLS):
         return False
     return value.func.attr != "sum" or any(k.arg == "axis" for k in value.keywords)
+
+
+# --------------------------------------------------------------------------- known arrays
+
+
+def _np_call(node, name: str) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == name and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "np")
+
+
+def methods_of_arrays(body: list[ast.stmt], arrays: Callable[[str], bool]) -> None:
+    """Rewrite, in place, ``np.sum(a, axis=...)`` as ``a.sum(axis=...)`` where ``a`` names an
+    array (``arrays``): the method skips ``np.sum``'s dispatch, a microsecond a call."""
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        for field, value in ast.iter_fields(node):
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
+                if (_np_call(item, "sum") and len(item.args) == 1
+                        and isinstance(item.args[0], ast.Name) and arrays(item.args[0].id)
+                        and any(k.arg == "axis" for k in item.keywords)):
+                    method = ast.Call(func=ast.Attribute(value=item.args[0], attr="sum",
+                                                         ctx=ast.Load()),
+                                      args=[], keywords=item.keywords)
+                    if isinstance(value, list):
+                        value[index] = method
+                    else:
+                        setattr(node, field, method)
+
+
+def indexed_expand_dims(body: list[ast.stmt], rank: Callable[[str], int | None]) -> None:
+    """Rewrite, in place, ``np.expand_dims(x, k)`` of an array ``x`` of known rank and a
+    literal ``k`` as the same view by indexing, ``x[:, None]``, without the call's
+    argument handling."""
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if not isinstance(node, ast.Assign) or not _np_call(node.value, "expand_dims"):
+            continue
+        call = node.value
+        if len(call.args) != 2 or call.keywords or not isinstance(call.args[0], ast.Name):
+            continue
+        known = rank(call.args[0].id)
+        ok, axis = constant(call.args[1])
+        if known is None or not ok or type(axis) is not int or not (
+                -known - 1 <= axis <= known):
+            continue
+        axis %= known + 1
+        items = [ast.Slice() for _ in range(axis)] + [ast.Constant(None)]
+        index = items[0] if len(items) == 1 else ast.Tuple(elts=items, ctx=ast.Load())
+        node.value = ast.Subscript(value=call.args[0], slice=index, ctx=ast.Load())

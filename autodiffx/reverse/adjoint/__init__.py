@@ -206,6 +206,8 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
             self._lifetimes(pullback.body)
             arrays = {name for name, shape in self.shape_of.items() if shape}
             optimize.inline_within_a_line(forward, arrays.__contains__)
+            optimize.indexed_expand_dims(forward, lambda name: len(self.shape_of[name])
+                                         if name in arrays else None)
             optimize.release_after_last_use(forward, lambda name: _large(
                 self.shape_of.get(name)) and name not in self.params)
         return forward
@@ -221,6 +223,7 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         optimize.propagate_copies(body, cotangents.__contains__)
         if self.kinds is None and self.plain_values():
             optimize.accumulate_in_place(body)
+            optimize.methods_of_arrays(body, lambda name: bool(cotangents.get(name)))
 
         optimize.release_after_last_use(body, lambda name: _large(cotangents.get(name)))
 

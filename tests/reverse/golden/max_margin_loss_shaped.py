@@ -4,7 +4,7 @@ import numpy as np
 def max_margin_loss_vjp(W, b, u, X, X_c):
     # reverse mode of max_margin_loss (model.py:37)
     # z = W @ X + np.expand_dims(b, 1)
-    expand_dims_b_1 = np.expand_dims(b, 1)
+    expand_dims_b_1 = b[:, None]
     z = W @ X + expand_dims_b_1
     # h = np.tanh(z)
     h = np.tanh(z)
@@ -34,7 +34,7 @@ def max_margin_loss_vjp(W, b, u, X, X_c):
         dz_c = dh_c * (1 - h_c ** 2)
         del dh_c
         # grad of: z_c = W @ X_c + np.expand_dims(b, 1)
-        dexpand_dims_b_1 = np.sum(dz_c, axis=1, keepdims=True)
+        dexpand_dims_b_1 = dz_c.sum(axis=1, keepdims=True)
         dW = np.dot(dz_c, X_c.T)
         dX_c = np.dot(W.T, dz_c)
         del dz_c
@@ -45,7 +45,7 @@ def max_margin_loss_vjp(W, b, u, X, X_c):
         dz = dh * (1 - h ** 2)
         del dh
         # grad of: z = W @ X + np.expand_dims(b, 1)
-        dexpand_dims_b_1 += np.sum(dz, axis=1, keepdims=True)
+        dexpand_dims_b_1 += dz.sum(axis=1, keepdims=True)
         db = np.reshape(dexpand_dims_b_1, (100,))
         dW += np.dot(dz, X.T)
         dX = np.dot(W.T, dz)
