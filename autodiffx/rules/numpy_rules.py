@@ -182,15 +182,21 @@ def _pairwise_extremum_tangents(wins):
     """The tangents of ``np.maximum`` (``wins`` is ``>``) or ``np.minimum`` (``<``): ``t``
     times the partials ``(x > y) + 0.5 * (x == y)`` and ``(y > x) + 0.5 * (x == y)``,
     entry for entry, with the halves worked out only when there is a tie (a ReLU's
-    tangent is then two NumPy calls and a count, not five)."""
+    tangent is then two NumPy calls and a count, not five). The weights 0, 1/2 and 1 are
+    exact in any precision, so they are taken in the tangent's: a float32 tangent stays
+    float32, tie or not."""
 
     def tangent_x(t, ans, x, y):
         ties = x == y
-        return t * (wins(x, y) + 0.5 * ties) if np.count_nonzero(ties) else t * wins(x, y)
+        if np.count_nonzero(ties):
+            return t * np.asarray(wins(x, y) + 0.5 * ties, dtype=t.dtype)
+        return t * wins(x, y)
 
     def tangent_y(t, ans, x, y):
         ties = x == y
-        return t * (wins(y, x) + 0.5 * ties) if np.count_nonzero(ties) else t * wins(y, x)
+        if np.count_nonzero(ties):
+            return t * np.asarray(wins(y, x) + 0.5 * ties, dtype=t.dtype)
+        return t * wins(y, x)
 
     return tangent_x, tangent_y
 

@@ -232,6 +232,18 @@ def test_maximum_and_minimum_tangents_are_the_partials_times_t(case, function):
     np.testing.assert_array_equal(one.tangent, np.broadcast_to(want, one.tangent.shape))
 
 
+@pytest.mark.parametrize("function", [np.maximum, np.minimum])
+def test_a_float32_tangent_stays_float32_at_a_tie_or_not(function):
+    x = np.array([0.0, -2.0, 3.0], np.float32)
+    t = np.array([[1.5, -1.0, 2.0]], np.float32)
+    wins = np.greater if function is np.maximum else np.less
+    for y in (np.float32(0.0), np.float32(-7.0)):  # a tie at the first entry, and none
+        result = function(Dual(x, t, new_level()), y)
+        assert result.tangent.dtype == np.float32
+        want = t.astype(np.float64) * (wins(x, y) + 0.5 * (x == y))
+        np.testing.assert_array_equal(result.tangent, want.astype(np.float32))
+
+
 def test_a_relu_agrees_with_reverse_mode_at_ties_and_at_second_order():
     def f(x):
         return np.sum(np.maximum(0.0, x) * x + np.minimum(x, x[::-1]) ** 2)
