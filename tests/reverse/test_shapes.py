@@ -369,3 +369,31 @@ def test_calls_like_the_last_one_reuse_its_code_and_still_check_everything():
     np.testing.assert_allclose(g(x, y)[0], first[0])
     with pytest.raises(autodiffx.AutodiffError):
         g(x, np.ones(3))  # shapes that do not broadcast: NumPy's error, at the user's line
+
+
+def expanded_first(x, y):
+    a = np.expand_dims(x, 0)
+    return np.sum(np.tanh(a * y)) + np.sum(np.sum(a * y, axis=0, keepdims=True) ** 2)
+
+
+def expanded_last(x, y):
+    a = np.expand_dims(x, 2)
+    return np.sum(np.tanh(a * y)) + np.sum(np.sum(a * y, axis=1) ** 2)
+
+
+def expanded_negative(x, y):
+    a = np.expand_dims(x, -2)
+    return np.sum(np.tanh(a * y)) + np.sum(np.sum(a * y, axis=-1, keepdims=True) ** 2)
+
+
+@pytest.mark.parametrize("f", [expanded_first, expanded_last, expanded_negative])
+def test_expand_dims_by_indexing_is_the_same_view(f):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(3, 2))
+    axis = {expanded_first: 0, expanded_last: 2, expanded_negative: -2}[f]
+    y = rng.normal(size=np.expand_dims(x, axis).shape)
+    g = autodiffx.grad(f, wrt=(0, 1))
+    g(x, y)
+    forward_sweep = autodiffx.source(g, shapes=True).split("def pullback")[0]
+    assert "\n    a = np.expand_dims" not in forward_sweep and "\n    a = x[" in forward_sweep
+    check(f, [x, y], wrt=(0, 1))
