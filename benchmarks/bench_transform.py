@@ -7,7 +7,9 @@ The function of N statements is the one of issue 15: the statements cycle throug
 
 from ``h_0 = x`` and return ``np.sum(h_N)``. Each is written to a fresh file and transformed
 once with ``reverse.build(f, (0,), (1, 2))`` (read, normalise, differentiate, optimise,
-print, compile; no call). Transformation should grow about linearly with N, so the column
+print, compile; no call), and again for arguments of shapes (8,) and (8, 8), which is what
+``grad`` transforms when called with arrays (the shape analysis and its rewrites too).
+Transformation should grow about linearly with N, so the column
 "per 100 vs N=100" (seconds per 100 statements, as a ratio to the 100-statement function)
 should stay near 1. Wall-clock and CPU seconds are both shown: the machine may be shared.
 
@@ -63,15 +65,17 @@ def load(source: str, directory: Path):
     return module.f
 
 
-def transform_seconds(statements: int, repeat: int) -> tuple[float, float]:
-    """The best wall-clock and CPU seconds of ``repeat`` transforms of fresh copies."""
+def transform_seconds(statements: int, repeat: int, shapes=None) -> tuple[float, float]:
+    """The best wall-clock and CPU seconds of ``repeat`` transforms of fresh copies, for
+    any shapes of the ranks or (``shapes``) for arguments of those shapes, as ``grad``
+    makes it when called with arrays."""
     source = straight_line_source(statements)
     directory = Path(tempfile.mkdtemp())
     walls, cpus = [], []
     for _ in range(repeat):
         f = load(source, directory)
         wall, cpu = time.perf_counter(), time.process_time()
-        reverse.build(f, (0,), (1, 2))
+        reverse.build(f, (0,), (1, 2), argument_shapes=shapes)
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return min(walls), min(cpus)
@@ -100,14 +104,17 @@ def main(sizes: list[int]) -> None:
     load(straight_line_source(4), Path(tempfile.mkdtemp()))  # warm up imports
     reverse.build(load(straight_line_source(4), Path(tempfile.mkdtemp())), (0,), (1, 2))
     print("reverse-mode transform of a straight-line function of N statements")
-    print(f"{'N':>6} {'wall':>10} {'cpu':>10} {'per 100 vs N=100':>17}")
+    print(f"{'N':>6} {'wall':>10} {'cpu':>10} {'per 100 vs N=100':>17} "
+          f"{'cpu, for shapes':>16}")
     base = None
     for statements in sizes:
-        wall, cpu = transform_seconds(statements, repeat=3 if statements <= 1000 else 1)
+        repeat = 3 if statements <= 1000 else 1
+        wall, cpu = transform_seconds(statements, repeat)
+        _, shaped = transform_seconds(statements, repeat, shapes=((8,), (8, 8)))
         per_100 = cpu / statements * 100
         base = base or per_100
-        print(f"{statements:>6} {wall:>9.3f}s {cpu:>9.3f}s {per_100 / base:>16.2f}x",
-              flush=True)
+        print(f"{statements:>6} {wall:>9.3f}s {cpu:>9.3f}s {per_100 / base:>16.2f}x "
+              f"{shaped:>15.3f}s", flush=True)
     print(f"NER max-margin loss, transform + first call: {format_time(ner_first_call()).strip()}"
           " (best of 5 fresh copies)")
 

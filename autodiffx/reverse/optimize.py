@@ -539,32 +539,40 @@ def propagate_copies(body: list[ast.stmt], eligible: Callable[[str], bool]) -> N
 
 
 def inline_within_a_line(body: list[ast.stmt], eligible: Callable[[str], bool]) -> None:
-    """Move, in place, ``n = e`` into the statement right after it when that statement is
-    the only one that reads ``n`` (nested functions included) and comes from the same line
-    of the user's code (no comment between them): ``WX = W @ X`` then
-    ``z = WX + expand_dims_b_1`` is ``z = W @ X + expand_dims_b_1``, as the user wrote it.
-    NumPy then reuses the memory of ``W @ X`` for the sum, and nothing keeps it alive."""
+    """Move, in place, ``n = e`` into the statement after it that is the only one reading
+    ``n`` (nested functions included), when both come from the same line of the user's
+    code (no comment between them) and nothing between binds a name ``e`` reads:
+    ``WX = W @ X`` then ``z = WX + expand_dims_b_1`` is ``z = W @ X + expand_dims_b_1``, as
+    the user wrote it. NumPy then reuses the memory of ``W @ X`` for the sum, and nothing
+    keeps it alive. One pass, the uses counted once."""
     binds, reads, nested = _top_level_uses(body)
-    position = 0
-    while position + 1 < len(body):
-        name = _single_name(body[position])
-        reader = reads.get(name, [None])[0] if name is not None else None
-        if (name is not None and eligible(name) and name not in nested
-                and len(binds.get(name, [])) == 1 and len(reads.get(name, [])) == 1
-                and isinstance(body[reader], ast.Assign)
-                and _movable(body, position, reader)
-                and _replace_load(body[reader].value, name, body[position].value)):
-            del body[position]
-            binds, reads, nested = _top_level_uses(body)
+    moved: set[int] = set()
+    for position, statement in enumerate(body):
+        name = _single_name(statement)
+        if name is None or not eligible(name) or name in nested or len(
+                binds.get(name, [])) != 1 or len(reads.get(name, [])) != 1:
             continue
-        position += 1
+        reader = reads[name][0]
+        if not (isinstance(body[reader], ast.Assign) and _movable(body, position, reader)
+                and _replace_load(body[reader].value, name, statement.value)):
+            continue
+        moved.add(position)
+        for read in _loads(statement.value):  # its reads happen at the reader now
+            reads[read] = [reader if p == position else p for p in reads.get(read, [])]
+    if moved:
+        body[:] = [s for p, s in enumerate(body) if p not in moved]
+
+
+_REACH = 8
+"""How many statements apart a value and its reader may be for the value to move: the
+temporaries of one line of the user's code are close together."""
 
 
 def _movable(body: list[ast.stmt], position: int, reader: int) -> bool:
     """Whether the value of ``body[position]`` may be computed at ``body[reader]``
     instead: no comment (another line of the user's) and no binding of a name it reads
     in between."""
-    if reader <= position:
+    if not position < reader <= position + _REACH:
         return False
     needed = _loads(body[position].value)
     for statement in body[position + 1:reader]:
@@ -629,13 +637,12 @@ def accumulate_in_place(body: list[ast.stmt]) -> None:
     one. For real values only: ``+=`` keeps the array's dtype, where ``+`` may widen it.
     """
     made: dict[str, bool] = {}
-    for statement in body:
+    for position, statement in enumerate(body):
         name = _single_name(statement)
         if name is not None and _accumulates(statement, name) and made.get(name):
-            statement.value.left.ctx = ast.Load()
             augmented = ast.AugAssign(target=ast.Name(id=name, ctx=ast.Store()),
                                       op=ast.Add(), value=statement.value.right, lineno=0)
-            body[body.index(statement)] = augmented
+            body[position] = augmented
             continue
         for read in _loads(statement):
             made[read] = False
