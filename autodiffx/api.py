@@ -9,6 +9,7 @@ a tuple of gradients, as in JAX and autograd.
 from __future__ import annotations
 
 import functools
+import sys
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -90,11 +91,24 @@ def _owned(gradients, args, indices, seed=None):
         else:
             shaped = _shaped(gradient, like)
         if isinstance(shaped, np.ndarray) and (
-                shaped.base is not None or id(shaped) in seen or not shaped.flags.writeable):
+                (shaped.base is not None and not _sole_view(shaped)) or id(shaped) in seen
+                or not shaped.flags.writeable):
             shaped = shaped.copy()
         seen.add(id(shaped))
         results.append(shaped)
     return tuple(results)
+
+
+def _sole_view(array: np.ndarray) -> bool:
+    """Whether ``array`` is a view of all of an array that nothing else refers to (the
+    gradient of ``b`` in ``np.expand_dims(b, 1)``, a reshape of a sum the pullback made
+    and let go): then it is as much the caller's own as an array that owns its memory.
+    Another view of the same memory would hold a reference to the same base."""
+    base = array.base
+    # the references: this view's, the name base's and getrefcount's argument; a view of
+    # part of the memory would keep the rest alive, so only one of all of it qualifies
+    return (type(base) is np.ndarray and base.base is None and array.size == base.size
+            and sys.getrefcount(base) == 3)
 
 
 def _require_scalar(value, f, what="grad", holomorphic=False):
@@ -209,7 +223,8 @@ def value_and_grad(
             # the common case: a call like the last, every argument a float or an array of
             # floats, none structured: what prepare, _flattened and the kinds would find
             value, gradients = _reverse_again(f, args, kwargs, resolved[0], previous)
-            shaped = _owned(gradients, args, resolved[0])
+            shaped = _plain_results(gradients, args, resolved[0]) or _owned(
+                _real_gradients(gradients, args, resolved[0], True), args, resolved[0])
             return value, shaped if resolved[1] else shaped[0]
         args, indices, many = arguments.prepare(f, args, wrt, resolved)
         function, args, flat_indices, regroup = _flattened(f, args, indices, mode)
@@ -520,7 +535,27 @@ def _reverse_again(f, args, kwargs, indices, previous):
         reverse.check_real(pullback, generated.real_names, f)
     _require_scalar(value, f)
     seed = np.ones(value.shape) if type(value) is np.ndarray and value.ndim else 1.0
-    return _scalar_value(value), _real_gradients(pullback(seed), args, indices, True)
+    return _scalar_value(value), pullback(seed)
+
+
+def _plain_results(gradients, args, indices) -> tuple | None:
+    """The gradients as they are when each is an array of its own, of its argument's shape
+    and dtype (so real), and writable, or a float for a float; ``None`` when one is not
+    (then :func:`_real_gradients` and :func:`_owned` make them so)."""
+    seen = set()
+    for gradient, index in zip(gradients, indices, strict=True):
+        like = args[index]
+        kind = type(gradient)
+        if kind is np.ndarray:
+            if not (type(like) is np.ndarray
+                    and (gradient.base is None or _sole_view(gradient))
+                    and gradient.dtype is like.dtype and gradient.shape == like.shape
+                    and gradient.flags.writeable and id(gradient) not in seen):
+                return None
+            seen.add(id(gradient))
+        elif not (kind is float and type(like) is float):
+            return None
+    return tuple(gradients)
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:

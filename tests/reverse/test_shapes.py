@@ -397,3 +397,45 @@ def test_expand_dims_by_indexing_is_the_same_view(f):
     forward_sweep = autodiffx.source(g, shapes=True).split("def pullback")[0]
     assert "\n    a = np.expand_dims" not in forward_sweep and "\n    a = x[" in forward_sweep
     check(f, [x, y], wrt=(0, 1))
+
+
+def test_results_are_the_callers_own_arrays():
+    """grad hands back each gradient as an array the caller may write into without
+    touching another result, an argument or anything the library keeps: a reshaped view
+    of an array nothing else holds is kept as it is, any other view is copied."""
+    from autodiffx import api
+
+    def made():
+        total = np.ones((3, 1))
+        return np.reshape(total, (3,))
+
+    alone = made()
+    shared = np.zeros((2, 3))
+    args = [np.ones(3), np.ones(3), np.ones(3), np.ones(3)]
+    results = api._owned([alone, shared[0], shared[1], args[3]], args, (0, 1, 2, 3))
+    assert results[0] is alone  # a view of all of an array no one else refers to
+    assert results[1] is not shared[0] and results[2] is not shared[1]
+    assert all(r.base is None or r is alone for r in results[1:3])
+    for result in results:
+        result += 1.0
+    np.testing.assert_array_equal(shared, 0.0)
+    part = np.ones(4)[1:]  # a view of part of an array: copied, not to keep the rest
+    assert api._owned([part], [np.ones(3)], (0,))[0] is not part
+
+
+def reshaped_bias(W, b, X):
+    return np.sum(np.tanh(W @ X + np.expand_dims(b, 1)))
+
+
+def test_a_reshaped_gradient_is_handed_back_uncopied_and_is_the_callers():
+    rng = np.random.default_rng(7)
+    W, b, X = rng.normal(size=(3, 4)), rng.normal(size=3), rng.normal(size=(4, 5))
+    g = autodiffx.grad(reshaped_bias, wrt=(0, 1, 2))
+    first = g(W, b, X)
+    second = g(W, b, X)
+    check(reshaped_bias, [W, b, X], wrt=(0, 1, 2))
+    for a, c in zip(first, second, strict=True):
+        assert not np.shares_memory(a, c)
+        np.testing.assert_array_equal(a, c)
+    first[1][:] = 7.0  # writing into one result changes nothing else
+    np.testing.assert_array_equal(g(W, b, X)[1], second[1])
