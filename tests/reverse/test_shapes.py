@@ -439,3 +439,42 @@ def test_a_reshaped_gradient_is_handed_back_uncopied_and_is_the_callers():
         np.testing.assert_array_equal(a, c)
     first[1][:] = 7.0  # writing into one result changes nothing else
     np.testing.assert_array_equal(g(W, b, X)[1], second[1])
+
+
+def threaded(W, x):
+    h = np.tanh(W @ x)
+    return np.sum(h * h) + np.sum(W @ x)
+
+
+def test_threads_calling_one_gradient_with_several_shapes_get_their_own_answers():
+    """Threads share one gradient function, its last-call shortcut and the cache of code
+    for shapes; each must get the gradient of its own arguments."""
+    import threading
+
+    rng = np.random.default_rng(8)
+    problems = [(rng.normal(size=(4, 3)), rng.normal(size=(3, batch)))
+                for batch in (1, 2, 5, 2, 9, 1)]
+    g = autodiffx.grad(threaded, wrt=(0, 1))
+    expected = [reverse.build(threaded, (0, 1), (2, 2)).function(*p)[1](1.0)
+                for p in problems]
+    failures = []
+
+    def worker(offset):
+        for step in range(60):
+            index = (offset + step) % len(problems)
+            got = g(*problems[index])
+            for mine, theirs in zip(got, expected[index], strict=True):
+                if mine.shape != theirs.shape or not np.allclose(mine, theirs, rtol=1e-12):
+                    failures.append((offset, step))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads between almost every few bytecodes
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not failures
