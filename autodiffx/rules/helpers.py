@@ -417,7 +417,9 @@ def matmul_adjoint(g, x, y, side):
 
 def matmul_tangent(t, x, y, side):
     """The tangent of ``x @ y`` through operand ``side``, with the directions leading."""
-    x_rank, y_rank = np.ndim(x), np.ndim(y)
+    # x.ndim of a plain array skips np.ndim's dispatch (half a microsecond, twice a product)
+    x_rank = x.ndim if type(x) is np.ndarray else np.ndim(x)
+    y_rank = y.ndim if type(y) is np.ndarray else np.ndim(y)
     # The common ranks first: the direction axis of t then acts as a batch axis of matmul.
     if x_rank <= 2 and y_rank <= 2:
         if side == 0:
