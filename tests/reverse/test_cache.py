@@ -117,16 +117,22 @@ def test_closures_that_die_leave_no_entry_memory_or_linecache_lines(generated_li
     tracemalloc.start()
     try:
         # the first closures fill caches of fixed size (CPython's method cache, parsed
-        # rules, tracemalloc's own table of file names): measure the growth after them
-        warm = differentiate(60, 0)
-        after = differentiate(200, 60)
+        # rules, tracemalloc's own table of file names): measure the growth after them, in
+        # three rounds. Memory kept for each closure grows in every round; a cache that
+        # fills (or anything else the process does meanwhile) shows in one round only.
+        held = differentiate(60, 0)
+        growths = []
+        for round_ in range(3):
+            after = differentiate(200, 60 + 200 * round_)
+            growths.append((after - held) / 200)
+            held = after
     finally:
         tracemalloc.stop()
     assert len(emit._cache) <= 2
     assert len(emit._last_call) <= 2
     assert generated_lines() <= 2
     # about 7 KB per closure when every entry was kept; well under 1 KB now
-    assert (after - warm) / 200 < 1500, (after - warm) / 200
+    assert min(growths) < 1500, growths
 
 
 def test_the_cache_is_bounded_least_recently_used_first(generated_lines):
