@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 from timing import per_call  # noqa: E402
 
 import autodiffx  # noqa: E402
+from autodiffx import arguments  # noqa: E402
 from autodiffx.ner.model import max_margin_loss  # noqa: E402
 from autodiffx.reverse import emit  # noqa: E402
 
@@ -44,7 +45,9 @@ def scaled_square(x):
 
 def measure(name, f, args, wrt):
     ranks = tuple(int(np.ndim(a)) for a in args)
-    generated = emit.build(f, wrt, ranks)
+    # the code grad runs: made for the arguments' shapes (floats and arrays)
+    shapes = tuple(s if type(s) is tuple else None for s in arguments.layouts(args))
+    generated = emit.build(f, wrt, ranks, argument_shapes=shapes)
     vjp = generated.function
 
     def unguarded():
@@ -52,11 +55,11 @@ def measure(name, f, args, wrt):
         return pullback(1.0)
 
     def guarded():
-        value, pullback = emit.build(f, wrt, ranks).function(*args)
+        value, pullback = emit.build(f, wrt, ranks, argument_shapes=shapes).function(*args)
         return pullback(1.0)
 
     def guard_only():
-        return emit.build(f, wrt, ranks)
+        return emit.build(f, wrt, ranks, argument_shapes=shapes)
 
     gradient = autodiffx.grad(f, wrt=wrt if len(wrt) > 1 else wrt[0])
 
