@@ -302,8 +302,8 @@ class Dual(Traced):
                      {"axis": axis, "keepdims": keepdims, **_given(options)})
 
     def dot(self, other):
-        if registry.lookup(np.dot) is _DOT:
-            return call_ufunc(_DOT, np.dot, (self, other))
+        if registry.lookup(np.dot) is _BUILTIN_DOT:
+            return call_ufunc(_BUILTIN_DOT, np.dot, (self, other))
         return apply(_DOT, np.dot, (self, other), {})
 
     def reshape(self, *shape, **options):
@@ -677,26 +677,45 @@ def _fresh_like(func, args, kwargs):
     return dual
 
 
-_ADD = registry.require(np.add)
-_SUBTRACT = registry.require(np.subtract)
-_MULTIPLY = registry.require(np.multiply)
-_DIVIDE = registry.require(np.divide)
-_POWER = registry.require(np.power)
-_MATMUL = registry.require(np.matmul)
-_NEGATIVE = registry.require(np.negative)
-_ABSOLUTE = registry.require(np.absolute)
-_TRANSPOSE = registry.require(np.transpose)
-_SUM = registry.require(np.sum)
-_MEAN = registry.require(np.mean)
-_PROD = registry.require(np.prod)
-_MAX = registry.require(np.max)
-_MIN = registry.require(np.min)
-_DOT = registry.require(np.dot)
-_RESHAPE = registry.require(np.reshape)
-_RAVEL = registry.require(np.ravel)
-_SQUEEZE = registry.require(np.squeeze)
-_CLIP = registry.require(np.clip)
-_EXPAND_DIMS = registry.require(np.expand_dims)
+class _Unregistered:
+    """Stands for the rule of a primitive whose rule was removed: using it raises the
+    registry's MissingRuleError, as ``np.add(x, y)`` would."""
+
+    def __init__(self, primitive):
+        self.primitive = primitive
+
+    def __getattr__(self, name):
+        registry.require(self.primitive)  # raises: the primitive has no rule
+        raise AttributeError(name)
+
+
+_OPERATOR_RULES = {
+    "_ADD": np.add, "_SUBTRACT": np.subtract, "_MULTIPLY": np.multiply,
+    "_DIVIDE": np.divide, "_POWER": np.power, "_MATMUL": np.matmul,
+    "_NEGATIVE": np.negative, "_ABSOLUTE": np.absolute, "_TRANSPOSE": np.transpose,
+    "_SUM": np.sum, "_MEAN": np.mean, "_PROD": np.prod, "_MAX": np.max, "_MIN": np.min,
+    "_DOT": np.dot, "_RESHAPE": np.reshape, "_RAVEL": np.ravel, "_SQUEEZE": np.squeeze,
+    "_CLIP": np.clip, "_EXPAND_DIMS": np.expand_dims,
+}
+"""The rules the operators and methods of a Dual use (``x + y`` is ``np.add``'s), bound to
+module names for speed, and bound again whenever a rule is registered or removed, so that
+``x * y`` follows a rule replaced with ``override=True`` as ``np.multiply(x, y)`` does."""
+
+
+def _bind_operator_rules() -> None:
+    for name, primitive in _OPERATOR_RULES.items():
+        rule = registry.lookup(primitive)
+        globals()[name] = rule if rule is not None else _Unregistered(primitive)
+
+
+_ADD = _SUBTRACT = _MULTIPLY = _DIVIDE = _POWER = _MATMUL = _NEGATIVE = _ABSOLUTE = None
+_TRANSPOSE = _SUM = _MEAN = _PROD = _MAX = _MIN = _DOT = _RESHAPE = _RAVEL = None
+_SQUEEZE = _CLIP = _EXPAND_DIMS = None
+_bind_operator_rules()
+registry.on_change(_bind_operator_rules)
+_BUILTIN_SUM, _BUILTIN_MEAN, _BUILTIN_EXPAND_DIMS, _BUILTIN_DOT = _SUM, _MEAN, _EXPAND_DIMS, _DOT
+"""The rules the quick paths (:func:`_reduction`, :func:`_expand_dims`, :func:`_product`)
+are written for: a replaced rule takes the general path."""
 _STRUCTURAL = frozenset(registry.require(function) for function in (
     np.transpose, np.moveaxis, np.swapaxes, np.flip, np.reshape, np.squeeze, np.ravel,
     np.expand_dims, np.atleast_1d, np.atleast_2d, np.atleast_3d))
@@ -752,7 +771,8 @@ def _reduction(function, args, kwargs):
             count *= primal.shape[a]
     else:
         return None
-    if registry.lookup(function) is not (_MEAN if function is np.mean else _SUM):
+    if registry.lookup(function) is not (
+            _BUILTIN_MEAN if function is np.mean else _BUILTIN_SUM):
         return None
     ans = np.add.reduce(primal, axis=axis, keepdims=keepdims)
     tangent = np.add.reduce(t, axis=shifted, keepdims=keepdims)
@@ -783,7 +803,7 @@ def _expand_dims(function, args, kwargs):
     if type(x.primal) is not np.ndarray or type(x.tangent) is not np.ndarray:
         return None
     rank = x.primal.ndim + 1
-    if not -rank <= axis < rank or registry.lookup(function) is not _EXPAND_DIMS:
+    if not -rank <= axis < rank or registry.lookup(function) is not _BUILTIN_EXPAND_DIMS:
         return None
     mirror = _ensure_mirror(x)[0]  # (which may copy x's primal: read it after)
     if mirror is None:
@@ -798,9 +818,9 @@ def _expand_dims(function, args, kwargs):
 def _product(function, args, kwargs):
     """``np.dot(x, y)``: like a ufunc, a function of two arrays or numbers whose result is
     a new array, so :func:`call_ufunc` takes it."""
-    if kwargs or len(args) != 2 or registry.lookup(function) is not _DOT:
+    if kwargs or len(args) != 2 or registry.lookup(function) is not _BUILTIN_DOT:
         return None
-    return call_ufunc(_DOT, function, args)
+    return call_ufunc(_BUILTIN_DOT, function, args)
 
 
 _FAST_FUNCTIONS = {np.sum: _reduction, np.mean: _reduction, np.expand_dims: _expand_dims,

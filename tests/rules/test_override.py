@@ -100,3 +100,31 @@ def test_a_rule_replaced_for_its_primitives_is_no_longer_listed(tripled_rule):
     from autodiffx.rules import all_rules
 
     assert replacement in all_rules() and tripled_rule not in all_rules()
+
+
+def squared_by_operator(x):
+    return x * x
+
+
+def squared_by_function(x):
+    return np.multiply(x, x)
+
+
+def test_a_replaced_rule_reaches_the_operators_of_forward_mode_too():
+    """``x * y`` on dual numbers uses ``np.multiply``'s rule as ``np.multiply(x, y)`` does,
+    after a replacement too (the operators keep the rules they use bound to names)."""
+    original = lookup(np.multiply)
+    tripled = defrule(np.multiply, "x y",
+                      tangents=(lambda t, ans, x, y: 3.0 * t * y, lambda t, ans, x, y: 3.0 * t * x),
+                      adjoints=("unbroadcast(3.0 * g * y, x)", "unbroadcast(3.0 * g * x, y)"),
+                      override=True)
+    try:
+        for f in (squared_by_operator, squared_by_function):
+            assert autodiffx.grad(f, mode="forward")(2.0) == 12.0  # the replaced rule
+            assert autodiffx.grad(f)(2.0) == 12.0
+    finally:
+        unregister(tripled)
+        register(original)
+    for f in (squared_by_operator, squared_by_function):
+        assert autodiffx.grad(f, mode="forward")(2.0) == 4.0  # the rule back in place
+        assert autodiffx.grad(f)(2.0) == 4.0
