@@ -36,8 +36,6 @@ the allocator.
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import gc
 import inspect
 import json
@@ -51,6 +49,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from timing import set_malloc_thresholds  # noqa: E402
+
 MB = 1e6
 CALLS = 3
 CHECK_ENTRIES = 1_000_000
@@ -150,16 +151,7 @@ def resident(function) -> list[tuple[int, int]]:
 
 def mmap_large_blocks() -> bool:
     """glibc: serve every block of 64 KiB or more with its own mmap, and return it on free."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        return bool(libc.mallopt(m_mmap_threshold, 1 << 16)) and bool(
-            libc.mallopt(m_trim_threshold, 1 << 17))
-    except (OSError, AttributeError):
-        return False
+    return set_malloc_thresholds(trim=1 << 17, mmap=1 << 16)
 
 
 def child(method: str, batch: int, probe: str) -> None:

@@ -22,15 +22,21 @@ def steady_allocator() -> bool:
     effect as MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_, set from inside the process.
     Returns False where this is not glibc.
     """
+    return set_malloc_thresholds(trim=2_000_000_000, mmap=1 << 30)
+
+
+def set_malloc_thresholds(trim: int, mmap: int) -> bool:
+    """glibc's ``mallopt``: free memory above ``trim`` bytes at the top of the heap goes
+    back to the system, and blocks of ``mmap`` bytes or more get their own mapping.
+    Returns False where this is not glibc."""
     name = ctypes.util.find_library("c")
     if name is None:
         return False
     try:
         libc = ctypes.CDLL(name)
         m_trim_threshold, m_mmap_threshold = -1, -3
-        return bool(libc.mallopt(m_trim_threshold, 2_000_000_000)) and bool(
-            libc.mallopt(m_mmap_threshold, 1 << 30)
-        )
+        return bool(libc.mallopt(m_trim_threshold, trim)) and bool(
+            libc.mallopt(m_mmap_threshold, mmap))
     except (OSError, AttributeError):
         return False
 

@@ -75,76 +75,35 @@ class Folder(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call):
         self.generic_visit(node)
-        function = node.func
-        if (
-            isinstance(function, ast.Attribute)
-            and function.attr == "ndim"
-            and isinstance(function.value, ast.Name)
-            and function.value.id == "np"
-            and len(node.args) == 1
-            and not node.keywords
-        ):
-            argument = node.args[0]
-            if isinstance(argument, ast.Name):
-                rank = self.rank(argument.id)
+        name = _numpy_name(node)  # np.<name>(...) without keywords, or None
+        args = node.args
+        if name == "ndim" and len(args) == 1:
+            if isinstance(args[0], ast.Name):
+                rank = self.rank(args[0].id)
                 if rank is not None:
                     return ast.Constant(rank)
-            ok, value = constant(argument)
+            ok, value = constant(args[0])
             if ok and type(value) in (int, float, bool):
                 return ast.Constant(0)
-        if (
-            self.shape is not None
-            and isinstance(function, ast.Attribute)
-            and function.attr in ("size", "shape")
-            and isinstance(function.value, ast.Name)
-            and function.value.id == "np"
-            and len(node.args) == 1
-            and not node.keywords
-            and isinstance(node.args[0], ast.Name)
-        ):
-            shape = self.shape(node.args[0].id)
-            if shape is not None:
-                if function.attr == "size":
-                    return ast.Constant(math.prod(shape))
-                return ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())
-        if (
-            self.shape is not None
-            and isinstance(function, ast.Attribute)
-            and function.attr == "outer"
-            and isinstance(function.value, ast.Name)
-            and function.value.id == "np"
-            and len(node.args) == 2
-            and not node.keywords
-            and isinstance(node.args[0], ast.Name)
-            and self.shape(node.args[0].id) is not None
-            and len(self.shape(node.args[0].id)) == 1
-        ):
+        shape = self.shape(args[0].id) if (
+            self.shape is not None and args and isinstance(args[0], ast.Name)) else None
+        if name in ("size", "shape") and len(args) == 1 and shape is not None:
+            if name == "size":
+                return ast.Constant(math.prod(shape))
+            return ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())
+        if name == "outer" and len(args) == 2 and shape is not None and len(shape) == 1:
             # a vector of known shape: broadcasting does np.outer's job without its ravels
             column = ast.Subscript(
-                value=node.args[0], slice=ast.Tuple(elts=[ast.Slice(), ast.Constant(None)],
-                                                    ctx=ast.Load()), ctx=ast.Load())
-            return ast.BinOp(left=column, op=ast.Mult(), right=node.args[1])
-        if (
-            isinstance(function, ast.Attribute)
-            and function.attr in ("maximum", "minimum")
-            and isinstance(function.value, ast.Name)
-            and function.value.id == "np"
-            and len(node.args) == 2
-            and not node.keywords
-        ):
-            values = [constant(a) for a in node.args]
+                value=args[0], slice=ast.Tuple(elts=[ast.Slice(), ast.Constant(None)],
+                                               ctx=ast.Load()), ctx=ast.Load())
+            return ast.BinOp(left=column, op=ast.Mult(), right=args[1])
+        if name in ("maximum", "minimum") and len(args) == 2:
+            values = [constant(a) for a in args]
             if all(ok and type(v) is int for ok, v in values):
-                pick = max if function.attr == "maximum" else min
+                pick = max if name == "maximum" else min
                 return ast.Constant(pick(v for _, v in values))
-        if (
-            isinstance(function, ast.Attribute)
-            and function.attr in ("any", "all")
-            and isinstance(function.value, ast.Name)
-            and function.value.id == "np"
-            and len(node.args) == 1
-            and not node.keywords
-        ):
-            ok, value = constant(node.args[0])
+        if name in ("any", "all") and len(args) == 1:
+            ok, value = constant(args[0])
             if ok and type(value) is bool:
                 return ast.Constant(value)
         return node
@@ -237,6 +196,15 @@ class Folder(ast.NodeTransformer):
         if isinstance(node.op, ast.Div) and _is_number(right, 1):
             return left
         return node
+
+
+def _numpy_name(node: ast.Call) -> str | None:
+    """``name`` for a call ``np.<name>(...)`` without keywords, else ``None``."""
+    function = node.func
+    if (isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name)
+            and function.value.id == "np" and not node.keywords):
+        return function.attr
+    return None
 
 
 def fold(expression: ast.expr, rank: Callable[[str], int | None],
