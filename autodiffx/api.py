@@ -750,6 +750,16 @@ def source(g: Callable, *example_args, shapes: bool = False) -> str:
         ...               np.ones((3, 1)))
         >>> "def score_vjp(W, b, u, X):" in text and "dz = dh * (1 - h ** 2)" in text
         True
+
+        The code for these shapes: ``b``'s gradient is a sum over the batch axis, and
+        ``W @ X + b[:, None]`` is one line, as in the source.
+
+        >>> shaped = source(grad(score, wrt="b"), np.ones((2, 3)), np.zeros(2), np.ones(2),
+        ...                 np.ones((3, 4)), shapes=True)
+        >>> "z = W @ X + b[:, None]" in shaped and "dz.sum(axis=1, keepdims=True)" in shaped
+        True
+        >>> "unbroadcast" in shaped
+        False
     """
     from . import reverse
 

@@ -205,9 +205,9 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         if self.shape_of:
             self._lifetimes(pullback.body)
             arrays = {name for name, shape in self.shape_of.items() if shape}
-            optimize.inline_within_a_line(forward, arrays.__contains__)
             optimize.indexed_expand_dims(forward, lambda name: len(self.shape_of[name])
                                          if name in arrays else None)
+            optimize.inline_within_a_line(forward, arrays.__contains__)
             optimize.release_after_last_use(forward, lambda name: _large(
                 self.shape_of.get(name)) and name not in self.params)
         return forward
