@@ -3,13 +3,15 @@
 
 Two timings in the same run, ratio reported (the machine is shared):
 
-* *unguarded*: the cached generated vjp called directly, then its pullback;
+* *unguarded*: the code ``grad`` runs, called directly: the gradient without the value
+  where reverse mode made one (the value proved a real scalar), else the vjp and its
+  pullback;
 * *guarded*: ``reverse.build(f, wrt, ranks)`` (the cache lookup and the guard check) and
-  then the same vjp and pullback;
+  then the same code;
 * *grad*: the whole cached call of ``autodiffx.grad(f, wrt)``: argument checks, the guard
-  of the previous call's code, the vjp and pullback, and the result shaped like the
-  arguments. Its excess over *unguarded* is the API's cached-call overhead (issue 15's
-  target: at most 2 µs on ``f(x) = x * x``).
+  of the previous call's code, that code, and the result shaped like the arguments. Its
+  excess over *unguarded* is the API's cached-call overhead (issue 15's target: at most
+  2 µs on ``f(x) = x * x``).
 
 Run with ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_guards.py``.
 """
@@ -24,6 +26,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+from bench_reverse import code_of_grad  # noqa: E402
 from timing import per_call  # noqa: E402
 
 import autodiffx  # noqa: E402
@@ -48,15 +51,10 @@ def measure(name, f, args, wrt):
     # the code grad runs: made for the arguments' shapes (floats and arrays)
     shapes = tuple(s if type(s) is tuple else None for s in arguments.layouts(args))
     generated = emit.build(f, wrt, ranks, argument_shapes=shapes)
-    vjp = generated.function
-
-    def unguarded():
-        value, pullback = vjp(*args)
-        return pullback(1.0)
+    unguarded = code_of_grad(generated, args)
 
     def guarded():
-        value, pullback = emit.build(f, wrt, ranks, argument_shapes=shapes).function(*args)
-        return pullback(1.0)
+        return code_of_grad(emit.build(f, wrt, ranks, argument_shapes=shapes), args)()
 
     def guard_only():
         return emit.build(f, wrt, ranks, argument_shapes=shapes)

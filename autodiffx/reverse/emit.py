@@ -49,7 +49,7 @@ from . import (
     ranks,
     shapes,
 )
-from .adjoint import Comments, Origin, Sweeps
+from .adjoint import Comments, Origin, Sweeps, large
 from .normalize import Normalizer
 from .runtime import RUNTIME
 from .source import FunctionSource, parse_function, recording, spread_varargs
@@ -75,6 +75,11 @@ class Generated:
     """Names whose values the code takes as real without proof (see :mod:`.kinds`): the
     values of these names the pullback reads are checked after each forward sweep
     (:func:`check_real`); ``None`` when nothing was assumed."""
+    gradient: Callable | None = field(default=None, repr=False, compare=False)
+    """The gradient without the value, ``gradient(*args)`` returning the pullback's result
+    for a seed of 1.0: made only when the code is for the arguments' shapes and the value is
+    proved a real scalar for floats and arrays of floats (:func:`.shapes.real_scalar`), so
+    ``grad`` may call it for such arguments only."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class _Module:
     code: types.CodeType
     namespace: dict
     name: str
+    gradient_name: str | None = None
 
 
 _RESERVED = {"np", *dir(builtins), *HELPERS, *RUNTIME}
@@ -121,6 +127,9 @@ class ModuleBuilder:
         self.argument_shapes: tuple | None = None
         """The shapes of the called function's arguments when its code is made for them
         (``None`` in an entry: not known), or ``None``: code for any shapes."""
+        self.real_scalar_vjp: tuple[ast.FunctionDef, str, Callable] | None = None
+        """The called function's vjp, where it comes from and which of its names hold large
+        arrays, when its value is proved a real scalar (see :meth:`add_gradient`)."""
 
     def request(self, function, wrt, argument_ranks, caller=None, caller_source=None,
                 suffix: str = "_vjp", argument_kinds: tuple | None = None) -> str:
@@ -230,9 +239,38 @@ class ModuleBuilder:
         self._bind_defaults(definition, source)
         if renames:
             _Rename(renames).visit(definition)
+        if shape_of is not None and differentiated is None and shapes.real_scalar(
+                statements, params, self.argument_shapes, result, shape_of):
+            self.real_scalar_vjp = (
+                definition, f"gradient of {source.name} ({_short(source.filename)}:"
+                f"{source.node.lineno}), without its value",
+                lambda name: name not in params and large(shape_of.get(name)))
         if self.flat:
             definition = flat.flatten(definition, source.name, top=len(self.active) == 1)
         return definition
+
+    def add_gradient(self, vjp_name: str) -> str | None:
+        """Add the gradient of the called function without its value, for ``grad``: the
+        forward sweep and then the pullback's body seeded with 1.0, with what only the value
+        needed left out. Its name, or ``None`` when the value is not proved a real scalar,
+        a value is checked at call time (:func:`check_real` needs the value's sweep), or the
+        vjp does not have the usual shape."""
+        if self.real_scalar_vjp is None or self.checked_names() is not None:
+            return None
+        base = vjp_name.removesuffix("_vjp") + "_grad"
+        name = ir.Namer(self.module_names | set(self.namespace)).fresh(
+            base, adjoint_too=False, limit=80)
+        vjp, where, large_array = self.real_scalar_vjp
+        definition = optimize.without_value(
+            copy.deepcopy(vjp), name, self.comments.marker(where),
+            self.comments.marker("the adjoint sweep, from a cotangent of 1.0 for the value"),
+            large_array)
+        if definition is None:
+            return None
+        self.module_names.add(name)
+        self.generated_names.add(name)
+        self.functions.append(definition)
+        return name
 
     def plain_namespace(self) -> bool:
         """Whether no value the module's functions read from globals or closures is a dual
@@ -644,6 +682,7 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
             with recording() as found:
                 name = builder.request(function, wrt, argument_ranks,
                                        argument_kinds=argument_kinds)
+                gradient_name = builder.add_gradient(name)
             text, origins = builder.module_source()
         filename = f"<autodiffx-generated-{next(_counter)} {name}>"
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
@@ -655,8 +694,9 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
     for bindings, global_name, key in builder.bound:
         keys.setdefault((id(bindings), global_name), set()).add(key)
     return Generated(_checked(namespace[name], filename, origins), Code(text), filename,
-                     origins, guards.guard_of(found, keys), _Module(code, namespace, name),
-                     builder.checked_names())
+                     origins, guards.guard_of(found, keys),
+                     _Module(code, namespace, name, gradient_name), builder.checked_names(),
+                     _checked_gradient(namespace, gradient_name, filename, origins))
 
 
 def _rebound(generated: Generated, values: dict, guard) -> Generated:
@@ -669,7 +709,9 @@ def _rebound(generated: Generated, values: dict, guard) -> Generated:
     return dataclasses.replace(
         generated, function=_checked(namespace[module.name], generated.filename,
                                      generated.origins),
-        guard=guard, module=_Module(module.code, namespace, module.name))
+        guard=guard, module=dataclasses.replace(module, namespace=namespace),
+        gradient=_checked_gradient(namespace, module.gradient_name, generated.filename,
+                                   generated.origins))
 
 
 def _checked(vjp: Callable, filename: str, origins: dict[int, Origin]) -> Callable:
@@ -703,6 +745,27 @@ def _checked(vjp: Callable, filename: str, origins: dict[int, Origin]) -> Callab
 
     vjp_checked.__wrapped__ = vjp
     return vjp_checked
+
+
+def _checked_gradient(namespace: dict, name: str | None, filename: str,
+                      origins: dict[int, Origin]) -> Callable | None:
+    """The gradient function ``name`` of a module (see :meth:`ModuleBuilder.add_gradient`)
+    with NumPy errors reported at the user's line, as :func:`_checked` does for a vjp."""
+    if name is None:
+        return None
+    gradient = namespace[name]
+
+    def gradient_checked(*args):
+        try:
+            return gradient(*args)
+        except ValueError as error:
+            wrapped = _user_error(error, filename, origins)
+            if wrapped is None:
+                raise
+            raise wrapped from error
+
+    gradient_checked.__wrapped__ = gradient
+    return gradient_checked
 
 
 def _user_error(error: ValueError, filename: str, origins: dict[int, Origin]):

@@ -246,6 +246,102 @@ def eliminate_dead_code(body: list[ast.stmt], live_at_end: set[str]) -> None:
     _tidy(body, [])
 
 
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Nonlocal,
+           ast.Global, ast.Yield, ast.YieldFrom, ast.Await)
+
+
+def without_value(vjp: ast.FunctionDef, name: str, heading: ast.stmt, seeding: ast.stmt,
+                  large: Callable[[str], bool]) -> ast.FunctionDef | None:
+    """The gradient of a vjp's function without its value: one function ``name`` with the
+    vjp's parameters, its forward sweep, ``dout = 1.0`` for the pullback's parameter (after
+    the comment ``seeding``), and the pullback's body, which returns the gradients.
+    Statements only the value needed are dropped (dead code, with the ``del`` of what they
+    bound). The pullback's body reads the forward sweep's names as it did from its closure,
+    and runs as a call ``pullback(1.0)`` would; the forward sweep's ``large`` arrays, which
+    the closure kept to the end, are let go after their last use.
+
+    ``None`` when the vjp is not ``forward...; def pullback(dout): ...; return out,
+    pullback`` with nothing in either part that scopes names (a nested function, a lambda,
+    ``nonlocal``), or when the pullback binds a name of the forward sweep: then moving its
+    body into the same scope could change what a name means."""
+    body = list(vjp.body)
+    result = body[-1] if body else None
+    pullbacks = [s for s in body if isinstance(s, ast.FunctionDef)]
+    if not (isinstance(result, ast.Return) and isinstance(result.value, ast.Tuple)
+            and len(result.value.elts) == 2 and len(pullbacks) == 1):
+        return None
+    pullback = pullbacks[0]
+    returned = result.value.elts[1]
+    parameters = pullback.args
+    if not (isinstance(returned, ast.Name) and returned.id == pullback.name
+            and len(parameters.args) == 1 and not parameters.posonlyargs
+            and not parameters.kwonlyargs and parameters.vararg is None
+            and parameters.kwarg is None and not parameters.defaults
+            and pullback.decorator_list == []):
+        return None
+    if not is_comment(body[0]):
+        return None
+    forward = [s for s in body[1:-1] if s is not pullback]  # body[0]: the heading
+    adjoint = list(pullback.body)
+    seed = parameters.args[0].arg
+    if any(isinstance(node, _SCOPES) for s in forward + adjoint for node in ast.walk(s)):
+        return None
+    outer = {a.arg for a in ast.walk(vjp.args) if isinstance(a, ast.arg)}
+    outer |= {n.id for s in forward for n in name_nodes(s)}
+    inner = {n.id for s in adjoint for n in name_nodes(s) if not isinstance(n.ctx, ast.Load)}
+    if inner & outer or seed in outer or not isinstance(adjoint[-1], ast.Return):
+        return None
+    seeded = ast.Assign(targets=[ast.Name(id=seed, ctx=ast.Store())], value=ast.Constant(1.0),
+                        lineno=0)
+    body = [*forward, seeding, seeded, *adjoint]
+    bound_before = _bindings(body)
+    eliminate_dead_code(body, set())
+    bound_after = _bindings(body)
+    gone = {n for n in bound_before if n not in bound_after}
+    if any(bound_after[n] != bound_before[n] and n in _deleted(body) for n in bound_after):
+        return None  # one of two bindings of a deleted name was dropped
+    _drop_deletes(body, gone)
+    eliminate_dead_code(body, set())  # tidies blocks a dropped ``del`` left empty
+    release_after_last_use(body, large)
+    for position in range(len(body) - 1, 0, -1):  # del h_c, dh_c: one line
+        if isinstance(body[position], ast.Delete) and isinstance(body[position - 1], ast.Delete):
+            body[position - 1].targets += body.pop(position).targets
+    return ast.FunctionDef(name=name, args=vjp.args, body=[heading, *body],
+                           decorator_list=[], returns=None, type_comment=None, lineno=0)
+
+
+def _bindings(body: list[ast.stmt]) -> dict[str, int]:
+    """How many times each name is bound in ``body`` (blocks included)."""
+    counts: dict[str, int] = {}
+    for statement in body:
+        for node in name_nodes(statement):
+            if isinstance(node.ctx, ast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _deleted(body: list[ast.stmt]) -> set[str]:
+    return {n.id for s in body for n in name_nodes(s) if isinstance(n.ctx, ast.Del)}
+
+
+def _drop_deletes(body: list[ast.stmt], gone: set[str]) -> None:
+    """Drop the names in ``gone`` from ``del`` statements in ``body`` (and its blocks)."""
+    position = 0
+    while position < len(body):
+        statement = body[position]
+        if isinstance(statement, ast.Delete):
+            statement.targets = [t for t in statement.targets
+                                 if not (isinstance(t, ast.Name) and t.id in gone)]
+            if not statement.targets:
+                del body[position]
+                continue
+        for field in ("body", "orelse"):
+            block = getattr(statement, field, None)
+            if isinstance(block, list):
+                _drop_deletes(block, gone)
+        position += 1
+
+
 def is_comment(statement) -> bool:
     return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name)
             and statement.value.id.startswith("__autodiffx_comment_"))
@@ -649,22 +745,31 @@ def _np_call(node, name: str) -> bool:
 
 
 def methods_of_arrays(body: list[ast.stmt], arrays: Callable[[str], bool]) -> None:
-    """Rewrite, in place, ``np.sum(a, axis=...)`` as ``a.sum(axis=...)`` where ``a`` names an
-    array (``arrays``): the method skips ``np.sum``'s dispatch, a microsecond a call."""
+    """Rewrite, in place, ``np.sum(a, axis=...)`` as ``a.sum(axis=...)`` and
+    ``np.reshape(a, shape)`` as ``a.reshape(shape)`` where ``a`` names an array (``arrays``):
+    the method skips the function's dispatch, half a microsecond to a microsecond a call."""
     for node in ast.walk(ast.Module(body=body, type_ignores=[])):
         for field, value in ast.iter_fields(node):
             items = value if isinstance(value, list) else [value]
             for index, item in enumerate(items):
-                if (_np_call(item, "sum") and len(item.args) == 1
-                        and isinstance(item.args[0], ast.Name) and arrays(item.args[0].id)
-                        and any(k.arg == "axis" for k in item.keywords)):
+                if not (isinstance(item, ast.Call) and item.args
+                        and isinstance(item.args[0], ast.Name) and arrays(item.args[0].id)):
+                    continue
+                if _np_call(item, "sum") and len(item.args) == 1 and any(
+                        k.arg == "axis" for k in item.keywords):
                     method = ast.Call(func=ast.Attribute(value=item.args[0], attr="sum",
                                                          ctx=ast.Load()),
                                       args=[], keywords=item.keywords)
-                    if isinstance(value, list):
-                        value[index] = method
-                    else:
-                        setattr(node, field, method)
+                elif _np_call(item, "reshape") and len(item.args) == 2 and not item.keywords:
+                    method = ast.Call(func=ast.Attribute(value=item.args[0], attr="reshape",
+                                                         ctx=ast.Load()),
+                                      args=[item.args[1]], keywords=[])
+                else:
+                    continue
+                if isinstance(value, list):
+                    value[index] = method
+                else:
+                    setattr(node, field, method)
 
 
 def indexed_expand_dims(body: list[ast.stmt], rank: Callable[[str], int | None]) -> None:

@@ -71,6 +71,132 @@ def infer(statements: list, params: list[str], argument_shapes) -> Shapes:
     return {name: shape for name, shape in known.items() if isinstance(shape, tuple)}
 
 
+_REAL_UNARY = frozenset({operator.neg, operator.pos, np.negative, np.positive, np.tanh,
+                         np.sinh, np.cosh, np.exp, np.expm1, np.log, np.log1p, np.sin, np.cos,
+                         np.sqrt, np.square, np.abs, np.absolute, np.fabs})
+_REAL_BINARY = frozenset({operator.add, operator.sub, operator.mul, operator.matmul, np.add,
+                          np.subtract, np.multiply, np.matmul, np.dot, np.outer, np.maximum,
+                          np.minimum, np.logaddexp})
+_REAL_OF_FIRST = frozenset({operator.getitem, np.expand_dims, np.reshape, np.transpose,
+                            np.ravel, np.sum, np.mean})
+"""Operations whose result is real and floating when their operands are: each of them gives
+floats for floats, never a complex number or a bool, and raises for no values of operands of
+these shapes (``np.sqrt(-1.0)`` is ``nan``, where Python's ``(-1.0) ** 0.5`` is complex, so
+``**`` counts only with a literal integer exponent; ``np.max`` of an empty array raises, so
+it is left out). For the last group only the first operand is an array of values; the rest
+are indices, axes or shapes. Division and powers count too, where an operand (the base, for
+a power) is a NumPy value: on Python numbers they raise (``1.0 / 0.0``, ``1e200 ** 2``),
+where NumPy gives ``inf``."""
+
+
+def real_scalar(statements: list, params: list[str], argument_shapes, result,
+                shapes: Shapes) -> bool:
+    """Whether the function returns a real floating-point scalar (shape ``()``) whenever
+    every argument is a float or an array of floats of the shape given.
+
+    Then ``grad``, which needs a real scalar and throws its value away, may skip computing
+    it. The proof follows the result back to the arguments through :data:`_REAL_UNARY`,
+    :data:`_REAL_BINARY` and :data:`_REAL_OF_FIRST` only, with no ``out=``, ``dtype=`` or
+    ``where=``; a value of a global, a closure or a default, a name bound twice, a call of
+    a user function, a comparison or anything else leaves it unproved. What it proves
+    includes that computing the value raises nothing, so leaving it out changes nothing.
+    """
+    if not (isinstance(result, ast.Name) and shapes.get(result.id) == ()):
+        return False
+    bindings: dict[str, list] = {}
+    for statement in ir.walk(statements):
+        if isinstance(statement, ir.Assign):
+            for name in ir.bound(statement):
+                bindings.setdefault(name, []).append(statement)
+        elif isinstance(statement, (ir.Store, ir.Append, ir.For)):
+            bindings.setdefault(statement.target, []).append(None)
+        elif isinstance(statement, ir.Effect):
+            for name in statement.writes:
+                bindings.setdefault(name, []).append(None)
+    given = {name for position, name in enumerate(params)
+             if position < len(argument_shapes) and argument_shapes[position] is not None}
+    return _RealProof(bindings, given, shapes).real(result.id)
+
+
+class _RealProof:
+    """The proof of :func:`real_scalar`, name by name, each proved once."""
+
+    def __init__(self, bindings: dict[str, list], given: set[str], shapes: Shapes):
+        self.bindings = bindings
+        self.given = given
+        self.shapes = shapes
+        self.proved: dict[str, bool] = {}
+        self.numpy: dict[str, bool] = {}
+
+    def _single(self, name: str):
+        """The one statement binding ``name``, or ``None`` (an argument, a global, a name
+        rebound or written into)."""
+        found = self.bindings.get(name)
+        if found is None or name in self.given or len(found) != 1:
+            return None
+        return found[0]
+
+    def real(self, name: str) -> bool:
+        """Whether ``name`` always holds a real float (or an array of them)."""
+        if name not in self.proved:
+            statement = self._single(name)
+            if statement is None:
+                self.proved[name] = name in self.given and name not in self.bindings
+            else:
+                self.proved[name] = False  # until proved: a name read in its own binding
+                self.proved[name] = self._statement(statement)
+        return self.proved[name]
+
+    def operand(self, node) -> bool:
+        if isinstance(node, ast.Name):
+            return self.real(node.id)
+        return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+    def from_numpy(self, node) -> bool:
+        """Whether an operand is a NumPy array or scalar, never a Python number: an array
+        of rank one or more, or the result of a NumPy call or of indexing one (arithmetic
+        with one such operand gives one too)."""
+        if not isinstance(node, ast.Name):
+            return False
+        name = node.id
+        if name not in self.numpy:
+            self.numpy[name] = bool(self.shapes.get(name))
+            statement = self._single(name)
+            if not self.numpy[name] and statement is not None:
+                expression = statement.expr
+                self.numpy[name] = isinstance(expression, (ast.Call, ast.Subscript)) or (
+                    isinstance(expression, (ast.BinOp, ast.UnaryOp))
+                    and any(self.from_numpy(o) for o in statement.operands))
+        return self.numpy[name]
+
+    def _statement(self, statement: ir.Assign) -> bool:
+        if statement.targets:
+            return False
+        operands = statement.operands
+        if statement.kind == "copy":
+            return len(operands) == 1 and self.operand(operands[0])
+        if statement.kind != "primitive" or statement.rule is None:
+            return False
+        function = statement.function
+        keywords = set(statement.keywords)
+        if function in _REAL_OF_FIRST:
+            return (keywords <= {"axis", "keepdims"} and 1 <= len(operands) <= 2
+                    and self.operand(operands[0]))
+        if keywords or not all(self.operand(o) for o in operands):
+            return False
+        if function in _REAL_UNARY:
+            return len(operands) == 1
+        if function in _REAL_BINARY:
+            return len(operands) == 2
+        if function in (operator.truediv, np.divide) and len(operands) == 2:
+            return any(self.from_numpy(o) for o in operands)
+        if function in (operator.pow, np.power) and len(operands) == 2:
+            exponent = operands[1]
+            return (self.from_numpy(operands[0]) and isinstance(exponent, ast.Constant)
+                    and type(exponent.value) is int)
+        return False
+
+
 def _bind(known, name, shape) -> None:
     if shape is None:
         known[name] = _CONFLICT

@@ -54,7 +54,8 @@ it returns to the system once they are freed (its default ``mmap`` threshold).""
 
 
 
-def _large(shape: tuple | None) -> bool:
+def large(shape: tuple | None) -> bool:
+    """Whether an array of float64 of this shape is let go after its last use."""
     return shape is not None and math.prod(shape) * 8 >= LARGE_BYTES
 
 
@@ -208,7 +209,7 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
             optimize.indexed_expand_dims(forward, lambda name: len(self.shape_of[name])
                                          if name in arrays else None)
             optimize.inline_within_a_line(forward, arrays.__contains__)
-            optimize.release_after_last_use(forward, lambda name: _large(
+            optimize.release_after_last_use(forward, lambda name: large(
                 self.shape_of.get(name)) and name not in self.params)
         return forward
 
@@ -225,7 +226,7 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
             optimize.accumulate_in_place(body)
             optimize.methods_of_arrays(body, lambda name: bool(cotangents.get(name)))
 
-        optimize.release_after_last_use(body, lambda name: _large(cotangents.get(name)))
+        optimize.release_after_last_use(body, lambda name: large(cotangents.get(name)))
 
     def _unpack_seed(self, result: ast.Tuple, seed: str, defined: set[str]) -> list:
         """``da, db = dout`` for ``return a, b`` (a name returned twice adds up)."""
