@@ -760,7 +760,10 @@ def source(g: Callable, *example_args, shapes: bool = False) -> str:
     decided in advance: ``unbroadcast(g, x)`` becomes ``g`` or a ``np.sum`` over the
     stretched axes, and ``np.size(x)`` a number. ``shapes=True`` shows that code (for the
     example arguments, or the last call's). After eight sets of shapes for one gradient,
-    calls with new shapes run the rank-generic code.
+    calls with new shapes run the rank-generic code. Where the value is proved a real
+    scalar, that code also holds ``f_grad``, the gradient without the value: the forward
+    sweep, then the pullback's body seeded with 1.0, which ``grad`` runs when a call is laid
+    out like the last one (it throws the value away).
 
     Examples:
         >>> import numpy as np
