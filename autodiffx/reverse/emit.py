@@ -1012,6 +1012,7 @@ def clear_cache() -> None:
     """Drop every generated module and its linecache lines: a rule was registered or
     removed, and generated code inlines the rules it was built from."""
     with _lock:
+        guards.retire_all()
         while _cache:
             _drop(next(iter(_cache)))
         _last_call.clear()

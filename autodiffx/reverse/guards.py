@@ -72,20 +72,35 @@ class Record:
         return self.container.get(self.name, _MISSING)
 
 
+_epoch = [object()]
+"""Guards made before the last :func:`retire_all` no longer hold."""
+
+
+def retire_all() -> None:
+    """Make every guard made so far fail: a rule was registered or removed, and the code
+    they guard inlined the rules of its time. A gradient function keeps its last call's
+    code (``grad``'s repeated-call path), out of the cache's reach; its guard stops it."""
+    _epoch[0] = object()
+
+
 class Guard:
     """The bindings one generated module was built from, checked on every call."""
 
-    __slots__ = ("records", "_lookups", "_absent", "_cells")
+    __slots__ = ("records", "_lookups", "_absent", "_cells", "_epoch")
 
     def __init__(self, records: list[Record]):
         self.records = records
+        self._epoch = _epoch[0]
         self._lookups = tuple((r.container.get, r.name, r.expected) for r in records
                               if r.kind in ("global", "attribute"))
         self._absent = tuple((r.container, r.name) for r in records if r.kind == "builtin")
         self._cells = tuple((r.container, r.expected) for r in records if r.kind == "cell")
 
     def holds(self) -> bool:
-        """Whether every recorded binding is still bound to the same object."""
+        """Whether every recorded binding is still bound to the same object, and no rule
+        changed since the guard was made."""
+        if self._epoch is not _epoch[0]:
+            return False
         for get, name, expected in self._lookups:
             if get(name, _MISSING) is not expected:
                 return False

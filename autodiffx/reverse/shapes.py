@@ -179,6 +179,8 @@ class _RealProof:
             return False
         function = statement.function
         keywords = set(statement.keywords)
+        if _on_operand(statement) and not self.from_numpy(operands[0]):
+            return False  # y.T or y.sum() of a Python float raises AttributeError
         if function in _REAL_OF_FIRST:
             return (keywords <= {"axis", "keepdims"} and 1 <= len(operands) <= 2
                     and self.operand(operands[0]))
@@ -195,6 +197,17 @@ class _RealProof:
             return (self.from_numpy(operands[0]) and isinstance(exponent, ast.Constant)
                     and type(exponent.value) is int)
         return False
+
+
+def _on_operand(statement: ir.Assign) -> bool:
+    """Whether the statement reads an attribute or calls a method of its first operand
+    (``x.T``, ``x.sum()``), which a Python number may not have."""
+    expression = statement.expr
+    if isinstance(expression, ast.Call):
+        expression = expression.func
+    return (isinstance(expression, ast.Attribute) and isinstance(expression.value, ast.Name)
+            and bool(statement.operands) and isinstance(statement.operands[0], ast.Name)
+            and statement.operands[0].id == expression.value.id)
 
 
 def _bind(known, name, shape) -> None:

@@ -24,13 +24,20 @@ from autodiffx.errors import (
     OutputTypeError,
 )
 from autodiffx.ner.model import max_margin_loss
-from autodiffx.reverse import emit, ir, shapes
+from autodiffx.reverse import adjoint, emit, ir, shapes
 from autodiffx.reverse.normalize import Normalizer
 from autodiffx.reverse.source import parse_function
 
 from .test_gradients import check
 
 _names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """A monkeypatch that hypothesis examples may share (undone after the module)."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
 
 def _function(source: str):
@@ -142,6 +149,17 @@ def test_values_grad_refuses_are_refused_on_every_call(source, good, bad, error)
             g(bad)
 
 
+def test_an_error_only_the_value_raises_is_raised_on_every_call():
+    """``y.T`` of a Python float raises, though only the value reads it: grad raises it at
+    every call, never a gradient from code that left the value out."""
+    f = _function("def f(x, y):\n    a = y.T\n    return np.sum(x * x) + a\n")
+    g = autodiffx.grad(f)
+    assert not _proved(f, [np.ones(3), 2.0])
+    for _ in range(2):
+        with pytest.raises(AttributeError):
+            g(np.ones(3), 2.0)
+
+
 GLOBAL_SCALE = 1j
 
 
@@ -214,6 +232,33 @@ def test_a_value_proved_a_real_scalar_is_one(program, seed):
     assert np.shape(value) == ()
     assert isinstance(value, (float, np.floating, np.ndarray))
     assert np.asarray(value).dtype.kind == "f"
+
+
+@settings(max_examples=150, deadline=None)
+@given(program=programs(), seed=st.integers(0, 2**16), everything_large=st.booleans())
+def test_the_gradient_without_the_value_is_the_vjps_gradient(program, seed, everything_large,
+                                                               monkeypatch_module):
+    """grad's second call (the gradient without the value, where one was made) gives what
+    its first call (the vjp and its pullback) gave, with every array counted as large (so
+    let go after its last use) or none."""
+    f = _function("def f(x, W, y):\n" + "\n".join(program.lines)
+                  + f"\n    return {program.result}\n")
+    rng = np.random.default_rng(seed)
+    args = [rng.normal(size=3), rng.normal(size=(3, 3)), float(rng.normal())]
+    monkeypatch_module.setattr(adjoint, "LARGE_BYTES", 8 if everything_large else 1 << 17)
+    g = autodiffx.grad(f, wrt=(0, 1, 2))
+    with np.errstate(all="ignore"):
+        try:
+            f(*args)
+        except Exception:
+            return  # the function itself raises (y.T of a float): so does grad, every time
+        try:
+            first = g(*args)
+        except AutodiffError:
+            return  # refused, or a value grad refuses: nothing runs without the value
+        second = g(*args)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_real_scalar_proves_the_common_losses():

@@ -128,3 +128,41 @@ def test_a_replaced_rule_reaches_the_operators_of_forward_mode_too():
     for f in (squared_by_operator, squared_by_function):
         assert autodiffx.grad(f, mode="forward")(2.0) == 4.0  # the rule back in place
         assert autodiffx.grad(f)(2.0) == 4.0
+
+
+def tanh_summed(x):
+    return np.sum(np.tanh(x))
+
+
+def test_a_gradient_made_before_a_replacement_follows_it():
+    """A gradient function reuses its last call's code while the call is laid out the same
+    (the vjp, or the gradient without the value where the value is proved real, as for
+    ``tanh_summed``): a rule replaced between two calls reaches the next call all the same,
+    and so does the rule put back."""
+    x = np.array([0.0, 0.5])
+    by_tripled = autodiffx.grad(uses_tripled)
+    by_tanh = autodiffx.grad(tanh_summed)
+    slope = 1 - np.tanh(x) ** 2
+    for _ in range(2):  # the second call takes the repeated-call path
+        np.testing.assert_allclose(by_tanh(x), slope)
+    original = lookup(np.tanh)
+    try:
+        elementwise(np.tanh, "2 * (1 - ans ** 2)", override=True)
+        for _ in range(2):
+            np.testing.assert_allclose(by_tanh(x), 2 * slope)
+    finally:
+        register(original)
+    np.testing.assert_allclose(by_tanh(x), slope)
+    rule = defrule(tripled, "x", tangents=(lambda t, ans, x: 3.0 * t,), adjoints=("3.0 * g",))
+    try:
+        for _ in range(2):
+            np.testing.assert_allclose(by_tripled(x), [3.0, 3.0])
+        defrule(tripled, "x", tangents=(lambda t, ans, x: 4.0 * t,), adjoints=("4.0 * g",),
+                override=True)
+        for _ in range(2):
+            np.testing.assert_allclose(by_tripled(x), [4.0, 4.0])
+    finally:
+        current = lookup(tripled)
+        if current is not None:
+            unregister(current)
+    del rule
