@@ -301,7 +301,8 @@ class ModuleBuilder:
     def _bind_defaults(self, definition: ast.FunctionDef, source: FunctionSource) -> None:
         """Default values that are not literals (``def f(x, i=i)``) are the values the
         function got when it was defined, not their expressions evaluated again in the
-        generated module: each becomes a name bound to its value (``i=f_i_default``)."""
+        generated module: each becomes a name bound to its value (``i=f_i_default``). So
+        does a literal the function's ``__defaults__`` no longer hold (assigned since)."""
         function = source.function
         arguments = definition.args
         positional = [*arguments.posonlyargs, *arguments.args]
@@ -314,13 +315,16 @@ class ModuleBuilder:
                                           strict=True) if d is not None]
         replaced = {}
         for argument, default in pairs:
-            try:
-                ast.literal_eval(default)
-                continue  # a literal reads as itself
-            except ValueError:
-                pass
             if argument.arg not in given:
                 continue
+            try:
+                literal = ast.literal_eval(default)
+            except ValueError:
+                pass
+            else:
+                value = given[argument.arg]
+                if type(value) is type(literal) and (value == literal) is True:
+                    continue  # a literal reads as itself
             name = ir.Namer(self.module_names | set(self.namespace)).fresh(
                 f"{function.__name__}_{argument.arg}_default", adjoint_too=False)
             self.module_names.add(name)

@@ -25,9 +25,14 @@ module again in a *copy* of the namespace (about 20 us, paid only when a value c
 call in flight in another thread, or a pullback returned before the change, keeps reading the
 values its forward sweep used. A per-call fresh namespace would cost that on every call.
 
+Each transformed function's ``__code__``, ``__defaults__`` and ``__kwdefaults__`` are
+checked by identity too (IPython's autoreload swaps ``__code__`` in place when a file
+changes), and a guard made before a rule was registered or removed fails
+(:func:`retire_all`).
+
 Not guarded (assumed fixed): attributes of NumPy, the standard library and autodiffx (a
-monkeypatched ``np.sin``), a function's ``__code__`` or ``__defaults__`` assigned after the
-transformation, and values reached through anything other than names and attribute chains.
+monkeypatched ``np.sin``), and values reached through anything other than names and
+attribute chains.
 """
 
 from __future__ import annotations
@@ -86,10 +91,14 @@ def retire_all() -> None:
 class Guard:
     """The bindings one generated module was built from, checked on every call."""
 
-    __slots__ = ("records", "_lookups", "_absent", "_cells", "_epoch")
+    __slots__ = ("records", "_lookups", "_absent", "_cells", "_epoch", "codes")
 
-    def __init__(self, records: list[Record]):
+    def __init__(self, records: list[Record], codes: tuple = ()):
         self.records = records
+        self.codes = codes
+        """``(weak reference to a function, (__code__, __defaults__, __kwdefaults__))`` for
+        each function transformed into the module: code swapped in place (autoreload) or
+        defaults assigned make the module stale."""
         self._epoch = _epoch[0]
         self._lookups = tuple((r.container.get, r.name, r.expected) for r in records
                               if r.kind in ("global", "attribute"))
@@ -101,6 +110,12 @@ class Guard:
         changed since the guard was made."""
         if self._epoch is not _epoch[0]:
             return False
+        for function, (code, defaults, keyword_defaults) in self.codes:
+            function = function()
+            if function is None or function.__code__ is not code or (
+                    function.__defaults__ is not defaults
+                    or function.__kwdefaults__ is not keyword_defaults):
+                return False
         for get, name, expected in self._lookups:
             if get(name, _MISSING) is not expected:
                 return False
@@ -120,6 +135,11 @@ class Guard:
         """For changed bindings that are only data: the namespace names to rebind, with
         their new values, and the guard of the rebound module. ``None`` when a change
         needs a new transformation."""
+        if self._epoch is not _epoch[0] or any(
+                function() is None or (function().__code__, function().__defaults__,
+                                       function().__kwdefaults__) != code
+                for function, code in self.codes):
+            return None  # rules, code or defaults changed: transform again
         values: dict[str, Any] = {}
         updated = []
         for record in self.records:
@@ -146,7 +166,7 @@ class Guard:
             for key in record.keys:
                 if key in values and values[key] is not record.expected:
                     return None
-        return values, Guard(updated)
+        return values, Guard(updated, self.codes)
 
 
 def same_value(old: Any, new: Any) -> bool:
@@ -174,6 +194,7 @@ def guard_of(found: list[Bindings], keys: dict[tuple[int, str], set[str]]) -> Gu
     """The guard of a module whose transformation read ``found``; ``keys`` maps
     ``(id(bindings), name)`` to the names the value has in the generated namespace."""
     records: dict[tuple, Record] = {}
+    codes = {id(b.code[0]): (b.function, b.code) for b in found}
     for bindings in found:
         for name, (kind, value) in bindings.reads.items():
             if kind == "cell":
@@ -189,7 +210,7 @@ def guard_of(found: list[Bindings], keys: dict[tuple[int, str], set[str]]) -> Gu
             identity = ("attribute", id(owner), attribute)
             if identity not in records:
                 records[identity] = Record("attribute", owner, attribute, value)
-    return Guard(list(records.values()))
+    return Guard(list(records.values()), tuple(codes.values()))
 
 
 def _attribute_steps(bindings: Bindings):

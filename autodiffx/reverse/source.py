@@ -27,6 +27,7 @@ import linecache
 import textwrap
 import threading
 import types
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,9 +44,14 @@ class Bindings:
     ``("global", value)``, ``("cell", value)`` or ``("builtin", value)`` (the name was
     absent from the globals and came from :mod:`builtins`)."""
 
-    __slots__ = ("globals", "cells", "reads", "node", "__weakref__")
+    __slots__ = ("globals", "cells", "reads", "node", "function", "code", "__weakref__")
 
     def __init__(self, function: Any):
+        self.function = weakref.ref(function)
+        """The function, weakly: a cache entry must not keep it alive."""
+        self.code = (function.__code__, function.__defaults__, function.__kwdefaults__)
+        """What the transformation read the function as: its code and its defaults (the
+        ``__code__`` that autoreload swaps in place when the file changes)."""
         self.globals: dict = function.__globals__
         self.cells: dict[str, types.CellType] = dict(
             zip(function.__code__.co_freevars, function.__closure__ or (), strict=True))

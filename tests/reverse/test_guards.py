@@ -389,3 +389,38 @@ def test_source_follows_the_last_call_of_either_gradient_function(modules):
     g(np.ones(3))  # the code of g's first call, reused: the last call of f again
     assert autodiffx.source(g) != matrix
     assert autodiffx.source(g) == autodiffx.source(g, np.ones(3))
+
+
+def test_code_swapped_in_place_as_autoreload_does_is_followed(modules, tmp_path):
+    """IPython's autoreload keeps the function objects and assigns each a new ``__code__``
+    when the file changes: a gradient function made before (called twice, so its second
+    call reused its code) follows, for the differentiated function and for a callee; so
+    does a new ``__defaults__``."""
+    name = "guarded_autoreloaded"
+    m = modules("""
+        import numpy as np
+
+        def inner(x, scale=2.0):
+            return x * x * scale
+
+        def f(x):
+            return np.sum(inner(x))
+        """, name=name)
+    x = np.array([1.0, 2.0])
+    g, both = autodiffx.grad(m.f), autodiffx.value_and_grad(m.f)
+    for _ in range(2):
+        np.testing.assert_allclose(g(x), 4 * x)
+        np.testing.assert_allclose(both(x)[1], 4 * x)
+    path = tmp_path / f"{name}.py"
+    path.write_text(path.read_text().replace("x * x * scale", "x * x * x * scale"))
+    fresh = importlib.reload(importlib.import_module(name))  # the new code, as autoreload
+    m_inner, m_f = m.inner, m.f  # reads it; the old objects get the new code
+    for old, new in ((m_inner, fresh.inner), (m_f, fresh.f)):
+        old.__code__ = new.__code__
+    fresh.f, fresh.inner = m_f, m_inner
+    for _ in range(2):
+        np.testing.assert_allclose(g(x), 6 * x ** 2)
+        np.testing.assert_allclose(both(x)[1], 6 * x ** 2)
+    m_inner.__defaults__ = (3.0,)
+    np.testing.assert_allclose(g(x), 9 * x ** 2)
+    np.testing.assert_allclose(check(m_f, x), 9 * x ** 2)
