@@ -10,6 +10,7 @@ view of their base's tangent memory.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -20,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 import autodiffx
 from autodiffx.forward.dual import Dual, apply, new_level
-from autodiffx.rules import registry
+from autodiffx.rules import defrule, registry
 from tests.higher.numeric import numeric_gradient
 
 
@@ -326,3 +327,65 @@ def test_the_common_operations_take_the_quick_paths(monkeypatch):
                np.expand_dims(x, 1), np.expand_dims(m, axis=-1), np.dot(m, x), x.dot(y),
                m[1], m[:, ::-1], x[None, 1:]]
     assert all(isinstance(result, Dual) for result in results)
+
+
+# --------------------------------------------------------------------------- ufunc plans
+
+_MULTIPLY_CALLS = {
+    "x * y": lambda x, y: x * y,
+    "y * x": lambda x, y: y * x,
+    "ndarray * x": lambda x, y: np.asarray(y) * x,
+    "np.multiply": lambda x, y: np.multiply(x, y),
+    "x *= y": lambda x, y: _in_place_product(x, y),
+}
+
+
+def _in_place_product(x, y):
+    x = x + 0.0  # (a copy of the caller's array, made without multiplying)
+    x *= y
+    return x
+
+
+@pytest.mark.parametrize("call", list(_MULTIPLY_CALLS))
+def test_every_way_into_a_ufunc_follows_a_replaced_and_a_removed_rule(call):
+    """Each way a ufunc reaches forward mode takes the plan made from the rule registered
+    now: the built-in one, a replacement (three times the product rule), none (refused),
+    and the built-in one again."""
+    product = _MULTIPLY_CALLS[call]
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+
+    def tangent():
+        return product(_dual(x, np.ones((1, 2))), y).tangent
+
+    np.testing.assert_array_equal(tangent(), [[3.0, -1.0]])
+    original = registry.require(np.multiply)
+    tripled = defrule(
+        np.multiply, "x y",
+        tangents=(lambda t, ans, x, y: 3.0 * t * y, lambda t, ans, x, y: 3.0 * t * x),
+        adjoints=("unbroadcast(3.0 * g * y, x)", "unbroadcast(3.0 * g * x, y)"),
+        override=True)
+    try:
+        np.testing.assert_array_equal(tangent(), [[9.0, -3.0]])
+        registry.unregister(tripled)
+        with pytest.raises(autodiffx.MissingRuleError, match="multiply"):
+            tangent()
+    finally:
+        registry.unregister(tripled)
+        registry.register(original)
+    np.testing.assert_array_equal(tangent(), [[3.0, -1.0]])
+
+
+def test_dot_as_a_method_follows_a_replaced_rule():
+    original = registry.require(np.dot)
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    assert _dual(x, np.ones((1, 2))).dot(y).tangent.tolist() == [2.0]
+    doubled = registry.register(dataclasses.replace(
+        original, tangents=tuple(lambda t, ans, x, y, rule=r: 2.0 * rule(t, ans, x, y)
+                                 for r in original.tangents)))
+    try:
+        assert _dual(x, np.ones((1, 2))).dot(y).tangent.tolist() == [4.0]
+        assert np.dot(_dual(x, np.ones((1, 2))), y).tangent.tolist() == [4.0]
+    finally:
+        registry.unregister(doubled)
+        registry.register(original)
+    assert np.dot(_dual(x, np.ones((1, 2))), y).tangent.tolist() == [2.0]
