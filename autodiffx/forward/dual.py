@@ -281,13 +281,19 @@ class Dual(Traced):
 
     def sum(self, axis=None, keepdims=False, **options):
         keywords = {"axis": axis, "keepdims": keepdims, **_given(options)}
-        result = _reduction(np.sum, (self,), keywords)
-        return apply(_SUM, np.sum, (self,), keywords) if result is None else result
+        if np.sum in _FAST_FUNCTIONS:  # (the quick path, while its rule is in place)
+            result = _reduction(np.sum, (self,), keywords)
+            if result is not None:
+                return result
+        return apply(_SUM, np.sum, (self,), keywords)
 
     def mean(self, axis=None, keepdims=False, **options):
         keywords = {"axis": axis, "keepdims": keepdims, **_given(options)}
-        result = _reduction(np.mean, (self,), keywords)
-        return apply(_MEAN, np.mean, (self,), keywords) if result is None else result
+        if np.mean in _FAST_FUNCTIONS:  # (the quick path, while its rule is in place)
+            result = _reduction(np.mean, (self,), keywords)
+            if result is not None:
+                return result
+        return apply(_MEAN, np.mean, (self,), keywords)
 
     def prod(self, axis=None, keepdims=False, **options):
         return apply(_PROD, np.prod, (self,),
@@ -302,7 +308,7 @@ class Dual(Traced):
                      {"axis": axis, "keepdims": keepdims, **_given(options)})
 
     def dot(self, other):
-        if registry.lookup(np.dot) is _BUILTIN_DOT:
+        if np.dot in _FAST_FUNCTIONS:
             return call_ufunc(np.dot, (self, other))
         return apply(_DOT, np.dot, (self, other), {})
 
@@ -726,8 +732,8 @@ the view's tangent (:func:`apply`)."""
 # A loss calls a few functions over and over (np.sum, np.mean, np.expand_dims) on Duals of
 # one level holding plain arrays. For those calls, each function below does what apply
 # would, without its general machinery; it returns None for any other call, which then
-# takes apply. Each yields only while the function's registered rule is still the one it
-# reproduces (a user may replace a rule).
+# takes apply. Each is used only while the function's registered rule is still the one it
+# reproduces (a user may replace a rule): see _quick_paths.
 
 
 def _reduction(function, args, kwargs):
@@ -753,7 +759,7 @@ def _reduction(function, args, kwargs):
             return None
     rank = primal.ndim
     if axis is None:
-        shifted = tuple(range(1, rank + 1))
+        shifted = _AFTER_DIRECTIONS[rank]
         count = primal.size
     elif type(axis) is int and -rank <= axis < rank:
         axis %= rank
@@ -769,20 +775,25 @@ def _reduction(function, args, kwargs):
             count *= primal.shape[a]
     else:
         return None
-    if registry.lookup(function) is not (
-            _BUILTIN_MEAN if function is np.mean else _BUILTIN_SUM):
-        return None
     ans = np.add.reduce(primal, axis=axis, keepdims=keepdims)
     tangent = np.add.reduce(t, axis=shifted, keepdims=keepdims)
     if function is np.mean:
         ans = ans / count
         tangent = tangent / count
-    dual = new_dual(ans, tangent, x.level)
-    dual._owns = type(ans) is np.ndarray
+    # The Dual of the result, a new array or a NumPy scalar (new_dual, written out).
+    array = type(ans) is _ndarray
+    dual = object.__new__(_ArrayDual if array and ans.ndim else Dual)
+    dual.primal = ans
+    dual.tangent = tangent
+    dual.level = x.level
+    dual._owns = array
+    dual._mirror = dual._base = dual._views = dual._remake = dual._index = None
     return dual
 
 
 _REDUCED = (np.dtype(np.float64), np.dtype(np.complex128))
+_AFTER_DIRECTIONS = [tuple(range(1, rank + 1)) for rank in range(65)]
+"""Per rank, the axes of a tangent other than its direction axis (NumPy has 64 at most)."""
 
 
 def _expand_dims(function, args, kwargs):
@@ -798,31 +809,59 @@ def _expand_dims(function, args, kwargs):
         return None
     if type(x) is not _ArrayDual or type(axis) is not int:
         return None
-    if type(x.primal) is not np.ndarray or type(x.tangent) is not np.ndarray:
+    if type(x.primal) is not _ndarray or type(x.tangent) is not _ndarray:
         return None
     rank = x.primal.ndim + 1
-    if not -rank <= axis < rank or registry.lookup(function) is not _BUILTIN_EXPAND_DIMS:
+    if not -rank <= axis < rank:
         return None
-    mirror = _ensure_mirror(x)[0]  # (which may copy x's primal: read it after)
+    mirror = x._mirror
     if mirror is None:
-        return None
+        mirror = _ensure_mirror(x)[0]  # (which may copy x's primal: read it after)
+        if mirror is None:
+            return None
     axis %= rank
     primal = x.primal
     ans = primal.reshape((*primal.shape[:axis], 1, *primal.shape[axis:]))  # as NumPy
-    tangent = x.tangent[(slice(None),) * (axis + 1) + (None,)]
-    return _mirrored_as(ans, tangent, mirror, x.level)
+    # The Dual of the view, with the same view of the mirrored tangent (_mirrored_as,
+    # written out).
+    dual = object.__new__(_ArrayDual)
+    dual.primal = ans
+    dual.tangent = x.tangent[_NEW_AXIS_AFTER[axis]]
+    dual.level = x.level
+    dual._owns = True
+    dual._mirror = mirror
+    dual._base = dual._views = dual._remake = dual._index = None
+    return dual
+
+
+_NEW_AXIS_AFTER = [(slice(None),) * (axis + 1) + (None,) for axis in range(64)]
+"""Per axis of a primal, the index of its tangent that inserts a new axis there."""
 
 
 def _product(function, args, kwargs):
     """``np.dot(x, y)``: like a ufunc, a function of two arrays or numbers whose result is
     a new array, so :func:`call_ufunc` takes it."""
-    if kwargs or len(args) != 2 or registry.lookup(function) is not _BUILTIN_DOT:
+    if kwargs or len(args) != 2:
         return None
     return call_ufunc(function, args)
 
 
-_FAST_FUNCTIONS = {np.sum: _reduction, np.mean: _reduction, np.expand_dims: _expand_dims,
-                   np.dot: _product}
+_QUICK_PATHS = {np.sum: (_reduction, _BUILTIN_SUM), np.mean: (_reduction, _BUILTIN_MEAN),
+                np.expand_dims: (_expand_dims, _BUILTIN_EXPAND_DIMS),
+                np.dot: (_product, _BUILTIN_DOT)}
+"""Per function, its quick path and the rule that path reproduces."""
+_FAST_FUNCTIONS: dict = {}
+"""The quick paths in use: those whose function still has the rule they reproduce."""
+
+
+def _bind_quick_paths() -> None:
+    global _FAST_FUNCTIONS
+    _FAST_FUNCTIONS = {function: quick for function, (quick, rule) in _QUICK_PATHS.items()
+                       if registry.lookup(function) is rule}
+
+
+_bind_quick_paths()
+registry.on_change(_bind_quick_paths)
 
 
 # --------------------------------------------------------------------------- applying a rule

@@ -389,3 +389,48 @@ def test_dot_as_a_method_follows_a_replaced_rule():
         registry.unregister(doubled)
         registry.register(original)
     assert np.dot(_dual(x, np.ones((1, 2))), y).tangent.tolist() == [2.0]
+
+
+_QUICK_CALLS = {
+    "np.sum": (np.sum, lambda x: np.sum(x)),
+    "x.sum()": (np.sum, lambda x: x.sum()),
+    "np.mean": (np.mean, lambda x: np.mean(x, axis=0)),
+    "x.mean()": (np.mean, lambda x: x.mean(axis=0)),
+    "np.expand_dims": (np.expand_dims, lambda x: np.expand_dims(x, 1)),
+    "np.dot": (np.dot, lambda x: np.dot(x, np.ones(3))),
+}
+
+
+@pytest.mark.parametrize("call", list(_QUICK_CALLS))
+def test_each_quick_path_gives_way_to_a_replaced_rule_and_comes_back(call):
+    """A replaced rule is called (its tangent doubles the built-in one's; a view's tangent
+    is the view of its input's tangent memory whatever the rule says), and once the
+    built-in rule is back, the quick path is taken again."""
+    function, quick = _QUICK_CALLS[call]
+
+    def tangent():
+        return np.ravel(quick(_dual(np.arange(3.0), np.ones((1, 3)))).tangent)
+
+    before = tangent()
+    original = registry.require(function)
+    calls = []
+
+    def doubled_rule(rule):
+        def doubled(t, ans, *args, **keywords):
+            calls.append(rule)
+            return 2.0 * rule(t, ans, *args, **keywords)
+        return doubled
+
+    doubled = registry.register(dataclasses.replace(original, tangents=tuple(
+        None if rule is None else doubled_rule(rule) for rule in original.tangents)))
+    try:
+        replaced = tangent()
+        assert calls
+        np.testing.assert_array_equal(replaced, before if function is np.expand_dims
+                                      else 2.0 * before)
+    finally:
+        registry.unregister(doubled)
+        registry.register(original)
+    calls.clear()
+    np.testing.assert_array_equal(tangent(), before)
+    assert not calls
