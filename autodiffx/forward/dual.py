@@ -791,7 +791,8 @@ def _reduction(function, args, kwargs):
     return dual
 
 
-_REDUCED = (np.dtype(np.float64), np.dtype(np.complex128))
+_FLOAT64 = np.dtype(np.float64)
+_REDUCED = (_FLOAT64, np.dtype(np.complex128))
 _AFTER_DIRECTIONS = [tuple(range(1, rank + 1)) for rank in range(65)]
 """Per rank, the axes of a tangent other than its direction axis (NumPy has 64 at most)."""
 
@@ -887,9 +888,9 @@ def call_ufunc(ufunc, args: tuple):
     kind = type(x)
     if kind is _ArrayDual or kind is Dual:
         tx, level, x = x.tangent, x.level, x.primal
-        if type(tx) is not _ndarray or type(x) not in _PLAIN:
+        if type(tx) is not _ndarray or (type(x) is not _ndarray and type(x) not in _PLAIN):
             return apply(rule, ufunc, args, {})
-    elif kind in _PLAIN:
+    elif kind is _ndarray or kind in _PLAIN:
         tx = level = None
     else:
         return apply(rule, ufunc, args, {})
@@ -898,13 +899,13 @@ def call_ufunc(ufunc, args: tuple):
         kind = type(y)
         if kind is _ArrayDual or kind is Dual:
             ty, other, y = y.tangent, y.level, y.primal
-            if type(ty) is not _ndarray or type(y) not in _PLAIN:
+            if type(ty) is not _ndarray or (type(y) is not _ndarray and type(y) not in _PLAIN):
                 return apply(rule, ufunc, args, {})
             if level is None:
                 level = other
             elif other != level:  # Duals of two levels
                 return apply(rule, ufunc, args, {})
-        elif kind in _PLAIN:
+        elif kind is _ndarray or kind in _PLAIN:
             ty = None
         else:
             return apply(rule, ufunc, args, {})
@@ -1276,9 +1277,12 @@ def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:
         primal = np.array(primal, order="K")
         dual.primal = primal
         dual._owns = copied = True
-    dtype = tangent.dtype if tangent.dtype.kind in "fc" else np.dtype(float)
-    if primal.dtype.kind == "c":  # a complex value's tangent is complex
-        dtype = np.result_type(dtype, np.complex64)
+    dtype = tangent.dtype
+    if dtype is not _FLOAT64 or primal.dtype is not _FLOAT64:  # (else float64 stays)
+        if dtype.kind not in "fc":
+            dtype = np.dtype(float)
+        if primal.dtype.kind == "c":  # a complex value's tangent is complex
+            dtype = np.result_type(dtype, np.complex64)
     if primal.base is None and primal.flags.c_contiguous and tangent.shape == (
             len(tangent), *primal.shape):
         mirror, view = Mirror.holding(primal, tangent, dtype)
