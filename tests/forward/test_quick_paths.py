@@ -434,3 +434,97 @@ def test_each_quick_path_gives_way_to_a_replaced_rule_and_comes_back(call):
     calls.clear()
     np.testing.assert_array_equal(tangent(), before)
     assert not calls
+
+
+# --------------------------------------------------------------------------- ufuncs
+
+_UFUNCS = [np.add, np.subtract, np.multiply, np.divide, np.maximum, np.tanh, np.negative,
+           np.exp]
+try:  # a unary ufunc whose rule holds for real values only (the scipy extra)
+    from scipy.special import digamma
+except ImportError:  # pragma: no cover - without the extra
+    pass
+else:
+    _UFUNCS.append(digamma)
+_KINDS = ["dual", "dual", "complex dual", "outer", "nested", "nested tangent", "array",
+          "float", "int", "float64", "float32", "complex", "zero-d"]
+"""The operands a ufunc may meet: a Dual of the innermost level (the quick path's), a Dual
+of an outer level and ones holding a Dual as value or as tangent (two levels: the general
+path), and plain values of every type the quick path takes or sends on."""
+_PLAIN_KINDS = ("array", "float", "int", "float64", "float32", "complex")
+
+
+def _operand(kind, shape, k, levels, rng):
+    inner, outer = levels
+    values = rng.uniform(0.5, 2.0, shape)
+    if kind == "dual":
+        return Dual(values, rng.standard_normal((k, *shape)), inner)
+    if kind == "complex dual":
+        return Dual(values - 0.5j, rng.standard_normal((k, *shape)) + 1j, inner)
+    if kind == "outer":
+        return Dual(values, rng.standard_normal((2, *shape)), outer)
+    if kind == "nested":
+        primal = Dual(values, rng.standard_normal((2, *shape)), outer)
+        tangent = Dual(rng.standard_normal((k, *shape)), rng.standard_normal((2, k, *shape)),
+                       outer)
+        return Dual(primal, tangent, inner)
+    if kind == "nested tangent":  # a plain value whose tangent an outer level differentiates
+        tangent = Dual(rng.standard_normal((k, *shape)), rng.standard_normal((2, k, *shape)),
+                       outer)
+        return Dual(values, tangent, inner)
+    if kind == "float":
+        return 1.5
+    if kind == "int":
+        return 2
+    if kind == "float64":
+        return np.float64(0.75)
+    if kind == "float32":
+        return values.astype(np.float32)
+    if kind == "complex":
+        return values + 0.5j * values
+    if kind == "zero-d":
+        return Dual(np.array(1.25), rng.standard_normal((k,)), inner)
+    return values
+
+
+def _same_value(a, b):
+    """Equal to the last bit, Duals level for level."""
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, Dual):
+        assert a.level == b.level
+        _same_value(a.primal, b.primal)
+        _same_value(a.tangent, b.tangent)
+        return
+    assert np.shape(a) == np.shape(b) and np.result_type(a) == np.result_type(b)
+    np.testing.assert_array_equal(a, b, strict=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ufunc=st.sampled_from(_UFUNCS), kinds=st.tuples(*[st.sampled_from(_KINDS)] * 2),
+       shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       k=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_a_ufunc_call_agrees_with_the_general_path_to_the_last_bit(ufunc, kinds, shapes, k,
+                                                                   seed):
+    """NumPy's ufunc call on Duals (call_ufunc, which takes Duals of one level holding
+    plain values, and sends the rest to apply) against apply, for one level and two, one
+    direction and several, and every kind of plain operand."""
+    arity = ufunc.nin
+    if all(kind in _PLAIN_KINDS for kind in kinds[:arity]):  # (NumPy's own business)
+        kinds = ("dual", *kinds[1:])
+    levels = (new_level(), new_level())
+    levels = levels[::-1]  # the inner level is the newer one
+
+    def operands():
+        rng = np.random.default_rng(seed)
+        return tuple(_operand(kind, shape, k, levels, rng)
+                     for kind, shape in zip(kinds[:arity], shapes.input_shapes, strict=False))
+
+    with np.errstate(all="ignore"):
+        try:
+            general = apply(registry.require(ufunc), ufunc, operands(), {})
+        except autodiffx.AutodiffError as refusal:  # complex values for np.maximum
+            with pytest.raises(type(refusal)):
+                ufunc(*operands())
+            return
+        quick = ufunc(*operands())
+    _same_value(quick, general)
