@@ -34,6 +34,7 @@ import inspect
 import itertools
 import math
 import sys
+import threading
 import weakref
 from typing import Any
 
@@ -857,8 +858,15 @@ _FAST_FUNCTIONS: dict = {}
 
 def _bind_quick_paths() -> None:
     global _FAST_FUNCTIONS
-    _FAST_FUNCTIONS = {function: quick for function, (quick, rule) in _QUICK_PATHS.items()
-                       if registry.lookup(function) is rule}
+    with _rebinding:
+        _FAST_FUNCTIONS = {function: quick for function, (quick, rule) in _QUICK_PATHS.items()
+                           if registry.lookup(function) is rule}
+
+
+_rebinding = threading.Lock()
+"""Held while a table made from the registry (quick paths, ufunc plans) is made or
+forgotten, so that a table made from a rule being replaced in another thread cannot
+outlive the replacement."""
 
 
 _bind_quick_paths()
@@ -880,7 +888,7 @@ def call_ufunc(ufunc, args: tuple):
     """
     plan = _plans.get(ufunc)
     if plan is None:
-        plan = _plans[ufunc] = _plan(ufunc)
+        plan = _plan(ufunc)
     arity, elementwise, to_x, to_y, real_only, rule = plan
     if len(args) != arity:
         return apply(rule or registry.require(ufunc), ufunc, args, {})
@@ -956,17 +964,27 @@ registered or removed, so that a rule replaced with ``override=True`` is followe
 
 
 def _plan(ufunc) -> tuple:
-    rule = registry.lookup(ufunc)
-    if rule is None or (
-            rule.sequence or rule.outputs is not None or rule.optional or not rule.differentiable
-            or len(rule.tangents) not in (1, 2)
-            or any(getattr(primitive, "nout", 1) != 1 for primitive in rule.primitives)):
-        return -1, False, None, None, False, rule
-    to_x, to_y = (*rule.tangents, None)[:2]
-    return len(rule.tangents), rule.elementwise, to_x, to_y, rule.real_only, rule
+    """The plan of ``ufunc`` from its rule registered now, kept in ``_plans``."""
+    with _rebinding:
+        rule = registry.lookup(ufunc)
+        if rule is None or (
+                rule.sequence or rule.outputs is not None or rule.optional
+                or not rule.differentiable or len(rule.tangents) not in (1, 2)
+                or any(getattr(primitive, "nout", 1) != 1 for primitive in rule.primitives)):
+            plan = -1, False, None, None, False, rule
+        else:
+            to_x, to_y = (*rule.tangents, None)[:2]
+            plan = len(rule.tangents), rule.elementwise, to_x, to_y, rule.real_only, rule
+        _plans[ufunc] = plan
+        return plan
 
 
-registry.on_change(_plans.clear)
+def _forget_plans() -> None:
+    with _rebinding:
+        _plans.clear()
+
+
+registry.on_change(_forget_plans)
 
 
 _PLAIN = frozenset({np.ndarray, float, int, np.float64})
