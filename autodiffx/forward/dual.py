@@ -734,7 +734,7 @@ the view's tangent (:func:`apply`)."""
 # one level holding plain arrays. For those calls, each function below does what apply
 # would, without its general machinery; it returns None for any other call, which then
 # takes apply. Each is used only while the function's registered rule is still the one it
-# reproduces (a user may replace a rule): see _quick_paths.
+# reproduces (a user may replace a rule): see _FAST_FUNCTIONS.
 
 
 def _reduction(function, args, kwargs):
