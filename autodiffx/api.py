@@ -597,14 +597,27 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
             f"jvp got {len(primals)} primals but {len(tangents)} tangents",
             hint="give one tangent per primal, of the same shape",
         )
-    args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
-    seeds = [driver.seed(primal, arguments.as_differentiable(tangent, i), i)
-             for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True))]
-    value, out = driver.push(f, args, {}, range(len(args)), seeds)
-    tangent_out = out[0]
+    plain = driver.plain_duals(primals, tangents)
+    if plain is not None:  # float64 arrays and Python floats: nothing to check or convert
+        value, out = driver.run(f, plain[0], {}, plain[1], 1)
+    else:
+        args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
+        seeds = [driver.seed(primal, arguments.as_differentiable(tangent, i), i)
+                 for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True))]
+        value, out = driver.push(f, args, {}, range(len(args)), seeds)
+    return _jvp_result(value, out[0])
+
+
+def _jvp_result(value, tangent):
+    """``jvp``'s result: a scalar value and its tangent as Python numbers (the tangent stays
+    a Dual when it carries the derivative of an outer evaluation)."""
+    if type(value) is np.float64 and type(tangent) is np.float64:  # the common scalar
+        return float(value), float(tangent)
     if np.ndim(value) == 0:
-        return _scalar_value(value), _scalar_value(np.asarray(tangent_out)[()])
-    return value, tangent_out
+        if not isinstance(tangent, Dual):
+            tangent = np.asarray(tangent)[()]
+        return _scalar_value(value), _scalar_value(tangent)
+    return value, tangent
 
 
 def vjp(f: Callable, *primals) -> tuple[Any, Callable]:

@@ -72,6 +72,33 @@ def push(
         if seed.dtype.kind == "c" and value_dtype(args[index]).kind != "c":
             raise mismatch_error(f"the tangent of argument {index}")
         args[index] = new_dual(args[index], seed, level)
+    return run(f, args, kwargs, level, len(seeds[0]))
+
+
+def plain_duals(primals: Sequence, tangents: Sequence) -> tuple[list[Dual], int] | None:
+    """The arguments of :func:`run` for one direction, made quickly in the common case, and
+    the new level they belong to: every primal a float64 array with its tangent a float64
+    array of its shape, or a Python float with a Python float tangent. None for anything
+    else, which :func:`seed` and :func:`push` check and convert as usual."""
+    level = new_level()
+    duals = []
+    for primal, tangent in zip(primals, tangents, strict=True):
+        kind = type(primal)
+        if kind is np.ndarray:
+            if type(tangent) is not np.ndarray or primal.dtype is not _FLOAT64 or (
+                    tangent.dtype is not _FLOAT64 or tangent.shape != primal.shape):
+                return None
+            duals.append(new_dual(primal, tangent[np.newaxis], level))
+        elif kind is float and type(tangent) is float:
+            duals.append(new_dual(primal, np.array((tangent,)), level))
+        else:
+            return None
+    return duals, level
+
+
+def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int):
+    """Evaluate ``f`` on arguments among which are Duals of ``level`` with ``k`` directions:
+    the primal output and its tangent, as :func:`push` returns them."""
     try:
         out = f(*args, **kwargs)
     except AutodiffError as error:
@@ -89,7 +116,6 @@ def push(
             hint="the function fails on these inputs even without autodiffx; check the "
             "shapes of the arrays on that line",
         ) from error
-    k = len(seeds[0])
     return split(out, level, k)
 
 

@@ -34,6 +34,7 @@ import inspect
 import itertools
 import math
 import sys
+import threading
 import weakref
 from typing import Any
 
@@ -126,7 +127,7 @@ class Dual(Traced):
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__" and not kwargs:
-            return call_ufunc(registry.lookup(ufunc) or registry.require(ufunc), ufunc, inputs)
+            return call_ufunc(ufunc, inputs)
         if method == "at" and ufunc in (np.add, np.subtract) and len(inputs) == 3 and (
                 not kwargs):
             _add_at(ufunc, *inputs)
@@ -281,13 +282,19 @@ class Dual(Traced):
 
     def sum(self, axis=None, keepdims=False, **options):
         keywords = {"axis": axis, "keepdims": keepdims, **_given(options)}
-        result = _reduction(np.sum, (self,), keywords)
-        return apply(_SUM, np.sum, (self,), keywords) if result is None else result
+        if np.sum in _FAST_FUNCTIONS:  # (the quick path, while its rule is in place)
+            result = _reduction(np.sum, (self,), keywords)
+            if result is not None:
+                return result
+        return apply(_SUM, np.sum, (self,), keywords)
 
     def mean(self, axis=None, keepdims=False, **options):
         keywords = {"axis": axis, "keepdims": keepdims, **_given(options)}
-        result = _reduction(np.mean, (self,), keywords)
-        return apply(_MEAN, np.mean, (self,), keywords) if result is None else result
+        if np.mean in _FAST_FUNCTIONS:  # (the quick path, while its rule is in place)
+            result = _reduction(np.mean, (self,), keywords)
+            if result is not None:
+                return result
+        return apply(_MEAN, np.mean, (self,), keywords)
 
     def prod(self, axis=None, keepdims=False, **options):
         return apply(_PROD, np.prod, (self,),
@@ -302,8 +309,8 @@ class Dual(Traced):
                      {"axis": axis, "keepdims": keepdims, **_given(options)})
 
     def dot(self, other):
-        if registry.lookup(np.dot) is _BUILTIN_DOT:
-            return call_ufunc(_BUILTIN_DOT, np.dot, (self, other))
+        if np.dot in _FAST_FUNCTIONS:
+            return call_ufunc(np.dot, (self, other))
         return apply(_DOT, np.dot, (self, other), {})
 
     def reshape(self, *shape, **options):
@@ -403,28 +410,28 @@ class Dual(Traced):
         _assign(self, index, value)
 
     def __iadd__(self, other):
-        return _inplace(self, np.add, _ADD, other)
+        return _inplace(self, np.add, other)
 
     def __isub__(self, other):
-        return _inplace(self, np.subtract, _SUBTRACT, other)
+        return _inplace(self, np.subtract, other)
 
     def __imul__(self, other):
-        return _inplace(self, np.multiply, _MULTIPLY, other)
+        return _inplace(self, np.multiply, other)
 
     def __itruediv__(self, other):
-        return _inplace(self, np.divide, _DIVIDE, other)
+        return _inplace(self, np.divide, other)
 
     def __ipow__(self, other):
-        return _inplace(self, np.power, _POWER, other)
+        return _inplace(self, np.power, other)
 
     def __imatmul__(self, other):
-        return _inplace(self, np.matmul, _MATMUL, other)
+        return _inplace(self, np.matmul, other)
 
     def __imod__(self, other):
-        return _inplace(self, np.remainder, registry.require(np.remainder), other)
+        return _inplace(self, np.remainder, other)
 
     def __ifloordiv__(self, other):
-        return _inplace(self, np.floor_divide, registry.require(np.floor_divide), other)
+        return _inplace(self, np.floor_divide, other)
 
     def astype(self, dtype):
         if not np.issubdtype(np.dtype(dtype), np.inexact):
@@ -467,61 +474,61 @@ class Dual(Traced):
     # ------------------------------------------------------------------ arithmetic
 
     def __add__(self, other):
-        return call_ufunc(_ADD, np.add, (self, other))
+        return call_ufunc(np.add, (self, other))
 
     def __radd__(self, other):
-        return call_ufunc(_ADD, np.add, (other, self))
+        return call_ufunc(np.add, (other, self))
 
     def __sub__(self, other):
-        return call_ufunc(_SUBTRACT, np.subtract, (self, other))
+        return call_ufunc(np.subtract, (self, other))
 
     def __rsub__(self, other):
-        return call_ufunc(_SUBTRACT, np.subtract, (other, self))
+        return call_ufunc(np.subtract, (other, self))
 
     def __mul__(self, other):
-        return call_ufunc(_MULTIPLY, np.multiply, (self, other))
+        return call_ufunc(np.multiply, (self, other))
 
     def __rmul__(self, other):
-        return call_ufunc(_MULTIPLY, np.multiply, (other, self))
+        return call_ufunc(np.multiply, (other, self))
 
     def __truediv__(self, other):
-        return call_ufunc(_DIVIDE, np.divide, (self, other))
+        return call_ufunc(np.divide, (self, other))
 
     def __rtruediv__(self, other):
-        return call_ufunc(_DIVIDE, np.divide, (other, self))
+        return call_ufunc(np.divide, (other, self))
 
     def __pow__(self, other):
-        return call_ufunc(_POWER, np.power, (self, other))
+        return call_ufunc(np.power, (self, other))
 
     def __rpow__(self, other):
-        return call_ufunc(_POWER, np.power, (other, self))
+        return call_ufunc(np.power, (other, self))
 
     def __matmul__(self, other):
-        return call_ufunc(_MATMUL, np.matmul, (self, other))
+        return call_ufunc(np.matmul, (self, other))
 
     def __rmatmul__(self, other):
-        return call_ufunc(_MATMUL, np.matmul, (other, self))
+        return call_ufunc(np.matmul, (other, self))
 
     def __mod__(self, other):
-        return call_ufunc(registry.require(np.remainder), np.remainder, (self, other))
+        return call_ufunc(np.remainder, (self, other))
 
     def __rmod__(self, other):
-        return call_ufunc(registry.require(np.remainder), np.remainder, (other, self))
+        return call_ufunc(np.remainder, (other, self))
 
     def __floordiv__(self, other):
-        return call_ufunc(registry.require(np.floor_divide), np.floor_divide, (self, other))
+        return call_ufunc(np.floor_divide, (self, other))
 
     def __rfloordiv__(self, other):
-        return call_ufunc(registry.require(np.floor_divide), np.floor_divide, (other, self))
+        return call_ufunc(np.floor_divide, (other, self))
 
     def __neg__(self):
-        return call_ufunc(_NEGATIVE, np.negative, (self,))
+        return call_ufunc(np.negative, (self,))
 
     def __pos__(self):
         return self.copy()  # +x is a new array in NumPy, not x itself
 
     def __abs__(self):
-        return call_ufunc(_ABSOLUTE, np.absolute, (self,))
+        return call_ufunc(np.absolute, (self,))
 
 
 class _ArrayDual(Dual):
@@ -690,16 +697,15 @@ class _Unregistered:
 
 
 _OPERATOR_RULES = {
-    "_ADD": np.add, "_SUBTRACT": np.subtract, "_MULTIPLY": np.multiply,
-    "_DIVIDE": np.divide, "_POWER": np.power, "_MATMUL": np.matmul,
-    "_NEGATIVE": np.negative, "_ABSOLUTE": np.absolute, "_TRANSPOSE": np.transpose,
-    "_SUM": np.sum, "_MEAN": np.mean, "_PROD": np.prod, "_MAX": np.max, "_MIN": np.min,
+    "_TRANSPOSE": np.transpose, "_SUM": np.sum, "_MEAN": np.mean, "_PROD": np.prod,
+    "_MAX": np.max, "_MIN": np.min,
     "_DOT": np.dot, "_RESHAPE": np.reshape, "_RAVEL": np.ravel, "_SQUEEZE": np.squeeze,
     "_CLIP": np.clip, "_EXPAND_DIMS": np.expand_dims,
 }
-"""The rules the operators and methods of a Dual use (``x + y`` is ``np.add``'s), bound to
-module names for speed, and bound again whenever a rule is registered or removed, so that
-``x * y`` follows a rule replaced with ``override=True`` as ``np.multiply(x, y)`` does."""
+"""The rules the methods of a Dual use (``x.sum()`` is ``np.sum``'s), bound to module names
+for speed, and bound again whenever a rule is registered or removed, so that ``x.sum()``
+follows a rule replaced with ``override=True`` as ``np.sum(x)`` does. (The operators,
+``x * y``, take their rules from :func:`call_ufunc`'s plans, which are made again too.)"""
 
 
 def _bind_operator_rules() -> None:
@@ -708,7 +714,6 @@ def _bind_operator_rules() -> None:
         globals()[name] = rule if rule is not None else _Unregistered(primitive)
 
 
-_ADD = _SUBTRACT = _MULTIPLY = _DIVIDE = _POWER = _MATMUL = _NEGATIVE = _ABSOLUTE = None
 _TRANSPOSE = _SUM = _MEAN = _PROD = _MAX = _MIN = _DOT = _RESHAPE = _RAVEL = None
 _SQUEEZE = _CLIP = _EXPAND_DIMS = None
 _bind_operator_rules()
@@ -728,8 +733,8 @@ the view's tangent (:func:`apply`)."""
 # A loss calls a few functions over and over (np.sum, np.mean, np.expand_dims) on Duals of
 # one level holding plain arrays. For those calls, each function below does what apply
 # would, without its general machinery; it returns None for any other call, which then
-# takes apply. Each yields only while the function's registered rule is still the one it
-# reproduces (a user may replace a rule).
+# takes apply. Each is used only while the function's registered rule is still the one it
+# reproduces (a user may replace a rule): see _FAST_FUNCTIONS.
 
 
 def _reduction(function, args, kwargs):
@@ -755,7 +760,7 @@ def _reduction(function, args, kwargs):
             return None
     rank = primal.ndim
     if axis is None:
-        shifted = tuple(range(1, rank + 1))
+        shifted = _AFTER_DIRECTIONS[rank]
         count = primal.size
     elif type(axis) is int and -rank <= axis < rank:
         axis %= rank
@@ -771,20 +776,26 @@ def _reduction(function, args, kwargs):
             count *= primal.shape[a]
     else:
         return None
-    if registry.lookup(function) is not (
-            _BUILTIN_MEAN if function is np.mean else _BUILTIN_SUM):
-        return None
     ans = np.add.reduce(primal, axis=axis, keepdims=keepdims)
     tangent = np.add.reduce(t, axis=shifted, keepdims=keepdims)
     if function is np.mean:
         ans = ans / count
         tangent = tangent / count
-    dual = new_dual(ans, tangent, x.level)
-    dual._owns = type(ans) is np.ndarray
+    # The Dual of the result, a new array or a NumPy scalar (new_dual, written out).
+    array = type(ans) is _ndarray
+    dual = object.__new__(_ArrayDual if array and ans.ndim else Dual)
+    dual.primal = ans
+    dual.tangent = tangent
+    dual.level = x.level
+    dual._owns = array
+    dual._mirror = dual._base = dual._views = dual._remake = dual._index = None
     return dual
 
 
-_REDUCED = (np.dtype(np.float64), np.dtype(np.complex128))
+_FLOAT64 = np.dtype(np.float64)
+_REDUCED = (_FLOAT64, np.dtype(np.complex128))
+_AFTER_DIRECTIONS = [tuple(range(1, rank + 1)) for rank in range(65)]
+"""Per rank, the axes of a tangent other than its direction axis (NumPy has 64 at most)."""
 
 
 def _expand_dims(function, args, kwargs):
@@ -800,37 +811,72 @@ def _expand_dims(function, args, kwargs):
         return None
     if type(x) is not _ArrayDual or type(axis) is not int:
         return None
-    if type(x.primal) is not np.ndarray or type(x.tangent) is not np.ndarray:
+    if type(x.primal) is not _ndarray or type(x.tangent) is not _ndarray:
         return None
     rank = x.primal.ndim + 1
-    if not -rank <= axis < rank or registry.lookup(function) is not _BUILTIN_EXPAND_DIMS:
+    if not -rank <= axis < rank:
         return None
-    mirror = _ensure_mirror(x)[0]  # (which may copy x's primal: read it after)
+    mirror = x._mirror
     if mirror is None:
-        return None
+        mirror = _ensure_mirror(x)[0]  # (which may copy x's primal: read it after)
+        if mirror is None:
+            return None
     axis %= rank
     primal = x.primal
     ans = primal.reshape((*primal.shape[:axis], 1, *primal.shape[axis:]))  # as NumPy
-    tangent = x.tangent[(slice(None),) * (axis + 1) + (None,)]
-    return _mirrored_as(ans, tangent, mirror, x.level)
+    # The Dual of the view, with the same view of the mirrored tangent (_mirrored_as,
+    # written out).
+    dual = object.__new__(_ArrayDual)
+    dual.primal = ans
+    dual.tangent = x.tangent[_NEW_AXIS_AFTER[axis]]
+    dual.level = x.level
+    dual._owns = True
+    dual._mirror = mirror
+    dual._base = dual._views = dual._remake = dual._index = None
+    return dual
+
+
+_NEW_AXIS_AFTER = [(slice(None),) * (axis + 1) + (None,) for axis in range(64)]
+"""Per axis of a primal, the index of its tangent that inserts a new axis there."""
 
 
 def _product(function, args, kwargs):
     """``np.dot(x, y)``: like a ufunc, a function of two arrays or numbers whose result is
     a new array, so :func:`call_ufunc` takes it."""
-    if kwargs or len(args) != 2 or registry.lookup(function) is not _BUILTIN_DOT:
+    if kwargs or len(args) != 2:
         return None
-    return call_ufunc(_BUILTIN_DOT, function, args)
+    return call_ufunc(function, args)
 
 
-_FAST_FUNCTIONS = {np.sum: _reduction, np.mean: _reduction, np.expand_dims: _expand_dims,
-                   np.dot: _product}
+_QUICK_PATHS = {np.sum: (_reduction, _BUILTIN_SUM), np.mean: (_reduction, _BUILTIN_MEAN),
+                np.expand_dims: (_expand_dims, _BUILTIN_EXPAND_DIMS),
+                np.dot: (_product, _BUILTIN_DOT)}
+"""Per function, its quick path and the rule that path reproduces."""
+_FAST_FUNCTIONS: dict = {}
+"""The quick paths in use: those whose function still has the rule they reproduce."""
+
+
+def _bind_quick_paths() -> None:
+    global _FAST_FUNCTIONS
+    with _rebinding:
+        _FAST_FUNCTIONS = {function: quick for function, (quick, rule) in _QUICK_PATHS.items()
+                           if registry.lookup(function) is rule}
+
+
+_rebinding = threading.Lock()
+"""Held while a table made from the registry (quick paths, ufunc plans) is made or
+forgotten, so that a table made from a rule being replaced in another thread cannot
+outlive the replacement."""
+
+
+_bind_quick_paths()
+registry.on_change(_bind_quick_paths)
 
 
 # --------------------------------------------------------------------------- applying a rule
 
 
-def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
+def call_ufunc(ufunc, args: tuple):
     """``ufunc(*args)`` without keywords: :func:`apply`'s common case, taken quickly.
 
     Nearly every operation of a typical loss (``+``, ``*``, ``@``, ``np.tanh``) is a ufunc
@@ -840,19 +886,19 @@ def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
     result is a new array, never a view of an input. Any other call goes to :func:`apply`.
     This runs for nearly every operation, so it is written out inline, for speed.
     """
-    plan = _plans.get(rule, _UNPLANNED)
-    if plan is _UNPLANNED:
-        plan = _plans[rule] = _plan(rule)
-    if plan is None or len(args) != plan[0]:
-        return apply(rule, ufunc, args, {})
-    arity, elementwise, to_x, to_y, real_only = plan
+    plan = _plans.get(ufunc)
+    if plan is None:
+        plan = _plan(ufunc)
+    arity, elementwise, to_x, to_y, real_only, rule = plan
+    if len(args) != arity:
+        return apply(rule or registry.require(ufunc), ufunc, args, {})
     x = args[0]
     kind = type(x)
     if kind is _ArrayDual or kind is Dual:
         tx, level, x = x.tangent, x.level, x.primal
-        if type(tx) is not np.ndarray or type(x) not in _PLAIN:
+        if type(tx) is not _ndarray or (type(x) is not _ndarray and type(x) not in _PLAIN):
             return apply(rule, ufunc, args, {})
-    elif kind in _PLAIN:
+    elif kind is _ndarray or kind in _PLAIN:
         tx = level = None
     else:
         return apply(rule, ufunc, args, {})
@@ -861,17 +907,18 @@ def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
         kind = type(y)
         if kind is _ArrayDual or kind is Dual:
             ty, other, y = y.tangent, y.level, y.primal
-            if type(ty) is not np.ndarray or type(y) not in _PLAIN:
+            if type(ty) is not _ndarray or (type(y) is not _ndarray and type(y) not in _PLAIN):
                 return apply(rule, ufunc, args, {})
             if level is None:
                 level = other
             elif other != level:  # Duals of two levels
                 return apply(rule, ufunc, args, {})
-        elif kind in _PLAIN:
+        elif kind is _ndarray or kind in _PLAIN:
             ty = None
         else:
             return apply(rule, ufunc, args, {})
-        if real_only and (_is_complex(x) or _is_complex(y)):
+        if real_only and ((type(x) is _ndarray and x.dtype.kind == "c") or (
+                type(y) is _ndarray and y.dtype.kind == "c")):  # (_PLAIN's others are real)
             raise real_only_error(ufunc)
         ans = ufunc(x, y)
         rank = ans.ndim if elementwise else -1  # the rank tangents are padded to
@@ -884,7 +931,7 @@ def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
     else:
         if tx is None:
             return apply(rule, ufunc, args, {})
-        if real_only and _is_complex(x):
+        if real_only and type(x) is _ndarray and x.dtype.kind == "c":
             raise real_only_error(ufunc)
         ans = ufunc(x)
         # (a unary ufunc keeps the shape)
@@ -892,7 +939,7 @@ def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
     # The Dual of the result, a new array (new_dual, written out).
     if tangent is None:
         return ans
-    if tangent.dtype.kind == "c" and ans.dtype.kind != "c":
+    if tangent.dtype is not ans.dtype and tangent.dtype.kind == "c" and ans.dtype.kind != "c":
         raise mismatch_error(f"the tangent {registry.describe(ufunc)} computed")
     if tangent.base is not None:
         tangent = _unshared(tangent, args)
@@ -902,26 +949,42 @@ def call_ufunc(rule: registry.Rule, ufunc, args: tuple):
     dual.primal = ans
     dual.tangent = tangent
     dual.level = level
-    dual._owns = type(ans) is np.ndarray
+    dual._owns = type(ans) is _ndarray
     dual._mirror = dual._base = dual._views = dual._remake = dual._index = None
     return dual
 
 
-_UNPLANNED = object()
-_plans: dict[registry.Rule, tuple | None] = {}
-"""Per rule, how :func:`call_ufunc` takes it: None for through :func:`apply`, else
-``(arity, elementwise, tangent of x, tangent of y, real_only)``, ``elementwise`` saying
-whether tangents are padded to the result's rank. (Rules compare by identity, so a rule
-registered later gets an entry of its own.)"""
+_ndarray = np.ndarray
+_plans: dict = {}
+"""Per ufunc (or function that :func:`call_ufunc` takes, ``np.dot``), how it is taken:
+``(arity, elementwise, tangent of x, tangent of y, real_only, rule)``, ``elementwise`` saying
+whether tangents are padded to the result's rank; an arity of -1 sends every call to
+:func:`apply`. Made on first use from the registered rule, and forgotten whenever a rule is
+registered or removed, so that a rule replaced with ``override=True`` is followed."""
 
 
-def _plan(rule: registry.Rule) -> tuple | None:
-    if (rule.sequence or rule.outputs is not None or rule.optional or not rule.differentiable
-            or len(rule.tangents) not in (1, 2)
-            or any(getattr(primitive, "nout", 1) != 1 for primitive in rule.primitives)):
-        return None
-    to_x, to_y = (*rule.tangents, None)[:2]
-    return len(rule.tangents), rule.elementwise, to_x, to_y, rule.real_only
+def _plan(ufunc) -> tuple:
+    """The plan of ``ufunc`` from its rule registered now, kept in ``_plans``."""
+    with _rebinding:
+        rule = registry.lookup(ufunc)
+        if rule is None or (
+                rule.sequence or rule.outputs is not None or rule.optional
+                or not rule.differentiable or len(rule.tangents) not in (1, 2)
+                or any(getattr(primitive, "nout", 1) != 1 for primitive in rule.primitives)):
+            plan = -1, False, None, None, False, rule
+        else:
+            to_x, to_y = (*rule.tangents, None)[:2]
+            plan = len(rule.tangents), rule.elementwise, to_x, to_y, rule.real_only, rule
+        _plans[ufunc] = plan
+        return plan
+
+
+def _forget_plans() -> None:
+    with _rebinding:
+        _plans.clear()
+
+
+registry.on_change(_forget_plans)
 
 
 _PLAIN = frozenset({np.ndarray, float, int, np.float64})
@@ -1232,9 +1295,12 @@ def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:
         primal = np.array(primal, order="K")
         dual.primal = primal
         dual._owns = copied = True
-    dtype = tangent.dtype if tangent.dtype.kind in "fc" else np.dtype(float)
-    if primal.dtype.kind == "c":  # a complex value's tangent is complex
-        dtype = np.result_type(dtype, np.complex64)
+    dtype = tangent.dtype
+    if dtype is not _FLOAT64 or primal.dtype is not _FLOAT64:  # (else float64 stays)
+        if dtype.kind not in "fc":
+            dtype = np.dtype(float)
+        if primal.dtype.kind == "c":  # a complex value's tangent is complex
+            dtype = np.result_type(dtype, np.complex64)
     if primal.base is None and primal.flags.c_contiguous and tangent.shape == (
             len(tangent), *primal.shape):
         mirror, view = Mirror.holding(primal, tangent, dtype)
@@ -1513,9 +1579,9 @@ def _lifted(array, like: Dual) -> Dual:
     return dual
 
 
-def _inplace(dual: Dual, ufunc, rule, other):
+def _inplace(dual: Dual, ufunc, other):
     """``dual op= other``: in place for an array, as NumPy; a new value for a number."""
-    result = call_ufunc(rule, ufunc, (dual, other))
+    result = call_ufunc(ufunc, (dual, other))
     if not _writable(dual):
         return result  # NumPy scalars are immutable: x += 1 rebinds x
     _assign(dual, Ellipsis, result)

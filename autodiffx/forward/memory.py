@@ -51,7 +51,8 @@ class Mirror:
         copy of ``tangent`` (shape ``(k, *primal.shape)``), and that copy: ``primal``'s
         tangent, a view of the mirror's memory. (The common case, made without zeroing
         the memory first or working out the view from addresses.)"""
-        copy = tangent.copy() if tangent.dtype == dtype else tangent.astype(dtype, order="C")
+        same = tangent.dtype is dtype or tangent.dtype == dtype
+        copy = tangent.copy() if same else tangent.astype(dtype, order="C")
         mirror = object.__new__(cls)
         mirror.owner = primal
         mirror.itemsize = primal.itemsize

@@ -10,6 +10,7 @@ view of their base's tangent memory.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -20,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 import autodiffx
 from autodiffx.forward.dual import Dual, apply, new_level
-from autodiffx.rules import registry
+from autodiffx.rules import defrule, registry
 from tests.higher.numeric import numeric_gradient
 
 
@@ -326,3 +327,204 @@ def test_the_common_operations_take_the_quick_paths(monkeypatch):
                np.expand_dims(x, 1), np.expand_dims(m, axis=-1), np.dot(m, x), x.dot(y),
                m[1], m[:, ::-1], x[None, 1:]]
     assert all(isinstance(result, Dual) for result in results)
+
+
+# --------------------------------------------------------------------------- ufunc plans
+
+_MULTIPLY_CALLS = {
+    "x * y": lambda x, y: x * y,
+    "y * x": lambda x, y: y * x,
+    "ndarray * x": lambda x, y: np.asarray(y) * x,
+    "np.multiply": lambda x, y: np.multiply(x, y),
+    "x *= y": lambda x, y: _in_place_product(x, y),
+}
+
+
+def _in_place_product(x, y):
+    x = x + 0.0  # (a copy of the caller's array, made without multiplying)
+    x *= y
+    return x
+
+
+@pytest.mark.parametrize("call", list(_MULTIPLY_CALLS))
+def test_every_way_into_a_ufunc_follows_a_replaced_and_a_removed_rule(call):
+    """Each way a ufunc reaches forward mode takes the plan made from the rule registered
+    now: the built-in one, a replacement (three times the product rule), none (refused),
+    and the built-in one again."""
+    product = _MULTIPLY_CALLS[call]
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+
+    def tangent():
+        return product(_dual(x, np.ones((1, 2))), y).tangent
+
+    np.testing.assert_array_equal(tangent(), [[3.0, -1.0]])
+    original = registry.require(np.multiply)
+    tripled = defrule(
+        np.multiply, "x y",
+        tangents=(lambda t, ans, x, y: 3.0 * t * y, lambda t, ans, x, y: 3.0 * t * x),
+        adjoints=("unbroadcast(3.0 * g * y, x)", "unbroadcast(3.0 * g * x, y)"),
+        override=True)
+    try:
+        np.testing.assert_array_equal(tangent(), [[9.0, -3.0]])
+        registry.unregister(tripled)
+        with pytest.raises(autodiffx.MissingRuleError, match="multiply"):
+            tangent()
+    finally:
+        registry.unregister(tripled)
+        registry.register(original)
+    np.testing.assert_array_equal(tangent(), [[3.0, -1.0]])
+
+
+def test_dot_as_a_method_follows_a_replaced_rule():
+    original = registry.require(np.dot)
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    assert _dual(x, np.ones((1, 2))).dot(y).tangent.tolist() == [2.0]
+    doubled = registry.register(dataclasses.replace(
+        original, tangents=tuple(lambda t, ans, x, y, rule=r: 2.0 * rule(t, ans, x, y)
+                                 for r in original.tangents)))
+    try:
+        assert _dual(x, np.ones((1, 2))).dot(y).tangent.tolist() == [4.0]
+        assert np.dot(_dual(x, np.ones((1, 2))), y).tangent.tolist() == [4.0]
+    finally:
+        registry.unregister(doubled)
+        registry.register(original)
+    assert np.dot(_dual(x, np.ones((1, 2))), y).tangent.tolist() == [2.0]
+
+
+_QUICK_CALLS = {
+    "np.sum": (np.sum, lambda x: np.sum(x)),
+    "x.sum()": (np.sum, lambda x: x.sum()),
+    "np.mean": (np.mean, lambda x: np.mean(x, axis=0)),
+    "x.mean()": (np.mean, lambda x: x.mean(axis=0)),
+    "np.expand_dims": (np.expand_dims, lambda x: np.expand_dims(x, 1)),
+    "np.dot": (np.dot, lambda x: np.dot(x, np.ones(3))),
+}
+
+
+@pytest.mark.parametrize("call", list(_QUICK_CALLS))
+def test_each_quick_path_gives_way_to_a_replaced_rule_and_comes_back(call):
+    """A replaced rule is called (its tangent doubles the built-in one's; a view's tangent
+    is the view of its input's tangent memory whatever the rule says), and once the
+    built-in rule is back, the quick path is taken again."""
+    function, quick = _QUICK_CALLS[call]
+
+    def tangent():
+        return np.ravel(quick(_dual(np.arange(3.0), np.ones((1, 3)))).tangent)
+
+    before = tangent()
+    original = registry.require(function)
+    calls = []
+
+    def doubled_rule(rule):
+        def doubled(t, ans, *args, **keywords):
+            calls.append(rule)
+            return 2.0 * rule(t, ans, *args, **keywords)
+        return doubled
+
+    doubled = registry.register(dataclasses.replace(original, tangents=tuple(
+        None if rule is None else doubled_rule(rule) for rule in original.tangents)))
+    try:
+        replaced = tangent()
+        assert calls
+        np.testing.assert_array_equal(replaced, before if function is np.expand_dims
+                                      else 2.0 * before)
+    finally:
+        registry.unregister(doubled)
+        registry.register(original)
+    calls.clear()
+    np.testing.assert_array_equal(tangent(), before)
+    assert not calls
+
+
+# --------------------------------------------------------------------------- ufuncs
+
+_UFUNCS = [np.add, np.subtract, np.multiply, np.divide, np.maximum, np.tanh, np.negative,
+           np.exp]
+try:  # a unary ufunc whose rule holds for real values only (the scipy extra)
+    from scipy.special import digamma
+except ImportError:  # pragma: no cover - without the extra
+    pass
+else:
+    _UFUNCS.append(digamma)
+_KINDS = ["dual", "dual", "complex dual", "outer", "nested", "nested tangent", "array",
+          "float", "int", "float64", "float32", "complex", "zero-d"]
+"""The operands a ufunc may meet: a Dual of the innermost level (the quick path's), a Dual
+of an outer level and ones holding a Dual as value or as tangent (two levels: the general
+path), and plain values of every type the quick path takes or sends on."""
+_PLAIN_KINDS = ("array", "float", "int", "float64", "float32", "complex")
+
+
+def _operand(kind, shape, k, levels, rng):
+    inner, outer = levels
+    values = rng.uniform(0.5, 2.0, shape)
+    if kind == "dual":
+        return Dual(values, rng.standard_normal((k, *shape)), inner)
+    if kind == "complex dual":
+        return Dual(values - 0.5j, rng.standard_normal((k, *shape)) + 1j, inner)
+    if kind == "outer":
+        return Dual(values, rng.standard_normal((2, *shape)), outer)
+    if kind == "nested":
+        primal = Dual(values, rng.standard_normal((2, *shape)), outer)
+        tangent = Dual(rng.standard_normal((k, *shape)), rng.standard_normal((2, k, *shape)),
+                       outer)
+        return Dual(primal, tangent, inner)
+    if kind == "nested tangent":  # a plain value whose tangent an outer level differentiates
+        tangent = Dual(rng.standard_normal((k, *shape)), rng.standard_normal((2, k, *shape)),
+                       outer)
+        return Dual(values, tangent, inner)
+    if kind == "float":
+        return 1.5
+    if kind == "int":
+        return 2
+    if kind == "float64":
+        return np.float64(0.75)
+    if kind == "float32":
+        return values.astype(np.float32)
+    if kind == "complex":
+        return values + 0.5j * values
+    if kind == "zero-d":
+        return Dual(np.array(1.25), rng.standard_normal((k,)), inner)
+    return values
+
+
+def _same_value(a, b):
+    """Equal to the last bit, Duals level for level."""
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, Dual):
+        assert a.level == b.level
+        _same_value(a.primal, b.primal)
+        _same_value(a.tangent, b.tangent)
+        return
+    assert np.shape(a) == np.shape(b) and np.result_type(a) == np.result_type(b)
+    np.testing.assert_array_equal(a, b, strict=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ufunc=st.sampled_from(_UFUNCS), kinds=st.tuples(*[st.sampled_from(_KINDS)] * 2),
+       shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       k=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_a_ufunc_call_agrees_with_the_general_path_to_the_last_bit(ufunc, kinds, shapes, k,
+                                                                   seed):
+    """NumPy's ufunc call on Duals (call_ufunc, which takes Duals of one level holding
+    plain values, and sends the rest to apply) against apply, for one level and two, one
+    direction and several, and every kind of plain operand."""
+    arity = ufunc.nin
+    if all(kind in _PLAIN_KINDS for kind in kinds[:arity]):  # (NumPy's own business)
+        kinds = ("dual", *kinds[1:])
+    levels = (new_level(), new_level())
+    levels = levels[::-1]  # the inner level is the newer one
+
+    def operands():
+        rng = np.random.default_rng(seed)
+        return tuple(_operand(kind, shape, k, levels, rng)
+                     for kind, shape in zip(kinds[:arity], shapes.input_shapes, strict=False))
+
+    with np.errstate(all="ignore"):
+        try:
+            general = apply(registry.require(ufunc), ufunc, operands(), {})
+        except autodiffx.AutodiffError as refusal:  # complex values for np.maximum
+            with pytest.raises(type(refusal)):
+                ufunc(*operands())
+            return
+        quick = ufunc(*operands())
+    _same_value(quick, general)
