@@ -483,13 +483,27 @@ def _matmul_rank(x, y, **_):
     return max(x, y) - (x == 1) - (y == 1)
 
 
+def _matmul_tangent_x(t, ans, x, y):
+    """The tangent of ``x @ y`` through ``x``: ``t @ y`` for plain matrices and vectors
+    (the direction axis of ``t`` acts as a batch axis), without a second call."""
+    if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim <= 2 and y.ndim <= 2:
+        return t @ y
+    return matmul_tangent(t, x, y, 0)
+
+
+def _matmul_tangent_y(t, ans, x, y):
+    """The tangent of ``x @ y`` through ``y``, as :func:`_matmul_tangent_x`."""
+    if type(x) is np.ndarray and type(y) is np.ndarray and x.ndim <= 2 and y.ndim <= 2:
+        if y.ndim == 1:
+            return t @ x.T if x.ndim == 2 else t @ x  # (k, n) @ (n, p), or (k, n) @ (n,)
+        return x @ t
+    return matmul_tangent(t, x, y, 1)
+
+
 defrule(
     np.matmul,
     "x y",
-    tangents=(
-        lambda t, ans, x, y: matmul_tangent(t, x, y, 0),
-        lambda t, ans, x, y: matmul_tangent(t, x, y, 1),
-    ),
+    tangents=(_matmul_tangent_x, _matmul_tangent_y),
     adjoints=(
         # two matrices: np.dot, not @, because np.matmul runs a slow loop, not BLAS, on a
         # transposed view with an axis of length 1 (one window, x.T of shape (1, n))
