@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 import types
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -250,7 +251,7 @@ def value_and_grad(
         if fast and not kwargs and previous is not None and previous[0] is f and (
                 previous[4] is None and previous[3].gradient is not None
                 and _plain_layouts(args) == previous[2] and previous[1] == resolved[0]
-                and previous[3].guard.holds()):
+                and previous[3].guard.holds() and _nothing_to_raise()):
             reverse = _reverse or _reverse_module()
             reverse.note_call(f, previous[1], previous[5], None, previous[6])
             gradients = previous[3].gradient(*args)
@@ -499,6 +500,7 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
     # the code is made for the arguments' shapes (for arrays and floats; ranks otherwise)
     layouts = arguments.layouts(args)
     previous = last[0] if last is not None else None
+    remember = None
     if (previous is not None and previous[0] is f and previous[1] == indices
             and previous[2] == layouts and previous[4] == kinds and previous[3].guard.holds()):
         generated = previous[3]
@@ -509,7 +511,7 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
         generated = reverse.build(f, indices, ranks, verbose=verbose, argument_kinds=kinds,
                                   argument_shapes=shapes)
         if last is not None and transforms.made_by(f) is None:  # not reverse over reverse
-            last[0] = (f, tuple(indices), layouts, generated, kinds, ranks, shapes)
+            remember = (f, tuple(indices), layouts, generated, kinds, ranks, shapes)
     value, pullback = generated.function(*args, **kwargs)
     if generated.real_names is not None:
         reverse.check_real(pullback, generated.real_names, f)
@@ -523,9 +525,28 @@ def _reverse_gradient(f, args, kwargs, indices, verbose, has_aux=False, last=Non
         # the cotangent 1 pulls back the real part u: u_x + i u_y, which is conj(f'(z))
         # for a holomorphic f (Cauchy-Riemann)
         _require_complex_inputs(args, indices)
-        return _scalar_value(value), [np.conj(g) for g in pullback(seed)], aux
-    return _scalar_value(value), _real_gradients(pullback(seed), args, indices,
-                                                 kinds is None), aux
+        gradients = [np.conj(g) for g in pullback(seed)]
+    else:
+        gradients = _real_gradients(pullback(seed), args, indices, kinds is None)
+    if remember is not None:
+        # only a call that ran and gave a value grad accepts primes the repeated-call path
+        # (which may run the gradient without the value)
+        last[0] = remember
+    return _scalar_value(value), gradients, aux
+
+
+def _nothing_to_raise() -> bool:
+    """Whether leaving a value uncomputed changes nothing: the proof that computing it
+    raises nothing (:func:`autodiffx.reverse.shapes.real_scalar`) holds for NumPy's
+    default error handling, not under ``np.errstate(over="raise")`` (or ``"call"``,
+    ``"print"``, ``"log"``) or with floating-point warnings turned into errors."""
+    for handling in np.geterr().values():
+        if handling != "ignore" and handling != "warn":
+            return False
+    for action, _, category, _, _ in warnings.filters:
+        if action == "error" and issubclass(RuntimeWarning, category):
+            return False
+    return True
 
 
 def _plain_layouts(args) -> tuple | None:

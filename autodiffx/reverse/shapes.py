@@ -115,24 +115,30 @@ def real_scalar(statements: list, params: list[str], argument_shapes, result,
                 bindings.setdefault(name, []).append(None)
     given = {name for position, name in enumerate(params)
              if position < len(argument_shapes) and argument_shapes[position] is not None}
-    return _RealProof(bindings, given, shapes).real(result.id)
+    # a name bound in a branch or a loop may be unbound when it is read
+    unconditional = {name for statement in statements if isinstance(statement, ir.Assign)
+                     for name in ir.bound(statement)}
+    return _RealProof(bindings, given, shapes, unconditional).real(result.id)
 
 
 class _RealProof:
     """The proof of :func:`real_scalar`, name by name, each proved once."""
 
-    def __init__(self, bindings: dict[str, list], given: set[str], shapes: Shapes):
+    def __init__(self, bindings: dict[str, list], given: set[str], shapes: Shapes,
+                 unconditional: set[str]):
         self.bindings = bindings
         self.given = given
         self.shapes = shapes
+        self.unconditional = unconditional
         self.proved: dict[str, bool] = {}
         self.numpy: dict[str, bool] = {}
 
     def _single(self, name: str):
         """The one statement binding ``name``, or ``None`` (an argument, a global, a name
-        rebound or written into)."""
+        rebound, written into, or bound in a branch or a loop)."""
         found = self.bindings.get(name)
-        if found is None or name in self.given or len(found) != 1:
+        if found is None or name in self.given or len(found) != 1 or (
+                name not in self.unconditional):
             return None
         return found[0]
 
@@ -154,19 +160,22 @@ class _RealProof:
 
     def from_numpy(self, node) -> bool:
         """Whether an operand is a NumPy array or scalar, never a Python number: an array
-        of rank one or more, or the result of a NumPy call or of indexing one (arithmetic
-        with one such operand gives one too)."""
+        of rank one or more, the result of a call of a NumPy function, or of indexing one
+        (arithmetic with one such operand gives one too)."""
         if not isinstance(node, ast.Name):
             return False
         name = node.id
         if name not in self.numpy:
             self.numpy[name] = bool(self.shapes.get(name))
             statement = self._single(name)
-            if not self.numpy[name] and statement is not None:
+            if not self.numpy[name] and statement is not None and statement.operands:
                 expression = statement.expr
-                self.numpy[name] = isinstance(expression, (ast.Call, ast.Subscript)) or (
-                    isinstance(expression, (ast.BinOp, ast.UnaryOp))
-                    and any(self.from_numpy(o) for o in statement.operands))
+                if isinstance(expression, ast.Call):  # np.sum(x), not operator.mul(x, y)
+                    self.numpy[name] = _from_numpy_module(statement.function)
+                elif isinstance(expression, ast.Subscript):
+                    self.numpy[name] = self.from_numpy(statement.operands[0])
+                elif isinstance(expression, (ast.BinOp, ast.UnaryOp)):
+                    self.numpy[name] = any(self.from_numpy(o) for o in statement.operands)
         return self.numpy[name]
 
     def _statement(self, statement: ir.Assign) -> bool:
@@ -179,8 +188,9 @@ class _RealProof:
             return False
         function = statement.function
         keywords = set(statement.keywords)
-        if _on_operand(statement) and not self.from_numpy(operands[0]):
-            return False  # y.T or y.sum() of a Python float raises AttributeError
+        if (_on_operand(statement) or function is operator.getitem) and not (
+                self.from_numpy(operands[0])):
+            return False  # y.T, y.sum() or y[()] of a Python float raises
         if function in _REAL_OF_FIRST:
             return (keywords <= {"axis", "keepdims"} and 1 <= len(operands) <= 2
                     and self.operand(operands[0]))
@@ -197,6 +207,15 @@ class _RealProof:
             return (self.from_numpy(operands[0]) and isinstance(exponent, ast.Constant)
                     and type(exponent.value) is int)
         return False
+
+
+def _from_numpy_module(function) -> bool:
+    """Whether ``function`` is NumPy's (a ufunc, or defined in a ``numpy`` module): its
+    result is a NumPy array or scalar, never a Python number."""
+    if isinstance(function, np.ufunc):
+        return True
+    module = getattr(function, "__module__", None) or ""
+    return module == "numpy" or module.startswith("numpy.")
 
 
 def _on_operand(statement: ir.Assign) -> bool:
