@@ -299,40 +299,41 @@ class ModuleBuilder:
         return renames
 
     def _bind_defaults(self, definition: ast.FunctionDef, source: FunctionSource) -> None:
-        """Default values that are not literals (``def f(x, i=i)``) are the values the
-        function got when it was defined, not their expressions evaluated again in the
-        generated module: each becomes a name bound to its value (``i=f_i_default``). So
-        does a literal the function's ``__defaults__`` no longer hold (assigned since)."""
+        """The generated function's defaults are the function's own ``__defaults__`` and
+        ``__kwdefaults__``, given to its parameters as Python does (the last positional
+        ones), not what the source says: they may have been assigned since. A default the
+        source spells as a literal of the same immutable value reads as that literal; any
+        other (``def f(x, i=i)``, a list, a value assigned since) becomes a name bound to
+        the value itself (``i=f_i_default``), not its expression evaluated again."""
         function = source.function
         arguments = definition.args
         positional = [*arguments.posonlyargs, *arguments.args]
-        given = dict(zip([a.arg for a in positional[len(positional) - len(arguments.defaults):]],
-                         getattr(function, "__defaults__", None) or (), strict=False))
-        given.update(getattr(function, "__kwdefaults__", None) or {})
-        pairs = [(a, d) for a, d in zip(positional[len(positional) - len(arguments.defaults):],
-                                        arguments.defaults, strict=True)]
-        pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults,
-                                          strict=True) if d is not None]
-        replaced = {}
-        for argument, default in pairs:
-            if argument.arg not in given:
-                continue
-            try:
-                literal = ast.literal_eval(default)
-            except ValueError:
-                pass
-            else:
-                value = given[argument.arg]
-                if type(value) is type(literal) and (value == literal) is True:
-                    continue  # a literal reads as itself
-            name = ir.Namer(self.module_names | set(self.namespace)).fresh(
-                f"{function.__name__}_{argument.arg}_default", adjoint_too=False)
-            self.module_names.add(name)
-            self.namespace[name] = given[argument.arg]
-            replaced[id(default)] = ast.Name(id=name, ctx=ast.Load())
-        arguments.defaults = [replaced.get(id(d), d) for d in arguments.defaults]
-        arguments.kw_defaults = [replaced.get(id(d), d) if d is not None else None
-                                 for d in arguments.kw_defaults]
+        written = dict(zip([a.arg for a in positional[len(positional)
+                                                      - len(arguments.defaults):]],
+                           arguments.defaults, strict=True))
+        actual = tuple(getattr(function, "__defaults__", None) or ())[-len(positional):] \
+            if positional else ()
+        arguments.defaults = [
+            self._default(function, parameter.arg, written.get(parameter.arg), value)
+            for parameter, value in zip(positional[len(positional) - len(actual):], actual,
+                                        strict=True)]
+        keywords = getattr(function, "__kwdefaults__", None) or {}
+        arguments.kw_defaults = [
+            self._default(function, parameter.arg, node, keywords[parameter.arg])
+            if parameter.arg in keywords else None
+            for parameter, node in zip(arguments.kwonlyargs, arguments.kw_defaults,
+                                       strict=True)]
+
+    def _default(self, function, parameter: str, written: ast.expr | None, value):
+        """The default of ``parameter``: ``written`` where that literal is ``value``, else a
+        name in the module's namespace bound to ``value``."""
+        if written is not None and _is_literal_of(written, value):
+            return written
+        name = ir.Namer(self.module_names | set(self.namespace)).fresh(
+            f"{function.__name__}_{parameter}_default", adjoint_too=False)
+        self.module_names.add(name)
+        self.namespace[name] = value
+        return ast.Name(id=name, ctx=ast.Load())
 
     def callee(self, function, namer: ir.Namer, globals_used: dict) -> str:
         """A module-level name for ``function``, which flat code calls in its forward
@@ -546,6 +547,26 @@ def _definition(source: FunctionSource, name: str, body, comments,
     where = f"{what} of {source.name} ({_short(source.filename)}:{source.node.lineno})"
     return ast.FunctionDef(name=name, args=arguments, body=[comments.marker(where), *body],
                            decorator_list=[], returns=None, type_comment=None, lineno=0)
+
+
+_IMMUTABLE_LITERALS = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _is_literal_of(node: ast.expr, value) -> bool:
+    """Whether ``node`` is a literal that evaluates to ``value`` itself, as far as code can
+    tell: an immutable value of the same type and the same ``repr`` (``-0.0`` is not
+    ``0.0``; a list is never taken as its literal, since it may change in place)."""
+    try:
+        literal = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+
+    def immutable(item) -> bool:
+        if type(item) is tuple:
+            return all(immutable(i) for i in item)
+        return type(item) in _IMMUTABLE_LITERALS
+
+    return type(literal) is type(value) and immutable(literal) and repr(literal) == repr(value)
 
 
 class _Rename(ast.NodeTransformer):

@@ -110,11 +110,8 @@ class Guard:
         changed since the guard was made."""
         if self._epoch is not _epoch[0]:
             return False
-        for function, (code, defaults, keyword_defaults) in self.codes:
-            function = function()
-            if function is None or function.__code__ is not code or (
-                    function.__defaults__ is not defaults
-                    or function.__kwdefaults__ is not keyword_defaults):
+        for function, code in self.codes:
+            if not _same_code(function(), code):
                 return False
         for get, name, expected in self._lookups:
             if get(name, _MISSING) is not expected:
@@ -135,10 +132,8 @@ class Guard:
         """For changed bindings that are only data: the namespace names to rebind, with
         their new values, and the guard of the rebound module. ``None`` when a change
         needs a new transformation."""
-        if self._epoch is not _epoch[0] or any(
-                function() is None or (function().__code__, function().__defaults__,
-                                       function().__kwdefaults__) != code
-                for function, code in self.codes):
+        if self._epoch is not _epoch[0] or not all(
+                _same_code(function(), code) for function, code in self.codes):
             return None  # rules, code or defaults changed: transform again
         values: dict[str, Any] = {}
         updated = []
@@ -167,6 +162,20 @@ class Guard:
                 if key in values and values[key] is not record.expected:
                     return None
         return values, Guard(updated, self.codes)
+
+
+def _same_code(function, code: tuple) -> bool:
+    """Whether ``function`` (``None``: collected) still reads as ``code`` (by identity), the
+    ``__code__``, ``__defaults__`` and ``__kwdefaults__`` items :class:`~.source.Bindings`
+    noted when it was transformed."""
+    if function is None or function.__code__ is not code[0] or (
+            function.__defaults__ is not code[1]):
+        return False
+    keywords, items = function.__kwdefaults__, code[2]
+    if keywords is None or items is None:
+        return keywords is None and items is None
+    return len(keywords) == len(items) and all(
+        keywords.get(name, _MISSING) is value for name, value in items)
 
 
 def same_value(old: Any, new: Any) -> bool:

@@ -49,7 +49,9 @@ class Bindings:
     def __init__(self, function: Any):
         self.function = weakref.ref(function)
         """The function, weakly: a cache entry must not keep it alive."""
-        self.code = (function.__code__, function.__defaults__, function.__kwdefaults__)
+        keywords = function.__kwdefaults__
+        self.code = (function.__code__, function.__defaults__,
+                     None if keywords is None else tuple(keywords.items()))
         """What the transformation read the function as: its code and its defaults (the
         ``__code__`` that autoreload swaps in place when the file changes)."""
         self.globals: dict = function.__globals__
