@@ -127,6 +127,8 @@ class ModuleBuilder:
         self.argument_shapes: tuple | None = None
         """The shapes of the called function's arguments when its code is made for them
         (``None`` in an entry: not known), or ``None``: code for any shapes."""
+        self.helper_aliases: dict[str, str] = {}
+        """Helpers imported under another name, where a user's name would shadow them."""
         self.real_scalar_vjp: tuple[ast.FunctionDef, str, Callable] | None = None
         """The called function's vjp, where it comes from and which of its names hold large
         arrays, when its value is proved a real scalar (see :meth:`add_gradient`)."""
@@ -239,6 +241,7 @@ class ModuleBuilder:
         self._bind_defaults(definition, source)
         if renames:
             _Rename(renames).visit(definition)
+        self._unshadow_helpers(definition)
         if shape_of is not None and differentiated is None and shapes.real_scalar(
                 statements, params, self.argument_shapes, result, shape_of):
             self.real_scalar_vjp = (
@@ -271,6 +274,31 @@ class ModuleBuilder:
         self.generated_names.add(name)
         self.functions.append(definition)
         return name
+
+    def _unshadow_helpers(self, definition: ast.FunctionDef) -> None:
+        """A parameter or local named like a helper the pullback calls (``def f(x,
+        unindex)``) would shadow it: the pullback calls the helper under another name,
+        bound to it in the module (``unindex_helper(dtmp, x, 1)``)."""
+        helpers = set(HELPERS) | set(RUNTIME)
+        bound = {a.arg for a in ast.walk(definition.args) if isinstance(a, ast.arg)}
+        bound |= {n.id for n in ast.walk(definition)
+                  if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        clashes = bound & helpers
+        if not clashes:
+            return
+        aliases: dict[str, str] = {}
+        for pullback in [s for s in definition.body if isinstance(s, ast.FunctionDef)]:
+            for node in ast.walk(pullback):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id in clashes):
+                    helper = node.func.id
+                    if helper not in aliases:
+                        aliases[helper] = ir.Namer(
+                            self.module_names | set(self.namespace) | bound).fresh(
+                            f"{helper}_helper", adjoint_too=False)
+                        self.module_names.add(aliases[helper])
+                        self.helper_aliases[aliases[helper]] = helper
+                    node.func = ast.Name(id=aliases[helper], ctx=ast.Load())
 
     def plain_namespace(self) -> bool:
         """Whether no value the module's functions read from globals or closures is a dual
@@ -428,10 +456,11 @@ class ModuleBuilder:
         body: list[ast.stmt] = [ast.Import(names=[ast.alias(name="numpy", asname="np")])]
         for module, names in (("autodiffx.rules.helpers", HELPERS),
                               ("autodiffx.reverse.runtime", RUNTIME)):
-            used = sorted(self.helpers & set(names))
+            used = [(h, None) for h in sorted(self.helpers & set(names))]
+            used += sorted((h, a) for a, h in self.helper_aliases.items() if h in names)
             if used:
                 body.append(ast.ImportFrom(
-                    module=module, names=[ast.alias(name=h, asname=None) for h in used],
+                    module=module, names=[ast.alias(name=h, asname=a) for h, a in used],
                     level=0))
         body += self.functions
         module = _NegativeConstants().visit(ast.Module(body=body, type_ignores=[]))

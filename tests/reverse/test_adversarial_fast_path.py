@@ -211,9 +211,6 @@ def test_a_class_attribute_replaced_on_the_class_is_followed(through):
     np.testing.assert_allclose(g(x), np.cos(x))  # gives 1 - sin(x)**2
 
 
-@pytest.mark.xfail(strict=True, reason="older: a parameter named like a runtime helper "
-                   "(unindex) shadows it in the generated code: TypeError 'float' object is "
-                   "not callable, where f works and the gradient is (0, 2, 0), 1")
 def test_a_parameter_named_like_a_helper():
     f = _function("def f(x, unindex):\n    a = x[1]\n    return a * unindex\n")
     dx, du = autodiffx.grad(f, wrt=(0, 1))(np.arange(3.0), 2.0)
