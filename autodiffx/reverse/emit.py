@@ -28,10 +28,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import astor
+import numpy as np
 
 from .. import custom, transforms
 from ..display import Code
-from ..errors import AutodiffError, MissingRuleError, UnsupportedSyntaxError, UserCodeError
+from ..errors import (
+    ArgumentError,
+    AutodiffError,
+    MissingRuleError,
+    UnsupportedSyntaxError,
+    UserCodeError,
+)
 from ..forward.dual import Dual
 from ..rules import registry
 from ..rules.helpers import HELPERS
@@ -91,6 +98,9 @@ class _Module:
     namespace: dict
     name: str
     gradient_name: str | None = None
+    written: tuple | None = None
+    """``(function name, parameters, parameters written into)`` when the function writes
+    into some of its parameters (see :func:`_refusing_shared`)."""
 
 
 _RESERVED = {"np", *dir(builtins), *HELPERS, *RUNTIME}
@@ -127,6 +137,9 @@ class ModuleBuilder:
         self.argument_shapes: tuple | None = None
         """The shapes of the called function's arguments when its code is made for them
         (``None`` in an entry: not known), or ``None``: code for any shapes."""
+        self.written: tuple | None = None
+        """``(name, parameters, parameters written into)`` of the called function, when it
+        writes into some of them: the code works on copies of those."""
         self.helper_aliases: dict[str, str] = {}
         """Helpers imported under another name, where a user's name would shadow them."""
         self.real_scalar_vjp: tuple[ast.FunctionDef, str, Callable] | None = None
@@ -185,6 +198,9 @@ class ModuleBuilder:
                                                               normalizer.stored)
         renames = self._bind_globals(normalizer.globals_used, namer, source.bindings)
         params = normalizer.params
+        copied = [p for p in params if p in normalizer.stored]
+        if copied and len(self.active) == 1 and not self.flat:
+            self.written = (source.name, tuple(params), tuple(copied))
         rank_of = ranks.infer(statements, params, argument_ranks, self.call_ranks,
                               normalizer.globals_used)
         # shapes: for the function called, when its code is made for its arguments' shapes
@@ -747,25 +763,63 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
     keys: dict[tuple[int, str], set[str]] = {}
     for bindings, global_name, key in builder.bound:
         keys.setdefault((id(bindings), global_name), set()).add(key)
-    return Generated(_checked(namespace[name], filename, origins), Code(text), filename,
-                     origins, guards.guard_of(found, keys),
-                     _Module(code, namespace, name, gradient_name), builder.checked_names(),
-                     _checked_gradient(namespace, gradient_name, filename, origins))
+    module = _Module(code, namespace, name, gradient_name, builder.written)
+    function, gradient = _entry_points(module, filename, origins)
+    return Generated(function, Code(text), filename, origins, guards.guard_of(found, keys),
+                     module, builder.checked_names(), gradient)
 
 
 def _rebound(generated: Generated, values: dict, guard) -> Generated:
     """``generated`` with some globals bound to new values (see :mod:`.guards`): its code
     executed again in a copy of its namespace, which calls in flight keep using."""
-    module = generated.module
-    namespace = dict(module.namespace)
+    namespace = dict(generated.module.namespace)
     namespace.update(values)
-    exec(module.code, namespace)
-    return dataclasses.replace(
-        generated, function=_checked(namespace[module.name], generated.filename,
-                                     generated.origins),
-        guard=guard, module=dataclasses.replace(module, namespace=namespace),
-        gradient=_checked_gradient(namespace, module.gradient_name, generated.filename,
-                                   generated.origins))
+    exec(generated.module.code, namespace)
+    module = dataclasses.replace(generated.module, namespace=namespace)
+    function, gradient = _entry_points(module, generated.filename, generated.origins)
+    return dataclasses.replace(generated, function=function, guard=guard, module=module,
+                               gradient=gradient)
+
+
+def _entry_points(module: _Module, filename: str, origins: dict[int, Origin]):
+    """The vjp and the gradient without the value (or ``None``) of a compiled module, as
+    the API calls them: NumPy errors reported at the user's line, and arguments that
+    share memory with one the function writes into refused."""
+    function = _checked(module.namespace[module.name], filename, origins)
+    gradient = _checked_gradient(module.namespace, module.gradient_name, filename, origins)
+    if module.written is not None:
+        function = _refusing_shared(function, *module.written)
+        gradient = gradient and _refusing_shared(gradient, *module.written)
+    return function, gradient
+
+
+def _refusing_shared(function: Callable, name: str, params: tuple, written: tuple
+                     ) -> Callable:
+    """``function``, refusing arguments that share memory with one the function writes
+    into: the generated code writes into a copy (the caller's arrays are never changed), so
+    the write would not reach the other argument as it does when the function runs."""
+
+    def refusing_shared(*args, **kwargs):
+        values = dict(zip(params, args, strict=False))
+        values.update((key, value) for key, value in kwargs.items() if key in params)
+        for target in written:
+            array = values.get(target)
+            if not isinstance(array, np.ndarray):
+                continue
+            for other, value in values.items():
+                if other != target and isinstance(value, np.ndarray) and (
+                        np.may_share_memory(array, value)):
+                    raise ArgumentError(
+                        f"{name} writes into its argument {target}, which shares memory "
+                        f"with its argument {other}: reverse mode writes into a copy of "
+                        f"{target}, so the write would not reach {other} as it does when "
+                        f"{name} runs",
+                        hint=f"pass {other} and {target} as separate arrays (np.copy), or "
+                        'use mode="forward"')
+        return function(*args, **kwargs)
+
+    refusing_shared.__wrapped__ = function
+    return refusing_shared
 
 
 def _checked(vjp: Callable, filename: str, origins: dict[int, Origin]) -> Callable:
@@ -809,9 +863,9 @@ def _checked_gradient(namespace: dict, name: str | None, filename: str,
         return None
     gradient = namespace[name]
 
-    def gradient_checked(*args):
+    def gradient_checked(*args, **kwargs):
         try:
-            return gradient(*args)
+            return gradient(*args, **kwargs)
         except ValueError as error:
             wrapped = _user_error(error, filename, origins)
             if wrapped is None:
