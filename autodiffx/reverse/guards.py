@@ -55,7 +55,9 @@ _IMMUTABLE = (int, bool, str, bytes, type(None))
 
 @dataclass(eq=False)
 class Record:
-    """One binding a transformation read: ``kind`` is ``"global"``, ``"builtin"`` (absent
+    """One binding a transformation read: ``kind`` is ``"global"``, ``"absent"`` (an
+    attribute not in an instance's or class's ``__dict__``, found further along the class's
+    method resolution order), ``"builtin"`` (absent
     from the globals, found in builtins), ``"cell"`` or ``"attribute"``."""
 
     kind: str
@@ -72,7 +74,7 @@ class Record:
                 return self.container.cell_contents
             except ValueError:
                 return EMPTY
-        if self.kind == "builtin":
+        if self.kind in ("builtin", "absent"):
             return _MISSING if self.name in self.container else self.expected
         return self.container.get(self.name, _MISSING)
 
@@ -102,7 +104,8 @@ class Guard:
         self._epoch = _epoch[0]
         self._lookups = tuple((r.container.get, r.name, r.expected) for r in records
                               if r.kind in ("global", "attribute"))
-        self._absent = tuple((r.container, r.name) for r in records if r.kind == "builtin")
+        self._absent = tuple((r.container, r.name) for r in records
+                             if r.kind in ("builtin", "absent"))
         self._cells = tuple((r.container, r.expected) for r in records if r.kind == "cell")
 
     def holds(self) -> bool:
@@ -142,7 +145,7 @@ class Guard:
             if now is record.expected:
                 updated.append(record)
                 continue
-            if record.kind in ("builtin", "cell") and (now is EMPTY or
+            if record.kind in ("builtin", "absent", "cell") and (now is EMPTY or
                                                        record.expected is EMPTY):
                 return None
             if not (same_value(record.expected, now) or same_data(record.expected, now)):
@@ -215,17 +218,19 @@ def guard_of(found: list[Bindings], keys: dict[tuple[int, str], set[str]]) -> Gu
             if record is None:
                 record = records[identity] = Record(kind, container, name, value)
             record.keys |= keys.get((id(bindings), name), set())
-        for owner, attribute, value in _attribute_steps(bindings):
-            identity = ("attribute", id(owner), attribute)
+        for kind, owner, attribute, value in _attribute_steps(bindings):
+            identity = (kind, id(owner), attribute)
             if identity not in records:
-                records[identity] = Record("attribute", owner, attribute, value)
+                records[identity] = Record(kind, owner, attribute, value)
     return Guard(list(records.values()), tuple(codes.values()))
 
 
 def _attribute_steps(bindings: Bindings):
-    """``(__dict__, attribute, value)`` for each step of the attribute chains on free
+    """``(kind, __dict__, attribute, value)`` for each step of the attribute chains on free
     names in the function, where the step is looked up in the ``__dict__`` of a user
-    module, class or instance (NumPy's and the standard library's are taken as fixed)."""
+    module, class or instance (NumPy's and the standard library's are taken as fixed):
+    ``"attribute"`` where it was found, and ``"absent"`` for each ``__dict__`` before it
+    along the method resolution order (an instance's, a subclass's), where it may appear."""
     node = bindings.node
     if node is None:
         return
@@ -250,11 +255,36 @@ def _attribute_steps(bindings: Bindings):
             if owner is None:
                 break
             if attribute not in owner:
-                break  # inherited or computed: not guarded
+                inherited = _inherited(value, attribute)
+                if inherited is None:
+                    break  # computed (or from a fixed package): not guarded
+                before, owner = inherited
+                for container in (_owner_dict(value), *before):
+                    if (id(container), attribute) not in seen:
+                        seen.add((id(container), attribute))
+                        yield "absent", container, attribute, owner[attribute]
             value = owner[attribute]
             if (id(owner), attribute) not in seen:
                 seen.add((id(owner), attribute))
-                yield owner, attribute, value
+                yield "attribute", owner, attribute, value
+
+
+def _inherited(value: Any, attribute: str):
+    """For an attribute not in ``value``'s own ``__dict__``: the ``__dict__`` of each class
+    of its method resolution order without it, and the one that has it; ``None`` when no
+    user class has it (a class of a fixed package, ``__getattr__``, a slot)."""
+    if isinstance(value, types.ModuleType):
+        return None
+    classes = value.__mro__[1:] if isinstance(value, type) else type(value).__mro__
+    before = []
+    for klass in classes:
+        module = getattr(klass, "__module__", None)
+        if not isinstance(module, str) or module.split(".")[0] in _FIXED_PACKAGES:
+            return None
+        if attribute in klass.__dict__:
+            return before, klass.__dict__
+        before.append(klass.__dict__)
+    return None
 
 
 def _owner_dict(value: Any) -> dict | None:

@@ -191,11 +191,6 @@ class _Activation:
     act = np.tanh
 
 
-@pytest.mark.xfail(strict=True, reason="older: an attribute found on the class (through an "
-                   "instance, or inherited by a subclass) is resolved to its rule when the "
-                   "code is made, but not guarded (_attribute_steps stops where the name is "
-                   "not in the owner's __dict__): after the class's act becomes np.sin, the "
-                   "forward sweep runs sin and the pullback still uses tanh's rule")
 @pytest.mark.parametrize("through", ["instance", "subclass"])
 def test_a_class_attribute_replaced_on_the_class_is_followed(through):
     class Config(_Activation):
