@@ -142,7 +142,7 @@ class ModuleBuilder:
         writes into some of them: the code works on copies of those."""
         self.helper_aliases: dict[str, str] = {}
         """Helpers imported under another name, where a user's name would shadow them."""
-        self.real_scalar_vjp: tuple[ast.FunctionDef, str, Callable] | None = None
+        self.real_scalar_vjp: tuple | None = None
         """The called function's vjp, where it comes from and which of its names hold large
         arrays, when its value is proved a real scalar (see :meth:`add_gradient`)."""
 
@@ -258,12 +258,17 @@ class ModuleBuilder:
         if renames:
             _Rename(renames).visit(definition)
         self._unshadow_helpers(definition)
-        if shape_of is not None and differentiated is None and shapes.real_scalar(
-                statements, params, self.argument_shapes, result, shape_of):
+        proved = shapes.real_scalar(statements, params, self.argument_shapes, result,
+                                    shape_of) if (
+            shape_of is not None and differentiated is None) else None
+        if proved is not None:
             self.real_scalar_vjp = (
                 definition, f"gradient of {source.name} ({_short(source.filename)}:"
                 f"{source.node.lineno}), without its value",
-                lambda name: name not in params and large(shape_of.get(name)))
+                lambda name: name not in params and large(shape_of.get(name)),
+                # what the proof covers computes without raising; the rest may raise
+                lambda statement: sweeps.may_raise(statement) and not (
+                    optimize.bound_names(statement) <= proved))
         if self.flat:
             definition = flat.flatten(definition, source.name, top=len(self.active) == 1)
         return definition
@@ -279,11 +284,11 @@ class ModuleBuilder:
         base = vjp_name.removesuffix("_vjp") + "_grad"
         name = ir.Namer(self.module_names | set(self.namespace)).fresh(
             base, adjoint_too=False, limit=80)
-        vjp, where, large_array = self.real_scalar_vjp
+        vjp, where, large_array, keep = self.real_scalar_vjp
         definition = optimize.without_value(
             copy.deepcopy(vjp), name, self.comments.marker(where),
             self.comments.marker("the adjoint sweep, from a cotangent of 1.0 for the value"),
-            large_array)
+            large_array, keep)
         if definition is None:
             return None
         self.module_names.add(name)

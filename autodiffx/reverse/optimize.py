@@ -14,6 +14,8 @@ import math
 import operator
 from collections.abc import Callable
 
+import numpy as np
+
 from .ir import name_nodes
 
 _BINARY: dict[type, Callable] = {
@@ -233,17 +235,52 @@ def _removable(statement) -> str | None:
     return None
 
 
-def eliminate_dead_code(body: list[ast.stmt], live_at_end: set[str]) -> None:
-    """Remove, in place, pure assignments (marked ``pure``) whose names are never read.
+def eliminate_dead_code(body: list[ast.stmt], live_at_end: set[str],
+                        keep: Callable[[ast.stmt], bool] | None = None) -> None:
+    """Remove, in place, pure assignments (marked ``pure``) whose names are never read,
+    except those ``keep`` accepts (outside nested functions): a statement that may raise
+    where the function, as it runs, raises.
 
     A name counts as read if it is read anywhere later in program order, anywhere in an
     enclosing loop (the next iteration may read it), or inside a nested function.
     """
     # each statement's reads, by id: the sweeps make no statement, so no id is reused
     loads: dict[int, set[str]] = {}
-    while _sweep(body, live_at_end, [], loads):
+    while _sweep(body, live_at_end, [], loads, keep):
         pass
     _tidy(body, [])
+
+
+def cannot_raise(value: ast.expr, array: Callable[[str], bool]) -> bool:
+    """Whether computing ``value`` raises for no values of its operands, where ``array``
+    says which names hold arrays of rank one or more: a name or a number, a NumPy function
+    of one array applied elementwise (``np.cos(x)``), and arithmetic or a comparison of an
+    array and a number (``x * 3.0``; on arrays, a division by zero gives ``inf``). Anything
+    else may raise: shapes that do not broadcast, an index out of range, a division of
+    Python numbers by zero, a function's own checks."""
+    def is_array(node) -> bool:
+        return isinstance(node, ast.Name) and array(node.id)
+
+    def is_number(node) -> bool:
+        return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+    if isinstance(value, ast.Name) or is_number(value):
+        return True
+    if isinstance(value, ast.Call):
+        name = _numpy_name(value)
+        function = getattr(np, name, None) if name is not None else None
+        return (isinstance(function, np.ufunc) and function.nin == 1
+                and len(value.args) == 1 and not value.keywords and is_array(value.args[0]))
+    if isinstance(value, ast.UnaryOp):
+        return isinstance(value.op, (ast.USub, ast.UAdd)) and is_array(value.operand)
+    if isinstance(value, ast.BinOp):
+        return isinstance(value.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)) and (
+            is_array(value.left) and is_number(value.right)
+            or is_number(value.left) and is_array(value.right))
+    if isinstance(value, ast.Compare) and len(value.comparators) == 1:
+        left, right = value.left, value.comparators[0]
+        return is_array(left) and is_number(right) or is_number(left) and is_array(right)
+    return False
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Nonlocal,
@@ -251,14 +288,16 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.
 
 
 def without_value(vjp: ast.FunctionDef, name: str, heading: ast.stmt, seeding: ast.stmt,
-                  large: Callable[[str], bool]) -> ast.FunctionDef | None:
+                  large: Callable[[str], bool], keep: Callable[[ast.stmt], bool]
+                  ) -> ast.FunctionDef | None:
     """The gradient of a vjp's function without its value: one function ``name`` with the
     vjp's parameters, its forward sweep, ``dout = 1.0`` for the pullback's parameter (after
     the comment ``seeding``), and the pullback's body, which returns the gradients.
     Statements only the value needed are dropped (dead code, with the ``del`` of what they
-    bound). The pullback's body reads the forward sweep's names as it did from its closure,
-    and runs as a call ``pullback(1.0)`` would; the forward sweep's ``large`` arrays, which
-    the closure kept to the end, are let go after their last use.
+    bound), except those ``keep`` accepts (they may raise). The pullback's body reads the
+    forward sweep's names as it did from its closure, and runs as a call ``pullback(1.0)``
+    would; the forward sweep's ``large`` arrays, which the closure kept to the end, are let
+    go after their last use.
 
     ``None`` when the vjp is not ``forward...; def pullback(dout): ...; return out,
     pullback`` with nothing in either part that scopes names (a nested function, a lambda,
@@ -295,19 +334,25 @@ def without_value(vjp: ast.FunctionDef, name: str, heading: ast.stmt, seeding: a
                         lineno=0)
     body = [*forward, seeding, seeded, *adjoint]
     bound_before = _bindings(body)
-    eliminate_dead_code(body, set())
+    eliminate_dead_code(body, set(), keep)
     bound_after = _bindings(body)
     gone = {n for n in bound_before if n not in bound_after}
     if any(bound_after[n] != bound_before[n] and n in _deleted(body) for n in bound_after):
         return None  # one of two bindings of a deleted name was dropped
     _drop_deletes(body, gone)
-    eliminate_dead_code(body, set())  # tidies blocks a dropped ``del`` left empty
+    eliminate_dead_code(body, set(), keep)  # tidies blocks a dropped ``del`` left empty
     release_after_last_use(body, large)
     for position in range(len(body) - 1, 0, -1):  # del h_c, dh_c: one line
         if isinstance(body[position], ast.Delete) and isinstance(body[position - 1], ast.Delete):
             body[position - 1].targets += body.pop(position).targets
     return ast.FunctionDef(name=name, args=vjp.args, body=[heading, *body],
                            decorator_list=[], returns=None, type_comment=None, lineno=0)
+
+
+def bound_names(statement: ast.stmt) -> set[str]:
+    """The names an assignment binds."""
+    return {n.id for target in getattr(statement, "targets", ())
+            for n in name_nodes(target) if isinstance(n.ctx, ast.Store)}
 
 
 def _bindings(body: list[ast.stmt]) -> dict[str, int]:
@@ -413,7 +458,7 @@ class _ReadAfter:
         return self.first_seen.get(name, -1) > self.position
 
 
-def _sweep(body, live_at_end, after: list, loads: dict[int, set[str]]) -> bool:
+def _sweep(body, live_at_end, after: list, loads: dict[int, set[str]], keep=None) -> bool:
     """One backward pass over ``body``; ``after`` holds what is read after the block (the
     rest of enclosing blocks, and whole enclosing loops, whose next iteration may read)."""
     changed = False
@@ -423,7 +468,7 @@ def _sweep(body, live_at_end, after: list, loads: dict[int, set[str]]) -> bool:
         statement = body[position]
         name = _removable(statement)
         if name is not None and name not in first_seen and not any(
-                name in reads for reads in always):
+                name in reads for reads in always) and not (keep and keep(statement)):
             del body[position]
             changed = True
             continue
@@ -437,7 +482,7 @@ def _sweep(body, live_at_end, after: list, loads: dict[int, set[str]]) -> bool:
                 if isinstance(statement, ast.FunctionDef):
                     changed |= _sweep(block, set(), [], loads)
                 else:
-                    changed |= _sweep(block, set(), nested, loads)
+                    changed |= _sweep(block, set(), nested, loads, keep)
         for read in _cached_loads(statement, loads):
             first_seen.setdefault(read, position)
     return changed

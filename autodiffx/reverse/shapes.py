@@ -90,9 +90,10 @@ where NumPy gives ``inf``."""
 
 
 def real_scalar(statements: list, params: list[str], argument_shapes, result,
-                shapes: Shapes) -> bool:
+                shapes: Shapes) -> frozenset | None:
     """Whether the function returns a real floating-point scalar (shape ``()``) whenever
-    every argument is a float or an array of floats of the shape given.
+    every argument is a float or an array of floats of the shape given: the names the
+    proof covers (each computed without raising), or ``None``.
 
     Then ``grad``, which needs a real scalar and throws its value away, may skip computing
     it. The proof follows the result back to the arguments through :data:`_REAL_UNARY`,
@@ -102,7 +103,7 @@ def real_scalar(statements: list, params: list[str], argument_shapes, result,
     includes that computing the value raises nothing, so leaving it out changes nothing.
     """
     if not (isinstance(result, ast.Name) and shapes.get(result.id) == ()):
-        return False
+        return None
     bindings: dict[str, list] = {}
     for statement in ir.walk(statements):
         if isinstance(statement, ir.Assign):
@@ -118,7 +119,10 @@ def real_scalar(statements: list, params: list[str], argument_shapes, result,
     # a name bound in a branch or a loop may be unbound when it is read
     unconditional = {name for statement in statements if isinstance(statement, ir.Assign)
                      for name in ir.bound(statement)}
-    return _RealProof(bindings, given, shapes, unconditional).real(result.id)
+    proof = _RealProof(bindings, given, shapes, unconditional)
+    if not proof.real(result.id):
+        return None
+    return frozenset(name for name, proved in proof.proved.items() if proved)
 
 
 class _RealProof:

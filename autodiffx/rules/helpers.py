@@ -48,8 +48,9 @@ def unbroadcast(g, x):
 
 
 def normalize_axis(axis, ndim):
-    """Return ``axis`` as a sorted tuple of non-negative ints (all axes for ``None``)."""
-    if axis is None:
+    """Return ``axis`` as a sorted tuple of non-negative ints (all axes for ``None``). A 0-d
+    array has none: ``np.sum(1.5, axis=0)`` is a reduction NumPy accepts over no axis."""
+    if axis is None or ndim == 0:
         return tuple(range(ndim))
     if isinstance(axis, (tuple, list)):
         return tuple(sorted(a % ndim for a in axis))
