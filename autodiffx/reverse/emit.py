@@ -286,7 +286,7 @@ class ModuleBuilder:
             base, adjoint_too=False, limit=80)
         vjp, where, large_array, keep = self.real_scalar_vjp
         definition = optimize.without_value(
-            copy.deepcopy(vjp), name, self.comments.marker(where),
+            ir.copy_tree(vjp), name, self.comments.marker(where),
             self.comments.marker("the adjoint sweep, from a cotangent of 1.0 for the value"),
             large_array, keep)
         if definition is None:
@@ -301,9 +301,13 @@ class ModuleBuilder:
         unindex)``) would shadow it: the pullback calls the helper under another name,
         bound to it in the module (``unindex_helper(dtmp, x, 1)``)."""
         helpers = set(HELPERS) | set(RUNTIME)
-        bound = {a.arg for a in ast.walk(definition.args) if isinstance(a, ast.arg)}
-        bound |= {n.id for n in ast.walk(definition)
-                  if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        arguments = definition.args
+        bound = {a.arg for a in (*arguments.posonlyargs, *arguments.args,
+                                 *arguments.kwonlyargs, arguments.vararg, arguments.kwarg)
+                 if a is not None}
+        if not bound & helpers:  # the common case, without reading the body
+            bound |= {n.id for n in ir.name_nodes(definition)
+                      if not isinstance(n.ctx, ast.Load)}
         clashes = bound & helpers
         if not clashes:
             return

@@ -607,12 +607,20 @@ def _top_level_uses(body: list[ast.stmt]):
     reads: dict[str, list[int]] = {}
     nested: set[str] = set()
     for position, statement in enumerate(body):
-        for node in ast.walk(statement):
-            if isinstance(node, (ast.FunctionDef, ast.Lambda)):
-                nested |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-            elif isinstance(node, ast.Name):
+        queue = [statement]
+        for node in queue:  # breadth first, without ast.walk's generator per node
+            if isinstance(node, ast.Name):
                 uses = reads if isinstance(node.ctx, ast.Load) else binds
                 uses.setdefault(node.id, []).append(position)
+                continue
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+                nested |= {n.id for n in name_nodes(node)}  # and its names count here too
+            for field in node._fields:
+                value = getattr(node, field, None)
+                if isinstance(value, ast.AST):
+                    queue.append(value)
+                elif isinstance(value, list):
+                    queue += [item for item in value if isinstance(item, ast.AST)]
     return binds, reads, nested
 
 
