@@ -267,8 +267,7 @@ class ModuleBuilder:
                 f"{source.node.lineno}), without its value",
                 lambda name: name not in params and large(shape_of.get(name)),
                 # what the proof covers computes without raising; the rest may raise
-                lambda statement: sweeps.may_raise(statement) and not (
-                    optimize.bound_names(statement) <= proved))
+                lambda statement: not optimize.bound_names(statement) <= proved)
         if self.flat:
             definition = flat.flatten(definition, source.name, top=len(self.active) == 1)
         return definition

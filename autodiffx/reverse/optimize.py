@@ -14,8 +14,6 @@ import math
 import operator
 from collections.abc import Callable
 
-import numpy as np
-
 from .ir import name_nodes
 
 _BINARY: dict[type, Callable] = {
@@ -249,38 +247,6 @@ def eliminate_dead_code(body: list[ast.stmt], live_at_end: set[str],
     while _sweep(body, live_at_end, [], loads, keep):
         pass
     _tidy(body, [])
-
-
-def cannot_raise(value: ast.expr, array: Callable[[str], bool]) -> bool:
-    """Whether computing ``value`` raises for no values of its operands, where ``array``
-    says which names hold arrays of rank one or more: a name or a number, a NumPy function
-    of one array applied elementwise (``np.cos(x)``), and arithmetic or a comparison of an
-    array and a number (``x * 3.0``; on arrays, a division by zero gives ``inf``). Anything
-    else may raise: shapes that do not broadcast, an index out of range, a division of
-    Python numbers by zero, a function's own checks."""
-    def is_array(node) -> bool:
-        return isinstance(node, ast.Name) and array(node.id)
-
-    def is_number(node) -> bool:
-        return isinstance(node, ast.Constant) and type(node.value) in (int, float)
-
-    if isinstance(value, ast.Name) or is_number(value):
-        return True
-    if isinstance(value, ast.Call):
-        name = _numpy_name(value)
-        function = getattr(np, name, None) if name is not None else None
-        return (isinstance(function, np.ufunc) and function.nin == 1
-                and len(value.args) == 1 and not value.keywords and is_array(value.args[0]))
-    if isinstance(value, ast.UnaryOp):
-        return isinstance(value.op, (ast.USub, ast.UAdd)) and is_array(value.operand)
-    if isinstance(value, ast.BinOp):
-        return isinstance(value.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)) and (
-            is_array(value.left) and is_number(value.right)
-            or is_number(value.left) and is_array(value.right))
-    if isinstance(value, ast.Compare) and len(value.comparators) == 1:
-        left, right = value.left, value.comparators[0]
-        return is_array(left) and is_number(right) or is_number(left) and is_array(right)
-    return False
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Nonlocal,

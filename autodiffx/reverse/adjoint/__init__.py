@@ -146,12 +146,6 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
     def rank(self, name: str) -> int | None:
         return self.rank_of.get(name)
 
-    def may_raise(self, statement: ast.stmt) -> bool:
-        """Whether a forward statement may raise where the function, as it runs, raises:
-        then it stays even when nothing reads it (``a = 1.0 / x`` of a Python float 0)."""
-        value = getattr(statement, "value", None)
-        return value is None or not optimize.cannot_raise(
-            value, lambda name: (self.rank(name) or 0) >= 1 and name not in self.lists)
 
     def shape(self, name: str) -> tuple | None:
         return self.shape_of.get(name)
@@ -209,7 +203,9 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         forward.append(ast.Return(value=ast.Tuple(elts=[copy.deepcopy(returned),
                                                         _load(pullback_name)], ctx=ast.Load())))
         optimize.eliminate_dead_code(pullback.body, set())
-        optimize.eliminate_dead_code(forward, set(), self.may_raise)
+        # the forward sweep keeps what nothing reads: the function, as it runs, computes it,
+        # and it may raise there (a name bound in a branch not taken, a mask negated,
+        # np.log(0) under np.errstate(divide="raise")), where a gradient would be wrong
         if self.shape_of:
             self._lifetimes(pullback.body)
             arrays = {name for name, shape in self.shape_of.items() if shape}
