@@ -178,12 +178,23 @@ def _makes_a_number(statement, sure: set[str], rank_of: dict) -> bool:
 
 
 def check(statements: list, params: list[str], rank_of: dict, source: FunctionSource,
-          lists: set[str] = frozenset(), numbers_: set[str] | None = None) -> None:
-    """Refuse a write into memory that a name read later shares (see the module doc).
+          lists: set[str] = frozenset(), numbers_: set[str] | None = None) -> set[str]:
+    """Refuse a write into memory that a name read later shares (see the module doc), and
+    return the parameters whose memory (the caller's arrays) the function, as it runs,
+    may write into: directly, through a view, or through a function it calls.
 
     ``xs[i] = v`` into a local list (one of ``lists``) replaces an item: no array memory is
     written, and the list machinery differentiates it. ``numbers_`` are the names that
-    surely hold numbers (:func:`numbers`); without it, every name of rank 0 is taken as one."""
+    surely hold numbers (:func:`numbers`); without it, every name of rank 0 is taken as one.
+    The copies reverse mode makes first of the parameters it writes into
+    (``y_2 = np.copy(y)``) stand for the parameters themselves here."""
+    copy_of = {}
+    for statement in statements:  # the normaliser's copies come first
+        if not (isinstance(statement, ir.Assign) and statement.function is np.copy
+                and len(statement.operands) == 1 and isinstance(statement.operands[0], ast.Name)
+                and statement.operands[0].id in params):
+            break
+        copy_of[statement.target] = statement.operands[0].id
     if numbers_ is None:
         numbers_ = {n for n, r in rank_of.items() if r == 0}
     order: dict[int, int] = {}
@@ -228,6 +239,7 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
             writes.append((statement.target, statement, False))
         elif isinstance(statement, ir.Append):
             edges.append((position, [statement.target], ir.names_in(statement.value)))
+    reached: set[str] = set()
     for name, statement, itself in writes:
         position = order[id(statement)]
         spans = [(order[id(loop)], end[id(loop)]) for loop in loops[id(statement)]]
@@ -243,6 +255,11 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
 
         memory = _memory(edges, name, eligible)
         written = memory[name]
+        for written_name in written:
+            param = copy_of.get(written_name, written_name)
+            if param in params and not (written_name == name and _rebound(
+                    name, 0 if name in copy_of else -1, position, spans, binds, blocks)):
+                reached.add(param)  # not bound again (y = y.copy()) before the write
         for other in sorted(n for n, places in memory.items() if places & written):
             if other == name and not itself:
                 continue
@@ -254,6 +271,7 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
                              for r in reads.get(other, []))
             if bound_before and read_after:
                 raise _refusal(name, other, statement, itself, source)
+    return reached
 
 
 def _number(statements, enclosing: list, order: dict, end: dict, loops: dict,

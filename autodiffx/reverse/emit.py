@@ -99,8 +99,8 @@ class _Module:
     name: str
     gradient_name: str | None = None
     written: tuple | None = None
-    """``(function name, parameters, parameters written into)`` when the function writes
-    into some of its parameters (see :func:`_refusing_shared`)."""
+    """``(function name, parameters, parameters written into, defaults)`` when the function
+    writes into the memory of some of its parameters (see :func:`_refusing_shared`)."""
 
 
 _RESERVED = {"np", *dir(builtins), *HELPERS, *RUNTIME}
@@ -138,8 +138,9 @@ class ModuleBuilder:
         """The shapes of the called function's arguments when its code is made for them
         (``None`` in an entry: not known), or ``None``: code for any shapes."""
         self.written: tuple | None = None
-        """``(name, parameters, parameters written into)`` of the called function, when it
-        writes into some of them: the code works on copies of those."""
+        """``(name, parameters, parameters written into, defaults)`` of the called
+        function, when it writes into the memory of some of them (the code works on
+        copies)."""
         self.helper_aliases: dict[str, str] = {}
         """Helpers imported under another name, where a user's name would shadow them."""
         self.real_scalar_vjp: tuple | None = None
@@ -198,9 +199,6 @@ class ModuleBuilder:
                                                               normalizer.stored)
         renames = self._bind_globals(normalizer.globals_used, namer, source.bindings)
         params = normalizer.params
-        copied = [p for p in params if p in normalizer.stored]
-        if copied and len(self.active) == 1 and not self.flat:
-            self.written = (source.name, tuple(params), tuple(copied))
         rank_of = ranks.infer(statements, params, argument_ranks, self.call_ranks,
                               normalizer.globals_used)
         # shapes: for the function called, when its code is made for its arguments' shapes
@@ -221,8 +219,11 @@ class ModuleBuilder:
         activity.check_lists(statements, relevant, normalizer.lists, source)
         if not flat.is_gradient_code(source):
             # gradient code copies every value it reads after a store, by construction
-            aliasing.check(statements, params, rank_of, source, normalizer.lists,
-                           aliasing.numbers(statements, params, wrt_names, rank_of))
+            reached = aliasing.check(statements, params, rank_of, source, normalizer.lists,
+                                     aliasing.numbers(statements, params, wrt_names, rank_of))
+            if reached and len(self.active) == 1 and not self.flat:
+                self.written = (source.name, tuple(params), tuple(sorted(reached)),
+                                _defaults_by_name(source.function, params))
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,
@@ -796,34 +797,69 @@ def _entry_points(module: _Module, filename: str, origins: dict[int, Origin]):
     function = _checked(module.namespace[module.name], filename, origins)
     gradient = _checked_gradient(module.namespace, module.gradient_name, filename, origins)
     if module.written is not None:
-        function = _refusing_shared(function, *module.written)
-        gradient = gradient and _refusing_shared(gradient, *module.written)
+        function = _refusing_shared(function, *module.written, module.namespace)
+        gradient = gradient and _refusing_shared(gradient, *module.written, module.namespace)
     return function, gradient
 
 
-def _refusing_shared(function: Callable, name: str, params: tuple, written: tuple
-                     ) -> Callable:
-    """``function``, refusing arguments that share memory with one the function writes
-    into: the generated code writes into a copy (the caller's arrays are never changed), so
-    the write would not reach the other argument as it does when the function runs."""
+def _defaults_by_name(function, params) -> dict:
+    """The default value of each parameter that has one."""
+    positional = tuple(getattr(function, "__defaults__", None) or ())
+    names = list(params)[:function.__code__.co_argcount] if hasattr(function, "__code__") \
+        else list(params)
+    found = dict(zip(names[len(names) - len(positional):], positional, strict=False))
+    found.update(getattr(function, "__kwdefaults__", None) or {})
+    return found
+
+
+def _shares(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays share an element (exactly; ``np.may_share_memory`` only compares
+    bounds, so ``a[::2]`` and ``a[1::2]`` would seem to), or might, where the exact answer
+    is too costly to find."""
+    try:
+        return bool(np.shares_memory(a, b, max_work=100_000))
+    except np.exceptions.TooHardError:
+        return True
+
+
+def _refusing_shared(function: Callable, name: str, params: tuple, written: tuple,
+                     defaults: dict, namespace: dict) -> Callable:
+    """``function``, refusing a call where an array the function writes into (as it runs:
+    directly, through a view or a function it calls) cannot be written (read-only, or not
+    an array: the function raises there) or shares memory with another argument, a default
+    or a global or closure array the code reads: the generated code writes into a copy (the
+    caller's arrays are never changed), so the write would not reach the other name as it
+    does when the function runs."""
+    held = [(key, value) for key, value in namespace.items() if type(value) is np.ndarray]
 
     def refusing_shared(*args, **kwargs):
-        values = dict(zip(params, args, strict=False))
+        values = dict(defaults)
+        values.update(zip(params, args, strict=False))
         values.update((key, value) for key, value in kwargs.items() if key in params)
         for target in written:
             array = values.get(target)
+            if isinstance(array, np.ndarray) and not array.flags.writeable or isinstance(
+                    array, (tuple, str, bytes)):
+                what = ("a read-only array" if isinstance(array, np.ndarray)
+                        else type(array).__name__)
+                raise ArgumentError(
+                    f"{name} writes into its argument {target}, but the {target} given "
+                    f"cannot be written ({what}): {name} itself raises there",
+                    hint=f"pass a writable array for {target} (np.array(...) makes one)")
             if not isinstance(array, np.ndarray):
                 continue
-            for other, value in values.items():
-                if other != target and isinstance(value, np.ndarray) and (
-                        np.may_share_memory(array, value)):
+            others = [(o, v) for o, v in values.items() if o != target] + [
+                (f"the value of {key}", value) for key, value in held]
+            for other, value in others:
+                if isinstance(value, np.ndarray) and _shares(array, value):
+                    if not other.startswith("the value"):
+                        other = f"its argument {other}"
                     raise ArgumentError(
                         f"{name} writes into its argument {target}, which shares memory "
-                        f"with its argument {other}: reverse mode writes into a copy of "
-                        f"{target}, so the write would not reach {other} as it does when "
-                        f"{name} runs",
-                        hint=f"pass {other} and {target} as separate arrays (np.copy), or "
-                        'use mode="forward"')
+                        f"with {other}: reverse mode writes into a copy of {target}, so the "
+                        f"write would not reach it as it does when {name} runs",
+                        hint=f"pass {target} as a separate array (np.copy), or use "
+                        'mode="forward"')
         return function(*args, **kwargs)
 
     refusing_shared.__wrapped__ = function
