@@ -141,6 +141,8 @@ class ModuleBuilder:
         """``(name, parameters, parameters written into, defaults)`` of the called
         function, when it writes into the memory of some of them (the code works on
         copies)."""
+        self.numpy_alias: str | None = None
+        """Another name for NumPy, where a user's name ``np`` would shadow it."""
         self.helper_aliases: dict[str, str] = {}
         """Helpers imported under another name, where a user's name would shadow them."""
         self.real_scalar_vjp: tuple | None = None
@@ -300,7 +302,7 @@ class ModuleBuilder:
         """A parameter or local named like a helper the pullback calls (``def f(x,
         unindex)``) would shadow it: the pullback calls the helper under another name,
         bound to it in the module (``unindex_helper(dtmp, x, 1)``)."""
-        helpers = set(HELPERS) | set(RUNTIME)
+        helpers = set(HELPERS) | set(RUNTIME) | {"np"}
         arguments = definition.args
         bound = {a.arg for a in (*arguments.posonlyargs, *arguments.args,
                                  *arguments.kwonlyargs, arguments.vararg, arguments.kwarg)
@@ -311,6 +313,15 @@ class ModuleBuilder:
         clashes = bound & helpers
         if not clashes:
             return
+        if "np" in clashes:  # numpy imported as numpy, and a name np of the user's
+            if self.numpy_alias is None:
+                self.numpy_alias = ir.Namer(self.module_names | set(self.namespace) | bound
+                                            ).fresh("numpy_module", adjoint_too=False)
+                self.module_names.add(self.numpy_alias)
+            for node in ast.walk(definition):
+                if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                        and node.value.id == "np"):
+                    node.value = ast.Name(id=self.numpy_alias, ctx=ast.Load())
         aliases: dict[str, str] = {}
         for pullback in [s for s in definition.body if isinstance(s, ast.FunctionDef)]:
             for node in ast.walk(pullback):
@@ -479,6 +490,8 @@ class ModuleBuilder:
     def module_source(self) -> tuple[str, dict[int, Origin]]:
         """The printed module, and the user's line behind each generated line."""
         body: list[ast.stmt] = [ast.Import(names=[ast.alias(name="numpy", asname="np")])]
+        if self.numpy_alias is not None:
+            body.append(ast.Import(names=[ast.alias(name="numpy", asname=self.numpy_alias)]))
         for module, names in (("autodiffx.rules.helpers", HELPERS),
                               ("autodiffx.reverse.runtime", RUNTIME)):
             used = [(h, None) for h in sorted(self.helpers & set(names))]

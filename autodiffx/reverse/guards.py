@@ -76,6 +76,8 @@ class Record:
                 return EMPTY
         if self.kind in ("builtin", "absent"):
             return _MISSING if self.name in self.container else self.expected
+        if self.kind == "getattr":
+            return _attribute_now(self.container, self.name)
         return self.container.get(self.name, _MISSING)
 
 
@@ -93,7 +95,7 @@ def retire_all() -> None:
 class Guard:
     """The bindings one generated module was built from, checked on every call."""
 
-    __slots__ = ("records", "_lookups", "_absent", "_cells", "_epoch", "codes")
+    __slots__ = ("records", "_lookups", "_absent", "_cells", "_computed", "_epoch", "codes")
 
     def __init__(self, records: list[Record], codes: tuple = ()):
         self.records = records
@@ -106,6 +108,8 @@ class Guard:
                               if r.kind in ("global", "attribute"))
         self._absent = tuple((r.container, r.name) for r in records
                              if r.kind in ("builtin", "absent"))
+        self._computed = tuple((r.container, r.name, r.expected) for r in records
+                               if r.kind == "getattr")
         self._cells = tuple((r.container, r.expected) for r in records if r.kind == "cell")
 
     def holds(self) -> bool:
@@ -121,6 +125,9 @@ class Guard:
                 return False
         for container, name in self._absent:
             if name in container:
+                return False
+        for owner, name, expected in self._computed:
+            if _attribute_now(owner, name) is not expected:
                 return False
         for cell, expected in self._cells:
             try:
@@ -145,6 +152,8 @@ class Guard:
             if now is record.expected:
                 updated.append(record)
                 continue
+            if record.kind == "getattr":
+                return None  # a computed attribute changed: transform again
             if record.kind in ("builtin", "absent", "cell") and (now is EMPTY or
                                                        record.expected is EMPTY):
                 return None
@@ -179,6 +188,13 @@ def _same_code(function, code: tuple) -> bool:
         return keywords is None and items is None
     return len(keywords) == len(items) and all(
         keywords.get(name, _MISSING) is value for name, value in items)
+
+
+def _attribute_now(owner: Any, name: str) -> Any:
+    try:
+        return getattr(owner, name, _MISSING)
+    except Exception:  # a property that raises now: the guard fails
+        return _MISSING
 
 
 def same_value(old: Any, new: Any) -> bool:
@@ -251,22 +267,62 @@ def _attribute_steps(bindings: Bindings):
             continue
         value = bindings.reads[base.id][1]
         for attribute in reversed(chain):
+            if _fixed(value):
+                break  # NumPy's, the standard library's: taken as fixed
             owner = _owner_dict(value)
-            if owner is None:
-                break
-            if attribute not in owner:
-                inherited = _inherited(value, attribute)
-                if inherited is None:
-                    break  # computed (or from a fixed package): not guarded
-                before, owner = inherited
-                for container in (_owner_dict(value), *before):
+            if owner is not None and attribute in owner:
+                value = owner[attribute]
+                if (id(owner), attribute) not in seen:
+                    seen.add((id(owner), attribute))
+                    yield "attribute", owner, attribute, value
+                continue
+            inherited = _inherited(value, attribute)
+            if inherited is not None and not _data_descriptor(inherited[1][attribute]):
+                before, holder = inherited
+                for container in ((owner,) if owner is not None else ()) + tuple(before):
                     if (id(container), attribute) not in seen:
                         seen.add((id(container), attribute))
-                        yield "absent", container, attribute, owner[attribute]
-            value = owner[attribute]
-            if (id(owner), attribute) not in seen:
-                seen.add((id(owner), attribute))
-                yield "attribute", owner, attribute, value
+                        yield "absent", container, attribute, holder[attribute]
+                if not isinstance(value, type) and (id(value), "__class__") not in seen:
+                    seen.add((id(value), "__class__"))  # holder.__class__ = Other
+                    yield "getattr", value, "__class__", type(value)
+                value = holder[attribute]
+                if (id(holder), attribute) not in seen:
+                    seen.add((id(holder), attribute))
+                    yield "attribute", holder, attribute, value
+                continue
+            # computed: a slot, a property, a metaclass's attribute, __getattr__
+            try:
+                now = getattr(value, attribute)
+            except Exception:  # whatever it raises, the code raises it too
+                break
+            if isinstance(now, _DATA):
+                break  # data: the code reads the chain again when it runs
+            if (id(value), attribute) not in seen:
+                seen.add((id(value), attribute))
+                yield "getattr", value, attribute, now
+            value = now
+
+
+_DATA = (np.ndarray, np.generic, int, float, complex, bool, str, bytes, type(None), tuple,
+         list, dict)
+"""Values an attribute chain's code reads again at each call: only what may decide the
+code (a function, a module, a class) is guarded by ``getattr``."""
+
+
+def _fixed(value: Any) -> bool:
+    """Whether ``value`` belongs to NumPy, the standard library or autodiffx."""
+    if isinstance(value, types.ModuleType):
+        return value.__name__.split(".")[0] in _FIXED_PACKAGES
+    module = getattr(type(value) if not isinstance(value, type) else value, "__module__",
+                     None)
+    return not isinstance(module, str) or module.split(".")[0] in _FIXED_PACKAGES
+
+
+def _data_descriptor(attribute: Any) -> bool:
+    """A slot or a property: the value lives elsewhere, or is computed at each access."""
+    kind = type(attribute)
+    return hasattr(kind, "__set__") or hasattr(kind, "__delete__")
 
 
 def _inherited(value: Any, attribute: str):

@@ -321,9 +321,6 @@ def test_a_written_argument_that_cannot_be_written(argument, wrt):
 # fix 6: a parameter named np
 
 
-@pytest.mark.xfail(strict=True, reason="a parameter or local named np (numpy imported as "
-                   "numpy) shadows the generated code's np: AttributeError 'float' object has "
-                   "no attribute 'broadcast_to', where f runs")
 @pytest.mark.parametrize("where", ["param", "local"])
 def test_a_parameter_named_np(where):
     import numpy
@@ -374,8 +371,6 @@ class _Sin:
     act = np.sin
 
 
-@pytest.mark.xfail(strict=True, reason="guards: a slot, a property, a swapped __class__ or "
-                   "a metaclass attribute is not guarded; grad keeps tanh's rule")
 @pytest.mark.parametrize("how", ["slots", "property", "class-swap", "metaclass"])
 def test_an_attribute_changed_without_a_dict_entry_is_followed(how):
     if how == "slots":
