@@ -228,7 +228,7 @@ def value_and_grad(
                 _real_gradients(gradients, args, resolved[0], True), args, resolved[0])
             return value, shaped if resolved[1] else shaped[0]
         args, indices, many = arguments.prepare(f, args, wrt, resolved)
-        function, args, flat_indices, regroup = _flattened(f, args, indices, mode)
+        function, args, flat_indices, regroup = _flattened(f, args, indices, mode, kwargs)
         if mode == "forward":
             value, gradients, aux = _forward_gradient(
                 function, args, kwargs, flat_indices, chunk, has_aux, holomorphic
@@ -402,11 +402,12 @@ def _forward_gradient(f, args, kwargs, indices, chunk, has_aux=False, holomorphi
     return _scalar_value(value), gradients, (_plain(aux[-1]) if aux else None)
 
 
-def _flattened(f, args, indices, mode):
+def _flattened(f, args, indices, mode, kwargs=None):
     """:func:`autodiffx.arguments.flattened`, with reverse mode's rewriting of ``f``."""
     if mode == "forward":
         return arguments.flattened(f, args, indices)
-    return arguments.flattened(f, args, indices, (_reverse or _reverse_module()).flat_function)
+    return arguments.flattened(f, args, indices, (_reverse or _reverse_module()).flat_function,
+                               keywords=kwargs or ())
 
 
 def _reverse_module():

@@ -169,7 +169,24 @@ def prepare(f, args, wrt: Wrt, resolved: tuple[tuple[int, ...], bool] | None = N
     return args, indices, many
 
 
-def flattened(f, args, indices, rewrite=None):
+def _with_defaults(f, args, keywords) -> list:
+    """``args`` with the defaults of the positional parameters after them, up to the first
+    one a keyword gives."""
+    code = getattr(f, "__code__", None)
+    defaults = tuple(getattr(f, "__defaults__", None) or ())
+    if code is None or not defaults:
+        return list(args)
+    names = code.co_varnames[:code.co_argcount]
+    first_default = len(names) - len(defaults)
+    extended = list(args)
+    for position in range(len(args), len(names)):
+        if position < first_default or names[position] in keywords:
+            break
+        extended.append(defaults[position - first_default])
+    return extended
+
+
+def flattened(f, args, indices, rewrite=None, keywords=()):
     """The call with every structured argument spread into its leaves.
 
     Returns ``(function, flat_args, flat_indices, regroup)``; ``regroup`` turns the leaf
@@ -177,13 +194,17 @@ def flattened(f, args, indices, rewrite=None):
     ``indices``, each with its argument's structure. ``function`` takes the leaves: made by
     ``rewrite(f, specs)`` where given (reverse mode rewrites ``f``'s source:
     :func:`autodiffx.reverse.structures.flat_function`), else a wrapper that rebuilds the
-    structures and calls ``f`` (forward mode).
+    structures and calls ``f`` (forward mode). The rewritten function has no defaults, so
+    the defaults of the parameters the call leaves out (not given by ``keywords``) become
+    arguments.
     """
     for i in indices:
         if type(args[i]) in (dict, list, tuple):
             break
     else:
         return f, args, indices, None
+    if rewrite is not None:
+        args = _with_defaults(f, args, keywords)
     specs = {}
     flat_args, flat_indices = [], []
     for position, arg in enumerate(args):

@@ -283,9 +283,6 @@ def test_a_hessian_with_an_aliased_written_argument():
 # fix 3 (older): defaults of a function with structured arguments
 
 
-@pytest.mark.xfail(strict=True, reason="flat code (a dict or list argument) loses the "
-                   "function's defaults: TypeError 'f_vjp() missing 2 required positional "
-                   "arguments', where f(p) runs")
 @pytest.mark.parametrize("structure", ["dict", "list"])
 def test_defaults_of_a_function_with_a_structured_argument(structure):
     index = "'w'" if structure == "dict" else "0"
