@@ -540,14 +540,29 @@ def _nothing_to_raise() -> bool:
     """Whether leaving a value uncomputed changes nothing: the proof that computing it
     raises nothing (:func:`autodiffx.reverse.shapes.real_scalar`) holds for NumPy's
     default error handling, not under ``np.errstate(over="raise")`` (or ``"call"``,
-    ``"print"``, ``"log"``) or with floating-point warnings turned into errors."""
-    for handling in np.geterr().values():
-        if handling != "ignore" and handling != "warn":
-            return False
-    for action, _, category, _, _ in warnings.filters:
-        if action == "error" and issubclass(RuntimeWarning, category):
-            return False
-    return True
+    ``"print"``, ``"log"``) or with floating-point warnings turned into errors. The answer
+    is kept while NumPy's error state object and the warning filters stay the same."""
+    state = _error_state()
+    filters = warnings.filters
+    seen = _last_verdict[0]  # one tuple: threads read a consistent one
+    if (state is not None and state is seen[0] and filters is seen[1]
+            and len(filters) == seen[2] and (not filters or filters[0] is seen[3])):
+        return seen[4]
+    verdict = all(handling in ("ignore", "warn") for handling in np.geterr().values()) and (
+        not any(action == "error" and issubclass(RuntimeWarning, category)
+                for action, _, category, _, _ in filters))
+    _last_verdict[0] = (state, filters, len(filters), filters[0] if filters else None, verdict)
+    return verdict
+
+
+try:  # NumPy's error state, one object per np.errstate (NumPy 2): to skip np.geterr()
+    from numpy._core._ufunc_config import _extobj_contextvar as _error_states
+
+    _error_state = _error_states.get
+except ImportError:  # another NumPy: np.geterr() at every call
+    def _error_state():
+        return None
+_last_verdict: list = [(None, None, -1, None, False)]
 
 
 def _plain_layouts(args) -> tuple | None:
