@@ -8,9 +8,6 @@ gradient where calling the function raises, or a gradient that is silently wrong
 others are regression tests for attacks that held.
 """
 
-import itertools
-import linecache
-import operator
 import sys
 import threading
 import warnings
@@ -21,19 +18,9 @@ import pytest
 import autodiffx
 from autodiffx.reverse import emit
 
-_names = itertools.count()
+from .defined import define
 
-
-def _function(source: str, namespace=None):
-    """``f`` as ``source`` defines it (``np`` and ``operator`` in scope), its lines in
-    linecache so that reverse mode can read them."""
-    filename = f"<adversarial-fast-path-{next(_names)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {} if namespace is None else namespace
-    namespace.setdefault("np", np)
-    namespace.setdefault("operator", operator)
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace["f"]
+_function = define
 
 
 def _has_value_free_code(g) -> bool:

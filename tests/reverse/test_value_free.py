@@ -8,8 +8,6 @@ is still refused on the repeated-call path.
 """
 
 import dataclasses
-import itertools
-import linecache
 
 import numpy as np
 import pytest
@@ -28,9 +26,10 @@ from autodiffx.reverse import adjoint, emit, ir, shapes
 from autodiffx.reverse.normalize import Normalizer
 from autodiffx.reverse.source import parse_function
 
+from .defined import define
 from .test_gradients import check
 
-_names = itertools.count()
+_function = define
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +37,6 @@ def monkeypatch_module():
     """A monkeypatch that hypothesis examples may share (undone after the module)."""
     with pytest.MonkeyPatch.context() as patch:
         yield patch
-
-
-def _function(source: str):
-    """A function defined by ``source`` (with ``np`` in scope), its lines in linecache so
-    that reverse mode can read them."""
-    filename = f"<value-free-test-{next(_names)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"np": np}
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace["f"]
 
 
 def _generated(f, args, wrt):
