@@ -298,11 +298,56 @@ def _refuse_unsupported(statement: ir.Assign, source: FunctionSource) -> None:
         "Dict": "a dict of differentiated values",
         "Call": "a list of differentiated values built elsewhere and passed to this call",
     }
+    hint = ("compute the values into a preallocated array, or pass the list straight to "
+            "np.stack/np.concatenate; a list name bound only to list literals and grown with "
+            '.append is differentiated too; or use mode="forward"')
+    if construct in ("Dict", "DictComp"):
+        hint = ("keep the values in names of their own; a dict bound once at the function's "
+                "top level and used only as name['key'] with constant keys (not passed on, "
+                'returned or looped over) is differentiated too; or use mode="forward"')
     raise UnsupportedSyntaxError(
         f"reverse mode does not differentiate {descriptions.get(construct, construct)} "
         f"(in {source.name})",
         location=location,
-        hint="compute the values into a preallocated array, or pass the list straight to "
-        "np.stack/np.concatenate; a list name bound only to list literals and grown with "
-        '.append is differentiated too; or use mode="forward"',
+        hint=hint,
     )
+
+
+def check_dicts(statements: list, relevant: set[str], dicts: set[str],
+                source: FunctionSource) -> None:
+    """Refuse a derivative stored into, or read from, a dict that stays a dict (one that
+    :mod:`~autodiffx.reverse.normalize.dicts` could not read as one name per key). Left
+    alone, ``cache[key] = h`` would be differentiated as a write into an array."""
+    names = set(dicts)
+    for statement in ir.walk(statements):  # versions and copies of those names
+        if isinstance(statement, ir.Assign) and (
+                _makes_dict(statement.expr) or statement.kind == "copy"
+                and isinstance(statement.expr, ast.Name) and statement.expr.id in names):
+            names.add(statement.target)
+    for statement in ir.walk(statements):
+        if isinstance(statement, ir.Store):
+            name = statement.target
+        elif isinstance(statement, ir.Assign) and statement.rule is not None and (
+                statement.rule.name == "getitem"):
+            first = statement.operands[0] if statement.operands else None
+            name = first.id if isinstance(first, ast.Name) else None
+        else:
+            continue
+        if name in names and name in relevant:
+            raise UnsupportedSyntaxError(
+                f"reverse mode does not follow derivatives through the dict {name}: it "
+                "follows a dict made in the function only when it is bound once, at the "
+                "function's top level, and used only as name['key'] with constant keys "
+                f"(in {source.name})",
+                location=Location(source.filename, abs(statement.line), 0,
+                                  source.lines.get(abs(statement.line), "")),
+                hint="index the dict with constant keys only (cache['h'], not cache[key]) "
+                "and do not pass it on or loop over it, or keep the values in names of "
+                'their own, or use mode="forward"',
+            )
+
+
+def _makes_dict(expression) -> bool:
+    return isinstance(expression, (ast.Dict, ast.DictComp)) or (
+        isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
+        and expression.func.id == "dict")

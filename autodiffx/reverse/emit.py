@@ -219,6 +219,7 @@ class ModuleBuilder:
         kinds.check_rules(statements, kind_of, relevant, source)
         kinds.check_assumptions(statements, kind_of, source)
         activity.check_lists(statements, relevant, normalizer.lists, source)
+        activity.check_dicts(statements, relevant, normalizer.dicts, source)
         if not flat.is_gradient_code(source):
             # gradient code copies every value it reads after a store, by construction
             reached = aliasing.check(statements, params, rank_of, source, normalizer.lists,

@@ -29,6 +29,7 @@ from ...errors import OutputTypeError
 from .. import ir, mutation
 from ..fence import refuse
 from ..source import FunctionSource
+from . import dicts
 from .assign import Assignments
 from .branches import Branches
 from .callees import METHODS
@@ -53,11 +54,13 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
     its construct, mixed in from the module named for it. The handlers append what they
     emit for the current statement to ``self.pending``, name temporaries with
     :meth:`_fresh`, and read ``self.locals`` (every local name), ``self.stored`` (names
-    written into), ``self.lists`` (names followed as lists) and ``self.line``.
+    written into), ``self.lists`` (names followed as lists), ``self.dicts`` (names bound to
+    dicts that stay dicts, see :mod:`.dicts`) and ``self.line``.
     """
 
     def __init__(self, source: FunctionSource, namer: ir.Namer):
         source = _with_literal_conversions(source)
+        source, self.dicts = dicts.scalarise(source)
         self.source = source
         self.namer = namer
         node = source.node
