@@ -24,6 +24,7 @@ from .callees import (
     returned_tuple_size,
 )
 from .names import load
+from .sequences import ARRAY_SUM
 
 _CONVERSIONS = {float: "float()", complex: "complex()", np.float64: "np.float64()",
                 np.float32: "np.float32()"}
@@ -127,6 +128,9 @@ class Calls:
             if len(node.args) == 1 and not node.keywords and isinstance(
                     node.args[0], (ast.Name, ast.ListComp, ast.List)):
                 rule = self._list_sum(node.args[0])
+            elif len(node.args) == 1 and not node.keywords and self._array_expression(
+                    node.args[0]):
+                rule = ARRAY_SUM  # sum(x * x): the rows of an array
         if _is_array_maker(callee) and len(node.args) == 1 and _float_or_no_dtype(node):
             rule = self._array_rule(node.args[0])
             callee = rule.primitives[0] if rule is not None else callee

@@ -25,6 +25,17 @@ LIST_SUM = registry.Rule(
 )
 """The builtin ``sum`` over a local list; reverse mode only (not in the shared registry)."""
 
+ARRAY_SUM = registry.Rule(
+    name="sum",
+    primitives=(builtins.sum,),
+    params=("x",),
+    adjoints=("np.broadcast_to(g, np.shape(x))",),
+    doc="sum(x) of an array adds its rows (x[0] + x[1] + ...): every row receives the "
+    "cotangent",
+)
+"""The builtin ``sum`` over an array, which iterates over its first axis; reverse mode
+only, as :data:`LIST_SUM` (forward mode follows Python's iteration over a Dual)."""
+
 
 _FORWARD_HINT = 'write the loop out, or use mode="forward"'
 
@@ -218,10 +229,33 @@ class Sequences:
         return load(stacked)
 
     def _list_sum(self, argument: ast.expr) -> registry.Rule | None:
-        """The rule of ``sum(xs)`` when ``xs`` is a local list (``None`` otherwise)."""
+        """The rule of ``sum(xs)`` when ``xs`` is a local list, or of ``sum(x)`` when ``x``
+        is a local name bound to something else, an array (``None`` otherwise)."""
         if isinstance(argument, ast.Name) and argument.id not in self.lists:
-            return None
+            return ARRAY_SUM if argument.id in self.locals else None
         return LIST_SUM
+
+    def _array_expression(self, node: ast.expr) -> bool:
+        """Whether ``node`` is arithmetic, an index or an attribute of local names that are
+        not lists, with no list or tuple display in it: a value that is a number or an
+        array, never a list (``[x] * 3`` is one)."""
+        if not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Subscript, ast.Attribute)):
+            return False
+        pending = [node]
+        while pending:
+            sub = pending.pop()
+            if isinstance(sub, ast.Subscript):
+                pending.append(sub.value)  # (the index may hold tuples: x[:, 0])
+            elif isinstance(sub, (ast.BinOp, ast.UnaryOp, ast.Attribute)):
+                pending.extend(ast.iter_child_nodes(sub))
+            elif isinstance(sub, ast.Name):
+                if sub.id in self.lists or sub.id not in self.locals and not isinstance(
+                        self._static(sub), (int, float, np.ndarray)):
+                    return False
+            elif not isinstance(sub, (ast.Constant, ast.operator, ast.unaryop,
+                                      ast.expr_context)):
+                return False
+        return True
 
     def _array_rule(self, argument: ast.expr) -> registry.Rule | None:
         """``np.array(xs)`` of a list of values is ``np.stack(xs)``; of an array, a copy."""
