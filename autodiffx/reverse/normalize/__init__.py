@@ -13,7 +13,8 @@ and names assigned more than once in straight-line code get numbered versions.
 :mod:`.calls`, :mod:`.stores` (subscripts and writes into arrays), :mod:`.sequences` (lists,
 tuples, unpacking), :mod:`.branches`, :mod:`.loops`, :mod:`.returns` and :mod:`.names`
 (globals and static values); :mod:`.callees` says what a called function is, and
-:mod:`.versions` numbers the names bound more than once.
+:mod:`.versions` numbers the names bound more than once; :mod:`.dicts` reads a local dict of
+constant keys as one name per key before anything else.
 """
 
 from __future__ import annotations
