@@ -61,6 +61,12 @@ def test_a_cache_of_the_forward_pass():
     "c = {'a': x, 'a': x * x}\n    return np.sum(W @ c['a'])",
     # an entry passed to a helper (the entry, not the dict)
     "c = {'a': W @ x}\n    return np.sum(helper(c['a']))",
+    # entries read in a comprehension and in a lambda called in the function
+    "c = {'h': W @ x}\n    ys = [c['h'] * i for i in range(3)]\n    return np.sum(np.stack(ys))",
+    "c = {'h': W @ x}\n    k = lambda s: c['h'] * s\n    return np.sum(k(2.0) ** 2)",
+    # keys that look alike, and a name the first choice of entry name would take
+    "c = {}\n    c_h = x * 3\n    c['h'] = np.sin(W @ x)\n    c[1] = x\n    c['1'] = x * x\n"
+    "    return np.sum(c_h) * np.sum(c['h']) + np.sum(c[1] * c['1'])",
 ])
 def test_dicts_of_constant_keys(body):
     namespace = {}
@@ -103,6 +109,9 @@ def test_writes_through_entries_are_refused_or_right(body):
     # bound twice
     ("c = {}\n    c['a'] = x * 2.0\n    c = {}\n    c['a'] = x * 3.0\n    return np.sum(c['a'])",
      "the dict c"),
+    # an entry assigned in a nested function
+    ("c = {'a': x * 3.0}\n    def put(v):\n        c['a'] = v\n    put(x * x)\n"
+     "    return np.sum(c['a'])", "dict|def|function"),
     # looped over
     ("c = {'a': x * 3.0, 'b': x}\n    s = 0.0\n    for k in c:\n        s = s + np.sum(c[k])\n"
      "    return s", "dict"),

@@ -15,7 +15,8 @@ taken apart only when:
 * every other use of it is a subscript with a constant key (a ``str`` or an ``int``), read,
   assigned or updated (``cache["h"] += ...``), and every key read is in the display or
   assigned somewhere;
-* no nested function, lambda or comprehension sees it, and it is not a parameter.
+* no nested ``def`` or ``class`` sees it (a lambda or a comprehension may read it), and it
+  is not a parameter.
 
 A dict that falls outside these (a key computed at run time, ``len(cache)``, ``cache`` passed
 to a function or returned) stays a dict; reverse mode refuses it, with the reason, when a
@@ -32,8 +33,10 @@ import keyword
 
 from ..source import FunctionSource
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp,
-           ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+"""Nested scopes that may not see a dict read as names: a nested ``def`` could assign an
+entry, which would bind a name of its own. A lambda or a comprehension can only read one,
+and reads an entry when it runs, as it would read the name."""
 
 
 def scalarise(source: FunctionSource) -> tuple[FunctionSource, set[str]]:
