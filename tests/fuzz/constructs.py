@@ -678,8 +678,21 @@ def _dict_param(c):
 @construct("local dict", "functions and structures")
 def _local_dict(c):
     p = c.p
-    return Snippet([f"{p}p = {{'a': {c.V()}, 'b': {c.S()}}}", f"{p}p['a'] = {p}p['a'] * 2.0"],
-                   f"np.sum({p}p['a'] * {p}p['b'])")
+    return c.pick([
+        Snippet([f"{p}p = {{'a': {c.V()}, 'b': {c.S()}}}", f"{p}p['a'] = {p}p['a'] * 2.0"],
+                f"np.sum({p}p['a'] * {p}p['b'])"),
+        # a cache filled as the forward pass goes, an entry updated in place
+        Snippet([f"{p}cache = {{}}", f"{p}cache['z'] = {c.V()} * 1.5",
+                 f"{p}cache['h'] = np.tanh({p}cache['z'])", f"{p}cache['h'] += {c.S()}"],
+                f"np.sum({p}cache['h'] * {p}cache['z'])"),
+        # an entry replaced in a loop
+        Snippet([f"{p}st = dict(h={c.V()}, n=0)", "for _ in range(2):",
+                 f"    {p}st['h'] = np.sin({p}st['h']) * {c.S()}", f"    {p}st['n'] += 1"],
+                f"np.sum({p}st['h']) * {p}st['n']"),
+        # a key computed at run time: reverse mode refuses, naming the dict
+        Snippet([f"{p}d = {{}}", f"{p}k = 'v'", f"{p}d[{p}k] = {c.V()}"],
+                f"np.sum({p}d[{p}k] ** 2)"),
+    ])
 
 
 @construct("keepdims / axis=-1", "reductions")
