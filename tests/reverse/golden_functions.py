@@ -98,6 +98,19 @@ def complex_layer(W, z, u):
     return np.real(np.sum(np.conj(u) * h)) + np.sum(np.abs(h) ** 2)
 
 
+def cached_layers(W1, W2, x):
+    """Two layers whose forward pass keeps its values in a dict, as hand-written backprop
+    does: each entry is read as a name of its own (cache_z1, and dcache_z1 in the adjoint)."""
+    cache = {}
+    cache["z1"] = W1 @ x
+    cache["h1"] = np.tanh(cache["z1"])
+    cache["z2"] = W2 @ cache["h1"]
+    return np.sum(np.tanh(cache["z2"]) ** 2)
+
+
+GOLDEN["cached_layers"] = (cached_layers, (0, 1, 2), (2, 2, 1))
+
+
 # complex programs: the kind of each argument as a fourth entry (None: all real)
 GOLDEN["magnitude_misfit"] = (magnitude_misfit, (0,), (1, 1), ("complex", "real"))
 GOLDEN["complex_layer"] = (complex_layer, (0, 1), (2, 1, 1), ("complex", "complex", "real"))
