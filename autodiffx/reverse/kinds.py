@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ComplexNotSupportedError
+from ..rules import registry
 from ..rules.complex_rules import REAL_ADJOINTS, RESULT_KINDS
 from . import ir
 
@@ -356,12 +357,21 @@ def check_rules(statements: list, found: Analysis, relevant: set[str], source) -
         rule = getattr(statement, "rule", None)
         if rule is None or not (rule.real_only or rule.name in REAL_ADJOINTS):
             continue
-        complex_operands = [o.id for o in statement.operands if isinstance(o, ast.Name)
-                            and o.id in relevant and found.of(o.id) != REAL]
+        names = [o.id for o in statement.operands if isinstance(o, ast.Name)]
+        if not any(n in relevant for n in names):
+            continue  # no derivative passes through this call
+        # Any operand, differentiated or not: the adjoints read them all (a complex loc of
+        # scipy.stats.norm.logsf, which SciPy casts to real, would send complex values
+        # into the partial in x); forward mode refuses the same calls.
+        complex_operands = [o.id if isinstance(o, ast.Name) else ast.unparse(o)
+                            for o in statement.operands
+                            if isinstance(o, ast.Name) and found.of(o.id) != REAL
+                            or isinstance(o, ast.Constant) and isinstance(o.value, complex)]
         if complex_operands:
-            name = getattr(statement.function, "__name__", rule.name)
+            name = (registry.describe(statement.function) if statement.function is not None
+                    else f"np.{rule.name}")
             raise ComplexNotSupportedError(
-                f"np.{name} of {complex_operands[0]}, which may be complex: its "
+                f"{name} of {complex_operands[0]}, which may be complex: its "
                 "derivative rule holds for real values only",
                 location=source.location(statement.node) if statement.node else None,
                 hint="differentiate a real value (np.real(z), np.abs(z)) through it",

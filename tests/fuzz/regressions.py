@@ -23,6 +23,7 @@ import autodiffx
 HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
 if HAVE_SCIPY:  # the scipy extra's rules
     import scipy.special
+    import scipy.stats
 
 C2 = np.array([0.3, -1.2])
 C3 = np.array([0.5, -1.0, 2.0])
@@ -620,6 +621,18 @@ def ive_of_complex(z):
 ZS = np.array([1.5 + 0.3j, 1.2 - 0.2j])
 
 
+# 48. Reverse mode: a rule for real values only (scipy.stats.norm.logsf, np.maximum) given a
+#     complex operand that is not differentiated was followed: the partial in x read the
+#     complex loc that SciPy casts to real (relative error 0.2). Forward mode refuses. Found
+#     by the fuzzer (seed 19191, index 938: logsf with loc 0.5 * np.sum(v) of a complex v).
+def real_rule_with_complex_constant(x):
+    return np.sum(np.maximum(x, np.array([1.0 + 1j, 1.0 - 1j])).real)
+
+
+def normal_logsf_with_complex_loc(x, v):
+    return np.imag(np.sum(np.tanh(scipy.stats.norm.logsf(x, 0.5 * np.sum(v), 1.5))))
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -808,7 +821,16 @@ if HAVE_SCIPY:
         _open(ive_of_complex, (ZS,), (0,), (),
               "scipy.special.ive of complex values: wrong in both modes (refused now: "
               "exp(-|Re z|) is not holomorphic)"),
+        Regression(normal_logsf_with_complex_loc, (C2, ZS), (0,),
+                   autodiffx.ComplexNotSupportedError,
+                   reason="reverse mode: a complex loc, not differentiated, went into the "
+                   "partial in x (fixed: refused, as forward mode does)"),
     ]
+
+REGRESSIONS.append(
+    Regression(real_rule_with_complex_constant, (C2,), (0,), autodiffx.ComplexNotSupportedError,
+               reason="reverse mode: np.maximum with a complex constant was followed "
+               "(fixed: refused, as forward mode does)"))
 
 REGRESSIONS.append(
     Regression(
