@@ -22,6 +22,8 @@ from .test_gradients import central
     "y = x * 2.0\n    return np.sum(sum(y) + sum(x))",
     "return np.sum(sum(x[:, 0]) * x)",
     "return np.sum(sum(-x.T))",
+    "return np.sum(sum(np.sin(x)) * 2.0)",
+    "return np.sum(sum(np.sum(x, axis=1, keepdims=True) * x))",
 ])
 @settings(max_examples=15, deadline=None)
 @given(x=arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 3)),
@@ -44,3 +46,10 @@ def test_sum_of_a_list_made_by_repetition_is_not_read_as_an_array():
     except autodiffx.AutodiffError:
         return
     np.testing.assert_allclose(got, want)
+
+
+@pytest.mark.parametrize("inner", ["np.atleast_1d(x, x * 2.0)", "np.modf(x * 2.5)"])
+def test_sum_of_a_call_that_gives_several_arrays_is_not_read_as_an_array(inner):
+    f = define(f"def f(x):\n    return np.sum(sum({inner}))\n")
+    with pytest.raises(autodiffx.AutodiffError):
+        autodiffx.grad(f)(np.array([0.3, 0.7]))

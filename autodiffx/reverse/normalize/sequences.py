@@ -40,6 +40,13 @@ only, as :data:`LIST_SUM` (forward mode follows Python's iteration over a Dual).
 _FORWARD_HINT = 'write the loop out, or use mode="forward"'
 
 
+_MAY_GIVE_SEVERAL = frozenset({np.gradient, np.nonzero, np.where, np.atleast_1d,
+                               np.atleast_2d, np.atleast_3d})
+"""NumPy functions with a rule that return a tuple or a list for some arguments
+(``np.gradient`` over several axes, ``np.where(c)``, ``np.atleast_1d(a, b)``): ``sum`` of
+one of those is not the sum of an array's rows."""
+
+
 class Sequences:
     """Lists, tuples and several results, for :class:`~autodiffx.reverse.normalize.Normalizer`."""
 
@@ -237,14 +244,26 @@ class Sequences:
 
     def _array_expression(self, node: ast.expr) -> bool:
         """Whether ``node`` is arithmetic, an index or an attribute of local names that are
-        not lists, with no list or tuple display in it: a value that is a number or an
-        array, never a list (``[x] * 3`` is one)."""
-        if not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Subscript, ast.Attribute)):
+        not lists, with no list or tuple display in it, or a call of a NumPy function that
+        returns one array: a value that is a number or an array, never a list (``[x] * 3``
+        and ``np.split(x, 3)`` are lists)."""
+        if not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Subscript, ast.Attribute,
+                                 ast.Call)):
             return False
         pending = [node]
         while pending:
             sub = pending.pop()
-            if isinstance(sub, ast.Subscript):
+            if isinstance(sub, ast.Call):
+                callee = self._static(sub.func)
+                rule = registry.lookup(callee) if callee is not None else None
+                if isinstance(callee, np.ufunc):
+                    if callee.nout != 1:  # np.modf, np.divmod: a tuple
+                        return False
+                elif rule is None or rule.outputs is not None or rule.sequence or (
+                        callee in _MAY_GIVE_SEVERAL or self._is_split(sub)
+                        or not getattr(callee, "__module__", "").startswith("numpy")):
+                    return False
+            elif isinstance(sub, ast.Subscript):
                 pending.append(sub.value)  # (the index may hold tuples: x[:, 0])
             elif isinstance(sub, (ast.BinOp, ast.UnaryOp, ast.Attribute)):
                 pending.extend(ast.iter_child_nodes(sub))
