@@ -57,7 +57,15 @@ with SciPy checks that the list is exactly the registered SciPy rules.
 | `scipy.linalg.solve_triangular` | `a`, `b` | a of one matrix (trans 0, 1, 2, 'N', 'T', 'C'); only the triangle it reads has a derivative (not the diagonal with unit_diagonal=True). |
 | `scipy.linalg.cho_solve` | `b` | The Cholesky factor c in (c, lower) is refused. |
 | `scipy.linalg.expm` | `a` | From the block matrix expm([[a, e], [0, a]]). |
-| `scipy.stats.norm.pdf`, `scipy.stats.norm.logpdf`, `scipy.stats.norm.cdf`, `scipy.stats.norm.logcdf`, `scipy.stats.norm.sf`, `scipy.stats.norm.logsf` | `x`, `loc`, `scale` | Registered when scipy.stats is imported; the other distributions have no rules. |
+| `scipy.stats.norm.pdf`, `scipy.stats.norm.logpdf`, `scipy.stats.norm.cdf`, `scipy.stats.norm.logcdf`, `scipy.stats.norm.sf`, `scipy.stats.norm.logsf` | `x`, `loc`, `scale` | Registered when scipy.stats is imported; the other distributions have none but the four below. |
+| `scipy.stats.t.pdf`, `scipy.stats.t.logpdf` | `x`, `df`, `loc`, `scale` | From z = (x - loc) / scale and the standard log-density. |
+| `scipy.stats.t.cdf`, `scipy.stats.t.logcdf`, `scipy.stats.t.sf`, `scipy.stats.t.logsf` | `x`, `loc`, `scale` | Not in the shape `df` (no closed form): refused. |
+| `scipy.stats.gamma.pdf`, `scipy.stats.gamma.logpdf` | `x`, `a`, `loc`, `scale` | From z = (x - loc) / scale and the standard log-density. |
+| `scipy.stats.gamma.cdf`, `scipy.stats.gamma.logcdf`, `scipy.stats.gamma.sf`, `scipy.stats.gamma.logsf` | `x`, `loc`, `scale` | Not in the shape `a` (no closed form): refused. |
+| `scipy.stats.beta.pdf`, `scipy.stats.beta.logpdf` | `x`, `a`, `b`, `loc`, `scale` | From z = (x - loc) / scale and the standard log-density. |
+| `scipy.stats.beta.cdf`, `scipy.stats.beta.logcdf`, `scipy.stats.beta.sf`, `scipy.stats.beta.logsf` | `x`, `loc`, `scale` | Not in the shapes `a`, `b` (no closed form): refused. |
+| `scipy.stats.chi2.pdf`, `scipy.stats.chi2.logpdf` | `x`, `df`, `loc`, `scale` | From z = (x - loc) / scale and the standard log-density. |
+| `scipy.stats.chi2.cdf`, `scipy.stats.chi2.logcdf`, `scipy.stats.chi2.sf`, `scipy.stats.chi2.logsf` | `x`, `loc`, `scale` | Not in the shape `df` (no closed form): refused. |
 | `scipy.signal.convolve` | `in1`, `in2` | Operands of the same rank; modes 'full', 'valid', 'same'. Registered when scipy.signal is imported (before or after autodiffx). |
 
 Forward mode reaches the functions that are not ufuncs (logsumexp, softmax, log_softmax,

@@ -2,8 +2,9 @@
 extra): ``scipy.special`` (logsumexp, softmax, log_softmax, expit, logit, erf, erfc,
 erfinv, erfcinv, gamma, rgamma, gammasgn, gammaln, multigammaln, digamma, polygamma, beta,
 betaln, betainc, gammainc, gammaincc, xlogy, xlog1py, and the Bessel functions j0, j1, jv,
-y0, y1, yv, yn, i0, i1, iv, ive), ``scipy.linalg`` (solve_triangular, cho_solve, expm) and
-``scipy.signal.convolve`` (once scipy.signal is imported).
+y0, y1, yv, yn, i0, i1, iv, ive), ``scipy.linalg`` (solve_triangular, cho_solve, expm),
+``scipy.signal.convolve`` (once scipy.signal is imported) and the pdf, logpdf, cdf, logcdf,
+sf and logsf of ``scipy.stats``' norm, t, gamma, beta and chi2 (once scipy.stats is).
 
 The ufuncs of ``scipy.special`` reach forward mode through NumPy's ufunc protocol, like
 ``np.tanh``. The others are Python functions that turn their arguments into plain arrays,
@@ -713,3 +714,151 @@ def _install_stats():
 
 registry.add_helpers({"normal_partial": normal_partial})
 when_imported("scipy.stats", _install_stats)
+
+
+# --------------------------------------------------------------------------- scipy.stats families
+# Student's t, gamma, beta and chi-squared: ``<family>.<method>(x, *shapes, loc, scale)``. Each
+# has a standard log-density ℓ(z; shapes) in z = (x − loc) / scale, and
+# log pdf(x) = ℓ(z) − log scale; the partials of ℓ in z and in the shapes are written below.
+# The distribution functions (cdf, sf and their logs) have the density as their partial in
+# x, loc and scale, but in a shape only an integral with no closed form: a derivative there
+# is refused, never passed as zero.
+
+
+def _t_partials(z, df):
+    square = z * z
+    in_df = (0.5 * (digamma((df + 1) / 2) - digamma(df / 2)) - 0.5 / df
+             - 0.5 * np.log1p(square / df) + (df + 1) * square / (2 * df * (df + square)))
+    return -(df + 1) * z / (df + square), (in_df,)
+
+
+def _gamma_partials(z, a):
+    return (a - 1) / z - 1, (np.log(z) - digamma(a),)
+
+
+def _beta_partials(z, a, b):
+    both = digamma(a + b)
+    return ((a - 1) / z - (b - 1) / (1 - z),
+            (np.log(z) - digamma(a) + both, np.log1p(-z) - digamma(b) + both))
+
+
+def _chi2_partials(z, df):
+    return (df / 2 - 1) / z - 0.5, (0.5 * np.log(z / 2) - 0.5 * digamma(df / 2),)
+
+
+STANDARD_FAMILIES = {
+    "t": (("df",), _t_partials),
+    "gamma": (("a",), _gamma_partials),
+    "beta": (("a", "b"), _beta_partials),
+    "chi2": (("df",), _chi2_partials),
+}
+"""family -> (its shape parameters, the partials of its standard log-density in z and in
+each shape)."""
+
+digamma = scipy.special.digamma
+
+
+def family_partial(ans, x, *params, family, method, which):
+    """The derivative of ``scipy.stats.<family>.<method>(x, *shapes, loc, scale)`` in its
+    parameter ``which`` (0 for x, then the shapes, loc and scale); ``ans`` is the value."""
+    shapes, partials = STANDARD_FAMILIES[family]
+    count = len(shapes)
+    loc = params[count] if len(params) > count and params[count] is not None else 0.0
+    scale = (params[count + 1] if len(params) > count + 1 and params[count + 1] is not None
+             else 1.0)
+    z = (x - loc) / scale
+    if method in ("pdf", "logpdf"):
+        in_z, in_shapes = partials(z, *params[:count])
+        if which == 0:
+            partial = in_z / scale
+        elif which <= count:
+            partial = in_shapes[which - 1]
+        elif which == count + 1:
+            partial = -in_z / scale
+        else:
+            partial = -(in_z * z + 1) / scale
+        return ans * partial if method == "pdf" else partial
+    if 1 <= which <= count:
+        raise MissingRuleError(
+            f"scipy.stats.{family}.{method} has a derivative rule in x, loc and scale only, "
+            f"not in its shape parameter {shapes[which - 1]}",
+            hint=f"keep {shapes[which - 1]} a constant")
+    log_density = getattr(sys.modules["scipy.stats"], family).logpdf(
+        x, *params[:count], loc, scale)
+    factor = 1.0 if which == 0 else -1.0 if which == count + 1 else -z
+    sign = 1.0 if method in ("cdf", "logcdf") else -1.0  # sf = 1 − cdf
+    if method in ("cdf", "sf"):
+        return sign * np.exp(log_density) * factor
+    return sign * np.exp(log_density - ans) * factor  # logcdf, logsf: pdf / cdf, pdf / sf
+
+
+def _family_tangent(family, method, which):
+    def tangent(t, ans, x, *params):
+        partial = family_partial(ans, x, *params, family=family, method=method, which=which)
+        return helpers.pad_tangent(t, np.ndim(partial)) * partial
+
+    return tangent
+
+
+def _with_shapes(method, shapes):
+    """``method(x, *shapes, loc, scale)`` with SciPy's parameter names, loc and scale
+    optional (None read as 0 and 1, as :func:`_with_defaults` does for the normal)."""
+    names = ("x", *shapes, "loc", "scale")
+    signature = inspect.Signature([
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=None if name in ("loc", "scale") else inspect.Parameter.empty)
+        for name in names])
+
+    def distribution(*args, **kwargs):
+        given = signature.bind(*args, **kwargs).arguments
+        loc, scale = given.get("loc"), given.get("scale")
+        return method(*(given[name] for name in names[:-2]), 0.0 if loc is None else loc,
+                      1.0 if scale is None else scale)
+
+    distribution.__name__ = distribution.__qualname__ = method.__name__
+    distribution.__doc__ = method.__doc__
+    distribution.__signature__ = signature
+    return distribution
+
+
+def _install_families():
+    stats = sys.modules["scipy.stats"]
+    installed = []
+    for family, (shapes, _) in STANDARD_FAMILIES.items():
+        distribution = getattr(stats, family)
+        for method in NORMAL_METHODS:
+            current = getattr(distribution, method)
+            original = getattr(current, "original", current)
+            if original is current:
+                current = _dispatching(_with_shapes(original, shapes), stats)
+                setattr(distribution, method, current)  # for this object only
+            SCIPY_NAMES[id(current)] = f"scipy.stats.{family}.{method}"
+            installed.append((family, shapes, method, current))
+    registry.DISPLAY_NAMES.update(SCIPY_NAMES)
+    for family, shapes, method, wrapper in installed:
+        names = ("x", *shapes, "loc", "scale")
+        partial_in = ("x, loc, scale" if method not in ("pdf", "logpdf")
+                      else ", ".join(names))
+        defrule(
+            wrapper,
+            names,
+            tangents=tuple(_family_tangent(family, method, which)
+                           for which in range(len(names))),
+            adjoints=tuple(
+                f"unbroadcast(g * family_partial(ans, {', '.join(names)}, "
+                f"family={family!r}, method={method!r}, which={which}), {name})"
+                for which, name in enumerate(names)),
+            optional=2,
+            elementwise=True,
+            name=f"scipy.stats.{family}.{method}",
+            rank=_broadcast_rank,
+            real_only=True,
+            doc=f"In {partial_in} (by position or by name), from z = (x - loc) / scale and "
+            "the standard log-density's partials"
+            + ("; the shapes are refused (no closed form)." if method not in
+               ("pdf", "logpdf") else "."),
+        )
+
+
+registry.add_helpers({"family_partial": family_partial})
+when_imported("scipy.stats", _install_families)

@@ -1236,6 +1236,19 @@ if importlib.util.find_spec("scipy") is not None:  # the scipy extra's rules
         **{f"scipy.stats.norm.{method}": [f"scipy.stats.norm.{method}({{V}}, {{S}}, "
                                           "1.5 + 0.4 * np.tanh({S}))"]
            for method in ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf")},
+        # x inside each family's support; a shape that depends on the inputs for the
+        # densities (the distribution functions refuse a derivative in their shapes)
+        **{f"scipy.stats.{family}.{method}": [
+            f"scipy.stats.{family}.{method}({x}, "
+            + ", ".join([shape if method in ("pdf", "logpdf") else "2.5"] * count)
+            + (", loc=0.1 * np.tanh({S}), scale=1.3)" if family in ("t", "gamma", "chi2")
+               else ")")]
+           for family, x, shape, count in (
+               ("t", "{V}", "3.0 + np.tanh({S})", 1),
+               ("gamma", "1.5 + 0.4 * np.tanh({V})", "2.0 + 0.5 * np.tanh({S})", 1),
+               ("beta", "0.5 + 0.3 * np.tanh({V})", "2.0 + 0.5 * np.tanh({S})", 2),
+               ("chi2", "1.5 + 0.4 * np.tanh({V})", "3.0 + np.tanh({S})", 1))
+           for method in ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf")},
     })
 
 

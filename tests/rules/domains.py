@@ -1293,6 +1293,27 @@ else:
         def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
             return rng.uniform(-1.0, 1.0, size=shape) + 3.0 * np.eye(shape[-1])
 
+    def _family_cases(family: str, method: str) -> list:
+        """Calls of ``scipy.stats.<family>.<method>(x, *shapes, loc, scale)`` inside its support
+        (z = (x - loc) / scale within it); the shapes of the distribution functions (cdf, sf
+        and their logs) are not differentiated, their rules refuse them."""
+        x, shape, loc = {
+            "t": (REAL, interval(2.1, 5.0), interval(-0.5, 0.5)),
+            "gamma": (interval(1.1, 4.0), interval(1.1, 3.0), interval(-0.5, 0.5)),
+            "beta": (interval(0.2, 0.8), interval(1.1, 3.0), interval(-0.1, 0.1)),
+            "chi2": (interval(1.1, 4.0), interval(1.5, 5.0), interval(-0.5, 0.5)),
+        }[family]
+        scale = interval(1.2, 1.5)
+        density = method in ("pdf", "logpdf")
+        shapes = _sr.STANDARD_FAMILIES[family][0]
+        return [
+            Case((Arg((4,), x), *(Arg((4,), shape, wrt=density) for _ in shapes),
+                  Arg((4,), loc), Arg((4,), scale))),
+            Case((Arg((2, 3), x), *(Arg((1, 3), shape, wrt=density) for _ in shapes),
+                  Arg((2, 1), loc), Arg((), scale))),
+            Case((Arg((3,), x), *(Arg((), shape, wrt=density) for _ in shapes))),
+        ]
+
     _TRI = Triangular()
     _CHOLESKY = np.linalg.cholesky(np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2],
                                              [0.5, 0.2, 2.0]]))
@@ -1376,6 +1397,10 @@ else:
                 Case((Arg(()), Arg(()))),
             ]
             for method in _sr.NORMAL_METHODS
+        },
+        **{
+            f"scipy.stats.{family}.{method}": _family_cases(family, method)
+            for family in _sr.STANDARD_FAMILIES for method in _sr.NORMAL_METHODS
         },
         "scipy.signal.convolve": [
             Case((Arg((5,)), Arg((3,))), function=_sr.convolve),

@@ -303,6 +303,65 @@ def test_normal_distribution_gradients_match_differences(method, mode, seed):
     assert_matches_differences(by_name, [x, scale], 1, mode, seed)
 
 
+# ------------------------------------------------- scipy.stats.t, gamma, beta and chi2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_distribution_densities_against_closed_forms(mode):
+    import scipy.stats
+
+    x = np.array([0.7, 1.9, 3.2])
+
+    def gamma_in_x(x):
+        return np.sum(scipy.stats.gamma.logpdf(x, 2.5))
+
+    def gamma_in_a(a):
+        return np.sum(scipy.stats.gamma.logpdf(x, a))
+
+    def t_in_x(x):  # by name, with a scale
+        return np.sum(scipy.stats.t.logpdf(x, df=4.0, scale=2.0))
+
+    np.testing.assert_allclose(autodiffx.grad(gamma_in_x, mode=mode)(x), 1.5 / x - 1,
+                               rtol=1e-12)
+    np.testing.assert_allclose(autodiffx.grad(gamma_in_a, mode=mode)(2.5),
+                               np.sum(np.log(x)) - 3 * special.digamma(2.5), rtol=1e-12)
+    z = x / 2.0
+    np.testing.assert_allclose(autodiffx.grad(t_in_x, mode=mode)(x),
+                               -5.0 * z / (4.0 + z * z) / 2.0, rtol=1e-12)
+    # second order in a shape: d²/da² of -n log Γ(a) + ... is -n ψ'(a)
+    np.testing.assert_allclose(autodiffx.hessian(gamma_in_a, mode=mode)(2.5),
+                               -3 * special.polygamma(1, 2.5), rtol=1e-10)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("family", "shapes"), [("t", (3.5,)), ("gamma", (2.0,)),
+                                                ("beta", (2.0, 3.0)), ("chi2", (3.0,))])
+@pytest.mark.parametrize("method", ["cdf", "logcdf", "sf", "logsf"])
+def test_distribution_functions_refuse_a_derivative_in_a_shape(mode, family, shapes, method):
+    import scipy.stats
+
+    function = getattr(getattr(scipy.stats, family), method)
+    x = np.array([0.3, 0.6]) if family == "beta" else np.array([0.8, 1.7])
+
+    first, second = shapes[0], shapes[-1]  # (reverse mode refuses *unpacking)
+    if len(shapes) == 2:
+        def in_shape(s):
+            return np.sum(function(x, s, second))
+
+        def in_x(x):
+            return np.sum(function(x, first, second, loc=0.05, scale=1.1))
+    else:
+        def in_shape(s):
+            return np.sum(function(x, s))
+
+        def in_x(x):
+            return np.sum(function(x, first, loc=0.05, scale=1.1))
+
+    with pytest.raises(autodiffx.MissingRuleError, match="not in its shape"):
+        autodiffx.grad(in_shape, mode=mode)(first)
+    assert_matches_differences(in_x, [x], 0, mode, 0)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_multigammaln_second_derivative(mode):
     # forward mode over the gradient: d²/da² log Γ_3(a) = Σ_j ψ'(a − j/2)

@@ -297,7 +297,12 @@ REFUSING = {("einsum", "z"), ("einsum", "w"), ("interp", "x"), ("interp", "xp"),
             # refused: see test_peer_findings.py
             ("scipy.special.gammainc", "a"), ("scipy.special.gammaincc", "a"),
             ("scipy.special.betainc", "a"), ("scipy.special.betainc", "b"),
-            *((f"scipy.special.{name}", "v") for name in ("jv", "yv", "iv", "ive"))}
+            *((f"scipy.special.{name}", "v") for name in ("jv", "yv", "iv", "ive")),
+            # the shapes of scipy.stats' distribution functions (cdf, sf, their logs)
+            *((f"scipy.stats.{family}.{method}", shape)
+              for family, shapes in (("t", ("df",)), ("gamma", ("a",)), ("beta", ("a", "b")),
+                                     ("chi2", ("df",)))
+              for method in ("cdf", "logcdf", "sf", "logsf") for shape in shapes)}
 
 
 def test_every_differentiable_argument_is_differentiated_somewhere():
