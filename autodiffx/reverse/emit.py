@@ -222,7 +222,8 @@ class ModuleBuilder:
         if not flat.is_gradient_code(source):
             # gradient code copies every value it reads after a store, by construction
             reached = aliasing.check(statements, params, rank_of, source, normalizer.lists,
-                                     aliasing.numbers(statements, params, wrt_names, rank_of))
+                                     aliasing.numbers(statements, params, wrt_names, rank_of),
+                                     relevant)
             if reached and len(self.active) == 1 and not self.flat:
                 self.written = (source.name, tuple(params), tuple(sorted(reached)),
                                 _defaults_by_name(source.function, params))
