@@ -101,6 +101,9 @@ class _Module:
     written: tuple | None = None
     """``(function name, parameters, parameters written into, defaults)`` when the function
     writes into the memory of some of its parameters (see :func:`_refusing_shared`)."""
+    checked_callees: tuple = ()
+    """``(vjp name, written)`` for the callees whose calls are checked so (see
+    :attr:`ModuleBuilder.checked_callees`)."""
 
 
 _RESERVED = {"np", *dir(builtins), *HELPERS, *RUNTIME}
@@ -141,6 +144,10 @@ class ModuleBuilder:
         """``(name, parameters, parameters written into, defaults)`` of the called
         function, when it writes into the memory of some of them (the code works on
         copies)."""
+        self.checked_callees: dict[str, tuple] = {}
+        """The vjp of each callee that is the gradient of a function writing into its
+        arguments (``grad(f)`` called in the function), with what ``written`` says of that
+        function: the call is refused where the gradient refuses it."""
         self.numpy_alias: str | None = None
         """Another name for NumPy, where a user's name ``np`` would shadow it."""
         self.helper_aliases: dict[str, str] = {}
@@ -224,9 +231,18 @@ class ModuleBuilder:
             reached = aliasing.check(statements, params, rank_of, source, normalizer.lists,
                                      aliasing.numbers(statements, params, wrt_names, rank_of),
                                      relevant)
-            if reached and len(self.active) == 1 and not self.flat:
+            if reached and len(self.active) == 1:
+                # flat code too: reverse over reverse refuses what the gradient refuses
                 self.written = (source.name, tuple(params), tuple(sorted(reached)),
                                 _defaults_by_name(source.function, params))
+        elif not self.flat and flat.written_of(source.function) is not None:
+            # the flat gradient of a function writing into its arguments, differentiated
+            # again (jacrev(grad(f)), or a function calling grad(f)): its arguments are
+            # f's, checked as the gradient's are, at each call
+            if len(self.active) == 1:
+                self.written = flat.written_of(source.function)
+            else:
+                self.checked_callees[name] = flat.written_of(source.function)
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,
@@ -786,7 +802,9 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
     keys: dict[tuple[int, str], set[str]] = {}
     for bindings, global_name, key in builder.bound:
         keys.setdefault((id(bindings), global_name), set()).add(key)
-    module = _Module(code, namespace, name, gradient_name, builder.written)
+    module = _Module(code, namespace, name, gradient_name, builder.written,
+                     tuple(builder.checked_callees.items()))
+    _check_callees(module)
     function, gradient = _entry_points(module, filename, origins)
     return Generated(function, Code(text), filename, origins, guards.guard_of(found, keys),
                      module, builder.checked_names(), gradient)
@@ -799,6 +817,7 @@ def _rebound(generated: Generated, values: dict, guard) -> Generated:
     namespace.update(values)
     exec(generated.module.code, namespace)
     module = dataclasses.replace(generated.module, namespace=namespace)
+    _check_callees(module)
     function, gradient = _entry_points(module, generated.filename, generated.origins)
     return dataclasses.replace(generated, function=function, guard=guard, module=module,
                                gradient=gradient)
@@ -814,6 +833,16 @@ def _entry_points(module: _Module, filename: str, origins: dict[int, Origin]):
         function = _refusing_shared(function, *module.written, module.namespace)
         gradient = gradient and _refusing_shared(gradient, *module.written, module.namespace)
     return function, gradient
+
+
+def _check_callees(module: _Module) -> None:
+    """Make the module's calls of the callees in ``checked_callees`` refuse shared
+    arguments as the gradients they stand for do: their names, in the namespace the
+    module's functions read their globals from, are bound to the checking wrappers."""
+    for callee, written in module.checked_callees:
+        if callee in module.namespace:  # always, unless no call of it was kept
+            module.namespace[callee] = _refusing_shared(module.namespace[callee], *written,
+                                                        module.namespace)
 
 
 def _defaults_by_name(function, params) -> dict:
@@ -850,6 +879,10 @@ def _refusing_shared(function: Callable, name: str, params: tuple, written: tupl
         values = dict(defaults)
         values.update(zip(params, args, strict=False))
         values.update((key, value) for key, value in kwargs.items() if key in params)
+        for key, value in values.items():
+            # forward over reverse (hessian, jacfwd(grad(f))): the arrays in the duals
+            while isinstance(value, Dual):
+                value = values[key] = value.primal
         for target in written:
             array = values.get(target)
             if isinstance(array, np.ndarray) and not array.flags.writeable or isinstance(
