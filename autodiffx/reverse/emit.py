@@ -28,12 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import astor
-import numpy as np
 
 from .. import custom, transforms
 from ..display import Code
 from ..errors import (
-    ArgumentError,
     AutodiffError,
     MissingRuleError,
     UnsupportedSyntaxError,
@@ -55,6 +53,7 @@ from . import (
     optimize,
     ranks,
     shapes,
+    sharing,
 )
 from .adjoint import Comments, Origin, Sweeps, large
 from .normalize import Normalizer
@@ -100,10 +99,13 @@ class _Module:
     gradient_name: str | None = None
     written: tuple | None = None
     """``(function name, parameters, parameters written into, defaults)`` when the function
-    writes into the memory of some of its parameters (see :func:`_refusing_shared`)."""
+    writes into the memory of some of its parameters (see :func:`.sharing.refusing_shared`)."""
     checked_callees: tuple = ()
     """``(vjp name, written)`` for the callees whose calls are checked so (see
     :attr:`ModuleBuilder.checked_callees`)."""
+    reads: tuple = ()
+    """What the code reads through its namespace, for those checks
+    (:func:`.sharing.reads_of`)."""
 
 
 _RESERVED = {"np", *dir(builtins), *HELPERS, *RUNTIME}
@@ -802,8 +804,10 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
     keys: dict[tuple[int, str], set[str]] = {}
     for bindings, global_name, key in builder.bound:
         keys.setdefault((id(bindings), global_name), set()).add(key)
+    reads = sharing.reads_of(text, namespace) if (
+        builder.written is not None or builder.checked_callees) else ()
     module = _Module(code, namespace, name, gradient_name, builder.written,
-                     tuple(builder.checked_callees.items()))
+                     tuple(builder.checked_callees.items()), reads)
     _check_callees(module)
     function, gradient = _entry_points(module, filename, origins)
     return Generated(function, Code(text), filename, origins, guards.guard_of(found, keys),
@@ -830,8 +834,10 @@ def _entry_points(module: _Module, filename: str, origins: dict[int, Origin]):
     function = _checked(module.namespace[module.name], filename, origins)
     gradient = _checked_gradient(module.namespace, module.gradient_name, filename, origins)
     if module.written is not None:
-        function = _refusing_shared(function, *module.written, module.namespace)
-        gradient = gradient and _refusing_shared(gradient, *module.written, module.namespace)
+        function = sharing.refusing_shared(function, *module.written, module.namespace,
+                                           module.reads)
+        gradient = gradient and sharing.refusing_shared(gradient, *module.written,
+                                                        module.namespace, module.reads)
     return function, gradient
 
 
@@ -841,8 +847,8 @@ def _check_callees(module: _Module) -> None:
     module's functions read their globals from, are bound to the checking wrappers."""
     for callee, written in module.checked_callees:
         if callee in module.namespace:  # always, unless no call of it was kept
-            module.namespace[callee] = _refusing_shared(module.namespace[callee], *written,
-                                                        module.namespace)
+            module.namespace[callee] = sharing.refusing_shared(
+                module.namespace[callee], *written, module.namespace, module.reads)
 
 
 def _defaults_by_name(function, params) -> dict:
@@ -853,64 +859,6 @@ def _defaults_by_name(function, params) -> dict:
     found = dict(zip(names[len(names) - len(positional):], positional, strict=False))
     found.update(getattr(function, "__kwdefaults__", None) or {})
     return found
-
-
-def _shares(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two arrays share an element (exactly; ``np.may_share_memory`` only compares
-    bounds, so ``a[::2]`` and ``a[1::2]`` would seem to), or might, where the exact answer
-    is too costly to find."""
-    try:
-        return bool(np.shares_memory(a, b, max_work=100_000))
-    except np.exceptions.TooHardError:
-        return True
-
-
-def _refusing_shared(function: Callable, name: str, params: tuple, written: tuple,
-                     defaults: dict, namespace: dict) -> Callable:
-    """``function``, refusing a call where an array the function writes into (as it runs:
-    directly, through a view or a function it calls) cannot be written (read-only, or not
-    an array: the function raises there) or shares memory with another argument, a default
-    or a global or closure array the code reads: the generated code writes into a copy (the
-    caller's arrays are never changed), so the write would not reach the other name as it
-    does when the function runs."""
-    held = [(key, value) for key, value in namespace.items() if type(value) is np.ndarray]
-
-    def refusing_shared(*args, **kwargs):
-        values = dict(defaults)
-        values.update(zip(params, args, strict=False))
-        values.update((key, value) for key, value in kwargs.items() if key in params)
-        for key, value in values.items():
-            # forward over reverse (hessian, jacfwd(grad(f))): the arrays in the duals
-            while isinstance(value, Dual):
-                value = values[key] = value.primal
-        for target in written:
-            array = values.get(target)
-            if isinstance(array, np.ndarray) and not array.flags.writeable or isinstance(
-                    array, (tuple, str, bytes)):
-                what = ("a read-only array" if isinstance(array, np.ndarray)
-                        else type(array).__name__)
-                raise ArgumentError(
-                    f"{name} writes into its argument {target}, but the {target} given "
-                    f"cannot be written ({what}): {name} itself raises there",
-                    hint=f"pass a writable array for {target} (np.array(...) makes one)")
-            if not isinstance(array, np.ndarray):
-                continue
-            others = [(o, v) for o, v in values.items() if o != target] + [
-                (f"the value of {key}", value) for key, value in held]
-            for other, value in others:
-                if isinstance(value, np.ndarray) and _shares(array, value):
-                    if not other.startswith("the value"):
-                        other = f"its argument {other}"
-                    raise ArgumentError(
-                        f"{name} writes into its argument {target}, which shares memory "
-                        f"with {other}: reverse mode writes into a copy of {target}, so the "
-                        f"write would not reach it as it does when {name} runs",
-                        hint=f"pass {target} as a separate array (np.copy), or use "
-                        'mode="forward"')
-        return function(*args, **kwargs)
-
-    refusing_shared.__wrapped__ = function
-    return refusing_shared
 
 
 def _checked(vjp: Callable, filename: str, origins: dict[int, Origin]) -> Callable:
