@@ -179,10 +179,15 @@ def _makes_a_number(statement, sure: set[str], rank_of: dict) -> bool:
 
 def check(statements: list, params: list[str], rank_of: dict, source: FunctionSource,
           lists: set[str] = frozenset(), numbers_: set[str] | None = None,
-          relevant: set[str] = frozenset()) -> set[str]:
+          relevant: set[str] = frozenset()) -> dict[str, frozenset[str]]:
     """Refuse a write into memory that a name read later shares (see the module doc), and
     return the parameters whose memory (the caller's arrays) the function, as it runs,
     may write into: directly, through a view, or through a function it calls.
+
+    Each comes with the other parameters that may share its memory harmlessly: every read
+    of theirs comes before the first write (outside any loop around it), and the write is
+    made into reverse mode's copy (a store, not a call statement, which writes in place):
+    NumPy's function reads the values the generated code reads.
 
     A call run for its effect only (``k(v)``, an :class:`~.ir.Effect`) writes in place in
     the generated code too, so the names that see its write read the written values in the
@@ -255,6 +260,8 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
             for name in ir.reads(statement):
                 adjoint_reads.setdefault(name, []).append(position)
     reached: set[str] = set()
+    first_write: dict[str, int] = {}  # parameter -> where writes into it may begin
+    in_place: set[str] = set()  # parameters a call statement writes into: no copy first
     for name, statement, itself in writes + effects:
         position = order[id(statement)]
         spans = [(order[id(loop)], end[id(loop)]) for loop in loops[id(statement)]]
@@ -275,6 +282,10 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
             if param in params and not (written_name == name and _rebound(
                     name, 0 if name in copy_of else -1, position, spans, binds, blocks)):
                 reached.add(param)  # not bound again (y = y.copy()) before the write
+                start = spans[0][0] if spans else position  # the outermost loop's top
+                first_write[param] = min(first_write.get(param, start), start)
+                if itself is None:
+                    in_place.add(param)
         sharing = sorted(n for n, places in memory.items() if places & written)
         if itself is None:
             _check_effect(name, statement, sharing, relevant, [
@@ -293,7 +304,30 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
                              for r in reads.get(other, []))
             if bound_before and read_after:
                 raise _refusal(name, other, statement, itself, source)
-    return reached
+    last_read = _last_reads(statements, params, copy_of, edges, reads, order, end, loops)
+    return {param: frozenset(
+        other for other in params if other != param and param not in in_place
+        and last_read.get(other, -1) < first_write[param]) for param in reached}
+
+
+def _last_reads(statements: list, params: list[str], copy_of: dict, edges: list,
+                reads: dict, order: dict, end: dict, loops: dict) -> dict[str, int]:
+    """For each parameter, the last place the function may read its memory: through
+    itself, the copy reverse mode makes of it, or any name that may share its memory; a
+    read in a loop counts at the loop's end (the next pass reads it again)."""
+    last_of = {}
+    for statement in ir.walk(statements):
+        around = loops[id(statement)]
+        last_of[order[id(statement)]] = end[id(around[0])] if around else order[id(
+            statement)]
+    found = {}
+    for param in params:
+        own = {param} | {copy for copy, of in copy_of.items() if of == param}
+        memory = _memory(edges, param, lambda *_: True)
+        names = own | {n for n, places in memory.items() if places & own}
+        found[param] = max((last_of[r] for n in names for r in reads.get(n, ())),
+                           default=-1)
+    return found
 
 
 def _number(statements, enclosing: list, order: dict, end: dict, loops: dict,

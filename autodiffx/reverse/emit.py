@@ -98,8 +98,9 @@ class _Module:
     name: str
     gradient_name: str | None = None
     written: tuple | None = None
-    """``(function name, parameters, parameters written into, defaults)`` when the function
-    writes into the memory of some of its parameters (see :func:`.sharing.refusing_shared`)."""
+    """``(function name, parameters, parameters written into, defaults, harmless)`` when
+    the function writes into the memory of some of its parameters (see
+    :func:`.sharing.refusing_shared`)."""
     checked_callees: tuple = ()
     """``(vjp name, written)`` for the callees whose calls are checked so (see
     :attr:`ModuleBuilder.checked_callees`)."""
@@ -143,9 +144,10 @@ class ModuleBuilder:
         """The shapes of the called function's arguments when its code is made for them
         (``None`` in an entry: not known), or ``None``: code for any shapes."""
         self.written: tuple | None = None
-        """``(name, parameters, parameters written into, defaults)`` of the called
+        """``(name, parameters, parameters written into, defaults, harmless)`` of the called
         function, when it writes into the memory of some of them (the code works on
-        copies)."""
+        copies); ``harmless`` gives for each the other parameters that may share its memory
+        (see :func:`.aliasing.check`)."""
         self.checked_callees: dict[str, tuple] = {}
         """The vjp of each callee that is the gradient of a function writing into its
         arguments (``grad(f)`` called in the function), with what ``written`` says of that
@@ -236,7 +238,7 @@ class ModuleBuilder:
             if reached and len(self.active) == 1:
                 # flat code too: reverse over reverse refuses what the gradient refuses
                 self.written = (source.name, tuple(params), tuple(sorted(reached)),
-                                _defaults_by_name(source.function, params))
+                                _defaults_by_name(source.function, params), reached)
         elif not self.flat and flat.written_of(source.function) is not None:
             # the flat gradient of a function writing into its arguments, differentiated
             # again (jacrev(grad(f)), or a function calling grad(f)): its arguments are

@@ -65,8 +65,9 @@ it is the gradient of (its arguments that function writes into), when it writes 
 
 
 def written_of(function) -> tuple | None:
-    """``(name, parameters, parameters written into, defaults)`` of the function whose flat
-    gradient ``function`` is, when that function writes into some of its arguments: the
+    """``(name, parameters, parameters written into, defaults, harmless)`` of the function
+    whose flat gradient ``function`` is, when that function writes into some of its
+    arguments: the
     code differentiating the gradient again refuses the same shared arguments."""
     try:
         return _written.get(function)

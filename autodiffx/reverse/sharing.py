@@ -93,13 +93,16 @@ def _may_hold_arrays(value) -> bool:
 
 
 def refusing_shared(function: Callable, name: str, params: tuple, written: tuple,
-                    defaults: dict, namespace: dict, reads: tuple = ()) -> Callable:
+                    defaults: dict, harmless: dict, namespace: dict, reads: tuple = ()
+                    ) -> Callable:
     """``function``, refusing a call where an array the function writes into (as it runs:
     directly, through a view or a function it calls) cannot be written (read-only, or not
     an array: the function raises there) or shares memory with another argument, a default,
     or an array the code reads through its namespace (``reads``, see :func:`reads_of`):
     the generated code writes into a copy (the caller's arrays are never changed), so the
-    write would not reach the other name as it does when the function runs."""
+    write would not reach the other name as it does when the function runs. Arguments
+    the function reads only before it writes (``harmless``, by written argument; see
+    :func:`.aliasing.check`) may share it: no read there can see the write."""
 
     def refusing_shared(*args, **kwargs):
         values = dict(defaults)
@@ -123,7 +126,7 @@ def refusing_shared(function: Callable, name: str, params: tuple, written: tuple
             if isinstance(array, np.ndarray):
                 targets.append((target, array))
         if targets:
-            _refuse_shared(name, targets, values, namespace, reads)
+            _refuse_shared(name, targets, values, namespace, reads, harmless)
         return function(*args, **kwargs)
 
     refusing_shared.__wrapped__ = function
@@ -131,7 +134,7 @@ def refusing_shared(function: Callable, name: str, params: tuple, written: tuple
 
 
 def _refuse_shared(name: str, targets: list, values: dict, namespace: dict,
-                   reads: tuple) -> None:
+                   reads: tuple, harmless: dict) -> None:
     """Raise where an array in ``targets`` shares memory with another argument or what
     the code reads."""
     try:
@@ -146,7 +149,8 @@ def _refuse_shared(name: str, targets: list, values: dict, namespace: dict,
             'use mode="forward"') from None
     for target, array in targets:
         for other, value in others:
-            if other == ("argument", target):
+            if other == ("argument", target) or other[0] == "argument" and (
+                    other[1] in harmless.get(target, ())):
                 continue
             if shares(array, value):
                 kind, shown = other

@@ -400,12 +400,14 @@ def test_a_call_statement_writing_into_an_aliased_argument(call):
 
 
 @pytest.mark.parametrize(("case", "source", "want"), [
-    # x is read before y is written: the write cannot reach the value
-    pytest.param("read-before-write", "def f(x, y):\n    s = np.sum(x * x)\n    y[0] = 5.0\n"
-                 "    return s\n", [0.0, 2.0, 4.0], marks=pytest.mark.xfail(
-                     strict=True, reason="_refusing_shared refuses (ArgumentError) although "
-                     "x is read before y is written: a refusal with a reason, on the safe "
-                     "side")),
+    # x is read before y is written: the write cannot reach the value (was refused with
+    # an ArgumentError: on the safe side)
+    ("read-before-write", "def f(x, y):\n    s = np.sum(x * x)\n    y[0] = 5.0\n"
+     "    return s\n", [0.0, 2.0, 4.0]),
+    ("read-in-a-loop-before-write", "def f(x, y):\n    s = 0.0\n    for i in range(2):\n"
+     "        s = s + np.sum(x * x)\n    y[0] = 5.0\n    return s\n", [0.0, 4.0, 8.0]),
+    ("read-before-a-write-through-a-view", "def f(x, y):\n    s = np.sum(x * x)\n"
+     "    v = y[1:]\n    v[0] = 5.0\n    return s\n", [0.0, 2.0, 4.0]),
     # a defensive copy: f never writes into the caller's array
     ("defensive-copy", "def f(x, y):\n    y = y.copy()\n    y[0] = 5.0\n"
      "    return np.sum(x * x) + np.sum(y)\n", [0.0, 2.0, 4.0]),
@@ -416,6 +418,37 @@ def test_aliased_arguments_the_write_cannot_reach(case, source, want):
     np.testing.assert_allclose(autodiffx.grad(f, mode="forward")(w, w), want)
     w = np.arange(3.0)
     np.testing.assert_allclose(autodiffx.grad(f)(w, w), want)  # ArgumentError
+
+
+@pytest.mark.parametrize("body", [
+    # a view of x made before the write, read after it
+    "v = x[:2]\n    s = np.sum(x * x)\n    y[0] = 5.0\n    return s + np.sum(v * v)",
+    # read before the write in one pass of a loop, after it in the next
+    "s = 0.0\n    for i in range(2):\n        s = s + np.sum(x * x)\n        y[0] = 5.0\n"
+    "    return s",
+    # a call statement writes in place: the adjoint reads x after it
+    "s = np.sum(x * x)\n    k(y)\n    return s",
+    "s = np.sum(x * x)\n    y[0] = 5.0\n    return s + np.sum(x)",
+    "z = x\n    s = np.sum(x * x)\n    y[0] = 5.0\n    return s + np.sum(z)",
+])
+def test_aliased_arguments_read_after_the_write_are_still_refused(body):
+    """What the reads-before-the-write exception must not let through (each gives another
+    value or gradient than forward mode when let through)."""
+    namespace = {}
+    _function("def k(a):\n    a[0] = 5.0\n", namespace, "k")
+    f = _function("def f(x, y):\n    " + body + "\n", namespace)
+    w = np.arange(3.0) + 1.0
+    value = f(w, w)  # NumPy's own value, the write seen through x
+    w = np.arange(3.0) + 1.0
+    want = autodiffx.grad(f, mode="forward")(w, w)
+    w = np.arange(3.0) + 1.0
+    try:
+        got = autodiffx.value_and_grad(f)(w, w)
+    except autodiffx.AutodiffError as error:
+        assert "shares memory" in str(error)
+        return
+    np.testing.assert_allclose(got[0], value)
+    np.testing.assert_allclose(got[1], want)
 
 
 def test_interleaved_views_that_share_no_element_are_differentiated():
