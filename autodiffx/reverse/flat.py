@@ -59,6 +59,7 @@ class _Cached:
 
 _cache: OrderedDict[tuple, _Cached] = OrderedDict()
 _dead: list[tuple] = []
+_lock = threading.Lock()
 _written: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 """Flat gradient function -> what :attr:`.emit.ModuleBuilder.written` says of the function
 it is the gradient of (its arguments that function writes into), when it writes into any."""
@@ -67,13 +68,12 @@ it is the gradient of (its arguments that function writes into), when it writes 
 def written_of(function) -> tuple | None:
     """``(name, parameters, parameters written into, defaults, harmless)`` of the function
     whose flat gradient ``function`` is, when that function writes into some of its
-    arguments: the
-    code differentiating the gradient again refuses the same shared arguments."""
+    arguments: the code differentiating the gradient again refuses the same shared
+    arguments."""
     try:
         return _written.get(function)
     except TypeError:  # not weakly referenceable: not one of ours
         return None
-_lock = threading.Lock()
 
 
 def _reference(gradient, key):

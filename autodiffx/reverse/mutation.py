@@ -205,8 +205,9 @@ def _passed_to_a_writer(call: ast.Call, callee, seen: frozenset) -> list[str]:
     """The names passed to ``call`` where ``callee``, a user function, writes into the
     parameter they are passed as (``seen``: the functions on the way, so that recursion
     ends)."""
-    if not isinstance(callee, types.FunctionType) or callee.__module__ in ("numpy",):
-        return []
+    if not isinstance(callee, types.FunctionType) or (
+            getattr(callee, "__module__", "") or "").startswith("numpy"):
+        return []  # as normalize.callees.is_user_function: NumPy's are known
     try:
         inner = parse_function(callee)
     except (AutodiffError, OSError, TypeError):

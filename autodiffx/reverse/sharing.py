@@ -205,7 +205,7 @@ def _step(value, kind: str, step):
         if found is not _MISSING and not hasattr(type(found), "__get__"):
             return found  # a plain value in a __dict__: no code runs
         return getattr(value, step)  # a property or a slot, as the code evaluates it
-    except Exception:  # noqa: BLE001 - whatever the code's own access would raise
+    except Exception:  # the code's own access raises too: the whole value is searched
         return _MISSING
 
 
