@@ -178,10 +178,23 @@ def _makes_a_number(statement, sure: set[str], rank_of: dict) -> bool:
 
 
 def check(statements: list, params: list[str], rank_of: dict, source: FunctionSource,
-          lists: set[str] = frozenset(), numbers_: set[str] | None = None) -> set[str]:
+          lists: set[str] = frozenset(), numbers_: set[str] | None = None,
+          relevant: set[str] = frozenset()) -> dict[str, frozenset[str]]:
     """Refuse a write into memory that a name read later shares (see the module doc), and
     return the parameters whose memory (the caller's arrays) the function, as it runs,
     may write into: directly, through a view, or through a function it calls.
+
+    Each comes with the other parameters that may share its memory harmlessly: every read
+    of theirs comes before the first write (outside any loop around it), and the write is
+    made into reverse mode's copy (a store, not a call statement, which writes in place):
+    NumPy's function reads the values the generated code reads.
+
+    A call run for its effect only (``k(v)``, an :class:`~.ir.Effect`) writes in place in
+    the generated code too, so the names that see its write read the written values in the
+    forward sweep as they do in NumPy. What goes wrong is the adjoint: it is refused when
+    a name sharing the written memory carries a derivative (``relevant``; the write cuts
+    its derivative, which the adjoint would still pass on), or is read before the write by
+    a line with an adjoint (which reads it again, written, in the adjoint sweep).
 
     ``xs[i] = v`` into a local list (one of ``lists``) replaces an item: no array memory is
     written, and the list machinery differentiates it. ``numbers_`` are the names that
@@ -217,6 +230,8 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
     binds: dict[str, list[int]] = {name: [-1] for name in params}
     reads: dict[str, list[int]] = {}
     writes: list[tuple[str, object, bool]] = []  # (name, statement, the name itself too)
+    effects: list[tuple[str, ir.Effect, None]] = []  # (name, call statement, None)
+    adjoint_reads: dict[str, list[int]] = {}  # reads by lines that get an adjoint
     for statement in ir.walk(statements):
         position = order[id(statement)]
         for name in ir.writes(statement) + _bound_by_both_branches(statement):
@@ -239,8 +254,15 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
             writes.append((statement.target, statement, False))
         elif isinstance(statement, ir.Append):
             edges.append((position, [statement.target], ir.names_in(statement.value)))
+        elif isinstance(statement, ir.Effect):
+            effects += [(name, statement, None) for name in statement.writes]
+        if isinstance(statement, ir.Assign) and set(ir.bound(statement)) & relevant:
+            for name in ir.reads(statement):
+                adjoint_reads.setdefault(name, []).append(position)
     reached: set[str] = set()
-    for name, statement, itself in writes:
+    first_write: dict[str, int] = {}  # parameter -> where writes into it may begin
+    in_place: set[str] = set()  # parameters a call statement writes into: no copy first
+    for name, statement, itself in writes + effects:
         position = order[id(statement)]
         spans = [(order[id(loop)], end[id(loop)]) for loop in loops[id(statement)]]
         # sharing made before the write, or anywhere in a loop around it (an earlier
@@ -260,7 +282,18 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
             if param in params and not (written_name == name and _rebound(
                     name, 0 if name in copy_of else -1, position, spans, binds, blocks)):
                 reached.add(param)  # not bound again (y = y.copy()) before the write
-        for other in sorted(n for n, places in memory.items() if places & written):
+                start = spans[0][0] if spans else position  # the outermost loop's top
+                first_write[param] = min(first_write.get(param, start), start)
+                if itself is None:
+                    in_place.add(param)
+        sharing = sorted(n for n, places in memory.items() if places & written)
+        if itself is None:
+            _check_effect(name, statement, sharing, relevant, [
+                other for other in sharing if any(
+                    r < position or _inside(r, spans) for r in adjoint_reads.get(other, []))],
+                source)
+            continue
+        for other in sharing:
             if other == name and not itself:
                 continue
             if getattr(statement, "inplace", False) and other in numbers_:
@@ -271,7 +304,30 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
                              for r in reads.get(other, []))
             if bound_before and read_after:
                 raise _refusal(name, other, statement, itself, source)
-    return reached
+    last_read = _last_reads(statements, params, copy_of, edges, reads, order, end, loops)
+    return {param: frozenset(
+        other for other in params if other != param and param not in in_place
+        and last_read.get(other, -1) < first_write[param]) for param in reached}
+
+
+def _last_reads(statements: list, params: list[str], copy_of: dict, edges: list,
+                reads: dict, order: dict, end: dict, loops: dict) -> dict[str, int]:
+    """For each parameter, the last place the function may read its memory: through
+    itself, the copy reverse mode makes of it, or any name that may share its memory; a
+    read in a loop counts at the loop's end (the next pass reads it again)."""
+    last_of = {}
+    for statement in ir.walk(statements):
+        around = loops[id(statement)]
+        last_of[order[id(statement)]] = end[id(around[0])] if around else order[id(
+            statement)]
+    found = {}
+    for param in params:
+        own = {param} | {copy for copy, of in copy_of.items() if of == param}
+        memory = _memory(edges, param, lambda *_: True)
+        names = own | {n for n, places in memory.items() if places & own}
+        found[param] = max((last_of[r] for n in names for r in reads.get(n, ())),
+                           default=-1)
+    return found
 
 
 def _number(statements, enclosing: list, order: dict, end: dict, loops: dict,
@@ -347,7 +403,9 @@ def _argument_writes(statement: ir.Assign, rank_of: dict, source: FunctionSource
     code = statement.function.__code__
     parameters = code.co_varnames[:code.co_argcount]
     found = []
-    for parameter, argument in zip(parameters, statement.operands, strict=False):
+    passed = [*zip(parameters, statement.operands, strict=False),
+              *(statement.keywords or {}).items()]  # helper(a=y) as helper(y)
+    for parameter, argument in passed:
         kind = written.get(parameter)
         if kind is None or not isinstance(argument, ast.Name):
             continue
@@ -357,6 +415,30 @@ def _argument_writes(statement: ir.Assign, rank_of: dict, source: FunctionSource
     return found
 
 
+def _check_effect(name: str, statement: ir.Effect, sharing: list[str], relevant: set[str],
+                  read_before: list[str], source: FunctionSource) -> None:
+    """Refuse a call run for its effect that writes into ``name``, when a name sharing its
+    memory (``sharing``, ``name`` too) carries a derivative, or was read before by a line
+    whose adjoint reads it again (``read_before``)."""
+    carrying = [other for other in sharing if other in relevant]
+    if not carrying and not read_before:
+        return
+    call = statement.statement
+    text = ast.unparse(call.value if isinstance(call, ast.Expr) else call)
+    other = (carrying or read_before)[0]
+    through = "" if other == name else f", which shares memory with {other}"
+    why = (f"{other} carries a derivative, which the write cuts" if carrying else
+           f"{other} is read before it by a line whose gradient reads {other} again, "
+           "after the write")
+    raise UnsupportedSyntaxError(
+        f"reverse mode cannot follow derivatives through {text}, which may write into "
+        f"{name}{through}: {why} (in {source.name})",
+        location=source.location(statement.node),
+        hint=f"pass it a copy ({name}.copy()) and use what it returns, or compute the new "
+        f"value and assign it (a store {other}[i] = value), or use mode=\"forward\"",
+    )
+
+
 def _refusal(name: str, other: str, statement, itself: bool, source: FunctionSource):
     node = getattr(statement, "node", None)
     if node is None and getattr(statement, "line", 0) > 0:  # a store: its line
@@ -364,9 +446,10 @@ def _refusal(name: str, other: str, statement, itself: bool, source: FunctionSou
     location = source.location(node) if node is not None else source.location(source.node)
     if itself:
         callee = getattr(statement.function, "__name__", "the function")
+        through = "" if other == name else f", which shares memory with {other},"
         return UnsupportedSyntaxError(
-            f"reverse mode does not follow {callee}(...) writing into its argument {name}, "
-            f"which {source.name} reads afterwards",
+            f"reverse mode does not follow {callee}(...) writing into its argument {name}"
+            f"{through or ','} which {source.name} reads afterwards",
             location=location,
             hint=f"return the new value from {callee} and assign it "
             f"({name} = {callee}(...)), or use mode=\"forward\"",

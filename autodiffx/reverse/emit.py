@@ -28,12 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import astor
-import numpy as np
 
 from .. import custom, transforms
 from ..display import Code
 from ..errors import (
-    ArgumentError,
     AutodiffError,
     MissingRuleError,
     UnsupportedSyntaxError,
@@ -55,6 +53,7 @@ from . import (
     optimize,
     ranks,
     shapes,
+    sharing,
 )
 from .adjoint import Comments, Origin, Sweeps, large
 from .normalize import Normalizer
@@ -99,8 +98,15 @@ class _Module:
     name: str
     gradient_name: str | None = None
     written: tuple | None = None
-    """``(function name, parameters, parameters written into, defaults)`` when the function
-    writes into the memory of some of its parameters (see :func:`_refusing_shared`)."""
+    """``(function name, parameters, parameters written into, defaults, harmless)`` when
+    the function writes into the memory of some of its parameters (see
+    :func:`.sharing.refusing_shared`)."""
+    checked_callees: tuple = ()
+    """``(vjp name, written)`` for the callees whose calls are checked so (see
+    :attr:`ModuleBuilder.checked_callees`)."""
+    reads: tuple = ()
+    """What the code reads through its namespace, for those checks
+    (:func:`.sharing.reads_of`)."""
 
 
 _RESERVED = {"np", *dir(builtins), *HELPERS, *RUNTIME}
@@ -138,9 +144,14 @@ class ModuleBuilder:
         """The shapes of the called function's arguments when its code is made for them
         (``None`` in an entry: not known), or ``None``: code for any shapes."""
         self.written: tuple | None = None
-        """``(name, parameters, parameters written into, defaults)`` of the called
+        """``(name, parameters, parameters written into, defaults, harmless)`` of the called
         function, when it writes into the memory of some of them (the code works on
-        copies)."""
+        copies); ``harmless`` gives for each the other parameters that may share its memory
+        (see :func:`.aliasing.check`)."""
+        self.checked_callees: dict[str, tuple] = {}
+        """The vjp of each callee that is the gradient of a function writing into its
+        arguments (``grad(f)`` called in the function), with what ``written`` says of that
+        function: the call is refused where the gradient refuses it."""
         self.numpy_alias: str | None = None
         """Another name for NumPy, where a user's name ``np`` would shadow it."""
         self.helper_aliases: dict[str, str] = {}
@@ -223,10 +234,20 @@ class ModuleBuilder:
         if not flat.is_gradient_code(source):
             # gradient code copies every value it reads after a store, by construction
             reached = aliasing.check(statements, params, rank_of, source, normalizer.lists,
-                                     aliasing.numbers(statements, params, wrt_names, rank_of))
-            if reached and len(self.active) == 1 and not self.flat:
+                                     aliasing.numbers(statements, params, wrt_names, rank_of),
+                                     relevant)
+            if reached and len(self.active) == 1:
+                # flat code too: reverse over reverse refuses what the gradient refuses
                 self.written = (source.name, tuple(params), tuple(sorted(reached)),
-                                _defaults_by_name(source.function, params))
+                                _defaults_by_name(source.function, params), reached)
+        elif not self.flat and flat.written_of(source.function) is not None:
+            # the flat gradient of a function writing into its arguments, differentiated
+            # again (jacrev(grad(f)), or a function calling grad(f)): its arguments are
+            # f's, checked as the gradient's are, at each call
+            if len(self.active) == 1:
+                self.written = flat.written_of(source.function)
+            else:
+                self.checked_callees[name] = flat.written_of(source.function)
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,
@@ -786,7 +807,11 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
     keys: dict[tuple[int, str], set[str]] = {}
     for bindings, global_name, key in builder.bound:
         keys.setdefault((id(bindings), global_name), set()).add(key)
-    module = _Module(code, namespace, name, gradient_name, builder.written)
+    reads = sharing.reads_of(text, namespace) if (
+        builder.written is not None or builder.checked_callees) else ()
+    module = _Module(code, namespace, name, gradient_name, builder.written,
+                     tuple(builder.checked_callees.items()), reads)
+    _check_callees(module)
     function, gradient = _entry_points(module, filename, origins)
     return Generated(function, Code(text), filename, origins, guards.guard_of(found, keys),
                      module, builder.checked_names(), gradient)
@@ -799,6 +824,7 @@ def _rebound(generated: Generated, values: dict, guard) -> Generated:
     namespace.update(values)
     exec(generated.module.code, namespace)
     module = dataclasses.replace(generated.module, namespace=namespace)
+    _check_callees(module)
     function, gradient = _entry_points(module, generated.filename, generated.origins)
     return dataclasses.replace(generated, function=function, guard=guard, module=module,
                                gradient=gradient)
@@ -811,9 +837,21 @@ def _entry_points(module: _Module, filename: str, origins: dict[int, Origin]):
     function = _checked(module.namespace[module.name], filename, origins)
     gradient = _checked_gradient(module.namespace, module.gradient_name, filename, origins)
     if module.written is not None:
-        function = _refusing_shared(function, *module.written, module.namespace)
-        gradient = gradient and _refusing_shared(gradient, *module.written, module.namespace)
+        function = sharing.refusing_shared(function, *module.written, module.namespace,
+                                           module.reads)
+        gradient = gradient and sharing.refusing_shared(gradient, *module.written,
+                                                        module.namespace, module.reads)
     return function, gradient
+
+
+def _check_callees(module: _Module) -> None:
+    """Make the module's calls of the callees in ``checked_callees`` refuse shared
+    arguments as the gradients they stand for do: their names, in the namespace the
+    module's functions read their globals from, are bound to the checking wrappers."""
+    for callee, written in module.checked_callees:
+        if callee in module.namespace:  # always, unless no call of it was kept
+            module.namespace[callee] = sharing.refusing_shared(
+                module.namespace[callee], *written, module.namespace, module.reads)
 
 
 def _defaults_by_name(function, params) -> dict:
@@ -824,60 +862,6 @@ def _defaults_by_name(function, params) -> dict:
     found = dict(zip(names[len(names) - len(positional):], positional, strict=False))
     found.update(getattr(function, "__kwdefaults__", None) or {})
     return found
-
-
-def _shares(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two arrays share an element (exactly; ``np.may_share_memory`` only compares
-    bounds, so ``a[::2]`` and ``a[1::2]`` would seem to), or might, where the exact answer
-    is too costly to find."""
-    try:
-        return bool(np.shares_memory(a, b, max_work=100_000))
-    except np.exceptions.TooHardError:
-        return True
-
-
-def _refusing_shared(function: Callable, name: str, params: tuple, written: tuple,
-                     defaults: dict, namespace: dict) -> Callable:
-    """``function``, refusing a call where an array the function writes into (as it runs:
-    directly, through a view or a function it calls) cannot be written (read-only, or not
-    an array: the function raises there) or shares memory with another argument, a default
-    or a global or closure array the code reads: the generated code writes into a copy (the
-    caller's arrays are never changed), so the write would not reach the other name as it
-    does when the function runs."""
-    held = [(key, value) for key, value in namespace.items() if type(value) is np.ndarray]
-
-    def refusing_shared(*args, **kwargs):
-        values = dict(defaults)
-        values.update(zip(params, args, strict=False))
-        values.update((key, value) for key, value in kwargs.items() if key in params)
-        for target in written:
-            array = values.get(target)
-            if isinstance(array, np.ndarray) and not array.flags.writeable or isinstance(
-                    array, (tuple, str, bytes)):
-                what = ("a read-only array" if isinstance(array, np.ndarray)
-                        else type(array).__name__)
-                raise ArgumentError(
-                    f"{name} writes into its argument {target}, but the {target} given "
-                    f"cannot be written ({what}): {name} itself raises there",
-                    hint=f"pass a writable array for {target} (np.array(...) makes one)")
-            if not isinstance(array, np.ndarray):
-                continue
-            others = [(o, v) for o, v in values.items() if o != target] + [
-                (f"the value of {key}", value) for key, value in held]
-            for other, value in others:
-                if isinstance(value, np.ndarray) and _shares(array, value):
-                    if not other.startswith("the value"):
-                        other = f"its argument {other}"
-                    raise ArgumentError(
-                        f"{name} writes into its argument {target}, which shares memory "
-                        f"with {other}: reverse mode writes into a copy of {target}, so the "
-                        f"write would not reach it as it does when {name} runs",
-                        hint=f"pass {target} as a separate array (np.copy), or use "
-                        'mode="forward"')
-        return function(*args, **kwargs)
-
-    refusing_shared.__wrapped__ = function
-    return refusing_shared
 
 
 def _checked(vjp: Callable, filename: str, origins: dict[int, Origin]) -> Callable:

@@ -60,6 +60,20 @@ class _Cached:
 _cache: OrderedDict[tuple, _Cached] = OrderedDict()
 _dead: list[tuple] = []
 _lock = threading.Lock()
+_written: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Flat gradient function -> what :attr:`.emit.ModuleBuilder.written` says of the function
+it is the gradient of (its arguments that function writes into), when it writes into any."""
+
+
+def written_of(function) -> tuple | None:
+    """``(name, parameters, parameters written into, defaults, harmless)`` of the function
+    whose flat gradient ``function`` is, when that function writes into some of its
+    arguments: the code differentiating the gradient again refuses the same shared
+    arguments."""
+    try:
+        return _written.get(function)
+    except TypeError:  # not weakly referenceable: not one of ours
+        return None
 
 
 def _reference(gradient, key):
@@ -149,6 +163,8 @@ def gradient_function(gradient, argument_ranks=None, argument_kinds=None):
     namespace["__name__"] = "autodiffx_generated"
     exec(compile(text, filename, "exec"), namespace)  # printed from our own AST
     function = namespace[top]
+    if builder.written is not None:
+        _written[function] = builder.written
     keys: dict[tuple[int, str], set[str]] = {}
     for bindings, global_name, name in builder.bound:
         keys.setdefault((id(bindings), global_name), set()).add(name)

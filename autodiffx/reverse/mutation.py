@@ -24,8 +24,12 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import types
 
 import numpy as np
+
+from ..errors import AutodiffError
+from .source import parse_function
 
 VIEWS = frozenset({
     np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to,
@@ -158,10 +162,12 @@ def written_names(function: ast.FunctionDef, resolve) -> set[str]:
     return written
 
 
-def written_parameters(source) -> dict[str, str]:
+def written_parameters(source, _seen: frozenset = frozenset()) -> dict[str, str]:
     """The parameters a user function (its :class:`FunctionSource`) may write into, each
     with ``"store"`` (always a write) or ``"inplace"`` (``y += v``, a write when the
-    argument is an array, a rebinding when it is a number)."""
+    argument is an array, a rebinding when it is a number). A parameter passed on to a
+    user function that writes into it (``k(a)`` where ``k`` does ``a[0] = 5.0``) is
+    written too, however deep the calls go."""
     node = source.node
     arguments = node.args
     parameters = tuple(a.arg for a in (*arguments.posonlyargs, *arguments.args))
@@ -188,4 +194,30 @@ def written_parameters(source) -> dict[str, str]:
 
     for name in written_names(node, resolve):
         found[name] = "store"
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            for name in _passed_to_a_writer(sub, resolve(sub.func), _seen):
+                found.setdefault(name, "store")
     return {name: kind for name, kind in found.items() if name in parameters}
+
+
+def _passed_to_a_writer(call: ast.Call, callee, seen: frozenset) -> list[str]:
+    """The names passed to ``call`` where ``callee``, a user function, writes into the
+    parameter they are passed as (``seen``: the functions on the way, so that recursion
+    ends)."""
+    if not isinstance(callee, types.FunctionType) or (
+            getattr(callee, "__module__", "") or "").startswith("numpy"):
+        return []  # as normalize.callees.is_user_function: NumPy's are known
+    try:
+        inner = parse_function(callee)
+    except (AutodiffError, OSError, TypeError):
+        return []  # no source: reverse mode refuses the call where it matters
+    if callee.__code__ in seen:
+        return []
+    written = written_parameters(inner, seen | {callee.__code__})
+    code = callee.__code__
+    parameters = code.co_varnames[:code.co_argcount]
+    names = [_base_name(a) for position, a in enumerate(call.args)
+             if position < len(parameters) and parameters[position] in written]
+    names += [_base_name(k.value) for k in call.keywords if k.arg in written]
+    return [n for n in names if n is not None]

@@ -194,9 +194,10 @@ class Stores:
             written = mutation.written_parameters(parse_function(callee))
             code = callee.__code__
             parameters = code.co_varnames[:code.co_argcount]
-            return [n for position, a in enumerate(call.args)
-                    if position < len(parameters) and parameters[position] in written
-                    for n in ir.names_in(a) if n in self.locals]
+            given = [a for position, a in enumerate(call.args)
+                     if position < len(parameters) and parameters[position] in written]
+            given += [k.value for k in call.keywords if k.arg in written]  # k(a=v)
+            return [n for a in given for n in ir.names_in(a) if n in self.locals]
         function = call.func
         if isinstance(function, ast.Attribute):
             passed += [n for n in ir.names_in(function.value) if n in self.locals]
