@@ -483,17 +483,20 @@ def _matmul_rank(x, y, **_):
     return max(x, y) - (x == 1) - (y == 1)
 
 
+_ndarray = np.ndarray  # (a module global: np.ndarray is two lookups, on every product)
+
+
 def _matmul_tangent_x(t, ans, x, y):
     """The tangent of ``x @ y`` through ``x``: ``t @ y`` for plain matrices and vectors
     (the direction axis of ``t`` acts as a batch axis), without a second call."""
-    if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim <= 2 and y.ndim <= 2:
+    if type(y) is _ndarray and type(x) is _ndarray and x.ndim <= 2 and y.ndim <= 2:
         return t @ y
     return matmul_tangent(t, x, y, 0)
 
 
 def _matmul_tangent_y(t, ans, x, y):
     """The tangent of ``x @ y`` through ``y``, as :func:`_matmul_tangent_x`."""
-    if type(x) is np.ndarray and type(y) is np.ndarray and x.ndim <= 2 and y.ndim <= 2:
+    if type(x) is _ndarray and type(y) is _ndarray and x.ndim <= 2 and y.ndim <= 2:
         if y.ndim == 1:
             return t @ x.T if x.ndim == 2 else t @ x  # (k, n) @ (n, p), or (k, n) @ (n,)
         return x @ t

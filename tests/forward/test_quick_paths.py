@@ -11,6 +11,7 @@ view of their base's tangent memory.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import warnings
 
 import numpy as np
@@ -528,3 +529,78 @@ def test_a_ufunc_call_agrees_with_the_general_path_to_the_last_bit(ufunc, kinds,
             return
         quick = ufunc(*operands())
     _same_value(quick, general)
+
+
+_OPERATORS = {
+    "+": (operator.add, np.add), "-": (operator.sub, np.subtract),
+    "*": (operator.mul, np.multiply), "/": (operator.truediv, np.divide),
+    "**": (operator.pow, np.power), "%": (operator.mod, np.remainder),
+    "//": (operator.floordiv, np.floor_divide),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(symbol=st.sampled_from(list(_OPERATORS)),
+       kinds=st.tuples(*[st.sampled_from(_KINDS)] * 2),
+       shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       k=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_an_operator_agrees_with_the_general_path_to_the_last_bit(symbol, kinds, shapes, k,
+                                                                  seed):
+    """The operators of a Dual (``x * y``, ``2.0 - x``) call call_binary directly, without
+    NumPy's protocol: against apply, for one level and two, one direction and several, and
+    every kind of plain operand, on either side."""
+    operation, ufunc = _OPERATORS[symbol]
+    if kinds[0] in _PLAIN_KINDS and kinds[1] in _PLAIN_KINDS:  # (NumPy's own business)
+        kinds = (kinds[0], "dual")
+    levels = (new_level(), new_level())[::-1]
+
+    def operands():
+        rng = np.random.default_rng(seed)
+        return tuple(_operand(kind, shape, k, levels, rng)
+                     for kind, shape in zip(kinds, shapes.input_shapes, strict=True))
+
+    with np.errstate(all="ignore"):
+        try:
+            general = apply(registry.require(ufunc), ufunc, operands(), {})
+        except (autodiffx.AutodiffError, TypeError) as refusal:
+            with pytest.raises(type(refusal)):
+                operation(*operands())
+            return
+        quick = operation(*operands())
+    _same_value(quick, general)
+
+
+@pytest.mark.parametrize("kind", [k for k in _KINDS if k not in _PLAIN_KINDS])
+@pytest.mark.parametrize("operation, ufunc", [(operator.neg, np.negative),
+                                              (operator.abs, np.absolute),
+                                              (np.tanh, np.tanh), (np.exp, np.exp)])
+def test_a_unary_operation_agrees_with_the_general_path_to_the_last_bit(kind, operation,
+                                                                        ufunc):
+    """``-x``, ``abs(x)`` and ``np.tanh(x)`` (call_unary) against apply, for every kind of
+    Dual: one level, an outer one, nested, complex, 0-d."""
+    levels = (new_level(), new_level())[::-1]
+
+    def operand():
+        return _operand(kind, (2, 3), 2, levels, np.random.default_rng(7))
+
+    general = apply(registry.require(ufunc), ufunc, (operand(),), {})
+    _same_value(operation(operand()), general)
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4,)), ((4,), (4, 2)), ((2, 3), (3, 2)),
+                                    ((3,), (3,)), ((2, 2, 3), (3, 2))])
+@pytest.mark.parametrize("kinds", [("dual", "dual"), ("dual", "array"), ("array", "dual"),
+                                   ("dual", "outer"), ("outer", "dual"), ("nested", "dual"),
+                                   ("complex dual", "dual")])
+def test_a_product_agrees_with_the_general_path_to_the_last_bit(shapes, kinds):
+    """``x @ y`` (call_binary with the matmul rule's two tangents) against apply."""
+    levels = (new_level(), new_level())[::-1]
+
+    def operands():
+        rng = np.random.default_rng(3)
+        return tuple(_operand(kind, shape, 2, levels, rng)
+                     for kind, shape in zip(kinds, shapes, strict=True))
+
+    general = apply(registry.require(np.matmul), np.matmul, operands(), {})
+    x, y = operands()
+    _same_value(x @ y, general)
