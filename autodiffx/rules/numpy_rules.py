@@ -34,6 +34,8 @@ from .registry import (
     register,
 )
 
+_ndarray = np.ndarray  # (a module global: np.ndarray is two lookups, on every call)
+
 # --------------------------------------------------------------------------- arithmetic
 
 # Python's operator functions (operator.add passed as a function, as code that folds with
@@ -142,7 +144,25 @@ elementwise(
 )
 elementwise(np.sinh, "np.cosh(x)")
 elementwise(np.cosh, "np.sinh(x)")
-elementwise(np.tanh, "1 - ans ** 2")
+_TANH = elementwise(np.tanh, "1 - ans ** 2")
+
+
+def _tanh_tangent(t, ans, x):
+    """``t * (1 - ans ** 2)``, in the memory of one new array when there is one direction
+    (a JVP's case) and ``t`` and ``ans`` are plain arrays of one dtype: the expression
+    would make three arrays of the result's size, and with the default allocator each
+    large one may be memory mapped and faulted in anew on every call (for a tanh layer
+    of 100 units and a batch of 256, called in a loop, that is most of the expression's
+    time). The same operations, in the same order, so the same bits."""
+    if type(ans) is _ndarray and type(t) is _ndarray and t.dtype is ans.dtype and (
+            t.shape[0] == 1 and t.shape[1:] == ans.shape):
+        tangent = np.square(ans[np.newaxis])  # ans ** 2, as NumPy computes it
+        np.subtract(1, tangent, out=tangent)
+        return np.multiply(t, tangent, out=tangent)
+    return t * (1 - ans ** 2)
+
+
+register(dataclasses.replace(_TANH, tangents=(_tanh_tangent,)))
 elementwise(np.arcsinh, "1 / np.sqrt(x ** 2 + 1)")
 _ARCCOSH = elementwise(np.arccosh, "1 / np.sqrt(x ** 2 - 1)", singular=True)
 
@@ -481,9 +501,6 @@ def _matmul_rank(x, y, **_):
     if x <= 2 and y <= 2:
         return x + y - 2 if x and y else None
     return max(x, y) - (x == 1) - (y == 1)
-
-
-_ndarray = np.ndarray  # (a module global: np.ndarray is two lookups, on every product)
 
 
 def _matmul_tangent_x(t, ans, x, y):

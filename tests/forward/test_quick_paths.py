@@ -604,3 +604,49 @@ def test_a_product_agrees_with_the_general_path_to_the_last_bit(shapes, kinds):
     general = apply(registry.require(np.matmul), np.matmul, operands(), {})
     x, y = operands()
     _same_value(x @ y, general)
+
+
+# --------------------------------------------------------------------------- np.tanh
+
+
+@settings(max_examples=200, deadline=None)
+@given(dtype=st.sampled_from([np.float64, np.float32, np.complex128]),
+       tangent_dtype=st.sampled_from([None, np.float64, np.float32]),
+       shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), k=st.integers(1, 3),
+       data=st.data())
+def test_tanh_tangent_is_the_formula_to_the_last_bit(dtype, tangent_dtype, shape, k, data):
+    """np.tanh's tangent rule computes t * (1 - ans ** 2) in one array when it can (one
+    direction, one dtype): the same bits as the expression, in the dtype the expression
+    gives, and a new array, never the tangent or value it was given, nor memory they
+    share; with several directions or two dtypes, the expression itself."""
+    from autodiffx.rules.numpy_rules import _tanh_tangent
+
+    elements = st.floats(-30, 30, width=32)
+    x = data.draw(hnp.arrays(dtype, shape, elements=elements))
+    t = data.draw(hnp.arrays(tangent_dtype or dtype, (k, *shape), elements=elements))
+    ans = np.tanh(x)
+    kept = (t.copy(), ans.copy())
+    tangent = _tanh_tangent(t, ans, x)
+    want = t * (1 - ans ** 2)
+    assert type(tangent) is np.ndarray and tangent.dtype == want.dtype
+    np.testing.assert_array_equal(tangent, want, strict=True)
+    assert not np.may_share_memory(tangent, t) and not np.may_share_memory(tangent, ans)
+    np.testing.assert_array_equal(t, kept[0])
+    np.testing.assert_array_equal(ans, kept[1])
+
+
+def test_tanh_through_forward_mode_nested_and_against_reverse_mode():
+    """The rule on Duals: a JVP (one direction, the one-array path) and a Hessian (the
+    rule on values that are Duals themselves, the expression's path), against reverse
+    mode and central differences."""
+    def f(x):
+        return np.sum(np.tanh(x * x) * x)
+
+    x = np.array([0.3, -1.2, 2.0, 0.0])
+    v = np.array([1.0, -0.5, 0.25, 2.0])
+    value, tangent = autodiffx.jvp(f, (x,), (v,))
+    assert value == f(x)
+    np.testing.assert_allclose(tangent, autodiffx.grad(f)(x) @ v, rtol=1e-13)
+    np.testing.assert_allclose(tangent, numeric_gradient(f, x) @ v, rtol=1e-6)
+    np.testing.assert_allclose(autodiffx.hessian(f, mode="forward")(x),
+                               autodiffx.hessian(f)(x), rtol=1e-12)
