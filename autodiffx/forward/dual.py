@@ -928,6 +928,8 @@ def call_binary(ufunc, a, b):
         elif b.level != level:  # Duals of two levels
             return apply(rule, ufunc, (a, b), {})
     elif kind is _ndarray or kind in _PLAIN:
+        if tx is None:  # no Dual at all (NumPy's own business): apply's plain result
+            return apply(rule, ufunc, (a, b), {})
         y, ty = b, None
     else:
         return apply(rule, ufunc, (a, b), {})

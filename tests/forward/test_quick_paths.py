@@ -650,3 +650,16 @@ def test_tanh_through_forward_mode_nested_and_against_reverse_mode():
     np.testing.assert_allclose(tangent, numeric_gradient(f, x) @ v, rtol=1e-6)
     np.testing.assert_allclose(autodiffx.hessian(f, mode="forward")(x),
                                autodiffx.hessian(f)(x), rtol=1e-12)
+
+
+def test_a_ufunc_call_without_a_dual_is_numpys_plain_result():
+    """call_binary and call_unary reached with plain values only (NumPy's own business,
+    which apply gives back as NumPy computes it): no Dual, and no error."""
+    from autodiffx.forward.dual import call_binary, call_ufunc, call_unary
+
+    x, y = np.array([0.5, -1.0]), np.array([2.0, 3.0])
+    for quick, plain in ((call_binary(np.add, x, 1.0), x + 1.0),
+                         (call_binary(np.matmul, x, y), x @ y),
+                         (call_unary(np.tanh, x), np.tanh(x)),
+                         (call_ufunc(np.multiply, (2.0, y)), 2.0 * y)):
+        _same_value(quick, plain)
