@@ -18,7 +18,7 @@ from ..errors import (
     UserCodeError,
     user_location,
 )
-from .dual import Dual, mismatch_error, new_dual, new_level, value_dtype
+from .dual import Dual, _ArrayDual, mismatch_error, new_dual, new_level, value_dtype
 
 # Entries of the seed block (directions × inputs) one chunk may hold, when no chunk size is
 # given: 2**22 float64 values are 32 MiB, which keeps a chunk's tangents in memory easily.
@@ -79,7 +79,10 @@ def plain_duals(primals: Sequence, tangents: Sequence) -> tuple[list[Dual], int]
     """The arguments of :func:`run` for one direction, made quickly in the common case, and
     the new level they belong to: every primal a float64 array with its tangent a float64
     array of its shape, or a Python float with a Python float tangent. None for anything
-    else, which :func:`seed` and :func:`push` check and convert as usual."""
+    else, which :func:`seed` and :func:`push` check and convert as usual.
+
+    Each Dual is :func:`~.dual.new_dual`'s, written out: this runs once per ``jvp`` call,
+    for every argument, so its cost is part of every call's."""
     level = new_level()
     duals = []
     for primal, tangent in zip(primals, tangents, strict=True):
@@ -88,12 +91,23 @@ def plain_duals(primals: Sequence, tangents: Sequence) -> tuple[list[Dual], int]
             if type(tangent) is not np.ndarray or primal.dtype is not _FLOAT64 or (
                     tangent.dtype is not _FLOAT64 or tangent.shape != primal.shape):
                 return None
-            duals.append(new_dual(primal, tangent[np.newaxis], level))
+            dual = _new(_ArrayDual if primal.ndim else Dual)
+            tangent = tangent[None]
         elif kind is float and type(tangent) is float:
-            duals.append(new_dual(primal, np.array((tangent,)), level))
+            dual = _new(Dual)
+            tangent = np.array((tangent,))
         else:
             return None
+        dual.primal = primal
+        dual.tangent = tangent
+        dual.level = level
+        dual._owns = False  # the caller's array: copied before any write (dual.py)
+        dual._mirror = dual._base = dual._views = dual._remake = dual._index = None
+        duals.append(dual)
     return duals, level
+
+
+_new = object.__new__
 
 
 def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int):

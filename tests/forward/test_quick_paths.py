@@ -11,6 +11,7 @@ view of their base's tangent memory.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import warnings
 
 import numpy as np
@@ -528,3 +529,137 @@ def test_a_ufunc_call_agrees_with_the_general_path_to_the_last_bit(ufunc, kinds,
             return
         quick = ufunc(*operands())
     _same_value(quick, general)
+
+
+_OPERATORS = {
+    "+": (operator.add, np.add), "-": (operator.sub, np.subtract),
+    "*": (operator.mul, np.multiply), "/": (operator.truediv, np.divide),
+    "**": (operator.pow, np.power), "%": (operator.mod, np.remainder),
+    "//": (operator.floordiv, np.floor_divide),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(symbol=st.sampled_from(list(_OPERATORS)),
+       kinds=st.tuples(*[st.sampled_from(_KINDS)] * 2),
+       shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       k=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_an_operator_agrees_with_the_general_path_to_the_last_bit(symbol, kinds, shapes, k,
+                                                                  seed):
+    """The operators of a Dual (``x * y``, ``2.0 - x``) call call_binary directly, without
+    NumPy's protocol: against apply, for one level and two, one direction and several, and
+    every kind of plain operand, on either side."""
+    operation, ufunc = _OPERATORS[symbol]
+    if kinds[0] in _PLAIN_KINDS and kinds[1] in _PLAIN_KINDS:  # (NumPy's own business)
+        kinds = (kinds[0], "dual")
+    levels = (new_level(), new_level())[::-1]
+
+    def operands():
+        rng = np.random.default_rng(seed)
+        return tuple(_operand(kind, shape, k, levels, rng)
+                     for kind, shape in zip(kinds, shapes.input_shapes, strict=True))
+
+    with np.errstate(all="ignore"):
+        try:
+            general = apply(registry.require(ufunc), ufunc, operands(), {})
+        except (autodiffx.AutodiffError, TypeError) as refusal:
+            with pytest.raises(type(refusal)):
+                operation(*operands())
+            return
+        quick = operation(*operands())
+    _same_value(quick, general)
+
+
+@pytest.mark.parametrize("kind", [k for k in _KINDS if k not in _PLAIN_KINDS])
+@pytest.mark.parametrize("operation, ufunc", [(operator.neg, np.negative),
+                                              (operator.abs, np.absolute),
+                                              (np.tanh, np.tanh), (np.exp, np.exp)])
+def test_a_unary_operation_agrees_with_the_general_path_to_the_last_bit(kind, operation,
+                                                                        ufunc):
+    """``-x``, ``abs(x)`` and ``np.tanh(x)`` (call_unary) against apply, for every kind of
+    Dual: one level, an outer one, nested, complex, 0-d."""
+    levels = (new_level(), new_level())[::-1]
+
+    def operand():
+        return _operand(kind, (2, 3), 2, levels, np.random.default_rng(7))
+
+    general = apply(registry.require(ufunc), ufunc, (operand(),), {})
+    _same_value(operation(operand()), general)
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4,)), ((4,), (4, 2)), ((2, 3), (3, 2)),
+                                    ((3,), (3,)), ((2, 2, 3), (3, 2))])
+@pytest.mark.parametrize("kinds", [("dual", "dual"), ("dual", "array"), ("array", "dual"),
+                                   ("dual", "outer"), ("outer", "dual"), ("nested", "dual"),
+                                   ("complex dual", "dual")])
+def test_a_product_agrees_with_the_general_path_to_the_last_bit(shapes, kinds):
+    """``x @ y`` (call_binary with the matmul rule's two tangents) against apply."""
+    levels = (new_level(), new_level())[::-1]
+
+    def operands():
+        rng = np.random.default_rng(3)
+        return tuple(_operand(kind, shape, 2, levels, rng)
+                     for kind, shape in zip(kinds, shapes, strict=True))
+
+    general = apply(registry.require(np.matmul), np.matmul, operands(), {})
+    x, y = operands()
+    _same_value(x @ y, general)
+
+
+# --------------------------------------------------------------------------- np.tanh
+
+
+@settings(max_examples=200, deadline=None)
+@given(dtype=st.sampled_from([np.float64, np.float32, np.complex128]),
+       tangent_dtype=st.sampled_from([None, np.float64, np.float32]),
+       shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), k=st.integers(1, 3),
+       data=st.data())
+def test_tanh_tangent_is_the_formula_to_the_last_bit(dtype, tangent_dtype, shape, k, data):
+    """np.tanh's tangent rule computes t * (1 - ans ** 2) in one array when it can (one
+    direction, one dtype): the same bits as the expression, in the dtype the expression
+    gives, and a new array, never the tangent or value it was given, nor memory they
+    share; with several directions or two dtypes, the expression itself."""
+    from autodiffx.rules.numpy_rules import _tanh_tangent
+
+    elements = st.floats(-30, 30, width=32)
+    x = data.draw(hnp.arrays(dtype, shape, elements=elements))
+    t = data.draw(hnp.arrays(tangent_dtype or dtype, (k, *shape), elements=elements))
+    ans = np.tanh(x)
+    kept = (t.copy(), ans.copy())
+    tangent = _tanh_tangent(t, ans, x)
+    want = t * (1 - ans ** 2)
+    assert type(tangent) is np.ndarray and tangent.dtype == want.dtype
+    np.testing.assert_array_equal(tangent, want, strict=True)
+    assert not np.may_share_memory(tangent, t) and not np.may_share_memory(tangent, ans)
+    np.testing.assert_array_equal(t, kept[0])
+    np.testing.assert_array_equal(ans, kept[1])
+
+
+def test_tanh_through_forward_mode_nested_and_against_reverse_mode():
+    """The rule on Duals: a JVP (one direction, the one-array path) and a Hessian (the
+    rule on values that are Duals themselves, the expression's path), against reverse
+    mode and central differences."""
+    def f(x):
+        return np.sum(np.tanh(x * x) * x)
+
+    x = np.array([0.3, -1.2, 2.0, 0.0])
+    v = np.array([1.0, -0.5, 0.25, 2.0])
+    value, tangent = autodiffx.jvp(f, (x,), (v,))
+    assert value == f(x)
+    np.testing.assert_allclose(tangent, autodiffx.grad(f)(x) @ v, rtol=1e-13)
+    np.testing.assert_allclose(tangent, numeric_gradient(f, x) @ v, rtol=1e-6)
+    np.testing.assert_allclose(autodiffx.hessian(f, mode="forward")(x),
+                               autodiffx.hessian(f)(x), rtol=1e-12)
+
+
+def test_a_ufunc_call_without_a_dual_is_numpys_plain_result():
+    """call_binary and call_unary reached with plain values only (NumPy's own business,
+    which apply gives back as NumPy computes it): no Dual, and no error."""
+    from autodiffx.forward.dual import call_binary, call_ufunc, call_unary
+
+    x, y = np.array([0.5, -1.0]), np.array([2.0, 3.0])
+    for quick, plain in ((call_binary(np.add, x, 1.0), x + 1.0),
+                         (call_binary(np.matmul, x, y), x @ y),
+                         (call_unary(np.tanh, x), np.tanh(x)),
+                         (call_ufunc(np.multiply, (2.0, y)), 2.0 * y)):
+        _same_value(quick, plain)
