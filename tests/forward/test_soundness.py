@@ -754,3 +754,28 @@ def test_writes_into_the_input_and_its_views_at_second_order(f):
     rows = [numeric_gradient(lambda z, i=i: forward_grad(f, z.copy())[i], x)
             for i in range(x.size)]
     np.testing.assert_allclose(hessian, np.array(rows), atol=1e-5)
+
+
+# Aliased arguments. Found while fixing reverse mode's refusal of them (which is right):
+# forward mode copies a differentiated argument's buffer on its first view (the tangent
+# memory needs a buffer of its own), so a view of x no longer sees a write into y when the
+# caller passed one array for both, and a write through a Dual y goes into y's copy only.
+
+
+@pytest.mark.xfail(strict=True, reason="open: forward mode gives 5.0 where NumPy gives 29.0 "
+                   "(and the gradient [2, 4, 0]) for f(w, w); it should follow NumPy or "
+                   "refuse, as reverse mode does")
+@pytest.mark.parametrize("wrt", [0, 1, (0, 1)])
+def test_aliased_arguments_one_of_which_is_written(wrt):
+    def f(x, y):
+        v = x[:2]
+        y[0] = 5.0
+        return np.sum(v * v)
+
+    w = np.array([1.0, 2.0, 3.0])
+    want = (lambda a: f(a, a))(w.copy())  # NumPy: 29.0
+    try:
+        value, _ = autodiffx.value_and_grad(f, wrt=wrt, mode="forward")(w, w)
+    except AutodiffError:
+        return
+    assert value == want
