@@ -725,50 +725,57 @@ when_imported("scipy.stats", _install_stats)
 # is refused, never passed as zero.
 
 
-def _t_partials(z, df):
+def stats_t_partials(z, df):
+    """Student's t: log-density ℓ(z; df) and its partials in z and in df."""
     square = z * z
+    log_density = (gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * np.log(df * np.pi)
+                   - (df + 1) / 2 * np.log1p(square / df))
     in_df = (0.5 * (digamma((df + 1) / 2) - digamma(df / 2)) - 0.5 / df
              - 0.5 * np.log1p(square / df) + (df + 1) * square / (2 * df * (df + square)))
-    return -(df + 1) * z / (df + square), (in_df,)
+    return log_density, -(df + 1) * z / (df + square), (in_df,)
 
 
-def _gamma_partials(z, a):
-    return (a - 1) / z - 1, (np.log(z) - digamma(a),)
+def stats_gamma_partials(z, a):
+    """The gamma distribution (z > 0): ℓ(z; a) and its partials in z and in a."""
+    log_z = np.log(z)
+    return (a - 1) * log_z - z - gammaln(a), (a - 1) / z - 1, (log_z - digamma(a),)
 
 
-def _beta_partials(z, a, b):
-    both = digamma(a + b)
-    return ((a - 1) / z - (b - 1) / (1 - z),
-            (np.log(z) - digamma(a) + both, np.log1p(-z) - digamma(b) + both))
+def stats_beta_partials(z, a, b):
+    """The beta distribution (0 < z < 1): ℓ(z; a, b) and its partials in z, a and b."""
+    log_z, log_rest, both = np.log(z), np.log1p(-z), digamma(a + b)
+    return ((a - 1) * log_z + (b - 1) * log_rest - betaln(a, b),
+            (a - 1) / z - (b - 1) / (1 - z),
+            (log_z - digamma(a) + both, log_rest - digamma(b) + both))
 
 
-def _chi2_partials(z, df):
-    return (df / 2 - 1) / z - 0.5, (0.5 * np.log(z / 2) - 0.5 * digamma(df / 2),)
+def stats_chi2_partials(z, df):
+    """The chi-squared distribution (z > 0): ℓ(z; df) and its partials in z and in df."""
+    half = df / 2
+    return ((half - 1) * np.log(z) - z / 2 - half * np.log(2.0) - gammaln(half),
+            (half - 1) / z - 0.5, (0.5 * np.log(z / 2) - 0.5 * digamma(half),))
 
 
-STANDARD_FAMILIES = {
-    "t": (("df",), _t_partials),
-    "gamma": (("a",), _gamma_partials),
-    "beta": (("a", "b"), _beta_partials),
-    "chi2": (("df",), _chi2_partials),
-}
-"""family -> (its shape parameters, the partials of its standard log-density in z and in
-each shape)."""
+STANDARD_FAMILIES = {"t": ("df",), "gamma": ("a",), "beta": ("a", "b"), "chi2": ("df",)}
+"""family -> its shape parameters, in SciPy's order."""
 
-digamma = scipy.special.digamma
+digamma, gammaln, betaln = scipy.special.digamma, scipy.special.gammaln, scipy.special.betaln
 
 
 def family_partial(ans, x, *params, family, method, which):
     """The derivative of ``scipy.stats.<family>.<method>(x, *shapes, loc, scale)`` in its
-    parameter ``which`` (0 for x, then the shapes, loc and scale); ``ans`` is the value."""
-    shapes, partials = STANDARD_FAMILIES[family]
-    count = len(shapes)
+    parameter ``which`` (0 for x, then the shapes, loc and scale); ``ans`` is the value.
+    Outside the support (where the density is 0) the logarithms give nan, as the finite
+    differences of SciPy's -inf would."""
+    count = 2 if family == "beta" else 1
     loc = params[count] if len(params) > count and params[count] is not None else 0.0
     scale = (params[count + 1] if len(params) > count + 1 and params[count + 1] is not None
              else 1.0)
     z = (x - loc) / scale
+    partials = {"t": stats_t_partials, "gamma": stats_gamma_partials,
+                "beta": stats_beta_partials, "chi2": stats_chi2_partials}[family]
+    log_density, in_z, in_shapes = partials(z, *params[:count])
     if method in ("pdf", "logpdf"):
-        in_z, in_shapes = partials(z, *params[:count])
         if which == 0:
             partial = in_z / scale
         elif which <= count:
@@ -781,10 +788,9 @@ def family_partial(ans, x, *params, family, method, which):
     if 1 <= which <= count:
         raise MissingRuleError(
             f"scipy.stats.{family}.{method} has a derivative rule in x, loc and scale only, "
-            f"not in its shape parameter {shapes[which - 1]}",
-            hint=f"keep {shapes[which - 1]} a constant")
-    log_density = getattr(sys.modules["scipy.stats"], family).logpdf(
-        x, *params[:count], loc, scale)
+            "not in its shape parameters",
+            hint="keep the shape parameters constants")
+    log_density = log_density - np.log(scale)  # of x: the density of z over scale
     factor = 1.0 if which == 0 else -1.0 if which == count + 1 else -z
     sign = 1.0 if method in ("cdf", "logcdf") else -1.0  # sf = 1 − cdf
     if method in ("cdf", "sf"):
@@ -824,7 +830,7 @@ def _with_shapes(method, shapes):
 def _install_families():
     stats = sys.modules["scipy.stats"]
     installed = []
-    for family, (shapes, _) in STANDARD_FAMILIES.items():
+    for family, shapes in STANDARD_FAMILIES.items():
         distribution = getattr(stats, family)
         for method in NORMAL_METHODS:
             current = getattr(distribution, method)
@@ -860,5 +866,8 @@ def _install_families():
         )
 
 
-registry.add_helpers({"family_partial": family_partial})
+registry.add_helpers({"family_partial": family_partial, "stats_t_partials": stats_t_partials,
+                      "stats_gamma_partials": stats_gamma_partials,
+                      "stats_beta_partials": stats_beta_partials,
+                      "stats_chi2_partials": stats_chi2_partials})
 when_imported("scipy.stats", _install_families)

@@ -1305,7 +1305,7 @@ else:
         }[family]
         scale = interval(1.2, 1.5)
         density = method in ("pdf", "logpdf")
-        shapes = _sr.STANDARD_FAMILIES[family][0]
+        shapes = _sr.STANDARD_FAMILIES[family]
         return [
             Case((Arg((4,), x), *(Arg((4,), shape, wrt=density) for _ in shapes),
                   Arg((4,), loc), Arg((4,), scale))),
