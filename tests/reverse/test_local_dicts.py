@@ -57,6 +57,8 @@ def test_a_cache_of_the_forward_pass():
     # an entry replaced in a branch, on the value
     "c = {'z': W @ x}\n    if np.sum(x) > 0:\n        c['z'] = c['z'] ** 2\n"
     "    else:\n        c['z'] = -c['z']\n    return np.sum(c['z'])",
+    # an annotated binding
+    "c: dict = {}\n    c['z'] = W @ x\n    return np.sum(np.tanh(c['z']))",
     # the same key stored twice in a display: the last value wins
     "c = {'a': x, 'a': x * x}\n    return np.sum(W @ c['a'])",
     # an entry passed to a helper (the entry, not the dict)

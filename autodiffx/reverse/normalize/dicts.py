@@ -66,11 +66,21 @@ def _dict_bindings(node: ast.FunctionDef, source: FunctionSource) -> dict[str, l
     of the builtin ``dict``, with the assignments that bind it so."""
     found: dict[str, list] = {}
     for statement in ast.walk(node):
-        if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-                and isinstance(statement.targets[0], ast.Name)
-                and _makes_dict(statement.value, source)):
-            found.setdefault(statement.targets[0].id, []).append(statement)
+        target = _target(statement)
+        if target is not None and _makes_dict(statement.value, source):
+            found.setdefault(target.id, []).append(statement)
     return found
+
+
+def _target(statement: ast.AST) -> ast.Name | None:
+    """The one name ``statement`` assigns a value to (``p = ...``, ``p: dict = ...``)."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(
+            statement.targets[0], ast.Name):
+        return statement.targets[0]
+    if isinstance(statement, ast.AnnAssign) and statement.value is not None and isinstance(
+            statement.target, ast.Name):
+        return statement.target
+    return None
 
 
 def _makes_dict(value: ast.expr, source: FunctionSource) -> bool:
@@ -96,7 +106,7 @@ def _constant_keys(node: ast.FunctionDef, name: str, bindings: list) -> list | N
     if uses is None:
         return None
     for use, context in uses:
-        if use is binding.targets[0]:
+        if use is _target(binding):
             continue
         if context is None:  # the name itself, not a subscript of it
             return None
@@ -190,16 +200,15 @@ class _Scalarised(ast.NodeTransformer):
     def body(self, statements: list) -> list:
         out = []
         for statement in statements:
-            if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-                    and isinstance(statement.targets[0], ast.Name)
-                    and statement.targets[0].id in self.split):
-                out += self._entries(statement)
+            target = _target(statement)
+            if target is not None and target.id in self.split:
+                out += self._entries(statement, target.id)
             else:
                 out.append(self.visit(statement))
         return out
 
-    def _entries(self, statement: ast.Assign) -> list:
-        names = self.split[statement.targets[0].id]
+    def _entries(self, statement: ast.Assign | ast.AnnAssign, name: str) -> list:
+        names = self.split[name]
         value = statement.value
         if isinstance(value, ast.Dict):
             pairs = [(_key(k), v) for k, v in zip(value.keys, value.values, strict=True)]
