@@ -21,6 +21,18 @@ taken apart only when:
 A dict that falls outside these (a key computed at run time, ``len(cache)``, ``cache`` passed
 to a function or returned) stays a dict; reverse mode refuses it, with the reason, when a
 derivative has to pass through it (:func:`autodiffx.reverse.activity.check_dicts`).
+
+Examples:
+    >>> import numpy as np
+    >>> from autodiffx import grad
+    >>> def layer(W, x):
+    ...     cache = {}
+    ...     cache["h"] = np.tanh(W @ x)
+    ...     return np.sum(cache["h"] ** 2)
+    >>> W, x = np.array([[0.5, -1.0]]), np.array([1.0, 2.0])
+    >>> h = np.tanh(W @ x)
+    >>> bool(np.allclose(grad(layer)(W, x), np.outer(2 * h * (1 - h ** 2), x)))
+    True
 """
 
 from __future__ import annotations
