@@ -347,6 +347,13 @@ def test_a_callee_writing_into_a_view_of_a_local_more_forms(view, call):
     np.testing.assert_allclose(got, want)
 
 
+def _with_a_writing_callee(body):
+    """``f(x)`` with ``body``, where ``k(a)`` writes ``a[0] = 5.0``, and a point."""
+    namespace = {}
+    _function("def k(a):\n    a[0] = 5.0\n", namespace, "k")
+    return _function("def f(x):\n    " + body, namespace), np.arange(3.0) + 1.0
+
+
 @pytest.mark.parametrize("body", [
     # a constant read by a line with an adjoint, then written by a call: that adjoint read
     # the written values ([10, 2, 2] where forward mode gives [6, 2, 2])
@@ -355,10 +362,7 @@ def test_a_callee_writing_into_a_view_of_a_local_more_forms(view, call):
     "    return np.sum(a) + np.sum(x * m)\n",
 ])
 def test_a_call_writing_into_a_constant_an_adjoint_reads(body):
-    namespace = {}
-    _function("def k(a):\n    a[0] = 5.0\n", namespace, "k")
-    f = _function("def f(x):\n    " + body, namespace)
-    w = np.arange(3.0) + 1.0
+    f, w = _with_a_writing_callee(body)
     want = autodiffx.grad(f, mode="forward")(w)
     try:
         got = autodiffx.grad(f)(w)
@@ -373,10 +377,7 @@ def test_a_call_writing_into_a_constant_an_adjoint_reads(body):
 ])
 def test_a_call_filling_a_constant_before_it_is_read_is_differentiated(body):
     """Filling a buffer through a call before any line reads it stays differentiated."""
-    namespace = {}
-    _function("def k(a):\n    a[0] = 5.0\n", namespace, "k")
-    f = _function("def f(x):\n    " + body, namespace)
-    w = np.arange(3.0) + 1.0
+    f, w = _with_a_writing_callee(body)
     np.testing.assert_allclose(autodiffx.grad(f)(w), autodiffx.grad(f, mode="forward")(w))
 
 
