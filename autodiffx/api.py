@@ -634,7 +634,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
             f"jvp got {len(primals)} primals but {len(tangents)} tangents",
             hint="give one tangent per primal, of the same shape",
         )
-    plain = driver.plain_duals(primals, tangents)
+    plain = driver.plain_duals(f, primals, tangents)
     if plain is not None:  # float64 arrays and Python floats: nothing to check or convert
         value, out = driver.run(f, plain[0], {}, plain[1], 1)
     else:

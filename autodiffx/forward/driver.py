@@ -18,7 +18,16 @@ from ..errors import (
     UserCodeError,
     user_location,
 )
-from .dual import Dual, _ArrayDual, mismatch_error, new_dual, new_level, value_dtype
+from . import sharing
+from .dual import (
+    Dual,
+    _ArrayDual,
+    _ensure_mirror,
+    mismatch_error,
+    new_dual,
+    new_level,
+    value_dtype,
+)
 
 # Entries of the seed block (directions × inputs) one chunk may hold, when no chunk size is
 # given: 2**22 float64 values are 32 MiB, which keeps a chunk's tangents in memory easily.
@@ -68,14 +77,24 @@ def push(
     """
     level = new_level()
     args = list(args)
+    shared = sharing.find(f, args, kwargs, wrt)
+    watch = sharing.guard(f, args, kwargs, shared, wrt) if shared else None
+    if watch is not None:
+        kwargs = watch.kwargs
     for index, seed in zip(wrt, seeds, strict=True):
         if seed.dtype.kind == "c" and value_dtype(args[index]).kind != "c":
             raise mismatch_error(f"the tangent of argument {index}")
         args[index] = new_dual(args[index], seed, level)
-    return run(f, args, kwargs, level, len(seeds[0]))
+        if index in shared:
+            _ensure_mirror(args[index])[0].shared = shared[index]  # (an ndarray: checked)
+    if watch is None:
+        return run(f, args, kwargs, level, len(seeds[0]))
+    with watch:
+        return run(f, args, kwargs, level, len(seeds[0]))
 
 
-def plain_duals(primals: Sequence, tangents: Sequence) -> tuple[list[Dual], int] | None:
+def plain_duals(f: Callable, primals: Sequence, tangents: Sequence
+                ) -> tuple[list[Dual], int] | None:
     """The arguments of :func:`run` for one direction, made quickly in the common case, and
     the new level they belong to: every primal a float64 array with its tangent a float64
     array of its shape, or a Python float with a Python float tangent. None for anything
@@ -104,6 +123,8 @@ def plain_duals(primals: Sequence, tangents: Sequence) -> tuple[list[Dual], int]
         dual._owns = False  # the caller's array: copied before any write (dual.py)
         dual._mirror = dual._base = dual._views = dual._remake = dual._index = None
         duals.append(dual)
+    if sharing.any_shared(f, primals):
+        return None  # (push refuses writes into memory that has another name)
     return duals, level
 
 
@@ -122,6 +143,9 @@ def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int):
         raise
     except ValueError as error:  # NumPy's shape errors, shown at the user's line
         location = user_location(error.__traceback__)
+        text = sharing.read_only_write(error)
+        if text is not None:  # a write into an argument passed read-only
+            raise ArgumentError(text[0], location=location, hint=text[1]) from error
         if location is None:
             raise
         raise UserCodeError(

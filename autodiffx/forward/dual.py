@@ -1586,7 +1586,11 @@ def _assign(target: Dual, index, value) -> None:
             "widen an array that other names view",
             hint="build the array from the values (np.stack), or write into a copy",
         )
-    if plain and not nested_value and _ensure_mirror(target)[0] is not None:
+    mirror = _ensure_mirror(target)[0] if plain and not nested_value else None
+    if mirror is not None:
+        if mirror.shared is not None:  # an argument that shares memory with another
+            message, hint = mirror.shared
+            raise ArgumentError(message, hint=hint)
         target.primal[index] = value_primal  # NumPy's own shape checks and casting
         _store_tangent(target.tangent, index, value_tangent)
         return

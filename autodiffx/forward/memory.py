@@ -31,9 +31,13 @@ def owner(array: np.ndarray) -> np.ndarray:
 class Mirror:
     """The tangent memory of one primal buffer: ``T[j, e]`` for element offset ``e``."""
 
-    __slots__ = ("owner", "_low", "itemsize", "count", "memory")
+    # shared: None, or what to say when this memory is written into: it is a private copy
+    # of an argument that shares memory with another argument (driver.py), whose derivative
+    # forward mode follows separately, so a write would not reach the other as in NumPy.
+    __slots__ = ("owner", "_low", "itemsize", "count", "memory", "shared")
 
     def __init__(self, primal: np.ndarray, k: int, dtype):
+        self.shared = None
         self.owner = owner(primal)
         self.itemsize = self.owner.itemsize
         if self.owner.flags.c_contiguous:  # the common case: its entries in order, no gaps
@@ -54,6 +58,7 @@ class Mirror:
         same = tangent.dtype is dtype or tangent.dtype == dtype
         copy = tangent.copy() if same else tangent.astype(dtype, order="C")
         mirror = object.__new__(cls)
+        mirror.shared = None
         mirror.owner = primal
         mirror.itemsize = primal.itemsize
         mirror._low = None

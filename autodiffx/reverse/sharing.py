@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import ArgumentError
 from ..forward.dual import Dual
+from ..forward.sharing import guarded
 
 BUDGET = 10_000
 """How many objects one call's search for arrays may visit before the call is refused."""
@@ -115,6 +116,10 @@ def refusing_shared(function: Callable, name: str, params: tuple, written: tuple
         targets = []
         for target in written:
             array = values.get(target)
+            if isinstance(array, np.ndarray) and not array.flags.writeable and (
+                    text := guarded(array)) is not None:
+                # forward mode over this gradient passed it read-only (forward/driver.py)
+                raise ArgumentError(text[0], hint=text[1])
             if isinstance(array, np.ndarray) and not array.flags.writeable or isinstance(
                     array, (tuple, str, bytes)):
                 what = ("a read-only array" if isinstance(array, np.ndarray)
@@ -145,8 +150,8 @@ def _refuse_shared(name: str, targets: list, values: dict, namespace: dict,
             f"{BUDGET} objects through {', '.join(sorted({k for _, k, _ in reads}))} and its "
             f"arguments: reverse mode cannot check that none of them shares memory with "
             f"{targets[0][0]}, which it writes into a copy of",
-            hint=f"return the new value of {targets[0][0]} instead of writing into it, or "
-            'use mode="forward"') from None
+            hint=f"return the new value of {targets[0][0]} instead of writing into "
+            "it") from None
     for target, array in targets:
         for other, value in others:
             if other == ("argument", target) or other[0] == "argument" and (
@@ -161,8 +166,7 @@ def _refuse_shared(name: str, targets: list, values: dict, namespace: dict,
                     f"{name} writes into its argument {target}, which shares memory with "
                     f"{what}: reverse mode writes into a copy of {target}, so the write "
                     f"would not reach it as it does when {name} runs",
-                    hint=f"pass {target} as a separate array (np.copy), or use "
-                    'mode="forward"')
+                    hint=f"pass {target} as a separate array (np.copy)")
 
 
 def _others(values: dict, namespace: dict, reads: tuple) -> Iterator[tuple]:

@@ -1,0 +1,252 @@
+"""Forward mode and memory that a differentiated argument shares with another name.
+
+NumPy writes into the caller's memory, where every other name for it sees the write;
+forward mode gives a differentiated argument memory of its own. Where that memory has
+another name the function reads (another argument, a keyword argument, a global, a closure's
+array), a write must be refused (autodiffx/forward/sharing.py), and reading without writing
+must give each argument its own derivative, as central differences and reverse mode do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autodiffx
+from autodiffx.errors import ArgumentError, AutodiffError
+from tests.higher.numeric import numeric_gradient
+
+W = np.array([3.0, 1.0, 2.0, -0.5])
+
+
+def _write(kind, a):
+    """Write into ``a`` the way ``kind`` says (each a way NumPy code writes in place)."""
+    if kind == "index":
+        a[0] = 5.0
+    elif kind == "slice view":
+        v = a[1:3]
+        v[0] = 5.0
+    elif kind == "reshape view":
+        a.reshape(2, 2)[0, 0] = 5.0
+    elif kind == "augmented":
+        a += 1.0
+    elif kind == "out=":
+        np.multiply(a, 2.0, out=a)
+    elif kind == "sort":
+        a.sort()
+    elif kind == "fill":
+        a.fill(2.0)
+    elif kind == "ufunc.at":  # NumPy's ufunc.at writes even into a read-only array
+        np.add.at(a, [0, 0], 1.0)
+    else:
+        raise AssertionError(kind)
+
+
+WRITES = ["index", "slice view", "reshape view", "augmented", "out=", "sort", "fill",
+          "ufunc.at"]
+
+
+@pytest.mark.parametrize("kind", WRITES)
+@pytest.mark.parametrize("written", ["x", "y"])
+@pytest.mark.parametrize("wrt", [0, 1, (0, 1)])
+def test_a_write_into_memory_two_arguments_share_is_refused(kind, written, wrt):
+    def f(x, y):
+        _write(kind, x if written == "x" else y)
+        return np.sum(x * x * y)
+
+    w = W.copy()
+    with pytest.raises(ArgumentError, match="shares with argument"):
+        autodiffx.value_and_grad(f, wrt=wrt, mode="forward")(w, w)
+    np.testing.assert_array_equal(w, W)  # the caller's array was not written
+
+
+@pytest.mark.parametrize("kind", ["index", "augmented", "out="])
+def test_the_refusal_names_the_line_that_writes(kind):
+    def f(x, y):
+        _write(kind, y)
+        return np.sum(x * y)
+
+    with pytest.raises(ArgumentError) as raised:
+        autodiffx.grad(f, mode="forward")(W, W)
+    assert raised.value.location is not None
+    assert raised.value.location.text.strip().startswith(("a[0] = 5.0", "a += 1.0",
+                                                          "np.multiply(a, 2.0, out=a)"))
+
+
+@pytest.mark.parametrize("views", [(slice(None), slice(None)), (slice(0, 3), slice(1, 4)),
+                                   (slice(None, None, 2), slice(None))])
+@pytest.mark.parametrize("wrt", [0, 1, (0, 1)])
+def test_reading_memory_two_arguments_share_gives_each_its_own_derivative(views, wrt):
+    def f(x, y):
+        return np.sum(np.sin(x)) * np.sum(y * y) + np.sum(x[:2]) * y[0]
+
+    base = W.copy()
+    x, y = base[views[0]], base[views[1]]
+    value, gradient = autodiffx.value_and_grad(f, wrt=wrt, mode="forward")(x, y)
+    assert value == f(x.copy(), y.copy())
+    indices = (wrt,) if isinstance(wrt, int) else wrt
+    gradients = (gradient,) if isinstance(wrt, int) else gradient
+    for index, got in zip(indices, gradients, strict=True):
+        args = [x.copy(), y.copy()]
+
+        def along(z, index=index, args=args):
+            return f(*[z if i == index else a for i, a in enumerate(args)])
+
+        np.testing.assert_allclose(got, numeric_gradient(along, args[index]), atol=1e-6)
+    np.testing.assert_array_equal(base, W)
+    reverse = autodiffx.grad(f, wrt=wrt, mode="reverse")(x, y)
+    for a, b in zip(gradients, (reverse,) if isinstance(wrt, int) else reverse, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_a_keyword_argument_that_shares_memory_and_is_written_is_refused():
+    def f(x, out=None):
+        np.multiply(out, 2.0, out=out)
+        return np.sum(x * out)
+
+    w = W.copy()
+    with pytest.raises(ArgumentError, match="keyword argument out"):
+        autodiffx.grad(f, mode="forward")(w, out=w)
+    np.testing.assert_array_equal(w, W)
+
+
+G = W.copy()
+
+
+def _writes_its_argument(x):
+    x[0] = 5.0
+    return np.sum(x * G)
+
+
+def _writes_the_global(x):
+    G[0] = 5.0
+    return np.sum(x * G)
+
+
+def _reads_the_global(x):
+    return np.sum(x * G) + np.sum(np.tanh(G[1:]) * x[:3])
+
+
+@pytest.mark.parametrize("f", [_writes_its_argument, _writes_the_global])
+def test_a_write_into_an_argument_that_is_a_global_the_function_reads_is_refused(f):
+    G[...] = W
+    with pytest.raises(ArgumentError, match="the global G"):
+        autodiffx.grad(f, mode="forward")(G)
+
+
+def test_reading_a_global_that_is_the_argument_gives_the_argument_s_derivative():
+    G[...] = W
+    got = autodiffx.grad(_reads_the_global, mode="forward")(G)
+    want = numeric_gradient(_reads_the_global, G.copy())
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_array_equal(G, W)
+
+
+def test_a_closure_s_array_that_is_the_argument_is_watched():
+    state = W.copy()
+
+    def f(x):
+        x *= 2.0
+        return np.sum(x * state)
+
+    with pytest.raises(ArgumentError, match="the global state"):
+        autodiffx.grad(f, mode="forward")(state)
+    np.testing.assert_array_equal(state, W)
+
+
+def test_jvp_s_quick_path_refuses_too():
+    def f(x, y):
+        y[0] = 5.0
+        return np.sum(x * x)
+
+    w = W.copy()
+    with pytest.raises(ArgumentError, match="shares with argument 1"):
+        autodiffx.jvp(f, (w, w), (np.ones(4), np.zeros(4)))
+    np.testing.assert_array_equal(w, W)
+    value, tangent = autodiffx.jvp(lambda x, y: np.sum(x * y), (w, w),
+                                   (np.ones(4), np.zeros(4)))
+    assert (value, tangent) == (np.sum(W * W), np.sum(W))
+
+
+@pytest.mark.parametrize("outer", ["hessian", "jacfwd of jacfwd", "jacfwd of grad"])
+def test_nested_derivatives_refuse_the_write_with_the_same_reason(outer):
+    def f(x, y):
+        y[0] = 5.0
+        return np.sum(x * x * x)
+
+    make = {"hessian": lambda: autodiffx.hessian(f),
+            "jacfwd of jacfwd": lambda: autodiffx.jacfwd(autodiffx.jacfwd(f)),
+            "jacfwd of grad": lambda: autodiffx.jacfwd(autodiffx.grad(f, mode="forward"))}
+    w = W.copy()
+    with pytest.raises(ArgumentError, match="shares with argument 1"):
+        make[outer]()(w, w)
+    np.testing.assert_array_equal(w, W)
+
+
+def test_sharing_through_a_list_is_refused_at_once():
+    def f(x, arrays):
+        return np.sum(x * arrays[0])
+
+    with pytest.raises(ArgumentError, match="through a list, tuple or dict"):
+        autodiffx.grad(f, mode="forward")(W, [W])
+
+
+def test_a_read_only_argument_of_the_user_keeps_numpy_s_own_error():
+    def f(x, y):
+        y[0] = 1.0
+        return np.sum(x * x)
+
+    frozen = W.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(AutodiffError, match="read-only") as raised:
+        autodiffx.grad(f, mode="forward")(W.copy(), frozen)
+    assert "shares" not in str(raised.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    first=st.tuples(st.integers(0, 5), st.integers(1, 6)),
+    second=st.tuples(st.integers(0, 5), st.integers(1, 6)),
+    step=st.sampled_from([1, 2]),
+    write=st.sampled_from([None, *WRITES[:5]]),
+    wrt=st.sampled_from([0, 1, (0, 1)]),
+)
+def test_views_of_one_array_follow_numpy_or_are_refused(first, second, step, write, wrt):
+    """Two views of one buffer, the function writing into one of them or not: forward mode
+    gives NumPy's value and each argument's derivative, or refuses."""
+    base = np.linspace(-1.0, 2.0, 12)
+    x = base[first[0]:first[0] + 4 * step:step][:4]
+    y = base[second[0]:second[0] + 4:1][:4]
+    if x.shape != (4,) or y.shape != (4,):
+        return
+
+    def f(x, y):
+        if write is not None:
+            _write(write, y)
+        return np.sum(np.sin(x) * y) + np.sum(x * x)
+
+    want = f(*_aliased_copies(base, x, y))  # NumPy, on memory shared the same way
+    shared = np.shares_memory(x, y)
+    try:
+        value, gradient = autodiffx.value_and_grad(f, wrt=wrt, mode="forward")(x, y)
+    except ArgumentError:
+        assert shared and write is not None  # refused only where a write meets sharing
+        np.testing.assert_array_equal(base, np.linspace(-1.0, 2.0, 12))
+        return
+    assert value == want
+    if write is None:
+        np.testing.assert_array_equal(base, np.linspace(-1.0, 2.0, 12))
+
+
+def _aliased_copies(base, x, y):
+    """``x`` and ``y`` made again as views of a copy of ``base``, at the same offsets."""
+    copy = base.copy()
+    start = base.__array_interface__["data"][0]
+
+    def again(view):
+        offset = view.__array_interface__["data"][0] - start
+        return np.ndarray(view.shape, view.dtype, copy, offset, view.strides)
+
+    return again(x), again(y)
