@@ -44,13 +44,15 @@ _DEPTH = 4  # how deep into lists, tuples and dicts of arguments to look for arr
 
 def find(f, args: list, kwargs: dict, wrt) -> dict:
     """Where memory of a differentiated argument has another name ``f`` may read, keyed by
-    position (an argument), keyword, or ``("global", name)``, each with what to say if
+    position (an argument), keyword, or ``("global", name, position)`` (a global, a closure's
+    array or a default, at ``position`` in :func:`namespace_arrays`), each with what to say if
     ``f`` writes into it: a message and a hint. Keyed by the differentiated argument too.
     Empty in the common case."""
     wrt = tuple(wrt)
     others = [(index, arg) for index, arg in enumerate(args) if type(arg) is not float]
     others += list(kwargs.items())
-    others += [(("global", name), array) for name, array in namespace_arrays(f)]
+    others += [(("global", name, position), array)
+               for position, (name, array) in enumerate(namespace_arrays(f))]
     shared: dict = {}
     for index in wrt:
         array = args[index]
@@ -102,6 +104,8 @@ def _label(where) -> str:
     if isinstance(where, int):
         return f"argument {where}"
     if isinstance(where, tuple):
+        if where[1] == "a default":
+            return "a default value of the function"
         return f"the global {where[1]} the function reads"
     return f"keyword argument {where}"
 
@@ -155,7 +159,7 @@ def guard(f, args: list, kwargs: dict, shared: dict, wrt) -> Watch:
     watch = Watch(dict(kwargs))
     for where, text in shared.items():
         if isinstance(where, tuple):  # a global or a closure's array
-            value = dict(namespace_arrays(f))[where[1]]
+            value = namespace_arrays(f)[where[2]][1]
             watch.taken.append((np.array(value, copy=True, order="K"), value, text))
             continue
         value = args[where] if isinstance(where, int) else watch.kwargs[where]
@@ -213,8 +217,9 @@ _NAMES: dict = {}  # code object -> the global names its code (nested code too) 
 
 
 def namespace_arrays(f) -> list:
-    """``(name, array)`` for every NumPy array ``f`` reads by a global name or from its
-    closure (its own code and the code nested in it, not the functions it calls)."""
+    """``(name, array)`` for every NumPy array ``f`` reads by a global name, from its
+    closure (its own code and the code nested in it, not the functions it calls) or as a
+    default value (named ``"a default"``)."""
     code = getattr(f, "__code__", None)
     if code is None:
         return []
@@ -229,6 +234,10 @@ def namespace_arrays(f) -> list:
         value = space.get(name)
         if type(value) is np.ndarray:
             found.append((name, value))
+    for default in (*(getattr(f, "__defaults__", None) or ()),
+                    *(getattr(f, "__kwdefaults__", None) or {}).values()):
+        if type(default) is np.ndarray:  # (a parameter left out reads it)
+            found.append(("a default", default))
     for name, cell in zip(code.co_freevars, f.__closure__ or (), strict=False):
         try:
             value = cell.cell_contents

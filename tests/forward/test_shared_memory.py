@@ -250,3 +250,20 @@ def _aliased_copies(base, x, y):
         return np.ndarray(view.shape, view.dtype, copy, offset, view.strides)
 
     return again(x), again(y)
+
+
+def test_a_default_that_is_the_argument_is_watched():
+    default = W.copy()
+
+    def f(x, y=default):
+        y[0] = 5.0
+        return np.sum(x * x)
+
+    with pytest.raises(ArgumentError, match="a default value"):
+        autodiffx.grad(f, mode="forward")(default)
+
+    def g(x, y=default):  # read only: x's own derivative, y held
+        return np.sum(x * x * y)
+
+    default[...] = W
+    np.testing.assert_allclose(autodiffx.grad(g, mode="forward")(default), 2 * W * W)
