@@ -78,15 +78,16 @@ def push(
     level = new_level()
     args = list(args)
     shared = sharing.find(f, args, kwargs, wrt)
-    watch = sharing.guard(f, args, kwargs, shared, wrt) if shared else None
+    watch = sharing.guard(args, kwargs, shared, wrt) if shared else None
     if watch is not None:
         kwargs = watch.kwargs
     for index, seed in zip(wrt, seeds, strict=True):
         if seed.dtype.kind == "c" and value_dtype(args[index]).kind != "c":
             raise mismatch_error(f"the tangent of argument {index}")
         args[index] = new_dual(args[index], seed, level)
-        if index in shared:
-            _ensure_mirror(args[index])[0].shared = shared[index]  # (an ndarray: checked)
+        if watch is not None and index in shared.texts:
+            # (an ndarray, guard checked): memory of its own, refusing writes
+            _ensure_mirror(args[index])[0].shared = shared.texts[index]
     if watch is None:
         return run(f, args, kwargs, level, len(seeds[0]))
     with watch:

@@ -4,8 +4,9 @@ Forward mode gives each differentiated argument memory of its own the first time
 function views or writes into it (``_ensure_mirror`` in dual.py copies it), so the caller's
 arrays are never changed. NumPy itself writes into the caller's memory, where every other
 name for it sees the write. The two agree unless that memory has another name the function
-reads: another argument (``f(w, w)``, ``f(w[:2], w)``, ``f(x, out=x)``) or an array the
-function reads from its globals or its closure (``grad(f)(W)`` of an ``f`` that reads
+reads: another argument (``f(w, w)``, ``f(w[:2], w)``, ``f(x, out=x)``), an array inside one
+(``f(x, [x])``, ``f(x, holder)`` with ``holder.w`` being ``x``), or an array the function
+reads from its globals, its closure or its defaults (``grad(f)(W)`` of an ``f`` that reads
 ``W``). There a write would reach the other name in NumPy but not in forward mode, and the
 value and the derivative would both be wrong.
 
@@ -17,15 +18,16 @@ in the common case), a write into the shared memory is refused with an
   write into it or any view of it raises (``_assign`` in dual.py);
 * another argument is passed as a read-only copy: NumPy refuses the write, and
   :func:`~.driver.run` turns its error into ours (:func:`read_only_write`);
-* ``ufunc.at``, which NumPy lets write into read-only arrays, and writes into a global or a
-  closure's array, which cannot be intercepted, are found afterwards by comparing the memory
-  with a copy taken before.
+* ``ufunc.at``, which NumPy lets write into read-only arrays, and writes into an array inside
+  another argument or read by name, which cannot be intercepted, are found afterwards by
+  comparing the memory with a copy taken before.
 
 Reading shared memory, without writing into it, gives each argument its own derivative, as
-the other mode and central differences do. Sharing through a list, tuple or dict, an array
-subclass, or inside a nested derivative is refused at once: writes there cannot be watched.
-Functions the differentiated function calls are not searched for globals (reverse mode's
-:mod:`autodiffx.reverse.sharing` follows more).
+the other mode and central differences do. Sharing through an array subclass or inside a
+nested derivative is refused at once: writes there cannot be watched. The functions the
+differentiated function calls are not searched for globals, nor are the global objects it
+reads (reverse mode's :mod:`autodiffx.reverse.sharing` follows ``holder.w`` chains of its
+globals too).
 """
 
 from __future__ import annotations
@@ -38,22 +40,38 @@ import numpy as np
 
 from ..errors import ArgumentError
 from .dual import Dual
+from .reach import BUDGET, FIXED_PACKAGES, TooMuch, arrays_in, shares
 
-_DEPTH = 4  # how deep into lists, tuples and dicts of arguments to look for arrays
+
+class Found:
+    """What :func:`find` found: ``texts``, by argument position or keyword, what to say of a
+    write into an argument that shares memory with a differentiated one (a message and a
+    hint; the differentiated one keyed too); ``inside``, ``(array, text)`` for each array
+    sharing such memory that is not an argument itself (an item of a list argument, an
+    attribute of an object argument, a global, a closure's array, a default)."""
+
+    __slots__ = ("texts", "inside")
+
+    def __init__(self):
+        self.texts: dict = {}
+        self.inside: list = []
+
+    def __bool__(self) -> bool:
+        return bool(self.texts or self.inside)
 
 
-def find(f, args: list, kwargs: dict, wrt) -> dict:
-    """Where memory of a differentiated argument has another name ``f`` may read, keyed by
-    position (an argument), keyword, or ``("global", name, position)`` (a global, a closure's
-    array or a default, at ``position`` in :func:`namespace_arrays`), each with what to say if
-    ``f`` writes into it: a message and a hint. Keyed by the differentiated argument too.
-    Empty in the common case."""
+def find(f, args: list, kwargs: dict, wrt) -> Found:
+    """Where memory of a differentiated argument has another name ``f`` may read: another
+    argument, an array inside one (through lists, tuples, dicts and instance attributes,
+    within :data:`~autodiffx.forward.reach.BUDGET` objects), or an array ``f`` reads by name
+    (:func:`namespace_arrays`). Empty (false) in the common case."""
     wrt = tuple(wrt)
-    others = [(index, arg) for index, arg in enumerate(args) if type(arg) is not float]
-    others += list(kwargs.items())
-    others += [(("global", name, position), array)
-               for position, (name, array) in enumerate(namespace_arrays(f))]
-    shared: dict = {}
+    others = [(index, arg) for index, arg in enumerate(args)
+              if not isinstance(arg, _PLAIN_SCALARS)]
+    others += [(key, arg) for key, arg in kwargs.items() if not isinstance(arg, _PLAIN_SCALARS)]
+    named = namespace_arrays(f)
+    found = Found()
+    budget = [BUDGET]
     for index in wrt:
         array = args[index]
         while isinstance(array, Dual):  # (nested: refused if shared, by guard)
@@ -63,41 +81,69 @@ def find(f, args: list, kwargs: dict, wrt) -> dict:
         for other, value in others:
             if other == index or (other in wrt and other < index):
                 continue  # (each pair of differentiated arguments once)
-            if _shares(array, value, 0):
-                text = _refusal(index, other)
-                shared.setdefault(index, text)
-                shared.setdefault(other, text)
-    return shared
+            if isinstance(value, (np.ndarray, Dual)):
+                if _shares(array, value):
+                    text = _refusal(index, other)
+                    found.texts.setdefault(index, text)
+                    found.texts.setdefault(other, text)
+                continue
+            try:
+                inside = [a for a in arrays_in(value, budget) if _shares(array, a)]
+            except TooMuch:
+                # Too much to search: take it as shared, with the differentiated
+                # argument's own memory to compare (only a write through another name can
+                # change it, forward mode writing into a copy)
+                text = _refusal(index, other, inside=True, searched=False)
+                found.texts.setdefault(index, text)
+                found.inside.append((array, text))
+                continue
+            for inner in inside:
+                text = _refusal(index, other, inside=True)
+                found.texts.setdefault(index, text)
+                found.inside.append((inner, text))
+        for name, value in named:
+            if _shares(array, value):
+                text = _refusal(index, ("global", name))
+                found.texts.setdefault(index, text)
+                found.inside.append((value, text))
+    return found
+
+
+_PLAIN_SCALARS = (float, int, complex, str, bytes, type(None))
 
 
 def any_shared(f, primals) -> bool:
     """Whether two of ``primals``, or one of them and an array ``f`` reads by name, may
     share memory: :func:`find`'s question, asked quickly for ``jvp``'s common case."""
     arrays = [primal for primal in primals if type(primal) is np.ndarray]
-    if len(arrays) > 1 and any(np.may_share_memory(a, b)
-                               for i, a in enumerate(arrays) for b in arrays[i + 1:]):
+    if len(arrays) > 1 and not _distinct_owners(arrays) and any(
+            np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:]):
         return True
     named = namespace_arrays(f)
     return bool(named) and any(np.may_share_memory(a, b) for a in arrays for _, b in named)
 
 
-def _shares(array: np.ndarray, value, depth: int) -> bool:
-    """Whether ``value`` (an array, a Dual, or a list, tuple or dict holding them) reaches
-    memory of ``array``."""
-    if isinstance(value, np.ndarray):
-        if not np.may_share_memory(array, value):
-            return False
-        try:
-            return np.shares_memory(array, value, max_work=10_000)
-        except np.exceptions.TooHardError:  # as good as shared: refuse rather than guess
-            return True
-    if isinstance(value, Dual):
-        return _shares(array, value.primal, depth)
-    if depth < _DEPTH and isinstance(value, (list, tuple)):
-        return any(_shares(array, item, depth + 1) for item in value)
-    if depth < _DEPTH and isinstance(value, dict):
-        return any(_shares(array, item, depth + 1) for item in value.values())
-    return False
+def _distinct_owners(arrays: list) -> bool:
+    """Whether each array is, or is a view of, an array that allocated its own memory, a
+    different one for each: then no two share memory (the common case, told without
+    NumPy's bounds checks)."""
+    owners = set()
+    for array in arrays:
+        base = array.base
+        while base is not None:
+            if type(base) is not np.ndarray:
+                return False  # memory from elsewhere (np.frombuffer, a memmap)
+            array, base = base, base.base
+        owners.add(id(array))
+    return len(owners) == len(arrays)
+
+
+def _shares(array: np.ndarray, value) -> bool:
+    """Whether ``value`` (an array or a Dual of one) shares an element with ``array``."""
+    while isinstance(value, Dual):
+        value = value.primal
+    return isinstance(value, np.ndarray) and np.may_share_memory(array, value) and shares(
+        array, value)
 
 
 def _label(where) -> str:
@@ -110,14 +156,20 @@ def _label(where) -> str:
     return f"keyword argument {where}"
 
 
-def _refusal(index: int, other) -> tuple[str, str]:
+def _refusal(index: int, other, inside: bool = False, searched: bool = True
+             ) -> tuple[str, str]:
     """What to say of a write into the memory that argument ``index``, which is being
-    differentiated, shares with ``other``: a message and a hint."""
+    differentiated, shares with ``other`` (an array ``inside`` it; or, not ``searched``, may
+    share, ``other`` holding more than the budget of objects): a message and a hint."""
+    what = f"an array in {_label(other)}" if inside else _label(other)
+    if not searched:
+        what = (f"{_label(other)}, which holds more than {BUDGET} objects (too many to "
+                "check for one sharing it)")
     return (
         f"the function writes into memory that {_label(index)}, which is being "
-        f"differentiated, shares with {_label(other)}: forward mode follows the "
-        "argument's derivative in memory of its own, so the write would not reach the "
-        "other name as it does when the function runs",
+        f"differentiated, shares with {what}: forward mode follows the argument's "
+        "derivative in memory of its own, so the write would not reach the other name as "
+        "it does when the function runs",
         "pass separate arrays (np.copy), or keep the function from writing into them",
     )
 
@@ -151,23 +203,22 @@ class Watch:
         return False
 
 
-def guard(f, args: list, kwargs: dict, shared: dict, wrt) -> Watch:
-    """Pass every argument in ``shared`` that is not differentiated as a read-only copy
+def guard(args: list, kwargs: dict, found: Found, wrt) -> Watch:
+    """Pass every argument in ``found.texts`` that is not differentiated as a read-only copy
     (``args`` is changed in place; the keyword arguments to call with are ``.kwargs``), and
-    take a copy of every global in it, to compare afterwards. Refuses sharing that cannot
-    be watched."""
+    take a copy of every array in ``found.inside``, to compare afterwards. Refuses sharing
+    that cannot be watched: an argument that is an array subclass or a Dual (a nested
+    derivative)."""
     watch = Watch(dict(kwargs))
-    for where, text in shared.items():
-        if isinstance(where, tuple):  # a global or a closure's array
-            value = namespace_arrays(f)[where[2]][1]
-            watch.taken.append((np.array(value, copy=True, order="K"), value, text))
-            continue
+    for where, text in found.texts.items():
         value = args[where] if isinstance(where, int) else watch.kwargs[where]
         if type(value) is not np.ndarray:
+            if where not in wrt and not isinstance(value, (np.ndarray, Dual)):
+                continue  # a container or an object: its arrays are in found.inside
             raise ArgumentError(
                 f"{_label(where)} shares memory with another argument, one of them being "
-                "differentiated, through a list, tuple or dict, an array subclass or a "
-                "nested derivative, where forward mode cannot watch the memory for writes",
+                "differentiated, as an array subclass or inside a nested derivative, where "
+                "forward mode cannot watch the memory for writes",
                 hint="pass separate arrays (np.copy)",
             )
         if where in wrt:
@@ -179,6 +230,8 @@ def guard(f, args: list, kwargs: dict, shared: dict, wrt) -> Watch:
             args[where] = copy
         else:
             watch.kwargs[where] = copy
+    for array, text in found.inside:
+        watch.taken.append((np.array(array, copy=True, order="K"), array, text))
     return watch
 
 
@@ -216,12 +269,15 @@ def read_only_write(error: ValueError) -> tuple[str, str] | None:
 _NAMES: dict = {}  # code object -> the global names its code (nested code too) loads
 
 
-def namespace_arrays(f) -> list:
+def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
     """``(name, array)`` for every NumPy array ``f`` reads by a global name, from its
-    closure (its own code and the code nested in it, not the functions it calls) or as a
-    default value (named ``"a default"``)."""
-    code = getattr(f, "__code__", None)
-    if code is None:
+    closure (its own code and the code nested in it) or as a default value (named ``"a
+    default"``), and, the same way, every array the user's functions it calls by a global
+    name read (three calls deep). (Asked at every forward-mode call: kept lean.)"""
+    try:
+        code = f.__code__
+        space = f.__globals__
+    except AttributeError:  # a builtin, a ufunc, a callable object
         return []
     names = _NAMES.get(code)
     if names is None:
@@ -229,23 +285,43 @@ def namespace_arrays(f) -> list:
             _NAMES.clear()
         names = _NAMES[code] = tuple(sorted(_global_names(code)))
     found = []
-    space = getattr(f, "__globals__", {})
     for name in names:
         value = space.get(name)
-        if type(value) is np.ndarray:
+        kind = type(value)
+        if kind is np.ndarray:
             found.append((name, value))
-    for default in (*(getattr(f, "__defaults__", None) or ()),
-                    *(getattr(f, "__kwdefaults__", None) or {}).values()):
-        if type(default) is np.ndarray:  # (a parameter left out reads it)
-            found.append(("a default", default))
-    for name, cell in zip(code.co_freevars, f.__closure__ or (), strict=False):
-        try:
-            value = cell.cell_contents
-        except ValueError:  # a cell not filled yet
-            continue
-        if type(value) is np.ndarray:
-            found.append((name, value))
+        elif kind is types.FunctionType and depth < 3 and _users(value):
+            if seen is None:
+                seen = {code}
+            if value.__code__ not in seen:
+                seen.add(value.__code__)
+                found += namespace_arrays(value, seen, depth + 1)
+    defaults = f.__defaults__
+    if defaults:
+        found += [("a default", d) for d in defaults if type(d) is np.ndarray]
+    defaults = f.__kwdefaults__
+    if defaults:
+        found += [("a default", d) for d in defaults.values() if type(d) is np.ndarray]
+    closure = f.__closure__
+    if closure:
+        for name, cell in zip(code.co_freevars, closure, strict=False):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # a cell not filled yet
+                continue
+            if type(value) is np.ndarray:
+                found.append((name, value))
     return found
+
+
+def _users(function: types.FunctionType) -> bool:
+    """Whether ``function`` is the user's (not NumPy's, SciPy's or the standard library's,
+    whose globals hold no arrays of the user's)."""
+    module = function.__module__
+    return not isinstance(module, str) or module.split(".")[0] not in _NOT_USERS
+
+
+_NOT_USERS = FIXED_PACKAGES | {"scipy"}
 
 
 def _global_names(code: types.CodeType) -> set:

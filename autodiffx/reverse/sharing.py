@@ -13,16 +13,15 @@ module's own text (:func:`reads_of`): each name of its namespace the code loads,
 attribute names and constant subscripts that follow it (``holder.w``, ``G['w']``). At each
 call these are followed from the current values, and whatever a chain ends on (``L`` of
 ``L[i]``, an object passed whole to a function) is searched for arrays through containers
-and instance attributes (:func:`_arrays_in`), within a budget; past the budget the call is
-refused, since what it reads cannot be checked. None of this runs for a function that writes
-into no argument.
+and instance attributes (:func:`~autodiffx.forward.reach.arrays_in`), within a budget; past the
+budget the call is refused, since what it reads cannot be checked. None of this runs for a
+function that writes into no argument.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
-import sys
 import types
 from collections.abc import Callable, Iterator
 
@@ -30,28 +29,10 @@ import numpy as np
 
 from ..errors import ArgumentError
 from ..forward.dual import Dual
+from ..forward.reach import BUDGET, FIXED_PACKAGES, TooMuch, arrays_in, shares
 from ..forward.sharing import guarded
 
-BUDGET = 10_000
-"""How many objects one call's search for arrays may visit before the call is refused."""
-
-_FIXED_PACKAGES = frozenset({"numpy", "autodiffx", "builtins",
-                             *getattr(sys, "stdlib_module_names", ())})
 _MISSING = object()
-
-
-class _TooMuch(Exception):
-    """The search for the arrays a call may read went past :data:`BUDGET`."""
-
-
-def shares(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two arrays share an element (exactly; ``np.may_share_memory`` only compares
-    bounds, so ``a[::2]`` and ``a[1::2]`` would seem to), or might, where the exact answer
-    is too costly to find."""
-    try:
-        return bool(np.shares_memory(a, b, max_work=100_000))
-    except np.exceptions.TooHardError:
-        return True
 
 
 def reads_of(text: str, namespace: dict) -> tuple[tuple[str, str, tuple], ...]:
@@ -87,7 +68,7 @@ def _may_hold_arrays(value) -> bool:
     """Whether a namespace value is data the code may read arrays from: not NumPy, a
     helper, a generated function or a module of the standard library."""
     if isinstance(value, types.ModuleType):
-        return value.__name__.split(".")[0] not in _FIXED_PACKAGES
+        return value.__name__.split(".")[0] not in FIXED_PACKAGES
     if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
         return False
     return not isinstance(value, (int, float, complex, str, bytes, bool, type(None)))
@@ -144,7 +125,7 @@ def _refuse_shared(name: str, targets: list, values: dict, namespace: dict,
     the code reads."""
     try:
         others = list(_others(values, namespace, reads))
-    except _TooMuch:
+    except TooMuch:
         raise ArgumentError(
             f"{name} writes into its argument {targets[0][0]}, and reads more than "
             f"{BUDGET} objects through {', '.join(sorted({k for _, k, _ in reads}))} and its "
@@ -178,7 +159,7 @@ def _others(values: dict, namespace: dict, reads: tuple) -> Iterator[tuple]:
         if isinstance(value, np.ndarray):
             yield ("argument", key), value
         else:
-            for array in _arrays_in(value, budget):
+            for array in arrays_in(value, budget):
                 yield ("in argument", key), array
     for key, value in namespace.items():  # what the transformation read, used or not
         if type(value) is np.ndarray:
@@ -192,7 +173,7 @@ def _others(values: dict, namespace: dict, reads: tuple) -> Iterator[tuple]:
             if value is _MISSING:
                 value = namespace.get(key, _MISSING)  # not there now: the whole value
                 break
-        for array in _arrays_in(value, budget):
+        for array in arrays_in(value, budget):
             yield ("read", shown), array
 
 
@@ -211,54 +192,3 @@ def _step(value, kind: str, step):
         return getattr(value, step)  # a property or a slot, as the code evaluates it
     except Exception:  # the code's own access raises too: the whole value is searched
         return _MISSING
-
-
-def _arrays_in(value, budget: list, depth: int = 0) -> Iterator[np.ndarray]:
-    """The arrays in ``value``: itself, or those held by the lists, tuples, dicts, user
-    objects and user modules in it; ``budget`` (a one-item list) counts the objects
-    visited, and raises :class:`_TooMuch` when spent."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _TooMuch
-    while isinstance(value, Dual):
-        value = value.primal
-    if isinstance(value, np.ndarray):
-        yield value
-        return
-    if depth > 8 or value is None or isinstance(value, (int, float, complex, str, bytes,
-                                                        np.generic)):
-        return
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = list(value)
-    elif isinstance(value, dict):
-        items = list(value.values())
-    elif isinstance(value, types.ModuleType):
-        if value.__name__.split(".")[0] in _FIXED_PACKAGES:
-            return
-        items = [v for v in vars(value).values() if not isinstance(v, types.ModuleType)]
-    elif isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType,
-                            types.MethodType, np.ufunc)):
-        return  # code: what it reads is transformed with it, or is not data
-    else:
-        items = _attributes(value)
-    for item in items:
-        yield from _arrays_in(item, budget, depth + 1)
-
-
-def _attributes(value) -> list:
-    """The values of an object's instance attributes (its ``__dict__`` and slots), for a
-    user class or a ``types.SimpleNamespace``; none for other classes of the standard
-    library and NumPy (their data is not the function's arrays)."""
-    kind = type(value)
-    module = getattr(kind, "__module__", None)
-    if kind is not types.SimpleNamespace and (
-            not isinstance(module, str) or module.split(".")[0] in _FIXED_PACKAGES):
-        return []
-    found = list(getattr(value, "__dict__", {}).values())
-    for klass in kind.__mro__:
-        slots = getattr(klass, "__slots__", ())
-        for slot in (slots,) if isinstance(slots, str) else slots:
-            item = getattr(value, slot, _MISSING) if isinstance(slot, str) else _MISSING
-            if item is not _MISSING:
-                found.append(item)
-    return found

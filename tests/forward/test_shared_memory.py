@@ -144,6 +144,24 @@ def test_reading_a_global_that_is_the_argument_gives_the_argument_s_derivative()
     np.testing.assert_array_equal(G, W)
 
 
+def _reads_g_in_a_helper(x):
+    return np.sum(x * G)
+
+
+def _writes_then_calls_the_helper(x):
+    x[0] = 5.0
+    return _reads_g_in_a_helper(x)
+
+
+def test_a_global_a_called_function_reads_is_watched_too():
+    G[...] = W
+    with pytest.raises(ArgumentError, match="the global G"):
+        autodiffx.grad(_writes_then_calls_the_helper, mode="forward")(G)
+    np.testing.assert_array_equal(G, W)
+    np.testing.assert_allclose(  # reading only: the argument's own derivative
+        autodiffx.grad(_reads_g_in_a_helper, mode="forward")(G), W)
+
+
 def test_a_closure_s_array_that_is_the_argument_is_watched():
     state = W.copy()
 
@@ -185,12 +203,65 @@ def test_nested_derivatives_refuse_the_write_with_the_same_reason(outer):
     np.testing.assert_array_equal(w, W)
 
 
-def test_sharing_through_a_list_is_refused_at_once():
-    def f(x, arrays):
-        return np.sum(x * arrays[0])
+class Holder:
+    def __init__(self, w):
+        self.w = w
 
-    with pytest.raises(ArgumentError, match="through a list, tuple or dict"):
-        autodiffx.grad(f, mode="forward")(W, [W])
+
+@pytest.mark.parametrize("wrap", [lambda a: [a], lambda a: ({"w": a},), Holder])
+def test_an_array_inside_another_argument_is_watched(wrap):
+    def reach(held):
+        return held.w if isinstance(held, Holder) else (
+            held[0]["w"] if isinstance(held, tuple) else held[0])
+
+    def writes(x, held):
+        reach(held)[0] = 5.0
+        return np.sum(x * reach(held))
+
+    def reads(x, held):
+        return np.sum(x * x * reach(held))
+
+    w = W.copy()
+    with pytest.raises(ArgumentError, match="an array in argument 1"):
+        autodiffx.grad(writes, mode="forward")(w, wrap(w))
+    w[...] = W
+    got = autodiffx.grad(reads, mode="forward")(w, wrap(w))
+    want = numeric_gradient(lambda z: reads(z, wrap(W.copy())), W.copy())
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_array_equal(w, W)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_an_argument_too_large_to_search_is_taken_as_shared(hidden):
+    """Past the budget of objects searched, a write into the differentiated argument is
+    refused, and so is a write through another name into its memory (its memory compared
+    afterwards); reading is differentiated."""
+    many = [np.ones(4) for _ in range(10_001)]
+    w = W.copy()
+    if hidden:
+        many[-1] = w
+
+    def reads(x, many):
+        return np.sum(x * many[0])
+
+    def writes_x(x, many):
+        x[0] = 5.0
+        return np.sum(x * many[0])
+
+    def writes_other(x, many):
+        many[-1][0] += 1.0
+        return np.sum(x * many[0])
+
+    np.testing.assert_allclose(autodiffx.grad(reads, mode="forward")(w, many), np.ones(4))
+    with pytest.raises(ArgumentError, match="more than 10000 objects"):
+        autodiffx.grad(writes_x, mode="forward")(w, many)
+    np.testing.assert_array_equal(w, W)
+    if hidden:
+        with pytest.raises(ArgumentError, match="more than 10000 objects"):
+            autodiffx.grad(writes_other, mode="forward")(w, many)
+    else:  # the write reaches no memory of x: differentiated
+        np.testing.assert_allclose(autodiffx.grad(writes_other, mode="forward")(w, many),
+                                   np.ones(4))
 
 
 def test_a_read_only_argument_of_the_user_keeps_numpy_s_own_error():
