@@ -599,19 +599,21 @@ def _plain_results(gradients, args, indices) -> tuple | None:
     """The gradients as they are when each is an array of its own, of its argument's shape
     and dtype (so real), and writable, or a float for a float; ``None`` when one is not
     (then :func:`_real_gradients` and :func:`_owned` make them so)."""
-    seen = set()
-    for gradient, index in zip(gradients, indices, strict=True):
+    arrays = 0
+    for gradient, index in zip(gradients, indices, strict=False):  # (one each, from the code)
         like = args[index]
         kind = type(gradient)
         if kind is np.ndarray:
             if not (type(like) is np.ndarray
-                    and (gradient.base is None or _sole_view(gradient))
                     and gradient.dtype is like.dtype and gradient.shape == like.shape
-                    and gradient.flags.writeable and id(gradient) not in seen):
+                    and (gradient.base is None or _sole_view(gradient))
+                    and gradient.flags.writeable):
                 return None
-            seen.add(id(gradient))
+            arrays += 1
         elif not (kind is float and type(like) is float):
             return None
+    if arrays > 1 and len({id(g) for g in gradients if type(g) is np.ndarray}) < arrays:
+        return None  # one array for two arguments: _owned copies it
     return tuple(gradients)
 
 
@@ -829,7 +831,7 @@ def source(g: Callable, *example_args, shapes: bool = False) -> str:
 
         >>> shaped = source(grad(score, wrt="b"), np.ones((2, 3)), np.zeros(2), np.ones(2),
         ...                 np.ones((3, 4)), shapes=True)
-        >>> "z = W @ X + b[:, None]" in shaped and "dz.sum(axis=1, keepdims=True)" in shaped
+        >>> "z = W @ X + b[:, None]" in shaped and "row_sums(dz)" in shaped
         True
         >>> "unbroadcast" in shaped
         False

@@ -715,7 +715,8 @@ only with an ``axis``; without one it may be a NumPy scalar, where ``+=`` rebind
 def accumulate_in_place(body: list[ast.stmt]) -> None:
     """Rewrite, in place, ``n = n + e`` as ``n += e`` where ``n`` holds an array this code
     made and nothing else refers to: its last binding before, in the straight-line top of
-    ``body``, is a product (``@``, ``np.dot``, ``np.outer``) or a sum over an axis, and no
+    ``body``, is a product (``@``, ``np.dot``, ``np.outer``) or a sum over an axis
+    (``row_sums`` too), and no
     statement in between reads ``n``. The sum then goes into that array instead of a new
     one. For real values only: ``+=`` keeps the array's dtype, where ``+`` may widen it.
     """
@@ -747,6 +748,9 @@ def _accumulates(statement: ast.Assign, name: str) -> bool:
 def _is_fresh(value: ast.expr) -> bool:
     if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
         return True
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and (
+            value.func.id == "row_sums"):
+        return True  # (runtime.py: a column of a new array)
     if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
             and isinstance(value.func.value, ast.Name) and value.func.value.id == "np"
             and value.func.attr in _FRESH_CALLS):

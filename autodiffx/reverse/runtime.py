@@ -28,6 +28,44 @@ def unbroadcast_to(g, shape: tuple[int, ...]):
     return unbroadcast(g, np.broadcast_to(0.0, shape))
 
 
+@lifting.linear(0)
+def row_sums(g):
+    """``np.sum(g, axis=-1, keepdims=True)``: the sum of each row of ``g`` (along its last
+    axis), kept as a column; ``g`` has two dimensions or more.
+
+    Computed as the product of ``g`` with a vector of ones, which BLAS does in one pass: a
+    sum along each short row pays NumPy's reduction overhead once per row, 2-4 times the
+    product's time for the adjoint of a bias added to a batch (``W @ X + b[:, None]``),
+    and 25 times for 10,000 rows of 2. Other values (a Dual, another dtype) are summed.
+
+    >>> row_sums(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[3.0], [7.0]]
+    >>> row_sums(np.ones((2, 3, 4))).shape
+    (2, 3, 1)
+    """
+    if type(g) is np.ndarray and (g.dtype == _FLOAT or g.dtype == _COMPLEX):
+        return np.dot(g, _ones(g.shape[-1]))[..., None]
+    return np.sum(g, axis=-1, keepdims=True)
+
+
+_FLOAT = np.dtype(np.float64)
+_COMPLEX = np.dtype(np.complex128)
+
+
+def _ones(n: int) -> np.ndarray:
+    """A read-only vector of ``n`` ones (np.ones, kept for the next call of that length)."""
+    ones = _ONES.get(n)
+    if ones is None:
+        ones = np.ones(n)
+        ones.flags.writeable = False
+        if len(_ONES) < 256:
+            _ONES[n] = ones
+    return ones
+
+
+_ONES: dict = {}
+
+
 def add_at(total, index, g):
     """``total + unindex(g, total, index)``, computed in ``total`` itself where that gives
     the same values and dtype: ``g`` added at ``index`` (repeated integer indices
@@ -66,5 +104,5 @@ def _is_basic(index) -> bool:
                for item in items)
 
 
-RUNTIME = {"unbroadcast_to": unbroadcast_to, "add_at": add_at}
+RUNTIME = {"unbroadcast_to": unbroadcast_to, "add_at": add_at, "row_sums": row_sums}
 """The names generated code may import from this module."""

@@ -177,7 +177,10 @@ class Calls:
             result = self.shape(statement.target)
             wanted = shapes.atom_shape(operand, self.shape_of)
             if result is not None and wanted is not None and len(result) >= len(wanted):
-                return _summed(tree.args[0], result, wanted)
+                summed = _summed(tree.args[0], result, wanted)
+                if isinstance(summed, ast.Call) and isinstance(summed.func, ast.Name):
+                    self.helpers_used.add(summed.func.id)  # row_sums
+                return summed
         return tree
 
     def _class(self, atom) -> str | None:
@@ -610,6 +613,10 @@ def _summed(gradient: ast.expr, shape: tuple, wanted: tuple) -> ast.expr:
 
     if not stretched:
         return summed(leading, False)
+    if not leading and len(shape) >= 2 and stretched == (len(shape) - 1,):
+        # the sums along the last axis, kept: a product with ones, 2-4 times faster than
+        # a sum along short rows (runtime.py)
+        return _call(_load("row_sums"), gradient)
     if not leading:
         return summed(stretched, True)
     return _call(_np("reshape"), summed(leading + stretched, True), ast.Tuple(

@@ -1,4 +1,5 @@
 import numpy as np
+from autodiffx.reverse.runtime import row_sums
 
 
 def max_margin_loss_vjp(W, b, u, X, X_c):
@@ -34,7 +35,7 @@ def max_margin_loss_vjp(W, b, u, X, X_c):
         dz_c = dh_c * (1 - h_c ** 2)
         del dh_c
         # grad of: z_c = W @ X_c + np.expand_dims(b, 1)
-        dexpand_dims_b_1 = dz_c.sum(axis=1, keepdims=True)
+        dexpand_dims_b_1 = row_sums(dz_c)
         dW = np.dot(dz_c, X_c.T)
         dX_c = np.dot(W.T, dz_c)
         del dz_c
@@ -45,7 +46,7 @@ def max_margin_loss_vjp(W, b, u, X, X_c):
         dz = dh * (1 - h ** 2)
         del dh
         # grad of: z = W @ X + np.expand_dims(b, 1)
-        dexpand_dims_b_1 += dz.sum(axis=1, keepdims=True)
+        dexpand_dims_b_1 += row_sums(dz)
         db = dexpand_dims_b_1.reshape((100,))
         dW += np.dot(dz, X.T)
         dX = np.dot(W.T, dz)
@@ -85,7 +86,7 @@ def max_margin_loss_grad(W, b, u, X, X_c):
     dz_c = dh_c * (1 - h_c ** 2)
     del h_c, dh_c
     # grad of: z_c = W @ X_c + np.expand_dims(b, 1)
-    dexpand_dims_b_1 = dz_c.sum(axis=1, keepdims=True)
+    dexpand_dims_b_1 = row_sums(dz_c)
     dW = np.dot(dz_c, X_c.T)
     dX_c = np.dot(W.T, dz_c)
     del dz_c
@@ -96,7 +97,7 @@ def max_margin_loss_grad(W, b, u, X, X_c):
     dz = dh * (1 - h ** 2)
     del h, dh
     # grad of: z = W @ X + np.expand_dims(b, 1)
-    dexpand_dims_b_1 += dz.sum(axis=1, keepdims=True)
+    dexpand_dims_b_1 += row_sums(dz)
     db = dexpand_dims_b_1.reshape((100,))
     dW += np.dot(dz, X.T)
     dX = np.dot(W.T, dz)
