@@ -338,3 +338,22 @@ def test_a_default_that_is_the_argument_is_watched():
 
     default[...] = W
     np.testing.assert_allclose(autodiffx.grad(g, mode="forward")(default), 2 * W * W)
+
+
+@pytest.mark.parametrize("by", ["position", "keyword"])
+def test_an_argument_not_differentiated_is_written_in_a_copy(by):
+    """Found by the fuzzer's "argument updated in place" construct: forward mode wrote into
+    the caller's array of an argument it did not differentiate (reverse mode writes into a
+    copy). The caller's arrays are never changed, and the gradient is the function's."""
+
+    def f(m, v=None):
+        v += 0.5 * v[0]  # (nothing differentiated stored in v)
+        return np.sum(v * np.sin(m[0]))
+
+    m, v = np.arange(6.0).reshape(2, 3) / 4, np.array([0.5, -1.0, 2.0])
+    call = (lambda g: g(m, v=v)) if by == "keyword" else (lambda g: g(m, v))
+    got = call(autodiffx.grad(f, mode="forward"))
+    np.testing.assert_array_equal(v, [0.5, -1.0, 2.0])
+    want = numeric_gradient(lambda z: f(z, v.copy()), m)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(call(autodiffx.grad(f)), got, rtol=1e-10)

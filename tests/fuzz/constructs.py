@@ -410,6 +410,18 @@ def _alias_rebound(c):
     return Snippet([f"{p}b = {c.V()}", f"{p}b = {p}b + {c.S()}"], f"np.sum({p}b * v)")
 
 
+@construct("argument updated in place", "aliasing")
+def _argument_inplace(c):
+    """A write into an argument itself, as NumPy code often does (``x -= x.mean()``, a row
+    zeroed), then the arguments read again: with a caller who passes one array as two
+    arguments (the aliased checks of harness.py) the write reaches the other one."""
+    store = c.pick([f"v[{c.pick(['0', '2', '-1'])}] = {c.S()}", f"v += {c.S()}",
+                    f"v *= (1.0 + 0.5 * np.sin({c.S()}))", f"m[{c.pick(['0', '1'])}] = {c.V()}",
+                    f"m[0, 1] -= {c.S()}", "v -= np.mean(v)"])
+    return Snippet([store], c.pick(["np.sum(v * np.sin(m[0]))", "np.sum(m * v)",
+                                    "np.sum(np.tanh(v)) + np.sum(m[1] ** 2)"]))
+
+
 # ---- out= and mutating calls
 
 @construct("out= ufunc", "out= and mutating calls")

@@ -66,9 +66,11 @@ KINK = 1e-5
 LARGEST = 1e4
 HVP_SHARE = 0.4
 EDIT_SHARE = 0.1
+ALIAS_SHARE = 0.3
 
 CHECKS = ("grad reverse", "grad forward", "jacrev", "jacfwd", "vjp", "hvp reverse",
           "hvp forward", "rebind reverse", "rebind forward", "grad after edit",
+          "aliased reverse", "aliased forward",
           "complex-valued reverse", "complex-valued forward", "holomorphic reverse",
           "holomorphic forward")
 FAMILY = {
@@ -76,6 +78,7 @@ FAMILY = {
     "grad forward": "forward", "jacfwd": "forward", "rebind forward": "forward",
     "hvp reverse": "second order", "hvp forward": "second order",
     "grad after edit": "reverse",
+    "aliased reverse": "reverse", "aliased forward": "forward",
     "complex-valued reverse": "reverse", "complex-valued forward": "forward",
     "holomorphic reverse": "reverse", "holomorphic forward": "forward",
 }
@@ -608,6 +611,11 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
         result.outcomes["grad after edit"] = run_check(
             "grad after edit", lambda: edited_body(inputs), inputs)
 
+    alias_here = (only or "").startswith("aliased") or (
+        only is None and rng.uniform() < ALIAS_SHARE)
+    if alias_here:
+        check_aliased(program, module, reference, result, only, tolerance)
+
     if program.rebinds and (only is None or only.startswith("rebind")):
         module.rebind()
         try:
@@ -636,6 +644,70 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
             inputs = copies(args)
             result.outcomes[name] = run_check(name, lambda r=rebind_body, i=inputs: r(i), inputs)
     return result
+
+
+def check_aliased(program: Program, module, reference, result: Result, only, tolerance):
+    """``grad`` of ``f`` called with one argument a view of another (``f(m[0], m)``,
+    ``f(w, w)``, as users call it): NumPy's function then sees a write through one argument
+    in the other. Where that changes the value (the value differs from the same call with
+    separate copies) no gradient is right and each mode must refuse; where it does not,
+    the gradient is that of the separate call (each argument perturbed alone, as central
+    differences do), or a refusal."""
+    pair = next(((i, j) for i, a in enumerate(reference) for j, b in enumerate(reference)
+                 if i != j and type(a) is np.ndarray and type(b) is np.ndarray
+                 and a.dtype == b.dtype == np.float64 and a.ndim >= b.ndim
+                 and a.shape[a.ndim - b.ndim:] == b.shape and (a.ndim > b.ndim or i < j)),
+                None)
+    if pair is None:
+        return
+    i, j = pair
+    index = (0,) * (reference[i].ndim - reference[j].ndim) + (Ellipsis,)  # a view of i
+
+    def aliased(values):
+        out = copies(values)
+        out[j] = out[i][index]
+        return out
+
+    separate = copies(reference)
+    separate[j] = np.copy(separate[i][index])  # the point: what the view holds
+    try:
+        apart = float(np.sum(np.asarray(module.g(*copies(separate)), dtype=float)))
+        together = float(np.sum(np.asarray(module.g(*aliased(separate)), dtype=float)))
+        gradient = {key: np.sum(block, axis=0) for key, block in numeric_jacobian(
+            module.g, separate, program.wrt).items()}
+    except Exception:  # a kink at the new point, or the plain program raises there
+        return
+    diverges = not _close(apart, together)
+    for mode in ("reverse", "forward"):
+        name = f"aliased {mode}"
+        if only is not None and only != name:
+            continue
+
+        def body(mode=mode):
+            inputs = aliased(separate)
+            before = np.copy(inputs[i])
+            try:
+                got_value, got = autodiffx.value_and_grad(module.f, wrt=program.wrt,
+                                                          mode=mode)(*inputs)
+            finally:
+                if not np.array_equal(inputs[i], before):
+                    raise RuntimeError("the shared input array was mutated")
+            if diverges:
+                raise Mismatch(f"argument {j} a view of argument {i}: the value is {together} "
+                               f"where separate copies give {apart}, so no gradient is right, "
+                               f"yet {mode} mode gave one (value {got_value})")
+            compare(f"value, argument {j} a view of argument {i} ({mode})", got_value,
+                    together, 1e-9)
+            got = got if isinstance(got, tuple) else (got,)
+            for position, g in zip(program.wrt, got, strict=True):
+                compare(f"gradient for argument {position}, argument {j} a view of argument "
+                        f"{i} ({mode})", g, regroup(gradient, separate, position), tolerance)
+
+        result.outcomes[name] = run_check(name, body, separate)
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
 def direction(rng: np.random.Generator, a):
