@@ -81,7 +81,7 @@ def push(
     watch = sharing.guard(args, kwargs, shared, wrt) if shared else None
     if watch is not None:
         kwargs = watch.kwargs
-    kwargs = _private(args, kwargs, wrt)
+    kwargs = _private(args, kwargs, wrt, sharing.aliased_plain(f, args, kwargs, wrt))
     for index, seed in zip(wrt, seeds, strict=True):
         if seed.dtype.kind == "c" and value_dtype(args[index]).kind != "c":
             raise mismatch_error(f"the tangent of argument {index}")
@@ -95,18 +95,23 @@ def push(
         return run(f, args, kwargs, level, len(seeds[0]))
 
 
-def _private(args: list, kwargs: dict, wrt) -> dict:
+def _private(args: list, kwargs: dict, wrt, kept: set) -> dict:
     """Give ``f`` its own copy of each writable array argument that is not differentiated
     (in ``args``, in place; the keyword arguments to call with are returned): a function
     may write into its arguments, and the caller's arrays are never changed, as in reverse
     mode, which writes into copies too. (A differentiated one is copied by its Dual before
-    any write; a read-only one is passed as it is, so that a write raises as in NumPy.)"""
+    any write; a read-only one is passed as it is, so that a write raises as in NumPy.)
+    Those in ``kept`` share memory with another name the function reads
+    (:func:`.sharing.aliased_plain`): a copy would hide a write from that name, so they are
+    passed as they are, and the function writes where NumPy would."""
     for index, arg in enumerate(args):
-        if type(arg) is np.ndarray and index not in wrt and arg.flags.writeable:
+        if type(arg) is np.ndarray and index not in wrt and arg.flags.writeable and (
+                index not in kept):
             args[index] = arg.copy(order="K")
     if any(type(value) is np.ndarray for value in kwargs.values()):
         kwargs = {key: value.copy(order="K") if type(value) is np.ndarray and (
-            value.flags.writeable) else value for key, value in kwargs.items()}
+            value.flags.writeable) and key not in kept else value
+            for key, value in kwargs.items()}
     return kwargs
 
 

@@ -102,14 +102,60 @@ def find(f, args: list, kwargs: dict, wrt) -> Found:
                 found.texts.setdefault(index, text)
                 found.inside.append((inner, text))
         for name, value in named:
-            if _shares(array, value):
-                text = _refusal(index, ("global", name))
+            if type(value) is np.ndarray:
+                if _shares(array, value):
+                    text = _refusal(index, ("global", name))
+                    found.texts.setdefault(index, text)
+                    found.inside.append((value, text))
+                continue
+            try:  # a list, dict or object the function reads by name: its arrays
+                inside = [a for a in arrays_in(value, budget) if _shares(array, a)]
+            except TooMuch:
+                text = _refusal(index, ("global", name), searched=False)
                 found.texts.setdefault(index, text)
-                found.inside.append((value, text))
+                found.inside.append((array, text))
+                continue
+            for inner in inside:
+                text = _refusal(index, ("global", name), inside=True)
+                found.texts.setdefault(index, text)
+                found.inside.append((inner, text))
     return found
 
 
 _PLAIN_SCALARS = (float, int, complex, str, bytes, type(None))
+
+
+def aliased_plain(f, args: list, kwargs: dict, wrt) -> set:
+    """The writable array arguments not differentiated (positions and keywords) whose
+    memory has another name ``f`` may read: another argument, an array inside one, or an
+    array it reads by name (:func:`namespace_arrays`). Forward mode gives the function a copy
+    of every other such argument (``driver._private``); a write into one of these must
+    reach the other name, as NumPy's does, so it is passed as it is. Past the search budget
+    an argument is kept as it is too."""
+    plain = [(key, value) for key, value in [*enumerate(args), *kwargs.items()]
+             if type(value) is np.ndarray and key not in wrt and value.flags.writeable]
+    if not plain:
+        return set()
+    others = [(key, value) for key, value in [*enumerate(args), *kwargs.items()]
+              if not isinstance(value, _PLAIN_SCALARS)]
+    others += [(("global", name), value) for name, value in namespace_arrays(f)]
+    kept = set()
+    budget = [BUDGET]
+    for key, array in plain:
+        for other, value in others:
+            if other == key:
+                continue
+            try:
+                if isinstance(value, (np.ndarray, Dual)):
+                    hit = _shares(array, value)
+                else:
+                    hit = any(_shares(array, a) for a in arrays_in(value, budget))
+            except TooMuch:
+                hit = True
+            if hit:
+                kept.add(key)
+                break
+    return kept
 
 
 def any_shared(f, primals) -> bool:
@@ -120,7 +166,8 @@ def any_shared(f, primals) -> bool:
             np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:]):
         return True
     named = namespace_arrays(f)
-    return bool(named) and any(np.may_share_memory(a, b) for a in arrays for _, b in named)
+    return bool(named) and any(type(b) is not np.ndarray or np.may_share_memory(a, b)
+                               for a in arrays for _, b in named)
 
 
 def _distinct_owners(arrays: list) -> bool:
@@ -270,10 +317,12 @@ _NAMES: dict = {}  # code object -> the global names its code (nested code too) 
 
 
 def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
-    """``(name, array)`` for every NumPy array ``f`` reads by a global name, from its
+    """``(name, value)`` for every NumPy array ``f`` reads by a global name, from its
     closure (its own code and the code nested in it) or as a default value (named ``"a
-    default"``), and, the same way, every array the user's functions it calls by a global
-    name read (three calls deep). (Asked at every forward-mode call: kept lean.)"""
+    default"``), with every list, tuple, dict or object of the user's it reads by a global
+    name (which :func:`find` searches for arrays), and, the same way, what the user's
+    functions it calls by a global name read (three calls deep). (Asked at every
+    forward-mode call: kept lean.)"""
     try:
         code = f.__code__
         space = f.__globals__
@@ -288,8 +337,11 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
     for name in names:
         value = space.get(name)
         kind = type(value)
-        if kind is np.ndarray:
+        if kind is np.ndarray or kind in _CONTAINERS or _holds_arrays(value, kind):
             found.append((name, value))
+        elif isinstance(value, type) and _users(value):  # a class: its attributes
+            found.append((name, [item for klass in value.__mro__ if _users(klass)
+                                 for item in vars(klass).values()]))
         elif kind is types.FunctionType and depth < 3 and _users(value):
             if seen is None:
                 seen = {code}
@@ -314,9 +366,28 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
     return found
 
 
-def _users(function: types.FunctionType) -> bool:
-    """Whether ``function`` is the user's (not NumPy's, SciPy's or the standard library's,
-    whose globals hold no arrays of the user's)."""
+_CONTAINERS = frozenset({list, tuple, dict, types.SimpleNamespace})
+
+
+def _holds_arrays(value, kind) -> bool:
+    """Whether a global of this ``kind`` may hold the user's arrays: an instance of a class
+    of the user's, or a module of the user's (a list, tuple, dict or SimpleNamespace is
+    checked before; numbers, strings, functions, classes and library objects hold none)."""
+    if kind is types.ModuleType:
+        return value.__name__.split(".")[0] not in _NOT_USERS
+    if kind in _ATOMS or kind is types.FunctionType or isinstance(value, type):
+        return False
+    module = getattr(kind, "__module__", None)
+    return isinstance(module, str) and module.split(".")[0] not in _NOT_USERS
+
+
+_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None), np.ufunc,
+                    types.BuiltinFunctionType})
+
+
+def _users(function) -> bool:
+    """Whether ``function`` (or a class) is the user's (not NumPy's, SciPy's or the
+    standard library's, whose globals hold no arrays of the user's)."""
     module = function.__module__
     return not isinstance(module, str) or module.split(".")[0] not in _NOT_USERS
 

@@ -162,6 +162,51 @@ def test_a_global_a_called_function_reads_is_watched_too():
         autodiffx.grad(_reads_g_in_a_helper, mode="forward")(G), W)
 
 
+class Holder:
+    def __init__(self, w):
+        self.w = w
+
+
+PARAMETERS = {"w": W.copy()}
+HELD = Holder(W.copy())
+
+
+def _writes_x_reads_parameters(x):
+    x[0] = 5.0
+    return np.sum(x * PARAMETERS["w"])
+
+
+def _writes_held_reads_x(x):
+    HELD.w[0] = 5.0
+    return np.sum(x * x)
+
+
+def _reads_parameters(x):
+    return np.sum(x * PARAMETERS["w"] * HELD.w)
+
+
+@pytest.mark.parametrize("f, shared", [(_writes_x_reads_parameters, "PARAMETERS"),
+                                       (_writes_held_reads_x, "HELD")])
+def test_an_array_inside_a_global_the_function_reads_is_watched(f, shared):
+    PARAMETERS["w"][...] = W
+    HELD.w[...] = W
+    argument = PARAMETERS["w"] if shared == "PARAMETERS" else HELD.w
+    with pytest.raises(ArgumentError, match=f"an array in the global {shared}"):
+        autodiffx.grad(f, mode="forward")(argument)
+    jvp_args = ((argument,), (np.ones(4),))
+    PARAMETERS["w"][...] = W
+    HELD.w[...] = W
+    with pytest.raises(ArgumentError, match=f"an array in the global {shared}"):
+        autodiffx.jvp(f, *jvp_args)  # (jvp's quick path hands such calls to push)
+
+
+def test_reading_an_array_inside_a_global_that_is_the_argument_is_differentiated():
+    PARAMETERS["w"][...] = W
+    HELD.w[...] = W
+    got = autodiffx.grad(_reads_parameters, mode="forward")(PARAMETERS["w"])
+    np.testing.assert_allclose(got, W * W)
+
+
 def test_a_closure_s_array_that_is_the_argument_is_watched():
     state = W.copy()
 
@@ -201,11 +246,6 @@ def test_nested_derivatives_refuse_the_write_with_the_same_reason(outer):
     with pytest.raises(ArgumentError, match="shares with argument 1"):
         make[outer]()(w, w)
     np.testing.assert_array_equal(w, W)
-
-
-class Holder:
-    def __init__(self, w):
-        self.w = w
 
 
 @pytest.mark.parametrize("wrap", [lambda a: [a], lambda a: ({"w": a},), Holder])
