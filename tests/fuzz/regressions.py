@@ -633,6 +633,24 @@ def normal_logsf_with_complex_loc(x, v):
     return np.imag(np.sum(np.tanh(scipy.stats.norm.logsf(x, 0.5 * np.sum(v), 1.5))))
 
 
+# 49. Reverse mode, a real program: the adjoints of np.imag and np.angle (1j * g, ...) gave a
+#     real argument a complex cotangent, which reverse mode kept in real programs (it takes
+#     the real part only where a program has complex values). A second such adjoint turned
+#     its imaginary part real: np.imag(np.imag(v)), v.imag.imag, np.imag(np.angle(v)) and
+#     np.angle(np.angle(v) - 1.0) (all constant) gave v a gradient of -1 or -1 / v, silently.
+#     50. Added into a real cotangent in place (the code made for these shapes turns
+#     dv = dv + ... into dv += ...), it raised numpy's UFuncTypeError from generated code.
+#     Found by the fuzzer (seed 22222, index 2460: np.angle(np.exp(d["w"] * v)) next to
+#     np.stack([np.sin(m), m + v], axis=2)).
+def parts_of_real_values(v):
+    return (np.sum(np.imag(np.imag(v))) + np.sum(v.imag.imag) + np.sum(np.imag(np.angle(v)))
+            + np.sum(np.angle(np.angle(v) - 1.0)) + np.sum(v))
+
+
+def angle_of_real_next_to_broadcast(v, m):
+    return np.sum(np.angle(v)) + np.sum(m + v)
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -826,6 +844,18 @@ if HAVE_SCIPY:
                    reason="reverse mode: a complex loc, not differentiated, went into the "
                    "partial in x (fixed: refused, as forward mode does)"),
     ]
+
+REGRESSIONS += [
+    Regression(parts_of_real_values, (V,), (0,), (np.ones(3),),
+               reason="reverse mode: 1j * g, the adjoint of np.imag and np.angle, kept complex "
+               "for a real argument (fixed)"),
+    Regression(angle_of_real_next_to_broadcast, (V, M), (0, 1),
+               (np.full(3, 2.0), np.ones((2, 3))),
+               reason="reverse mode: a complex cotangent added in place into a real one "
+               "(UFuncTypeError; fixed)"),
+    Regression(parts_of_real_values, (V,), (0,), ((np.zeros((3, 3)),),),
+               modes=("reverse over reverse", "forward over reverse")),
+]
 
 REGRESSIONS.append(
     Regression(real_rule_with_complex_constant, (C2,), (0,), autodiffx.ComplexNotSupportedError,
