@@ -651,6 +651,14 @@ def angle_of_real_next_to_broadcast(v, m):
     return np.sum(np.angle(v)) + np.sum(m + v)
 
 
+# 51. Forward over forward (hessian(f, mode="forward"), hvp(..., mode="forward")): every
+#     np.angle was refused with a DerivativeConversionError that blamed the user's line for
+#     "turning a value being differentiated into a plain NumPy array": the rule's tangent
+#     called np.asarray on its argument, a dual number there. Found while fixing 49.
+def angle_then_cube(v):
+    return np.sum(np.angle(v * (1.0 + 1.0j)) ** 2) + np.sum(np.angle(v)) + np.sum(v ** 3)
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -854,7 +862,11 @@ REGRESSIONS += [
                reason="reverse mode: a complex cotangent added in place into a real one "
                "(UFuncTypeError; fixed)"),
     Regression(parts_of_real_values, (V,), (0,), ((np.zeros((3, 3)),),),
-               modes=("reverse over reverse", "forward over reverse")),
+               modes=("reverse over reverse", "forward over reverse", "forward over forward")),
+    Regression(angle_then_cube, (V,), (0,), ((np.diag(6.0 * V),),),
+               modes=("reverse over reverse", "forward over reverse", "forward over forward"),
+               reason="forward over forward: np.angle's tangent called np.asarray on a dual "
+               "number (a DerivativeConversionError blaming the user's line; fixed)"),
 ]
 
 REGRESSIONS.append(
