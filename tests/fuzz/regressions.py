@@ -659,6 +659,15 @@ def angle_then_cube(v):
     return np.sum(np.angle(v * (1.0 + 1.0j)) ** 2) + np.sum(np.angle(v)) + np.sum(v ** 3)
 
 
+# 52. Reverse mode: a ** b of a Python float a is complex for a negative a and a b not
+#     integral ((-2.0) ** 1.5), where NumPy's power gives nan; the kind analysis took it as
+#     real, so abs(x ** 1.5) at x = -2.0 had the gradient 2.12 where it is -2.12, silently.
+#     (Forward mode computes x ** 1.5 with NumPy's power: nan for the value and gradient.)
+#     Found by hand while fixing 49.
+def power_of_negative_python_float(x):
+    return abs(x ** 1.5)
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -863,6 +872,11 @@ REGRESSIONS += [
                "(UFuncTypeError; fixed)"),
     Regression(parts_of_real_values, (V,), (0,), ((np.zeros((3, 3)),),),
                modes=("reverse over reverse", "forward over reverse", "forward over forward")),
+    Regression(power_of_negative_python_float, (-2.0,), (0,),
+               autodiffx.ComplexNotSupportedError, modes=REVERSE,
+               reason="reverse mode: (-2.0) ** 1.5, complex in Python, taken as real: a wrong "
+               "gradient (fixed: refused)"),
+    Regression(power_of_negative_python_float, (2.0,), (0,), (1.5 * 2.0 ** 0.5,)),
     Regression(angle_then_cube, (V,), (0,), ((np.diag(6.0 * V),),),
                modes=("reverse over reverse", "forward over reverse", "forward over forward"),
                reason="forward over forward: np.angle's tangent called np.asarray on a dual "
