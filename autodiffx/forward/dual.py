@@ -278,9 +278,21 @@ class Dual(Traced):
     def real(self):
         return np.real(self)
 
+    @real.setter
+    def real(self, value):
+        # z.real = v (and z.real += v, which ends in it): a write through the view, as
+        # NumPy's; the view's tangent is the real part of z's (memory.tangent_view)
+        np.real(self)[...] = value
+
     @property
     def imag(self):
         return np.imag(self)
+
+    @imag.setter
+    def imag(self, value):
+        if not np.iscomplexobj(_innermost(self.primal)):
+            raise TypeError("array does not have imaginary part to set")  # as NumPy says
+        np.imag(self)[...] = value
 
     # ------------------------------------------------------------------ methods
 
@@ -1265,6 +1277,8 @@ def _positions(rule, function, args, kwargs, base, ans):
     ``(index,)``, an index with one integer array per axis of ``base``, found by applying
     ``function`` to the entries' flat positions; None when that does not give an array of
     ``ans``'s shape."""
+    if np.result_type(_innermost(ans)) != np.result_type(_innermost(base.primal)):
+        return None  # a part of each entry (np.imag(z) of a complex z), not whole entries
     shape = np.shape(base.primal)
     where = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
     values = [where if a is base else _innermost(a) for a in args]
