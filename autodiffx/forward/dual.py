@@ -449,7 +449,12 @@ class Dual(Traced):
     def __ifloordiv__(self, other):
         return _inplace(self, np.floor_divide, other)
 
-    def astype(self, dtype):
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        # NumPy's keywords: subok has no meaning for a Dual; copy=False gives the array
+        # itself when it has the dtype already, as NumPy does (writes into one reach both)
+        if not copy and np.dtype(dtype) == value_dtype(self) and (
+                order in ("K", "A") or order == "C" and np.ndim(self) < 2):
+            return self
         if not np.issubdtype(np.dtype(dtype), np.inexact):
             raise DerivativeConversionError(
                 f"astype({np.dtype(dtype).name}) on a value being differentiated would drop "
@@ -463,7 +468,8 @@ class Dual(Traced):
                 "would drop its imaginary part without saying so",
                 hint="take np.real(z) (or np.abs(z)), which keep their derivatives",
             )
-        return Dual(np.asarray(self.primal).astype(dtype), self.tangent.astype(dtype), self.level)
+        return Dual(np.asarray(self.primal).astype(dtype, order=order, casting=casting),
+                    self.tangent.astype(dtype), self.level)
 
     # ------------------------------------------------------------------ comparisons: on primals
 
