@@ -668,6 +668,17 @@ def power_of_negative_python_float(x):
     return abs(x ** 1.5)
 
 
+# 53. Reverse mode refused x += np.where((0.5 > 0.0) & (0.5 > 0.0), 0.5, 0.5); t0 = x;
+#     x += 0.5 of a number x ("a write into x_2 that t0 sees"): the rank of a & b was not
+#     known, so x might have become an array, updated in place by the second +=. Found by the
+#     slow second-order run of test_fuzz.py (hypothesis seed 33333).
+def mask_and_in_place_number(x, v):
+    x += np.where((0.5 > 0.0) & (0.5 > 0.0), 0.5, 0.5)
+    t0 = x
+    x += 0.5
+    return np.sum(t0) + np.sum(x) + np.sum(v)
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -877,6 +888,9 @@ REGRESSIONS += [
                reason="reverse mode: (-2.0) ** 1.5, complex in Python, taken as real: a wrong "
                "gradient (fixed: refused)"),
     Regression(power_of_negative_python_float, (2.0,), (0,), (1.5 * 2.0 ** 0.5,)),
+    Regression(mask_and_in_place_number, (0.3, V), (0, 1), (2.0, np.ones(3))),
+    Regression(mask_and_in_place_number, (0.3, V), (0,), ((0.0,),),
+               modes=("reverse over reverse", "forward over reverse")),
     Regression(angle_then_cube, (V,), (0,), ((np.diag(6.0 * V),),),
                modes=("reverse over reverse", "forward over reverse", "forward over forward"),
                reason="forward over forward: np.angle's tangent called np.asarray on a dual "
