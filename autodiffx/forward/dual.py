@@ -543,6 +543,12 @@ class Dual(Traced):
     def __rfloordiv__(self, other):
         return call_binary(np.floor_divide, other, self)
 
+    def __divmod__(self, other):  # divmod(x, y): (x // y, x % y), as for numbers and arrays
+        return self // other, self % other
+
+    def __rdivmod__(self, other):
+        return other // self, other % self
+
     def __neg__(self):
         return call_unary(np.negative, self)
 

@@ -816,3 +816,22 @@ def test_astype_to_another_dtype_without_copy_still_copies():
                                                mode="forward")(v)
     assert value == pytest.approx(_astype_to_float32_without_copy(v.copy()), rel=1e-6)
     np.testing.assert_allclose(gradient, 8 * v + np.array([0.0, 2.0, 2.0]), rtol=1e-6)
+
+
+def _divmod_of_dual(x):
+    q, r = divmod(x, 0.7)
+    return np.sum(q * x + r * x)
+
+
+def _divmod_by_dual(x):
+    q, r = divmod(2.0, x)
+    return np.sum(q * x + r * x)
+
+
+@pytest.mark.parametrize("f", [_divmod_of_dual, _divmod_by_dual])
+@pytest.mark.parametrize("x", [-0.45, np.array([-0.45, 1.3])])
+def test_divmod_of_a_value_being_differentiated(f, x):
+    """divmod(x, y) raised a raw TypeError (a Dual had no __divmod__); it is (x // y,
+    x % y)."""
+    np.testing.assert_allclose(autodiffx.grad(f, mode="forward")(x),
+                               numeric_gradient(f, x), rtol=1e-6, atol=1e-6)
