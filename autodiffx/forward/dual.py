@@ -278,9 +278,21 @@ class Dual(Traced):
     def real(self):
         return np.real(self)
 
+    @real.setter
+    def real(self, value):
+        # z.real = v (and z.real += v, which ends in it): a write through the view, as
+        # NumPy's; the view's tangent is the real part of z's (memory.tangent_view)
+        np.real(self)[...] = value
+
     @property
     def imag(self):
         return np.imag(self)
+
+    @imag.setter
+    def imag(self, value):
+        if not np.iscomplexobj(_innermost(self.primal)):
+            raise TypeError("array does not have imaginary part to set")  # as NumPy says
+        np.imag(self)[...] = value
 
     # ------------------------------------------------------------------ methods
 
@@ -437,7 +449,12 @@ class Dual(Traced):
     def __ifloordiv__(self, other):
         return _inplace(self, np.floor_divide, other)
 
-    def astype(self, dtype):
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        # NumPy's keywords: subok has no meaning for a Dual; copy=False gives the array
+        # itself when it has the dtype already, as NumPy does (writes into one reach both)
+        if not copy and np.dtype(dtype) == value_dtype(self) and (
+                order in ("K", "A") or order == "C" and np.ndim(self) < 2):
+            return self
         if not np.issubdtype(np.dtype(dtype), np.inexact):
             raise DerivativeConversionError(
                 f"astype({np.dtype(dtype).name}) on a value being differentiated would drop "
@@ -451,7 +468,8 @@ class Dual(Traced):
                 "would drop its imaginary part without saying so",
                 hint="take np.real(z) (or np.abs(z)), which keep their derivatives",
             )
-        return Dual(np.asarray(self.primal).astype(dtype), self.tangent.astype(dtype), self.level)
+        return Dual(np.asarray(self.primal).astype(dtype, order=order, casting=casting),
+                    self.tangent.astype(dtype), self.level)
 
     # ------------------------------------------------------------------ comparisons: on primals
 
@@ -524,6 +542,12 @@ class Dual(Traced):
 
     def __rfloordiv__(self, other):
         return call_binary(np.floor_divide, other, self)
+
+    def __divmod__(self, other):  # divmod(x, y): (x // y, x % y), as for numbers and arrays
+        return self // other, self % other
+
+    def __rdivmod__(self, other):
+        return other // self, other % self
 
     def __neg__(self):
         return call_unary(np.negative, self)
@@ -1265,6 +1289,8 @@ def _positions(rule, function, args, kwargs, base, ans):
     ``(index,)``, an index with one integer array per axis of ``base``, found by applying
     ``function`` to the entries' flat positions; None when that does not give an array of
     ``ans``'s shape."""
+    if np.result_type(_innermost(ans)) != np.result_type(_innermost(base.primal)):
+        return None  # a part of each entry (np.imag(z) of a complex z), not whole entries
     shape = np.shape(base.primal)
     where = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
     values = [where if a is base else _innermost(a) for a in args]

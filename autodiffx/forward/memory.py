@@ -85,16 +85,28 @@ def tangent_view(mirror: Mirror, array: np.ndarray) -> np.ndarray | None:
     memory = mirror.memory
     k = len(memory)
     size = mirror.itemsize
+    part = None  # the real or imaginary parts of complex entries (z.real, np.imag(z)[1:])
     if array.itemsize != size:
-        return None
+        if not (array.itemsize * 2 == size and memory.dtype.kind == "c"
+                and array.dtype.kind == "f"):
+            return None
+        part = "real"
     if array.size == 0 or k == 0:
-        return np.zeros((k, *array.shape), dtype=memory.dtype)
+        return np.zeros((k, *array.shape), dtype=memory.dtype if part is None else
+                        memory.real.dtype)
     if array is mirror.owner and array.flags.c_contiguous:  # the whole buffer, in order
         view = memory.reshape((k, *array.shape))
         if not array.flags.writeable:
             view.flags.writeable = False
         return view
     start = array.__array_interface__["data"][0] - mirror.low  # bytes into the buffer
+    if part is not None:
+        # each entry is the first or the second half of a complex entry: view those
+        # complex entries, then their real or imaginary parts (a view too, which a write
+        # into the part goes through, as NumPy's does)
+        if start % size == array.itemsize:
+            part = "imag"
+        start -= start % size
     first = last = start  # the offsets of the view's first and last entries in memory
     tsize = memory.itemsize
     strides = [mirror.count * tsize]
@@ -115,6 +127,8 @@ def tangent_view(mirror: Mirror, array: np.ndarray) -> np.ndarray | None:
         offset=start // size * tsize,
         strides=tuple(strides),
     )
+    if part is not None:
+        view = view.real if part == "real" else view.imag
     if not array.flags.writeable:
         view.flags.writeable = False
     return view

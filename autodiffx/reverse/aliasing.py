@@ -80,7 +80,7 @@ def _shared_operands(statement: ir.Assign, rank_of: dict, numbers_: set[str]) ->
     if statement.kind == "call" and _returns_new_values(statement.function):
         return []
     if statement.kind in ("call", "unsupported"):
-        return names
+        return names + _receiver(statement)
     if statement.kind == "opaque" and statement.rule is None and statement.function is not None:
         # np.zeros(shape), len(x): a NumPy or builtin function makes new values, unless it
         # is one that returns a view
@@ -88,6 +88,16 @@ def _shared_operands(statement: ir.Assign, rank_of: dict, numbers_: set[str]) ->
                 statement.function not in mutation.VIEWS):
             return []
         return names
+    return []
+
+
+def _receiver(statement: ir.Assign) -> list[str]:
+    """The object of a method called without a rule (``a`` of ``a.view()``), whose memory
+    its result may share; not among the operands, which are the call's arguments."""
+    expression = statement.expr
+    if isinstance(expression, ast.Call) and isinstance(expression.func, ast.Attribute) and (
+            isinstance(expression.func.value, ast.Name)):
+        return [expression.func.value.id]
     return []
 
 

@@ -219,7 +219,7 @@ class ModuleBuilder:
             self.argument_shapes is not None and len(self.active) == 1 and not self.flat
         ) else None
         kind_of = kinds.infer(statements, params, argument_kinds, self.call_kinds,
-                              normalizer.globals_used)
+                              normalizer.globals_used, rank_of)
         self.note_kinds(kind_of)
         result = statements[-1].value
         differentiated = _value_of_pair(result, source) if with_aux(source.function) else None
@@ -485,7 +485,7 @@ class ModuleBuilder:
                 return None
             statements, normalizer = front
             found = kinds.infer(statements, normalizer.params, argument_kinds,
-                                self.call_kinds, normalizer.globals_used)
+                                self.call_kinds, normalizer.globals_used, powers=False)
             if found.assumed:
                 return None
             result = statements[-1].value

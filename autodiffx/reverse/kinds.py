@@ -16,7 +16,8 @@ complex) or a literal ``dtype`` decides. A name bound to several kinds (in a loo
 branches) has the widest.
 
 Where nothing can be known (a call of a function without a rule, an attribute of an
-object), the value is taken as real when its inputs are, and the name goes into
+object, ``a ** b`` of Python numbers: see :func:`_powers_of_python_numbers`), the value
+is taken as real when its inputs are, and the name goes into
 ``assumed``: the generated code is then checked at call time (every value the adjoint
 sweep reads that this analysis calls real must be real), so a wrong assumption is refused,
 never differentiated silently.
@@ -128,8 +129,12 @@ def of_arguments(args) -> tuple[str, ...] | None:
 
 
 def infer(statements: list, params: list[str], argument_kinds: tuple | None,
-          call_kinds: CallKinds | None = None, constants: dict | None = None) -> Analysis:
-    """Map each local name to its kind (see the module's docstring)."""
+          call_kinds: CallKinds | None = None, constants: dict | None = None,
+          rank_of: dict | None = None, powers: bool = True) -> Analysis:
+    """Map each local name to its kind (see the module's docstring). ``rank_of`` (the
+    ranks of :mod:`.ranks`, when known) tells arrays, which never hold Python numbers;
+    ``powers=False`` takes ``a ** b`` of Python numbers as real without a check (for the
+    kinds a callee returns: its own code, made for its arguments, checks them)."""
     known: Kinds = {}
     assumed: set[str] = set()
     results: dict[int, list] = {}
@@ -162,7 +167,75 @@ def infer(statements: list, params: list[str], argument_kinds: tuple | None,
                     *[known.get(n, REAL) for n in ir.names_in(statement.iter)]))
         if known == before:
             break
+    for statement in _powers_of_python_numbers(statements, params, constants or {},
+                                               rank_of or {}) if powers else ():
+        if results.get(id(statement)) == [REAL]:
+            assumed.update(ir.bound(statement))
     return Analysis(known, assumed, results, objects)
+
+
+_PYTHON_NUMBER_MAKERS = (float, int, abs, round, len, max, min, sum)
+
+
+def _powers_of_python_numbers(statements: list, params: list[str], constants: dict,
+                              rank_of: dict) -> list:
+    """The statements ``a ** b`` whose result may be complex although ``a`` and ``b`` are
+    real: Python's float and int give a complex number for a negative ``a`` and a ``b`` not
+    integral (``(-2.0) ** 1.5``), where NumPy's power gives nan. That needs ``a`` to be a
+    Python number (a scalar argument, a Python number global or literal, ``float(t)``,
+    ``t.item()``, a ``math`` function, or arithmetic of those; never a NumPy result such as
+    ``np.sum(v) ** 0.5``) and ``b`` not an integral literal. Such results are taken as
+    real and checked at call time (:func:`check_real`), as the values of calls without a
+    rule are."""
+    maybe: set[str] = {p for p in params if rank_of.get(p) in (0, None)}
+    maybe |= {name for name, value in constants.items()
+              if isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+    def python_number(atom) -> bool:
+        if isinstance(atom, ast.Constant):
+            return isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool)
+        return isinstance(atom, ast.Name) and atom.id in maybe
+
+    for _ in range(8):
+        size = len(maybe)
+        for statement in ir.walk(statements):
+            if isinstance(statement, ir.For):
+                if isinstance(statement.iter, ast.Call) and isinstance(
+                        statement.iter.func, ast.Name) and statement.iter.func.id == "range":
+                    maybe.add(statement.target)
+                continue
+            if not isinstance(statement, ir.Assign) or statement.targets:
+                continue
+            expression = statement.expr
+            function = statement.function
+            if isinstance(expression, (ast.BinOp, ast.UnaryOp)) or statement.kind == "copy":
+                made = bool(statement.operands) and all(
+                    python_number(o) for o in statement.operands)
+            else:
+                made = function in _PYTHON_NUMBER_MAKERS or getattr(
+                    function, "__module__", None) == "math" or (
+                    isinstance(expression, ast.Call) and isinstance(
+                        expression.func, ast.Attribute) and expression.func.attr == "item")
+            if made:
+                maybe.add(statement.target)
+        if len(maybe) == size:
+            break
+    found = []
+    for statement in ir.walk(statements):
+        if not (isinstance(statement, ir.Assign) and isinstance(statement.expr, ast.BinOp)
+                and isinstance(statement.expr.op, ast.Pow) and len(statement.operands) == 2):
+            continue
+        base, exponent = statement.operands
+        if isinstance(exponent, ast.Constant) and isinstance(
+                exponent.value, (int, float)) and float(exponent.value).is_integer():
+            continue
+        if isinstance(base, ast.Constant):
+            if isinstance(base.value, (int, float)) and base.value < 0:
+                found.append(statement)
+        elif python_number(base) and (not isinstance(exponent, ast.Name)
+                                      or rank_of.get(exponent.id) in (0, None)):
+            found.append(statement)
+    return found
 
 
 def _bind(known: Kinds, name: str, kind: str | None) -> None:
@@ -330,10 +403,11 @@ def check_real(pullback, real_names: frozenset, f) -> None:
             what = f"{name}, which" if name and name != EVERY_VALUE else "a value that"
             raise ComplexNotSupportedError(
                 f"{getattr(f, '__name__', 'the function')}: {what} reverse mode took as "
-                "real (it comes from a call without a derivative rule), holds complex "
-                "numbers",
-                hint='use mode="forward", which follows complex values wherever they come '
-                "from",
+                "real (it comes from a call without a derivative rule, or from a ** b of "
+                "Python numbers, complex for a negative a), holds complex numbers",
+                hint="make the value complex where it is made (x + 0j, np.roots(p + 0j)), "
+                'or use mode="forward", which follows complex values of calls without a '
+                "rule",
             )
         if isinstance(value, (list, tuple)):
             pending.extend((name, item) for item in value)

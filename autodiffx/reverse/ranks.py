@@ -128,6 +128,9 @@ def _rank_of(statement: ir.Assign, known) -> int | None:
     return None
 
 
+_BITWISE = (ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift)
+
+
 def _opaque_rank(statement: ir.Assign, known) -> int | None:
     expression = statement.expr
     if isinstance(expression, ast.Constant) and isinstance(expression.value, (int, float)):
@@ -137,6 +140,11 @@ def _opaque_rank(statement: ir.Assign, known) -> int | None:
         return max(sides) if None not in sides else None
     if isinstance(expression, ast.Attribute) and expression.attr in ("ndim", "size"):
         return 0
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, _BITWISE) or (
+            isinstance(expression, ast.UnaryOp) and isinstance(expression.op, ast.Invert)):
+        # a & b, ~a of masks or numbers (whose ranks are known): broadcasting's rank
+        sides = [atom_rank(o, known) for o in statement.operands]
+        return max(sides) if sides and None not in sides else None
     if isinstance(expression, ast.Call):
         function = statement.function
         if function in (len, int, float):

@@ -51,8 +51,9 @@ defrule(
 
 
 def _angle_tangent(t, ans, z, deg=False):
-    """d angle(z) = Im(conj(z) dz) / |z|^2, in degrees with ``deg``; 0 at z = 0."""
-    z = np.asarray(z)
+    """d angle(z) = Im(conj(z) dz) / |z|^2, in degrees with ``deg``; 0 at z = 0. ``z`` is
+    not made an array: in forward over forward it is a dual number, which np.asarray
+    refuses (DerivativeConversionError)."""
     if not np.iscomplexobj(z) and not np.iscomplexobj(t):
         return np.zeros(np.shape(t))
     size = np.abs(z) ** 2

@@ -236,3 +236,99 @@ def test_a_complex_cast_keeps_the_derivative_and_a_real_cast_is_refused():
         grad(lambda x: np.sum(np.abs(x.astype(complex) * 1j) ** 2), mode="forward")(x), 2 * x)
     with pytest.raises(autodiffx.DerivativeConversionError, match="imaginary part"):
         grad(lambda z: np.sum(z.astype(float)), mode="forward")(np.array([1 + 1j]))
+
+
+# Writes through the real and imaginary parts of a complex array: z.imag is a view of every
+# other float64 in z's memory. Forward mode gave these views a tangent of their own, and a
+# write through one landed on the wrong entries of z (z.imag[0] = 5.0 set z[0] to z[2]'s real
+# part, its value and tangent both); a write through z.real dropped every imaginary part; a
+# view r = z.real did not see z *= 2; z.real = ... and z.imag += ... raised a raw
+# AttributeError (no setter). The views' tangents are now the parts of z's tangent memory.
+PARTS = np.array([[0.3, -1.2, 0.8], [0.5, 0.1, -0.7]])
+
+
+def _store_into_imaginary_part(m):
+    z = m * (1 + 1j)
+    z.imag[0, 0] = 5.0
+    return np.sum(np.abs(z) ** 2)
+
+
+def _store_into_strided_real_part(m):
+    z = m.T * (1 - 1j)
+    z.real[::2] = np.sin(m[:, ::2].T)
+    return np.sum(np.abs(z) ** 2)
+
+
+def _part_sees_update(m):
+    z = np.exp(1j * m)
+    r = z.real
+    z *= 2.0
+    return np.sum(r ** 2)
+
+
+def _in_place_on_part_view(m):
+    z = m * 1j
+    im = np.imag(z)[1]
+    im[0] = 3.0
+    im *= m[0]
+    return np.sum(np.abs(z) ** 2)
+
+
+def _assign_real_part(m):
+    z = m * (1 + 1j)
+    z.real = z.imag * 2.0
+    return np.sum(np.abs(z) ** 2)
+
+
+def _add_into_imaginary_part(m):
+    z = (m + 0j)[::-1]
+    z.imag += m[0]
+    return np.sum(z.real * z.imag)
+
+
+def _assign_real_part_of_real_array(m):
+    y = m.copy()
+    y.real = np.tanh(m)
+    return np.sum(y ** 2)
+
+
+@pytest.mark.parametrize("f", [_store_into_imaginary_part, _store_into_strided_real_part,
+                               _part_sees_update, _in_place_on_part_view, _assign_real_part,
+                               _add_into_imaginary_part, _assign_real_part_of_real_array])
+def test_writes_through_the_real_and_imaginary_parts_of_a_complex_array(f):
+    value, gradient = autodiffx.value_and_grad(f, mode="forward")(PARTS)
+    assert value == pytest.approx(f(PARTS.copy()), rel=1e-12)
+    expected = np.real(numeric_gradient(lambda m: f(np.real(m)), PARTS))
+    np.testing.assert_allclose(gradient, expected, atol=1e-6)
+
+
+def _store_into_imaginary_part_without_abs(m):
+    z = m * (1 + 1j)
+    z.imag[0, 0] = 5.0
+    return np.sum(z.real ** 2 + z.imag ** 2 * m)
+
+
+def test_a_write_through_a_part_is_followed_or_refused_at_second_order():
+    """Forward over forward follows views by the positions of their entries, which a part
+    of each entry does not have: refused, where it wrote z's entries over each other (the
+    Hessian came out 0; its entry for m[0, 0] is 2)."""
+    with pytest.raises(autodiffx.MissingRuleError, match="could not be located"):
+        autodiffx.hessian(_store_into_imaginary_part_without_abs, mode="forward")(PARTS)
+    hessian = autodiffx.hessian(_part_sees_update, mode="forward")(PARTS)
+    gradient = grad(_part_sees_update, mode="forward")
+    step = np.zeros_like(PARTS)
+    step[0, 1] = 1e-5
+    np.testing.assert_allclose(hessian[..., 0, 1], (gradient(PARTS + step) - gradient(
+        PARTS - step)) / 2e-5, atol=1e-5)
+
+
+def test_setting_the_imaginary_part_of_a_real_array_raises_as_numpy_does():
+    def f(v):
+        y = v * 2.0
+        y.imag = v
+        return np.sum(y)
+
+    with pytest.raises(TypeError, match="imaginary part"):
+        f(np.ones(2))
+    with pytest.raises(TypeError, match="imaginary part"):
+        grad(f, mode="forward")(np.ones(2))

@@ -778,3 +778,60 @@ def test_aliased_arguments_one_of_which_is_written(wrt):
         np.testing.assert_array_equal(w, [1.0, 2.0, 3.0])  # the caller's array unchanged
         return
     assert value == want
+
+
+# x.astype(dtype, copy=False, order=..., casting=...) raised a raw TypeError (Dual.astype
+# took dtype only). copy=False gives x itself when it has the dtype already, as in NumPy:
+# a write into the result reaches x.
+def _astype_without_copy(v):
+    a = v * 2.0
+    b = a.astype(float, copy=False)
+    b[0] = 7.0
+    return np.sum(a ** 2)
+
+
+def _astype_to_float32_without_copy(v):
+    a = v * 2.0
+    b = a.astype(np.float32, copy=False)  # another dtype: a copy all the same
+    b[0] = 7.0
+    return np.sum(a ** 2) + np.sum(b)
+
+
+def _astype_with_order_and_casting(v):
+    return np.sum(v.astype(complex, casting="same_kind", order="C") ** 2).real
+
+
+@pytest.mark.parametrize("f", [_astype_without_copy, _astype_with_order_and_casting])
+def test_astype_takes_numpys_keywords(f):
+    v = np.array([0.3, -1.2, 0.8])
+    value, gradient = autodiffx.value_and_grad(f, mode="forward")(v)
+    assert value == pytest.approx(f(v.copy()))
+    np.testing.assert_allclose(gradient, numeric_gradient(f, v.copy()), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_astype_to_another_dtype_without_copy_still_copies():
+    v = np.array([0.3, -1.2, 0.8])
+    value, gradient = autodiffx.value_and_grad(_astype_to_float32_without_copy,
+                                               mode="forward")(v)
+    assert value == pytest.approx(_astype_to_float32_without_copy(v.copy()), rel=1e-6)
+    np.testing.assert_allclose(gradient, 8 * v + np.array([0.0, 2.0, 2.0]), rtol=1e-6)
+
+
+def _divmod_of_dual(x):
+    q, r = divmod(x, 0.7)
+    return np.sum(q * x + r * x)
+
+
+def _divmod_by_dual(x):
+    q, r = divmod(2.0, x)
+    return np.sum(q * x + r * x)
+
+
+@pytest.mark.parametrize("f", [_divmod_of_dual, _divmod_by_dual])
+@pytest.mark.parametrize("x", [-0.45, np.array([-0.45, 1.3])])
+def test_divmod_of_a_value_being_differentiated(f, x):
+    """divmod(x, y) raised a raw TypeError (a Dual had no __divmod__); it is (x // y,
+    x % y)."""
+    np.testing.assert_allclose(autodiffx.grad(f, mode="forward")(x),
+                               numeric_gradient(f, x), rtol=1e-6, atol=1e-6)

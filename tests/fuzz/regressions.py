@@ -633,6 +633,52 @@ def normal_logsf_with_complex_loc(x, v):
     return np.imag(np.sum(np.tanh(scipy.stats.norm.logsf(x, 0.5 * np.sum(v), 1.5))))
 
 
+# 49. Reverse mode, a real program: the adjoints of np.imag and np.angle (1j * g, ...) gave a
+#     real argument a complex cotangent, which reverse mode kept in real programs (it takes
+#     the real part only where a program has complex values). A second such adjoint turned
+#     its imaginary part real: np.imag(np.imag(v)), v.imag.imag, np.imag(np.angle(v)) and
+#     np.angle(np.angle(v) - 1.0) (all constant) gave v a gradient of -1 or -1 / v, silently.
+#     50. Added into a real cotangent in place (the code made for these shapes turns
+#     dv = dv + ... into dv += ...), it raised numpy's UFuncTypeError from generated code.
+#     Found by the fuzzer (seed 22222, index 2460: np.angle(np.exp(d["w"] * v)) next to
+#     np.stack([np.sin(m), m + v], axis=2)).
+def parts_of_real_values(v):
+    return (np.sum(np.imag(np.imag(v))) + np.sum(v.imag.imag) + np.sum(np.imag(np.angle(v)))
+            + np.sum(np.angle(np.angle(v) - 1.0)) + np.sum(v))
+
+
+def angle_of_real_next_to_broadcast(v, m):
+    return np.sum(np.angle(v)) + np.sum(m + v)
+
+
+# 51. Forward over forward (hessian(f, mode="forward"), hvp(..., mode="forward")): every
+#     np.angle was refused with a DerivativeConversionError that blamed the user's line for
+#     "turning a value being differentiated into a plain NumPy array": the rule's tangent
+#     called np.asarray on its argument, a dual number there. Found while fixing 49.
+def angle_then_cube(v):
+    return np.sum(np.angle(v * (1.0 + 1.0j)) ** 2) + np.sum(np.angle(v)) + np.sum(v ** 3)
+
+
+# 52. Reverse mode: a ** b of a Python float a is complex for a negative a and a b not
+#     integral ((-2.0) ** 1.5), where NumPy's power gives nan; the kind analysis took it as
+#     real, so abs(x ** 1.5) at x = -2.0 had the gradient 2.12 where it is -2.12, silently.
+#     (Forward mode computes x ** 1.5 with NumPy's power: nan for the value and gradient.)
+#     Found by hand while fixing 49.
+def power_of_negative_python_float(x):
+    return abs(x ** 1.5)
+
+
+# 53. Reverse mode refused x += np.where((0.5 > 0.0) & (0.5 > 0.0), 0.5, 0.5); t0 = x;
+#     x += 0.5 of a number x ("a write into x_2 that t0 sees"): the rank of a & b was not
+#     known, so x might have become an array, updated in place by the second +=. Found by the
+#     slow second-order run of test_fuzz.py (hypothesis seed 33333).
+def mask_and_in_place_number(x, v):
+    x += np.where((0.5 > 0.0) & (0.5 > 0.0), 0.5, 0.5)
+    t0 = x
+    x += 0.5
+    return np.sum(t0) + np.sum(x) + np.sum(v)
+
+
 RIGHT_OR_REFUSED = "right or refused"
 """``expected`` for the entries above: central differences, or an AutodiffError."""
 
@@ -826,6 +872,30 @@ if HAVE_SCIPY:
                    reason="reverse mode: a complex loc, not differentiated, went into the "
                    "partial in x (fixed: refused, as forward mode does)"),
     ]
+
+REGRESSIONS += [
+    Regression(parts_of_real_values, (V,), (0,), (np.ones(3),),
+               reason="reverse mode: 1j * g, the adjoint of np.imag and np.angle, kept complex "
+               "for a real argument (fixed)"),
+    Regression(angle_of_real_next_to_broadcast, (V, M), (0, 1),
+               (np.full(3, 2.0), np.ones((2, 3))),
+               reason="reverse mode: a complex cotangent added in place into a real one "
+               "(UFuncTypeError; fixed)"),
+    Regression(parts_of_real_values, (V,), (0,), ((np.zeros((3, 3)),),),
+               modes=("reverse over reverse", "forward over reverse", "forward over forward")),
+    Regression(power_of_negative_python_float, (-2.0,), (0,),
+               autodiffx.ComplexNotSupportedError, modes=REVERSE,
+               reason="reverse mode: (-2.0) ** 1.5, complex in Python, taken as real: a wrong "
+               "gradient (fixed: refused)"),
+    Regression(power_of_negative_python_float, (2.0,), (0,), (1.5 * 2.0 ** 0.5,)),
+    Regression(mask_and_in_place_number, (0.3, V), (0, 1), (2.0, np.ones(3))),
+    Regression(mask_and_in_place_number, (0.3, V), (0,), ((0.0,),),
+               modes=("reverse over reverse", "forward over reverse")),
+    Regression(angle_then_cube, (V,), (0,), ((np.diag(6.0 * V),),),
+               modes=("reverse over reverse", "forward over reverse", "forward over forward"),
+               reason="forward over forward: np.angle's tangent called np.asarray on a dual "
+               "number (a DerivativeConversionError blaming the user's line; fixed)"),
+]
 
 REGRESSIONS.append(
     Regression(real_rule_with_complex_constant, (C2,), (0,), autodiffx.ComplexNotSupportedError,

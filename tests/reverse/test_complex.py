@@ -471,6 +471,49 @@ def test_a_value_taken_as_real_that_is_complex_is_refused_not_differentiated():
         np.array([1.0, 2.0])), 2 * np.array([1.0, 2.0]))  # |x r|^2 = x^2
 
 
+def power_of_python_numbers(x, v):
+    s = x * 2.0 - 1.0  # a Python float when x is one
+    return abs(s ** 1.5) + np.sum(v)
+
+
+def power_of_a_negative_literal(x):
+    return abs((-2.0) ** x)
+
+
+def power_of_numpy_values(x, v):
+    t = np.sum(v) * x - 1.0  # a NumPy scalar: its power is nan for a negative base
+    return np.sum(np.abs(v) ** 1.5) + np.sum(v ** 2) ** 0.5 + t ** 2.0 + np.abs(t) ** 0.5
+
+
+def test_power_of_python_numbers_is_checked_for_complex_values():
+    """(-2.0) ** 1.5 is complex in Python (nan in NumPy): reverse mode took a ** b of real
+    values as real, and gave abs(s ** 1.5) a wrong gradient at a negative s. Such a power of
+    Python numbers is checked at call time: refused where complex, right where real."""
+    v = np.array([0.5, -1.0])
+    with pytest.raises(autodiffx.ComplexNotSupportedError, match="Python numbers"):
+        grad(power_of_python_numbers)(0.0, v)  # s = -1.0
+    with pytest.raises(autodiffx.ComplexNotSupportedError, match="took as real"):
+        grad(power_of_a_negative_literal)(1.5)
+    x = 2.0  # s = 3.0
+    np.testing.assert_allclose(grad(power_of_python_numbers)(x, v), 2.0 * 1.5 * 3.0 ** 0.5)
+
+
+def test_power_of_numpy_values_is_not_checked(monkeypatch):
+    """A power of NumPy values (an array, np.sum(v)) is never complex: no call-time check,
+    which would also keep grad from its gradient without the value."""
+    import autodiffx.reverse as reverse
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("checked")
+
+    monkeypatch.setattr(reverse, "check_real", refuse)
+    v = np.array([0.5, -1.0])
+    x = 2.0
+    t = np.sum(v) * x - 1.0
+    expected_x = np.sum(v) * (2.0 * t + 0.5 * np.sign(t) * np.abs(t) ** -0.5)
+    np.testing.assert_allclose(grad(power_of_numpy_values)(x, v), expected_x)
+
+
 def _sign(a):
     return np.sum(np.abs(np.sign(a) * a) ** 2)
 

@@ -55,6 +55,8 @@ def test_outputs_that_are_not_numbers(name):
     ("refused_callee_stores_into_argument", "_store_first(y, x), which may write into y"),
     ("refused_callee_adds_in_place", "_add_in_place(...) writing into its argument y"),
     ("refused_r_", "np.r_"),
+    ("refused_asarray_then_write", "share memory"),
+    ("refused_view_method_then_write", "share memory"),
 ])
 def test_refusals_say_what_happened(name, words):
     with pytest.raises(AutodiffError) as caught:

@@ -309,5 +309,28 @@ def refused_byteswap_in_place_unused_result(x):
     return np.sum(y * x)
 
 
+# np.asarray(y) of an array is y itself, and y.view() a view of it: reverse mode followed the
+# first as a copy and did not see the second share y's memory, so the write below was lost
+# for y (the gradient of sum(y * x) with y unchanged, silently).
+def refused_asarray_then_write(x):
+    y = x * 2.0
+    z = np.asarray(y)
+    z[0] = 7.0
+    return np.sum(y * x)
+
+
+def refused_view_method_then_write(x):
+    y = x * 2.0
+    z = y.view()
+    z *= x
+    return np.sum(y * x)
+
+
+def right_asarray_read(x):
+    y = x * 2.0
+    z = np.asarray(y)
+    return np.sum(z * y) + np.asarray(x)[1]
+
+
 PROGRAMS = [value for name, value in sorted(globals().items())
             if name.startswith(("right_", "refused_"))]

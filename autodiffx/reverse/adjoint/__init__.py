@@ -54,6 +54,12 @@ it returns to the system once they are freed (its default ``mmap`` threshold).""
 
 
 
+def _complex_constant_in(expression: ast.expr) -> bool:
+    """Whether ``expression`` holds a complex literal (``1j * g``)."""
+    return any(isinstance(node, ast.Constant) and isinstance(node.value, complex)
+               for node in ast.walk(expression))
+
+
 def large(shape: tuple | None) -> bool:
     """Whether an array of float64 of this shape is let go after its last use."""
     return shape is not None and math.prod(shape) * 8 >= LARGE_BYTES
@@ -305,6 +311,13 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
             return
         if self.kinds is not None:
             expression = self._real_part(name, expression)
+        elif _complex_constant_in(expression):
+            # a real program: every value is real, and so is its cotangent. The adjoints of
+            # np.imag and np.angle (1j * g, ...) are complex; the real part is the
+            # cotangent of their real argument (0). Kept complex, the imaginary part would
+            # turn real in another such adjoint (np.imag(np.imag(v))) and could not be
+            # added into a real array
+            expression = _call(_np("real"), expression)
         if adjoint in defined and name in self.lists:
             value = copy.deepcopy(_parsed("[old + new for old, new in zip(OLD, NEW)]"))
             value.generators[0].iter.args = [_load(adjoint), expression]

@@ -131,14 +131,21 @@ class Calls:
             elif len(node.args) == 1 and not node.keywords and self._array_expression(
                     node.args[0]):
                 rule = ARRAY_SUM  # sum(x * x): the rows of an array
+        shares = []
         if _is_array_maker(callee) and len(node.args) == 1 and _float_or_no_dtype(node):
             rule = self._array_rule(node.args[0])
+            if callee is np.asarray and rule is not None and isinstance(node.args[0], ast.Name):
+                # np.asarray(a) of an array is a itself: followed as a copy (its derivative),
+                # but a write into either is seen by the other (aliasing.py)
+                shares = [node.args[0].id]
             callee = rule.primitives[0] if rule is not None else callee
         if rule is not None and rule.outputs is not None:
             self._several_results(target, node, callee, rule, origin)
             return
         if rule is not None and rule.differentiable and not is_random(callee):
             self._call_with_rule(target, node, callee, rule, origin)
+            if shares and self.pending and target in ir.bound(self.pending[-1]):
+                self.pending[-1].shares = shares
             return
         args = [self._atom(a) for a in node.args]
         keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
