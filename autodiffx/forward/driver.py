@@ -87,8 +87,11 @@ def push(
             raise mismatch_error(f"the tangent of argument {index}")
         args[index] = new_dual(args[index], seed, level)
         if watch is not None and index in shared.texts:
-            # (an ndarray, guard checked): memory of its own, refusing writes
-            _ensure_mirror(args[index])[0].shared = shared.texts[index]
+            mirror = _ensure_mirror(args[index])[0]
+            if mirror is not None:  # memory of its own, refusing writes
+                mirror.shared = shared.texts[index]
+            else:  # nested (a Dual of Duals): writes into it refused by _assign
+                watch.nested.append((args[index], shared.texts[index]))
     if watch is None:
         return run(f, args, kwargs, level, len(seeds[0]))
     with watch:

@@ -1380,8 +1380,11 @@ def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:
     if type(primal) is not np.ndarray or type(tangent) is not np.ndarray:
         return None, False
     copied = False
+    shared = None
     if not dual._owns or not primal.flags.writeable:
         # (a read-only primal, np.broadcast_to's, cannot be written into by NumPy either)
+        if GUARDED_COPIES and not primal.flags.writeable:
+            shared = _guarded_text(primal)
         primal = np.array(primal, order="K")
         dual.primal = primal
         dual._owns = copied = True
@@ -1402,7 +1405,21 @@ def _ensure_mirror(dual) -> tuple[Mirror | None, bool]:
         view[...] = tangent
     dual.tangent = view
     dual._mirror = mirror
+    if shared is not None:  # a read-only copy of a shared argument (sharing.py), wrapped
+        mirror.shared = shared  # at an inner level: its writes are refused still
     return mirror, copied
+
+
+GUARDED_COPIES: dict = {}
+"""``id(copy) -> (copy, (message, hint))``: the read-only copies that running evaluations
+pass for arguments whose memory a differentiated one shares (:mod:`.sharing`)."""
+
+
+def _guarded_text(array: np.ndarray):
+    for copy, text in GUARDED_COPIES.values():
+        if np.may_share_memory(array, copy):
+            return text
+    return None
 
 
 def _unshared(tangent, args):
@@ -1582,6 +1599,28 @@ def _getitem(dual, index):
 # --------------------------------------------------------------------------- writing
 
 
+SHARED_DUALS: dict = {}
+"""``id(dual) -> (dual, (message, hint))`` for the arguments of running evaluations, at a
+nested level, whose memory another name shares (:mod:`.sharing`): a write into one of
+them, or into a view of one, is refused. (At the first level ``Mirror.shared`` does this.)"""
+
+
+def _refuse_shared_write(target: Dual) -> None:
+    """Refuse a write into ``target`` if it is, views, or holds (at a nested level, as its
+    primal) a Dual whose memory another argument shares."""
+    stack = [target]
+    while stack:
+        dual = stack.pop()
+        if not isinstance(dual, Dual):
+            continue
+        entry = SHARED_DUALS.get(id(dual))
+        text = entry[1] if entry is not None and entry[0] is dual else (
+            dual._mirror.shared if dual._mirror is not None else None)
+        if text is not None:
+            raise ArgumentError(text[0], hint=text[1])
+        stack += (dual._base, dual.primal)
+
+
 def _assign(target: Dual, index, value) -> None:
     """``target[index] = value`` in place, primal and tangent, as NumPy writes arrays.
 
@@ -1591,6 +1630,8 @@ def _assign(target: Dual, index, value) -> None:
     base, and a write into a base makes its views again (``_refresh``).
     """
     level = target.level
+    if SHARED_DUALS:  # a nested Dual whose memory another argument shares (sharing.py)
+        _refuse_shared_write(target)
     if isinstance(value, Dual) and value.level > level:
         raise DerivativeConversionError(
             "a value being differentiated by an inner derivative was stored in place into "
@@ -1626,6 +1667,7 @@ def _assign(target: Dual, index, value) -> None:
             "number being differentiated",
             hint="write y = ... (a new value)",
         )
+    _refuse_shared_write(target)  # (nested: the memory of an outer level's argument)
     if target._base is not None:
         # A view at a nested level: write its new contents into its base, which makes
         # its views (this one included) again.

@@ -23,11 +23,13 @@ in the common case), a write into the shared memory is refused with an
   comparing the memory with a copy taken before.
 
 Reading shared memory, without writing into it, gives each argument its own derivative, as
-the other mode and central differences do. Sharing through an array subclass or inside a
-nested derivative is refused at once: writes there cannot be watched. The functions the
-differentiated function calls are not searched for globals, nor are the global objects it
-reads (reverse mode's :mod:`autodiffx.reverse.sharing` follows ``holder.w`` chains of its
-globals too).
+the other mode and central differences do. Inside a nested derivative, where arguments
+are Duals of Duals, a write into a shared one is refused by ``_assign`` (``SHARED_DUALS``),
+and a read-only copy wrapped in a Dual of an inner level keeps refusing writes
+(``GUARDED_COPIES``); sharing through an array subclass is refused at once. Not searched:
+what a function reaches through ``globals()`` or ``vars()``, and objects its callees reach
+through their own arguments' attributes (reverse mode's :mod:`autodiffx.reverse.sharing`
+follows ``holder.w`` chains of the code it generates).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import types
 import numpy as np
 
 from ..errors import ArgumentError
-from .dual import Dual
+from .dual import GUARDED_COPIES, SHARED_DUALS, Dual
 from .reach import BUDGET, FIXED_PACKAGES, TooMuch, arrays_in, shares
 
 
@@ -225,20 +227,29 @@ class Watch:
     """The copies :func:`guard` made and took, checked when the evaluation ends: used as
     ``with watch: run(...)``."""
 
-    __slots__ = ("kwargs", "copies", "taken")
+    __slots__ = ("kwargs", "copies", "taken", "nested")
 
     def __init__(self, kwargs: dict):
         self.kwargs = kwargs
         self.copies = []  # (read-only copy passed instead of an argument, original, text)
         self.taken = []  # (copy of a global taken before, the global, text)
+        self.nested = []  # (a Dual of an outer level, text): writes into it refused
 
     def __enter__(self):
         _guards().extend(self.copies)
+        for copy, _, text in self.copies:
+            GUARDED_COPIES[id(copy)] = (copy, text)
+        for dual, text in self.nested:
+            SHARED_DUALS[id(dual)] = (dual, text)
         return self
 
     def __exit__(self, kind, error, traceback):
         guards = _guards()
         del guards[len(guards) - len(self.copies):]
+        for copy, _, _ in self.copies:
+            GUARDED_COPIES.pop(id(copy), None)
+        for dual, _ in self.nested:
+            SHARED_DUALS.pop(id(dual), None)
         if kind is not None:
             return False
         for copy, original, text in self.copies:  # ufunc.at writes into read-only arrays
@@ -262,10 +273,14 @@ def guard(args: list, kwargs: dict, found: Found, wrt) -> Watch:
         if type(value) is not np.ndarray:
             if where not in wrt and not isinstance(value, (np.ndarray, Dual)):
                 continue  # a container or an object: its arrays are in found.inside
+            if isinstance(value, Dual):  # nested: writes refused (push registers the
+                if where not in wrt:     # differentiated ones, wrapped, itself)
+                    watch.nested.append((value, text))
+                continue
             raise ArgumentError(
                 f"{_label(where)} shares memory with another argument, one of them being "
-                "differentiated, as an array subclass or inside a nested derivative, where "
-                "forward mode cannot watch the memory for writes",
+                "differentiated, as an array subclass, where forward mode cannot watch the "
+                "memory for writes",
                 hint="pass separate arrays (np.copy)",
             )
         if where in wrt:
