@@ -28,6 +28,7 @@ from .dual import (
     new_level,
     value_dtype,
 )
+from .memory import owner
 
 # Entries of the seed block (directions × inputs) one chunk may hold, when no chunk size is
 # given: 2**22 float64 values are 32 MiB, which keeps a chunk's tangents in memory easily.
@@ -81,7 +82,7 @@ def push(
     watch = sharing.guard(args, kwargs, shared, wrt) if shared else None
     if watch is not None:
         kwargs = watch.kwargs
-    kwargs = _private(args, kwargs, wrt, sharing.aliased_plain(f, args, kwargs, wrt))
+    kwargs = _private(args, kwargs, wrt, *sharing.aliased_plain(f, args, kwargs, wrt))
     for index, seed in zip(wrt, seeds, strict=True):
         if seed.dtype.kind == "c" and value_dtype(args[index]).kind != "c":
             raise mismatch_error(f"the tangent of argument {index}")
@@ -98,24 +99,47 @@ def push(
         return run(f, args, kwargs, level, len(seeds[0]))
 
 
-def _private(args: list, kwargs: dict, wrt, kept: set) -> dict:
+def _private(args: list, kwargs: dict, wrt, kept: set, together: set) -> dict:
     """Give ``f`` its own copy of each writable array argument that is not differentiated
     (in ``args``, in place; the keyword arguments to call with are returned): a function
     may write into its arguments, and the caller's arrays are never changed, as in reverse
     mode, which writes into copies too. (A differentiated one is copied by its Dual before
     any write; a read-only one is passed as it is, so that a write raises as in NumPy.)
+    Those in ``together`` share memory with each other: one copy of that memory is made,
+    and each is the same view of it as before, so a write through one reaches the others.
     Those in ``kept`` share memory with another name the function reads
     (:func:`.sharing.aliased_plain`): a copy would hide a write from that name, so they are
     passed as they are, and the function writes where NumPy would."""
+    copies: dict = {}  # id of an owner -> (owner, its copy)
+
+    def private(key, value):
+        if type(value) is not np.ndarray or key in wrt or key in kept or (
+                not value.flags.writeable):
+            return value
+        if key not in together:
+            return value.copy(order="K")
+        return _view_in_copy(value, copies)
+
     for index, arg in enumerate(args):
-        if type(arg) is np.ndarray and index not in wrt and arg.flags.writeable and (
-                index not in kept):
-            args[index] = arg.copy(order="K")
+        args[index] = private(index, arg)
     if any(type(value) is np.ndarray for value in kwargs.values()):
-        kwargs = {key: value.copy(order="K") if type(value) is np.ndarray and (
-            value.flags.writeable) and key not in kept else value
-            for key, value in kwargs.items()}
+        kwargs = {key: private(key, value) for key, value in kwargs.items()}
     return kwargs
+
+
+def _view_in_copy(view: np.ndarray, copies: dict) -> np.ndarray:
+    """``view`` made again in a copy of the memory it views (one copy per memory, in
+    ``copies``), at the same offset and with the same strides."""
+    base = owner(view)
+    entry = copies.get(id(base))
+    if entry is None:
+        entry = copies[id(base)] = (base, base.copy(order="K"))
+        if entry[1].strides != base.strides:  # (a layout np.copy does not keep)
+            raise AssertionError("copy of a buffer in another layout")
+    base, copy = entry
+    offset = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    return np.ndarray(view.shape, view.dtype, buffer=copy, offset=offset,
+                      strides=view.strides)
 
 
 def plain_duals(f: Callable, primals: Sequence, tangents: Sequence

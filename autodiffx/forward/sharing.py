@@ -127,21 +127,23 @@ def find(f, args: list, kwargs: dict, wrt) -> Found:
 _PLAIN_SCALARS = (float, int, complex, str, bytes, type(None))
 
 
-def aliased_plain(f, args: list, kwargs: dict, wrt) -> set:
+def aliased_plain(f, args: list, kwargs: dict, wrt) -> tuple[set, set]:
     """The writable array arguments not differentiated (positions and keywords) whose
-    memory has another name ``f`` may read: another argument, an array inside one, or an
-    array it reads by name (:func:`namespace_arrays`). Forward mode gives the function a copy
-    of every other such argument (``driver._private``); a write into one of these must
-    reach the other name, as NumPy's does, so it is passed as it is. Past the search budget
-    an argument is kept as it is too."""
+    memory has another name ``f`` may read, in two sets. Forward mode gives the function a
+    copy of every other such argument (``driver._private``), and a write into these must
+    reach the other name, as NumPy's does: ``together``, those that share memory only with
+    other such arguments, are copied together (one copy of their memory, each a view of it
+    as before); ``kept``, those that share it with an array inside another argument or one
+    the function reads by name, or past the search budget, are passed as they are."""
     plain = [(key, value) for key, value in [*enumerate(args), *kwargs.items()]
              if type(value) is np.ndarray and key not in wrt and value.flags.writeable]
     if not plain:
-        return set()
+        return set(), set()
+    keys = {key for key, _ in plain}
     others = [(key, value) for key, value in [*enumerate(args), *kwargs.items()]
               if not isinstance(value, _PLAIN_SCALARS)]
     others += [(("global", name), value) for name, value in namespace_arrays(f)]
-    kept = set()
+    kept, together = set(), set()
     budget = [BUDGET]
     for key, array in plain:
         for other, value in others:
@@ -155,9 +157,8 @@ def aliased_plain(f, args: list, kwargs: dict, wrt) -> set:
             except TooMuch:
                 hit = True
             if hit:
-                kept.add(key)
-                break
-    return kept
+                (together if other in keys else kept).add(key)
+    return kept, together - kept
 
 
 def any_shared(f, primals) -> bool:

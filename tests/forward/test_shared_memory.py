@@ -431,3 +431,24 @@ def test_second_order_writing_shared_memory_is_refused(written):
         with pytest.raises(ArgumentError, match="shares with argument 1"):
             second(x, x)
         np.testing.assert_array_equal(x, [0.3, -1.2, 2.0])
+
+
+def test_arguments_not_differentiated_that_share_memory_are_copied_together():
+    """Found by the aliased checks of the fuzzer (seed 77777): v a view of m, neither
+    differentiated, and f writes into v and reads m. The write must reach m, as when f
+    runs, and the caller's m must stay as it was: both are made again in one copy."""
+
+    def f(x, v, m):
+        v += np.mean(m)
+        return np.sum(np.tanh(v) * x) + np.sum(m[0] ** 2) * x[0]
+
+    x = np.array([0.5, -0.25, 1.0])
+    m = np.arange(6.0).reshape(2, 3) / 6
+
+    def plain(z):
+        w = m.copy()
+        return f(z, w[0], w)
+
+    got = autodiffx.grad(f, mode="forward")(x, m[0], m)
+    np.testing.assert_array_equal(m, np.arange(6.0).reshape(2, 3) / 6)
+    np.testing.assert_allclose(got, numeric_gradient(plain, x), atol=1e-6)

@@ -649,10 +649,11 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
 def check_aliased(program: Program, module, reference, result: Result, only, tolerance):
     """``grad`` of ``f`` called with one argument a view of another (``f(m[0], m)``,
     ``f(w, w)``, as users call it): NumPy's function then sees a write through one argument
-    in the other. Where that changes the value (the value differs from the same call with
-    separate copies) no gradient is right and each mode must refuse; where it does not,
-    the gradient is that of the separate call (each argument perturbed alone, as central
-    differences do), or a refusal."""
+    in the other. Where neither of the two is differentiated, the gradient is that of the
+    function as it runs, with the two sharing memory. Else, where the sharing changes the
+    value (the value differs from the same call with separate copies) no gradient is right
+    and each mode must refuse; where it does not, the gradient is that of the separate call
+    (each argument perturbed alone, as central differences do), or a refusal."""
     pair = next(((i, j) for i, a in enumerate(reference) for j, b in enumerate(reference)
                  if i != j and type(a) is np.ndarray and type(b) is np.ndarray
                  and a.dtype == b.dtype == np.float64 and a.ndim >= b.ndim
@@ -670,14 +671,18 @@ def check_aliased(program: Program, module, reference, result: Result, only, tol
 
     separate = copies(reference)
     separate[j] = np.copy(separate[i][index])  # the point: what the view holds
+    # Neither shared argument differentiated: the gradient is that of the function with
+    # the two sharing memory, as it runs (they are constants). Else: the separate call's.
+    constants = i not in program.wrt and j not in program.wrt
     try:
         apart = float(np.sum(np.asarray(module.g(*copies(separate)), dtype=float)))
         together = float(np.sum(np.asarray(module.g(*aliased(separate)), dtype=float)))
+        function = (lambda *a: module.g(*aliased(list(a)))) if constants else module.g
         gradient = {key: np.sum(block, axis=0) for key, block in numeric_jacobian(
-            module.g, separate, program.wrt).items()}
+            function, separate, program.wrt).items()}
     except Exception:  # a kink at the new point, or the plain program raises there
         return
-    diverges = not _close(apart, together)
+    diverges = not constants and not _close(apart, together)
     for mode in ("reverse", "forward"):
         name = f"aliased {mode}"
         if only is not None and only != name:
