@@ -66,7 +66,15 @@ def find(f, args: list, kwargs: dict, wrt) -> Found:
     """Where memory of a differentiated argument has another name ``f`` may read: another
     argument, an array inside one (through lists, tuples, dicts and instance attributes,
     within :data:`~autodiffx.forward.reach.BUDGET` objects), or an array ``f`` reads by name
-    (:func:`namespace_arrays`). Empty (false) in the common case."""
+    (:func:`namespace_arrays`). Empty (false) in the common case.
+
+    >>> import numpy as np
+    >>> w = np.ones(3)
+    >>> sorted(find(lambda x, y: x * y, [w, w[1:]], {}, (0,)).texts)  # y views x's memory
+    [0, 1]
+    >>> bool(find(lambda x, y: x * y, [w, np.ones(3)], {}, (0,)))
+    False
+    """
     wrt = tuple(wrt)
     others = [(index, arg) for index, arg in enumerate(args)
               if not isinstance(arg, _PLAIN_SCALARS)]
