@@ -118,7 +118,8 @@ def _private(args: list, kwargs: dict, wrt, kept: set, together: set) -> dict:
             return value
         if key not in together:
             return value.copy(order="K")
-        return _view_in_copy(value, copies)
+        again = _view_in_copy(value, copies)
+        return value if again is None else again  # (None: passed as it is, as kept)
 
     for index, arg in enumerate(args):
         args[index] = private(index, arg)
@@ -127,15 +128,16 @@ def _private(args: list, kwargs: dict, wrt, kept: set, together: set) -> dict:
     return kwargs
 
 
-def _view_in_copy(view: np.ndarray, copies: dict) -> np.ndarray:
+def _view_in_copy(view: np.ndarray, copies: dict) -> np.ndarray | None:
     """``view`` made again in a copy of the memory it views (one copy per memory, in
-    ``copies``), at the same offset and with the same strides."""
+    ``copies``), at the same offset and with the same strides; None where the memory is
+    not an array's own in one block (a copy could not keep its layout)."""
     base = owner(view)
     entry = copies.get(id(base))
     if entry is None:
+        if base.base is not None or not (base.flags.c_contiguous or base.flags.f_contiguous):
+            return None
         entry = copies[id(base)] = (base, base.copy(order="K"))
-        if entry[1].strides != base.strides:  # (a layout np.copy does not keep)
-            raise AssertionError("copy of a buffer in another layout")
     base, copy = entry
     offset = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
     return np.ndarray(view.shape, view.dtype, buffer=copy, offset=offset,

@@ -76,10 +76,9 @@ def find(f, args: list, kwargs: dict, wrt) -> Found:
     False
     """
     wrt = tuple(wrt)
-    others = [(index, arg) for index, arg in enumerate(args)
-              if not isinstance(arg, _PLAIN_SCALARS)]
-    others += [(key, arg) for key, arg in kwargs.items() if not isinstance(arg, _PLAIN_SCALARS)]
-    named = namespace_arrays(f)
+    others = [(key, value) for key, value in [*enumerate(args), *kwargs.items()]
+              if not isinstance(value, _PLAIN_SCALARS)]
+    others += [(("global", name), value) for name, value in namespace_arrays(f)]
     found = Found()
     budget = [BUDGET]
     for index in wrt:
@@ -91,45 +90,36 @@ def find(f, args: list, kwargs: dict, wrt) -> Found:
         for other, value in others:
             if other == index or (other in wrt and other < index):
                 continue  # (each pair of differentiated arguments once)
-            if isinstance(value, (np.ndarray, Dual)):
-                if _shares(array, value):
-                    text = _refusal(index, other)
-                    found.texts.setdefault(index, text)
-                    found.texts.setdefault(other, text)
+            hits = _sharing(array, value, budget)
+            if hits == []:
                 continue
-            try:
-                inside = [a for a in arrays_in(value, budget) if _shares(array, a)]
-            except TooMuch:
-                # Too much to search: take it as shared, with the differentiated
-                # argument's own memory to compare (only a write through another name can
-                # change it, forward mode writing into a copy)
+            if not isinstance(other, tuple) and isinstance(value, (np.ndarray, Dual)):
+                text = _refusal(index, other)  # another argument: guard watches both
+                found.texts.setdefault(index, text)
+                found.texts.setdefault(other, text)
+                continue
+            if hits is None:
+                # Too much to search: taken as shared, with the differentiated argument's
+                # own memory to compare (only a write through another name can change
+                # it, forward mode writing into a copy)
                 text = _refusal(index, other, inside=True, searched=False)
-                found.texts.setdefault(index, text)
-                found.inside.append((array, text))
-                continue
-            for inner in inside:
-                text = _refusal(index, other, inside=True)
-                found.texts.setdefault(index, text)
-                found.inside.append((inner, text))
-        for name, value in named:
-            if type(value) is np.ndarray:
-                if _shares(array, value):
-                    text = _refusal(index, ("global", name))
-                    found.texts.setdefault(index, text)
-                    found.inside.append((value, text))
-                continue
-            try:  # a list, dict or object the function reads by name: its arrays
-                inside = [a for a in arrays_in(value, budget) if _shares(array, a)]
-            except TooMuch:
-                text = _refusal(index, ("global", name), searched=False)
-                found.texts.setdefault(index, text)
-                found.inside.append((array, text))
-                continue
-            for inner in inside:
-                text = _refusal(index, ("global", name), inside=True)
-                found.texts.setdefault(index, text)
-                found.inside.append((inner, text))
+                hits = [array]
+            else:  # an array in an argument, or one the function reads by name
+                text = _refusal(index, other, inside=type(value) is not np.ndarray)
+            found.texts.setdefault(index, text)
+            found.inside += [(hit, text) for hit in hits]
     return found
+
+
+def _sharing(array: np.ndarray, value, budget: list) -> list | None:
+    """The arrays ``value`` is or holds (through lists, tuples, dicts and instance
+    attributes) that share an element with ``array``; None past the search ``budget``."""
+    if isinstance(value, (np.ndarray, Dual)):
+        return [value] if _shares(array, value) else []
+    try:
+        return [a for a in arrays_in(value, budget) if _shares(array, a)]
+    except TooMuch:
+        return None
 
 
 _PLAIN_SCALARS = (float, int, complex, str, bytes, type(None))
@@ -155,16 +145,7 @@ def aliased_plain(f, args: list, kwargs: dict, wrt) -> tuple[set, set]:
     budget = [BUDGET]
     for key, array in plain:
         for other, value in others:
-            if other == key:
-                continue
-            try:
-                if isinstance(value, (np.ndarray, Dual)):
-                    hit = _shares(array, value)
-                else:
-                    hit = any(_shares(array, a) for a in arrays_in(value, budget))
-            except TooMuch:
-                hit = True
-            if hit:
+            if other != key and _sharing(array, value, budget) != []:  # (None: too much)
                 (together if other in keys else kept).add(key)
     return kept, together - kept
 
