@@ -26,15 +26,22 @@ Reading shared memory, without writing into it, gives each argument its own deri
 the other mode and central differences do. Inside a nested derivative, where arguments
 are Duals of Duals, a write into a shared one is refused by ``_assign`` (``SHARED_DUALS``),
 and a read-only copy wrapped in a Dual of an inner level keeps refusing writes
-(``GUARDED_COPIES``); sharing through an array subclass is refused at once. Not searched:
+(``GUARDED_COPIES``); sharing through an array subclass is refused at once.
+
+What the function reads by name includes what the code it calls reads: the user's
+functions it names (in its globals or its closure, :data:`DEPTH` calls deep; past that the
+differentiated arguments are taken as shared), and the functions, bound methods,
+``functools.partial`` objects and callable objects it is given as arguments. Not searched:
 what a function reaches through ``globals()`` or ``vars()``, and objects its callees reach
 through their own arguments' attributes (reverse mode's :mod:`autodiffx.reverse.sharing`
-follows ``holder.w`` chains of the code it generates).
+follows ``holder.w`` chains of the code it generates, and compares a differentiated
+argument's memory after a call whose code runs the user's code as it is).
 """
 
 from __future__ import annotations
 
 import dis
+import functools
 import threading
 import types
 
@@ -76,9 +83,7 @@ def find(f, args: list, kwargs: dict, wrt) -> Found:
     False
     """
     wrt = tuple(wrt)
-    others = [(key, value) for key, value in [*enumerate(args), *kwargs.items()]
-              if not isinstance(value, _PLAIN_SCALARS)]
-    others += [(("global", name), value) for name, value in namespace_arrays(f)]
+    others = _others(f, args, kwargs)
     found = Found()
     budget = [BUDGET]
     for index in wrt:
@@ -99,10 +104,11 @@ def find(f, args: list, kwargs: dict, wrt) -> Found:
                 found.texts.setdefault(other, text)
                 continue
             if hits is None:
-                # Too much to search: taken as shared, with the differentiated argument's
-                # own memory to compare (only a write through another name can change
-                # it, forward mode writing into a copy)
-                text = _refusal(index, other, inside=True, searched=False)
+                # Too much to search, or code too deep to follow: taken as shared, with
+                # the differentiated argument's own memory to compare (only a write
+                # through another name can change it, forward mode writing into a copy)
+                text = _refusal(index, other, inside=True, searched=False,
+                                beyond=value if type(value) is _Beyond else None)
                 hits = [array]
             else:  # an array in an argument, or one the function reads by name
                 text = _refusal(index, other, inside=type(value) is not np.ndarray)
@@ -116,6 +122,8 @@ def _sharing(array: np.ndarray, value, budget: list) -> list | None:
     attributes) that share an element with ``array``; None past the search ``budget``."""
     if isinstance(value, (np.ndarray, Dual)):
         return [value] if _shares(array, value) else []
+    if type(value) is _Beyond:
+        return None
     try:
         return [a for a in arrays_in(value, budget) if _shares(array, a)]
     except TooMuch:
@@ -138,9 +146,7 @@ def aliased_plain(f, args: list, kwargs: dict, wrt) -> tuple[set, set]:
     if not plain:
         return set(), set()
     keys = {key for key, _ in plain}
-    others = [(key, value) for key, value in [*enumerate(args), *kwargs.items()]
-              if not isinstance(value, _PLAIN_SCALARS)]
-    others += [(("global", name), value) for name, value in namespace_arrays(f)]
+    others = _others(f, args, kwargs)
     kept, together = set(), set()
     budget = [BUDGET]
     for key, array in plain:
@@ -148,6 +154,46 @@ def aliased_plain(f, args: list, kwargs: dict, wrt) -> tuple[set, set]:
             if other != key and _sharing(array, value, budget) != []:  # (None: too much)
                 (together if other in keys else kept).add(key)
     return kept, together - kept
+
+
+def _others(f, args: list, kwargs: dict) -> list:
+    """``(where, value)`` for everything of the call's that may hold memory ``f`` reads:
+    its arguments and keyword arguments, what ``f`` reads by name
+    (:func:`namespace_arrays`), and what a function passed as an argument reads by name
+    (``f(x, step)``, where ``step`` writes into a global)."""
+    others = []
+    for key, value in [*enumerate(args), *kwargs.items()]:
+        if isinstance(value, _PLAIN_SCALARS):
+            continue
+        others.append((key, value))
+        if callable(value) and not isinstance(value, _NOT_CODE):
+            others += [(("global", name), item) for name, item in _reach(value, set(), 0)]
+    others += [(("global", name), value) for name, value in namespace_arrays(f)]
+    return others
+
+
+class Reachable:
+    """What :func:`reachable` found: ``shares(array)`` tells whether ``array`` may share
+    memory with any of it (past the search budget, or through code too deep to follow:
+    yes)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: list):
+        self.values = values
+
+    def shares(self, array: np.ndarray) -> bool:
+        budget = [BUDGET]
+        return any(_sharing(array, value, budget) != [] for _, value in self.values)
+
+
+def reachable(f, args, kwargs: dict) -> Reachable:
+    """What ``f`` called with ``args`` and ``kwargs`` may reach besides the arguments
+    themselves: arrays inside them, and what ``f``, the functions it calls and the
+    functions it is given read by name (reverse mode asks this of arguments whose memory
+    the user's code, run as it is, might write into)."""
+    return Reachable([(key, value) for key, value in _others(f, list(args), kwargs)
+                      if not isinstance(value, np.ndarray) or isinstance(key, tuple)])
 
 
 def any_shared(f, primals) -> bool:
@@ -195,13 +241,17 @@ def _label(where) -> str:
     return f"keyword argument {where}"
 
 
-def _refusal(index: int, other, inside: bool = False, searched: bool = True
-             ) -> tuple[str, str]:
+def _refusal(index: int, other, inside: bool = False, searched: bool = True,
+             beyond: _Beyond | None = None) -> tuple[str, str]:
     """What to say of a write into the memory that argument ``index``, which is being
     differentiated, shares with ``other`` (an array ``inside`` it; or, not ``searched``, may
-    share, ``other`` holding more than the budget of objects): a message and a hint."""
+    share, ``other`` holding more than the budget of objects, or being code ``beyond``
+    what is followed): a message and a hint."""
     what = f"an array in {_label(other)}" if inside else _label(other)
-    if not searched:
+    if beyond is not None:
+        what = (f"memory {beyond.what} ({beyond.why}, not followed to check whether it "
+                "is this argument's)")
+    elif not searched:
         what = (f"{_label(other)}, which holds more than {BUDGET} objects (too many to "
                 "check for one sharing it)")
     return (
@@ -324,10 +374,13 @@ _NAMES: dict = {}  # code object -> the global names its code (nested code too) 
 def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
     """``(name, value)`` for every NumPy array ``f`` reads by a global name, from its
     closure (its own code and the code nested in it) or as a default value (named ``"a
-    default"``), with every list, tuple, dict or object of the user's it reads by a global
-    name (which :func:`find` searches for arrays), and, the same way, what the user's
-    functions it calls by a global name read (three calls deep). (Asked at every
-    forward-mode call: kept lean.)"""
+    default"``), with every list, tuple, dict or object of the user's it reads that way
+    (which :func:`find` searches for arrays), and, the same way, what the user's functions
+    it calls by such a name read, to :data:`DEPTH` calls deep (then a :class:`_Beyond` in
+    place of what is not followed: :func:`find` takes it as shared). The functions it may
+    call are those it names: plain functions, bound methods (their object too),
+    ``functools.partial`` objects (their arguments too) and callable objects of the
+    user's. (Asked at every forward-mode call: kept lean.)"""
     try:
         code = f.__code__
         space = f.__globals__
@@ -338,21 +391,21 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
         if len(_NAMES) > 4096:
             _NAMES.clear()
         names = _NAMES[code] = tuple(sorted(_global_names(code)))
+    if seen is None:
+        seen = {code}
     found = []
     for name in names:
         value = space.get(name)
         kind = type(value)
         if kind is np.ndarray or kind in _CONTAINERS or _holds_arrays(value, kind):
             found.append((name, value))
+            if kind is not types.ModuleType and callable(value):  # a callable object
+                found += _reach(value, seen, depth)
         elif isinstance(value, type) and _users(value):  # a class: its attributes
             found.append((name, [item for klass in value.__mro__ if _users(klass)
                                  for item in vars(klass).values()]))
-        elif kind is types.FunctionType and depth < 3 and _users(value):
-            if seen is None:
-                seen = {code}
-            if value.__code__ not in seen:
-                seen.add(value.__code__)
-                found += namespace_arrays(value, seen, depth + 1)
+        elif kind in _CALLABLES:
+            found += _reach(value, seen, depth, name)
     defaults = f.__defaults__
     if defaults:
         found += [("a default", d) for d in defaults if type(d) is np.ndarray]
@@ -366,9 +419,64 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
                 value = cell.cell_contents
             except ValueError:  # a cell not filled yet
                 continue
-            if type(value) is np.ndarray:
+            kind = type(value)
+            if kind is np.ndarray or kind in _CONTAINERS or _holds_arrays(value, kind):
                 found.append((name, value))
+                if kind is not types.ModuleType and callable(value):
+                    found += _reach(value, seen, depth)
+            elif kind in _CALLABLES:  # a helper defined beside f: what it reads
+                found += _reach(value, seen, depth, name)
     return found
+
+
+DEPTH = 8
+"""How many calls deep :func:`namespace_arrays` follows the user's functions."""
+
+
+class _Beyond:
+    """Code :func:`namespace_arrays` does not follow (too deep): what it may reach is
+    taken as shared with every differentiated argument."""
+
+    __slots__ = ("what", "why")
+
+    def __init__(self, what: str, why: str):
+        self.what = what
+        self.why = why
+
+
+def _reach(value, seen: set, depth: int, name: str | None = None) -> list:
+    """What a function of the user's that ``f`` may call reads by name (as
+    :func:`namespace_arrays`), and what a bound method's object or a partial's arguments
+    hold; a :class:`_Beyond` past :data:`DEPTH`. Nothing for NumPy's, SciPy's and the
+    standard library's own functions, which hold no arrays of the user's."""
+    found = []
+    while True:
+        kind = type(value)
+        if kind is types.MethodType:
+            found.append((f"{name or value.__name__}.__self__", value.__self__))
+            value = value.__func__
+        elif kind is functools.partial:
+            found.append((f"the arguments of {name or 'a partial'}",
+                          [*value.args, *value.keywords.values()]))
+            value = value.func
+        elif kind is not types.FunctionType and callable(value) and _holds_arrays(value, kind):
+            value = next((vars(klass)["__call__"] for klass in kind.__mro__
+                          if "__call__" in vars(klass)), None)  # a callable object's code
+        else:
+            break
+    if type(value) is not types.FunctionType or not _users(value) or value.__code__ in seen:
+        return found
+    if depth >= DEPTH:
+        return [*found, ("a call", _Beyond(
+            f"that {value.__qualname__} may reach",
+            f"a function called more than {DEPTH} calls deep"))]
+    seen.add(value.__code__)
+    return found + namespace_arrays(value, seen, depth + 1)
+
+
+_CALLABLES = frozenset({types.FunctionType, types.MethodType, functools.partial})
+_NOT_CODE = (type, np.ufunc, types.BuiltinFunctionType, np.ndarray, Dual)
+"""Callables whose call runs none of the user's code (a class is searched as data)."""
 
 
 _CONTAINERS = frozenset({list, tuple, dict, types.SimpleNamespace})

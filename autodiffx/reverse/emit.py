@@ -107,6 +107,10 @@ class _Module:
     reads: tuple = ()
     """What the code reads through its namespace, for those checks
     (:func:`.sharing.reads_of`)."""
+    watched: tuple | None = None
+    """``(user function, parameters, wrt)`` when the code calls the user's code as it is
+    (:attr:`ModuleBuilder.runs_user_code`): calls are checked by
+    :func:`.sharing.watching_memory`."""
 
 
 _RESERVED = {"np", *dir(builtins), *HELPERS, *RUNTIME}
@@ -152,6 +156,9 @@ class ModuleBuilder:
         """The vjp of each callee that is the gradient of a function writing into its
         arguments (``grad(f)`` called in the function), with what ``written`` says of that
         function: the call is refused where the gradient refuses it."""
+        self.runs_user_code = False
+        """Whether the code calls the user's code as it is (:func:`.sharing.runs_user_code`):
+        then each call checks that no differentiated argument's memory changed."""
         self.numpy_alias: str | None = None
         """Another name for NumPy, where a user's name ``np`` would shadow it."""
         self.helper_aliases: dict[str, str] = {}
@@ -266,6 +273,8 @@ class ModuleBuilder:
             # makes in place, unless a global or closure value is a dual number
             sweeps.plain_values = self.plain_namespace
         body = sweeps.build(result, namer.fresh("pullback"), differentiated)
+        self.runs_user_code = self.runs_user_code or sharing.runs_user_code(
+            statements, {key[0] for key in self.names}, normalizer.globals_used)
         for statement in ir.walk(statements):
             rule = getattr(statement, "rule", None)
             if rule is not None:
@@ -809,8 +818,10 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
         keys.setdefault((id(bindings), global_name), set()).add(key)
     reads = sharing.reads_of(text, namespace) if (
         builder.written is not None or builder.checked_callees) else ()
+    watched = (function, _parameters(function), tuple(wrt)) if builder.runs_user_code else (
+        None)
     module = _Module(code, namespace, name, gradient_name, builder.written,
-                     tuple(builder.checked_callees.items()), reads)
+                     tuple(builder.checked_callees.items()), reads, watched)
     _check_callees(module)
     function, gradient = _entry_points(module, filename, origins)
     return Generated(function, Code(text), filename, origins, guards.guard_of(found, keys),
@@ -841,7 +852,16 @@ def _entry_points(module: _Module, filename: str, origins: dict[int, Origin]):
                                            module.reads)
         gradient = gradient and sharing.refusing_shared(gradient, *module.written,
                                                         module.namespace, module.reads)
+    if module.watched is not None:
+        function = sharing.watching_memory(function, *module.watched)
+        gradient = gradient and sharing.watching_memory(gradient, *module.watched)
     return function, gradient
+
+
+def _parameters(function) -> tuple:
+    """The names of ``function``'s positional parameters, in order."""
+    code = getattr(function, "__code__", None)
+    return code.co_varnames[:code.co_argcount] if code is not None else ()
 
 
 def _check_callees(module: _Module) -> None:

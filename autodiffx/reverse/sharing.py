@@ -21,8 +21,10 @@ function that writes into no argument.
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
 import types
+import weakref
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -31,6 +33,7 @@ from ..errors import ArgumentError
 from ..forward.dual import Dual
 from ..forward.reach import BUDGET, FIXED_PACKAGES, TooMuch, arrays_in, shares
 from ..forward.sharing import guarded
+from . import ir
 
 _MISSING = object()
 
@@ -192,3 +195,147 @@ def _step(value, kind: str, step):
         return getattr(value, step)  # a property or a slot, as the code evaluates it
     except Exception:  # the code's own access raises too: the whole value is searched
         return _MISSING
+
+
+# ------------------------------------------------------ user code the generated code runs
+
+def runs_user_code(statements: list, transformed, known: dict) -> bool:
+    """Whether the normalised ``statements`` (:mod:`.ir`) call code of the user's as it
+    is, without transforming it: a function of the user's (``reset()``, which takes no
+    differentiated value; a call that does is transformed or refused), or a callable not
+    known when the code is made (a function passed as an argument, ``model.step()``).
+    Such code may write into memory a differentiated argument shares (``G[0] = 10.0``
+    where ``G`` is the argument), where the generated code would go on with the written
+    values but no derivative for them: :func:`watching_memory` checks those calls. A call
+    of a function in ``transformed`` runs code the transformation checked (its own calls
+    of the user's code as it is are found when it is transformed); ``known`` holds the
+    values of the global names the statements read."""
+    for statement in ir.walk(statements):
+        if isinstance(statement, ir.Effect):  # k(), model.reset(), print(x)
+            if any(_runs_user_code(node, transformed, known) for node in ast.walk(
+                    statement.statement) if isinstance(node, ast.Call)):
+                return True
+            continue
+        call = getattr(statement, "expr", None)
+        if not isinstance(call, ast.Call):
+            continue
+        function = statement.function
+        if statement.kind == "call" and function in transformed:
+            continue
+        if statement.kind == "call" or (
+                function is not None and statement.rule is None and _users_code(function)):
+            return True
+        if function is None and statement.rule is None and not _a_method_of_data(call.func):
+            return True  # not known: a function passed in, a method of an object
+    return False
+
+
+def _runs_user_code(call: ast.Call, transformed, known: dict) -> bool:
+    """Whether a call in a statement run for its effect may run the user's code."""
+    callee = call.func
+    if _a_method_of_data(callee):
+        return False
+    root = callee
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return True
+    if root.id in known:
+        value = known[root.id]
+        if callee is not root:  # np.copyto(...), module.function(...)
+            value = _static_attribute(value, callee)
+        return value is _MISSING or (value not in transformed and _users_code(value))
+    return not (callee is root and hasattr(builtins, root.id))  # print(x): not the user's
+
+
+def _a_method_of_data(callee: ast.expr) -> bool:
+    """``x.sum()``, ``rows.append(v)``, ``d.get(k)``: a method NumPy arrays, lists or dicts
+    have (it runs none of the user's code on them)."""
+    return isinstance(callee, ast.Attribute) and any(
+        hasattr(kind, callee.attr) for kind in (np.ndarray, list, dict))
+
+
+def _static_attribute(value, chain: ast.expr):
+    """The value of an attribute chain on ``value`` (``np.linalg.norm``), without running
+    code (``_MISSING`` where a step is not a plain attribute)."""
+    steps = []
+    while isinstance(chain, ast.Attribute):
+        steps.append(chain.attr)
+        chain = chain.value
+    for step in reversed(steps):
+        try:
+            value = inspect.getattr_static(value, step)
+        except AttributeError:
+            return _MISSING
+    return value
+
+
+def _users_code(value) -> bool:
+    """Whether calling ``value`` may run the user's code: not NumPy's, a helper's or the
+    standard library's."""
+    if isinstance(value, (types.BuiltinFunctionType, np.ufunc, type)):
+        return False
+    module = getattr(value, "__module__", None)
+    if isinstance(value, (types.FunctionType, types.MethodType)) or isinstance(module, str):
+        return not isinstance(module, str) or module.split(".")[0] not in FIXED_PACKAGES
+    return _may_hold_arrays(value) and not isinstance(value, (int, float, complex))
+
+
+def watching_memory(function: Callable, user_function: Callable, params: tuple,
+                    wrt: tuple) -> Callable:
+    """``function`` (a vjp or a gradient of ``user_function``, whose code calls the user's
+    code as it is: :func:`runs_user_code`), refusing a call in which the memory of a
+    differentiated argument changed: only a write through another name can change it (the
+    generated code writes into copies), such as a function it calls writing into a global
+    that is the argument, and the derivative would miss it. The memory is copied before
+    the call only where it may have another name: another argument, or what the user's
+    function and the functions it calls and is given read by name
+    (:func:`autodiffx.forward.sharing.reachable`)."""
+    reference = weakref.ref(user_function)
+
+    def watching_memory(*args, **kwargs):
+        user = reference()
+        taken = _taken(user, params, wrt, args, kwargs) if user is not None else ()
+        result = function(*args, **kwargs)
+        for copy, array, position in taken:
+            if copy.tobytes() != array.tobytes():
+                name = params[position] if position < len(params) else f"#{position}"
+                raise ArgumentError(
+                    f"the memory of argument {name}, which is being differentiated, "
+                    f"changed while {getattr(user, '__name__', 'the function')} ran: code "
+                    "it calls as it is (not differentiated) wrote into it through another "
+                    "name (a global, a closure's array, another argument), so the values "
+                    "its lines read are not the argument's and the gradient would miss "
+                    "the write",
+                    hint=f"pass a separate array for {name} (np.copy), or keep the code it "
+                    "calls from writing into it")
+        return result
+
+    watching_memory.__wrapped__ = function
+    return watching_memory
+
+
+def _taken(user: Callable, params: tuple, wrt: tuple, args: tuple, kwargs: dict) -> list:
+    """``(copy, array, position)`` for each differentiated argument whose memory may have
+    another name at this call."""
+    from ..forward.sharing import reachable
+
+    arrays = []
+    for position in wrt:
+        value = args[position] if position < len(args) else kwargs.get(
+            params[position] if position < len(params) else None)
+        while isinstance(value, Dual):
+            value = value.primal
+        if isinstance(value, np.ndarray):
+            arrays.append((position, value))
+    if not arrays:
+        return []
+    named = list(enumerate(args)) + list(kwargs.items())
+    others = reachable(user, args, kwargs)
+    taken = []
+    for position, array in arrays:
+        shared = any(key != position and isinstance(value, np.ndarray) and shares(array, value)
+                     for key, value in named) or others.shares(array)
+        if shared:
+            taken.append((np.array(array, copy=True, order="K"), array, position))
+    return taken
