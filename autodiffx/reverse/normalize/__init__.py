@@ -73,6 +73,9 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                 assigned.add(sub.id)
         self.locals = set(self.params) | set(self.keyword_params) | assigned
+        self.given = (set(self.params) | set(self.keyword_params)) - assigned
+        """Parameters never rebound: a function among them is the caller's, known when
+        the function runs (see ``Calls._call``)."""
         if arguments.vararg:
             self.locals.add(arguments.vararg.arg)
         if arguments.kwarg:

@@ -84,9 +84,18 @@ class Calls:
             return
         callee = self._static(function)
         if is_missing(callee):
-            if isinstance(function, ast.Name):
+            if isinstance(function, ast.Name) and function.id in self.locals and (
+                    function.id not in self.given):
+                raise refuse(
+                    self.source, function,
+                    f"a call of {function.id}, a name the function binds to a function as "
+                    "it runs (which function it is, and what it reads, are not known when "
+                    "the code is transformed)",
+                    "call the function by its own name (a module-level function, a nested "
+                    "def, or a function passed as an argument), or use mode='forward'")
+            if isinstance(function, ast.Name) and function.id not in self.given:
                 self._use_global(function.id, function)
-            callee = None
+            callee = None  # (a parameter: a function passed in, known when it runs)
         elif isinstance(function, ast.Name):
             self._use_global(function.id, function)
         if callee is np.linalg.svd and _singular_values_only(node):
@@ -306,6 +315,10 @@ def _why_no_derivative(callee, function: ast.expr) -> str:
             return (f".{function.attr}() turns a value being differentiated into a {what}, "
                     "which drops its derivative")
         return f"the method .{function.attr}() has no derivative rule"
+    if isinstance(function, ast.Name) and callee is None:
+        return (f"{function.id} is a function passed in as an argument, whose code "
+                "reverse mode cannot see when it transforms the function; call a function "
+                "defined at module level by its name, or use mode='forward'")
     return ""
 
 
