@@ -565,6 +565,26 @@ def _closure_function(c):
     return Snippet([], f"np.sum({name}({c.V()}) * v)", cells={name: ("np.tanh", "np.cos")})
 
 
+@construct("helper writes a global array", "globals and closures")
+def _helper_writes_global(c):
+    """A function of the user's that writes into a global array (a buffer, a running
+    value), called for its effect, then the global and the arguments read. Its writes put
+    the same values each call, so the program's value does not drift from call to call.
+    The harness also calls ``f`` with an argument being that global (checks "global
+    aliased"), where the write reaches the argument through its other name."""
+    p = c.p
+    name = f"WG{p.upper()}"
+    write = c.pick([f"{name}[{c.pick(['0', '1', '-1'])}] = 0.25",
+                    f"{name}[:2] = np.array([1.5, -0.5])", f"{name}.fill(0.75)",
+                    f"np.copyto({name}, np.array([0.5, 0.5, -1.0]))",
+                    f"np.multiply({name}, 0.0, out={name})"])
+    setup = [f"{name} = np.array([0.5, -1.0, 2.0])", f"def {p}poke():", f"    {write}"]
+    lines = [f"{p}r = v[{c.pick([':2', '1:', '::2'])}]", f"{p}poke()"]
+    return Snippet(lines, c.pick([f"np.sum({p}r * {p}r) + np.sum({name} * {c.V()})",
+                                  f"np.sum(np.sin({p}r)) * np.sum(v)",
+                                  f"np.sum({p}r * np.tanh(v[:1]))"]), setup=setup)
+
+
 # ---- conversions
 
 @construct("float(t)", "conversions")

@@ -70,15 +70,16 @@ ALIAS_SHARE = 0.3
 
 CHECKS = ("grad reverse", "grad forward", "jacrev", "jacfwd", "vjp", "hvp reverse",
           "hvp forward", "rebind reverse", "rebind forward", "grad after edit",
-          "aliased reverse", "aliased forward",
-          "complex-valued reverse", "complex-valued forward", "holomorphic reverse",
-          "holomorphic forward")
+          "aliased reverse", "aliased forward", "global aliased reverse",
+          "global aliased forward", "complex-valued reverse", "complex-valued forward",
+          "holomorphic reverse", "holomorphic forward")
 FAMILY = {
     "grad reverse": "reverse", "jacrev": "reverse", "vjp": "reverse", "rebind reverse": "reverse",
     "grad forward": "forward", "jacfwd": "forward", "rebind forward": "forward",
     "hvp reverse": "second order", "hvp forward": "second order",
     "grad after edit": "reverse",
     "aliased reverse": "reverse", "aliased forward": "forward",
+    "global aliased reverse": "reverse", "global aliased forward": "forward",
     "complex-valued reverse": "reverse", "complex-valued forward": "forward",
     "holomorphic reverse": "reverse", "holomorphic forward": "forward",
 }
@@ -615,6 +616,8 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
         only is None and rng.uniform() < ALIAS_SHARE)
     if alias_here:
         check_aliased(program, module, reference, result, only, tolerance)
+    if (only or "global aliased").startswith("global aliased"):
+        check_global_aliased(program, module, reference, result, only, tolerance)
 
     if program.rebinds and (only is None or only.startswith("rebind")):
         module.rebind()
@@ -709,6 +712,79 @@ def check_aliased(program: Program, module, reference, result: Result, only, tol
                         f"{i} ({mode})", g, regroup(gradient, separate, position), tolerance)
 
         result.outcomes[name] = run_check(name, body, separate)
+
+
+def check_global_aliased(program: Program, module, reference, result: Result, only,
+                         tolerance):
+    """``grad`` of ``f`` called with an argument being a global array that a function of
+    the program writes into (the construct "helper writes a global array"), as a user
+    passing ``G`` to a function whose helper updates ``G``: NumPy's function sees the
+    write in the argument. Where the value differs from the same call with a separate
+    copy, no gradient is right and each mode must refuse; where it does not, the gradient
+    is the separate call's (or a refusal), as :func:`check_aliased` says. The global is
+    set before each call to values the helper's write changes."""
+    names = sorted(name for name, value in vars(module).items()
+                   if name.startswith("WG") and type(value) is np.ndarray)
+    if not names:
+        return
+    shared = getattr(module, names[0])
+    position = next((k for k, a in enumerate(reference) if type(a) is np.ndarray
+                     and a.dtype == np.float64 and a.shape == shared.shape), None)
+    if position is None:
+        return
+    start = np.array([-0.3, 1.25, 0.8])  # (no helper writes these values)
+
+    def reset():
+        for name in names:
+            getattr(module, name)[...] = start
+
+    def sharing(values):
+        out = copies(values)
+        out[position] = shared
+        return out
+
+    separate = copies(reference)
+    separate[position] = start.copy()
+    constants = position not in program.wrt
+
+    def plain(*values):
+        reset()
+        return module.g(*(sharing(list(values)) if constants else values))
+
+    try:
+        reset()
+        apart = float(np.sum(np.asarray(module.g(*copies(separate)), dtype=float)))
+        reset()
+        together = float(np.sum(np.asarray(module.g(*sharing(separate)), dtype=float)))
+        gradient = {key: np.sum(block, axis=0) for key, block in numeric_jacobian(
+            plain, separate, program.wrt).items()}
+    except Exception:  # a kink at the new point, or the plain program raises there
+        return
+    diverges = not constants and not _close(apart, together)
+    for mode in ("reverse", "forward"):
+        name = f"global aliased {mode}"
+        if only is not None and only != name:
+            continue
+
+        def body(mode=mode):
+            reset()
+            got_value, got = autodiffx.value_and_grad(module.f, wrt=program.wrt,
+                                                      mode=mode)(*sharing(separate))
+            if diverges:
+                raise Mismatch(f"argument {position} is the global {names[0]}, which a "
+                               f"helper writes into: the value is {together} where a "
+                               f"separate copy gives {apart}, so no gradient is right, yet "
+                               f"{mode} mode gave one (value {got_value})")
+            compare(f"value, argument {position} the global {names[0]} ({mode})",
+                    got_value, together, 1e-9)
+            got = got if isinstance(got, tuple) else (got,)
+            for where, g in zip(program.wrt, got, strict=True):
+                compare(f"gradient for argument {where}, argument {position} the global "
+                        f"{names[0]} ({mode})", g, regroup(gradient, separate, where),
+                        tolerance)
+
+        result.outcomes[name] = run_check(name, body, separate)
+    reset()
 
 
 def _close(a: float, b: float) -> bool:
