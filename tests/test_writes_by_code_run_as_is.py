@@ -54,6 +54,37 @@ def _write_into(a):
     a[0] = 10.0
 
 
+class _Model:
+    """An object whose method writes into a global (``model.reset()``)."""
+
+    def reset(self):
+        self._clear()
+
+    def _clear(self):  # reached through self, not a global name
+        STORE[0] = 10.0
+
+
+MODEL = _Model()
+
+
+def _object_argument(x, model):
+    v = x[:2]
+    model.reset()
+    return np.sum(v * v)
+
+
+def _global_object(x):
+    v = x[:2]
+    MODEL.reset()
+    return np.sum(v * v)
+
+
+def _listed_step(x, steps):
+    v = x[:2]
+    steps[0]()
+    return np.sum(v * v)
+
+
 def _closure_helper():
     """``(f, array)``: ``f`` calls a helper defined beside it that writes into ``array``."""
     array = START.copy()
@@ -121,6 +152,9 @@ def _cases():
         ("callable object argument", _passed(other)[0], other.w, (other,)),
         ("partial argument", _passed(functools.partial(_write_into, STORE))[0], STORE,
          (functools.partial(_write_into, STORE),)),
+        ("method of an object argument", _object_argument, STORE, (_Model(),)),
+        ("method of a global object", _global_object, STORE, ()),
+        ("function in a list argument", _listed_step, STORE, ([_poke],)),
         ("closure helper", closure_f, closure_array, ()),
         ("closure list", list_f, list_array, ()),
         ("global chain, 2 deep", _global_chain(2), STORE, ()),

@@ -166,7 +166,7 @@ def _others(f, args: list, kwargs: dict) -> list:
         if isinstance(value, _PLAIN_SCALARS):
             continue
         others.append((key, value))
-        if callable(value) and not isinstance(value, _NOT_CODE):
+        if type(value) is not np.ndarray and not isinstance(value, _NOT_CODE):
             others += [(("global", name), item) for name, item in _reach(value, set(), 0)]
     others += [(("global", name), value) for name, value in namespace_arrays(f)]
     return others
@@ -399,8 +399,8 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
         kind = type(value)
         if kind is np.ndarray or kind in _CONTAINERS or _holds_arrays(value, kind):
             found.append((name, value))
-            if kind is not types.ModuleType and callable(value):  # a callable object
-                found += _reach(value, seen, depth)
+            if kind is not np.ndarray and kind is not types.ModuleType:
+                found += _reach(value, seen, depth)  # an object's methods, a list's functions
         elif isinstance(value, type) and _users(value):  # a class: its attributes
             found.append((name, [item for klass in value.__mro__ if _users(klass)
                                  for item in vars(klass).values()]))
@@ -422,7 +422,7 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
             kind = type(value)
             if kind is np.ndarray or kind in _CONTAINERS or _holds_arrays(value, kind):
                 found.append((name, value))
-                if kind is not types.ModuleType and callable(value):
+                if kind is not np.ndarray and kind is not types.ModuleType:
                     found += _reach(value, seen, depth)
             elif kind in _CALLABLES:  # a helper defined beside f: what it reads
                 found += _reach(value, seen, depth, name)
@@ -445,34 +445,59 @@ class _Beyond:
 
 
 def _reach(value, seen: set, depth: int, name: str | None = None) -> list:
-    """What a function of the user's that ``f`` may call reads by name (as
-    :func:`namespace_arrays`), and what a bound method's object or a partial's arguments
-    hold; a :class:`_Beyond` past :data:`DEPTH`. Nothing for NumPy's, SciPy's and the
-    standard library's own functions, which hold no arrays of the user's."""
-    found = []
-    while True:
+    """What the user's code that ``f`` may call through ``value`` reads by name (as
+    :func:`namespace_arrays`): a function of the user's; a bound method, its object and
+    the other methods of its class (``self.step()`` is not a global name); a partial and
+    its arguments; an object of the user's, through the methods of its class; the
+    functions and objects in a short list, tuple or dict (``steps[0]()``). A
+    :class:`_Beyond` past :data:`DEPTH`. Nothing for NumPy's, SciPy's and the standard
+    library's own functions, which hold no arrays of the user's."""
+    found, functions, pending, visited = [], [], [value], set()
+    while pending:
+        value = pending.pop()
         kind = type(value)
-        if kind is types.MethodType:
+        if kind is types.FunctionType:
+            functions.append(value)
+        elif id(value) in visited:
+            continue
+        elif kind is types.MethodType:
+            visited.add(id(value))
             found.append((f"{name or value.__name__}.__self__", value.__self__))
-            value = value.__func__
+            pending += [value.__func__, value.__self__]
         elif kind is functools.partial:
+            visited.add(id(value))
             found.append((f"the arguments of {name or 'a partial'}",
                           [*value.args, *value.keywords.values()]))
-            value = value.func
-        elif kind is not types.FunctionType and callable(value) and _holds_arrays(value, kind):
-            value = next((vars(klass)["__call__"] for klass in kind.__mro__
-                          if "__call__" in vars(klass)), None)  # a callable object's code
-        else:
-            break
-    if type(value) is not types.FunctionType or not _users(value) or value.__code__ in seen:
-        return found
-    if depth >= DEPTH:
-        return [*found, ("a call", _Beyond(
-            f"that {value.__qualname__} may reach",
-            f"a function called more than {DEPTH} calls deep"))]
-    seen.add(value.__code__)
-    return found + namespace_arrays(value, seen, depth + 1)
+            pending += [value.func, *value.args, *value.keywords.values()]
+        elif kind is staticmethod or kind is classmethod:
+            pending.append(value.__func__)
+        elif kind in _CONTAINERS:
+            visited.add(id(value))
+            items = value.values() if kind is dict else vars(value).values() if (
+                kind is types.SimpleNamespace) else value
+            if len(items) <= _SHORT:
+                pending += [item for item in items if type(item) not in _ATOMS and (
+                    type(item) is not np.ndarray)]
+        elif kind is not types.ModuleType and _holds_arrays(value, kind):
+            visited.add(id(value))  # an object of the user's: what its methods read
+            pending += [item for klass in kind.__mro__ if _users(klass)
+                        for item in vars(klass).values()
+                        if type(item) in (types.FunctionType, staticmethod, classmethod)]
+    for function in functions:
+        if not _users(function) or function.__code__ in seen:
+            continue
+        if depth >= DEPTH:
+            found.append(("a call", _Beyond(
+                f"that {function.__qualname__} may reach",
+                f"a function called more than {DEPTH} calls deep")))
+            continue
+        seen.add(function.__code__)
+        found += namespace_arrays(function, seen, depth + 1)
+    return found
 
+
+_SHORT = 64
+"""The longest list, tuple or dict :func:`_reach` looks into for functions."""
 
 _CALLABLES = frozenset({types.FunctionType, types.MethodType, functools.partial})
 _NOT_CODE = (type, np.ufunc, types.BuiltinFunctionType, np.ndarray, Dual)
