@@ -79,6 +79,23 @@ def _global_object(x):
     return np.sum(v * v)
 
 
+def _poke_row(row):
+    STORE[0] = 10.0
+    return 0.0
+
+
+def _applied(x):
+    v = x[:2]
+    np.apply_along_axis(_poke_row, 0, np.ones((2, 2)))
+    return np.sum(v * v)
+
+
+def _mapped(x):
+    v = x[:2]
+    list(map(_poke_row, [1.0, 2.0]))
+    return np.sum(v * v)
+
+
 def _listed_step(x, steps):
     v = x[:2]
     steps[0]()
@@ -155,6 +172,8 @@ def _cases():
         ("method of an object argument", _object_argument, STORE, (_Model(),)),
         ("method of a global object", _global_object, STORE, ()),
         ("function in a list argument", _listed_step, STORE, ([_poke],)),
+        ("np.apply_along_axis of a global function", _applied, STORE, ()),
+        ("map of a global function", _mapped, STORE, ()),
         ("closure helper", closure_f, closure_array, ()),
         ("closure list", list_f, list_array, ()),
         ("global chain, 2 deep", _global_chain(2), STORE, ()),

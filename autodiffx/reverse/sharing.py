@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import types
 import weakref
@@ -212,8 +213,9 @@ def runs_user_code(statements: list, transformed, known: dict) -> bool:
     values of the global names the statements read."""
     for statement in ir.walk(statements):
         if isinstance(statement, ir.Effect):  # k(), model.reset(), print(x)
-            if any(_runs_user_code(node, transformed, known) for node in ast.walk(
-                    statement.statement) if isinstance(node, ast.Call)):
+            if any(_runs_user_code(node, transformed, known) or _calls_back(
+                    node, _static_callee(node, known), transformed, known)
+                   for node in ast.walk(statement.statement) if isinstance(node, ast.Call)):
                 return True
             continue
         call = getattr(statement, "expr", None)
@@ -227,7 +229,40 @@ def runs_user_code(statements: list, transformed, known: dict) -> bool:
             return True
         if function is None and statement.rule is None and not _a_method_of_data(call.func):
             return True  # not known: a function passed in, a method of an object
+        if _calls_back(call, function, transformed, known):
+            return True
     return False
+
+
+def _calls_back(call: ast.Call, function, transformed, known: dict) -> bool:
+    """Whether a call hands the user's code to a function that calls it: a function of
+    the user's among its arguments (``np.apply_along_axis(step, 0, a)``), or any name not
+    known to be data given to a function that calls what it is given (``map(fn, xs)``)."""
+    for argument in [*call.args, *(k.value for k in call.keywords)]:
+        if isinstance(argument, ast.Starred):
+            argument = argument.value
+        if not isinstance(argument, ast.Name):
+            continue
+        if argument.id in known:
+            value = known[argument.id]
+            if value not in transformed and _users_code(value) and callable(value):
+                return True
+        elif _is_caller(function):
+            return True  # a local name, maybe a function passed in
+    return False
+
+
+def _is_caller(function) -> bool:
+    try:
+        return function in _CALLERS
+    except TypeError:  # unhashable
+        return False
+
+
+_CALLERS = frozenset({np.apply_along_axis, np.apply_over_axes, np.vectorize,
+                      np.frompyfunc, np.piecewise, np.fromfunction, map, filter, sorted,
+                      min, max, functools.reduce, functools.partial})
+"""Functions that call a function they are given."""
 
 
 def _runs_user_code(call: ast.Call, transformed, known: dict) -> bool:
@@ -246,6 +281,20 @@ def _runs_user_code(call: ast.Call, transformed, known: dict) -> bool:
             value = _static_attribute(value, callee)
         return value is _MISSING or (value not in transformed and _users_code(value))
     return not (callee is root and hasattr(builtins, root.id))  # print(x): not the user's
+
+
+def _static_callee(call: ast.Call, known: dict):
+    """The function a call names through ``known`` globals (``np.apply_along_axis``),
+    or ``None``."""
+    root = call.func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name) or root.id not in known:
+        return None
+    value = known[root.id]
+    if call.func is not root:
+        value = _static_attribute(value, call.func)
+    return None if value is _MISSING else value
 
 
 def _a_method_of_data(callee: ast.expr) -> bool:
