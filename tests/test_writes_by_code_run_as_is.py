@@ -96,6 +96,19 @@ def _mapped(x):
     return np.sum(v * v)
 
 
+@functools.cache
+def _cached_poke(key):
+    STORE[0] = 10.0
+    return key
+
+
+def _cached(x):
+    v = x[:2]
+    _cached_poke.cache_clear()
+    _cached_poke(1)
+    return np.sum(v * v)
+
+
 def _listed_step(x, steps):
     v = x[:2]
     steps[0]()
@@ -174,6 +187,7 @@ def _cases():
         ("function in a list argument", _listed_step, STORE, ([_poke],)),
         ("np.apply_along_axis of a global function", _applied, STORE, ()),
         ("map of a global function", _mapped, STORE, ()),
+        ("an lru_cache function", _cached, STORE, ()),
         ("closure helper", closure_f, closure_array, ()),
         ("closure list", list_f, list_array, ()),
         ("global chain, 2 deep", _global_chain(2), STORE, ()),

@@ -404,7 +404,7 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
         elif isinstance(value, type) and _users(value):  # a class: its attributes
             found.append((name, [item for klass in value.__mro__ if _users(klass)
                                  for item in vars(klass).values()]))
-        elif kind in _CALLABLES:
+        elif kind in _CALLABLES or _wraps(value):
             found += _reach(value, seen, depth, name)
     defaults = f.__defaults__
     if defaults:
@@ -424,7 +424,7 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
                 found.append((name, value))
                 if kind is not np.ndarray and kind is not types.ModuleType:
                     found += _reach(value, seen, depth)
-            elif kind in _CALLABLES:  # a helper defined beside f: what it reads
+            elif kind in _CALLABLES or _wraps(value):  # a helper defined beside f
                 found += _reach(value, seen, depth, name)
     return found
 
@@ -478,6 +478,9 @@ def _reach(value, seen: set, depth: int, name: str | None = None) -> list:
             if len(items) <= _SHORT:
                 pending += [item for item in items if type(item) not in _ATOMS and (
                     type(item) is not np.ndarray)]
+        elif _wraps(value):  # functools.cache(step), a decorator's wrapper object
+            visited.add(id(value))
+            pending.append(value.__dict__["__wrapped__"])
         elif kind is not types.ModuleType and _holds_arrays(value, kind):
             visited.add(id(value))  # an object of the user's: what its methods read
             pending += [item for klass in kind.__mro__ if _users(klass)
@@ -494,6 +497,13 @@ def _reach(value, seen: set, depth: int, name: str | None = None) -> list:
         seen.add(function.__code__)
         found += namespace_arrays(function, seen, depth + 1)
     return found
+
+
+def _wraps(value) -> bool:
+    """Whether ``value`` wraps a function it names in ``__wrapped__`` (``functools.wraps``,
+    ``functools.cache``), without running any code of the object's."""
+    attributes = getattr(value, "__dict__", None) if not isinstance(value, type) else None
+    return type(attributes) is dict and "__wrapped__" in attributes
 
 
 _SHORT = 64
