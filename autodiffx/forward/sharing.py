@@ -394,6 +394,9 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
     if seen is None:
         seen = {code}
     found = []
+    if not _users(f):  # a wrapper of autodiffx's (structured arguments): its data is the
+        return [item for cell in f.__closure__ or ()  # call's own, but what the function
+                for item in _reach(_contents(cell), seen, depth)]  # it wraps reads counts
     for name in names:
         value = space.get(name)
         kind = type(value)
@@ -427,6 +430,13 @@ def namespace_arrays(f, seen: set | None = None, depth: int = 0) -> list:
             elif kind in _CALLABLES or _wraps(value):  # a helper defined beside f
                 found += _reach(value, seen, depth, name)
     return found
+
+
+def _contents(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # a cell not filled yet
+        return None
 
 
 DEPTH = 8

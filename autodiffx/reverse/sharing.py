@@ -222,7 +222,7 @@ def runs_user_code(statements: list, transformed, known: dict) -> bool:
         if not isinstance(call, ast.Call):
             continue
         function = statement.function
-        if statement.kind == "call" and function in transformed:
+        if statement.kind == "call" and _among(function, transformed):
             continue
         if statement.kind == "call" or (
                 function is not None and statement.rule is None and _users_code(function)):
@@ -245,11 +245,16 @@ def _calls_back(call: ast.Call, function, transformed, known: dict) -> bool:
             continue
         if argument.id in known:
             value = known[argument.id]
-            if value not in transformed and _users_code(value) and callable(value):
+            if callable(value) and not _among(value, transformed) and _users_code(value):
                 return True
         elif _is_caller(function):
             return True  # a local name, maybe a function passed in
     return False
+
+
+def _among(value, functions) -> bool:
+    """Whether ``value`` is one of ``functions`` (by identity: values may be arrays)."""
+    return any(value is function for function in functions)
 
 
 def _is_caller(function) -> bool:
@@ -279,7 +284,7 @@ def _runs_user_code(call: ast.Call, transformed, known: dict) -> bool:
         value = known[root.id]
         if callee is not root:  # np.copyto(...), module.function(...)
             value = _static_attribute(value, callee)
-        return value is _MISSING or (value not in transformed and _users_code(value))
+        return value is _MISSING or (not _among(value, transformed) and _users_code(value))
     return not (callee is root and hasattr(builtins, root.id))  # print(x): not the user's
 
 
