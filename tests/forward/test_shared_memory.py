@@ -452,3 +452,21 @@ def test_arguments_not_differentiated_that_share_memory_are_copied_together():
     got = autodiffx.grad(f, mode="forward")(x, m[0], m)
     np.testing.assert_array_equal(m, np.arange(6.0).reshape(2, 3) / 6)
     np.testing.assert_allclose(got, numeric_gradient(plain, x), atol=1e-6)
+
+
+def test_a_plain_argument_beside_a_dict_argument_is_not_written_into():
+    """Fuzzer seed 11111, index 505: the search followed autodiffx's own wrapper for a dict
+    argument, whose list of the call's arguments looked like a global holding ``v``; ``v``
+    was then passed as it is and the function's write changed the caller's array."""
+    def f(x, v, m, d):
+        v -= np.mean(v)
+        return np.sum(m * v) + np.sum(d["w"] * v)
+
+    v = np.array([0.5, -1.0, 2.0])
+    m = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.25]])
+    d = {"w": np.array([0.3, 0.2, -0.1]), "b": 0.4}
+    before = v.copy()
+    got = autodiffx.grad(f, wrt=3, mode="forward")(0.5, v, m, d)
+    np.testing.assert_array_equal(v, before)
+    np.testing.assert_allclose(got["w"], before - np.mean(before), rtol=1e-12)
+    assert got["b"] == 0.0
