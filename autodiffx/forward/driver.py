@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import (
     ArgumentError,
     AutodiffError,
+    DerivativeConversionError,
     OutputTypeError,
     UserCodeError,
     user_location,
@@ -192,6 +193,17 @@ def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int):
             # a refusal from inside a NumPy call on a Dual: name the user's line
             error.location = user_location(error.__traceback__)
         raise
+    except TypeError as error:
+        if "Dual'" not in str(error) or isinstance(error, AutodiffError):
+            raise
+        # memoryview(x), np.ndarray(buffer=x), bytes(x): Python or NumPy wanted the plain
+        # memory of a value being differentiated, which a dual number does not expose
+        raise DerivativeConversionError(
+            f"{error} (a value being differentiated, a dual number in forward mode, was "
+            "given where Python or NumPy reads an array's memory directly)",
+            location=user_location(error.__traceback__),
+            hint="compute with NumPy functions on the array itself, or use mode='reverse'",
+        ) from error
     except ValueError as error:  # NumPy's shape errors, shown at the user's line
         location = user_location(error.__traceback__)
         text = sharing.read_only_write(error)

@@ -835,3 +835,20 @@ def test_divmod_of_a_value_being_differentiated(f, x):
     x % y)."""
     np.testing.assert_allclose(autodiffx.grad(f, mode="forward")(x),
                                numeric_gradient(f, x), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("read", [
+    lambda x: np.asarray(memoryview(x)),
+    lambda x: np.ndarray((3,), buffer=x),
+    lambda x: np.frombuffer(bytes(x)),
+], ids=["memoryview", "np.ndarray(buffer=)", "bytes"])
+def test_reading_the_memory_of_a_dual_is_refused_at_the_users_line(read):
+    """Python and NumPy read an array's memory through the buffer protocol, which a dual
+    number does not expose: a TypeError from inside them, now our refusal, naming the line."""
+    def f(x):
+        return np.sum(read(x) * x)
+
+    with pytest.raises(autodiffx.DerivativeConversionError) as caught:
+        autodiffx.grad(f, mode="forward")(np.array([0.3, -1.2, 2.0]))
+    assert caught.value.location is not None
+    assert "test_soundness.py" in str(caught.value)
