@@ -289,3 +289,31 @@ def test_reverse_mode_says_why_it_cannot_call_a_name_bound_to_a_function():
     with pytest.raises(autodiffx.AutodiffError, match="a call of act, a name the function "
                        "binds to a function as it runs"):
         autodiffx.grad(f)(np.ones(3), None)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_write_into_an_argument_not_differentiated_is_seen_or_refused(mode):
+    """Fuzzer seed 22223, index 2962: ``v`` (not differentiated) is the global a helper
+    writes into, and ``np.sum(v)`` is read before and after the call. Reverse mode
+    computed it once, before the write (a value computed once and used twice), and gave the
+    gradient of another program. The program as it runs, with ``v`` the global, is the one
+    to differentiate, or the call is refused."""
+    def f(x, v):
+        c0 = x * (0.5 * np.sum(v))
+        r = v[1:]
+        _poke()
+        return c0 + np.sum(np.sin(r)) * np.sum(v) * x
+
+    def as_it_runs(x):
+        STORE[...] = START
+        return f(x, STORE)
+
+    expected = (as_it_runs(0.7 + 1e-6) - as_it_runs(0.7 - 1e-6)) / 2e-6
+    STORE[...] = START
+    try:
+        value, got = autodiffx.value_and_grad(f, mode=mode)(0.7, STORE)
+    except ArgumentError:
+        assert mode == "reverse"  # forward mode passes v as it is, as NumPy does
+        return
+    assert value == pytest.approx(as_it_runs(0.7), rel=1e-12)
+    assert got == pytest.approx(expected, rel=1e-6)

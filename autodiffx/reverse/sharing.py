@@ -338,30 +338,33 @@ def _users_code(value) -> bool:
 def watching_memory(function: Callable, user_function: Callable, params: tuple,
                     wrt: tuple) -> Callable:
     """``function`` (a vjp or a gradient of ``user_function``, whose code calls the user's
-    code as it is: :func:`runs_user_code`), refusing a call in which the memory of a
-    differentiated argument changed: only a write through another name can change it (the
-    generated code writes into copies), such as a function it calls writing into a global
-    that is the argument, and the derivative would miss it. The memory is copied before
-    the call only where it may have another name: another argument, or what the user's
-    function and the functions it calls and is given read by name
-    (:func:`autodiffx.forward.sharing.reachable`)."""
+    code as it is: :func:`runs_user_code`), refusing a call in which the memory of an
+    argument changed (an array argument, or one in a list, tuple or dict argument). Only a
+    write through another name can change it (the generated code writes into copies), such
+    as a function it calls writing into a global that is the argument: the lines after the
+    call would read other values than the code assumed (a value computed once and used
+    twice, or kept for the gradient), and for a differentiated argument the derivative
+    would miss the write. The memory is copied before the call only where it may have
+    another name: another argument, or what the user's function and the functions it calls
+    and is given read by name (:func:`autodiffx.forward.sharing.reachable`)."""
     reference = weakref.ref(user_function)
 
     def watching_memory(*args, **kwargs):
         user = reference()
-        taken = _taken(user, params, wrt, args, kwargs) if user is not None else ()
+        name = getattr(user, "__name__", "the function")
+        taken = _taken(user, name, params, args, kwargs) if user is not None else ()
         result = function(*args, **kwargs)
-        for copy, array, position in taken:
+        for copy, array, key in taken:
             if copy.tobytes() != array.tobytes():
-                name = params[position] if position < len(params) else f"#{position}"
+                label = params[key] if isinstance(key, int) and key < len(params) else key
+                which = ", which is being differentiated," if key in wrt else ""
                 raise ArgumentError(
-                    f"the memory of argument {name}, which is being differentiated, "
-                    f"changed while {getattr(user, '__name__', 'the function')} ran: code "
+                    f"the memory of argument {label}{which} changed while {name} ran: code "
                     "it calls as it is (not differentiated) wrote into it through another "
                     "name (a global, a closure's array, another argument), so the values "
-                    "its lines read are not the argument's and the gradient would miss "
-                    "the write",
-                    hint=f"pass a separate array for {name} (np.copy), or keep the code it "
+                    "its lines read are not the ones reverse mode's code assumed, and a "
+                    "derivative would miss the write",
+                    hint=f"pass a separate array for {label} (np.copy), or keep the code it "
                     "calls from writing into it")
         return result
 
@@ -369,27 +372,33 @@ def watching_memory(function: Callable, user_function: Callable, params: tuple,
     return watching_memory
 
 
-def _taken(user: Callable, params: tuple, wrt: tuple, args: tuple, kwargs: dict) -> list:
-    """``(copy, array, position)`` for each differentiated argument whose memory may have
-    another name at this call."""
+def _taken(user: Callable, name: str, params: tuple, args: tuple, kwargs: dict) -> list:
+    """``(copy, array, key)`` for each array argument (or array in a list, tuple or dict
+    argument, keyed as that argument) whose memory may have another name at this call."""
     from ..forward.sharing import reachable
 
     arrays = []
-    for position in wrt:
-        value = args[position] if position < len(args) else kwargs.get(
-            params[position] if position < len(params) else None)
-        while isinstance(value, Dual):
-            value = value.primal
-        if isinstance(value, np.ndarray):
-            arrays.append((position, value))
+    budget = [BUDGET]
+    try:
+        for key, value in [*enumerate(args), *kwargs.items()]:
+            while isinstance(value, Dual):
+                value = value.primal
+            if isinstance(value, np.ndarray):
+                arrays.append((key, value))
+            elif isinstance(value, (list, tuple, dict)):
+                arrays += [(key, array) for array in arrays_in(value, budget)]
+    except TooMuch:
+        raise ArgumentError(
+            f"{name} calls code of the user's as it is, and its arguments hold more than "
+            f"{BUDGET} objects: reverse mode cannot check that this code writes into none of "
+            "their arrays", hint="pass fewer, larger arrays") from None
     if not arrays:
         return []
-    named = list(enumerate(args)) + list(kwargs.items())
     others = reachable(user, args, kwargs)
     taken = []
-    for position, array in arrays:
-        shared = any(key != position and isinstance(value, np.ndarray) and shares(array, value)
-                     for key, value in named) or others.shares(array)
-        if shared:
-            taken.append((np.array(array, copy=True, order="K"), array, position))
+    for position, (key, array) in enumerate(arrays):
+        shared = any(other is not array and shares(array, other)
+                     for index, (_, other) in enumerate(arrays) if index != position)
+        if shared or others.shares(array):
+            taken.append((np.array(array, copy=True, order="K"), array, key))
     return taken
