@@ -430,11 +430,12 @@ def matmul_tangent(t, x, y, side):
         return x @ t  # ([p,] n) @ (k, n, m)
     if side == 0:
         left = t[..., np.newaxis, :] if x_rank == 1 else t
-        right = np.asarray(y)[:, np.newaxis] if y_rank == 1 else y
+        # (np.expand_dims, not np.asarray(y)[:, None]: a Dual of an outer level goes through)
+        right = np.expand_dims(y, -1) if y_rank == 1 else y
         batch = max(x_rank, 2) - 2, max(y_rank, 2) - 2
         left = _pad_batch(left, max(batch), batch[0])
     else:
-        left = np.asarray(x)[np.newaxis, :] if x_rank == 1 else x
+        left = np.expand_dims(x, 0) if x_rank == 1 else x
         right = t[..., :, np.newaxis] if y_rank == 1 else t
         batch = max(x_rank, 2) - 2, max(y_rank, 2) - 2
         right = _pad_batch(right, max(batch), batch[1])

@@ -216,3 +216,27 @@ def test_registering_a_rule_drops_generated_code_that_inlined_the_old_one():
         autodiffx.rules.unregister(second)
     finally:
         autodiffx.rules.unregister(first)
+
+
+
+@pytest.mark.parametrize(("x_shape", "y_shape", "outer"),
+                         [((3,), (2, 3, 4), 0), ((2, 2, 3), (3,), 1)])
+def test_second_order_of_a_batched_matmul_with_a_vector(x_shape, y_shape, outer):
+    # The tangent rule of x @ y pads a 1-d operand with an axis; when that operand is held
+    # fixed by the inner derivative and carries the outer one's, it is a dual number,
+    # which np.expand_dims takes (and np.asarray(y)[:, None] refused)
+    rng = np.random.default_rng(3)
+    operands = [rng.normal(size=x_shape), rng.normal(size=y_shape)]
+    weights = rng.normal(size=np.shape(np.matmul(*operands)))
+
+    def f(x, y):
+        return np.sum(weights * np.tanh(np.matmul(x, y)))
+
+    def inner_gradient(v):  # the gradient in the other operand, as the outer one moves
+        args = list(operands)
+        args[outer] = v
+        return autodiffx.grad(f, wrt=1 - outer, mode="forward")(*args)
+
+    got = autodiffx.jacfwd(inner_gradient)(operands[outer])
+    np.testing.assert_allclose(got, numeric_jacobian(inner_gradient, operands[outer]),
+                               atol=1e-6)
