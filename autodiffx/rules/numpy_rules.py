@@ -183,10 +183,14 @@ elementwise(np.rad2deg, "180 / np.pi")
 
 
 def _abs_tangent(t, ans, x):
-    """sign(x) t for real x; for complex x, d|x| = Re(conj(x) dx) / |x| (0 at x = 0), which
-    is Re(conj(sign(x)) dx), NumPy's sign(x) being x / |x|."""
+    """sign(x) t for real x; for complex x, d|x| = Re(conj(x) dx) / |x| (0 at x = 0).
+
+    The complex case is written without np.sign(x) = x / |x|, whose rule refuses complex
+    values: at second order x and ans are dual numbers, differentiated through these
+    operations."""
     if np.iscomplexobj(x):
-        return np.real(np.conj(np.sign(x)) * t)
+        zero = ans == 0
+        return np.where(zero, 0.0, np.real(np.conj(x) * t) / np.where(zero, 1.0, ans))
     return t * np.sign(x)
 
 

@@ -240,3 +240,20 @@ def test_second_order_of_a_batched_matmul_with_a_vector(x_shape, y_shape, outer)
     got = autodiffx.jacfwd(inner_gradient)(operands[outer])
     np.testing.assert_allclose(got, numeric_jacobian(inner_gradient, operands[outer]),
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("power", [1.0, 1.5, 3.0])
+def test_second_order_of_the_modulus_of_a_complex_value(power):
+    # the tangent of |z| for complex z, Re(conj(z) dz) / |z|, is itself differentiated at
+    # second order (z a dual number then), without np.sign's refusal of complex values
+    weights = np.array([1.0, 2.0, -0.5])
+
+    def f(x):
+        z = x[:3] + 1j * x[3:]
+        return np.sum(np.abs(z) ** power * weights)
+
+    x = np.array([0.5, -1.2, 0.7, 0.3, 2.0, -0.4])
+    gradient = autodiffx.grad(f, mode="forward")
+    np.testing.assert_allclose(gradient(x), autodiffx.grad(f)(x), rtol=1e-10)
+    np.testing.assert_allclose(autodiffx.jacfwd(gradient)(x), numeric_jacobian(gradient, x),
+                               atol=1e-6)
