@@ -383,6 +383,21 @@ class Dual(Traced):
             hint=hint,
         )
 
+    def view(self, dtype=None, type=None):  # noqa: A002 - NumPy's keyword
+        """``x.view()``: another name for the same memory, as NumPy's (a write through
+        either is seen by both). A view with another dtype or type reinterprets the
+        memory's bytes, which has no derivative."""
+        if dtype is not None or type is not None:
+            raise DerivativeConversionError(
+                "x.view(dtype or type) on a value being differentiated reads its memory as "
+                "another kind of array, which would drop its derivative",
+                hint="use x.view() (the same array), x.astype(dtype) for another "
+                "floating-point dtype, or np.asarray(x)",
+            )
+        if not _writable(self):
+            return self  # a number: immutable, so the same value is its view
+        return _getitem(self, Ellipsis)
+
     def copy(self):
         primal = np.copy(self.primal)
         dual = Dual(primal, np.copy(self.tangent), self.level)
@@ -468,7 +483,9 @@ class Dual(Traced):
                 "would drop its imaginary part without saying so",
                 hint="take np.real(z) (or np.abs(z)), which keep their derivatives",
             )
-        return Dual(np.asarray(self.primal).astype(dtype, order=order, casting=casting),
+        primal = self.primal  # (a Dual of an outer level casts itself, its derivative too)
+        primal = primal if isinstance(primal, Dual) else np.asarray(primal)
+        return Dual(primal.astype(dtype, order=order, casting=casting),
                     self.tangent.astype(dtype), self.level)
 
     # ------------------------------------------------------------------ comparisons: on primals
@@ -605,7 +622,7 @@ _FUNCTION_METHODS = frozenset(
 _METHODS = _FUNCTION_METHODS | {
     "T", "astype", "clip", "copy", "dot", "fill", "flatten", "imag", "max", "mean", "min",
     "prod", "real",
-    "ravel", "reshape", "sort", "squeeze", "sum", "transpose",
+    "ravel", "reshape", "sort", "squeeze", "sum", "transpose", "view",
 }
 _MUTATING_METHODS = frozenset(
     {"put", "partition", "resize", "itemset", "setfield", "byteswap", "setflags"}
