@@ -621,13 +621,18 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     """Forward mode: the value of ``f(*primals)`` and its derivative along ``tangents``.
 
     ``tangents`` has one entry per primal, of the same shape. Returns
-    ``(value, tangent_out)``, as in JAX.
+    ``(value, tangent_out)``, as in JAX. A primal may be a dict, list or tuple of arrays and
+    numbers (nested), with a tangent of the same structure; a result of such a structure
+    gives its value and its tangent in that structure.
 
     Examples:
         >>> import numpy as np
         >>> from autodiffx import jvp
         >>> jvp(np.sin, (0.0,), (2.0,))
         (0.0, 2.0)
+        >>> jvp(lambda p: (p["w"] * p["b"], p["b"]), ({"w": 3.0, "b": 2.0},),
+        ...     ({"w": 1.0, "b": 0.5},))
+        ((6.0, 2.0), (3.5, 0.5))
     """
     primals = tuple(primals)
     tangents = tuple(tangents)
@@ -636,15 +641,54 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
             f"jvp got {len(primals)} primals but {len(tangents)} tangents",
             hint="give one tangent per primal, of the same shape",
         )
+    for primal in primals:
+        if type(primal) in _CONTAINERS and tree.is_structure(primal):  # of arrays: leaves
+            f, primals, tangents = _jvp_leaves(f, primals, tangents)
+            break
     plain = driver.plain_duals(f, primals, tangents)
     if plain is not None:  # float64 arrays and Python floats: nothing to check or convert
-        value, out = driver.run(f, plain[0], {}, plain[1], 1)
+        value, out = driver.run(f, plain[0], {}, plain[1], 1, structured=True)
     else:
         args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
         seeds = [driver.seed(primal, arguments.as_differentiable(tangent, i), i)
                  for i, (primal, tangent) in enumerate(zip(args, tangents, strict=True))]
-        value, out = driver.push(f, args, {}, range(len(args)), seeds)
+        value, out = driver.push(f, args, {}, range(len(args)), seeds, structured=True)
+    if type(value) in _CONTAINERS:  # an output of that structure: one per leaf
+        tangents, spec = tree.flatten(out)  # (its leaves are arrays: a structure)
+        pairs = [_jvp_result(_item(value, path), tangent[0])
+                 for path, tangent in zip(spec.paths(), tangents, strict=True)]
+        return (tree.unflatten(spec, [v for v, _ in pairs]),
+                tree.unflatten(spec, [t for _, t in pairs]))
     return _jvp_result(value, out[0])
+
+
+_CONTAINERS = (dict, list, tuple)
+
+
+def _item(value, path: tuple):
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _jvp_leaves(f, primals: tuple, tangents: tuple):
+    """``jvp``'s call with each dict, list or tuple primal spread into its leaves, its
+    tangent into the leaves of the same structure, and ``f`` taking the leaves."""
+    function, flat, _, _ = arguments.flattened(f, list(primals), range(len(primals)))
+    leaves = []
+    for i, (primal, tangent) in enumerate(zip(primals, tangents, strict=True)):
+        if not tree.is_structure(primal):
+            leaves.append(tangent)
+            continue
+        spec = tree.flatten(primal)[1]
+        if not tree.is_structure(tangent) or tree.flatten(tangent)[1] != spec:
+            raise ArgumentError(
+                f"jvp's tangent {i} is not of the structure of primal {i} (a "
+                f"{type(primal).__name__} with the same keys and items)",
+                hint="give each primal's tangent the same dicts, lists and tuples, with an "
+                "array of the same shape in place of each array")
+        leaves += tree.flatten(tangent)[0]
+    return function, tuple(flat), tuple(leaves)
 
 
 def _jvp_result(value, tangent):

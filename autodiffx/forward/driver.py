@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .. import tree
 from ..errors import (
     ArgumentError,
     AutodiffError,
@@ -71,11 +72,13 @@ def push(
     kwargs: dict,
     wrt: Sequence[int],
     seeds: Sequence[np.ndarray],
+    structured: bool = False,
 ) -> tuple[object, np.ndarray]:
     """Evaluate ``f`` with ``args[i]`` carrying tangent ``seeds[j]`` for ``i = wrt[j]``.
 
     Each seed has shape ``(k, *np.shape(args[i]))``. Returns the primal output and its
-    tangent, of shape ``(k, *np.shape(output))``.
+    tangent, of shape ``(k, *np.shape(output))`` (with ``structured``, an output that is a
+    dict, list or tuple gives the two in its structure: see :func:`run`).
     """
     level = new_level()
     args = list(args)
@@ -95,9 +98,9 @@ def push(
             else:  # nested (a Dual of Duals): writes into it refused by _assign
                 watch.nested.append((args[index], shared.texts[index]))
     if watch is None:
-        return run(f, args, kwargs, level, len(seeds[0]))
+        return run(f, args, kwargs, level, len(seeds[0]), structured)
     with watch:
-        return run(f, args, kwargs, level, len(seeds[0]))
+        return run(f, args, kwargs, level, len(seeds[0]), structured)
 
 
 def _private(args: list, kwargs: dict, wrt, kept: set, together: set) -> dict:
@@ -183,9 +186,12 @@ def plain_duals(f: Callable, primals: Sequence, tangents: Sequence
 _new = object.__new__
 
 
-def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int):
+def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int,
+        structured: bool = False):
     """Evaluate ``f`` on arguments among which are Duals of ``level`` with ``k`` directions:
-    the primal output and its tangent, as :func:`push` returns them."""
+    the primal output and its tangent, as :func:`push` returns them. With ``structured``,
+    an output that is a dict, list or tuple (``jvp``'s case) gives its values and its
+    tangents, each in that structure."""
     try:
         out = f(*args, **kwargs)
     except AutodiffError as error:
@@ -217,6 +223,11 @@ def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int):
             hint="the function fails on these inputs even without autodiffx; check the "
             "shapes of the arrays on that line",
         ) from error
+    if structured and type(out) in (dict, list, tuple) and tree.is_structure(out):
+        leaves, spec = tree.flatten(out)
+        parts = [split(leaf, level, k) for leaf in leaves]
+        return (tree.unflatten(spec, [value for value, _ in parts]),
+                tree.unflatten(spec, [tangent for _, tangent in parts]))
     return split(out, level, k)
 
 
