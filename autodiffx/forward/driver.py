@@ -200,10 +200,12 @@ def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int,
             error.location = user_location(error.__traceback__)
         raise
     except TypeError as error:
-        if "Dual'" not in str(error) or isinstance(error, AutodiffError):
+        if isinstance(error, AutodiffError) or not any(
+                text in str(error) for text in _NEEDS_MEMORY):
             raise
-        # memoryview(x), np.ndarray(buffer=x), bytes(x): Python or NumPy wanted the plain
-        # memory of a value being differentiated, which a dual number does not expose
+        # memoryview(x), np.ndarray(buffer=x), bytes(x), np.nditer(x): Python or NumPy
+        # wanted the plain memory of a value being differentiated, which a dual number does
+        # not expose
         raise DerivativeConversionError(
             f"{error} (a value being differentiated, a dual number in forward mode, was "
             "given where Python or NumPy reads an array's memory directly)",
@@ -229,6 +231,11 @@ def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int,
         return (tree.unflatten(spec, [value for value, _ in parts]),
                 tree.unflatten(spec, [tangent for _, tangent in parts]))
     return split(out, level, k)
+
+
+_NEEDS_MEMORY = ("Dual'", "cannot be written back to via WRITEBACKIFCOPY")
+"""What Python's and NumPy's TypeErrors say when they are given a Dual where they read an
+array's memory (the class named, or np.nditer's complaint about an operand not an array)."""
 
 
 def split(out, level: int, k: int):

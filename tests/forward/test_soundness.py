@@ -841,7 +841,8 @@ def test_divmod_of_a_value_being_differentiated(f, x):
     lambda x: np.asarray(memoryview(x)),
     lambda x: np.ndarray((3,), buffer=x),
     lambda x: np.frombuffer(bytes(x)),
-], ids=["memoryview", "np.ndarray(buffer=)", "bytes"])
+    lambda x: np.array([float(t) for t in np.nditer(x)]),
+], ids=["memoryview", "np.ndarray(buffer=)", "bytes", "np.nditer"])
 def test_reading_the_memory_of_a_dual_is_refused_at_the_users_line(read):
     """Python and NumPy read an array's memory through the buffer protocol, which a dual
     number does not expose: a TypeError from inside them, now our refusal, naming the line."""
