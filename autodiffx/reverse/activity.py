@@ -9,14 +9,19 @@ a call that would need a derivative nobody can give is found, before any code ru
 from __future__ import annotations
 
 import ast
+import builtins
+import functools
+import inspect
 import operator
+import types
 
 import numpy as np
 
-from ..errors import Location, MissingRuleError, UnsupportedSyntaxError
+from ..errors import AutodiffError, Location, MissingRuleError, UnsupportedSyntaxError
+from ..forward.reach import FIXED_PACKAGES
 from ..rules import registry
 from . import ir, mutation
-from .source import FunctionSource
+from .source import FunctionSource, parse_function
 
 _CARRIES = ("primitive", "copy", "call", "list", "unsupported")
 
@@ -351,3 +356,108 @@ def _makes_dict(expression) -> bool:
     return isinstance(expression, (ast.Dict, ast.DictComp)) or (
         isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
         and expression.func.id == "dict")
+
+
+# ------------------------------------------------------------ values the function lets go
+
+def check_kept(statements: list, wrt_names: list[str], known: dict,
+               source: FunctionSource) -> None:
+    """Refuse a statement run for its effect that hands a value being differentiated to
+    code that may keep it where reverse mode cannot follow it: a function or method of the
+    user's (``store(x)``, ``model.keep(x)``), or a method of a container that is not one of
+    the function's own lists (``LOG.append(x)``, ``CACHE.setdefault(k, x)``, a local name
+    for a global list). Read back later (``LOG[-1]``), the value would be a constant to
+    the generated code, and its derivative lost. Calls of NumPy's, the standard library's
+    and autodiffx's own functions (``print(x)``, ``np.save``) keep nothing that the
+    function reads back, and are run as they are. ``known`` holds the values of the global
+    names the statements read."""
+    flows = [flow for flow in map(_flow, ir.walk(statements)) if flow is not None]
+    into: dict[str, list[list[str]]] = {}
+    for targets, sources, carries in flows:
+        if carries:
+            for name in sources:
+                into.setdefault(name, []).append(targets)
+    active = _reached(wrt_names, into)
+    for statement in ir.walk(statements):
+        if not isinstance(statement, ir.Effect):
+            continue
+        for call in (n for n in ast.walk(statement.statement) if isinstance(n, ast.Call)):
+            passed = [name for argument in [*call.args, *(k.value for k in call.keywords)]
+                      for name in ir.names_in(argument) if name in active]
+            if passed and not _keeps_nothing(call, passed, known):
+                text = ast.unparse(call)
+                raise UnsupportedSyntaxError(
+                    f"reverse mode cannot follow {passed[0]}, a value being differentiated, "
+                    f"into {text}, which may keep it where the function reads it back (in "
+                    f"{source.name})",
+                    location=source.location(statement.node),
+                    hint="return the value instead of storing it, keep it in a local list "
+                    "grown with .append (then np.stack), or use mode=\"forward\"",
+                )
+
+
+def _keeps_nothing(call: ast.Call, passed: list[str], known: dict) -> bool:
+    """Whether ``call`` keeps nothing of the values named ``passed``: a function of
+    NumPy's, the standard library's or autodiffx's (``print``, ``np.save``), named by a
+    global name or a builtin, or a function or method of the user's whose parameters that
+    receive them it keeps nothing of (:func:`.mutation.kept_parameters`)."""
+    root, steps = call.func, []
+    while isinstance(root, ast.Attribute):
+        steps.append(root.attr)
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return False
+    if root.id in known:
+        value = known[root.id]
+    elif not steps and hasattr(builtins, root.id):
+        value = getattr(builtins, root.id)
+    else:
+        return False  # a local name: what it holds is not known before the call
+    for step in reversed(steps):
+        try:
+            value = inspect.getattr_static(value, step) if not isinstance(
+                value, types.ModuleType) else getattr(value, step)
+        except AttributeError:
+            return False
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+    while True:  # a partial, a decorator's wrapper: the function it calls
+        inner = getattr(value, "func", None) if isinstance(value, functools.partial) else (
+            vars(value).get("__wrapped__") if type(getattr(value, "__dict__", None)) is dict
+            and not isinstance(value, (type, types.ModuleType)) else None)
+        if inner is None:
+            break
+        value = inner
+    if isinstance(value, types.FunctionType) and _users(value):
+        return _keeps_no_parameter(value, call, passed, bound=bool(steps) and not isinstance(
+            known.get(root.id), types.ModuleType))
+    if isinstance(value, (list, dict, set, tuple)) or isinstance(
+            value, types.BuiltinFunctionType) and not isinstance(
+            getattr(value, "__self__", None), (types.ModuleType, type(None))):
+        return False  # a container's method: it may keep the value
+    module = getattr(value, "__module__", None) if not isinstance(
+        value, types.ModuleType) else value.__name__
+    return isinstance(module, str) and module.split(".")[0] in FIXED_PACKAGES
+
+
+def _users(function) -> bool:
+    module = getattr(function, "__module__", None)
+    return not isinstance(module, str) or module.split(".")[0] not in FIXED_PACKAGES
+
+
+def _keeps_no_parameter(function, call: ast.Call, passed: list[str], bound: bool) -> bool:
+    """Whether the user's ``function``, called as ``call`` (a method of an object when
+    ``bound``: its first parameter is the object), keeps none of the values ``passed``."""
+    try:
+        kept = mutation.kept_parameters(parse_function(function))
+    except AutodiffError:
+        return False
+    code = function.__code__
+    parameters = code.co_varnames[int(bound):code.co_argcount]
+    for position, argument in enumerate(call.args):
+        if any(name in passed for name in ir.names_in(argument)) and (
+                position >= len(parameters) or parameters[position] in kept
+                or isinstance(argument, ast.Starred)):
+            return False
+    return not any(keyword.arg is None or keyword.arg in kept for keyword in call.keywords
+                   if any(name in passed for name in ir.names_in(keyword.value)))

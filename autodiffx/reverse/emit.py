@@ -255,6 +255,8 @@ class ModuleBuilder:
                 self.written = flat.written_of(source.function)
             else:
                 self.checked_callees[name] = flat.written_of(source.function)
+        # (after the checks of writes, whose messages say more of a call writing into v)
+        activity.check_kept(statements, wrt_names, normalizer.globals_used, source)
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,

@@ -221,3 +221,74 @@ def _passed_to_a_writer(call: ast.Call, callee, seen: frozenset) -> list[str]:
              if position < len(parameters) and parameters[position] in written]
     names += [_base_name(k.value) for k in call.keywords if k.arg in written]
     return [n for n in names if n is not None]
+
+
+def kept_parameters(source, _seen: frozenset = frozenset()) -> set[str]:
+    """The parameters of a user function (its :class:`FunctionSource`) whose value it may
+    keep beyond the call: bound to another name or stored (``G = a``, ``self.v = a``,
+    ``d[k] = a``, in a list or dict display), handed to a method of something else
+    (``LOG.append(a)``) or to a function that is neither NumPy's nor the standard
+    library's and not a user function that keeps nothing of it. Reading it (``a[0]``,
+    ``a.shape``, ``a * 2``), writing into it (``a[0] = v``, ``a += v``), passing it to
+    NumPy (``np.sum(a)``, ``np.add(a, 1, out=a)``) or returning it keep nothing."""
+    node = source.node
+    arguments = node.args
+    parameters = {a.arg for a in (*arguments.posonlyargs, *arguments.args,
+                                  *arguments.kwonlyargs)}
+    parents = {id(child): parent for parent in ast.walk(node)
+               for child in ast.iter_child_nodes(parent)}
+    kept = set()
+    for sub in ast.walk(node):
+        if not (isinstance(sub, ast.Name) and sub.id in parameters
+                and isinstance(sub.ctx, ast.Load)):
+            continue
+        parent = parents.get(id(sub))
+        if isinstance(parent, (ast.Subscript, ast.Attribute)) and parent.value is sub:
+            continue  # a[...], a.shape, a.sum(): the method of an array keeps nothing
+        if isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.Return,
+                               ast.If, ast.While, ast.Assert, ast.AugAssign, ast.Expr)):
+            continue
+        if isinstance(parent, ast.keyword):
+            parent = parents.get(id(parent))
+        if isinstance(parent, ast.Call) and sub is not parent.func and _keeps_no_argument(
+                parent, source, _seen, sub.id):
+            continue
+        kept.add(sub.id)
+    return kept
+
+
+def _keeps_no_argument(call: ast.Call, source, seen: frozenset, name: str) -> bool:
+    """Whether ``call`` (``f(..., name, ...)``) keeps nothing of what it is given: a
+    function of NumPy's or the standard library's named by a global name, or a user
+    function that keeps nothing of the parameter it gets ``name`` as."""
+    expression, names = call.func, []
+    while isinstance(expression, ast.Attribute):
+        names.append(expression.attr)
+        expression = expression.value
+    if not isinstance(expression, ast.Name):
+        return False
+    value = source.resolve(expression.id)
+    for step in reversed(names):
+        value = getattr(value, step, None)
+    if isinstance(value, np.ufunc) or (isinstance(value, types.BuiltinFunctionType) and (
+            value.__self__ is None or isinstance(value.__self__, types.ModuleType))):
+        return True  # (not LOG.append: a container's method keeps what it is given)
+    module = getattr(value, "__module__", None)
+    if isinstance(module, str) and module.split(".")[0] in ("numpy", "math", "builtins"):
+        return True
+    if not isinstance(value, types.FunctionType) or value.__code__ in seen:
+        return False
+    try:
+        inner = parse_function(value)
+    except (AutodiffError, OSError, TypeError):
+        return False
+    code = value.__code__
+    parameters = code.co_varnames[:code.co_argcount]
+    given = [parameters[position] for position, a in enumerate(call.args)
+             if position < len(parameters) and isinstance(a, ast.Name) and a.id == name]
+    given += [k.arg for k in call.keywords if isinstance(k.value, ast.Name)
+              and k.value.id == name]
+    if len(given) != sum(isinstance(a, ast.Name) and a.id == name
+                         for a in [*call.args, *(k.value for k in call.keywords)]):
+        return False  # passed as *args or beyond the parameters: not followed
+    return not (set(given) & kept_parameters(inner, seen | {code}))
