@@ -585,6 +585,22 @@ def _helper_writes_global(c):
                                   f"np.sum({p}r * np.tanh(v[:1]))"]), setup=setup)
 
 
+@construct("value kept in a global list", "globals and closures")
+def _kept_in_global(c):
+    """A value appended to a global list (a log, a history) and read back from it: the
+    derivative must follow it, or the program be refused."""
+    p = c.p
+    name = f"KEEP{p.upper()}"
+    setup = [f"{name} = []"]
+    keep = c.pick([f"{name}.append({p}k)", f"{p}keep({p}k)", f"{name}.extend([{p}k])"])
+    if keep.startswith(f"{p}keep"):
+        setup += [f"def {p}keep(a):", f"    {name}.append(a)"]
+    lines = [f"{p}k = {c.V()} * 1.5", keep]
+    return Snippet(lines, c.pick([f"np.sum({name}[-1] * v)",
+                                  f"np.sum(np.tanh({name}[-1])) + np.sum({p}k)"]),
+                   setup=setup)
+
+
 # ---- conversions
 
 @construct("float(t)", "conversions")
