@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-import inspect
 import operator
 import types
 
@@ -401,26 +400,20 @@ def _keeps_nothing(call: ast.Call, passed: list[str], known: dict) -> bool:
     NumPy's, the standard library's or autodiffx's (``print``, ``np.save``), named by a
     global name or a builtin, or a function or method of the user's whose parameters that
     receive them it keeps nothing of (:func:`.mutation.kept_parameters`)."""
-    root, steps = call.func, []
+    root = call.func
     while isinstance(root, ast.Attribute):
-        steps.append(root.attr)
         root = root.value
-    if not isinstance(root, ast.Name):
+    steps = root is not call.func
+
+    def lookup(name):  # a local name: what it holds is not known before the call
+        if name in known:
+            return known[name]
+        return getattr(builtins, name) if not steps and hasattr(builtins, name) else (
+            mutation.MISSING)
+
+    value = mutation.chain_value(call.func, lookup)
+    if value is mutation.MISSING:
         return False
-    if root.id in known:
-        value = known[root.id]
-    elif not steps and hasattr(builtins, root.id):
-        value = getattr(builtins, root.id)
-    else:
-        return False  # a local name: what it holds is not known before the call
-    for step in reversed(steps):
-        try:
-            value = inspect.getattr_static(value, step) if not isinstance(
-                value, types.ModuleType) else getattr(value, step)
-        except AttributeError:
-            return False
-        if isinstance(value, (staticmethod, classmethod)):
-            value = value.__func__
     while True:  # a partial, a decorator's wrapper: the function it calls
         inner = getattr(value, "func", None) if isinstance(value, functools.partial) else (
             vars(value).get("__wrapped__") if type(getattr(value, "__dict__", None)) is dict
@@ -429,7 +422,7 @@ def _keeps_nothing(call: ast.Call, passed: list[str], known: dict) -> bool:
             break
         value = inner
     if isinstance(value, types.FunctionType) and _users(value):
-        return _keeps_no_parameter(value, call, passed, bound=bool(steps) and not isinstance(
+        return _keeps_no_parameter(value, call, passed, bound=steps and not isinstance(
             known.get(root.id), types.ModuleType))
     if isinstance(value, (list, dict, set, tuple)) or isinstance(
             value, types.BuiltinFunctionType) and not isinstance(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 import math
 import types
 
@@ -257,19 +258,40 @@ def kept_parameters(source, _seen: frozenset = frozenset()) -> set[str]:
     return kept
 
 
-def _keeps_no_argument(call: ast.Call, source, seen: frozenset, name: str) -> bool:
-    """Whether ``call`` (``f(..., name, ...)``) keeps nothing of what it is given: a
-    function of NumPy's or the standard library's named by a global name, or a user
-    function that keeps nothing of the parameter it gets ``name`` as."""
-    expression, names = call.func, []
+MISSING = object()
+"""What :func:`chain_value` gives for what is not a plain name or attribute chain."""
+
+
+def chain_value(expression: ast.expr, lookup):
+    """The value of a name or attribute chain (``np.linalg.norm``, ``model.step``) before
+    the code runs: ``lookup(name)`` for its first name (``MISSING`` where it has none),
+    then each attribute, read without running code (a property or ``__getattr__`` gives
+    ``MISSING``; a module's attributes are plain)."""
+    names = []
     while isinstance(expression, ast.Attribute):
         names.append(expression.attr)
         expression = expression.value
     if not isinstance(expression, ast.Name):
-        return False
-    value = source.resolve(expression.id)
-    for step in reversed(names):
-        value = getattr(value, step, None)
+        return MISSING
+    value = lookup(expression.id)
+    for name in reversed(names):
+        if value is MISSING:
+            return MISSING
+        try:
+            value = getattr(value, name) if isinstance(value, types.ModuleType) else (
+                inspect.getattr_static(value, name))
+        except AttributeError:
+            return MISSING
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+    return value
+
+
+def _keeps_no_argument(call: ast.Call, source, seen: frozenset, name: str) -> bool:
+    """Whether ``call`` (``f(..., name, ...)``) keeps nothing of what it is given: a
+    function of NumPy's or the standard library's named by a global name, or a user
+    function that keeps nothing of the parameter it gets ``name`` as."""
+    value = chain_value(call.func, source.resolve)
     if isinstance(value, np.ufunc) or (isinstance(value, types.BuiltinFunctionType) and (
             value.__self__ is None or isinstance(value.__self__, types.ModuleType))):
         return True  # (not LOG.append: a container's method keeps what it is given)

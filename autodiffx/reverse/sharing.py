@@ -34,7 +34,7 @@ from ..errors import ArgumentError
 from ..forward.dual import Dual
 from ..forward.reach import BUDGET, FIXED_PACKAGES, TooMuch, arrays_in, shares
 from ..forward.sharing import guarded
-from . import ir
+from . import ir, mutation
 
 _MISSING = object()
 
@@ -280,26 +280,17 @@ def _runs_user_code(call: ast.Call, transformed, known: dict) -> bool:
         root = root.value
     if not isinstance(root, ast.Name):
         return True
-    if root.id in known:
-        value = known[root.id]
-        if callee is not root:  # np.copyto(...), module.function(...)
-            value = _static_attribute(value, callee)
-        return value is _MISSING or (not _among(value, transformed) and _users_code(value))
+    if root.id in known:  # f(...), np.copyto(...), module.function(...)
+        value = _static_callee(call, known)
+        return value is None or (not _among(value, transformed) and _users_code(value))
     return not (callee is root and hasattr(builtins, root.id))  # print(x): not the user's
 
 
 def _static_callee(call: ast.Call, known: dict):
     """The function a call names through ``known`` globals (``np.apply_along_axis``),
     or ``None``."""
-    root = call.func
-    while isinstance(root, ast.Attribute):
-        root = root.value
-    if not isinstance(root, ast.Name) or root.id not in known:
-        return None
-    value = known[root.id]
-    if call.func is not root:
-        value = _static_attribute(value, call.func)
-    return None if value is _MISSING else value
+    value = mutation.chain_value(call.func, lambda name: known.get(name, mutation.MISSING))
+    return None if value is mutation.MISSING else value
 
 
 def _a_method_of_data(callee: ast.expr) -> bool:
@@ -307,21 +298,6 @@ def _a_method_of_data(callee: ast.expr) -> bool:
     have (it runs none of the user's code on them)."""
     return isinstance(callee, ast.Attribute) and any(
         hasattr(kind, callee.attr) for kind in (np.ndarray, list, dict))
-
-
-def _static_attribute(value, chain: ast.expr):
-    """The value of an attribute chain on ``value`` (``np.linalg.norm``), without running
-    code (``_MISSING`` where a step is not a plain attribute)."""
-    steps = []
-    while isinstance(chain, ast.Attribute):
-        steps.append(chain.attr)
-        chain = chain.value
-    for step in reversed(steps):
-        try:
-            value = inspect.getattr_static(value, step)
-        except AttributeError:
-            return _MISSING
-    return value
 
 
 def _users_code(value) -> bool:
