@@ -676,42 +676,63 @@ def check_aliased(program: Program, module, reference, result: Result, only, tol
     separate[j] = np.copy(separate[i][index])  # the point: what the view holds
     # Neither shared argument differentiated: the gradient is that of the function with
     # the two sharing memory, as it runs (they are constants). Else: the separate call's.
-    constants = i not in program.wrt and j not in program.wrt
+    _check_shared_call(program, module, result, only, tolerance, "aliased", separate,
+                       aliased, i not in program.wrt and j not in program.wrt,
+                       f"argument {j} a view of argument {i}", watched=i)
+
+
+def _check_shared_call(program: Program, module, result: Result, only, tolerance,
+                       check: str, separate: list, sharing: Callable[[list], list],
+                       constants: bool, what: str, reset: Callable[[], None] = lambda: None,
+                       watched: int | None = None):
+    """The checks ``check`` reverse/forward of a call ``sharing(separate)`` in which some
+    memory has two names (``what`` says which), against the same call on ``separate``
+    copies: where the values differ (and a name differentiated), each mode must refuse;
+    else the gradient is the separate call's, or, with ``constants`` (no shared argument
+    differentiated), that of the function as it runs with the sharing. ``reset()`` runs
+    before each evaluation; input ``watched`` must come back unchanged."""
+
+    def plain(*values):
+        reset()
+        return module.g(*(sharing(list(values)) if constants else values))
+
     try:
+        reset()
         apart = float(np.sum(np.asarray(module.g(*copies(separate)), dtype=float)))
-        together = float(np.sum(np.asarray(module.g(*aliased(separate)), dtype=float)))
-        function = (lambda *a: module.g(*aliased(list(a)))) if constants else module.g
+        reset()
+        together = float(np.sum(np.asarray(module.g(*sharing(separate)), dtype=float)))
         gradient = {key: np.sum(block, axis=0) for key, block in numeric_jacobian(
-            function, separate, program.wrt).items()}
+            plain, separate, program.wrt).items()}
     except Exception:  # a kink at the new point, or the plain program raises there
         return
     diverges = not constants and not _close(apart, together)
     for mode in ("reverse", "forward"):
-        name = f"aliased {mode}"
+        name = f"{check} {mode}"
         if only is not None and only != name:
             continue
 
         def body(mode=mode):
-            inputs = aliased(separate)
-            before = np.copy(inputs[i])
+            reset()
+            inputs = sharing(separate)
+            before = None if watched is None else np.copy(inputs[watched])
             try:
                 got_value, got = autodiffx.value_and_grad(module.f, wrt=program.wrt,
                                                           mode=mode)(*inputs)
             finally:
-                if not np.array_equal(inputs[i], before):
+                if before is not None and not np.array_equal(inputs[watched], before):
                     raise RuntimeError("the shared input array was mutated")
             if diverges:
-                raise Mismatch(f"argument {j} a view of argument {i}: the value is {together} "
-                               f"where separate copies give {apart}, so no gradient is right, "
-                               f"yet {mode} mode gave one (value {got_value})")
-            compare(f"value, argument {j} a view of argument {i} ({mode})", got_value,
-                    together, 1e-9)
+                raise Mismatch(f"{what}: the value is {together} where separate copies "
+                               f"give {apart}, so no gradient is right, yet {mode} mode "
+                               f"gave one (value {got_value})")
+            compare(f"value, {what} ({mode})", got_value, together, 1e-9)
             got = got if isinstance(got, tuple) else (got,)
             for position, g in zip(program.wrt, got, strict=True):
-                compare(f"gradient for argument {position}, argument {j} a view of argument "
-                        f"{i} ({mode})", g, regroup(gradient, separate, position), tolerance)
+                compare(f"gradient for argument {position}, {what} ({mode})", g,
+                        regroup(gradient, separate, position), tolerance)
 
         result.outcomes[name] = run_check(name, body, separate)
+    reset()
 
 
 def check_global_aliased(program: Program, module, reference, result: Result, only,
@@ -745,46 +766,10 @@ def check_global_aliased(program: Program, module, reference, result: Result, on
 
     separate = copies(reference)
     separate[position] = start.copy()
-    constants = position not in program.wrt
-
-    def plain(*values):
-        reset()
-        return module.g(*(sharing(list(values)) if constants else values))
-
-    try:
-        reset()
-        apart = float(np.sum(np.asarray(module.g(*copies(separate)), dtype=float)))
-        reset()
-        together = float(np.sum(np.asarray(module.g(*sharing(separate)), dtype=float)))
-        gradient = {key: np.sum(block, axis=0) for key, block in numeric_jacobian(
-            plain, separate, program.wrt).items()}
-    except Exception:  # a kink at the new point, or the plain program raises there
-        return
-    diverges = not constants and not _close(apart, together)
-    for mode in ("reverse", "forward"):
-        name = f"global aliased {mode}"
-        if only is not None and only != name:
-            continue
-
-        def body(mode=mode):
-            reset()
-            got_value, got = autodiffx.value_and_grad(module.f, wrt=program.wrt,
-                                                      mode=mode)(*sharing(separate))
-            if diverges:
-                raise Mismatch(f"argument {position} is the global {names[0]}, which a "
-                               f"helper writes into: the value is {together} where a "
-                               f"separate copy gives {apart}, so no gradient is right, yet "
-                               f"{mode} mode gave one (value {got_value})")
-            compare(f"value, argument {position} the global {names[0]} ({mode})",
-                    got_value, together, 1e-9)
-            got = got if isinstance(got, tuple) else (got,)
-            for where, g in zip(program.wrt, got, strict=True):
-                compare(f"gradient for argument {where}, argument {position} the global "
-                        f"{names[0]} ({mode})", g, regroup(gradient, separate, where),
-                        tolerance)
-
-        result.outcomes[name] = run_check(name, body, separate)
-    reset()
+    _check_shared_call(program, module, result, only, tolerance, "global aliased", separate,
+                       sharing, position not in program.wrt,
+                       f"argument {position} the global {names[0]}, which a helper writes "
+                       "into", reset=reset)
 
 
 def _close(a: float, b: float) -> bool:
