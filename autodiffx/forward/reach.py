@@ -28,6 +28,12 @@ FIXED_PACKAGES = frozenset({"numpy", "autodiffx", "builtins",
 _MISSING = object()
 
 
+def fixed(module) -> bool:
+    """Whether ``module`` (a module's name, ``__module__``) is in :data:`FIXED_PACKAGES`:
+    its code and data are not the user's."""
+    return isinstance(module, str) and module.split(".")[0] in FIXED_PACKAGES
+
+
 class TooMuch(Exception):
     """The search for the arrays a call may read went past :data:`BUDGET`."""
 

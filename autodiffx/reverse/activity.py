@@ -17,7 +17,7 @@ import types
 import numpy as np
 
 from ..errors import AutodiffError, Location, MissingRuleError, UnsupportedSyntaxError
-from ..forward.reach import FIXED_PACKAGES
+from ..forward.reach import fixed
 from ..rules import registry
 from . import ir, mutation
 from .source import FunctionSource, parse_function
@@ -421,7 +421,7 @@ def _keeps_nothing(call: ast.Call, passed: list[str], known: dict) -> bool:
         if inner is None:
             break
         value = inner
-    if isinstance(value, types.FunctionType) and _users(value):
+    if isinstance(value, types.FunctionType) and not fixed(value.__module__):
         return _keeps_no_parameter(value, call, passed, bound=steps and not isinstance(
             known.get(root.id), types.ModuleType))
     if isinstance(value, (list, dict, set, tuple)) or isinstance(
@@ -430,12 +430,7 @@ def _keeps_nothing(call: ast.Call, passed: list[str], known: dict) -> bool:
         return False  # a container's method: it may keep the value
     module = getattr(value, "__module__", None) if not isinstance(
         value, types.ModuleType) else value.__name__
-    return isinstance(module, str) and module.split(".")[0] in FIXED_PACKAGES
-
-
-def _users(function) -> bool:
-    module = getattr(function, "__module__", None)
-    return not isinstance(module, str) or module.split(".")[0] not in FIXED_PACKAGES
+    return fixed(module)
 
 
 def _keeps_no_parameter(function, call: ast.Call, passed: list[str], bound: bool) -> bool:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import ArgumentError
 from ..forward.dual import Dual
-from ..forward.reach import BUDGET, FIXED_PACKAGES, TooMuch, arrays_in, shares
+from ..forward.reach import BUDGET, FIXED_PACKAGES, TooMuch, arrays_in, fixed, shares
 from ..forward.sharing import guarded
 from . import ir, mutation
 
@@ -307,7 +307,7 @@ def _users_code(value) -> bool:
         return False
     module = getattr(value, "__module__", None)
     if isinstance(value, (types.FunctionType, types.MethodType)) or isinstance(module, str):
-        return not isinstance(module, str) or module.split(".")[0] not in FIXED_PACKAGES
+        return not fixed(module)
     return _may_hold_arrays(value) and not isinstance(value, (int, float, complex))
 
 
