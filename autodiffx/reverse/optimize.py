@@ -376,6 +376,10 @@ def _tidy(body: list[ast.stmt], later: list[list[ast.stmt]]) -> None:
                           for s in block))):
             del body[position]
             continue
+        if isinstance(statement, ast.If) and _empty(statement.body) and not _empty(
+                statement.orelse):  # `if c: pass else: ...` reads better as `if not c: ...`
+            statement.test = _negated(statement.test)
+            statement.body, statement.orelse = statement.orelse, []
         if isinstance(statement, (ast.If, ast.For, ast.While)) and _empty(statement.body):
             statement.body.append(ast.Pass())
         position += 1
@@ -386,6 +390,12 @@ def _tidy(body: list[ast.stmt], later: list[list[ast.stmt]]) -> None:
             del body[position]
             continue
         position += 1
+
+
+def _negated(test: ast.expr) -> ast.expr:
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return test.operand
+    return ast.UnaryOp(op=ast.Not(), operand=test)
 
 
 def _names(node) -> set[str]:

@@ -702,6 +702,33 @@ def _zip(c):
                     f"    {acc} = {acc} + np.sum({p}e * np.tanh({p}q))"], acc)
 
 
+@construct("value chosen by or / and", "control flow")
+def _short_circuit(c):
+    """``w = w or default``: Python's ``or`` and ``and`` give one of their operands, which
+    may be the value being differentiated, not a truth value."""
+    p = c.p
+    return c.pick([
+        Snippet([f"{p}opt = None", f"{p}w = {p}opt or {c.V()}"], f"np.sum({p}w)"),
+        Snippet([f"{p}w = {c.S()} and {c.V()}"], f"np.sum({p}w * {c.V()})"),
+        Snippet([f"{p}w = ({c.S()} > {c.pick(['0.3', '-0.5'])}) and {c.V()} or {c.V()}"],
+                f"np.sum({p}w)"),
+        Snippet([f"{p}w = 0.0 or {c.S()} * 2.0 or {c.S()}"], f"{p}w"),
+    ])
+
+
+@construct("list comprehension", "functions and structures")
+def _comprehension(c):
+    p = c.p
+    return c.pick([
+        Snippet([f"{p}ws = [np.sin({p}e) * {c.S()} for {p}e in ({c.V()}, {c.V()})]"],
+                f"np.sum({p}ws[0] * {p}ws[1])"),
+        Snippet([f"{p}a = {c.V()}", f"{p}ws = [{p}a[{p}i] ** 2 for {p}i in range(3)]"],
+                f"sum({p}ws)"),
+        Snippet([f"{p}ws = [np.tanh({p}e) for {p}e in {c.M()} if np.sum({p}e) > -10.0]"],
+                f"np.sum(np.stack({p}ws) * {c.S()})"),
+    ])
+
+
 @construct("helper returning a tuple", "functions and structures")
 def _tuple_return(c):
     p = c.p

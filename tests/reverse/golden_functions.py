@@ -111,6 +111,17 @@ def cached_layers(W1, W2, x):
 GOLDEN["cached_layers"] = (cached_layers, (0, 1, 2), (2, 2, 1))
 
 
+def scaled_or_default(x, scale=None):
+    """``scale or default``: Python's ``or`` gives one of its operands, here maybe the
+    value being differentiated; the forward sweep makes the choice as Python does, and the
+    adjoint sweep follows the branch taken."""
+    w = scale or np.tanh(x)
+    return np.sum(w * x)
+
+
+GOLDEN["scaled_or_default"] = (scaled_or_default, (0,), (1, 0))
+
+
 # complex programs: the kind of each argument as a fourth entry (None: all real)
 GOLDEN["magnitude_misfit"] = (magnitude_misfit, (0,), (1, 1), ("complex", "real"))
 GOLDEN["complex_layer"] = (complex_layer, (0, 1), (2, 1, 1), ("complex", "complex", "real"))

@@ -138,3 +138,22 @@ def test_a_tuple_a_helper_returns_can_be_bound_whole():
                                atol=1e-8)
     np.testing.assert_allclose(got, autodiffx.grad(tuple_from_a_helper, mode="forward")(X),
                                rtol=1e-10)
+
+
+def comprehension_over_a_tuple(x):
+    ws = [v * x for v in (1.0, 2.0)]
+    return np.sum(ws[0] * ws[1])
+
+
+def comprehension_over_a_list_of_arrays(x):
+    parts = [np.tanh(p) for p in [x, x * x]]
+    return np.sum(parts[0] + 2.0 * parts[1])
+
+
+@pytest.mark.parametrize("f", [comprehension_over_a_tuple, comprehension_over_a_list_of_arrays])
+def test_a_comprehension_over_a_literal_keeps_its_list(f):
+    # The loop over a literal is unrolled; it used to drop the `ws = []` before it, and the
+    # generated code stopped with a NameError.
+    got = autodiffx.grad(f)(X)
+    np.testing.assert_allclose(got, numeric_gradient(f, X), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(got, autodiffx.grad(f, mode="forward")(X), rtol=1e-12)

@@ -8,6 +8,7 @@ import copy
 
 from .. import ir
 from ..fence import refuse
+from .branches import yields_a_truth_value
 from .expressions import OPERATORS, UNARY
 from .names import load
 
@@ -46,6 +47,8 @@ class Assignments:
                 self._emit_copy(target, load(node.id), origin)
         elif isinstance(node, ast.IfExp):
             self._conditional(target, node, origin)
+        elif isinstance(node, ast.BoolOp) and not yields_a_truth_value(node):
+            self._short_circuit(target, node, origin)
         elif isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
             self._operator(target, node, origin)
         elif isinstance(node, ast.UnaryOp) and type(node.op) in UNARY:

@@ -26,8 +26,9 @@ class Loops:
         if isinstance(iterator, (ast.List, ast.Tuple)) and not any(
             isinstance(n, (ast.Break, ast.Continue)) for n in ast.walk(node)
         ):
-            # a loop over a literal list is unrolled: one copy of the body per element
-            out = []
+            # a loop over a literal list is unrolled: one copy of the body per element,
+            # after what the statement put before the loop (a comprehension's `ws = []`)
+            out = self.pending
             for element in iterator.elts:
                 self.pending = []
                 self._assign_target(target, element, node)
@@ -42,19 +43,27 @@ class Loops:
             index = target.id
             before = self.pending
         else:
+            counter = None  # enumerate(sequence, start): (the name counting, start)
             if _is_call_to(iterator, "enumerate", self.source):
+                starts = [*iterator.args[1:], *(k.value for k in iterator.keywords
+                                               if k.arg == "start")]
                 if (
-                    len(iterator.args) != 1
-                    or iterator.keywords
+                    len(iterator.args) + len(iterator.keywords) - len(starts) != 1
+                    or len(starts) > 1
                     or not isinstance(target, ast.Tuple)
                     or len(target.elts) != 2
+                    or not isinstance(target.elts[0], ast.Name)
                 ):
                     raise refuse(self.source, iterator, "this use of enumerate",
-                                 "write 'for i, item in enumerate(sequence)'")
+                                 "write 'for i, item in enumerate(sequence)' or "
+                                 "'enumerate(sequence, start)'")
                 index_node, item = target.elts
                 sequences = [self._atom(iterator.args[0])]
                 items = [item]
-                index = index_node.id if isinstance(index_node, ast.Name) else None
+                index = index_node.id
+                if starts:  # i = position + start, the position indexing the sequence
+                    counter = (index_node, self._atom(starts[0]))
+                    index = None
             elif _is_call_to(iterator, "zip", self.source):
                 if not isinstance(target, ast.Tuple) or len(target.elts) != len(iterator.args):
                     raise refuse(self.source, target, "this use of zip",
@@ -79,6 +88,10 @@ class Loops:
             loop_iter = ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[length],
                                  keywords=[])
             self.pending = []
+            if counter is not None:
+                counted, start = counter
+                self._assign_target(counted, ast.BinOp(left=load(index), op=ast.Add(),
+                                                       right=start), node)
             for sequence, item in zip(sequences, items, strict=True):
                 element = ast.Subscript(value=copy.deepcopy(sequence), slice=load(index),
                                         ctx=ast.Load())
