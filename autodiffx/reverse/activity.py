@@ -291,14 +291,27 @@ def _refuse_unsupported(statement: ir.Assign, source: FunctionSource) -> None:
             'functions that have rules, or use mode="forward"',
         )
     construct = type(statement.node).__name__ if statement.node is not None else "expression"
-    if isinstance(statement.expr, (ast.List, ast.Tuple, ast.Dict)):
-        construct = type(statement.expr).__name__
+    expression = statement.expr
+    if isinstance(expression, (ast.List, ast.Tuple, ast.Dict, ast.DictComp, ast.SetComp,
+                               ast.GeneratorExp)):
+        construct = type(expression).__name__
+    if isinstance(expression, ast.Call) and not isinstance(expression.func, (
+            ast.Name, ast.Attribute)):  # getattr(np, name)(x), table[k](x), make()(x)
+        raise UnsupportedSyntaxError(
+            f"reverse mode does not differentiate a call of {ast.unparse(expression.func)}, "
+            f"a function chosen as the code runs (in {source.name})",
+            location=location,
+            hint="call the function by its name (np.sin(x), or a function of your own), "
+            'or use mode="forward"',
+        )
     descriptions = {
         "ListComp": "a list comprehension over differentiated values",
         "List": "a list of differentiated values",
         "Tuple": "a tuple of differentiated values",
         "Attribute": "this attribute of a differentiated value",
         "DictComp": "a dict comprehension over differentiated values",
+        "SetComp": "a set of differentiated values",
+        "GeneratorExp": "a generator of differentiated values (other than sum's argument)",
         "Dict": "a dict of differentiated values",
         "Call": "a list of differentiated values built elsewhere and passed to this call",
     }

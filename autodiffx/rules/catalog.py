@@ -101,7 +101,7 @@ def _ours(rule: Rule) -> bool:
     installed)."""
     return all(p is helpers.scatter_add or id(p) not in DISPLAY_NAMES and (
         (getattr(p, "__module__", None) or "numpy").split(".")[0] in (
-            "numpy", "builtins", "_operator", "operator") or isinstance(p, np.ufunc)
+            "numpy", "builtins", "_operator", "operator", "copy") or isinstance(p, np.ufunc)
         or getattr(p, "__module__", None) == "autodiffx")
                for p in rule.primitives)
 

@@ -9,6 +9,7 @@ its first axis. Conventions at kinks are stated where they are chosen and tested
 from __future__ import annotations
 
 import builtins
+import copy
 import dataclasses
 import operator
 
@@ -32,6 +33,7 @@ from .registry import (
     elementwise,
     nondifferentiable,
     register,
+    require,
 )
 
 _ndarray = np.ndarray  # (a module global: np.ndarray is two lookups, on every call)
@@ -107,6 +109,9 @@ defrule(
     "d/dy x**y is taken as 0 where x <= 0, where the real logarithm does not exist. With "
     "complex values, d/dy x**y = x**y log x with the principal logarithm (0 at x = 0).",
 )
+# pow(x, y) and operator.pow (passed as a function) are x ** y
+register(dataclasses.replace(require(np.power), primitives=(np.power, operator.pow,
+                                                            builtins.pow)))
 elementwise(np.square, "2 * x")
 elementwise(np.reciprocal, "-(ans ** 2)", singular=True)
 _with_operator(elementwise(np.remainder, "1", "-np.floor_divide(x, y)"), operator.mod)
@@ -727,11 +732,12 @@ defrule(
     adjoints=("unbroadcast(g, x)", None),
 )
 defrule(
-    np.copy,
+    (np.copy, copy.copy, copy.deepcopy),  # copy.copy(x) of an array is x.copy()
     "x",
     tangents=(lambda t, ans, x: np.copy(t),),
     adjoints=("g",),
     rank=lambda x, **_: x,
+    name="copy",
 )
 def _with_direction_axis(index):
     return (slice(None), *(index if isinstance(index, tuple) else (index,)))
