@@ -55,8 +55,10 @@ def _memory(edges, name_of_write: str, eligible) -> dict[str, set[str]]:
     return memory
 
 
-def _shared_operands(statement: ir.Assign, rank_of: dict, numbers_: set[str]) -> list[str]:
-    """The names whose memory ``statement``'s result may share."""
+def _shared_operands(statement: ir.Assign, rank_of: dict, numbers_: set[str],
+                     lists: set[str] = frozenset()) -> list[str]:
+    """The names whose memory ``statement``'s result may share. An item of a list
+    (``v = xs[0]``) is the object the list holds, never a copy, whatever its index."""
     names = [o.id for o in statement.operands if isinstance(o, ast.Name)]
     if statement.shares:
         return list(statement.shares)
@@ -68,6 +70,8 @@ def _shared_operands(statement: ir.Assign, rank_of: dict, numbers_: set[str]) ->
     if statement.kind == "primitive":
         if statement.function is operator.getitem:
             base = names[:1]
+            if base and base[0] in lists:
+                return base
             # x[i] of rank 0 from an array is a NumPy scalar: a copy
             if base and rank_of.get(statement.target) == 0 and rank_of.get(base[0]) not in (
                     0, None):
@@ -249,7 +253,7 @@ def check(statements: list, params: list[str], rank_of: dict, source: FunctionSo
         for name in ir.reads(statement):
             reads.setdefault(name, []).append(position)
         if isinstance(statement, ir.Assign):
-            shared = _shared_operands(statement, rank_of, numbers_)
+            shared = _shared_operands(statement, rank_of, numbers_, lists)
             if shared:
                 edges.append((position, ir.bound(statement), shared))
             if statement.inplace:

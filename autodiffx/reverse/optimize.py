@@ -511,6 +511,7 @@ def _cse_block(block: list, stored, binds, renames, ir) -> None:
     # earlier candidates in this block: key -> (statement, the names it reads), and for
     # each name the candidates that read it, so that a write forgets only those
     seen: dict[str, tuple] = {}
+    made: dict[str, str] = {}  # the name each candidate binds -> its key
     readers: dict[str, list[tuple[str, tuple]]] = {}
     position = 0
     while position < len(block):
@@ -518,10 +519,18 @@ def _cse_block(block: list, stored, binds, renames, ir) -> None:
         _rename(statement, renames, ir)
         for inner in ir.children(statement):
             _cse_block(inner, stored, binds, renames, ir)
-        changed = set(ir.writes(statement)) | _mutated(statement, ir)
+        mutated = _mutated(statement, ir)
         if any(ir.children(statement)):
-            changed |= {n for s in ir.walk([statement]) for n in ir.writes(s)} | {
-                n for s in ir.walk([statement]) for n in _mutated(s, ir)}
+            mutated |= {n for s in ir.walk([statement]) for n in _mutated(s, ir)}
+        changed = set(ir.writes(statement)) | mutated
+        if any(ir.children(statement)):
+            changed |= {n for s in ir.walk([statement]) for n in ir.writes(s)}
+        for name in mutated:
+            # v = xs[0]; v *= 2: a later xs[0] reads the written values, which the name v
+            # does not hold in the generated code (v *= 2 binds a new version of v)
+            key = made.pop(name, None)
+            if key is not None and key in seen and seen[key][0].target == name:
+                del seen[key]
         for name in changed:
             for key, entry in readers.pop(name, ()):
                 if seen.get(key) is entry and name != entry[0].target:
@@ -537,6 +546,7 @@ def _cse_block(block: list, stored, binds, renames, ir) -> None:
                 continue
             entry = (statement, set(ir.reads(statement)))
             seen[key] = entry
+            made[statement.target] = key
             for name in entry[1]:
                 readers.setdefault(name, []).append((key, entry))
         position += 1
@@ -558,6 +568,8 @@ def _cse_key(statement, stored, binds):
 def _mutated(statement, ir) -> set[str]:
     if isinstance(statement, (ir.Store, ir.Append)):
         return {statement.target}
+    if isinstance(statement, ir.Assign) and statement.inplace:  # v *= 2 writes into v
+        return {o.id for o in statement.operands[:1] if isinstance(o, ast.Name)}
     if isinstance(statement, ir.Effect):
         return set(ir.reads(statement))  # a method call may change what it is called on
     return set()

@@ -364,6 +364,18 @@ def _view_inplace(c):
                            f"np.sum({p}a * {p}a[::-1])"]))
 
 
+@construct("view written, then the same view read again", "aliasing")
+def _view_read_again(c):
+    """``w = a[:2]; w *= s; ... a[:2] ...``: the second read is the written memory, so it
+    must not be taken as the first read's value (as common-subexpression elimination
+    would); likewise an item of a tuple."""
+    p = c.p
+    op, value = _update(c, "S")
+    view = c.pick([f"{p}a[:2]", f"np.expand_dims({p}a, 0)", f"{p}a.reshape(3, 1)", f"{p}t[1]"])
+    return Snippet([f"{p}a = {c.fresh('V')}", f"{p}t = ({c.V()}, {p}a)", f"{p}w = {view}",
+                    f"{p}w {op} {value}"], f"np.sum({view} * {c.S()})")
+
+
 @construct("reshape view then store", "aliasing")
 def _reshape_store(c):
     p = c.p
