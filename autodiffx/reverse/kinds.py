@@ -200,8 +200,12 @@ def _powers_of_python_numbers(statements: list, params: list[str], constants: di
         size = len(maybe)
         for statement in ir.walk(statements):
             if isinstance(statement, ir.For):
-                if isinstance(statement.iter, ast.Call) and isinstance(
-                        statement.iter.func, ast.Name) and statement.iter.func.id == "range":
+                counted = statement.iter
+                if isinstance(counted, ast.Call) and isinstance(counted.func, ast.Name) and (
+                        counted.func.id == "reversed" and counted.args):  # reversed(range(n))
+                    counted = counted.args[0]
+                if isinstance(counted, ast.Call) and isinstance(
+                        counted.func, ast.Name) and counted.func.id == "range":
                     maybe.add(statement.target)
                 continue
             if not isinstance(statement, ir.Assign) or statement.targets:

@@ -51,9 +51,9 @@ class Loops:
             inside = all(any(a <= p <= b for a, b in spans) for p in self.references[name])
             simple = all(
                 not any(isinstance(s, ir.Break) for s in ir.walk(loop.body))
-                and _is_range(loop.iter)
+                and (_is_range(loop.iter) or _is_reversed_range(loop.iter))
                 and all(self._stable(n, loop, "before") for n in ir.names_in(loop.iter)
-                        if n != "range")
+                        if n not in ("range", "reversed"))
                 for loop in loops
             )
             if inside and simple:
@@ -121,7 +121,10 @@ class Loops:
         entry = self._enter(statement, [statement.body], defined, out)
         if id(statement) in self.range_loops:
             arguments = self._resolve(self._operand(statement.iter), statement)
-            iterator = _call(_load("reversed"), arguments)
+            # the loop run backwards: reversed(range(n)) for range(n), and range(n) for
+            # reversed(range(n))
+            iterator = arguments.args[0] if _is_reversed_range(arguments) else _call(
+                _load("reversed"), arguments)
             target = _store(statement.target)
         else:
             counter = self.namer.fresh("trips")
@@ -197,6 +200,11 @@ def _sum_into(node) -> str | None:
             n.id == name for n in ir.name_nodes(node.value.right)):
         return None
     return name
+
+
+def _is_reversed_range(node) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "reversed" and len(node.args) == 1 and _is_range(node.args[0]))
 
 
 def _is_range(node) -> bool:

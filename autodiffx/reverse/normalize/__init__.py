@@ -94,9 +94,9 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
         }
         # np.copyto(y, x), np.add(a, b, out=y), y.sort(): y is written into too
         self.stored |= mutation.written_names(node, self._static) & self.locals
+        self.globals_used: dict[str, object] = {}
         self.lists = list_names(node, self._is_split)
         self.temporaries: set[str] = set()
-        self.globals_used: dict[str, object] = {}
         self.line = node.lineno
         base = node.name if len(node.name) <= 12 and node.name != "lambda_" else "out"
         self.result = namer.fresh(base)

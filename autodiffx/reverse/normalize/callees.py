@@ -80,9 +80,11 @@ def is_user_function(callee) -> bool:
     ).startswith("numpy")
 
 
-def output_count(rule, call: ast.Call) -> int | None:
+def output_count(rule, call: ast.Call, value_of=None) -> int | None:
     """How many results a call of a rule with several results gives, when the code says:
-    a fixed number, or ``np.split(x, 3)`` and ``np.split(x, [2, 5])`` (3 parts)."""
+    a fixed number, or ``np.split(x, 3)`` and ``np.split(x, [2, 5])`` (3 parts), or the
+    same through a global or closure name, whose value ``value_of(name)`` gives (and
+    guards) or None."""
     if isinstance(rule.outputs, int):
         return rule.outputs
     given = call.args[1] if len(call.args) > 1 else next(
@@ -91,6 +93,11 @@ def output_count(rule, call: ast.Call) -> int | None:
         return given.value
     if isinstance(given, (ast.List, ast.Tuple)):
         return len(given.elts) + 1
+    value = value_of(given) if value_of is not None and isinstance(given, ast.Name) else None
+    if type(value) is int:
+        return value
+    if isinstance(value, (list, tuple)) and all(type(v) is int for v in value):
+        return len(value) + 1
     return None
 
 

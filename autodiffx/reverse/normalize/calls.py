@@ -8,6 +8,7 @@ import ast
 import builtins
 import copy
 import math
+import types
 
 import numpy as np
 
@@ -309,17 +310,38 @@ def _why_no_derivative(callee, function: ast.expr) -> str:
     if getattr(callee, "__self__", None) is math or getattr(callee, "__module__", "") == "math":
         return (f"math.{callee.__name__} works on plain Python numbers, which drops the "
                 f"derivative; use np.{callee.__name__}")
+    owner = _user_object(callee)
+    if owner is not None:
+        return (f"{ast.unparse(function)} is {owner}; reverse mode differentiates "
+                "functions, not the methods of objects: pass the arrays the method reads "
+                "to a module-level function (forward(layer.W, x) for layer.forward(x)), or "
+                "use mode='forward'")
     if isinstance(function, ast.Attribute) and callee is None:
         what = _CONVERTING_METHODS.get(function.attr)
         if what is not None:
             return (f".{function.attr}() turns a value being differentiated into a {what}, "
                     "which drops its derivative")
-        return f"the method .{function.attr}() has no derivative rule"
+        return (f"the method .{function.attr}() has no derivative rule (reverse mode "
+                "differentiates NumPy's array methods, not the methods of other objects; "
+                "pass the arrays to a module-level function, or use mode='forward')")
     if isinstance(function, ast.Name) and callee is None:
         return (f"{function.id} is a function passed in as an argument, whose code "
                 "reverse mode cannot see when it transforms the function; call a function "
                 "defined at module level by its name, or use mode='forward'")
     return ""
+
+
+def _user_object(callee) -> str | None:
+    """What ``callee`` is, when it is a method of one of the user's objects or such an
+    object called (``layer.forward``, ``layer``), for a message; else None."""
+    if isinstance(callee, types.MethodType) and is_user_function(callee.__func__) and not (
+            isinstance(callee.__self__, (type, types.ModuleType))):
+        return f"a method of a {type(callee.__self__).__name__} object"
+    call = next((vars(kind)["__call__"] for kind in type(callee).__mro__
+                 if "__call__" in vars(kind)), None)
+    if is_user_function(call):
+        return f"a {type(callee).__name__} object, called (its __call__ method)"
+    return None
 
 
 def _is_array_maker(callee) -> bool:

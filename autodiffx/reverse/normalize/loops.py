@@ -19,10 +19,25 @@ class Loops:
     def _while(self, node: ast.While) -> list:
         return [ir.While(node.test, self._block(node.body), node.lineno)]
 
+    def _unreversed(self, sequence: ast.expr) -> ast.expr:
+        """``reversed(s)``, looped over, as ``s[::-1]``: the same items in the same order,
+        and an index (a view of an array) that reverse mode differentiates."""
+        if _is_call_to(sequence, "reversed", self.source) and len(sequence.args) == 1 and (
+                not sequence.keywords):
+            return ast.copy_location(ast.Subscript(
+                value=sequence.args[0], slice=ast.Slice(step=ast.Constant(-1)),
+                ctx=ast.Load()), sequence)
+        return sequence
+
     def _for(self, node: ast.For) -> list:
         iterator = node.iter
         target = node.target
         prologue = []
+        items = self._unreversed(iterator)
+        if isinstance(items, ast.Subscript) and isinstance(items.value, (ast.List, ast.Tuple)):
+            # reversed([a, b, c]): a, b and c computed in that order, then looped backwards
+            iterator = ast.List(elts=[self._atom(e) for e in items.value.elts][::-1],
+                                ctx=ast.Load())
         if isinstance(iterator, (ast.List, ast.Tuple)) and not any(
             isinstance(n, (ast.Break, ast.Continue)) for n in ast.walk(node)
         ):
@@ -35,11 +50,15 @@ class Loops:
                 out += self.pending
                 out += self._block(copy.deepcopy(node.body))
             return out
-        if _is_call_to(iterator, "range", self.source):
+        backwards = _reversed_range(iterator, self.source)
+        if backwards is not None or _is_call_to(iterator, "range", self.source):
             if not isinstance(target, ast.Name):
                 raise refuse(self.source, target, "unpacking a range", "use one name")
-            args = [self._atom(a) for a in iterator.args]
-            loop_iter = ast.Call(func=iterator.func, args=args, keywords=[])
+            counting = backwards or iterator
+            args = [self._atom(a) for a in counting.args]
+            loop_iter = ast.Call(func=counting.func, args=args, keywords=[])
+            if backwards is not None:  # for t in reversed(range(T)), as it is written
+                loop_iter = ast.Call(func=iterator.func, args=[loop_iter], keywords=[])
             index = target.id
             before = self.pending
         else:
@@ -58,7 +77,7 @@ class Loops:
                                  "write 'for i, item in enumerate(sequence)' or "
                                  "'enumerate(sequence, start)'")
                 index_node, item = target.elts
-                sequences = [self._atom(iterator.args[0])]
+                sequences = [self._atom(self._unreversed(iterator.args[0]))]
                 items = [item]
                 index = index_node.id
                 if starts:  # i = position + start, the position indexing the sequence
@@ -68,11 +87,11 @@ class Loops:
                 if not isinstance(target, ast.Tuple) or len(target.elts) != len(iterator.args):
                     raise refuse(self.source, target, "this use of zip",
                                  "unpack one name per zipped sequence")
-                sequences = [self._atom(a) for a in iterator.args]
+                sequences = [self._atom(self._unreversed(a)) for a in iterator.args]
                 items = list(target.elts)
                 index = None
             else:
-                sequences = [self._atom(iterator)]
+                sequences = [self._atom(self._unreversed(iterator))]
                 items = [target]
                 index = None
             before = self.pending
@@ -100,6 +119,14 @@ class Loops:
         body = prologue + self._block(node.body)
         self.line = node.lineno
         return [*before, ir.For(index, loop_iter, body, node.lineno)]
+
+
+def _reversed_range(node, source) -> ast.Call | None:
+    """The ``range(...)`` of ``reversed(range(...))``, else None."""
+    if _is_call_to(node, "reversed", source) and len(node.args) == 1 and not node.keywords \
+            and _is_call_to(node.args[0], "range", source):
+        return node.args[0]
+    return None
 
 
 def _is_call_to(node, name, source) -> bool:

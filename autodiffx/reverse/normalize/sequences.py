@@ -13,6 +13,7 @@ import numpy as np
 from ...rules import registry
 from .. import ir
 from ..fence import refuse
+from ..source import is_missing
 from .callees import is_user_function, output_count, returned_tuple_size
 from .names import load
 
@@ -64,13 +65,21 @@ class Sequences:
         self._emit_opaque(target, type(node)(elts=elements, ctx=ast.Load()), origin,
                           inactive=False)
 
+    def _fixed_value(self, node: ast.Name):
+        """The value of a global or closure name, read now and guarded at each call (the
+        code is made again when it changes), or None for a local name."""
+        if node.id in self.locals or is_missing(self._static(node)):
+            return None
+        self._use_global(node.id, node)
+        return self._static(node)
+
     def _tuple_item(self, target: str, node: ast.Subscript, origin) -> None:
         """``target = helper(x)[k]`` of a helper returning a tuple, or
         ``np.linalg.eigh(a)[0]``: every item unpacked, item k kept."""
         callee = self._static(node.value.func)
         rule = registry.lookup(callee)
-        size = (output_count(rule, node.value) if rule is not None and rule.outputs
-                else returned_tuple_size(callee))
+        size = (output_count(rule, node.value, self._fixed_value)
+                if rule is not None and rule.outputs else returned_tuple_size(callee))
         names = self._unpacked_items(target, node.value, size, origin)
         self._assign(target, load(names[node.slice.value]), origin)
 
@@ -192,7 +201,7 @@ class Sequences:
         """``parts = np.split(x, 3)`` bound whole: the parts unpacked into names and
         gathered in a list, when the code says how many; otherwise no derivative passes
         (refused if one has to)."""
-        count = output_count(rule, node)
+        count = output_count(rule, node, self._fixed_value)
         if target in self.lists and count is not None:
             names = self._unpacked_items(target, node, count, origin)
             elements = [load(n) for n in names]
@@ -297,7 +306,7 @@ class Sequences:
             return returned_tuple_size(callee) is not None
         rule = registry.lookup(callee) if callee is not None else None
         return rule is not None and rule.outputs == "sections" and output_count(
-            rule, node) is not None
+            rule, node, self._fixed_value) is not None
 
     def _indexes_a_tuple_call(self, node: ast.Subscript) -> bool:
         """``helper(x)[k]``: a whole-number index into what a user function returns, when
@@ -312,7 +321,7 @@ class Sequences:
         callee = self._static(call.func)
         rule = registry.lookup(callee) if callee is not None else None
         if rule is not None and rule.outputs is not None:
-            size = output_count(rule, call)
+            size = output_count(rule, call, self._fixed_value)
         elif is_user_function(callee):
             size = returned_tuple_size(callee)
         else:
