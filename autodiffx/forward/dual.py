@@ -404,6 +404,15 @@ class Dual(Traced):
         dual._owns = type(primal) is np.ndarray or isinstance(primal, Dual)
         return dual
 
+    def __copy__(self):
+        # copy.copy(x) of an array is new memory (ndarray.__copy__); the default for a
+        # class with slots would share the primal and the tangent, and a write into the
+        # copy would reach x
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return memo.setdefault(id(self), self.copy())
+
     # ------------------------------------------------------------------ in place, as NumPy
 
     def sort(self, axis=-1, kind=None, order=None):

@@ -23,6 +23,7 @@ hint (copy first), never a wrong gradient.
 from __future__ import annotations
 
 import ast
+import copy
 import operator
 
 import numpy as np
@@ -68,6 +69,9 @@ def _shared_operands(statement: ir.Assign, rank_of: dict, numbers_: set[str],
     if statement.kind == "list":
         return names
     if statement.kind == "primitive":
+        if statement.function is copy.copy:
+            # a shallow copy: new memory for an array, the same items for a list or tuple
+            return [n for n in names if rank_of.get(n) is None]
         if statement.function is operator.getitem:
             base = names[:1]
             if base and base[0] in lists:

@@ -376,6 +376,22 @@ def _view_read_again(c):
                     f"{p}w {op} {value}"], f"np.sum({view} * {c.S()})")
 
 
+@construct("copy.copy then write", "aliasing")
+def _copy_module(c):
+    """``copy.copy`` of an array is new memory; of a list, a new list of the same arrays,
+    so a write through an item reaches the original list's."""
+    p = c.p
+    op, value = _update(c, "S")
+    return c.pick([
+        Snippet([f"{p}a = {c.fresh('V')}", f"{p}b = copy.copy({p}a)", f"{p}b[0] = {c.S()}"],
+                f"np.sum({p}a * {p}b)", setup=["import copy"]),
+        Snippet([f"{p}l = [{c.fresh('V')}, {c.V()}]", f"{p}k = copy.copy({p}l)",
+                 f"{p}k[0] {op} {value}"], f"np.sum({p}l[0] * {p}l[1])", setup=["import copy"]),
+        Snippet([f"{p}a = copy.deepcopy({c.V()})", f"{p}a {op} {value}"], f"np.sum({p}a)",
+                setup=["import copy"]),
+    ])
+
+
 @construct("reshape view then store", "aliasing")
 def _reshape_store(c):
     p = c.p

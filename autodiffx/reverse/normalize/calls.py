@@ -152,6 +152,15 @@ class Calls:
         if rule is not None and rule.outputs is not None:
             self._several_results(target, node, callee, rule, origin)
             return
+        if callee in (copy.copy, copy.deepcopy) and node.args and (
+                self._holds_values(node.args[0], comprehensions=True) or isinstance(
+                    node.args[0], (ast.List, ast.Tuple, ast.Dict)) or isinstance(
+                    node.args[0], ast.Name) and node.args[0].id in (self.lists | self.dicts)):
+            # copy.copy(xs) of a list is a list of the same arrays, not np.copy of the
+            # array NumPy would make of it
+            raise refuse(self.source, node, f"{ast.unparse(node.func)} of a list, tuple or "
+                         "dict", "copy the arrays themselves ([v.copy() for v in xs]), or "
+                         "use mode='forward'")
         if rule is not None and rule.differentiable and not is_random(callee):
             self._call_with_rule(target, node, callee, rule, origin)
             if shares and self.pending and target in ir.bound(self.pending[-1]):
