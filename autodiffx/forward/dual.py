@@ -258,6 +258,13 @@ class Dual(Traced):
     def shape(self):
         return np.shape(self.primal)
 
+    @shape.setter
+    def shape(self, value):
+        # (without a setter, Python's own AttributeError: "property has no setter")
+        raise MissingAttributeError(
+            "setting .shape of a value being differentiated (reshaping it in place) is not "
+            "supported", hint=f"write y = y.reshape({value!r}), a new name for the values")
+
     @property
     def ndim(self):
         return np.ndim(self.primal)

@@ -69,3 +69,14 @@ def test_copy_module_copies_are_new_memory(f):
     assert value == pytest.approx(f(x, m), rel=1e-12)
     np.testing.assert_allclose(gradients[0], numeric_gradient(lambda v: f(v, m), x), atol=1e-6)
     np.testing.assert_allclose(gradients[1], numeric_gradient(lambda v: f(x, v), m), atol=1e-6)
+
+
+def test_setting_shape_in_place_is_refused_with_the_library_error():
+    # it raised Python's own AttributeError ("property 'shape' ... has no setter")
+    def f(x):
+        y = x * 1.0
+        y.shape = (1, 3)
+        return np.sum(y)
+
+    with pytest.raises(autodiffx.AutodiffError, match="reshape"):
+        autodiffx.grad(f, mode="forward")(np.ones(3))
