@@ -33,10 +33,11 @@ class Loops:
         iterator = node.iter
         target = node.target
         prologue = []
-        items = self._unreversed(iterator)
-        if isinstance(items, ast.Subscript) and isinstance(items.value, (ast.List, ast.Tuple)):
+        flipped = self._unreversed(iterator)
+        if isinstance(flipped, ast.Subscript) and isinstance(flipped.value, (ast.List,
+                                                                            ast.Tuple)):
             # reversed([a, b, c]): a, b and c computed in that order, then looped backwards
-            iterator = ast.List(elts=[self._atom(e) for e in items.value.elts][::-1],
+            iterator = ast.List(elts=[self._atom(e) for e in flipped.value.elts][::-1],
                                 ctx=ast.Load())
         if isinstance(iterator, (ast.List, ast.Tuple)) and not any(
             isinstance(n, (ast.Break, ast.Continue)) for n in ast.walk(node)
