@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["reverse", "peers", "memory", "forward_jvp", "dispatch", "guards", "transform",
-         "loops", "hvp"]
+ORDER = ["reverse", "peers", "memory", "forward_jvp", "forward_floor", "dispatch", "guards",
+         "transform", "loops", "hvp"]
 BENCHMARKS = ORDER + sorted({path.stem.removeprefix("bench_") for path in HERE.glob("bench_*.py")}
                             - set(ORDER))
 """Every ``bench_*.py`` beside this file: the known ones in a sensible order, any other
