@@ -28,6 +28,7 @@ from .dual import (
     mismatch_error,
     new_dual,
     new_level,
+    refused_attribute,
     value_dtype,
 )
 from .memory import owner
@@ -212,6 +213,15 @@ def run(f: Callable, args: Sequence, kwargs: dict, level: int, k: int,
             location=user_location(error.__traceback__),
             hint="compute with NumPy functions on the array itself, or use mode='reverse'",
         ) from error
+    except AttributeError as error:
+        if isinstance(error, AutodiffError) or not isinstance(error.obj, Dual):
+            raise
+        # an attribute no ndarray has either (x.no_such_method): Python's AttributeError,
+        # raised as the MissingAttributeError every missing attribute of a Dual gives
+        # (dual.py lays out the ndarray's names on the class, not a __getattr__)
+        refusal = refused_attribute(error.name)
+        refusal.location = user_location(error.__traceback__)
+        raise refusal from error
     except ValueError as error:  # NumPy's shape errors, shown at the user's line
         location = user_location(error.__traceback__)
         text = sharing.read_only_write(error)

@@ -369,27 +369,6 @@ class Dual(Traced):
             hint="iterate over it instead (for v in x), which keeps the derivative",
         )
 
-    def __getattr__(self, name):
-        # Only reached for names not defined above: the ndarray methods that are spelled the
-        # same as a NumPy function route through that function, so they are differentiated
-        # by its rule or refused with MissingRuleError naming it.
-        if name in _FUNCTION_METHODS:
-            function = getattr(np, name)
-            return lambda *args, **kwargs: function(self, *args, **kwargs)
-        if name.startswith("__"):  # protocol probes (NumPy, copy, pickle): keep them cheap
-            raise MissingAttributeError(f"a Dual has no attribute {name!r}")
-        if name in _MUTATING_METHODS:
-            hint = (f"x.{name}(...) changes an array in place, which forward mode does not "
-                    "differentiate; build a new array instead (x.sort() and x.fill(v) work)")
-        else:
-            hint = ("use the NumPy function of the same name (np.f(x)), or an ndarray "
-                    "method forward mode supports: " + ", ".join(sorted(_METHODS)))
-        raise MissingAttributeError(
-            f"a value being differentiated (a Dual) has no attribute {name!r}; forward mode "
-            "supports the ndarray methods that are also NumPy functions",
-            hint=hint,
-        )
-
     def view(self, dtype=None, type=None):  # noqa: A002 - NumPy's keyword
         """``x.view()``: another name for the same memory, as NumPy's (a write through
         either is seen by both). A view with another dtype or type reinterprets the
@@ -643,6 +622,77 @@ _METHODS = _FUNCTION_METHODS | {
 _MUTATING_METHODS = frozenset(
     {"put", "partition", "resize", "itemset", "setfield", "byteswap", "setflags"}
 )
+
+
+# --------------------------------------------------------------------------- attributes
+# A Dual answers the ndarray attributes it lacks with a MissingAttributeError saying what to
+# do instead. That was a ``__getattr__``, but a class with ``__getattr__`` has CPython read
+# *every* attribute of its instances through a slower hook, which also keeps LOAD_ATTR from
+# specialising: ``x.primal``, ``x.tangent`` and ``x.level``, which each operation reads
+# several times, cost about 30 ns more each (0.1-0.25 µs of an operation's dispatch,
+# bench_dispatch.py). So the names are laid out on the class once instead: the ndarray
+# methods spelled as a NumPy function are methods calling it, and every other attribute of
+# an ndarray is a _Refused descriptor raising what ``__getattr__`` raised. A name no
+# ndarray has gets Python's own AttributeError on a Dual, as on an ndarray; one escaping
+# the user's function is raised as a MissingAttributeError by driver.run (refused_attribute).
+
+
+class _Refused:
+    """An ndarray attribute a Dual does not have: reading it, from an instance or from the
+    class, raises :class:`~autodiffx.errors.MissingAttributeError`, an AttributeError, so
+    ``hasattr`` and NumPy's probes of its protocol names see it as absent."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, dual, owner=None):
+        raise refused_attribute(self.name)
+
+
+def refused_attribute(name: str) -> MissingAttributeError:
+    """What to say of a Dual's attribute ``name`` that it does not have."""
+    if name.startswith("__"):  # protocol probes (NumPy's): keep them cheap
+        return MissingAttributeError(f"a Dual has no attribute {name!r}")
+    if name in _MUTATING_METHODS:
+        hint = (f"x.{name}(...) changes an array in place, which forward mode does not "
+                "differentiate; build a new array instead (x.sort() and x.fill(v) work)")
+    else:
+        hint = ("use the NumPy function of the same name (np.f(x)), or an ndarray "
+                "method forward mode supports: " + ", ".join(sorted(_METHODS)))
+    return MissingAttributeError(
+        f"a value being differentiated (a Dual) has no attribute {name!r}; forward mode "
+        "supports the ndarray methods that are also NumPy functions",
+        hint=hint,
+    )
+
+
+def _function_method(name: str):
+    """``x.name(...)`` as ``np.name(x, ...)``: differentiated by that function's rule, or
+    refused with a MissingRuleError naming it."""
+
+    def method(self, *args, **kwargs):
+        return getattr(np, name)(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``np.{name}(x, ...)``, differentiated by its rule."
+    return method
+
+
+def _lay_out_attributes() -> None:
+    for name in sorted(_FUNCTION_METHODS):
+        setattr(Dual, name, _function_method(name))
+    # Of the dunder names only NumPy's protocol ones: others (__len__, __index__,
+    # __buffer__) are type slots, which an entry in the class would switch on.
+    protocol = {name for name in dir(np.ndarray)
+                if name.startswith(("__array", "__dlpack")) and name.endswith("__")}
+    public = {name for name in dir(np.ndarray) if not name.startswith("_")}
+    for name in sorted((public | protocol | _MUTATING_METHODS) - set(dir(_ArrayDual))):
+        setattr(Dual, name, _Refused(name))
+
+
+_lay_out_attributes()
 
 
 def _given(options: dict) -> dict:
