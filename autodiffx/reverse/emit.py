@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import copy
 import dataclasses
 import gc
 import itertools
@@ -351,13 +350,13 @@ class ModuleBuilder:
                 self.numpy_alias = ir.Namer(self.module_names | set(self.namespace) | bound
                                             ).fresh("numpy_module", adjoint_too=False)
                 self.module_names.add(self.numpy_alias)
-            for node in ast.walk(definition):
+            for node in ir.nodes(definition):
                 if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
                         and node.value.id == "np"):
                     node.value = ast.Name(id=self.numpy_alias, ctx=ast.Load())
         aliases: dict[str, str] = {}
         for pullback in [s for s in definition.body if isinstance(s, ast.FunctionDef)]:
-            for node in ast.walk(pullback):
+            for node in ir.nodes(pullback):
                 if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                         and node.func.id in clashes):
                     helper = node.func.id
@@ -534,7 +533,8 @@ class ModuleBuilder:
                     module=module, names=[ast.alias(name=h, asname=a) for h, a in used],
                     level=0))
         body += self.functions
-        module = _NegativeConstants().visit(ast.Module(body=body, type_ignores=[]))
+        module = ast.Module(body=body, type_ignores=[])
+        _bracket_negative_constants(module)
         text = astor.to_source(module)
         printed = ast.parse(text)
         return _with_comments(text, printed, self.comments.texts), _origins(module, printed)
@@ -639,7 +639,7 @@ def _refuse_nested_gradient(function, caller, caller_source) -> None:
 
 def _definition(source: FunctionSource, name: str, body, comments,
                 what: str = "reverse mode") -> ast.FunctionDef:
-    arguments = copy.deepcopy(source.node.args)
+    arguments = ir.copy_tree(source.node.args)
     for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                      arguments.vararg, arguments.kwarg):
         if argument is not None:
@@ -681,14 +681,35 @@ class _Rename(ast.NodeTransformer):
         return node
 
 
-class _NegativeConstants(ast.NodeTransformer):
-    """``-0.7`` as a unary minus, so that astor brackets it: ``(-0.7) ** 2``."""
+def _bracket_negative_constants(tree: ast.AST) -> None:
+    """Each ``-0.7`` in ``tree`` as a unary minus, in place, so that astor brackets it:
+    ``(-0.7) ** 2``. One breadth-first pass that looks at each node's children and queues
+    all but constants (a ``NodeTransformer`` visited every node of the module through its
+    method lookup)."""
+    queue = [tree]
+    for node in queue:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.Constant):
+                if _negative(value.value):
+                    setattr(node, name, _minus(value.value))
+            elif isinstance(value, ast.AST):
+                queue.append(value)
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, ast.Constant):
+                        if _negative(item.value):
+                            value[index] = _minus(item.value)
+                    elif isinstance(item, ast.AST):
+                        queue.append(item)
 
-    def visit_Constant(self, node: ast.Constant):
-        value = node.value
-        if type(value) in (int, float) and math.copysign(1, value) < 0:
-            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
-        return node
+
+def _minus(value) -> ast.UnaryOp:
+    return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+
+
+def _negative(value) -> bool:
+    return type(value) in (int, float) and math.copysign(1, value) < 0
 
 
 def _callee_kinds(function, statement, kind_of: kinds.Analysis, caller: FunctionSource):

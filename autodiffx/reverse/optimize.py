@@ -14,6 +14,7 @@ import math
 import operator
 from collections.abc import Callable
 
+from . import ir
 from .ir import name_nodes
 
 _BINARY: dict[type, Callable] = {
@@ -71,7 +72,37 @@ class Folder(ast.NodeTransformer):
     def visit(self, node):
         if isinstance(node, _LEAVES):
             return node  # nothing below to fold
-        return super().visit(node)
+        kind = node.__class__
+        method = _FOLDER_METHODS.get(kind)
+        if method is None:  # looked up once per node class, not by name at every node
+            method = _FOLDER_METHODS[kind] = getattr(
+                Folder, "visit_" + kind.__name__, Folder.generic_visit)
+        return method(self, node)
+
+    def generic_visit(self, node):
+        """``NodeTransformer.generic_visit`` over ``_fields`` directly, setting a field
+        only where the visit changed it: this runs on every adjoint expression."""
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                new = self.visit(value)
+                if new is None:
+                    delattr(node, name)
+                elif new is not value:
+                    setattr(node, name, new)
+            elif isinstance(value, list):
+                items = []
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        item = self.visit(item)
+                        if item is None:
+                            continue
+                        if not isinstance(item, ast.AST):
+                            items.extend(item)
+                            continue
+                    items.append(item)
+                value[:] = items
+        return node
 
     def visit_Call(self, node: ast.Call):
         self.generic_visit(node)
@@ -198,6 +229,10 @@ class Folder(ast.NodeTransformer):
         return node
 
 
+_FOLDER_METHODS: dict[type, Callable] = {}
+""":class:`Folder`'s method for each node class met so far."""
+
+
 def _numpy_name(node: ast.Call) -> str | None:
     """``name`` for a call ``np.<name>(...)`` without keywords, else ``None``."""
     function = node.func
@@ -289,9 +324,9 @@ def without_value(vjp: ast.FunctionDef, name: str, heading: ast.stmt, seeding: a
     forward = [s for s in body[1:-1] if s is not pullback]  # body[0]: the heading
     adjoint = list(pullback.body)
     seed = parameters.args[0].arg
-    if any(isinstance(node, _SCOPES) for s in forward + adjoint for node in ast.walk(s)):
+    if any(isinstance(node, _SCOPES) for s in forward + adjoint for node in ir.nodes(s)):
         return None
-    outer = {a.arg for a in ast.walk(vjp.args) if isinstance(a, ast.arg)}
+    outer = {a.arg for a in ir.nodes(vjp.args) if isinstance(a, ast.arg)}
     outer |= {n.id for s in forward for n in name_nodes(s)}
     inner = {n.id for s in adjoint for n in name_nodes(s) if not isinstance(n.ctx, ast.Load)}
     if inner & outer or seed in outer or not isinstance(adjoint[-1], ast.Return):
@@ -400,7 +435,7 @@ def _test_has_effects(statement) -> bool:
     """Whether dropping the statement could drop a call (only range/len/reversed are
     known to be free of effects)."""
     header = statement.iter if isinstance(statement, ast.For) else statement.test
-    for node in ast.walk(header):
+    for node in ir.nodes(header):
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name)
                                                 and node.func.id in ("range", "len",
                                                                      "reversed")):
@@ -558,7 +593,7 @@ def _rename(statement, renames: dict[str, str], ir) -> None:
         return
     nodes = ir.read_nodes(statement)
     for node in nodes:
-        for sub in ast.walk(node):
+        for sub in ir.nodes(node):
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
                 sub.id = renames.get(sub.id, sub.id)
 
@@ -615,7 +650,7 @@ def propagate_copies(body: list[ast.stmt], eligible: Callable[[str], bool]) -> N
     if not renames:
         return
     for statement in kept:
-        for node in ast.walk(statement):
+        for node in ir.nodes(statement):
             if isinstance(node, ast.Name) and node.id in renames:
                 node.id = renames[node.id]
     body[:] = kept
@@ -662,7 +697,7 @@ def _movable(body: list[ast.stmt], position: int, reader: int) -> bool:
         if is_comment(statement) or not isinstance(statement, ast.Assign):
             return False
         if any(isinstance(n, ast.Name) and n.id in needed for t in statement.targets
-               for n in ast.walk(t)):
+               for n in ir.nodes(t)):
             return False
     return True
 
@@ -733,7 +768,7 @@ def accumulate_in_place(body: list[ast.stmt]) -> None:
         if name is not None:
             made[name] = _is_fresh(statement.value)
         else:
-            for node in ast.walk(statement):
+            for node in ir.nodes(statement):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     made[node.id] = False
 
@@ -771,7 +806,7 @@ def methods_of_arrays(body: list[ast.stmt], arrays: Callable[[str], bool]) -> No
     """Rewrite, in place, ``np.sum(a, axis=...)`` as ``a.sum(axis=...)`` and
     ``np.reshape(a, shape)`` as ``a.reshape(shape)`` where ``a`` names an array (``arrays``):
     the method skips the function's dispatch, half a microsecond to a microsecond a call."""
-    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+    for node in ir.nodes(ast.Module(body=body, type_ignores=[])):
         for field, value in ast.iter_fields(node):
             items = value if isinstance(value, list) else [value]
             for index, item in enumerate(items):
@@ -799,7 +834,7 @@ def indexed_expand_dims(body: list[ast.stmt], rank: Callable[[str], int | None])
     """Rewrite, in place, ``np.expand_dims(x, k)`` of an array ``x`` of known rank and a
     literal ``k`` as the same view by indexing, ``x[:, None]``, without the call's
     argument handling."""
-    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+    for node in ir.nodes(ast.Module(body=body, type_ignores=[])):
         if not isinstance(node, ast.Assign) or not _np_call(node.value, "expand_dims"):
             continue
         call = node.value

@@ -281,6 +281,15 @@ class Calls:
             return None
         return source
 
+    def _transpose_targets(self) -> set[str]:
+        """The names some statement binds to ``np.transpose`` of something, computed once:
+        only they can be a ``WT`` of :meth:`_transpose_of`."""
+        if self.transpose_targets is None:
+            self.transpose_targets = {
+                s.target for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
+                and s.kind == "primitive" and s.function is np.transpose}
+        return self.transpose_targets
+
     def _producer(self, name: str) -> ir.Assign | None:
         return next((s for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
                      and s.target == name and not s.targets), None)
@@ -312,6 +321,11 @@ class Calls:
 
     def _untransposed(self, tree: ast.expr) -> ast.expr:
         """``WT.T`` is ``W`` where ``WT = W.T`` (see :meth:`_transpose_of`)."""
+        transposes = self._transpose_targets()
+        if not any(isinstance(node, ast.Attribute) and node.attr == "T"
+                   and isinstance(node.value, ast.Name) and node.value.id in transposes
+                   for node in ir.nodes(tree)):
+            return tree  # the common case: nothing to rewrite, and no transformer to make
         sweeps = self
 
         class Untranspose(ast.NodeTransformer):
@@ -470,6 +484,8 @@ def _half_at_ties(tree: ast.expr, rank) -> ast.expr:
     ``np.heaviside(-x, 0.5)`` for ``np.minimum``). Only against the constant 0, and only for
     an array ``x`` (rank known, at least 1): a number keeps its Python float. Where ``x``
     is NaN, and max has no derivative, heaviside gives NaN where the comparisons gave 0."""
+    if not any(_tie_shaped(node) for node in ir.nodes(tree)):
+        return tree  # the common case: nothing to rewrite, and no transformer to make
 
     class Ties(ast.NodeTransformer):
         def visit_BinOp(self, node):
@@ -479,9 +495,15 @@ def _half_at_ties(tree: ast.expr, rank) -> ast.expr:
     return Ties().visit(tree)
 
 
+def _tie_shaped(node: ast.AST) -> bool:
+    """Whether ``node`` is ``a + 0.5 * b``, the shape :func:`_tie_step` rewrites."""
+    return (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
+            and isinstance(node.right, ast.BinOp) and isinstance(node.right.op, ast.Mult)
+            and _is_constant(node.right.left, 0.5))
+
+
 def _tie_step(node: ast.BinOp, rank) -> ast.expr | None:
-    if not (isinstance(node.op, ast.Add) and isinstance(node.right, ast.BinOp)
-            and isinstance(node.right.op, ast.Mult) and _is_constant(node.right.left, 0.5)):
+    if not _tie_shaped(node):
         return None
     step, tie = _zero_comparison(node.left), _zero_comparison(node.right.right)
     if step is None or tie is None or tie[1] is not ast.Eq or step[1] not in (ast.Gt, ast.Lt):
