@@ -136,6 +136,10 @@ class Calls:
             return None
 
         tree = ir.copy_tree(_parsed(expression), substituted)
+        # substituted calls itself through its closure cell, a cycle that would keep these
+        # sweeps (and every tree of the transformation) alive until the cyclic collector
+        # runs: emptying the cell lets the counts free them (see emit._collector_paused)
+        substituted = None
         if complex_primals:
             tree = _conjugated(tree, complex_primals)
         return optimize.fold(tree, self.rank, self.shape)
