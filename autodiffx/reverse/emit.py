@@ -746,14 +746,18 @@ def _spread(source: FunctionSource, argument_ranks) -> FunctionSource:
     return spread_varargs(source, count) if arguments.vararg is not None else source
 
 
-def _statements(body: list):
-    """Statements in program order, compound statements before their bodies."""
+def _statements(body: list, found: list | None = None) -> list:
+    """Statements in program order, compound statements before their bodies (a list, built
+    without a generator per statement and level: this reads every printed statement)."""
+    if found is None:
+        found = []
     for statement in body:
-        yield statement
+        found.append(statement)
         for name in ("body", "orelse"):
             block = getattr(statement, name, None)
             if isinstance(block, list):
-                yield from _statements(block)
+                _statements(block, found)
+    return found
 
 
 def _origins(built: ast.Module, printed: ast.Module) -> dict[int, Origin]:
@@ -1025,6 +1029,10 @@ _size = CACHE_SIZE
 _last_call: dict[int, tuple] = {}
 """``id(f)`` -> ``(weak reference to f, wrt, ranks)`` of the latest build for ``f``."""
 _shape_variants: dict[tuple, set] = {}
+_shape_owners: dict[tuple, Callable] = {}
+"""A weak reference to the function of each key of ``_shape_variants``, whose callback
+lets :func:`_purge` drop the key once the function is collected: another function may get
+its id (the cache's own entry may have been dropped before, and its reference with it)."""
 """``(id(f), wrt, ranks, kinds)`` -> the sets of argument shapes code was made for."""
 SHAPE_VARIANTS = 8
 """How many sets of argument shapes of one ``(f, wrt, ranks)`` get code of their own; the
@@ -1092,8 +1100,11 @@ def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool,
            argument_kinds=None, argument_shapes=None) -> Generated:
     with _lock:
         if argument_shapes is not None:
-            seen = _shape_variants.setdefault((id(f), wrt, argument_ranks, argument_kinds),
-                                              set())
+            family = (id(f), wrt, argument_ranks, argument_kinds)
+            seen = _shape_variants.get(family)
+            if seen is None:
+                seen = _shape_variants[family] = set()
+                _shape_owners[family] = _reference(f, ("shapes", family))
             if argument_shapes not in seen and len(seen) >= SHAPE_VARIANTS:
                 argument_shapes = None  # called with many shapes: the rank-generic code
             else:
@@ -1179,6 +1190,12 @@ def _purge() -> None:
                 if last is not None and last[0]() is None:
                     del _last_call[key[1]]
                 continue
+            if key[0] == "shapes":
+                owner = _shape_owners.get(key[1])
+                if owner is not None and owner() is None:
+                    del _shape_owners[key[1]]
+                    _shape_variants.pop(key[1], None)
+                continue
             entry = _cache.get(key)
             if entry is not None and entry.ref() is None:
                 _drop(key)
@@ -1219,6 +1236,7 @@ def clear_cache() -> None:
             _drop(next(iter(_cache)))
         _last_call.clear()
         _shape_variants.clear()
+        _shape_owners.clear()
         flat.clear_cache()
 
 

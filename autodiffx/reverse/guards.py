@@ -251,11 +251,11 @@ def _attribute_steps(bindings: Bindings):
     node = bindings.node
     if node is None:
         return
-    local = {n.id for n in ir.nodes(node) if isinstance(n, ast.Name)
-             and not isinstance(n.ctx, ast.Load)}
+    nodes = ir.nodes(node)
+    local = {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     local |= {a.arg for a in ir.nodes(node.args) if isinstance(a, ast.arg)}
     seen = set()
-    for sub in ir.nodes(node):
+    for sub in nodes:
         if not isinstance(sub, ast.Attribute) or not isinstance(sub.ctx, ast.Load):
             continue
         chain = []

@@ -26,7 +26,7 @@ _BINARY: dict[type, Callable] = {
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
 }
-_COMPARE: dict[type, Callable] = {
+COMPARISONS: dict[type, Callable] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
     ast.Lt: operator.lt,
@@ -146,7 +146,7 @@ class Folder(ast.NodeTransformer):
         if all(ok for ok, _ in values):
             result = True
             for op, (_, left), (_, right) in zip(node.ops, values, values[1:], strict=False):
-                result = result and _COMPARE[type(op)](left, right)
+                result = result and COMPARISONS[type(op)](left, right)
             return ast.Constant(bool(result))
         return node
 
@@ -326,17 +326,20 @@ def without_value(vjp: ast.FunctionDef, name: str, heading: ast.stmt, seeding: a
     seed = parameters.args[0].arg
     if any(isinstance(node, _SCOPES) for s in forward + adjoint for node in ir.nodes(s)):
         return None
+    # the names of each statement, read by the tests and counts below (forward and adjoint
+    # keep the statements, so no id is reused meanwhile)
+    names = {id(s): name_nodes(s) for s in forward + adjoint}
     outer = {a.arg for a in ir.nodes(vjp.args) if isinstance(a, ast.arg)}
-    outer |= {n.id for s in forward for n in name_nodes(s)}
-    inner = {n.id for s in adjoint for n in name_nodes(s) if not isinstance(n.ctx, ast.Load)}
+    outer |= {n.id for s in forward for n in names[id(s)]}
+    inner = {n.id for s in adjoint for n in names[id(s)] if not isinstance(n.ctx, ast.Load)}
     if inner & outer or seed in outer or not isinstance(adjoint[-1], ast.Return):
         return None
     seeded = ast.Assign(targets=[ast.Name(id=seed, ctx=ast.Store())], value=ast.Constant(1.0),
                         lineno=0)
     body = [*forward, seeding, seeded, *adjoint]
-    bound_before = _bindings(body)
+    bound_before = _bindings(body, names)
     eliminate_dead_code(body, set(), keep)
-    bound_after = _bindings(body)
+    bound_after = _bindings(body, names)
     gone = {n for n in bound_before if n not in bound_after}
     if any(bound_after[n] != bound_before[n] and n in _deleted(body) for n in bound_after):
         return None  # one of two bindings of a deleted name was dropped
@@ -356,11 +359,15 @@ def bound_names(statement: ast.stmt) -> set[str]:
             for n in name_nodes(target) if isinstance(n.ctx, ast.Store)}
 
 
-def _bindings(body: list[ast.stmt]) -> dict[str, int]:
-    """How many times each name is bound in ``body`` (blocks included)."""
+def _bindings(body: list[ast.stmt], names: dict[int, list] | None = None) -> dict[str, int]:
+    """How many times each name is bound in ``body`` (blocks included); ``names`` may hold
+    the name nodes of statements by id, taken for those without blocks (dead-code
+    elimination leaves them as they are)."""
     counts: dict[str, int] = {}
     for statement in body:
-        for node in name_nodes(statement):
+        known = names.get(id(statement)) if names is not None and not isinstance(
+            getattr(statement, "body", None), list) else None
+        for node in known if known is not None else name_nodes(statement):
             if isinstance(node.ctx, ast.Store):
                 counts[node.id] = counts.get(node.id, 0) + 1
     return counts
@@ -577,7 +584,19 @@ def _cse_key(statement, stored, binds):
         return None
     if binds.get(statement.target) != 1 or statement.target in ir.names_in(statement.expr):
         return None
-    return ast.dump(statement.expr)
+    return _structure(statement.expr)
+
+
+def _structure(node):
+    """A key equal for two trees exactly when their ``ast.dump`` is (node classes, and the
+    ``repr`` of every other field value: ``1`` is not ``1.0``), as nested tuples, made
+    several times faster than the dump's text."""
+    if isinstance(node, ast.AST):
+        return (node.__class__, *[_structure(getattr(node, name, None))
+                                  for name in node._fields])
+    if isinstance(node, list):
+        return (list, *[_structure(item) for item in node])
+    return repr(node)
 
 
 def _mutated(statement, ir) -> set[str]:
@@ -615,7 +634,13 @@ def _top_level_uses(body: list[ast.stmt]):
                 uses.setdefault(node.id, []).append(position)
                 continue
             if isinstance(node, (ast.FunctionDef, ast.Lambda)):
-                nested |= {n.id for n in name_nodes(node)}  # and its names count here too
+                # its names count here too: taken from the one walk of it
+                names = name_nodes(node)
+                nested.update(n.id for n in names)
+                for name in names:
+                    uses = reads if isinstance(name.ctx, ast.Load) else binds
+                    uses.setdefault(name.id, []).append(position)
+                continue
             for field in node._fields:
                 value = getattr(node, field, None)
                 if isinstance(value, ast.AST):
@@ -807,7 +832,8 @@ def methods_of_arrays(body: list[ast.stmt], arrays: Callable[[str], bool]) -> No
     ``np.reshape(a, shape)`` as ``a.reshape(shape)`` where ``a`` names an array (``arrays``):
     the method skips the function's dispatch, half a microsecond to a microsecond a call."""
     for node in ir.nodes(ast.Module(body=body, type_ignores=[])):
-        for field, value in ast.iter_fields(node):
+        for field in node._fields:
+            value = getattr(node, field, None)
             items = value if isinstance(value, list) else [value]
             for index, item in enumerate(items):
                 if not (isinstance(item, ast.Call) and item.args
@@ -830,11 +856,25 @@ def methods_of_arrays(body: list[ast.stmt], arrays: Callable[[str], bool]) -> No
                     setattr(node, field, method)
 
 
+def _nested_statements(body: list[ast.stmt], found: list | None = None) -> list[ast.stmt]:
+    """Every statement in ``body`` and in the blocks of its statements, without the
+    expressions (the only place an assignment can be)."""
+    if found is None:
+        found = []
+    for statement in body:
+        found.append(statement)
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(statement, field, None)
+            if isinstance(block, list):
+                _nested_statements(block, found)
+    return found
+
+
 def indexed_expand_dims(body: list[ast.stmt], rank: Callable[[str], int | None]) -> None:
     """Rewrite, in place, ``np.expand_dims(x, k)`` of an array ``x`` of known rank and a
     literal ``k`` as the same view by indexing, ``x[:, None]``, without the call's
     argument handling."""
-    for node in ir.nodes(ast.Module(body=body, type_ignores=[])):
+    for node in _nested_statements(body):
         if not isinstance(node, ast.Assign) or not _np_call(node.value, "expand_dims"):
             continue
         call = node.value

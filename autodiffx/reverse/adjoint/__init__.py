@@ -130,6 +130,8 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         self.conditions: dict[int, str] = {}
         self.vjp_calls: dict[int, tuple[str, str]] = {}
         self.helpers_used: set[str] = set()
+        self.origins: dict[tuple[str, int], Origin] = {}
+        """The origin of each generated statement, by sweep and user's line: one each."""
         self.transpose_targets: set[str] | None = None
         """The names bound to ``np.transpose`` of something (see ``_transpose_targets``)."""
         self.realness_flags: dict[int, str] = {}
@@ -430,8 +432,11 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         if statement.line == 0:
             return code
         line = abs(statement.line)
-        origin = Origin(sweep, Location(self.source.filename, line, 0, self.lines.get(
-            line) or self.source.lines.get(line, "")), self.source.name)
+        origin = self.origins.get((sweep, line))
+        if origin is None:
+            origin = self.origins[sweep, line] = Origin(sweep, Location(
+                self.source.filename, line, 0,
+                self.lines.get(line) or self.source.lines.get(line, "")), self.source.name)
         for node in code:
             if isinstance(node, ast.stmt) and not hasattr(node, "origin"):
                 node.origin = origin

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import math
 import operator
 
 import numpy as np
@@ -97,13 +98,31 @@ class Calls:
         def cotangent(k: int) -> ast.expr:
             return _load(results[k]) if results[k] is not None else ast.Constant(None)
 
+        def atom(name: str) -> tuple | None:
+            # what substituted puts for a name of the parsed expression, as _decided reads it
+            if results is not None and name in ("g", "ans"):
+                return None
+            if name == "g":
+                return ("name", gradient)
+            if name == "ans":
+                return ("name", statement.target)
+            if name in bindings:
+                return _atom_value(bindings[name])
+            if name in rule.keywords:
+                value = statement.keywords.get(name)
+                return ("constant", rule.keywords[name]) if value is None else (
+                    _atom_value(value))
+            return ("name", name)
+
         def substituted(node: ast.AST) -> ast.expr | None:
             # one copy of the parsed expression, with the rule's names replaced on the way
             if isinstance(node, ast.IfExp):
                 # a test that folds to a constant (np.ndim of a known rank) picks a branch
                 # before the other is copied: folding would drop it anyway
-                ok, value = optimize.constant(optimize.fold(
-                    ir.copy_tree(node.test, substituted), self.rank, self.shape))
+                decided = _decided(node.test, atom, self.rank, self.shape)
+                ok, value = (True, decided[1]) if decided is not None else optimize.constant(
+                    optimize.fold(ir.copy_tree(node.test, substituted), self.rank,
+                                  self.shape))
                 if ok:
                     return ir.copy_tree(node.body if value else node.orelse, substituted)
                 return None
@@ -433,6 +452,95 @@ class Calls:
             contributions.append((name, _load(part)))
         out.append(_assign(ast.Tuple(elts=targets, ctx=ast.Store()), call, pure=False))
         return contributions
+
+
+def _atom_value(node: ast.expr) -> tuple | None:
+    """``("name", id)`` or ``("constant", value)`` for an operand that is a name or a
+    constant, as :func:`_decided` reads it; ``None`` for anything else."""
+    if isinstance(node, ast.Name):
+        return ("name", node.id)
+    if isinstance(node, ast.Constant):
+        return ("constant", node.value)
+    return None
+
+
+def _decided(test: ast.expr, atom, rank, shape) -> tuple | None:
+    """``("constant", value)`` when folding the test of a rule's conditional (``np.ndim(x)
+    == 1``), its names replaced, gives a constant, worked out on the parsed test without
+    copying it: each rule of :class:`.optimize.Folder` that can make a constant of
+    constants, names of known rank or shape, comparisons, ``not``, ``and`` and ``or``.
+    ``atom(name)`` is what a name of the test stands for (see :func:`_atom_value`). ``None``
+    when this cannot tell (or the folding would raise): the caller then copies and folds
+    the test. The tests of np.matmul's adjoints were a third of the nodes copied."""
+    try:
+        value = _evaluated(test, atom, rank, shape)
+    except Exception:  # the copy and the fold raise it again, where they did
+        return None
+    return value if value is not None and value[0] == "constant" else None
+
+
+def _evaluated(node: ast.expr, atom, rank, shape) -> tuple | None:
+    if isinstance(node, ast.Constant):
+        return ("constant", node.value)
+    if isinstance(node, ast.Name):
+        return atom(node.id)
+    if isinstance(node, ast.Call):
+        parts = [_evaluated(a, atom, rank, shape) for a in node.args]
+        function = node.func
+        if None in parts or node.keywords or not (
+                isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name)
+                and atom(function.value.id) == ("name", "np")):
+            return None
+        return _numpy_constant(function.attr, parts, rank, shape)
+    if isinstance(node, ast.Compare):
+        parts = [_evaluated(p, atom, rank, shape) for p in (node.left, *node.comparators)]
+        if any(p is None or p[0] != "constant" for p in parts):
+            return None
+        result = True
+        for op, (_, left), (_, right) in zip(node.ops, parts, parts[1:], strict=False):
+            result = result and optimize.COMPARISONS[type(op)](left, right)
+        return ("constant", bool(result))
+    if isinstance(node, ast.BoolOp):
+        parts = [_evaluated(v, atom, rank, shape) for v in node.values]
+        is_and = isinstance(node.op, ast.And)
+        for index, part in enumerate(parts):
+            if part is None or part[0] != "constant":
+                return None  # then the folded expression keeps this operand
+            if bool(part[1]) != is_and or index == len(parts) - 1:
+                return part
+        return None
+    if isinstance(node, ast.UnaryOp):
+        part = _evaluated(node.operand, atom, rank, shape)
+        if part is None or part[0] != "constant":
+            return None
+        if isinstance(node.op, ast.Not):
+            return ("constant", not part[1])
+        if isinstance(node.op, ast.USub) and type(part[1]) in (int, float):
+            return ("constant", -part[1])
+    return None
+
+
+def _numpy_constant(name: str, parts: list[tuple], rank, shape) -> tuple | None:
+    """The constant :meth:`.optimize.Folder.visit_Call` makes of ``np.<name>(...)``."""
+    if name == "ndim" and len(parts) == 1:
+        kind, value = parts[0]
+        if kind == "name":
+            known = rank(value)
+            return ("constant", known) if known is not None else None
+        return ("constant", 0) if type(value) in (int, float, bool) else None
+    if name in ("size", "shape") and len(parts) == 1 and parts[0][0] == "name":
+        known = shape(parts[0][1])
+        if known is None:
+            return None
+        return ("constant", math.prod(known) if name == "size" else tuple(known))
+    if name in ("maximum", "minimum") and len(parts) == 2 and all(
+            kind == "constant" and type(value) is int for kind, value in parts):
+        pick = max if name == "maximum" else min
+        return ("constant", pick(value for _, value in parts))
+    if name in ("any", "all") and len(parts) == 1 and parts[0][0] == "constant" and type(
+            parts[0][1]) is bool:
+        return ("constant", parts[0][1])
+    return None
 
 
 def _result_item(node: ast.expr) -> tuple[str, int] | None:

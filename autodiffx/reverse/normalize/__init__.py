@@ -68,8 +68,9 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
         arguments = node.args
         self.params = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
         self.keyword_params = [a.arg for a in arguments.kwonlyargs]
+        nodes = ir.nodes(node)  # read three times below
         assigned = set()
-        for sub in ir.nodes(node):
+        for sub in nodes:
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                 assigned.add(sub.id)
         self.locals = set(self.params) | set(self.keyword_params) | assigned
@@ -80,14 +81,14 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
             self.locals.add(arguments.vararg.arg)
         if arguments.kwarg:
             self.locals.add(arguments.kwarg.arg)
-        for sub in ir.nodes(node):
+        for sub in nodes:
             if isinstance(sub, ast.Name):
                 namer.reserve(sub.id)
             elif isinstance(sub, ast.arg):
                 namer.reserve(sub.arg)
         self.stored = {
             target.value.id
-            for sub in ir.nodes(node)
+            for sub in nodes
             if isinstance(sub, (ast.Assign, ast.AugAssign))
             for target in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
             if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
