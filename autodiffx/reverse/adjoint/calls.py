@@ -348,20 +348,8 @@ class Calls:
         if not any(isinstance(node, ast.Attribute) and node.attr == "T"
                    and isinstance(node.value, ast.Name) and node.value.id in transposes
                    for node in ir.nodes(tree)):
-            return tree  # the common case: nothing to rewrite, and no transformer to make
-        sweeps = self
-
-        class Untranspose(ast.NodeTransformer):
-            def visit_Attribute(self, node):
-                self.generic_visit(node)
-                if node.attr == "T" and isinstance(node.value, ast.Name) and getattr(
-                        node.value, "forward", None) is not None:
-                    source = sweeps._transpose_of(node.value.id)
-                    if source is not None:
-                        return sweeps._operand(_load(source))
-                return node
-
-        return Untranspose().visit(tree)
+            return tree  # the common case: nothing to rewrite
+        return _Untranspose(self).visit(tree)
 
     def _reverse_several_results(self, statement: ir.Assign, defined: set[str]) -> list:
         """``w, V = np.linalg.eigh(a)``: the rule's adjoints read ``g[k]`` as result k's
@@ -597,14 +585,38 @@ def _half_at_ties(tree: ast.expr, rank) -> ast.expr:
     an array ``x`` (rank known, at least 1): a number keeps its Python float. Where ``x``
     is NaN, and max has no derivative, heaviside gives NaN where the comparisons gave 0."""
     if not any(_tie_shaped(node) for node in ir.nodes(tree)):
-        return tree  # the common case: nothing to rewrite, and no transformer to make
+        return tree  # the common case: nothing to rewrite
+    return _Ties(rank).visit(tree)
 
-    class Ties(ast.NodeTransformer):
-        def visit_BinOp(self, node):
-            self.generic_visit(node)
-            return _tie_step(node, rank) or node
 
-    return Ties().visit(tree)
+class _Ties(ast.NodeTransformer):
+    """See :func:`_half_at_ties`. A class of the module's, not one made per call: a class
+    is a reference cycle, and one holding the sweeps kept every tree of the transformation
+    alive until the cyclic collector ran (see ``Calls._substitute``)."""
+
+    def __init__(self, rank):
+        self.rank = rank
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        return _tie_step(node, self.rank) or node
+
+
+class _Untranspose(ast.NodeTransformer):
+    """``WT.T`` as ``W`` (see ``Calls._untransposed``; a class of the module's, as
+    :class:`_Ties` is)."""
+
+    def __init__(self, sweeps):
+        self.sweeps = sweeps
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if node.attr == "T" and isinstance(node.value, ast.Name) and getattr(
+                node.value, "forward", None) is not None:
+            source = self.sweeps._transpose_of(node.value.id)
+            if source is not None:
+                return self.sweeps._operand(_load(source))
+        return node
 
 
 def _tie_shaped(node: ast.AST) -> bool:
