@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import copy
 import dataclasses
 import gc
 import itertools
@@ -351,13 +350,13 @@ class ModuleBuilder:
                 self.numpy_alias = ir.Namer(self.module_names | set(self.namespace) | bound
                                             ).fresh("numpy_module", adjoint_too=False)
                 self.module_names.add(self.numpy_alias)
-            for node in ast.walk(definition):
+            for node in ir.nodes(definition):
                 if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
                         and node.value.id == "np"):
                     node.value = ast.Name(id=self.numpy_alias, ctx=ast.Load())
         aliases: dict[str, str] = {}
         for pullback in [s for s in definition.body if isinstance(s, ast.FunctionDef)]:
-            for node in ast.walk(pullback):
+            for node in ir.nodes(pullback):
                 if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                         and node.func.id in clashes):
                     helper = node.func.id
@@ -534,7 +533,8 @@ class ModuleBuilder:
                     module=module, names=[ast.alias(name=h, asname=a) for h, a in used],
                     level=0))
         body += self.functions
-        module = _NegativeConstants().visit(ast.Module(body=body, type_ignores=[]))
+        module = ast.Module(body=body, type_ignores=[])
+        _bracket_negative_constants(module)
         text = astor.to_source(module)
         printed = ast.parse(text)
         return _with_comments(text, printed, self.comments.texts), _origins(module, printed)
@@ -639,7 +639,7 @@ def _refuse_nested_gradient(function, caller, caller_source) -> None:
 
 def _definition(source: FunctionSource, name: str, body, comments,
                 what: str = "reverse mode") -> ast.FunctionDef:
-    arguments = copy.deepcopy(source.node.args)
+    arguments = ir.copy_tree(source.node.args)
     for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                      arguments.vararg, arguments.kwarg):
         if argument is not None:
@@ -681,14 +681,35 @@ class _Rename(ast.NodeTransformer):
         return node
 
 
-class _NegativeConstants(ast.NodeTransformer):
-    """``-0.7`` as a unary minus, so that astor brackets it: ``(-0.7) ** 2``."""
+def _bracket_negative_constants(tree: ast.AST) -> None:
+    """Each ``-0.7`` in ``tree`` as a unary minus, in place, so that astor brackets it:
+    ``(-0.7) ** 2``. One breadth-first pass that looks at each node's children and queues
+    all but constants (a ``NodeTransformer`` visited every node of the module through its
+    method lookup)."""
+    queue = [tree]
+    for node in queue:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.Constant):
+                if _negative(value.value):
+                    setattr(node, name, _minus(value.value))
+            elif isinstance(value, ast.AST):
+                queue.append(value)
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, ast.Constant):
+                        if _negative(item.value):
+                            value[index] = _minus(item.value)
+                    elif isinstance(item, ast.AST):
+                        queue.append(item)
 
-    def visit_Constant(self, node: ast.Constant):
-        value = node.value
-        if type(value) in (int, float) and math.copysign(1, value) < 0:
-            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
-        return node
+
+def _minus(value) -> ast.UnaryOp:
+    return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+
+
+def _negative(value) -> bool:
+    return type(value) in (int, float) and math.copysign(1, value) < 0
 
 
 def _callee_kinds(function, statement, kind_of: kinds.Analysis, caller: FunctionSource):
@@ -725,14 +746,18 @@ def _spread(source: FunctionSource, argument_ranks) -> FunctionSource:
     return spread_varargs(source, count) if arguments.vararg is not None else source
 
 
-def _statements(body: list):
-    """Statements in program order, compound statements before their bodies."""
+def _statements(body: list, found: list | None = None) -> list:
+    """Statements in program order, compound statements before their bodies (a list, built
+    without a generator per statement and level: this reads every printed statement)."""
+    if found is None:
+        found = []
     for statement in body:
-        yield statement
+        found.append(statement)
         for name in ("body", "orelse"):
             block = getattr(statement, name, None)
             if isinstance(block, list):
-                yield from _statements(block)
+                _statements(block, found)
+    return found
 
 
 def _origins(built: ast.Module, printed: ast.Module) -> dict[int, Origin]:
@@ -812,22 +837,31 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
         filename = f"<autodiffx-generated-{next(_counter)} {name}>"
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         code = compile(text, filename, "exec")  # the text was printed from our AST
-    namespace = dict(builder.namespace)
+        # what the rest needs of the builder; then the builder goes, and with it the syntax
+        # trees of the transformation, while the collector is still paused: alive when it
+        # resumes, they were all walked by its first pass (0.15-0.25 s of the 1.0-1.4 s
+        # that 1,000 statements took), to no end since they are freed by their counts
+        namespace = dict(builder.namespace)
+        bound = builder.bound
+        written = builder.written
+        checked_callees = tuple(builder.checked_callees.items())
+        runs_user_code = builder.runs_user_code
+        real_names = builder.checked_names()
+        del builder
     namespace["__name__"] = "autodiffx_generated"
     exec(code, namespace)
     keys: dict[tuple[int, str], set[str]] = {}
-    for bindings, global_name, key in builder.bound:
+    for bindings, global_name, key in bound:
         keys.setdefault((id(bindings), global_name), set()).add(key)
     reads = sharing.reads_of(text, namespace) if (
-        builder.written is not None or builder.checked_callees) else ()
-    watched = (function, _parameters(function), tuple(wrt)) if builder.runs_user_code else (
-        None)
-    module = _Module(code, namespace, name, gradient_name, builder.written,
-                     tuple(builder.checked_callees.items()), reads, watched)
+        written is not None or checked_callees) else ()
+    watched = (function, _parameters(function), tuple(wrt)) if runs_user_code else None
+    module = _Module(code, namespace, name, gradient_name, written, checked_callees, reads,
+                     watched)
     _check_callees(module)
     function, gradient = _entry_points(module, filename, origins)
     return Generated(function, Code(text), filename, origins, guards.guard_of(found, keys),
-                     module, builder.checked_names(), gradient)
+                     module, real_names, gradient)
 
 
 def _rebound(generated: Generated, values: dict, guard) -> Generated:
@@ -995,6 +1029,10 @@ _size = CACHE_SIZE
 _last_call: dict[int, tuple] = {}
 """``id(f)`` -> ``(weak reference to f, wrt, ranks)`` of the latest build for ``f``."""
 _shape_variants: dict[tuple, set] = {}
+_shape_owners: dict[tuple, Callable] = {}
+"""A weak reference to the function of each key of ``_shape_variants``, whose callback
+lets :func:`_purge` drop the key once the function is collected: another function may get
+its id (the cache's own entry may have been dropped before, and its reference with it)."""
 """``(id(f), wrt, ranks, kinds)`` -> the sets of argument shapes code was made for."""
 SHAPE_VARIANTS = 8
 """How many sets of argument shapes of one ``(f, wrt, ranks)`` get code of their own; the
@@ -1062,8 +1100,11 @@ def _build(f, given, wrt: tuple, argument_ranks: tuple, verbose: bool,
            argument_kinds=None, argument_shapes=None) -> Generated:
     with _lock:
         if argument_shapes is not None:
-            seen = _shape_variants.setdefault((id(f), wrt, argument_ranks, argument_kinds),
-                                              set())
+            family = (id(f), wrt, argument_ranks, argument_kinds)
+            seen = _shape_variants.get(family)
+            if seen is None:
+                seen = _shape_variants[family] = set()
+                _shape_owners[family] = _reference(f, ("shapes", family))
             if argument_shapes not in seen and len(seen) >= SHAPE_VARIANTS:
                 argument_shapes = None  # called with many shapes: the rank-generic code
             else:
@@ -1149,6 +1190,12 @@ def _purge() -> None:
                 if last is not None and last[0]() is None:
                     del _last_call[key[1]]
                 continue
+            if key[0] == "shapes":
+                owner = _shape_owners.get(key[1])
+                if owner is not None and owner() is None:
+                    del _shape_owners[key[1]]
+                    _shape_variants.pop(key[1], None)
+                continue
             entry = _cache.get(key)
             if entry is not None and entry.ref() is None:
                 _drop(key)
@@ -1189,6 +1236,7 @@ def clear_cache() -> None:
             _drop(next(iter(_cache)))
         _last_call.clear()
         _shape_variants.clear()
+        _shape_owners.clear()
         flat.clear_cache()
 
 

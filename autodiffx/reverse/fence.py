@@ -10,6 +10,7 @@ import ast
 import builtins
 
 from ..errors import UnsupportedSyntaxError
+from . import ir
 from .source import FunctionSource
 
 _FORWARD = 'differentiate it with mode="forward", which runs the code as it is'
@@ -72,14 +73,15 @@ def check(source: FunctionSource, wrt: tuple[int, ...]) -> None:
             "name the arguments one by one, or " + _FORWARD,
         )
     for statement in source.node.body:
+        nodes = ir.nodes(statement)
         # f(*args) is left to the normalizer: fine where no derivative flows (np.eye(*shape))
-        call_arguments = {id(a) for node in ast.walk(statement) if isinstance(node, ast.Call)
+        call_arguments = {id(a) for node in nodes if isinstance(node, ast.Call)
                           for a in node.args if isinstance(a, ast.Starred)}
         # sum(f(r) for r in rows): consumed at once, differentiated as a list comprehension
-        call_arguments |= {id(node.args[0]) for node in ast.walk(statement)
+        call_arguments |= {id(node.args[0]) for node in nodes
                            if consumes_a_generator(node)
                            and source.resolve(node.func.id) is getattr(builtins, node.func.id)}
-        for node in ast.walk(statement):
+        for node in nodes:
             if id(node) in call_arguments:
                 continue
             refused = _REFUSED.get(type(node))

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from . import ir
 from .source import EMPTY, Bindings
 
 _MISSING = object()
@@ -250,11 +251,11 @@ def _attribute_steps(bindings: Bindings):
     node = bindings.node
     if node is None:
         return
-    local = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-             and not isinstance(n.ctx, ast.Load)}
-    local |= {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+    nodes = ir.nodes(node)
+    local = {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    local |= {a.arg for a in ir.nodes(node.args) if isinstance(a, ast.arg)}
     seen = set()
-    for sub in ast.walk(node):
+    for sub in nodes:
         if not isinstance(sub, ast.Attribute) or not isinstance(sub.ctx, ast.Load):
             continue
         chain = []

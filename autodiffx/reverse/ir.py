@@ -172,6 +172,23 @@ def walk(statements: list):
             yield from walk(block)
 
 
+def nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node under ``tree``, itself first, in the order of ``ast.walk`` (breadth
+    first, children in field order), as a list: about twice as fast as ``ast.walk``, whose
+    generators per node dominate the passes that read a whole function. Taken at once, so
+    a caller that replaces nodes while it reads them sees the tree as it was (``ast.walk``
+    reads a node's children only when it reaches the node)."""
+    found = [tree]
+    for current in found:
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, ast.AST):
+                found.append(value)
+            elif isinstance(value, list):
+                found += [item for item in value if isinstance(item, ast.AST)]
+    return found
+
+
 def name_nodes(node: ast.AST) -> list[ast.Name]:
     """Every ``ast.Name`` under ``node``, breadth first with children in field order (the
     order of ``ast.walk``, without its generator per node: this runs on every statement in
@@ -205,23 +222,29 @@ _SHARED = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
 def copy_tree(node: ast.AST, replace: Callable[[ast.AST], ast.AST | None] | None = None
               ) -> ast.AST:
     """A copy of the tree under ``node``, several times faster than ``copy.deepcopy``: every
-    node and list is new, other attribute values are shared. ``replace(sub)``, when given,
-    may return the node to put in place of ``sub`` (not copied further), or ``None``."""
+    node and list in a field is new, other attribute values are shared. ``replace(sub)``,
+    when given, may return the node to put in place of ``sub`` (not copied further), or
+    ``None``; it is not asked about the shared nodes without fields (``Load()``, ``Add()``).
+    """
+    if isinstance(node, _SHARED):
+        return node
     if replace is not None:
         replaced = replace(node)
         if replaced is not None:
             return replaced
-    if isinstance(node, _SHARED):
-        return node
     kind = node.__class__
     new = kind.__new__(kind)
-    fields = new.__dict__
-    for name, value in node.__dict__.items():
+    attributes = new.__dict__
+    # every attribute at once (positions, and the marks the sweeps put on nodes: none
+    # holds a node or a list), then a copy of each field that holds nodes
+    attributes.update(node.__dict__)
+    for name in kind._fields:
+        value = attributes.get(name)
         if isinstance(value, ast.AST):
-            value = copy_tree(value, replace)
+            attributes[name] = copy_tree(value, replace)
         elif isinstance(value, list):
-            value = [copy_tree(v, replace) if isinstance(v, ast.AST) else v for v in value]
-        fields[name] = value
+            attributes[name] = [copy_tree(v, replace) if isinstance(v, ast.AST) else v
+                                for v in value]
     return new
 
 

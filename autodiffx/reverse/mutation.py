@@ -30,6 +30,7 @@ import types
 import numpy as np
 
 from ..errors import AutodiffError
+from . import ir
 from .source import parse_function
 
 VIEWS = frozenset({
@@ -147,7 +148,7 @@ def written_names(function: ast.FunctionDef, resolve) -> set[str]:
     else when it is not one).
     """
     written = set()
-    for node in ast.walk(function):
+    for node in ir.nodes(function):
         if not isinstance(node, ast.Call):
             continue
         callee = resolve(node.func)
@@ -173,7 +174,7 @@ def written_parameters(source, _seen: frozenset = frozenset()) -> dict[str, str]
     arguments = node.args
     parameters = tuple(a.arg for a in (*arguments.posonlyargs, *arguments.args))
     found: dict[str, str] = {}
-    for sub in ast.walk(node):
+    for sub in ir.nodes(node):
         if isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name):
             found.setdefault(sub.target.id, "inplace")
         elif isinstance(sub, (ast.Assign, ast.AugAssign)):
@@ -195,7 +196,7 @@ def written_parameters(source, _seen: frozenset = frozenset()) -> dict[str, str]
 
     for name in written_names(node, resolve):
         found[name] = "store"
-    for sub in ast.walk(node):
+    for sub in ir.nodes(node):
         if isinstance(sub, ast.Call):
             for name in _passed_to_a_writer(sub, resolve(sub.func), _seen):
                 found.setdefault(name, "store")
@@ -236,10 +237,10 @@ def kept_parameters(source, _seen: frozenset = frozenset()) -> set[str]:
     arguments = node.args
     parameters = {a.arg for a in (*arguments.posonlyargs, *arguments.args,
                                   *arguments.kwonlyargs)}
-    parents = {id(child): parent for parent in ast.walk(node)
+    parents = {id(child): parent for parent in ir.nodes(node)
                for child in ast.iter_child_nodes(parent)}
     kept = set()
-    for sub in ast.walk(node):
+    for sub in ir.nodes(node):
         if not (isinstance(sub, ast.Name) and sub.id in parameters
                 and isinstance(sub.ctx, ast.Load)):
             continue

@@ -14,6 +14,7 @@ import math
 import operator
 from collections.abc import Callable
 
+from . import ir
 from .ir import name_nodes
 
 _BINARY: dict[type, Callable] = {
@@ -25,7 +26,7 @@ _BINARY: dict[type, Callable] = {
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
 }
-_COMPARE: dict[type, Callable] = {
+COMPARISONS: dict[type, Callable] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
     ast.Lt: operator.lt,
@@ -71,7 +72,37 @@ class Folder(ast.NodeTransformer):
     def visit(self, node):
         if isinstance(node, _LEAVES):
             return node  # nothing below to fold
-        return super().visit(node)
+        kind = node.__class__
+        method = _FOLDER_METHODS.get(kind)
+        if method is None:  # looked up once per node class, not by name at every node
+            method = _FOLDER_METHODS[kind] = getattr(
+                Folder, "visit_" + kind.__name__, Folder.generic_visit)
+        return method(self, node)
+
+    def generic_visit(self, node):
+        """``NodeTransformer.generic_visit`` over ``_fields`` directly, setting a field
+        only where the visit changed it: this runs on every adjoint expression."""
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                new = self.visit(value)
+                if new is None:
+                    delattr(node, name)
+                elif new is not value:
+                    setattr(node, name, new)
+            elif isinstance(value, list):
+                items = []
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        item = self.visit(item)
+                        if item is None:
+                            continue
+                        if not isinstance(item, ast.AST):
+                            items.extend(item)
+                            continue
+                    items.append(item)
+                value[:] = items
+        return node
 
     def visit_Call(self, node: ast.Call):
         self.generic_visit(node)
@@ -115,7 +146,7 @@ class Folder(ast.NodeTransformer):
         if all(ok for ok, _ in values):
             result = True
             for op, (_, left), (_, right) in zip(node.ops, values, values[1:], strict=False):
-                result = result and _COMPARE[type(op)](left, right)
+                result = result and COMPARISONS[type(op)](left, right)
             return ast.Constant(bool(result))
         return node
 
@@ -196,6 +227,10 @@ class Folder(ast.NodeTransformer):
         if isinstance(node.op, ast.Div) and _is_number(right, 1):
             return left
         return node
+
+
+_FOLDER_METHODS: dict[type, Callable] = {}
+""":class:`Folder`'s method for each node class met so far."""
 
 
 def _numpy_name(node: ast.Call) -> str | None:
@@ -289,19 +324,22 @@ def without_value(vjp: ast.FunctionDef, name: str, heading: ast.stmt, seeding: a
     forward = [s for s in body[1:-1] if s is not pullback]  # body[0]: the heading
     adjoint = list(pullback.body)
     seed = parameters.args[0].arg
-    if any(isinstance(node, _SCOPES) for s in forward + adjoint for node in ast.walk(s)):
+    if any(isinstance(node, _SCOPES) for s in forward + adjoint for node in ir.nodes(s)):
         return None
-    outer = {a.arg for a in ast.walk(vjp.args) if isinstance(a, ast.arg)}
-    outer |= {n.id for s in forward for n in name_nodes(s)}
-    inner = {n.id for s in adjoint for n in name_nodes(s) if not isinstance(n.ctx, ast.Load)}
+    # the names of each statement, read by the tests and counts below (forward and adjoint
+    # keep the statements, so no id is reused meanwhile)
+    names = {id(s): name_nodes(s) for s in forward + adjoint}
+    outer = {a.arg for a in ir.nodes(vjp.args) if isinstance(a, ast.arg)}
+    outer |= {n.id for s in forward for n in names[id(s)]}
+    inner = {n.id for s in adjoint for n in names[id(s)] if not isinstance(n.ctx, ast.Load)}
     if inner & outer or seed in outer or not isinstance(adjoint[-1], ast.Return):
         return None
     seeded = ast.Assign(targets=[ast.Name(id=seed, ctx=ast.Store())], value=ast.Constant(1.0),
                         lineno=0)
     body = [*forward, seeding, seeded, *adjoint]
-    bound_before = _bindings(body)
+    bound_before = _bindings(body, names)
     eliminate_dead_code(body, set(), keep)
-    bound_after = _bindings(body)
+    bound_after = _bindings(body, names)
     gone = {n for n in bound_before if n not in bound_after}
     if any(bound_after[n] != bound_before[n] and n in _deleted(body) for n in bound_after):
         return None  # one of two bindings of a deleted name was dropped
@@ -321,11 +359,15 @@ def bound_names(statement: ast.stmt) -> set[str]:
             for n in name_nodes(target) if isinstance(n.ctx, ast.Store)}
 
 
-def _bindings(body: list[ast.stmt]) -> dict[str, int]:
-    """How many times each name is bound in ``body`` (blocks included)."""
+def _bindings(body: list[ast.stmt], names: dict[int, list] | None = None) -> dict[str, int]:
+    """How many times each name is bound in ``body`` (blocks included); ``names`` may hold
+    the name nodes of statements by id, taken for those without blocks (dead-code
+    elimination leaves them as they are)."""
     counts: dict[str, int] = {}
     for statement in body:
-        for node in name_nodes(statement):
+        known = names.get(id(statement)) if names is not None and not isinstance(
+            getattr(statement, "body", None), list) else None
+        for node in known if known is not None else name_nodes(statement):
             if isinstance(node.ctx, ast.Store):
                 counts[node.id] = counts.get(node.id, 0) + 1
     return counts
@@ -410,7 +452,7 @@ def _test_has_effects(statement) -> bool:
     """Whether dropping the statement could drop a call (only range/len/reversed are
     known to be free of effects)."""
     header = statement.iter if isinstance(statement, ast.For) else statement.test
-    for node in ast.walk(header):
+    for node in ir.nodes(header):
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name)
                                                 and node.func.id in ("range", "len",
                                                                      "reversed")):
@@ -562,7 +604,19 @@ def _cse_key(statement, stored, binds):
         return None
     if binds.get(statement.target) != 1 or statement.target in ir.names_in(statement.expr):
         return None
-    return ast.dump(statement.expr)
+    return _structure(statement.expr)
+
+
+def _structure(node):
+    """A key equal for two trees exactly when their ``ast.dump`` is (node classes, and the
+    ``repr`` of every other field value: ``1`` is not ``1.0``), as nested tuples, made
+    several times faster than the dump's text."""
+    if isinstance(node, ast.AST):
+        return (node.__class__, *[_structure(getattr(node, name, None))
+                                  for name in node._fields])
+    if isinstance(node, list):
+        return (list, *[_structure(item) for item in node])
+    return repr(node)
 
 
 def _mutated(statement, ir) -> set[str]:
@@ -580,7 +634,7 @@ def _rename(statement, renames: dict[str, str], ir) -> None:
         return
     nodes = ir.read_nodes(statement)
     for node in nodes:
-        for sub in ast.walk(node):
+        for sub in ir.nodes(node):
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
                 sub.id = renames.get(sub.id, sub.id)
 
@@ -602,7 +656,13 @@ def _top_level_uses(body: list[ast.stmt]):
                 uses.setdefault(node.id, []).append(position)
                 continue
             if isinstance(node, (ast.FunctionDef, ast.Lambda)):
-                nested |= {n.id for n in name_nodes(node)}  # and its names count here too
+                # its names count here too: taken from the one walk of it
+                names = name_nodes(node)
+                nested.update(n.id for n in names)
+                for name in names:
+                    uses = reads if isinstance(name.ctx, ast.Load) else binds
+                    uses.setdefault(name.id, []).append(position)
+                continue
             for field in node._fields:
                 value = getattr(node, field, None)
                 if isinstance(value, ast.AST):
@@ -637,7 +697,7 @@ def propagate_copies(body: list[ast.stmt], eligible: Callable[[str], bool]) -> N
     if not renames:
         return
     for statement in kept:
-        for node in ast.walk(statement):
+        for node in ir.nodes(statement):
             if isinstance(node, ast.Name) and node.id in renames:
                 node.id = renames[node.id]
     body[:] = kept
@@ -684,7 +744,7 @@ def _movable(body: list[ast.stmt], position: int, reader: int) -> bool:
         if is_comment(statement) or not isinstance(statement, ast.Assign):
             return False
         if any(isinstance(n, ast.Name) and n.id in needed for t in statement.targets
-               for n in ast.walk(t)):
+               for n in ir.nodes(t)):
             return False
     return True
 
@@ -755,7 +815,7 @@ def accumulate_in_place(body: list[ast.stmt]) -> None:
         if name is not None:
             made[name] = _is_fresh(statement.value)
         else:
-            for node in ast.walk(statement):
+            for node in ir.nodes(statement):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     made[node.id] = False
 
@@ -793,8 +853,9 @@ def methods_of_arrays(body: list[ast.stmt], arrays: Callable[[str], bool]) -> No
     """Rewrite, in place, ``np.sum(a, axis=...)`` as ``a.sum(axis=...)`` and
     ``np.reshape(a, shape)`` as ``a.reshape(shape)`` where ``a`` names an array (``arrays``):
     the method skips the function's dispatch, half a microsecond to a microsecond a call."""
-    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
-        for field, value in ast.iter_fields(node):
+    for node in ir.nodes(ast.Module(body=body, type_ignores=[])):
+        for field in node._fields:
+            value = getattr(node, field, None)
             items = value if isinstance(value, list) else [value]
             for index, item in enumerate(items):
                 if not (isinstance(item, ast.Call) and item.args
@@ -817,11 +878,25 @@ def methods_of_arrays(body: list[ast.stmt], arrays: Callable[[str], bool]) -> No
                     setattr(node, field, method)
 
 
+def _nested_statements(body: list[ast.stmt], found: list | None = None) -> list[ast.stmt]:
+    """Every statement in ``body`` and in the blocks of its statements, without the
+    expressions (the only place an assignment can be)."""
+    if found is None:
+        found = []
+    for statement in body:
+        found.append(statement)
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(statement, field, None)
+            if isinstance(block, list):
+                _nested_statements(block, found)
+    return found
+
+
 def indexed_expand_dims(body: list[ast.stmt], rank: Callable[[str], int | None]) -> None:
     """Rewrite, in place, ``np.expand_dims(x, k)`` of an array ``x`` of known rank and a
     literal ``k`` as the same view by indexing, ``x[:, None]``, without the call's
     argument handling."""
-    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+    for node in _nested_statements(body):
         if not isinstance(node, ast.Assign) or not _np_call(node.value, "expand_dims"):
             continue
         call = node.value

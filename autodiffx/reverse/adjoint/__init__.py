@@ -57,7 +57,7 @@ it returns to the system once they are freed (its default ``mmap`` threshold).""
 def _complex_constant_in(expression: ast.expr) -> bool:
     """Whether ``expression`` holds a complex literal (``1j * g``)."""
     return any(isinstance(node, ast.Constant) and isinstance(node.value, complex)
-               for node in ast.walk(expression))
+               for node in ir.nodes(expression))
 
 
 def large(shape: tuple | None) -> bool:
@@ -130,6 +130,10 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         self.conditions: dict[int, str] = {}
         self.vjp_calls: dict[int, tuple[str, str]] = {}
         self.helpers_used: set[str] = set()
+        self.origins: dict[tuple[str, int], Origin] = {}
+        """The origin of each generated statement, by sweep and user's line: one each."""
+        self.transpose_targets: set[str] | None = None
+        """The names bound to ``np.transpose`` of something (see ``_transpose_targets``)."""
         self.realness_flags: dict[int, str] = {}
         """``w_is_real = np.isrealobj(w)`` after a statement whose results NumPy makes real
         or complex by the data (see :meth:`_real_part`): the flag's name, by statement."""
@@ -378,7 +382,7 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         """Whether ``expression`` may compute a complex value (a value of data-decided kind
         counts as real with ``either_real``)."""
         primal_of = {adjoint: name for name, adjoint in self.adjoint_names.items()}
-        for node in ast.walk(expression):
+        for node in ir.nodes(expression):
             if isinstance(node, ast.Constant) and isinstance(node.value, complex):
                 return True
             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
@@ -428,8 +432,11 @@ class Sweeps(Calls, Stores, Sequences, Branches, Loops, Blocks, Tape, ProgramPoi
         if statement.line == 0:
             return code
         line = abs(statement.line)
-        origin = Origin(sweep, Location(self.source.filename, line, 0, self.lines.get(
-            line) or self.source.lines.get(line, "")), self.source.name)
+        origin = self.origins.get((sweep, line))
+        if origin is None:
+            origin = self.origins[sweep, line] = Origin(sweep, Location(
+                self.source.filename, line, 0,
+                self.lines.get(line) or self.source.lines.get(line, "")), self.source.name)
         for node in code:
             if isinstance(node, ast.stmt) and not hasattr(node, "origin"):
                 node.origin = origin

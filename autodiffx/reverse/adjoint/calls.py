@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import math
 import operator
 
 import numpy as np
@@ -97,13 +98,31 @@ class Calls:
         def cotangent(k: int) -> ast.expr:
             return _load(results[k]) if results[k] is not None else ast.Constant(None)
 
+        def atom(name: str) -> tuple | None:
+            # what substituted puts for a name of the parsed expression, as _decided reads it
+            if results is not None and name in ("g", "ans"):
+                return None
+            if name == "g":
+                return ("name", gradient)
+            if name == "ans":
+                return ("name", statement.target)
+            if name in bindings:
+                return _atom_value(bindings[name])
+            if name in rule.keywords:
+                value = statement.keywords.get(name)
+                return ("constant", rule.keywords[name]) if value is None else (
+                    _atom_value(value))
+            return ("name", name)
+
         def substituted(node: ast.AST) -> ast.expr | None:
             # one copy of the parsed expression, with the rule's names replaced on the way
             if isinstance(node, ast.IfExp):
                 # a test that folds to a constant (np.ndim of a known rank) picks a branch
                 # before the other is copied: folding would drop it anyway
-                ok, value = optimize.constant(optimize.fold(
-                    ir.copy_tree(node.test, substituted), self.rank, self.shape))
+                decided = _decided(node.test, atom, self.rank, self.shape)
+                ok, value = (True, decided[1]) if decided is not None else optimize.constant(
+                    optimize.fold(ir.copy_tree(node.test, substituted), self.rank,
+                                  self.shape))
                 if ok:
                     return ir.copy_tree(node.body if value else node.orelse, substituted)
                 return None
@@ -136,6 +155,10 @@ class Calls:
             return None
 
         tree = ir.copy_tree(_parsed(expression), substituted)
+        # substituted calls itself through its closure cell, a cycle that would keep these
+        # sweeps (and every tree of the transformation) alive until the cyclic collector
+        # runs: emptying the cell lets the counts free them (see emit._collector_paused)
+        substituted = None
         if complex_primals:
             tree = _conjugated(tree, complex_primals)
         return optimize.fold(tree, self.rank, self.shape)
@@ -281,6 +304,15 @@ class Calls:
             return None
         return source
 
+    def _transpose_targets(self) -> set[str]:
+        """The names some statement binds to ``np.transpose`` of something, computed once:
+        only they can be a ``WT`` of :meth:`_transpose_of`."""
+        if self.transpose_targets is None:
+            self.transpose_targets = {
+                s.target for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
+                and s.kind == "primitive" and s.function is np.transpose}
+        return self.transpose_targets
+
     def _producer(self, name: str) -> ir.Assign | None:
         return next((s for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
                      and s.target == name and not s.targets), None)
@@ -312,19 +344,12 @@ class Calls:
 
     def _untransposed(self, tree: ast.expr) -> ast.expr:
         """``WT.T`` is ``W`` where ``WT = W.T`` (see :meth:`_transpose_of`)."""
-        sweeps = self
-
-        class Untranspose(ast.NodeTransformer):
-            def visit_Attribute(self, node):
-                self.generic_visit(node)
-                if node.attr == "T" and isinstance(node.value, ast.Name) and getattr(
-                        node.value, "forward", None) is not None:
-                    source = sweeps._transpose_of(node.value.id)
-                    if source is not None:
-                        return sweeps._operand(_load(source))
-                return node
-
-        return Untranspose().visit(tree)
+        transposes = self._transpose_targets()
+        if not any(isinstance(node, ast.Attribute) and node.attr == "T"
+                   and isinstance(node.value, ast.Name) and node.value.id in transposes
+                   for node in ir.nodes(tree)):
+            return tree  # the common case: nothing to rewrite
+        return _Untranspose(self).visit(tree)
 
     def _reverse_several_results(self, statement: ir.Assign, defined: set[str]) -> list:
         """``w, V = np.linalg.eigh(a)``: the rule's adjoints read ``g[k]`` as result k's
@@ -417,6 +442,95 @@ class Calls:
         return contributions
 
 
+def _atom_value(node: ast.expr) -> tuple | None:
+    """``("name", id)`` or ``("constant", value)`` for an operand that is a name or a
+    constant, as :func:`_decided` reads it; ``None`` for anything else."""
+    if isinstance(node, ast.Name):
+        return ("name", node.id)
+    if isinstance(node, ast.Constant):
+        return ("constant", node.value)
+    return None
+
+
+def _decided(test: ast.expr, atom, rank, shape) -> tuple | None:
+    """``("constant", value)`` when folding the test of a rule's conditional (``np.ndim(x)
+    == 1``), its names replaced, gives a constant, worked out on the parsed test without
+    copying it: each rule of :class:`.optimize.Folder` that can make a constant of
+    constants, names of known rank or shape, comparisons, ``not``, ``and`` and ``or``.
+    ``atom(name)`` is what a name of the test stands for (see :func:`_atom_value`). ``None``
+    when this cannot tell (or the folding would raise): the caller then copies and folds
+    the test. The tests of np.matmul's adjoints were a third of the nodes copied."""
+    try:
+        value = _evaluated(test, atom, rank, shape)
+    except Exception:  # the copy and the fold raise it again, where they did
+        return None
+    return value if value is not None and value[0] == "constant" else None
+
+
+def _evaluated(node: ast.expr, atom, rank, shape) -> tuple | None:
+    if isinstance(node, ast.Constant):
+        return ("constant", node.value)
+    if isinstance(node, ast.Name):
+        return atom(node.id)
+    if isinstance(node, ast.Call):
+        parts = [_evaluated(a, atom, rank, shape) for a in node.args]
+        function = node.func
+        if None in parts or node.keywords or not (
+                isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name)
+                and atom(function.value.id) == ("name", "np")):
+            return None
+        return _numpy_constant(function.attr, parts, rank, shape)
+    if isinstance(node, ast.Compare):
+        parts = [_evaluated(p, atom, rank, shape) for p in (node.left, *node.comparators)]
+        if any(p is None or p[0] != "constant" for p in parts):
+            return None
+        result = True
+        for op, (_, left), (_, right) in zip(node.ops, parts, parts[1:], strict=False):
+            result = result and optimize.COMPARISONS[type(op)](left, right)
+        return ("constant", bool(result))
+    if isinstance(node, ast.BoolOp):
+        parts = [_evaluated(v, atom, rank, shape) for v in node.values]
+        is_and = isinstance(node.op, ast.And)
+        for index, part in enumerate(parts):
+            if part is None or part[0] != "constant":
+                return None  # then the folded expression keeps this operand
+            if bool(part[1]) != is_and or index == len(parts) - 1:
+                return part
+        return None
+    if isinstance(node, ast.UnaryOp):
+        part = _evaluated(node.operand, atom, rank, shape)
+        if part is None or part[0] != "constant":
+            return None
+        if isinstance(node.op, ast.Not):
+            return ("constant", not part[1])
+        if isinstance(node.op, ast.USub) and type(part[1]) in (int, float):
+            return ("constant", -part[1])
+    return None
+
+
+def _numpy_constant(name: str, parts: list[tuple], rank, shape) -> tuple | None:
+    """The constant :meth:`.optimize.Folder.visit_Call` makes of ``np.<name>(...)``."""
+    if name == "ndim" and len(parts) == 1:
+        kind, value = parts[0]
+        if kind == "name":
+            known = rank(value)
+            return ("constant", known) if known is not None else None
+        return ("constant", 0) if type(value) in (int, float, bool) else None
+    if name in ("size", "shape") and len(parts) == 1 and parts[0][0] == "name":
+        known = shape(parts[0][1])
+        if known is None:
+            return None
+        return ("constant", math.prod(known) if name == "size" else tuple(known))
+    if name in ("maximum", "minimum") and len(parts) == 2 and all(
+            kind == "constant" and type(value) is int for kind, value in parts):
+        pick = max if name == "maximum" else min
+        return ("constant", pick(value for _, value in parts))
+    if name in ("any", "all") and len(parts) == 1 and parts[0][0] == "constant" and type(
+            parts[0][1]) is bool:
+        return ("constant", parts[0][1])
+    return None
+
+
 def _result_item(node: ast.expr) -> tuple[str, int] | None:
     """``("g", k)`` for ``g[k]`` and ``("ans", k)`` for ``ans[k]`` in an adjoint expression."""
     if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
@@ -470,18 +584,50 @@ def _half_at_ties(tree: ast.expr, rank) -> ast.expr:
     ``np.heaviside(-x, 0.5)`` for ``np.minimum``). Only against the constant 0, and only for
     an array ``x`` (rank known, at least 1): a number keeps its Python float. Where ``x``
     is NaN, and max has no derivative, heaviside gives NaN where the comparisons gave 0."""
+    if not any(_tie_shaped(node) for node in ir.nodes(tree)):
+        return tree  # the common case: nothing to rewrite
+    return _Ties(rank).visit(tree)
 
-    class Ties(ast.NodeTransformer):
-        def visit_BinOp(self, node):
-            self.generic_visit(node)
-            return _tie_step(node, rank) or node
 
-    return Ties().visit(tree)
+class _Ties(ast.NodeTransformer):
+    """See :func:`_half_at_ties`. A class of the module's, not one made per call: a class
+    is a reference cycle, and one holding the sweeps kept every tree of the transformation
+    alive until the cyclic collector ran (see ``Calls._substitute``)."""
+
+    def __init__(self, rank):
+        self.rank = rank
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        return _tie_step(node, self.rank) or node
+
+
+class _Untranspose(ast.NodeTransformer):
+    """``WT.T`` as ``W`` (see ``Calls._untransposed``; a class of the module's, as
+    :class:`_Ties` is)."""
+
+    def __init__(self, sweeps):
+        self.sweeps = sweeps
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if node.attr == "T" and isinstance(node.value, ast.Name) and getattr(
+                node.value, "forward", None) is not None:
+            source = self.sweeps._transpose_of(node.value.id)
+            if source is not None:
+                return self.sweeps._operand(_load(source))
+        return node
+
+
+def _tie_shaped(node: ast.AST) -> bool:
+    """Whether ``node`` is ``a + 0.5 * b``, the shape :func:`_tie_step` rewrites."""
+    return (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
+            and isinstance(node.right, ast.BinOp) and isinstance(node.right.op, ast.Mult)
+            and _is_constant(node.right.left, 0.5))
 
 
 def _tie_step(node: ast.BinOp, rank) -> ast.expr | None:
-    if not (isinstance(node.op, ast.Add) and isinstance(node.right, ast.BinOp)
-            and isinstance(node.right.op, ast.Mult) and _is_constant(node.right.left, 0.5)):
+    if not _tie_shaped(node):
         return None
     step, tie = _zero_comparison(node.left), _zero_comparison(node.right.right)
     if step is None or tie is None or tie[1] is not ast.Eq or step[1] not in (ast.Gt, ast.Lt):

@@ -234,7 +234,9 @@ class Tape:
                     child[:] = [resolved(c) if isinstance(c, ast.AST) else c for c in child]
             return node
 
-        return resolved(tree)
+        tree = resolved(tree)
+        resolved = None  # a cycle through its own closure cell (see Calls._substitute)
+        return tree
 
     def _fresh_matrix(self, name: str) -> bool:
         """Whether ``name`` is bound once, to a new array of rank 2 or more (not a view):

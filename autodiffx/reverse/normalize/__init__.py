@@ -68,8 +68,9 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
         arguments = node.args
         self.params = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
         self.keyword_params = [a.arg for a in arguments.kwonlyargs]
+        nodes = ir.nodes(node)  # read three times below
         assigned = set()
-        for sub in ast.walk(node):
+        for sub in nodes:
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                 assigned.add(sub.id)
         self.locals = set(self.params) | set(self.keyword_params) | assigned
@@ -80,14 +81,14 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
             self.locals.add(arguments.vararg.arg)
         if arguments.kwarg:
             self.locals.add(arguments.kwarg.arg)
-        for sub in ast.walk(node):
+        for sub in nodes:
             if isinstance(sub, ast.Name):
                 namer.reserve(sub.id)
             elif isinstance(sub, ast.arg):
                 namer.reserve(sub.arg)
         self.stored = {
             target.value.id
-            for sub in ast.walk(node)
+            for sub in nodes
             if isinstance(sub, (ast.Assign, ast.AugAssign))
             for target in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
             if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
@@ -115,7 +116,7 @@ class Normalizer(Assignments, Calls, Stores, Sequences, Expressions, Names, Bran
         return name in self.temporaries
 
     def run(self) -> list:
-        for sub in ast.walk(self.source.node):
+        for sub in ir.nodes(self.source.node):
             if isinstance(sub, ast.Name) and sub.id not in self.locals:
                 self._use_global(sub.id, sub)
         body = [s for s in self.source.node.body if not _is_docstring(s)]
@@ -203,7 +204,7 @@ def _with_literal_conversions(source: FunctionSource) -> FunctionSource:
     on a copy of its tree; ``source`` itself when it has none."""
     if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                and n.func.id in ("tuple", "list") and len(n.args) == 1
-               and isinstance(n.args[0], (ast.Tuple, ast.List)) for n in ast.walk(source.node)):
+               and isinstance(n.args[0], (ast.Tuple, ast.List)) for n in ir.nodes(source.node)):
         return source
     node = _LiteralConversions(source.namespace).visit(copy.deepcopy(source.node))
     return dataclasses.replace(source, node=node)

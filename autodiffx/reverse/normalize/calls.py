@@ -113,7 +113,7 @@ class Calls:
                         if isinstance(a, ast.Starred) else self._atom(a) for a in node.args]
                 keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
                             for k in node.keywords]
-                expression = ast.Call(func=copy.deepcopy(function), args=args,
+                expression = ast.Call(func=ir.copy_tree(function), args=args,
                                       keywords=keywords)
                 self.pending.append(ir.Assign(target, expression, "opaque", self.line,
                                               operands=args, function=callee, node=origin,
@@ -169,7 +169,7 @@ class Calls:
         args = [self._atom(a) for a in node.args]
         keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
                     for k in node.keywords]
-        expression = ast.Call(func=copy.deepcopy(function), args=args, keywords=keywords)
+        expression = ast.Call(func=ir.copy_tree(function), args=args, keywords=keywords)
         if rule is None and is_user_function(callee) and target in self.lists and (
                 returned_tuple_size(callee) is not None):
             # pair = helper(x), a tuple: its items unpacked, and pair their tuple
@@ -205,7 +205,7 @@ class Calls:
             if not node.args or not isinstance(node.args[0], (ast.List, ast.Tuple)):
                 # fine while the list holds constants; refused by activity otherwise
                 args = [self._atom(a) for a in node.args]
-                expression = ast.Call(func=copy.deepcopy(node.func), args=args, keywords=[
+                expression = ast.Call(func=ir.copy_tree(node.func), args=args, keywords=[
                     ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
                     for k in node.keywords])
                 self.pending.append(ir.Assign(target, expression, "unsupported", self.line,
@@ -231,7 +231,7 @@ class Calls:
                 args.append(self._stacked(argument, origin))
         keywords = {k.arg: self._static_or_atom(k.value) for k in node.keywords}
         expression = ast.Call(
-            func=copy.deepcopy(node.func),
+            func=ir.copy_tree(node.func),
             args=args,
             keywords=[ast.keyword(arg=k, value=v) for k, v in keywords.items()],
         )
@@ -300,7 +300,7 @@ class Calls:
     def _static_or_atom(self, node: ast.expr) -> ast.expr:
         """Keep literal tuples (``axis=(0, 1)``) as they are; atomise anything else."""
         if isinstance(node, ast.Tuple) and all(isinstance(e, ast.Constant) for e in node.elts):
-            return copy.deepcopy(node)
+            return ir.copy_tree(node)
         if isinstance(node, ast.Tuple):
             return ast.Tuple(elts=[self._atom(e) for e in node.elts], ctx=ast.Load())
         return self._atom(node)

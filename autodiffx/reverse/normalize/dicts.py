@@ -43,6 +43,7 @@ import copy
 import dataclasses
 import keyword
 
+from .. import ir
 from ..source import FunctionSource
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -59,8 +60,8 @@ def scalarise(source: FunctionSource) -> tuple[FunctionSource, set[str]]:
     bound = _dict_bindings(node, source)
     if not bound:
         return source, set()
-    taken = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
-        a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+    taken = {n.id for n in ir.nodes(node) if isinstance(n, ast.Name)} | {
+        a.arg for a in ir.nodes(node.args) if isinstance(a, ast.arg)}
     split: dict[str, dict[object, str]] = {}
     for name, bindings in bound.items():
         keys = _constant_keys(node, name, bindings)
@@ -77,7 +78,7 @@ def _dict_bindings(node: ast.FunctionDef, source: FunctionSource) -> dict[str, l
     """Each local name bound (anywhere) to a dict display, a dict comprehension or a call
     of the builtin ``dict``, with the assignments that bind it so."""
     found: dict[str, list] = {}
-    for statement in ast.walk(node):
+    for statement in ir.nodes(node):
         target = _target(statement)
         if target is not None and _makes_dict(statement.value, source):
             found.setdefault(target.id, []).append(statement)
@@ -105,7 +106,7 @@ def _makes_dict(value: ast.expr, source: FunctionSource) -> bool:
 def _constant_keys(node: ast.FunctionDef, name: str, bindings: list) -> list | None:
     """The keys of the dict bound to ``name``, in order of first appearance, when it can be
     read as one name per key (see the module's docstring); else None."""
-    params = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in ir.nodes(node.args) if isinstance(a, ast.arg)}
     if name in params or len(bindings) != 1 or bindings[0] not in node.body:
         return None
     binding = bindings[0]

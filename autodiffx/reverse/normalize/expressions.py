@@ -5,7 +5,6 @@ one result (a primitive with a rule, a copy, or a value no derivative passes thr
 from __future__ import annotations
 
 import ast
-import copy
 
 import numpy as np
 
@@ -59,7 +58,7 @@ class Expressions:
             ):
                 return ast.Constant(-node.operand.value)
         if self._is_global_expression(node):
-            return copy.deepcopy(node)
+            return ir.copy_tree(node)
         base = self._name_for(node)
         name = self._fresh(base if len(base) <= 16 else "tmp")
         self._assign(name, node, node)
@@ -99,7 +98,7 @@ class Expressions:
         expression = ast.Call(func=ast.parse(name, mode="eval").body, args=operands, keywords=[])
         rule = registry.require(function)
         return ir.Assign(target, expression, "primitive", self.line, rule=rule,
-                         operands=[copy.deepcopy(o) for o in operands], function=function,
+                         operands=[ir.copy_tree(o) for o in operands], function=function,
                          node=origin)
 
     def _emit_rule(self, target, function, expression, operands, keywords, origin,

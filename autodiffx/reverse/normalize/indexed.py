@@ -17,6 +17,7 @@ import copy
 
 from ...errors import AutodiffError
 from ...rules import registry
+from .. import ir
 from ..source import is_missing, parse_function
 
 
@@ -26,7 +27,7 @@ def unpack_indexed_results(body: list, normalizer) -> list:
     loads: dict[str, list[ast.Name]] = {}
     indexed: dict[str, list[ast.Subscript]] = {}
     for statement in body:
-        for node in ast.walk(statement):
+        for node in ir.nodes(statement):
             if isinstance(node, ast.Name):
                 if isinstance(node.ctx, ast.Store):
                     stores[node.id] = stores.get(node.id, 0) + 1
@@ -103,7 +104,7 @@ def _returned_length(call: ast.Call, normalizer) -> int | None:
     except (AutodiffError, OSError, TypeError):  # no source: refused later, with its reason
         return None
     lengths = set()
-    for node in ast.walk(source.node):
+    for node in ir.nodes(source.node):
         if isinstance(node, (ast.FunctionDef, ast.Lambda)) and node is not source.node:
             return None  # a nested function's returns would be mixed in
         if isinstance(node, ast.Return):

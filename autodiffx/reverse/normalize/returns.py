@@ -17,7 +17,7 @@ class Returns:
 
     def _tuple_results(self, base: str) -> list[str]:
         """One result name per item when the function returns tuples (``return a, b``)."""
-        returns = [n for n in ast.walk(self.source.node) if isinstance(n, ast.Return)]
+        returns = [n for n in ir.nodes(self.source.node) if isinstance(n, ast.Return)]
         sizes = {len(n.value.elts) if isinstance(n.value, ast.Tuple) else None
                  for n in returns if n.value is not None}
         if sizes in (set(), {None}):

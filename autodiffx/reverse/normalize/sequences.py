@@ -137,7 +137,7 @@ class Sequences:
             args = [self._atom(a) for a in value.args]
             keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
                         for k in value.keywords]
-            expression = ast.Call(func=copy.deepcopy(function), args=args, keywords=keywords)
+            expression = ast.Call(func=ir.copy_tree(function), args=args, keywords=keywords)
             callee = self._static(function)
             label = ir.sanitize(callee.__name__)  # names the pullback; never bound
             self.pending.append(
@@ -211,7 +211,7 @@ class Sequences:
         args = [self._atom(a) for a in node.args]
         keywords = [ast.keyword(arg=k.arg, value=self._static_or_atom(k.value))
                     for k in node.keywords]
-        expression = ast.Call(func=copy.deepcopy(node.func), args=args, keywords=keywords)
+        expression = ast.Call(func=ir.copy_tree(node.func), args=args, keywords=keywords)
         spelled = ast.unparse(node.func)
         self.pending.append(ir.Assign(
             target, expression, "unsupported", self.line, operands=args, function=callee,
@@ -336,8 +336,8 @@ def list_names(function: ast.FunctionDef, splits=lambda call: False) -> set[str]
     """Local names bound only to list literals, list comprehensions (``rows = []``) or
     splits (``parts = np.split(x, 3)``, when ``splits(call)`` says)."""
     lists: set[str] = set()
-    others: set[str] = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
-    for node in ast.walk(function):
+    others: set[str] = {a.arg for a in ir.nodes(function.args) if isinstance(a, ast.arg)}
+    for node in ir.nodes(function):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
                 node.targets[0], ast.Name) and (
                     isinstance(node.value, (ast.List, ast.ListComp))
@@ -350,7 +350,7 @@ def list_names(function: ast.FunctionDef, splits=lambda call: False) -> set[str]
                              ast.comprehension)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                others.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name)
+                others.update(n.id for n in ir.nodes(target) if isinstance(n, ast.Name)
                               and isinstance(n.ctx, ast.Store) and target is not None
                               and not isinstance(target, ast.Subscript))
     return lists - others

@@ -53,7 +53,7 @@ def _rename_reads(statement, current: dict[str, str]) -> None:
         statement.target = current.get(statement.target, statement.target)
     seen = set()
     for node in nodes:
-        for sub in ast.walk(node):
+        for sub in ir.nodes(node):
             if isinstance(sub, ast.Name) and id(sub) not in seen:
                 seen.add(id(sub))
                 sub.id = current.get(sub.id, sub.id)
