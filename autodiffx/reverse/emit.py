@@ -339,9 +339,7 @@ class ModuleBuilder:
         bound = {a.arg for a in (*arguments.posonlyargs, *arguments.args,
                                  *arguments.kwonlyargs, arguments.vararg, arguments.kwarg)
                  if a is not None}
-        if not bound & helpers:  # the common case, without reading the body
-            bound |= {n.id for n in ir.name_nodes(definition)
-                      if not isinstance(n.ctx, ast.Load)}
+        bound |= {n.id for n in ir.name_nodes(definition) if not isinstance(n.ctx, ast.Load)}
         clashes = bound & helpers
         if not clashes:
             return

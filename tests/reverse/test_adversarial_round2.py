@@ -843,3 +843,15 @@ def test_primed_gradients_raise_where_the_function_raises_on_other_values(seed):
                 if fails:
                     with pytest.raises(Exception):  # noqa: B017, PT011
                         g(x, W, y)
+
+
+def test_a_helper_named_by_a_parameter_and_another_by_a_local():
+    # A parameter clashing with one helper made the search skip the body, so a local
+    # named like another helper went unseen: the pullback called the local array
+    # (TypeError: 'numpy.ndarray' object is not callable).
+    f = _function("def f(x, unindex):\n    unbroadcast = x * 2.0\n"
+                  "    y = x[unindex] * unbroadcast[0]\n"
+                  "    return np.sum(y * np.ones((2, 3)))\n")
+    x = np.array([0.5, 1.5, 2.0])
+    np.testing.assert_allclose(autodiffx.grad(f)(x, 1),
+                               autodiffx.grad(f, mode="forward")(x, 1))
