@@ -14,6 +14,8 @@ one convention at a time, in ``test_rules.py``.
 
 from __future__ import annotations
 
+import builtins
+import copy
 import dataclasses
 import operator
 from collections.abc import Callable
@@ -256,6 +258,9 @@ DOMAINS: dict[str, list[Case]] = {
     "positive": elementwise_unary(),
     "power": binary(POSITIVE, REAL)
     + [
+        Case((Arg((3,), POSITIVE), Arg((3,))), function=operator.pow),
+        Case((Arg((2, 3), POSITIVE), Arg((3,))), function=builtins.pow),
+        Case((Arg((), POSITIVE), 1.5), function=builtins.pow),
         Case((Arg((2, 3), REAL), 2.0)),
         Case((Arg((2, 3), REAL), 3)),
         Case((Arg((4,), POSITIVE), 0.5)),
@@ -679,7 +684,8 @@ DOMAINS: dict[str, list[Case]] = {
         Case((Arg((1, 3)), (2, 2, 3))),
         Case((Arg((2, 3)), (2, 3))),
     ],
-    "copy": unary((), (4,), (2, 3)),
+    "copy": unary((), (4,), (2, 3)) + [Case((Arg((4,)),), function=copy.copy),
+                                       Case((Arg((2, 3)),), function=copy.deepcopy)],
     "getitem": [
         Case((Arg((4, 3)), index))
         for index in (

@@ -13,6 +13,7 @@ must refuse with an AutodiffError where a refusal is expected (``EXPECTED_REFUSA
 from __future__ import annotations
 
 import builtins
+import copy
 import importlib.util
 import itertools
 import operator
@@ -49,8 +50,10 @@ else:
 
 def _spelling(function) -> str:
     """How the generated program names ``function``."""
-    if function in (builtins.max, builtins.min, builtins.abs):
+    if function in (builtins.max, builtins.min, builtins.abs, builtins.pow):
         return function.__name__
+    if function in (copy.copy, copy.deepcopy):
+        return "copy." + function.__name__
     if getattr(operator, getattr(function, "__name__", ""), None) is function:
         return "operator." + function.__name__  # operator.getitem, operator.add, ...
     if id(function) in DISPLAY_NAMES:  # the scipy extra: scipy.special.erf
@@ -125,7 +128,7 @@ def program_for(rule, case: Case, args, tmp_path):
     if function is scatter_add:
         imports = "\nfrom autodiffx.rules.helpers import scatter_add\n"
     source = (
-        "import operator\n\nimport numpy as np\n" + imports + "\n\n"
+        "import copy\nimport operator\n\nimport numpy as np\n" + imports + "\n\n"
         f"def program({', '.join(parameters)}):\n" + body
     )
     name = f"both_modes_{next(_counter)}"
