@@ -61,7 +61,13 @@ class Branches:
 def yields_a_truth_value(node: ast.expr) -> bool:
     """Whether every value ``node`` may give is a truth value or a literal: comparisons,
     ``not``, constants, and ``and``/``or`` of those. Such a value carries no derivative, and
-    ``ok = a > 0 and b > 0`` stays one statement."""
+    ``ok = a > 0 and b > 0`` stays one statement.
+
+    >>> yields_a_truth_value(ast.parse("a > 0 and not b", mode="eval").body)
+    True
+    >>> yields_a_truth_value(ast.parse("scale or np.tanh(x)", mode="eval").body)
+    False
+    """
     if isinstance(node, ast.BoolOp):
         return all(map(yields_a_truth_value, node.values))
     return isinstance(node, (ast.Compare, ast.Constant)) or (
