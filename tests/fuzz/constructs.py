@@ -721,6 +721,25 @@ def _enumerate(c):
                     f"    {acc} = {acc} + np.sum(np.sin({p}e) * {p}w[{p}i])"], acc)
 
 
+@construct("reversed / enumerate from a start", "control flow")
+def _reversed(c):
+    """``for t in reversed(range(n))``, ``reversed(xs)``, ``enumerate(xs, 1)``; and a loop
+    backwards over an array it writes into (the items are views: each step reads what
+    the last wrote)."""
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    return c.pick([
+        Snippet([f"{p}a = {c.V()}", f"{acc} = 0.0", f"for {p}t in reversed(range(3)):",
+                 f"    {acc} = np.tanh({acc} * 0.5 + {p}a[{p}t])"], acc),
+        Snippet([f"{acc} = 0.0", f"for {p}e in reversed({c.pick([c.V(), c.M()])}):",
+                 f"    {acc} = {acc} * 0.7 + np.sum(np.sin({p}e))"], acc),
+        Snippet([f"{acc} = 0.0", f"for {p}i, {p}e in enumerate({c.V()}, 1):",
+                 f"    {acc} = {acc} + {p}i * {p}e ** 2"], acc),
+        Snippet([f"{p}a = {c.fresh('V')}", f"for {p}e in reversed({p}a):",
+                 f"    {p}a[0] = {p}a[0] * 0.5 + {p}e"], f"np.sum({p}a * {c.S()})"),
+    ])
+
+
 @construct("zip", "control flow")
 def _zip(c):
     p = c.p
