@@ -26,7 +26,7 @@ from .errors import (
     NonScalarOutputError,
     OutputTypeError,
 )
-from .forward import Dual, driver
+from .forward import Dual, driver, generated
 
 MODES = ("reverse", "forward")
 
@@ -645,6 +645,9 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
         if type(primal) in _CONTAINERS and tree.is_structure(primal):  # of arrays: leaves
             f, primals, tangents = _jvp_leaves(f, primals, tangents)
             break
+    written = generated.jvp(f, primals, tangents)
+    if written is not None:  # the value's and the tangent's code, generated and cached
+        return _jvp_result(*written)
     plain = driver.plain_duals(f, primals, tangents)
     if plain is not None:  # float64 arrays and Python floats: nothing to check or convert
         value, out = driver.run(f, plain[0], {}, plain[1], 1, structured=True)

@@ -53,6 +53,7 @@ from . import (
     ranks,
     shapes,
     sharing,
+    tangent,
 )
 from .adjoint import Comments, Origin, Sweeps, large
 from .normalize import Normalizer
@@ -162,6 +163,10 @@ class ModuleBuilder:
         """Another name for NumPy, where a user's name ``np`` would shadow it."""
         self.helper_aliases: dict[str, str] = {}
         """Helpers imported under another name, where a user's name would shadow them."""
+        self.tangent = False
+        """Whether the functions written are the value and tangent of forward mode (see
+        :mod:`.tangent`), not vjps; then ``given_count`` parameters are given."""
+        self.given_count = 0
         self.real_scalar_vjp: tuple | None = None
         """The called function's vjp, where it comes from and which of its names hold large
         arrays, when its value is proved a real scalar (see :meth:`add_gradient`)."""
@@ -256,6 +261,9 @@ class ModuleBuilder:
                 self.checked_callees[name] = flat.written_of(source.function)
         # (after the checks of writes, whose messages say more of a call writing into v)
         activity.check_kept(statements, wrt_names, normalizer.globals_used, source)
+        if self.tangent:
+            return self._tangent_definition(source, statements, params, wrt, relevant, namer,
+                                            normalizer, shape_of, renames, name)
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,
@@ -305,6 +313,40 @@ class ModuleBuilder:
                 lambda statement: not optimize.bound_names(statement) <= proved)
         if self.flat:
             definition = flat.flatten(definition, source.name, top=len(self.active) == 1)
+        return definition
+
+    def _tangent_definition(self, source, statements, params, wrt, relevant, namer,
+                            normalizer, shape_of, renames, name) -> ast.FunctionDef:
+        """The function computing the value and its tangent (see :mod:`.tangent`): the
+        parameters given, their tangents, then the parameters left to their defaults."""
+        if self.written is not None or self.runs_user_code or len(self.active) > 1:
+            raise tangent.Declined("a function writing into its arguments or calling others")
+        arguments = source.node.args
+        if arguments.kwonlyargs or arguments.kwarg or arguments.vararg:
+            raise tangent.Declined("keyword-only or variable parameters")
+        sweep = tangent.TangentSweep(source, statements, params, wrt, relevant, namer,
+                                     self.comments, normalizer.lines,
+                                     normalizer.globals_used, shape_of)
+        body = sweep.build()
+        self.helpers |= sweep.helpers
+        for key, value in sweep.namespace.items():
+            self.namespace[key] = value
+            self.module_names.add(key)
+        definition = _definition(source, name, body, self.comments, "forward mode")
+        self._bind_defaults(definition, source)
+        given = self.given_count
+        positional = definition.args.args
+        defaults = definition.args.defaults
+        first_default = len(positional) - len(defaults)
+        if given < first_default:
+            raise tangent.Declined("a call leaving out a parameter without a default")
+        definition.args.args = [*positional[:given],
+                                *(ast.arg(arg=t) for t in sweep.parameters()),
+                                *positional[given:]]
+        definition.args.defaults = defaults[max(given - first_default, 0):]
+        if renames:
+            _Rename(renames).visit(definition)
+        self._unshadow_helpers(definition)
         return definition
 
     def add_gradient(self, vjp_name: str) -> str | None:

@@ -47,6 +47,17 @@ def unbroadcast(g, x):
     return g.reshape(shape)
 
 
+def broadcast_like(t, ans):
+    """The tangent ``t`` of a value ``ans`` it may have fewer entries than, given the
+    value's shape: the tangent of a broadcast is the same broadcast of the tangent
+    (``z = x + b`` with only ``b`` differentiated). Read-only where it is a broadcast view;
+    forward mode's generated code never writes into a tangent."""
+    shape = np.shape(ans)
+    if np.shape(t) == shape:
+        return t
+    return np.broadcast_to(t, shape)
+
+
 def normalize_axis(axis, ndim):
     """Return ``axis`` as a sorted tuple of non-negative ints (all axes for ``None``). A 0-d
     array has none: ``np.sum(1.5, axis=0)`` is a reduction NumPy accepts over no axis."""
@@ -1658,6 +1669,7 @@ HELPERS = {
     name: globals()[name]
     for name in (
         "unbroadcast",
+        "broadcast_like",
         "unreduce",
         "extremum_weights",
         "prod_partials",

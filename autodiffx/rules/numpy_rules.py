@@ -353,6 +353,7 @@ def _extremum_tangent(t, ans, x, axis=None, keepdims=False):
 defrule(
     np.sum,
     "x",
+    linear=(0,),
     keywords=REDUCE,
     tangents=(_sum_tangent,),
     adjoints=(
@@ -363,6 +364,7 @@ defrule(
 defrule(
     np.mean,
     "x",
+    linear=(0,),
     keywords=REDUCE,
     tangents=(_mean_tangent,),
     adjoints=(
@@ -467,6 +469,7 @@ def _cumsum_tangent(t, ans, x, axis=None):
 defrule(
     np.cumsum,
     "x",
+    linear=(0,),
     keywords={"axis": None},
     tangents=(_cumsum_tangent,),
     # the sums of g from each entry to the end: a cumulative sum run backwards
@@ -493,6 +496,7 @@ add_helpers({"undiff_times": undiff_times})
 defrule(
     np.diff,
     "x",
+    linear=(0,),
     keywords={"n": 1, "axis": -1},
     tangents=(_diff_tangent,),
     adjoints=("undiff_times(g, n, axis)",),
@@ -532,6 +536,7 @@ def _matmul_tangent_y(t, ans, x, y):
 defrule(
     np.matmul,
     "x y",
+    linear=(0, 1),
     tangents=(_matmul_tangent_x, _matmul_tangent_y),
     adjoints=(
         # two matrices: np.dot, not @, because np.matmul runs a slow loop, not BLAS, on a
@@ -570,6 +575,7 @@ def _dot_rank(x, y, **_):
 defrule(
     np.dot,
     "x y",
+    linear=(0, 1),
     tangents=(_dot_tangent(0), _dot_tangent(1)),
     adjoints=(
         "dot_adjoint(g, x, y, 0) if np.ndim(x) not in (1, 2) or np.ndim(y) not in (1, 2) "
@@ -584,6 +590,7 @@ defrule(
 defrule(
     np.outer,
     "x y",
+    linear=(0, 1),
     tangents=(
         lambda t, ans, x, y: t.reshape(len(t), -1)[:, :, np.newaxis] * np.ravel(y),
         lambda t, ans, x, y: np.ravel(x)[:, np.newaxis] * t.reshape(len(t), 1, -1),
@@ -608,6 +615,7 @@ def _inner_tangent(side):
 defrule(
     np.inner,
     "x y",
+    linear=(0, 1),
     tangents=(_inner_tangent(0), _inner_tangent(1)),
     adjoints=(
         "g * y if np.ndim(x) == 1 and np.ndim(y) == 1 else inner_adjoint(g, x, y, 0)",
@@ -658,6 +666,7 @@ def _transpose_tangent(t, ans, x, axes=None):
 defrule(
     np.transpose,
     "x",
+    linear=(0,),
     keywords={"axes": None},
     tangents=(_transpose_tangent,),
     adjoints=(
@@ -669,6 +678,7 @@ defrule(
 defrule(
     np.moveaxis,
     "x",
+    linear=(0,),
     keywords={"source": None, "destination": None},  # NumPy requires both
     tangents=(
         lambda t, ans, x, source=None, destination=None: np.moveaxis(
@@ -681,6 +691,7 @@ defrule(
 defrule(
     np.swapaxes,
     "x",
+    linear=(0,),
     keywords={"axis1": None, "axis2": None},  # NumPy requires both
     tangents=(
         lambda t, ans, x, axis1=None, axis2=None: np.swapaxes(
@@ -693,6 +704,7 @@ defrule(
 defrule(
     np.flip,
     "x",
+    linear=(0,),
     keywords={"axis": None},
     tangents=(lambda t, ans, x, axis=None: np.flip(t, axis=shift_axis(axis, np.ndim(x))),),
     adjoints=("np.flip(g, axis)",),
@@ -701,12 +713,14 @@ defrule(
 defrule(
     np.reshape,
     "x shape",
+    linear=(0,),
     tangents=(_same_shape_as_answer, None),
     adjoints=("np.reshape(g, np.shape(x))", None),
 )
 defrule(
     np.squeeze,
     "x",
+    linear=(0,),
     keywords={"axis": None},
     tangents=(_same_shape_as_answer,),
     adjoints=("np.reshape(g, np.shape(x))",),
@@ -715,6 +729,7 @@ defrule(np.ravel, "x", tangents=(_same_shape_as_answer,), adjoints=("np.reshape(
 defrule(
     np.expand_dims,
     "x axis",
+    linear=(0,),
     tangents=(_same_shape_as_answer, None),
     adjoints=("np.reshape(g, np.shape(x))", None),
     # The rank of a single integer axis is 0, and it adds one axis; a tuple is not known.
@@ -723,6 +738,7 @@ defrule(
 defrule(
     np.broadcast_to,
     "x shape",
+    linear=(0,),
     tangents=(
         lambda t, ans, x, shape: np.broadcast_to(
             pad_tangent(t, np.ndim(ans)), (len(t), *np.shape(ans))
@@ -746,6 +762,7 @@ def _with_direction_axis(index):
 defrule(
     operator.getitem,
     "x index",
+    linear=(0,),
     tangents=(lambda t, ans, x, index: t[_with_direction_axis(index)], None),
     adjoints=("unindex(g, x, index)", None),
     name="getitem",
@@ -768,6 +785,7 @@ def _take_rank(x, indices, axis=None, **_):
 defrule(
     np.take,
     "x indices",
+    linear=(0,),
     keywords={"axis": None},
     tangents=(_take_tangent, None),
     adjoints=("untake(g, x, indices, axis)", None),
@@ -785,6 +803,7 @@ def _take_along_axis_tangent(t, ans, x, indices, axis=-1):
 defrule(
     np.take_along_axis,
     "x indices",
+    linear=(0,),
     keywords={"axis": -1},
     tangents=(_take_along_axis_tangent, None),
     adjoints=("untake_along_axis(g, x, indices, axis)", None),

@@ -83,6 +83,16 @@ class Rule:
     """The convention at kinks, when there is one worth saying."""
     real_only: bool = False
     """The tangent rules hold for real values only: forward mode refuses complex ones."""
+    linear: tuple[int, ...] = ()
+    """The positions of the parameters in which the primitive is linear, the others held
+    fixed (both of ``x @ y``; ``x`` of ``np.sum(x, axis)``): its tangent through one is the
+    primitive itself applied to the tangent in its place, which forward mode's generated code
+    writes (``dW @ X + W @ dX``). The rule tests check it against the tangent rules."""
+    tangent_texts: tuple[str | None, ...] = ()
+    """Per positional parameter of an elementwise rule, its tangent as an expression in
+    ``t``, ``ans`` and the parameters (``t * (1 - ans ** 2)``), which forward mode's
+    generated code inlines; the tangent rule computes the same values (the rule tests check
+    it), perhaps faster for many directions."""
 
     def adjoint_function(self, index: int) -> Callable | None:
         """The adjoint expression for parameter ``index`` compiled into a function."""
@@ -508,6 +518,8 @@ def elementwise(
             rank=_broadcast_rank,
             doc=doc,
             real_only=real_only,
+            tangent_texts=tuple(None if p is None else _product("t", p, flag)
+                                for p, flag in zip(partials, flags, strict=True)),
         )
     )
 

@@ -40,6 +40,7 @@ def _repeat_tangent(t, ans, x, repeats, axis=None):
 defrule(
     np.repeat,
     "x repeats",
+    linear=(0,),
     keywords={"axis": None},
     tangents=(_repeat_tangent, None),
     # np.repeat(x, r, axis) is np.take(x, np.repeat(np.arange(n), r), axis)
@@ -55,6 +56,7 @@ defrule(
 defrule(
     np.tile,
     "x reps",
+    linear=(0,),
     tangents=(lambda t, ans, x, reps: _gather(t, np.tile(positions(x), reps)), None),
     adjoints=("untake(g, x, np.tile(positions(x), reps))", None),
     doc="Each entry gets the sum of the cotangents of its copies.",
@@ -91,6 +93,7 @@ def _roll_tangent(t, ans, x, shift, axis=None):
 defrule(
     np.roll,
     "x shift",
+    linear=(0,),
     keywords={"axis": None},
     tangents=(_roll_tangent, None),
     adjoints=("np.roll(g, np.negative(shift), axis)", None),
@@ -119,6 +122,7 @@ defrule(
 defrule(
     np.rot90,
     "x",
+    linear=(0,),
     keywords={"k": 1, "axes": (0, 1)},
     tangents=(lambda t, ans, x, k=1, axes=(0, 1): np.rot90(t, k, axes=shift_axis(axes)),),
     adjoints=("np.rot90(g, -k, axes)",),
@@ -127,6 +131,7 @@ defrule(
 defrule(
     np.fliplr,
     "x",
+    linear=(0,),
     tangents=(lambda t, ans, x: np.flip(t, 2),),
     adjoints=("np.fliplr(g)",),
     rank=_same_rank,
@@ -134,6 +139,7 @@ defrule(
 defrule(
     np.flipud,
     "x",
+    linear=(0,),
     tangents=(lambda t, ans, x: np.flip(t, 1),),
     adjoints=("np.flipud(g)",),
     rank=_same_rank,

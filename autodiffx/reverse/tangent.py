@@ -1,0 +1,419 @@
+"""The tangent sweep: forward mode written out as code, from the same rules.
+
+For each normalised statement ``t = op(a, b)`` whose result depends on the arguments, the
+code computes the value as the user's code does and then its tangent ``dt``, from the
+tangents of the operands:
+
+* an elementwise rule's partial derivatives, inlined (``dh = dz * (1 - h ** 2)``), the
+  expression the rule's tangent computes (:attr:`~autodiffx.rules.registry.Rule.tangent_texts`);
+* for an argument in which the primitive is linear (``Rule.linear``), the primitive itself
+  applied to the tangent (``dWX = dW @ X + W @ dX``, ``ds = np.mean(dmaximum)``);
+* any other rule's tangent function, called on the one direction
+  (``dy = det_tangent(dA, y, A)``).
+
+This is what :func:`autodiffx.jvp` runs for a function it covers, in place of evaluating it
+on dual numbers (:mod:`autodiffx.forward.generated`): the same arithmetic without the
+dispatch of operator overloading. It covers straight-line code, branches and loops over
+values without a derivative, with calls of functions that have a rule. Anything else --
+a write into an array, a call of the user's own functions, a list, a tuple result -- raises
+:class:`Declined`, and the dual numbers run the function as they always do.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import types
+
+import numpy as np
+
+from ..errors import AutodiffError
+from ..rules.helpers import HELPERS
+from . import ir, optimize
+from .adjoint import large
+from .adjoint.calls import _half_at_ties
+from .adjoint.nodes import _assign, _call, _load, _np, _parsed
+
+
+class Declined(AutodiffError):
+    """The function holds a construct the tangent sweep does not write: the dual numbers
+    evaluate it instead. Never reaches the user."""
+
+
+_PURE_CALLS = frozenset({
+    np.zeros, np.ones, np.full, np.eye, np.identity, np.arange, np.linspace, np.shape,
+    np.ndim, np.size, len, range, int, float, bool, abs, min, max, isinstance,
+})
+"""What an expression without a derivative may call: functions of values that never write
+into them or into anything else (``np.random`` draws would be drawn twice if the dual
+numbers then ran the function)."""
+
+
+def _resolve(node: ast.expr, values: dict):
+    """The object a name or attribute chain of globals stands for, or ``None``."""
+    if isinstance(node, ast.Name):
+        if node.id in values:
+            return values[node.id]
+        return getattr(builtins, node.id, None)
+    if isinstance(node, ast.Attribute):
+        owner = _resolve(node.value, values)
+        if isinstance(owner, types.ModuleType):
+            return getattr(owner, node.attr, None)
+    return None
+
+
+class TangentSweep:
+    """Writes one function's value and tangent code."""
+
+    def __init__(self, source, statements: list, params: list[str], wrt: tuple[int, ...],
+                 relevant: set[str], namer: ir.Namer, comments, lines: dict[int, str],
+                 globals_used: dict, shape_of: dict | None):
+        self.source = source
+        self.statements = statements
+        self.params = params
+        self.wrt_names = [params[i] for i in wrt]
+        self.relevant = relevant
+        self.namer = namer
+        self.comments = comments
+        self.lines = lines
+        self.globals_used = globals_used
+        self.shape_of = shape_of or {}
+        self.tangent_names: dict[str, str] = {}
+        self.helpers: set[str] = set()
+        self.namespace: dict[str, object] = {}
+        """Values the code reads that are neither the user's globals nor helpers: the tangent
+        functions of rules without inlined tangents."""
+        self.carrying = self._carrying()
+        """The names with a tangent: those a derivative may flow into (from the arguments)
+        and out of (to the result). Each assignment to one gives it its tangent, zero where
+        the value assigned has none, so a tangent never outlives its value (in a loop, or
+        after a branch that assigns a constant)."""
+
+    def _carrying(self) -> set[str]:
+        carrying = set(self.wrt_names)
+        assignments = [s for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
+                       and s.kind in ("primitive", "copy") and s.target in self.relevant]
+        changed = True
+        while changed:
+            changed = False
+            for statement in assignments:
+                if statement.target not in carrying and self._flows(statement, carrying):
+                    carrying.add(statement.target)
+                    changed = True
+        return carrying
+
+    @staticmethod
+    def _flows(statement: ir.Assign, carrying: set[str]) -> bool:
+        if statement.kind == "copy":
+            return isinstance(statement.expr, ast.Name) and statement.expr.id in carrying
+        rule = statement.rule
+        if rule is None or not rule.differentiable:
+            return False
+        return any(isinstance(operand, ast.Name) and operand.id in carrying and (
+            i < len(rule.tangents) and rule.tangents[i] is not None)
+            for i, operand in enumerate(statement.operands))
+
+    # ------------------------------------------------------------------ names
+
+    def tangent_of(self, name: str) -> str:
+        """The name of ``name``'s tangent in the code (``dz`` for ``z``)."""
+        found = self.tangent_names.get(name)
+        if found is None:
+            found = "d" + name
+            if found in self.namer.taken:
+                found = self.namer.fresh(found, adjoint_too=False)
+            else:
+                self.namer.reserve(found)
+            self.tangent_names[name] = found
+        return found
+
+    def parameters(self) -> list[str]:
+        """The tangent parameters, one per differentiated parameter, in order."""
+        return [self.tangent_of(name) for name in self.wrt_names]
+
+    def _rank(self, name: str) -> int | None:
+        shape = self.shape_of.get(name)
+        return None if shape is None else len(shape)
+
+    def _active(self, atom) -> bool:
+        return isinstance(atom, ast.Name) and atom.id in self.carrying
+
+    def _zero(self, name: str) -> ast.stmt:
+        """``dname = np.zeros(np.shape(name))``: the tangent of a value without one."""
+        return _assign(self.tangent_of(name),
+                       _call(_np("zeros"), _call(_np("shape"), _load(name))))
+
+    # ------------------------------------------------------------------ statements
+
+    def build(self) -> list[ast.stmt]:
+        self.parameters()
+        # a parameter not differentiated that a derivative flows into later
+        start = [self._zero(name) for name in self.params
+                 if name in self.carrying and name not in self.wrt_names]
+        body = start + self._block(self.statements, None)
+        if self.shape_of:
+            # code for these shapes: reverse mode's forward sweep's rewrites, for the
+            # tangents too (a tangent has its value's shape)
+            shapes = dict(self.shape_of)
+            shapes.update((self.tangent_names[name], shape)
+                          for name, shape in self.shape_of.items()
+                          if name in self.tangent_names)
+            arrays = {name for name, shape in shapes.items() if shape}
+            optimize.indexed_expand_dims(body, lambda name: len(shapes[name])
+                                         if name in arrays else None)
+            optimize.inline_within_a_line(body, arrays.__contains__)
+            optimize.release_after_last_use(body, lambda name: large(shapes.get(name))
+                                            and name not in self.params
+                                            and name not in self.parameters())
+        return body
+
+    def _block(self, statements: list, line: int | None) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for statement in statements:
+            if statement.line != line and statement.line > 0 and not isinstance(
+                    statement, (ir.Break, ir.Continue)):
+                out.append(self.comments.marker(self.lines.get(statement.line) or
+                                                self.source.lines.get(statement.line, "")
+                                                .strip()))
+                line = statement.line
+            out += self._statement(statement)
+        return out
+
+    def _statement(self, statement) -> list[ast.stmt]:
+        if isinstance(statement, ir.Assign):
+            return self._assign(statement)
+        if isinstance(statement, ir.If):
+            self._check_calls(statement.test)
+            return [ast.If(test=ir.copy_tree(statement.test),
+                           body=self._block(statement.body, statement.line) or [ast.Pass()],
+                           orelse=self._block(statement.orelse, statement.line))]
+        if isinstance(statement, ir.For):
+            self._check_calls(statement.iter)
+            if statement.target in self.carrying or any(
+                    self._active(n) for n in ir.nodes(statement.iter)
+                    if not _inside_call(n, statement.iter)):
+                raise Declined("a loop over values with a derivative")
+            return [ast.For(target=ast.Name(id=statement.target, ctx=ast.Store()),
+                            iter=ir.copy_tree(statement.iter),
+                            body=self._block(statement.body, statement.line) or [ast.Pass()],
+                            orelse=[], type_comment=None, lineno=0)]
+        if isinstance(statement, ir.While):
+            self._check_calls(statement.test)
+            return [ast.While(test=ir.copy_tree(statement.test),
+                              body=self._block(statement.body, statement.line) or [ast.Pass()],
+                              orelse=[])]
+        if isinstance(statement, ir.Break):
+            return [ast.Break()]
+        if isinstance(statement, ir.Continue):
+            return [ast.Continue()]
+        if isinstance(statement, ir.Return):
+            return [self._return(statement)]
+        raise Declined(f"a {type(statement).__name__.lower()} statement")
+
+    def _check_calls(self, expression: ast.expr) -> None:
+        """An expression without a derivative calls nothing that writes or draws."""
+        for node in ir.nodes(expression):
+            if isinstance(node, ast.Call) and _resolve(node.func, self.globals_used) not in (
+                    _PURE_CALLS):
+                raise Declined("a call without a rule")
+
+    def _return(self, statement: ir.Return) -> ast.stmt:
+        value = statement.value
+        if not isinstance(value, (ast.Name, ast.Constant)):
+            raise Declined("a result other than one value")
+        if self._active(value):
+            tangent = _load(self.tangent_of(value.id))
+        else:
+            tangent = _call(_np("zeros"), _call(_np("shape"), ir.copy_tree(value)))
+        return ast.Return(value=ast.Tuple(elts=[ir.copy_tree(value), tangent],
+                                          ctx=ast.Load()))
+
+    # ------------------------------------------------------------------ assignments
+
+    def _assign(self, statement: ir.Assign) -> list[ast.stmt]:
+        if statement.targets or statement.inplace:
+            raise Declined("an unpacking or in-place assignment")
+        target = statement.target
+        value = _assign(target, ir.copy_tree(statement.expr))
+        carries = target in self.carrying
+        if statement.kind == "opaque":
+            self._check_calls(statement.expr)
+            return [value, self._zero(target)] if carries else [value]
+        if statement.kind == "copy":
+            if not carries:
+                return [value]
+            if self._active(statement.expr):
+                return [value, _assign(self.tangent_of(target),
+                                       _load(self.tangent_of(statement.expr.id)))]
+            return [value, self._zero(target)]
+        if statement.kind != "primitive":
+            raise Declined(f"a statement of kind {statement.kind}")
+        if "out" in statement.keywords:
+            raise Declined("a call writing into out=")
+        if not carries:
+            if any(self._active(o) for o in statement.operands) and (
+                    statement.rule is not None and statement.rule.differentiable):
+                # a derivative would flow into a value the analysis found not useful: the
+                # result must not depend on it, which activity analysis proves
+                return [value]
+            return [value]
+        return self._primitive(statement, value)
+
+    def _primitive(self, statement: ir.Assign, value: ast.stmt) -> list[ast.stmt]:
+        rule = statement.rule
+        target = statement.target
+        if rule is None or rule.sequence or rule.outputs is not None:
+            raise Declined("a rule over a list or with several results")
+        for keyword in statement.keywords.values():
+            if any(self._active(n) for n in ir.nodes(keyword)):
+                raise Declined("a keyword argument with a derivative")
+        if any(not isinstance(o, (ast.Name, ast.Constant)) for o in statement.operands):
+            raise Declined("an operand that is not a name or a constant")
+        active = [i for i, operand in enumerate(statement.operands) if self._active(operand)
+                  and i < len(rule.tangents) and rule.tangents[i] is not None]
+        parts = []
+        reads_old_value = False
+        for i in active:
+            part, reads = self._part(statement, i)
+            parts.append(part)
+            reads_old_value = reads_old_value or reads
+        code_target = target
+        if reads_old_value:
+            # t = f(t): the tangent reads the operand t, so the new value waits in a name
+            # of its own until the tangent is computed
+            code_target = self.namer.fresh(f"{target}_new", adjoint_too=False)
+            value = _assign(code_target, ir.copy_tree(statement.expr))
+        parts = [_renamed(p, {"__ans__": code_target}) for p in parts]
+        code = [value]
+        if not parts:
+            tangent_value = _call(_np("zeros"), _call(_np("shape"), _load(code_target)))
+        else:
+            tangent_value = parts[0]
+            for part in parts[1:]:
+                tangent_value = ast.BinOp(left=tangent_value, op=ast.Add(), right=part)
+            if not self._full_shape(statement, active, rule):
+                self.helpers.add("broadcast_like")
+                tangent_value = _call(_load("broadcast_like"), tangent_value,
+                                      _load(code_target))
+        code.append(_assign(self.tangent_of(target), tangent_value))
+        if reads_old_value:
+            code.append(_assign(target, _load(code_target)))
+        return code
+
+    def _full_shape(self, statement: ir.Assign, active: list[int], rule) -> bool:
+        """Whether the tangent has the value's shape by construction: a linear rule's
+        tangent is the primitive applied to a tangent of its operand's shape; an elementwise
+        one has the shape of an active operand of the result's shape."""
+        if all(i in rule.linear for i in active):
+            return True
+        if rule.elementwise:
+            shape = self.shape_of.get(statement.target)
+            return shape is not None and any(
+                self.shape_of.get(statement.operands[i].id) == shape for i in active)
+        return False
+
+    def _part(self, statement: ir.Assign, index: int) -> tuple[ast.expr, bool]:
+        """Operand ``index``'s share of the tangent, with the value written ``__ans__``,
+        and whether it reads the statement's target as an operand (``t = f(t)``)."""
+        rule = statement.rule
+        operands = statement.operands
+        target = statement.target
+        tangent = _load(self.tangent_of(operands[index].id))
+        reads = any(isinstance(o, ast.Name) and o.id == target for o in operands)
+        if index in rule.linear:
+            replaced = _with_operand(statement.expr, operands, index, tangent)
+            if replaced is not None:
+                return replaced, reads
+        text = rule.tangent_texts[index] if index < len(rule.tangent_texts) else None
+        if text is not None and len(operands) == len(rule.params) and not statement.keywords:
+            mapping = {"t": tangent, "ans": _load("__ans__")}
+            mapping.update(zip(rule.params, operands, strict=True))
+            expression = ir.copy_tree(_parsed(text), lambda node: _substitute(node, mapping))
+            expression = _half_at_ties(expression, self._rank)
+            self.helpers |= {n.id for n in ir.name_nodes(expression) if n.id in HELPERS}
+            return expression, reads
+        if len(operands) != len(rule.params) or rule.optional:
+            raise Declined("a call leaving out or naming arguments of a rule's tangent")
+        name = f"{rule.name}_tangent" + (
+            f"_{rule.params[index]}" if sum(t is not None for t in rule.tangents) > 1 else "")
+        name = "".join(c if c.isalnum() else "_" for c in name)
+        function = _one_direction(rule, index)
+        existing = self.namespace.get(name)
+        if existing is not None and existing.rule_tangent is not function.rule_tangent:
+            name = self.namer.fresh(name, adjoint_too=False)
+        self.namespace[name] = function
+        self.namer.reserve(name)
+        call = ast.Call(func=_load(name),
+                        args=[tangent, _load("__ans__"), *map(ir.copy_tree, operands)],
+                        keywords=[ast.keyword(arg=k, value=ir.copy_tree(v))
+                                  for k, v in statement.keywords.items()])
+        return call, reads
+
+
+def _inside_call(node: ast.AST, expression: ast.expr) -> bool:
+    """Whether ``node`` is read through a call in ``expression`` (``range(len(x))``)."""
+    return any(node is inner for call in ir.nodes(expression) if isinstance(call, ast.Call)
+               for inner in ir.nodes(call) if inner is not call)
+
+
+def _substitute(node: ast.AST, mapping: dict) -> ast.AST | None:
+    if isinstance(node, ast.Name) and node.id in mapping:
+        return ir.copy_tree(mapping[node.id])
+    return None
+
+
+def _renamed(expression: ast.expr, names: dict[str, str]) -> ast.expr:
+    for node in ir.name_nodes(expression):
+        if node.id in names:
+            node.id = names[node.id]
+    return expression
+
+
+def _with_operand(expression: ast.expr, operands: list, index: int, tangent: ast.expr):
+    """``expression`` (one operation on ``operands``) with operand ``index`` replaced by
+    ``tangent``, or ``None`` when the operand's place in it is not plain."""
+    if isinstance(expression, ast.BinOp) and len(operands) == 2:
+        places = [expression.left, expression.right]
+    elif isinstance(expression, ast.UnaryOp) and len(operands) == 1:
+        places = [expression.operand]
+    elif isinstance(expression, ast.Call) and not any(
+            isinstance(a, ast.Starred) for a in expression.args):
+        places = list(expression.args)
+        if isinstance(expression.func, ast.Attribute) and len(places) == len(operands) - 1:
+            places = [expression.func.value, *places]  # x.sum(axis=0): x is operand 0
+    elif isinstance(expression, ast.Attribute) and len(operands) == 1:
+        places = [expression.value]
+    elif isinstance(expression, ast.Subscript):
+        places = [expression.value]
+    else:
+        return None
+    if index >= len(places) or places[index] is not operands[index] and not (
+            isinstance(places[index], ast.Name) and isinstance(operands[index], ast.Name)
+            and places[index].id == operands[index].id):
+        return None
+    chosen = places[index]
+    return ir.copy_tree(expression, lambda node: ir.copy_tree(tangent)
+                        if node is chosen else None)
+
+
+class _OneDirection:
+    """A rule's tangent function for one direction: the code's tangents have no axis of
+    directions, the rule's have one (``t[np.newaxis]``), taken off the result."""
+
+    __slots__ = ("rule_tangent", "elementwise")
+
+    def __init__(self, rule_tangent, elementwise: bool):
+        self.rule_tangent = rule_tangent
+        self.elementwise = elementwise
+
+    def __call__(self, t, ans, *args, **keywords):
+        t = np.asarray(t)[np.newaxis]
+        if self.elementwise:
+            rank = np.ndim(ans)
+            if t.ndim <= rank:  # right-aligned broadcasting must see the primal's axes
+                t = t.reshape(t.shape[:1] + (1,) * (rank + 1 - t.ndim) + t.shape[1:])
+        return self.rule_tangent(t, ans, *args, **keywords)[0]
+
+
+def _one_direction(rule, index: int) -> _OneDirection:
+    return _OneDirection(rule.tangents[index], rule.elementwise)
