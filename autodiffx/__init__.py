@@ -9,7 +9,18 @@ and generates a readable adjoint function. Both read one registry of derivative 
 array([1., 1.])
 """
 
-from .api import grad, hessian, hvp, jacfwd, jacrev, jvp, source, value_and_grad, vjp
+from .api import (
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacrev,
+    jvp,
+    jvp_source,
+    source,
+    value_and_grad,
+    vjp,
+)
 from .check import GradCheckReport, check_grad
 from .computation_graph import graph
 from .custom import primitive, stop_gradient
@@ -64,6 +75,7 @@ __all__ = [
     "nondifferentiable",
     "primitive",
     "source",
+    "jvp_source",
     "stop_gradient",
     "value_and_grad",
     "vjp",

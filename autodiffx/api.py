@@ -888,6 +888,37 @@ def source(g: Callable, *example_args, shapes: bool = False) -> str:
     return reverse.source_of(g, *example_args, shapes=shapes)
 
 
+def jvp_source(f: Callable, primals: Sequence, tangents: Sequence) -> str:
+    """The code [`jvp`][autodiffx.jvp] generates and runs for these arguments: the value's
+    statements, each followed by its tangent's, written from the same rules as the dual
+    numbers apply.
+
+    ``jvp`` of float64 arrays and Python floats runs such code when the function is made of
+    what it covers (NumPy calls with a rule, branches and loops on values without a
+    derivative): the same arithmetic as the dual numbers, without the dispatch of operator
+    overloading. For anything else (a write into an array, a call of another of your
+    functions, a tuple result) it evaluates ``f`` on dual numbers, and this raises an
+    [`AutodiffError`][autodiffx.AutodiffError] saying what and where.
+
+    Examples:
+        >>> import numpy as np
+        >>> from autodiffx import jvp_source
+        >>> from autodiffx.ner.model import score
+        >>> W, X = np.ones((2, 3)), np.ones((3, 4))
+        >>> b, u = np.zeros(2), np.ones(2)
+        >>> text = jvp_source(score, (W, b, u, X), (W, b, u, X))
+        >>> print(text[text.index("    h = "):text.index("    return")], end="")
+            h = np.tanh(z)
+            dh = dz * (1 - h ** 2)
+            # return u @ h
+            score = u @ h
+            dscore = du @ h + u @ dh
+    """
+    from .display import Code
+
+    return Code(generated.source(f, tuple(primals), tuple(tangents)))
+
+
 # --------------------------------------------------------------------------- second order
 
 

@@ -47,9 +47,18 @@ class _Code:
         self.guard = guard
 
 
-_DECLINED = object()
+class _Declined:
+    """Why a function's JVP is not generated for some shapes (the error the transformation
+    raised), for :func:`explain`."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: AutodiffError):
+        self.error = error
+
+
 _cache: dict[int, tuple] = {}
-"""id of a function -> (a weak reference to it, {shapes: _Code or _DECLINED}); the entry
+"""id of a function -> (a weak reference to it, {shapes: _Code or _Declined}); the entry
 goes when the function does."""
 _lock = threading.Lock()
 _enabled = [True]
@@ -99,7 +108,7 @@ def code_for(f, primals, tangents) -> _Code | None:
     if entry is not None and entry[0]() is f:
         variants = entry[1]
         code = variants.get(key)
-        if code is _DECLINED:
+        if type(code) is _Declined:
             return None
         if code is not None and code.guard.holds():
             return code
@@ -112,14 +121,14 @@ def code_for(f, primals, tangents) -> _Code | None:
             identity = id(f)
             entry = _cache[identity] = (
                 weakref.ref(f, lambda _, identity=identity: _cache.pop(identity, None)), {})
-        entry[1][key] = _DECLINED if code is None else code
-    return code
+        entry[1][key] = code
+    return code if type(code) is _Code else None
 
 
 _FunctionType = types.FunctionType
 
 
-def _generate(f, key: tuple) -> _Code | None:
+def _generate(f, key: tuple) -> _Code | _Declined:
     builder = ModuleBuilder()
     builder.tangent = True
     builder.given_count = len(key)
@@ -129,8 +138,10 @@ def _generate(f, key: tuple) -> _Code | None:
         with recording() as found:
             name = builder.request(f, tuple(range(len(key))), ranks, suffix="_jvp")
         text, _ = builder.module_source()
-    except (AutodiffError, RecursionError):
-        return None  # declined or refused: the dual numbers decide what to do
+    except AutodiffError as error:
+        return _Declined(error)  # declined or refused: the dual numbers decide what to do
+    except RecursionError:
+        return _Declined(AutodiffError("the function is nested too deeply to transform"))
     filename = f"<autodiffx-generated-{next(emit._counter)} {name}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = dict(builder.namespace)
@@ -173,7 +184,27 @@ def _is_one_of(value, values) -> bool:
     return False
 
 
-def source(f, primals, tangents) -> str | None:
-    """The text of the generated JVP of ``f`` for these arguments, or ``None``."""
-    code = code_for(f, primals, tangents)
-    return None if code is None else code.source
+def source(f, primals, tangents) -> str:
+    """The text of the generated JVP of ``f`` for these arguments; raises the
+    :class:`AutodiffError` that says why where none is generated."""
+    if _shapes(primals, tangents) is None:
+        raise AutodiffError(
+            "jvp generates code for float64 arrays and Python floats, each with a tangent "
+            "of its type and shape; it evaluates other arguments on dual numbers",
+            hint="pass float64 arrays (np.asarray(x, dtype=float)) to see the code")
+    if type(f) is not _FunctionType:
+        raise AutodiffError(f"jvp generates code for Python functions, not {type(f).__name__}",
+                            hint="wrap the callable in a def")
+    previous = enable(True)
+    try:
+        code = code_for(f, primals, tangents)
+    finally:
+        enable(previous)
+    if code is not None:
+        return code.source
+    entry = _cache.get(id(f))
+    found = entry[1].get(_shapes(primals, tangents)) if entry is not None else None
+    if type(found) is _Declined:
+        raise found.error
+    raise AutodiffError(f"jvp evaluates {f.__name__} on dual numbers for these arguments: "
+                        f"it has code for {VARIANTS} other sets of shapes already")

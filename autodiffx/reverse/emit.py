@@ -32,6 +32,7 @@ from .. import custom, transforms
 from ..display import Code
 from ..errors import (
     AutodiffError,
+    Location,
     MissingRuleError,
     UnsupportedSyntaxError,
     UserCodeError,
@@ -319,11 +320,17 @@ class ModuleBuilder:
                             normalizer, shape_of, renames, name) -> ast.FunctionDef:
         """The function computing the value and its tangent (see :mod:`.tangent`): the
         parameters given, their tangents, then the parameters left to their defaults."""
-        if self.written is not None or self.runs_user_code or len(self.active) > 1:
-            raise tangent.Declined("a function writing into its arguments or calling others")
+        if self.written is not None or len(self.active) > 1:
+            writes = [s.line for s in ir.walk(statements) if isinstance(s, ir.Store)
+                      or getattr(s, "inplace", False)]
+            line = writes[0] if writes else source.node.lineno
+            raise tangent.Declined("the tangent code is not generated for a write into an "
+                                   "array", location=Location(source.filename, line, 0,
+                                                              source.lines.get(line, "")))
         arguments = source.node.args
         if arguments.kwonlyargs or arguments.kwarg or arguments.vararg:
-            raise tangent.Declined("keyword-only or variable parameters")
+            raise tangent.Declined("the tangent code is not generated for a function with "
+                                   "keyword-only or variable parameters")
         sweep = tangent.TangentSweep(source, statements, params, wrt, relevant, namer,
                                      self.comments, normalizer.lines,
                                      normalizer.globals_used, shape_of)
@@ -339,7 +346,7 @@ class ModuleBuilder:
         defaults = definition.args.defaults
         first_default = len(positional) - len(defaults)
         if given < first_default:
-            raise tangent.Declined("a call leaving out a parameter without a default")
+            raise tangent.Declined("the call leaves out a parameter without a default")
         definition.args.args = [*positional[:given],
                                 *(ast.arg(arg=t) for t in sweep.parameters()),
                                 *positional[given:]]

@@ -27,7 +27,8 @@ import types
 
 import numpy as np
 
-from ..errors import AutodiffError
+from ..errors import AutodiffError, Location
+from ..rules import registry
 from ..rules.helpers import HELPERS
 from . import ir, optimize
 from .adjoint import large
@@ -47,6 +48,18 @@ _PURE_CALLS = frozenset({
 """What an expression without a derivative may call: functions of values that never write
 into them or into anything else (``np.random`` draws would be drawn twice if the dual
 numbers then ran the function)."""
+
+
+def _pure(call: ast.Call, values: dict) -> bool:
+    """Whether ``call`` is of a function in :data:`_PURE_CALLS` or with a rule (NumPy's,
+    which write only into ``out=``)."""
+    function = _resolve(call.func, values)
+    if function is None or any(k.arg == "out" for k in call.keywords):
+        return False
+    try:
+        return function in _PURE_CALLS or registry.lookup(function) is not None
+    except TypeError:  # unhashable
+        return False
 
 
 def _resolve(node: ast.expr, values: dict):
@@ -131,6 +144,11 @@ class TangentSweep:
         """The tangent parameters, one per differentiated parameter, in order."""
         return [self.tangent_of(name) for name in self.wrt_names]
 
+    def _declined(self, what: str, line: int) -> Declined:
+        return Declined(f"the tangent code is not generated for {what}",
+                        location=Location(self.source.filename, line, 0,
+                                          self.source.lines.get(line, "")))
+
     def _rank(self, name: str) -> int | None:
         shape = self.shape_of.get(name)
         return None if shape is None else len(shape)
@@ -183,22 +201,22 @@ class TangentSweep:
         if isinstance(statement, ir.Assign):
             return self._assign(statement)
         if isinstance(statement, ir.If):
-            self._check_calls(statement.test)
+            self._check_calls(statement.test, statement.line)
             return [ast.If(test=ir.copy_tree(statement.test),
                            body=self._block(statement.body, statement.line) or [ast.Pass()],
                            orelse=self._block(statement.orelse, statement.line))]
         if isinstance(statement, ir.For):
-            self._check_calls(statement.iter)
+            self._check_calls(statement.iter, statement.line)
             if statement.target in self.carrying or any(
                     self._active(n) for n in ir.nodes(statement.iter)
                     if not _inside_call(n, statement.iter)):
-                raise Declined("a loop over values with a derivative")
+                raise self._declined("a loop over values with a derivative", statement.line)
             return [ast.For(target=ast.Name(id=statement.target, ctx=ast.Store()),
                             iter=ir.copy_tree(statement.iter),
                             body=self._block(statement.body, statement.line) or [ast.Pass()],
                             orelse=[], type_comment=None, lineno=0)]
         if isinstance(statement, ir.While):
-            self._check_calls(statement.test)
+            self._check_calls(statement.test, statement.line)
             return [ast.While(test=ir.copy_tree(statement.test),
                               body=self._block(statement.body, statement.line) or [ast.Pass()],
                               orelse=[])]
@@ -208,19 +226,23 @@ class TangentSweep:
             return [ast.Continue()]
         if isinstance(statement, ir.Return):
             return [self._return(statement)]
-        raise Declined(f"a {type(statement).__name__.lower()} statement")
+        what = {"Store": "a write into an array", "Append": "a list appended to",
+                "Effect": "a statement run for its effect"}.get(type(statement).__name__,
+                                                                 "this statement")
+        raise self._declined(what, statement.line)
 
-    def _check_calls(self, expression: ast.expr) -> None:
+    def _check_calls(self, expression: ast.expr, line: int) -> None:
         """An expression without a derivative calls nothing that writes or draws."""
         for node in ir.nodes(expression):
-            if isinstance(node, ast.Call) and _resolve(node.func, self.globals_used) not in (
-                    _PURE_CALLS):
-                raise Declined("a call without a rule")
+            if isinstance(node, ast.Call) and not _pure(node, self.globals_used):
+                raise self._declined(f"a call of {ast.unparse(node.func)} without a rule",
+                                     line)
 
     def _return(self, statement: ir.Return) -> ast.stmt:
         value = statement.value
         if not isinstance(value, (ast.Name, ast.Constant)):
-            raise Declined("a result other than one value")
+            raise self._declined("a result other than one value (a tuple, a list)",
+                                 statement.line)
         if self._active(value):
             tangent = _load(self.tangent_of(value.id))
         else:
@@ -232,12 +254,12 @@ class TangentSweep:
 
     def _assign(self, statement: ir.Assign) -> list[ast.stmt]:
         if statement.targets or statement.inplace:
-            raise Declined("an unpacking or in-place assignment")
+            raise self._declined("an unpacking or an in-place update", statement.line)
         target = statement.target
         value = _assign(target, ir.copy_tree(statement.expr))
         carries = target in self.carrying
         if statement.kind == "opaque":
-            self._check_calls(statement.expr)
+            self._check_calls(statement.expr, statement.line)
             return [value, self._zero(target)] if carries else [value]
         if statement.kind == "copy":
             if not carries:
@@ -247,9 +269,12 @@ class TangentSweep:
                                        _load(self.tangent_of(statement.expr.id)))]
             return [value, self._zero(target)]
         if statement.kind != "primitive":
-            raise Declined(f"a statement of kind {statement.kind}")
+            what = {"call": "a call of another function of yours", "list": "a list",
+                    "unsupported": "an operation without a rule"}.get(statement.kind,
+                                                                      statement.kind)
+            raise self._declined(what, statement.line)
         if "out" in statement.keywords:
-            raise Declined("a call writing into out=")
+            raise self._declined("a call writing into out=", statement.line)
         if not carries:
             if any(self._active(o) for o in statement.operands) and (
                     statement.rule is not None and statement.rule.differentiable):
@@ -263,12 +288,16 @@ class TangentSweep:
         rule = statement.rule
         target = statement.target
         if rule is None or rule.sequence or rule.outputs is not None:
-            raise Declined("a rule over a list or with several results")
+            raise self._declined("a function of a list or with several results",
+                                 statement.line)
         for keyword in statement.keywords.values():
             if any(self._active(n) for n in ir.nodes(keyword)):
-                raise Declined("a keyword argument with a derivative")
-        if any(not isinstance(o, (ast.Name, ast.Constant)) for o in statement.operands):
-            raise Declined("an operand that is not a name or a constant")
+                raise self._declined("a keyword argument with a derivative",
+                                     statement.line)
+        if any(not isinstance(o, (ast.Name, ast.Constant)) and any(
+                self._active(n) for n in ir.nodes(o)) for o in statement.operands):
+            raise self._declined("a list or tuple of values with a derivative",
+                                 statement.line)
         active = [i for i, operand in enumerate(statement.operands) if self._active(operand)
                   and i < len(rule.tangents) and rule.tangents[i] is not None]
         parts = []
@@ -333,7 +362,8 @@ class TangentSweep:
             self.helpers |= {n.id for n in ir.name_nodes(expression) if n.id in HELPERS}
             return expression, reads
         if len(operands) != len(rule.params) or rule.optional:
-            raise Declined("a call leaving out or naming arguments of a rule's tangent")
+            raise self._declined("a call leaving out or naming arguments",
+                                 statement.line)
         name = f"{rule.name}_tangent" + (
             f"_{rule.params[index]}" if sum(t is not None for t in rule.tangents) > 1 else "")
         name = "".join(c if c.isalnum() else "_" for c in name)

@@ -1,0 +1,310 @@
+"""``jvp``'s generated code (:mod:`autodiffx.forward.generated`): right where it runs, and
+declined (dual numbers) where it does not cover the function.
+
+Each function is checked three ways: the generated JVP against the dual numbers' (the same
+call with the generated path off), against central differences along the tangent, and, for
+the lecture's loss, against the closed form. Each test also says which path ran, so that a
+test of the generated code cannot pass by falling back.
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import autodiffx
+from autodiffx import AutodiffError, jvp, jvp_source
+from autodiffx.forward import generated
+from autodiffx.ner.model import max_margin_loss
+
+STEP = 1e-6
+
+
+def dual_jvp(f, primals, tangents):
+    previous = generated.enable(False)
+    try:
+        return jvp(f, primals, tangents)
+    finally:
+        generated.enable(previous)
+
+
+def central(f, primals, tangents):
+    def at(sign):
+        moved = [p + sign * STEP * t if isinstance(p, np.ndarray) else p + sign * STEP * t
+                 for p, t in zip(primals, tangents, strict=True)]
+        return np.asarray(f(*moved), dtype=float)
+    return (at(1) - at(-1)) / (2 * STEP)
+
+
+def check(f, primals, tangents, written=True, tolerance=1e-6):
+    """The generated JVP (which must run, or must not, as ``written`` says) against dual
+    numbers and central differences."""
+    assert (generated.code_for(f, primals, tangents) is not None) is written
+    value, tangent = jvp(f, primals, tangents)
+    dual_value, dual_tangent = dual_jvp(f, primals, tangents)
+    np.testing.assert_allclose(value, dual_value, rtol=1e-13)
+    np.testing.assert_allclose(tangent, dual_tangent, rtol=1e-10, atol=1e-12)
+    assert type(value) is type(dual_value) and type(tangent) is type(dual_tangent)
+    assert np.shape(tangent) == np.shape(dual_tangent)
+    np.testing.assert_allclose(tangent, central(f, primals, tangents), rtol=tolerance,
+                               atol=tolerance)
+    return value, tangent
+
+
+def arrays(*shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return tuple(rng.standard_normal(shape) for shape in shapes)
+
+
+# --------------------------------------------------------------------------- the lecture
+
+
+def test_the_lecture_s_loss_runs_generated_code_with_the_closed_form_tangent():
+    rng = np.random.default_rng(3)
+    W, b, u = rng.standard_normal((6, 10)) * 0.3, rng.standard_normal(6), rng.standard_normal(6)
+    X, X_c = rng.standard_normal((10, 5)), rng.standard_normal((10, 5))
+    primals = (W, b, u, X, X_c)
+    tangents = arrays(*(p.shape for p in primals), seed=4)
+    _, tangent = check(max_margin_loss, primals, tangents)
+    # the lecture: ds = du·h + u·(f'(z) ∘ dz), dz = dW x + W dx + db, f' = 1 − h²
+    dW, db, du, dX, dX_c = tangents
+
+    def score_tangent(X, dX):
+        h = np.tanh(W @ X + b[:, None])
+        return du @ h + u @ ((1 - h ** 2) * (dW @ X + W @ dX + db[:, None]))
+
+    margin = 1 - u @ np.tanh(W @ X + b[:, None]) + u @ np.tanh(W @ X_c + b[:, None])
+    expected = np.mean((margin > 0) * (score_tangent(X_c, dX_c) - score_tangent(X, dX)))
+    assert tangent == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_lecture_s_loss_reads_as_the_lecture():
+    primals = (np.ones((2, 3)), np.zeros(2), np.ones(2), np.ones((3, 4)), np.ones((3, 4)))
+    text = jvp_source(max_margin_loss, primals, primals)
+    assert "dh = dz * (1 - h ** 2)" in text
+    assert "dz = dW @ X + W @ dX + dexpand_dims_b_1" in text
+    assert "ds = du @ h + u @ dh" in text
+    assert "np.heaviside(tmp, 0.5)" in text
+    compile(text, "<jvp>", "exec")
+
+
+# --------------------------------------------------------------------------- constructs
+
+
+def loop_accumulates(x, n_steps):
+    total = 0.0
+    for k in range(3):
+        total = total + np.sum(x ** (k + 1)) * n_steps
+    return total
+
+
+def rebinds_its_operand(x):
+    x = np.sin(x)
+    x = np.sin(x) * x
+    return np.sum(x)
+
+
+def branches_on_a_value(x):
+    if np.sum(x) > 0:
+        y = np.exp(x)
+    else:
+        y = 2.0
+    return np.sum(y * x)
+
+
+def while_loop(x):
+    y = x
+    k = 0
+    while k < 4:
+        y = np.tanh(y) + x
+        k = k + 1
+    return np.mean(y)
+
+
+def broadcast_of_the_only_differentiated(b, M):
+    z = M + b
+    return np.sum(z ** 2)
+
+
+def constant_result(x):
+    return 3.0
+
+
+def identity(x):
+    return x
+
+
+def with_default(x, scale=2.0):
+    return np.sum(scale * x ** 2)
+
+
+def shapes_and_axes(x):
+    y = np.reshape(x, (3, 2)).T
+    z = np.sum(y, axis=1, keepdims=True)
+    return np.expand_dims(z, 0)[0] * np.transpose(x)[0]
+
+
+def test_a_loop_accumulating_into_a_number():
+    check(loop_accumulates, (np.array([0.3, -1.2, 0.7]), 2.0), (np.array([1.0, 0.5, -2.0]),
+                                                                0.25))
+
+
+def test_a_name_rebound_to_a_function_of_itself():
+    check(rebinds_its_operand, arrays((4,)), arrays((4,), seed=1))
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_each_branch_and_a_constant_in_one(sign):
+    check(branches_on_a_value, (sign * np.array([0.5, 1.5]),), (np.array([1.0, -1.0]),))
+
+
+def test_a_while_loop():
+    check(while_loop, arrays((3,)), arrays((3,), seed=2))
+
+
+def test_the_tangent_of_a_broadcast_operand_has_the_value_s_shape():
+    check(broadcast_of_the_only_differentiated, (np.array([1.0, 2.0]), np.ones((3, 2))),
+          (np.array([0.5, -1.0]), np.zeros((3, 2))))
+
+
+def test_a_result_without_a_derivative():
+    value, tangent = check(constant_result, arrays((3,)), arrays((3,), seed=1))
+    assert tangent == 0.0
+
+
+def test_the_caller_s_arrays_are_neither_returned_nor_changed():
+    x, t = arrays((3,), (3,))
+    kept = x.copy(), t.copy()
+    value, tangent = check(identity, (x,), (t,))
+    assert tangent is not t and not np.shares_memory(tangent, t)
+    tangent[0] = 99.0
+    np.testing.assert_array_equal(t, kept[1])
+    np.testing.assert_array_equal(x, kept[0])
+
+
+def test_a_parameter_left_to_its_default_and_one_given():
+    check(with_default, arrays((3,)), arrays((3,), seed=1))
+    check(with_default, (np.ones(3), 0.5), (np.ones(3), 1.0))
+
+
+def test_shape_operations_and_keywords():
+    check(shapes_and_axes, arrays((2, 3)), arrays((2, 3), seed=1))
+
+
+SCALE = np.array([1.0, 2.0, 3.0])
+
+
+def reads_a_global(x):
+    return np.sum(SCALE * x)
+
+
+def test_a_global_rebound_between_calls_is_read_anew():
+    global SCALE
+    x, t = np.ones(3), np.array([1.0, 0.0, 0.0])
+    assert jvp(reads_a_global, (x,), (t,))[1] == 1.0
+    saved = SCALE
+    try:
+        SCALE = np.array([5.0, 2.0, 3.0])
+        assert jvp(reads_a_global, (x,), (t,))[1] == 5.0
+        SCALE[0] = 7.0  # written in place: the same array, read as it is now
+        assert jvp(reads_a_global, (x,), (t,))[1] == 7.0
+    finally:
+        SCALE = saved
+
+
+# --------------------------------------------------------------------------- declined
+
+
+def writes_into_a_copy(x):
+    y = np.copy(x)
+    y[0] = 2.0 * y[1]
+    return np.sum(y ** 2)
+
+
+def calls_another(x):
+    return np.sum(rebinds_its_operand(x) * x)
+
+
+def returns_a_pair(x):
+    return np.sum(x), np.prod(x)
+
+
+def draws(x):
+    noise = np.random.default_rng(0).standard_normal(x.shape)
+    return np.sum(x * noise)
+
+
+@pytest.mark.parametrize(("f", "where"), [
+    (writes_into_a_copy, "a write into an array"),
+    (calls_another, "another function of yours"),
+    (draws, "without a rule"),
+])
+def test_what_the_code_does_not_cover_runs_on_dual_numbers_and_says_why(f, where):
+    primals, tangents = arrays((3,)), arrays((3,), seed=1)
+    check(f, primals, tangents, written=False)
+    with pytest.raises(AutodiffError, match=where) as raised:
+        jvp_source(f, primals, tangents)
+    assert raised.value.location is not None and raised.value.location.line > 0
+
+
+def test_a_pair_runs_on_dual_numbers():
+    primals, tangents = arrays((3,)), arrays((3,), seed=1)
+    assert generated.code_for(returns_a_pair, primals, tangents) is None
+    value, tangent = jvp(returns_a_pair, primals, tangents)
+    assert tangent[0] == pytest.approx(np.sum(tangents[0]))
+
+
+def test_other_arguments_run_on_dual_numbers_and_the_source_says_so():
+    assert generated.code_for(identity, (np.arange(3),), (np.ones(3),)) is None
+    with pytest.raises(AutodiffError, match="float64"):
+        jvp_source(identity, (np.arange(3),), (np.ones(3),))
+
+
+def shape_mismatch(x, y):
+    return np.sum(x * y)
+
+
+def test_an_error_in_the_function_is_the_dual_numbers_error():
+    with pytest.raises(Exception) as generated_error:
+        jvp(shape_mismatch, arrays((3,), (4,)), arrays((3,), (4,)))
+    with pytest.raises(Exception) as dual_error:
+        dual_jvp(shape_mismatch, arrays((3,), (4,)), arrays((3,), (4,)))
+    assert type(generated_error.value) is type(dual_error.value)
+    assert str(generated_error.value) == str(dual_error.value)
+
+
+# --------------------------------------------------------------------------- hypothesis
+
+
+def mixed(x, y):
+    z = np.tanh(x) * y + np.maximum(x, 0.0) - np.exp(-y ** 2)
+    w = np.where(x > 0, z, x * 2.0)
+    return np.mean(w * np.sqrt(1.0 + z ** 2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
+       seed=st.integers(0, 2 ** 32 - 1))
+def test_random_shapes_and_values(shape, seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(-2, 2, shape), rng.uniform(-2, 2, shape)
+    # keep clear of the kink of maximum(x, 0), where differences straddle it
+    x = np.where(np.abs(x) < 1e-3, 0.5, x)
+    primals = (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    if primals[0].ndim == 0:
+        primals = tuple(float(p) for p in primals)
+        tangents = (float(rng.standard_normal()), float(rng.standard_normal()))
+    else:
+        tangents = (rng.standard_normal(shape), rng.standard_normal(shape))
+    # a new function for each example: one function has code for eight sets of shapes
+    fresh = types.FunctionType(mixed.__code__, mixed.__globals__)
+    check(fresh, primals, tangents, tolerance=1e-5)
+
+
+def test_the_api_exports_the_source():
+    assert autodiffx.jvp_source is jvp_source
