@@ -30,6 +30,7 @@ from ..errors import AutodiffError
 from ..reverse import emit, guards
 from ..reverse.emit import ModuleBuilder
 from ..reverse.source import recording
+from ..reverse.tangent import Declined
 
 _FLOAT64 = np.dtype(np.float64)
 VARIANTS = 8
@@ -205,6 +206,13 @@ def source(f, primals, tangents) -> str:
     entry = _cache.get(id(f))
     found = entry[1].get(_shapes(primals, tangents)) if entry is not None else None
     if type(found) is _Declined:
-        raise found.error
+        error = found.error
+        if isinstance(error, Declined):
+            raise error
+        raise AutodiffError(
+            f"jvp evaluates {f.__name__} on dual numbers, which need no source: its code is "
+            f"not generated ({error.message})", location=error.location,
+            hint="jvp's result is right either way; to see the code, define the function "
+            "in a file, as a plain def") from error
     raise AutodiffError(f"jvp evaluates {f.__name__} on dual numbers for these arguments: "
                         f"it has code for {VARIANTS} other sets of shapes already")

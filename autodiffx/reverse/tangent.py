@@ -361,7 +361,7 @@ class TangentSweep:
             expression = _half_at_ties(expression, self._rank)
             self.helpers |= {n.id for n in ir.name_nodes(expression) if n.id in HELPERS}
             return expression, reads
-        if len(operands) != len(rule.params) or rule.optional:
+        if len(operands) != len(rule.params):
             raise self._declined("a call leaving out or naming arguments",
                                  statement.line)
         name = f"{rule.name}_tangent" + (

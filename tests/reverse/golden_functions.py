@@ -133,3 +133,11 @@ SHAPED_GOLDEN = {
     "max_margin_loss_shaped": (max_margin_loss, (0, 1, 2, 3, 4),
                                ((100, 250), (100,), (100,), (250, 256), (250, 256))),
 }
+
+# forward mode's generated JVP (jvp_source): function, and the shape of each argument
+# (() for a Python float)
+JVP_GOLDEN = {
+    "max_margin_loss_jvp": (max_margin_loss, ((4, 10), (4,), (4,), (10, 3), (10, 3))),
+    "lecture_jvp": (lecture, ((), (), ())),
+    "relu_or_square_jvp": (relu_or_square, ((),)),
+}

@@ -8,13 +8,14 @@ import linecache
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import autodiffx
 from autodiffx import reverse
 from autodiffx.reverse import flat
 
-from .golden_functions import FLAT_GOLDEN, GOLDEN, SHAPED_GOLDEN
+from .golden_functions import FLAT_GOLDEN, GOLDEN, JVP_GOLDEN, SHAPED_GOLDEN
 
 FOLDER = Path(__file__).parent / "golden"
 
@@ -69,3 +70,16 @@ def test_score_shows_the_lecture_quantities():
     assert "np.outer(dWx, x)" in text
     assert "W.T @ dWx" in text
     assert "dz = dh * (1 - h ** 2)" in text
+
+
+@pytest.mark.parametrize("name", sorted(JVP_GOLDEN))
+def test_generated_jvp_matches_golden(name):
+    """Forward mode's generated JVP (``jvp_source``), for arguments of these shapes."""
+    function, shapes = JVP_GOLDEN[name]
+    primals = tuple(np.ones(shape) if shape else 1.0 for shape in shapes)
+    text = autodiffx.jvp_source(function, primals, primals)
+    path = FOLDER / f"{name}.py"
+    if os.environ.get("AUTODIFFX_REGEN_GOLDEN") == "1":
+        path.write_text(text)
+    assert path.exists(), f"no golden file {path}; run with AUTODIFFX_REGEN_GOLDEN=1"
+    assert text == path.read_text()
