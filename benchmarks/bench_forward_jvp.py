@@ -3,7 +3,10 @@
 The loss is the lecture's window scorer s = u·tanh(W x + b) with a corrupted window x_c,
 J = mean(max(0, 1 − s + s_c)) over a batch of B windows (d = 50, window 5, n = 100). The
 baseline is the same JVP written by hand in NumPy, timed in the same run: hand and
-``autodiffx.jvp`` in interleaved rounds, each the best of the rounds in CPU time (as
+``autodiffx.jvp`` (which runs the JVP code it generates for the loss, see
+``autodiffx.jvp_source``), and ``jvp`` on dual numbers (the generated code turned off:
+operator overloading, what runs for a function the generated code does not cover), in
+interleaved rounds, each the best of the rounds in CPU time (as
 ``bench_reverse.py`` times the gradient). A third column is the floor: the NumPy calls
 forward mode makes, written out without dispatch (``rules_jvp``); the rest of the gap is
 dispatch, which ``bench_dispatch.py`` shows operation by operation. A fourth is the hand
@@ -28,6 +31,7 @@ from ner_problem import loss, problem
 from timing import STEADY, format_time
 
 import autodiffx
+from autodiffx.forward import generated
 
 
 def hand_jvp(primals, tangents):
@@ -99,6 +103,16 @@ def rules_jvp(primals, tangents):
     return mean, dmean[0]  # (jvp takes the one direction)
 
 
+def dual_jvp(primals, tangents):
+    """``autodiffx.jvp`` on dual numbers: forward mode by operator overloading, which jvp
+    runs for a function its generated code does not cover."""
+    previous = generated.enable(False)
+    try:
+        return autodiffx.jvp(loss, primals, tangents)
+    finally:
+        generated.enable(previous)
+
+
 def problem_with_tangents(batch: int, seed: int = 0):
     primals = problem(batch, seed=seed)
     rng = np.random.default_rng(seed + 1)
@@ -115,21 +129,27 @@ def main(argv=None) -> None:
     print("forward-mode JVP of the NER max-margin loss (d=50, window 5, n=100), "
           f"{allocator} allocator, CPU time, best of {args.rounds} interleaved rounds")
     print(f"{'B':>5} {'hand-written':>14} {'autodiffx':>14} {'ratio':>7} "
+          f"{'dual numbers':>14} {'ratio':>7} "
           f"{'rules, no dispatch':>19} {'ratio':>7} {'hand as the loss':>17} {'ratio':>7} "
           f"{'autodiffx / it':>15}")
     for batch in args.batches:
         primals, tangents = problem_with_tangents(batch)
         ours = autodiffx.jvp(loss, primals, tangents)
-        for other in (hand_jvp(primals, tangents), rules_jvp(primals, tangents),
+        assert generated.code_for(loss, primals, tangents) is not None  # the generated code
+        for other in (dual_jvp(primals, tangents), hand_jvp(primals, tangents),
+                      rules_jvp(primals, tangents),
                       hand_jvp_as_loss(primals, tangents)):
             assert np.allclose(ours, other, rtol=1e-10, atol=1e-12), (ours, other)
         best = interleaved({"hand": lambda p=primals, t=tangents: hand_jvp(p, t),
                             "jvp": lambda p=primals, t=tangents: autodiffx.jvp(loss, p, t),
+                            "dual": lambda p=primals, t=tangents: dual_jvp(p, t),
                             "rules": lambda p=primals, t=tangents: rules_jvp(p, t),
                             "as_loss": lambda p=primals, t=tangents: hand_jvp_as_loss(p, t)},
                            args.rounds)
         hand, auto, rules, as_loss = best["hand"], best["jvp"], best["rules"], best["as_loss"]
+        dual = best["dual"]
         print(f"{batch:>5} {format_time(hand):>14} {format_time(auto):>14} {auto / hand:>6.2f}x "
+              f"{format_time(dual):>14} {dual / hand:>6.2f}x "
               f"{format_time(rules):>19} {rules / hand:>6.2f}x {format_time(as_loss):>17} "
               f"{as_loss / hand:>6.2f}x {auto / as_loss:>14.2f}x")
 

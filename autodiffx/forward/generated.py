@@ -40,12 +40,14 @@ VARIANTS = 8
 class _Code:
     """One generated JVP: the function, its text, and the guard of what it read."""
 
-    __slots__ = ("function", "source", "guard")
+    __slots__ = ("function", "source", "guard", "remade")
 
     def __init__(self, function, source: str, guard: guards.Guard):
         self.function = function
         self.source = source
         self.guard = guard
+        self.remade = 0
+        """How many times in a row a failed guard made the code again."""
 
 
 class _Declined:
@@ -96,34 +98,67 @@ def _shapes(primals, tangents) -> tuple | None:
 _ndarray = np.ndarray
 
 
-def code_for(f, primals, tangents) -> _Code | None:
+def code_for(f, primals, tangents, first_call_too: bool = True) -> _Code | None:
     """The generated JVP of ``f`` for these arguments, or ``None`` where the dual numbers
     evaluate it (a construct the sweep declines, arguments other than float64 arrays and
-    Python floats, no source)."""
+    Python floats, no source).
+
+    Without ``first_call_too`` (as :func:`jvp` asks) the code is made at the second call for
+    the same function and shapes, not the first: a function made anew for each call (a
+    ``lambda`` in a loop) would pay a transformation every time, which costs a thousand
+    evaluations on dual numbers. After :data:`REMAKES` guards that failed (a global rebound
+    between calls), the function stays on dual numbers for those shapes."""
     if type(f) is not _FunctionType or not _enabled[0]:
         return None
     key = _shapes(primals, tangents)
     if key is None:
         return None
     entry = _cache.get(id(f))
+    remade = 0
     if entry is not None and entry[0]() is f:
         variants = entry[1]
         code = variants.get(key)
-        if type(code) is _Declined:
+        kind = type(code)
+        if kind is _Code:
+            if code.guard.holds():
+                return code
+            remade = code.remade + 1
+            if remade > REMAKES:
+                variants[key] = _Declined(AutodiffError(
+                    f"the globals or closure values {f.__name__} reads changed {REMAKES} "
+                    "times: jvp evaluates it on dual numbers, which read them as they are"))
+                return None
+        elif kind is _Declined:
             return None
-        if code is not None and code.guard.holds():
-            return code
-        if code is None and len(variants) >= VARIANTS:
-            return None
+        elif code is None:
+            if len(variants) >= VARIANTS:
+                return None
+            if not first_call_too:
+                variants[key] = _SEEN
+                return None
+    elif not first_call_too:
+        _entry(f)[1][key] = _SEEN
+        return None
     code = _generate(f, key)
+    if type(code) is _Code:
+        code.remade = remade
     with _lock:
-        entry = _cache.get(id(f))
-        if entry is None or entry[0]() is not f:
-            identity = id(f)
-            entry = _cache[identity] = (
-                weakref.ref(f, lambda _, identity=identity: _cache.pop(identity, None)), {})
-        entry[1][key] = code
+        _entry(f)[1][key] = code
     return code if type(code) is _Code else None
+
+
+REMAKES = 3
+_SEEN = "seen once"
+
+
+def _entry(f) -> tuple:
+    """The cache entry of ``f``, made if there is none (or only a dead function's)."""
+    identity = id(f)
+    entry = _cache.get(identity)
+    if entry is None or entry[0]() is not f:
+        entry = _cache[identity] = (
+            weakref.ref(f, lambda _, identity=identity: _cache.pop(identity, None)), {})
+    return entry
 
 
 _FunctionType = types.FunctionType
@@ -157,7 +192,7 @@ def _generate(f, key: tuple) -> _Code | _Declined:
 def jvp(f, primals: tuple, tangents: tuple):
     """``(value, tangent)`` of ``f`` at ``primals`` along ``tangents`` by the generated
     code, or ``None`` where the caller runs the dual numbers instead."""
-    code = code_for(f, primals, tangents)
+    code = code_for(f, primals, tangents, first_call_too=False)
     if code is None:
         return None
     try:
@@ -173,9 +208,12 @@ def jvp(f, primals: tuple, tangents: tuple):
         if tangent.base is not None or _is_one_of(tangent, tangents):
             tangent = tangent.copy()  # never a view of the caller's arrays, nor read-only
         return value, tangent
-    if kind is np.float64 or kind is float:
+    if (kind is np.float64 or kind is float) and type(tangent) in _NUMBERS:
         return value, tangent
-    return None
+    return None  # (a dual number of an outer evaluation read from a closure, say)
+
+
+_NUMBERS = frozenset({float, np.float64, np.ndarray})
 
 
 def _is_one_of(value, values) -> bool:

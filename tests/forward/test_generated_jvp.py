@@ -217,6 +217,28 @@ def test_a_global_rebound_between_calls_is_read_anew():
         SCALE = saved
 
 
+COUNTER = 0.0
+
+
+def reads_a_changing_global(x):
+    return np.sum(x * COUNTER)
+
+
+def test_the_code_is_made_at_the_second_call_and_given_up_when_globals_keep_changing():
+    global COUNTER
+    f = types.FunctionType(reads_a_changing_global.__code__, globals())
+    x, t = np.ones(2), np.array([1.0, 2.0])
+    assert jvp(f, (x,), (t,))[1] == 0.0
+    assert generated._cache[id(f)][1][((2,),)] == generated._SEEN  # a lambda in a loop
+    # pays no transformation
+    for step in range(1, 8):
+        COUNTER = float(step)
+        assert jvp(f, (x,), (t,))[1] == 3.0 * step  # each value as it is now
+    assert generated.code_for(f, (x,), (t,)) is None  # remade three times, then dual numbers
+    with pytest.raises(AutodiffError, match="changed 3 times"):
+        jvp_source(f, (x,), (t,))
+
+
 # --------------------------------------------------------------------------- declined
 
 
