@@ -26,7 +26,7 @@ from .errors import (
     NonScalarOutputError,
     OutputTypeError,
 )
-from .forward import Dual, driver, generated
+from .forward import Dual, driver
 
 MODES = ("reverse", "forward")
 
@@ -423,6 +423,20 @@ def _reverse_module():
 _reverse = None
 
 
+def _generated_module():
+    """``autodiffx.reverse.jvp``, the generated JVP, imported on first use as reverse mode
+    is."""
+    global _generated
+    if _generated is None:
+        from .reverse import jvp as generated
+
+        _generated = generated
+    return _generated
+
+
+_generated = None
+
+
 def _argument_kinds(args, reverse) -> tuple | None:
     """Reverse mode: the kind of each argument (real or complex) the generated code is made
     for, ``None`` when all are real (the common case, checked without NumPy's dispatch)."""
@@ -645,7 +659,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
         if type(primal) in _CONTAINERS and tree.is_structure(primal):  # of arrays: leaves
             f, primals, tangents = _jvp_leaves(f, primals, tangents)
             break
-    written = generated.jvp(f, primals, tangents)
+    written = (_generated or _generated_module()).jvp(f, primals, tangents)
     if written is not None:  # the value's and the tangent's code, generated and cached
         return _jvp_result(*written)
     plain = driver.plain_duals(f, primals, tangents)
@@ -916,7 +930,7 @@ def jvp_source(f: Callable, primals: Sequence, tangents: Sequence) -> str:
     """
     from .display import Code
 
-    return Code(generated.source(f, tuple(primals), tuple(tangents)))
+    return Code(_generated_module().source(f, tuple(primals), tuple(tangents)))
 
 
 # --------------------------------------------------------------------------- second order

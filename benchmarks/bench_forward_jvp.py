@@ -31,7 +31,7 @@ from ner_problem import loss, problem
 from timing import STEADY, format_time
 
 import autodiffx
-from autodiffx.forward import generated
+from autodiffx.reverse import jvp as generated
 
 
 def hand_jvp(primals, tangents):

@@ -12,7 +12,7 @@ tangents of the operands:
   (``dy = det_tangent(dA, y, A)``).
 
 This is what :func:`autodiffx.jvp` runs for a function it covers, in place of evaluating it
-on dual numbers (:mod:`autodiffx.forward.generated`): the same arithmetic without the
+on dual numbers (:mod:`autodiffx.reverse.jvp`): the same arithmetic without the
 dispatch of operator overloading. It covers straight-line code, branches and loops over
 values without a derivative, with calls of functions that have a rule. Anything else --
 a write into an array, a call of the user's own functions, a list, a tuple result -- raises

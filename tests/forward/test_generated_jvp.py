@@ -1,4 +1,4 @@
-"""``jvp``'s generated code (:mod:`autodiffx.forward.generated`): right where it runs, and
+"""``jvp``'s generated code (:mod:`autodiffx.reverse.jvp`): right where it runs, and
 declined (dual numbers) where it does not cover the function.
 
 Each function is checked three ways: the generated JVP against the dual numbers' (the same
@@ -19,8 +19,8 @@ from hypothesis.extra import numpy as hnp
 
 import autodiffx
 from autodiffx import AutodiffError, jvp, jvp_source
-from autodiffx.forward import generated
 from autodiffx.ner.model import max_margin_loss
+from autodiffx.reverse import jvp as generated
 
 STEP = 1e-6
 

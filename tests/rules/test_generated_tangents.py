@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 
 import autodiffx
-from autodiffx.forward import generated
+from autodiffx.reverse import jvp as generated
 from autodiffx.rules import all_rules, rule_named
 from autodiffx.rules.registry import ADJOINT_NAMESPACE
 

@@ -27,10 +27,10 @@ import weakref
 import numpy as np
 
 from ..errors import AutodiffError
-from ..reverse import emit, guards
-from ..reverse.emit import ModuleBuilder
-from ..reverse.source import recording
-from ..reverse.tangent import Declined
+from . import emit, guards
+from .emit import ModuleBuilder
+from .source import recording
+from .tangent import Declined
 
 _FLOAT64 = np.dtype(np.float64)
 VARIANTS = 8
