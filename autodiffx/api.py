@@ -661,6 +661,9 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
             break
     written = (_generated or _generated_module()).jvp(f, primals, tangents)
     if written is not None:  # the value's and the tangent's code, generated and cached
+        if type(written[0]) is tuple:  # return a, b
+            pairs = [_jvp_result(v, t) for v, t in zip(*written, strict=True)]
+            return tuple(v for v, _ in pairs), tuple(t for _, t in pairs)
         return _jvp_result(*written)
     plain = driver.plain_duals(f, primals, tangents)
     if plain is not None:  # float64 arrays and Python floats: nothing to check or convert

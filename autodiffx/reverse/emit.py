@@ -166,8 +166,10 @@ class ModuleBuilder:
         """Helpers imported under another name, where a user's name would shadow them."""
         self.tangent = False
         """Whether the functions written are the value and tangent of forward mode (see
-        :mod:`.tangent`), not vjps; then ``given_count`` parameters are given."""
-        self.given_count = 0
+        :mod:`.tangent`), not vjps."""
+        self.given_counts: list[int] = []
+        """For each tangent function requested and not yet written, how many positional
+        arguments its call gives (its tangent parameters follow those)."""
         self.real_scalar_vjp: tuple | None = None
         """The called function's vjp, where it comes from and which of its names hold large
         arrays, when its value is proved a real scalar (see :meth:`add_gradient`)."""
@@ -264,7 +266,8 @@ class ModuleBuilder:
         activity.check_kept(statements, wrt_names, normalizer.globals_used, source)
         if self.tangent:
             return self._tangent_definition(source, statements, params, wrt, relevant, namer,
-                                            normalizer, shape_of, renames, name)
+                                            normalizer, shape_of, renames, name, rank_of,
+                                            kind_of)
         sweeps = Sweeps(
             source, statements, params, wrt, rank_of, relevant, namer, self.comments,
             normalizer.lines,
@@ -317,23 +320,45 @@ class ModuleBuilder:
         return definition
 
     def _tangent_definition(self, source, statements, params, wrt, relevant, namer,
-                            normalizer, shape_of, renames, name) -> ast.FunctionDef:
+                            normalizer, shape_of, renames, name, rank_of, kind_of
+                            ) -> ast.FunctionDef:
         """The function computing the value and its tangent (see :mod:`.tangent`): the
         parameters given, their tangents, then the parameters left to their defaults."""
-        if self.written is not None or len(self.active) > 1:
+        given = self.given_counts.pop()
+        if self.written is not None:
             writes = [s.line for s in ir.walk(statements) if isinstance(s, ir.Store)
                       or getattr(s, "inplace", False)]
             line = writes[0] if writes else source.node.lineno
             raise tangent.Declined("the tangent code is not generated for a write into an "
                                    "array", location=Location(source.filename, line, 0,
                                                               source.lines.get(line, "")))
+        # the inlined tangents are the real ones (d|z| is not t * np.sign(z)); reverse
+        # mode checks an assumption at call time, the dual numbers at every operation
+        if kind_of.assumed:
+            lines = [s.line for s in ir.walk(statements) if isinstance(s, ir.Assign)
+                     and set(ir.bound(s)) & set(kind_of.assumed)]
+            line = min(lines) if lines else source.node.lineno
+            raise tangent.Declined(
+                "the tangent code is not generated for a call without a rule (whose values "
+                "may be complex)", location=Location(source.filename, line, 0,
+                                                     source.lines.get(line, "")))
+        if not kind_of.all_real:
+            raise tangent.Declined("the tangent code is not generated for a function with "
+                                   "values that may be complex")
         arguments = source.node.args
         if arguments.kwonlyargs or arguments.kwarg or arguments.vararg:
             raise tangent.Declined("the tangent code is not generated for a function with "
                                    "keyword-only or variable parameters")
+        def request(function, positions, argument_ranks, count, statement):
+            if (function, tuple(positions), tuple(argument_ranks), None) not in self.names:
+                self.given_counts.append(count)  # (taken by its _tangent_definition)
+            return self.request(function, positions, argument_ranks, statement, source,
+                                suffix="_jvp")
+
         sweep = tangent.TangentSweep(source, statements, params, wrt, relevant, namer,
                                      self.comments, normalizer.lines,
-                                     normalizer.globals_used, shape_of)
+                                     normalizer.globals_used, shape_of, rank_of, request,
+                                     top=len(self.active) == 1)
         body = sweep.build()
         self.helpers |= sweep.helpers
         for key, value in sweep.namespace.items():
@@ -341,7 +366,6 @@ class ModuleBuilder:
             self.module_names.add(key)
         definition = _definition(source, name, body, self.comments, "forward mode")
         self._bind_defaults(definition, source)
-        given = self.given_count
         positional = definition.args.args
         defaults = definition.args.defaults
         first_default = len(positional) - len(defaults)

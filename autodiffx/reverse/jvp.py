@@ -167,7 +167,7 @@ _FunctionType = types.FunctionType
 def _generate(f, key: tuple) -> _Code | _Declined:
     builder = ModuleBuilder()
     builder.tangent = True
-    builder.given_count = len(key)
+    builder.given_counts.append(len(key))
     builder.argument_shapes = tuple(() if shape is None else shape for shape in key)
     ranks = tuple(0 if shape is None else len(shape) for shape in key)
     try:
@@ -199,6 +199,19 @@ def jvp(f, primals: tuple, tangents: tuple):
         value, tangent = code.function(*primals, *tangents)
     except Exception:  # the dual numbers run it again, and report what is wrong
         return None
+    if type(value) is tuple:  # ``return a, b``: each as one value would be
+        if type(tangent) is not tuple or len(tangent) != len(value):
+            return None
+        pairs = [_checked(v, t, tangents) for v, t in zip(value, tangent, strict=True)]
+        if any(pair is None for pair in pairs):
+            return None
+        return tuple(v for v, _ in pairs), tuple(t for _, t in pairs)
+    return _checked(value, tangent, tangents)
+
+
+def _checked(value, tangent, tangents):
+    """``(value, tangent)`` as dual numbers would give them, or ``None`` where they would
+    give something else (a complex value, a dual number's tangent)."""
     kind = type(value)
     if kind is np.ndarray:
         if value.dtype.kind not in "fiub" or type(tangent) is not np.ndarray:

@@ -80,7 +80,8 @@ class TangentSweep:
 
     def __init__(self, source, statements: list, params: list[str], wrt: tuple[int, ...],
                  relevant: set[str], namer: ir.Namer, comments, lines: dict[int, str],
-                 globals_used: dict, shape_of: dict | None):
+                 globals_used: dict, shape_of: dict | None, rank_of: dict | None = None,
+                 request=None, top: bool = True):
         self.source = source
         self.statements = statements
         self.params = params
@@ -91,6 +92,13 @@ class TangentSweep:
         self.lines = lines
         self.globals_used = globals_used
         self.shape_of = shape_of or {}
+        self.rank_of = rank_of or {}
+        self.request = request
+        """``request(function, positions, ranks, given, statement)``: the name of the
+        generated JVP of a function the code calls, with tangents for ``positions``."""
+        self.top = top
+        """Whether this is the function ``jvp`` called (which may return a tuple), not one
+        it calls."""
         self.tangent_names: dict[str, str] = {}
         self.helpers: set[str] = set()
         self.namespace: dict[str, object] = {}
@@ -105,7 +113,7 @@ class TangentSweep:
     def _carrying(self) -> set[str]:
         carrying = set(self.wrt_names)
         assignments = [s for s in ir.walk(self.statements) if isinstance(s, ir.Assign)
-                       and s.kind in ("primitive", "copy") and s.target in self.relevant]
+                       and s.kind in ("primitive", "copy", "call") and s.target in self.relevant]
         changed = True
         while changed:
             changed = False
@@ -117,6 +125,9 @@ class TangentSweep:
 
     @staticmethod
     def _flows(statement: ir.Assign, carrying: set[str]) -> bool:
+        if statement.kind == "call":
+            return any(isinstance(o, ast.Name) and o.id in carrying
+                       for o in statement.operands)
         if statement.kind == "copy":
             return isinstance(statement.expr, ast.Name) and statement.expr.id in carrying
         rule = statement.rule
@@ -240,13 +251,15 @@ class TangentSweep:
 
     def _return(self, statement: ir.Return) -> ast.stmt:
         value = statement.value
-        if not isinstance(value, (ast.Name, ast.Constant)):
-            raise self._declined("a result other than one value (a tuple, a list)",
+        items = value.elts if isinstance(value, ast.Tuple) and self.top else [value]
+        if not all(isinstance(item, (ast.Name, ast.Constant)) for item in items):
+            raise self._declined("a result other than one value or a tuple of values",
                                  statement.line)
-        if self._active(value):
-            tangent = _load(self.tangent_of(value.id))
-        else:
-            tangent = _call(_np("zeros"), _call(_np("shape"), ir.copy_tree(value)))
+        tangents = [_load(self.tangent_of(item.id)) if self._active(item) else
+                    _call(_np("zeros"), _call(_np("shape"), ir.copy_tree(item)))
+                    for item in items]
+        tangent = ast.Tuple(elts=tangents, ctx=ast.Load()) if len(items) > 1 or (
+            isinstance(value, ast.Tuple)) else tangents[0]
         return ast.Return(value=ast.Tuple(elts=[ir.copy_tree(value), tangent],
                                           ctx=ast.Load()))
 
@@ -268,6 +281,8 @@ class TangentSweep:
                 return [value, _assign(self.tangent_of(target),
                                        _load(self.tangent_of(statement.expr.id)))]
             return [value, self._zero(target)]
+        if statement.kind == "call" and self.request is not None:
+            return self._call(statement, value)
         if statement.kind != "primitive":
             what = {"call": "a call of another function of yours", "list": "a list",
                     "unsupported": "an operation without a rule"}.get(statement.kind,
@@ -283,6 +298,35 @@ class TangentSweep:
                 return [value]
             return [value]
         return self._primitive(statement, value)
+
+    def _call(self, statement: ir.Assign, value: ast.stmt) -> list[ast.stmt]:
+        """``y = g(a, b)`` of another function of the user's: ``y, dy = g_jvp(a, b, da)``,
+        its generated JVP, with tangents for the arguments that carry one."""
+        target = statement.target
+        positions = [i for i, o in enumerate(statement.operands) if self._active(o)]
+        if target not in self.carrying:
+            positions = []  # (still its generated code: the function may write, or print)
+        if statement.targets or statement.keywords or any(
+                not isinstance(o, (ast.Name, ast.Constant)) for o in statement.operands):
+            raise self._declined("a call with keywords or with a list or tuple argument",
+                                 statement.line)
+        ranks = tuple(self._atom_rank(o) for o in statement.operands)
+        name = self.request(statement.function, tuple(positions), ranks,
+                            len(statement.operands), statement)
+        call = ast.Call(func=_load(name),
+                        args=[*map(ir.copy_tree, statement.operands),
+                              *(_load(self.tangent_of(statement.operands[i].id))
+                                for i in positions)], keywords=[])
+        tangent = self.tangent_of(target) if target in self.carrying else "_"
+        pair = ast.Tuple(elts=[ast.Name(id=target, ctx=ast.Store()),
+                               ast.Name(id=tangent, ctx=ast.Store())], ctx=ast.Store())
+        return [_assign(pair, call)]
+
+    def _atom_rank(self, atom) -> int:
+        if isinstance(atom, ast.Name):
+            rank = self.rank_of.get(atom.id)
+            return -1 if rank is None else rank
+        return int(np.ndim(atom.value)) if isinstance(atom, ast.Constant) else -1
 
     def _primitive(self, statement: ir.Assign, value: ast.stmt) -> list[ast.stmt]:
         rule = statement.rule
@@ -337,8 +381,13 @@ class TangentSweep:
             return True
         if rule.elementwise:
             shape = self.shape_of.get(statement.target)
-            return shape is not None and any(
-                self.shape_of.get(statement.operands[i].id) == shape for i in active)
+            if shape is not None and any(
+                    self.shape_of.get(statement.operands[i].id) == shape for i in active):
+                return True
+            # every other operand a number: the result has the active operand's shape
+            return len(active) == 1 and bool(rule.tangent_texts) and all(
+                i in active or self._atom_rank(o) == 0
+                for i, o in enumerate(statement.operands))
         return False
 
     def _part(self, statement: ir.Assign, index: int) -> tuple[ast.expr, bool]:
