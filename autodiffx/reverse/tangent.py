@@ -407,7 +407,8 @@ class TangentSweep:
             mapping = {"t": tangent, "ans": _load("__ans__")}
             mapping.update(zip(rule.params, operands, strict=True))
             expression = ir.copy_tree(_parsed(text), lambda node: _substitute(node, mapping))
-            expression = _half_at_ties(expression, self._rank)
+            expression = _half_at_ties(optimize.fold(expression, self._rank,
+                                                     self.shape_of.get), self._rank)
             self.helpers |= {n.id for n in ir.name_nodes(expression) if n.id in HELPERS}
             return expression, reads
         if len(operands) != len(rule.params):

@@ -109,9 +109,15 @@ defrule(
     "d/dy x**y is taken as 0 where x <= 0, where the real logarithm does not exist. With "
     "complex values, d/dy x**y = x**y log x with the principal logarithm (0 at x = 0).",
 )
-# pow(x, y) and operator.pow (passed as a function) are x ** y
-register(dataclasses.replace(require(np.power), primitives=(np.power, operator.pow,
-                                                            builtins.pow)))
+# pow(x, y) and operator.pow (passed as a function) are x ** y; the generated JVP inlines
+# the real tangents (those of the adjoints above, with t for g)
+register(dataclasses.replace(
+    require(np.power), primitives=(np.power, operator.pow, builtins.pow),
+    tangent_texts=(
+        "t * (y * x ** (y - 1)) if np.all(y >= 1) else strong_zero(t, y * np.power(x, "
+        "np.where((x == 0) & (y == 0), 1.0, y - 1.0)))",
+        "t * (ans * np.log(np.where(x > 0, x, 1)))",
+    )))
 elementwise(np.square, "2 * x")
 elementwise(np.reciprocal, "-(ans ** 2)", singular=True)
 _with_operator(elementwise(np.remainder, "1", "-np.floor_divide(x, y)"), operator.mod)
