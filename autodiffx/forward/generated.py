@@ -131,6 +131,11 @@ def _generate(f, key: tuple) -> _Code | None:
         text, _ = builder.module_source()
     except (AutodiffError, RecursionError):
         return None  # declined or refused: the dual numbers decide what to do
+    if builder.any_complex or builder.assumed:
+        # a value that may be complex: the tangent texts inlined are the rules' for real
+        # values (np.abs's t * np.sign(x) is not d|z| of a complex z), and nothing checks
+        # at call time what the kind analysis assumed real
+        return None
     filename = f"<autodiffx-generated-{next(emit._counter)} {name}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = dict(builder.namespace)
