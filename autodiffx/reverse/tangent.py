@@ -234,6 +234,8 @@ class TangentSweep:
         if statement.targets or statement.inplace:
             raise Declined("an unpacking or in-place assignment")
         target = statement.target
+        if target in self.relevant and self._drops_a_derivative(statement):
+            raise Declined("a derivative through a value the tangent sweep does not follow")
         value = _assign(target, ir.copy_tree(statement.expr))
         carries = target in self.carrying
         if statement.kind == "opaque":
@@ -258,6 +260,36 @@ class TangentSweep:
                 return [value]
             return [value]
         return self._primitive(statement, value)
+
+    def _drops_a_derivative(self, statement: ir.Assign) -> bool:
+        """Whether the statement reads a value with a tangent where the code would give its
+        target none, though the derivative is not zero: inside a list (``np.stack([a,
+        b])``), a keyword or an expression without a rule (``np.array([x, y])``), or through
+        a rule without tangents (reverse mode's builtin ``sum``). Zero by the rule are a
+        nondifferentiable rule's and an operand whose tangent is ``None``."""
+        expression = statement.expr
+        if not any(self._active(node) for node in ir.nodes(expression)):
+            return False
+        if statement.kind == "copy":
+            return not self._active(expression)
+        rule = statement.rule
+        if statement.kind != "primitive" or rule is None:
+            return True
+        if not rule.differentiable:
+            return False
+        if any(self._active(node) for keyword in statement.keywords.values()
+               for node in ir.nodes(keyword)):
+            return True
+        names = set()
+        for i, operand in enumerate(statement.operands):
+            if isinstance(operand, ast.Name):
+                names.add(operand.id)
+                if self._active(operand) and i >= len(rule.tangents):
+                    return True
+            elif any(self._active(node) for node in ir.nodes(operand)):
+                return True
+        return any(self._active(node) and node.id not in names
+                   for node in ir.nodes(expression))
 
     def _primitive(self, statement: ir.Assign, value: ast.stmt) -> list[ast.stmt]:
         rule = statement.rule
