@@ -269,6 +269,9 @@ class TangentSweep:
         if statement.targets or statement.inplace:
             raise self._declined("an unpacking or an in-place update", statement.line)
         target = statement.target
+        if target in self.relevant and self._drops_a_derivative(statement):
+            raise self._declined("a derivative through a value it does not follow (in a "
+                                 "list, a keyword, a call without a rule)", statement.line)
         value = _assign(target, ir.copy_tree(statement.expr))
         carries = target in self.carrying
         if statement.kind == "opaque":
@@ -327,6 +330,38 @@ class TangentSweep:
             rank = self.rank_of.get(atom.id)
             return -1 if rank is None else rank
         return int(np.ndim(atom.value)) if isinstance(atom, ast.Constant) else -1
+
+    def _drops_a_derivative(self, statement: ir.Assign) -> bool:
+        """Whether the statement reads a value with a tangent where the code would give its
+        target none, though the derivative is not zero: inside a list (``np.stack([a,
+        b])``), a keyword or an expression without a rule (``np.array([x, y])``), or through
+        a rule without tangents (reverse mode's builtin ``sum``). Zero by the rule are a
+        nondifferentiable rule's and an operand whose tangent is ``None``."""
+        expression = statement.expr
+        if not any(self._active(node) for node in ir.nodes(expression)):
+            return False
+        if statement.kind == "copy":
+            return not self._active(expression)
+        if statement.kind == "call":
+            return False  # (its generated JVP takes the tangents; _call declines the rest)
+        rule = statement.rule
+        if statement.kind != "primitive" or rule is None:
+            return True
+        if not rule.differentiable:
+            return False
+        if any(self._active(node) for keyword in statement.keywords.values()
+               for node in ir.nodes(keyword)):
+            return True
+        names = set()
+        for i, operand in enumerate(statement.operands):
+            if isinstance(operand, ast.Name):
+                names.add(operand.id)
+                if self._active(operand) and i >= len(rule.tangents):
+                    return True
+            elif any(self._active(node) for node in ir.nodes(operand)):
+                return True
+        return any(self._active(node) and node.id not in names
+                   for node in ir.nodes(expression))
 
     def _primitive(self, statement: ir.Assign, value: ast.stmt) -> list[ast.stmt]:
         rule = statement.rule

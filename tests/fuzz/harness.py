@@ -54,6 +54,7 @@ import numpy as np
 
 import autodiffx
 from autodiffx.check import relative_error
+from autodiffx.reverse import jvp as generated
 
 from .constructs import Program, as_float64, draw_program, load, render
 
@@ -72,7 +73,7 @@ CHECKS = ("grad reverse", "grad forward", "jacrev", "jacfwd", "vjp", "hvp revers
           "hvp forward", "rebind reverse", "rebind forward", "grad after edit",
           "aliased reverse", "aliased forward", "global aliased reverse",
           "global aliased forward", "complex-valued reverse", "complex-valued forward",
-          "holomorphic reverse", "holomorphic forward")
+          "holomorphic reverse", "holomorphic forward", "jvp")
 FAMILY = {
     "grad reverse": "reverse", "jacrev": "reverse", "vjp": "reverse", "rebind reverse": "reverse",
     "grad forward": "forward", "jacfwd": "forward", "rebind forward": "forward",
@@ -82,7 +83,13 @@ FAMILY = {
     "global aliased reverse": "reverse", "global aliased forward": "forward",
     "complex-valued reverse": "reverse", "complex-valued forward": "forward",
     "holomorphic reverse": "reverse", "holomorphic forward": "forward",
+    "jvp": "forward",
 }
+GENERATED = ("written", "declined", "raised")
+"""What the check "jvp" records of forward mode's generated JVP (autodiffx.reverse.jvp)
+per program: its code written and run, declined by the tangent sweep (or arguments it does
+not take: complex numbers, dicts), or written but raising (the dual numbers ran the function
+again)."""
 
 
 INTERNAL = "(the adjoint sweep)"
@@ -410,6 +417,8 @@ class Result:
     program: Program
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     skipped: str = ""
+    generated: str = ""
+    """One of ``GENERATED`` when the check "jvp" ran."""
 
     def failures(self) -> list[Outcome]:
         return [o for o in self.outcomes.values() if o.kind in ("wrong", "crash")]
@@ -563,6 +572,10 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
         inputs = copies(args)
         result.outcomes["vjp"] = run_check("vjp", lambda: vjp_body(inputs), inputs)
 
+    if wanted("jvp"):
+        check_jvp(module, reference, jacobian, float(np.sum(value)), result,
+                  np.random.default_rng([program.seed, program.index, 7]))
+
     hvp_here = only in ("hvp reverse", "hvp forward") or (
         only is None and rng.uniform() < HVP_SHARE)
     for mode in ("reverse", "forward"):
@@ -647,6 +660,60 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
             inputs = copies(args)
             result.outcomes[name] = run_check(name, lambda r=rebind_body, i=inputs: r(i), inputs)
     return result
+
+
+def check_jvp(module, reference, jacobian: dict, total: float, result: Result,
+              rng: np.random.Generator) -> None:
+    """``jvp`` of ``f`` (the sum of the contributions) along random tangents for every
+    argument (a dict argument gets a dict of tangents): the generated JVP where it is
+    written (:mod:`autodiffx.reverse.jvp`), against the numeric Jacobian of ``g``
+    contracted with the tangents and against the same ``jvp`` on dual numbers
+    (``generated.enable(False)``). ``result.generated`` records whether the generated code
+    was written and ran. The point is the reference, integer and float32 inputs promoted
+    to float64 (as the API promotes integers; the other checks call with them as drawn):
+    the generated JVP takes float64 arrays and Python floats only, so it is tried on every
+    program without a dict or complex input. The tangents come from a stream of their own
+    (``rng``), so the other checks draw what they drew before this one existed."""
+    args = reference
+    tangents = [{k: direction(rng, w) for k, w in a.items()} if isinstance(a, dict)
+                else direction(rng, a) for a in args]
+    expected = 0.0
+    for position, tangent in enumerate(tangents):
+        block = regroup(jacobian, reference, position)
+        pairs = ([(np.sum(block[k], axis=0), tangent[k]) for k in block]
+                 if isinstance(block, dict) else [(np.sum(block, axis=0), tangent)])
+        for partial, t in pairs:
+            # a real f of a complex z = x + iy: df = dx . df/dx + dy . df/dy, and the
+            # partial is packed df/dx + i df/dy (docs/complex.md)
+            expected += float(np.sum(np.real(np.conj(partial) * t)))
+    primals = copies(args)
+    try:
+        if generated.code_for(module.f, primals, tangents) is None:
+            result.generated = "declined"
+        else:
+            result.generated = "raised" if generated.jvp(
+                module.f, copies(primals), tangents) is None else "written"
+    except Exception:  # noqa: BLE001 - jvp meets it again below, where it is a crash
+        result.generated = "raised"
+
+    def body(inputs):
+        got_value, got = autodiffx.jvp(module.f, inputs, tangents)
+        compare("jvp value", got_value, total, 1e-9)
+        compare("jvp tangent", got, expected, TOLERANCE)
+        previous = generated.enable(False)
+        try:
+            dual_value, dual = autodiffx.jvp(module.f, copies(inputs), tangents)
+        except autodiffx.AutodiffError:
+            if result.generated != "written":
+                raise
+            return  # the generated code's tangent is right where the dual numbers refuse
+        finally:
+            generated.enable(previous)
+        compare("jvp value, dual numbers", dual_value, total, 1e-9)
+        compare(f"jvp tangent ({result.generated}) vs dual numbers", got, dual, AGREEMENT,
+                kinds=False)
+
+    result.outcomes["jvp"] = run_check("jvp", lambda: body(primals), primals)
 
 
 def check_aliased(program: Program, module, reference, result: Result, only, tolerance):
@@ -1062,13 +1129,15 @@ def refusal_table(run: Run) -> str:
     share refused, and the failures (wrong or crash) it took part in."""
     columns = list(CHECKS)
     short = ["rev", "fwd", "jacrev", "jacfwd", "vjp", "hvp-r", "hvp-f", "reb-r", "reb-f", "edit",
-             "cv-r", "cv-f", "hol-r", "hol-f"]
+             "al-r", "al-f", "gal-r", "gal-f", "cv-r", "cv-f", "hol-r", "hol-f", "jvp"]
     stats: dict[str, dict] = defaultdict(lambda: {"n": 0, "c": Counter(), "r": Counter(),
-                                                  "bad": Counter()})
+                                                  "bad": Counter(), "gen": Counter()})
     for result in run.checked():
         for feature in result.program.features():
             row = stats[feature]
             row["n"] += 1
+            if result.generated:
+                row["gen"][result.generated] += 1
             for name, outcome in result.outcomes.items():
                 row["c"][name] += 1
                 if outcome.kind == "refused":
@@ -1076,9 +1145,12 @@ def refusal_table(run: Run) -> str:
                 elif outcome.kind in ("wrong", "crash"):
                     row["bad"][name] += 1
     width = max([len(f) for f in stats] + [10])
-    header = f"{'construct':<{width}} {'progs':>5} " + " ".join(f"{s:>6}" for s in short)
+    header = f"{'construct':<{width}} {'progs':>5} " + " ".join(
+        f"{s:>6}" for s in [*short, "gen-w", "gen-x"])
     lines = [
-        "refused % per check (wrong+crash count in brackets when any); '-' = not run",
+        "refused % per check (wrong+crash count in brackets when any); '-' = not run;",
+        "gen-w: % of the programs checked by jvp whose generated JVP was written and ran (the",
+        "rest declined), gen-x: how many had generated code that raised (dual numbers ran)",
         header, "-" * len(header)]
     def order(feature: str) -> tuple:
         complex_feature = feature.startswith(("complex:", "holomorphic:", "output")) or (
@@ -1097,6 +1169,10 @@ def refusal_table(run: Run) -> str:
             if row["bad"][column]:
                 text += f"[{row['bad'][column]}]"
             cells.append(f"{text:>6}")
+        generated_count = sum(row["gen"].values())
+        cells.append(f"{100 * row['gen']['written'] / generated_count:>6.0f}"
+                     if generated_count else f"{'-':>6}")
+        cells.append(f"{row['gen']['raised']:>6}" if generated_count else f"{'-':>6}")
         lines.append(f"{feature:<{width}} {row['n']:>5} " + " ".join(cells))
     return "\n".join(lines)
 
@@ -1113,6 +1189,10 @@ def summary(run: Run) -> str:
         parts = {k: outcomes[check, k] for k in ("right", "refused", "wrong", "crash")}
         if any(parts.values()):
             lines.append(f"  {check:<15} " + "  ".join(f"{k} {v:>5}" for k, v in parts.items()))
+    generated_counts = Counter(r.generated for r in run.checked() if r.generated)
+    if generated_counts:
+        lines.append("  generated JVP    " + "  ".join(
+            f"{k} {generated_counts[k]:>5}" for k in GENERATED))
     if run.internal:
         by_class = Counter(failure_class(program) for program, _ in run.internal)
         lines.append(f"  refusals that are internal errors (NumPy failed in the adjoint sweep): "

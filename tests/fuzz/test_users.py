@@ -180,3 +180,29 @@ def test_shrinking_finds_the_construct(folder, monkeypatch):
     monkeypatch.setattr(harness, "check_program", check)
     minimal = harness.shrink(program, "grad reverse", "crash", folder)
     assert harness.failure_class(minimal) == "y.fill(v)"
+
+
+@pytest.mark.parametrize(("sabotage", "expected"), [(None, "right"), ("double", "wrong"),
+                                                    ("keyerror", "crash")])
+def test_the_jvp_check_tells_a_wrong_generated_jvp(sabotage, expected, folder, monkeypatch):
+    """The check "jvp" calls a wrong tangent of the generated JVP wrong (where the dual
+    numbers are right) and a KeyError from it a crash, and records whether it was written
+    and ran."""
+    from autodiffx.reverse import jvp as generated
+
+    real = generated.jvp
+
+    def written(f, primals, tangents):
+        found = real(f, primals, tangents)
+        if found is None or sabotage is None:
+            return found
+        if sabotage == "keyerror":
+            raise KeyError("internal")
+        return found[0], 2 * found[1]
+
+    monkeypatch.setattr(generated, "jvp", written)
+    program = constructs.render(_program(""))
+    result = harness.check_program(program, folder, only="jvp")
+    assert not result.skipped
+    assert result.generated == ("raised" if sabotage == "keyerror" else "written")
+    assert result.outcomes["jvp"].kind == expected
