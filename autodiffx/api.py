@@ -639,6 +639,12 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     numbers (nested), with a tangent of the same structure; a result of such a structure
     gives its value and its tangent in that structure.
 
+    From the second call of a function with float64 arrays and Python floats of the same
+    shapes, ``jvp`` runs code it generates from the function's source (the value's
+    statements, each followed by its tangent's; [`jvp_source`][autodiffx.jvp_source] shows
+    it) instead of dual numbers, where the function is made of what that code covers. The
+    result is the same.
+
     Examples:
         >>> import numpy as np
         >>> from autodiffx import jvp
