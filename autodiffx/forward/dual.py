@@ -1123,11 +1123,14 @@ def call_unary(ufunc, a):
     # The Dual of the result, a new array (new_dual, written out, as in call_binary).
     if tangent.dtype is not ans.dtype and tangent.dtype.kind == "c" and ans.dtype.kind != "c":
         raise mismatch_error(f"the tangent {registry.describe(ufunc)} computed")
-    if tangent.base is not None:
+    # (only an input with tangent memory can have lent it to the rule's tangent: its
+    # mirror, a slot, is read before the tangent's base)
+    if a._mirror is not None and tangent.base is not None:
         tangent = _unshared(tangent, (a,))
-    if tangent.shape[1:] != ans.shape:
+    shape = ans.shape
+    if tangent.shape[1:] != shape:
         tangent = _fit(tangent, ans)
-    dual = _new(_ArrayDual if ans.ndim else Dual)
+    dual = _new(_ArrayDual if shape else Dual)  # (shape is () for a NumPy scalar)
     dual.primal = ans
     dual.tangent = tangent
     dual.level = a.level
