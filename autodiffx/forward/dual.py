@@ -129,16 +129,18 @@ class Dual(Traced):
 
     # ------------------------------------------------------------------ NumPy protocols
 
-    def __array_ufunc__(self, ufunc, method, a=_ABSENT, b=_ABSENT, *rest, **kwargs):
+    def __array_ufunc__(self, ufunc, method, first=_ABSENT, second=_ABSENT, *rest, **kwargs):
         # The first two inputs are parameters of their own, not in *inputs: NumPy calls
         # this for nearly every operation, and a call of one or two inputs then builds no
-        # tuple and indexes none (about 30 ns of an operation's dispatch).
+        # tuple and indexes none (about 30 ns of an operation's dispatch). NumPy passes
+        # inputs by position, and none of its keywords is named first or second.
         if method == "__call__" and not kwargs and not rest:
-            if b is not _ABSENT:  # (call_ufunc's work, without its frame)
-                return call_binary(ufunc, a, b)
-            if a is not _ABSENT:
-                return call_unary(ufunc, a)
-        inputs = (a, b, *rest) if b is not _ABSENT else () if a is _ABSENT else (a,)
+            if second is not _ABSENT:  # (call_ufunc's work, without its frame)
+                return call_binary(ufunc, first, second)
+            if first is not _ABSENT:
+                return call_unary(ufunc, first)
+        inputs = ((first, second, *rest) if second is not _ABSENT
+                  else () if first is _ABSENT else (first,))
         if method == "__call__" and not kwargs:
             return call_ufunc(ufunc, inputs)
         if method == "at" and ufunc in (np.add, np.subtract) and len(inputs) == 3 and (
