@@ -1057,29 +1057,26 @@ def call_binary(ufunc, a, b):
                           and y.dtype.kind == "c")):
         raise real_only_error(ufunc)
     ans = ufunc(x, y)
-    # (read once: the rank pads the tangents, the shape checks the rule's tangent)
-    shape = ans.shape
-    rank = len(shape)
     # Each tangent rule, of the operands that are Duals; an elementwise rule's tangent
     # padded to the result's rank, so that broadcasting sees the primal's axes.
     if ty is None:
         if to_x is None:
             return ans
-        if elementwise and tx.ndim <= rank:
-            tx = _padded(tx, rank)
+        if elementwise and tx.ndim <= ans.ndim:
+            tx = _padded(tx, ans.ndim)
         tangent = to_x(tx, ans, x, y)
     elif tx is None:
         if to_y is None:
             return ans
-        if elementwise and ty.ndim <= rank:
-            ty = _padded(ty, rank)
+        if elementwise and ty.ndim <= ans.ndim:
+            ty = _padded(ty, ans.ndim)
         tangent = to_y(ty, ans, x, y)
     else:
         if elementwise:
-            if tx.ndim <= rank:
-                tx = _padded(tx, rank)
-            if ty.ndim <= rank:
-                ty = _padded(ty, rank)
+            if tx.ndim <= ans.ndim:
+                tx = _padded(tx, ans.ndim)
+            if ty.ndim <= ans.ndim:
+                ty = _padded(ty, ans.ndim)
         if to_x is None:
             if to_y is None:
                 return ans
@@ -1093,9 +1090,10 @@ def call_binary(ufunc, a, b):
         raise mismatch_error(f"the tangent {registry.describe(ufunc)} computed")
     if tangent.base is not None:
         tangent = _unshared(tangent, (a, b))
+    shape = ans.shape
     if tangent.shape[1:] != shape:
         tangent = _fit(tangent, ans)
-    dual = _new(_ArrayDual if rank else Dual)
+    dual = _new(_ArrayDual if shape else Dual)  # (shape is () for a NumPy scalar)
     dual.primal = ans
     dual.tangent = tangent
     dual.level = level
