@@ -133,6 +133,9 @@ class TangentSweep:
         rule = statement.rule
         if rule is None or not rule.differentiable:
             return False
+        if _joins_a_list(statement):
+            return any(isinstance(item, ast.Name) and item.id in carrying
+                       for item in statement.operands[0].elts)
         return any(isinstance(operand, ast.Name) and operand.id in carrying and (
             i < len(rule.tangents) and rule.tangents[i] is not None)
             for i, operand in enumerate(statement.operands))
@@ -344,6 +347,12 @@ class TangentSweep:
             return not self._active(expression)
         if statement.kind == "call":
             return False  # (its generated JVP takes the tangents; _call declines the rest)
+        if _joins_a_list(statement) and not any(
+                self._active(node) for operand in statement.operands[1:]
+                for node in ir.nodes(operand)) and not any(
+                self._active(node) for keyword in statement.keywords.values()
+                for node in ir.nodes(keyword)):
+            return False  # (the items' tangents, joined: _join)
         rule = statement.rule
         if statement.kind != "primitive" or rule is None:
             return True
@@ -363,9 +372,25 @@ class TangentSweep:
         return any(self._active(node) and node.id not in names
                    for node in ir.nodes(expression))
 
+    def _join(self, statement: ir.Assign, value: ast.stmt) -> list[ast.stmt]:
+        """``z = np.concatenate([a, b], axis=1)`` (and the other joins, linear in their
+        arrays together): ``dz = np.concatenate([da, np.zeros(np.shape(b))], axis=1)``."""
+        items = statement.operands[0]
+        tangents = [_load(self.tangent_of(item.id)) if self._active(item)
+                    else _call(_np("zeros"), _call(_np("shape"), ir.copy_tree(item)))
+                    for item in items.elts]
+        joined = type(items)(elts=tangents, ctx=ast.Load())
+        tangent = _with_operand(statement.expr, statement.operands, 0, joined)
+        if tangent is None:
+            raise self._declined("a join spelled in a way it does not follow",
+                                 statement.line)
+        return [value, _assign(self.tangent_of(statement.target), tangent)]
+
     def _primitive(self, statement: ir.Assign, value: ast.stmt) -> list[ast.stmt]:
         rule = statement.rule
         target = statement.target
+        if _joins_a_list(statement) and not self._drops_a_derivative(statement):
+            return self._join(statement, value)
         if rule is None or rule.sequence or rule.outputs is not None:
             raise self._declined("a function of a list or with several results",
                                  statement.line)
@@ -463,6 +488,17 @@ class TangentSweep:
                         keywords=[ast.keyword(arg=k, value=ir.copy_tree(v))
                                   for k, v in statement.keywords.items()])
         return call, reads
+
+
+def _joins_a_list(statement: ir.Assign) -> bool:
+    """Whether the statement joins a literal list or tuple of names and constants with a
+    rule linear in them together (``np.concatenate([a, b])``, ``np.stack((a, 1.0))``)."""
+    rule = statement.rule
+    return (statement.kind == "primitive" and rule is not None and rule.sequence
+            and 0 in rule.linear and bool(statement.operands)
+            and isinstance(statement.operands[0], (ast.List, ast.Tuple))
+            and all(isinstance(item, (ast.Name, ast.Constant))
+                    for item in statement.operands[0].elts))
 
 
 def _inside_call(node: ast.AST, expression: ast.expr) -> bool:

@@ -849,6 +849,7 @@ def _concatenate_tangent(ts, ans, arrays, axis=0):
 defrule(
     np.concatenate,
     "arrays",
+    linear=(0,),  # in the arrays together: the primitive of their tangents
     keywords={"axis": 0},
     tangents=(_concatenate_tangent,),
     adjoints=("unconcatenate(g, arrays, axis)",),
@@ -857,6 +858,7 @@ defrule(
 defrule(
     np.stack,
     "arrays",
+    linear=(0,),  # in the arrays together: the primitive of their tangents
     keywords={"axis": 0},
     tangents=(lambda ts, ans, arrays, axis=0: np.stack(ts, axis=shift_axis(axis)),),
     adjoints=("unstack(g, axis)",),

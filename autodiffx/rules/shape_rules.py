@@ -226,6 +226,7 @@ for _functions, _promoted, _axis_of, _adjoint, _keywords in (
         tangents=(_join_tangent(_promoted, _axis_of),),
         adjoints=(_adjoint,),
         sequence=True,
+        linear=(0,),
         name=_functions[0].__name__,
     )
 

@@ -436,8 +436,28 @@ def interp_of_a_list(x, v):
     return np.interp(0.3, [0.0, 1.0], [x * 0.5 + v[2], x])
 
 
-@pytest.mark.parametrize("f", [stack_of_a_list, concatenate_of_a_list, builtin_sum,
-                               array_of_a_list, interp_of_a_list])
+def test_joins_of_a_list_take_the_items_tangents():
+    """np.stack and np.concatenate are linear in their arrays together: their tangent is
+    the same join of the items' tangents (zeros for an item without one)."""
+    x, m = 0.7, np.array([[0.1, 0.2, 0.3], [1.0, -0.5, 2.0]])
+    check(stack_of_a_list, (x, m), (1.0, np.linspace(-1.0, 0.5, 6).reshape(2, 3)))
+    check(concatenate_of_a_list, (x, m[0]), (0.5, np.array([1.0, 0.0, -2.0])))
+    text = jvp_source(stack_of_a_list, (x, m), (1.0, m))
+    assert "da = np.stack([dm, dm * x + dx * m], axis=-1)" in text
+
+
+def test_an_array_made_from_a_list_is_its_items_stacked():
+    """Reverse mode reads np.array([x, 2.0 * x]) as np.stack: the generated JVP does too,
+    and is right where the dual numbers refuse (a conversion they cannot see into)."""
+    primals, tangents = (0.7, np.array([0.3, -1.2, 0.7])), (1.0, np.array([-1.0, 0.0, 0.5]))
+    assert generated.code_for(array_of_a_list, primals, tangents) is not None
+    with pytest.raises(autodiffx.AutodiffError):
+        _dual(array_of_a_list, primals, tangents)
+    value, tangent = autodiffx.jvp(array_of_a_list, primals, tangents)
+    assert tangent == pytest.approx(_central(array_of_a_list, primals, tangents), rel=1e-6)
+
+
+@pytest.mark.parametrize("f", [builtin_sum, interp_of_a_list])
 def test_a_derivative_the_sweep_does_not_follow_is_declined(f):
     """A value with a tangent read inside a list (``np.stack([m, m * x])``), by a call
     without a rule (``np.interp``, ``np.array``) or through a rule without tangents

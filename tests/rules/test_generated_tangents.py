@@ -98,6 +98,36 @@ def test_a_linear_argument_s_tangent_is_the_primitive_of_the_tangent(name, case,
                                    rtol=1e-12, atol=1e-12)
 
 
+JOINS = [pytest.param(name, case, id=case_id(name, case)) for name, case in ALL_CASES
+         if rule_named(name).sequence and rule_named(name).linear]
+
+
+def test_the_joins_are_marked_linear():
+    assert {"concatenate", "stack", "vstack", "hstack"} <= {name for name, _ in ALL_CASES
+                                                           if rule_named(name).linear
+                                                           and rule_named(name).sequence}
+
+
+@pytest.mark.parametrize(("name", "case"), JOINS)
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(seed=SEEDS)
+def test_a_join_s_tangent_is_the_join_of_the_tangents(name, case, seed):
+    """A sequence rule in ``Rule.linear`` (position 0, the arrays together): the generated
+    code joins the items' tangents, zeros for the items without one."""
+    rule = rule_named(name)
+    rng = np.random.default_rng(seed)
+    args = draw(case, rng)
+    function = function_of(rule, case)
+    ans = function(*args, **case.kwargs)
+    items = args[0]
+    tangents = [rng.standard_normal(np.shape(item)) if j % 2 == 0 else np.zeros(
+        np.shape(item)) for j, item in enumerate(items)]
+    expected = rule.tangents[0]([t[np.newaxis] for t in tangents], ans, items, *args[1:],
+                                **case.kwargs)[0]
+    np.testing.assert_allclose(function(tangents, *args[1:], **case.kwargs), expected,
+                               rtol=1e-12, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- end to end
 
 _counter = itertools.count()
