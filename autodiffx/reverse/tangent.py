@@ -269,8 +269,11 @@ class TangentSweep:
     # ------------------------------------------------------------------ assignments
 
     def _assign(self, statement: ir.Assign) -> list[ast.stmt]:
-        if statement.targets or statement.inplace:
-            raise self._declined("an unpacking or an in-place update", statement.line)
+        if statement.targets:
+            raise self._declined("an unpacking", statement.line)
+        # (``y += v`` is written ``y = y + v``, as reverse mode's forward sweep writes it:
+        # the aliasing check refused it where another name for y's memory is read after,
+        # and a write into a parameter's memory made the whole function decline)
         target = statement.target
         if target in self.relevant and self._drops_a_derivative(statement):
             raise self._declined("a derivative through a value it does not follow (in a "
@@ -407,9 +410,11 @@ class TangentSweep:
         parts = []
         reads_old_value = False
         for i in active:
-            part, reads = self._part(statement, i)
+            part, _ = self._part(statement, i)
             parts.append(part)
-            reads_old_value = reads_old_value or reads
+            # t = f(t) whose tangent reads t itself (not only dt): np.sin's, not np.add's
+            reads_old_value = reads_old_value or target in {
+                n.id for n in ir.name_nodes(part)}
         code_target = target
         if reads_old_value:
             # t = f(t): the tangent reads the operand t, so the new value waits in a name

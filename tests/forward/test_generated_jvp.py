@@ -149,6 +149,31 @@ def shapes_and_axes(x):
     return np.expand_dims(z, 0)[0] * np.transpose(x)[0]
 
 
+def updates_in_place(x):
+    total = 0.0
+    for i in range(3):
+        total += np.sum(x ** i)
+    y = x * 2.0
+    y *= x
+    return total + np.sum(y)
+
+
+def test_updates_in_place_of_a_number_and_of_an_array_the_function_made():
+    check(updates_in_place, arrays((3,)), arrays((3,), seed=1))
+
+
+def writes_into_its_argument(x):
+    x *= 2.0
+    return np.sum(x ** 2)
+
+
+def test_an_update_in_place_of_an_argument_runs_on_dual_numbers():
+    x, t = arrays((3,), (3,))
+    kept = x.copy()
+    check(writes_into_its_argument, (x,), (t,), written=False)
+    np.testing.assert_array_equal(x, kept)
+
+
 def test_a_loop_accumulating_into_a_number():
     check(loop_accumulates, (np.array([0.3, -1.2, 0.7]), 2.0), (np.array([1.0, 0.5, -2.0]),
                                                                 0.25))
