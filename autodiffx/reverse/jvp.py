@@ -40,12 +40,13 @@ VARIANTS = 8
 class _Code:
     """One generated JVP: the function, its text, and the guard of what it read."""
 
-    __slots__ = ("function", "source", "guard", "remade")
+    __slots__ = ("function", "source", "guard", "remade", "filename")
 
-    def __init__(self, function, source: str, guard: guards.Guard):
+    def __init__(self, function, source: str, guard: guards.Guard, filename: str):
         self.function = function
         self.source = source
         self.guard = guard
+        self.filename = filename
         self.remade = 0
         """How many times in a row a failed guard made the code again."""
 
@@ -156,9 +157,18 @@ def _entry(f) -> tuple:
     identity = id(f)
     entry = _cache.get(identity)
     if entry is None or entry[0]() is not f:
-        entry = _cache[identity] = (
-            weakref.ref(f, lambda _, identity=identity: _cache.pop(identity, None)), {})
+        entry = _cache[identity] = (weakref.ref(f, lambda _, i=identity: _forget(i)), {})
     return entry
+
+
+def _forget(identity: int) -> None:
+    """A function is gone: its entry goes, and the text of each code made for it, which
+    ``linecache`` held for tracebacks."""
+    entry = _cache.pop(identity, None)
+    if entry is not None:
+        for code in list(entry[1].values()):
+            if type(code) is _Code:
+                linecache.cache.pop(code.filename, None)
 
 
 _FunctionType = types.FunctionType
@@ -186,7 +196,7 @@ def _generate(f, key: tuple) -> _Code | _Declined:
     keys: dict[tuple[int, str], set[str]] = {}
     for bindings, global_name, bound_as in builder.bound:
         keys.setdefault((id(bindings), global_name), set()).add(bound_as)
-    return _Code(namespace[name], text, guards.guard_of(found, keys))
+    return _Code(namespace[name], text, guards.guard_of(found, keys), filename)
 
 
 def jvp(f, primals: tuple, tangents: tuple):

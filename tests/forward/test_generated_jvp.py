@@ -264,6 +264,19 @@ def test_the_code_is_made_at_the_second_call_and_given_up_when_globals_keep_chan
         jvp_source(f, (x,), (t,))
 
 
+def test_a_function_s_code_and_its_text_go_with_it():
+    import gc
+    import linecache
+
+    f = types.FunctionType(while_loop.__code__, globals())
+    code = generated.code_for(f, arrays((3,)), arrays((3,), seed=1))
+    filename, identity = code.filename, id(f)
+    assert filename in linecache.cache and identity in generated._cache
+    del f, code
+    gc.collect()
+    assert filename not in linecache.cache and identity not in generated._cache
+
+
 # --------------------------------------------------------------------------- declined
 
 
