@@ -83,6 +83,22 @@ def test_the_lecture_s_loss_runs_generated_code_with_the_closed_form_tangent():
     assert tangent == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("name", ["score", "logistic_loss", "max_margin_loss"])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_each_of_the_lecture_s_functions(name, batch):
+    from autodiffx.ner import model
+
+    f = getattr(model, name)
+    rng = np.random.default_rng(batch)
+    W, b, u = rng.standard_normal((6, 10)) * 0.3, rng.standard_normal(6), rng.standard_normal(6)
+    X = rng.standard_normal((10, batch))
+    last = rng.standard_normal((10, batch)) if name == "max_margin_loss" else (
+        rng.integers(0, 2, batch).astype(float))
+    primals = (W, b, u, X, last) if name != "score" else (W, b, u, X)
+    tangents = tuple(rng.standard_normal(np.shape(p)) for p in primals)
+    check(f, primals, tangents)
+
+
 def test_the_lecture_s_loss_reads_as_the_lecture():
     primals = (np.ones((2, 3)), np.zeros(2), np.ones(2), np.ones((3, 4)), np.ones((3, 4)))
     text = jvp_source(max_margin_loss, primals, primals)
