@@ -86,6 +86,11 @@ _epoch = [object()]
 """Guards made before the last :func:`retire_all` no longer hold."""
 
 
+def rules_epoch() -> object:
+    """The object :func:`retire_all` replaces: the same while no rule changed."""
+    return _epoch[0]
+
+
 def retire_all() -> None:
     """Make every guard made so far fail: a rule was registered or removed, and the code
     they guard inlined the rules of its time. A gradient function keeps its last call's
@@ -112,6 +117,11 @@ class Guard:
         self._computed = tuple((r.container, r.name, r.expected) for r in records
                                if r.kind == "getattr")
         self._cells = tuple((r.container, r.expected) for r in records if r.kind == "cell")
+
+    def rules_changed(self) -> bool:
+        """Whether a rule was registered or removed since the guard was made (then
+        :meth:`holds` is false whatever the bindings)."""
+        return self._epoch is not _epoch[0]
 
     def holds(self) -> bool:
         """Whether every recorded binding is still bound to the same object, and no rule

@@ -53,12 +53,14 @@ class _Code:
 
 class _Declined:
     """Why a function's JVP is not generated for some shapes (the error the transformation
-    raised), for :func:`explain`."""
+    raised), for :func:`source`; asked again once a rule is registered or removed (a
+    function declined for a call without a rule may have one now)."""
 
-    __slots__ = ("error",)
+    __slots__ = ("error", "epoch")
 
     def __init__(self, error: AutodiffError):
         self.error = error
+        self.epoch = guards.rules_epoch()
 
 
 _cache: dict[int, tuple] = {}
@@ -123,14 +125,17 @@ def code_for(f, primals, tangents, first_call_too: bool = True) -> _Code | None:
         if kind is _Code:
             if code.guard.holds():
                 return code
-            remade = code.remade + 1
+            # a rule registered or removed since (guards.retire_all) is not a binding that
+            # keeps changing
+            remade = code.remade + (not code.guard.rules_changed())
             if remade > REMAKES:
                 variants[key] = _Declined(AutodiffError(
                     f"the globals or closure values {f.__name__} reads changed {REMAKES} "
                     "times: jvp evaluates it on dual numbers, which read them as they are"))
                 return None
         elif kind is _Declined:
-            return None
+            if code.epoch is guards.rules_epoch():
+                return None
         elif code is None:
             if len(variants) >= VARIANTS:
                 return None

@@ -293,6 +293,30 @@ def test_a_function_s_code_and_its_text_go_with_it():
     assert filename not in linecache.cache and identity not in generated._cache
 
 
+_made = {}
+exec("def cube(x):\n    return x * x * x\n", {}, _made)  # no source to read
+CUBE = _made["cube"]
+
+
+def sums_cubes(x):
+    return np.sum(CUBE(x))
+
+
+def test_a_decline_is_asked_again_once_a_rule_is_registered():
+    from autodiffx.rules.registry import elementwise, unregister
+
+    x, t = arrays((3,), (3,))
+    assert generated.code_for(sums_cubes, (x,), (t,)) is None  # a call it cannot read
+    rule = elementwise(CUBE, "3 * x ** 2")
+    try:
+        assert generated.code_for(sums_cubes, (x,), (t,)) is not None
+        value, tangent = jvp(sums_cubes, (x,), (t,))
+        assert tangent == pytest.approx(np.sum(3 * x ** 2 * t))
+    finally:
+        unregister(rule)
+    assert generated.code_for(sums_cubes, (x,), (t,)) is None
+
+
 # --------------------------------------------------------------------------- declined
 
 
