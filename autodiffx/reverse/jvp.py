@@ -26,7 +26,7 @@ import weakref
 
 import numpy as np
 
-from ..errors import AutodiffError
+from ..errors import AutodiffError, NoSourceError
 from . import emit, guards
 from .emit import ModuleBuilder
 from .source import recording
@@ -275,10 +275,15 @@ def source(f, primals, tangents) -> str:
         error = found.error
         if isinstance(error, Declined):
             raise error
+        if isinstance(error, NoSourceError):
+            raise AutodiffError(
+                f"jvp evaluates {f.__name__} on dual numbers, which need no source: its "
+                f"code is not generated ({error.message})", location=error.location,
+                hint="jvp's result is right either way; to see the code, define the "
+                "function in a file, as a plain def") from error
         raise AutodiffError(
-            f"jvp evaluates {f.__name__} on dual numbers, which need no source: its code is "
-            f"not generated ({error.message})", location=error.location,
-            hint="jvp's result is right either way; to see the code, define the function "
-            "in a file, as a plain def") from error
+            f"jvp evaluates {f.__name__} on dual numbers: the transformation that writes its "
+            f"code refused it ({error.message})", location=error.location,
+            hint="jvp's result is right either way") from error
     raise AutodiffError(f"jvp evaluates {f.__name__} on dual numbers for these arguments: "
                         f"it has code for {VARIANTS} other sets of shapes already")

@@ -347,6 +347,30 @@ def test_what_the_code_does_not_cover_runs_on_dual_numbers_and_says_why(f, where
     assert raised.value.location is not None and raised.value.location.line > 0
 
 
+def alias_then_update(x):
+    v = x * 1.0
+    w = v
+    v *= 2.0
+    return np.sum(w * x)
+
+
+def view_then_update(x):
+    v = x * 1.0
+    w = v[:2]
+    v *= 2.0
+    return np.sum(w)
+
+
+@pytest.mark.parametrize("f", [alias_then_update, view_then_update])
+def test_an_update_in_place_seen_through_another_name_runs_on_dual_numbers(f):
+    """The generated code writes ``v *= 2.0`` as ``v = v * 2.0``, which another name for
+    v's memory would not see: the aliasing check refuses it, and the dual numbers run it."""
+    primals, tangents = arrays((3,)), arrays((3,), seed=1)
+    check(f, primals, tangents, written=False)
+    with pytest.raises(AutodiffError, match="refused it"):
+        jvp_source(f, primals, tangents)
+
+
 def test_a_pair_of_results():
     primals, tangents = arrays((3,)), arrays((3,), seed=1)
     assert generated.code_for(returns_a_pair, primals, tangents) is not None
