@@ -261,8 +261,8 @@ class TangentSweep:
         tangents = [_load(self.tangent_of(item.id)) if self._active(item) else
                     _call(_np("zeros"), _call(_np("shape"), ir.copy_tree(item)))
                     for item in items]
-        tangent = ast.Tuple(elts=tangents, ctx=ast.Load()) if len(items) > 1 or (
-            isinstance(value, ast.Tuple)) else tangents[0]
+        tangent = ast.Tuple(elts=tangents, ctx=ast.Load()) if isinstance(
+            value, ast.Tuple) else tangents[0]
         return ast.Return(value=ast.Tuple(elts=[ir.copy_tree(value), tangent],
                                           ctx=ast.Load()))
 
@@ -300,11 +300,8 @@ class TangentSweep:
         if "out" in statement.keywords:
             raise self._declined("a call writing into out=", statement.line)
         if not carries:
-            if any(self._active(o) for o in statement.operands) and (
-                    statement.rule is not None and statement.rule.differentiable):
-                # a derivative would flow into a value the analysis found not useful: the
-                # result must not depend on it, which activity analysis proves
-                return [value]
+            # no derivative flows in, or the result does not depend on this value (activity
+            # analysis proves it): the value alone
             return [value]
         return self._primitive(statement, value)
 
@@ -410,7 +407,7 @@ class TangentSweep:
         parts = []
         reads_old_value = False
         for i in active:
-            part, _ = self._part(statement, i)
+            part = self._part(statement, i)
             parts.append(part)
             # t = f(t) whose tangent reads t itself (not only dt): np.sin's, not np.add's
             reads_old_value = reads_old_value or target in {
@@ -455,18 +452,15 @@ class TangentSweep:
                 for i, o in enumerate(statement.operands))
         return False
 
-    def _part(self, statement: ir.Assign, index: int) -> tuple[ast.expr, bool]:
-        """Operand ``index``'s share of the tangent, with the value written ``__ans__``,
-        and whether it reads the statement's target as an operand (``t = f(t)``)."""
+    def _part(self, statement: ir.Assign, index: int) -> ast.expr:
+        """Operand ``index``'s share of the tangent, with the value written ``__ans__``."""
         rule = statement.rule
         operands = statement.operands
-        target = statement.target
         tangent = _load(self.tangent_of(operands[index].id))
-        reads = any(isinstance(o, ast.Name) and o.id == target for o in operands)
         if index in rule.linear:
             replaced = _with_operand(statement.expr, operands, index, tangent)
             if replaced is not None:
-                return replaced, reads
+                return replaced
         text = rule.tangent_texts[index] if index < len(rule.tangent_texts) else None
         if text is not None and len(operands) == len(rule.params) and not statement.keywords:
             mapping = {"t": tangent, "ans": _load("__ans__")}
@@ -475,7 +469,7 @@ class TangentSweep:
             expression = _half_at_ties(optimize.fold(expression, self._rank,
                                                      self.shape_of.get), self._rank)
             self.helpers |= {n.id for n in ir.name_nodes(expression) if n.id in HELPERS}
-            return expression, reads
+            return expression
         if len(operands) != len(rule.params):
             raise self._declined("a call leaving out or naming arguments",
                                  statement.line)
@@ -492,7 +486,7 @@ class TangentSweep:
                         args=[tangent, _load("__ans__"), *map(ir.copy_tree, operands)],
                         keywords=[ast.keyword(arg=k, value=ir.copy_tree(v))
                                   for k, v in statement.keywords.items()])
-        return call, reads
+        return call
 
 
 def _joins_a_list(statement: ir.Assign) -> bool:
