@@ -921,7 +921,7 @@ def jvp_source(f: Callable, primals: Sequence, tangents: Sequence) -> str:
     derivative): the same arithmetic as the dual numbers, without the dispatch of operator
     overloading. For anything else (a write into an array, a call of another of your
     functions, a tuple result) it evaluates ``f`` on dual numbers, and this raises an
-    [`AutodiffError`][autodiffx.AutodiffError] saying what and where.
+    [`AutodiffError`][autodiffx.errors.AutodiffError] saying what and where.
 
     Examples:
         >>> import numpy as np
