@@ -21,6 +21,7 @@ from . import arguments, transforms, tree
 from .arguments import Wrt
 from .errors import (
     ArgumentError,
+    AutodiffError,
     ComplexNotSupportedError,
     ComplexOutputError,
     NonScalarOutputError,
@@ -673,7 +674,13 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
         return _jvp_result(*written)
     plain = driver.plain_duals(f, primals, tangents)
     if plain is not None:  # float64 arrays and Python floats: nothing to check or convert
-        value, out = driver.run(f, plain[0], {}, plain[1], 1, structured=True)
+        try:
+            value, out = driver.run(f, plain[0], {}, plain[1], 1, structured=True)
+        except AutodiffError as error:
+            # what the dual numbers refuse (np.asarray of x), the generated code never
+            # runs for these shapes: a later call is refused as this one
+            (_generated or _generated_module()).refused(f, primals, tangents, error)
+            raise
     else:
         args = [arguments.as_differentiable(p, i) for i, p in enumerate(primals)]
         seeds = [driver.seed(primal, arguments.as_differentiable(tangent, i), i)

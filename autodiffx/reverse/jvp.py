@@ -166,14 +166,27 @@ def _entry(f) -> tuple:
     return entry
 
 
+def refused(f, primals, tangents, error: AutodiffError) -> None:
+    """The dual numbers refused ``f`` for these arguments: no code is made for their
+    shapes, so that every call gives that refusal (the generated code may follow what they
+    refuse, such as ``np.asarray(x)``, which reverse mode reads as a copy)."""
+    key = _shapes(primals, tangents) if type(f) is _FunctionType else None
+    if key is not None:
+        with _lock:
+            _entry(f)[1][key] = _Declined(error)
+
+
 def _forget(identity: int) -> None:
     """A function is gone: its entry goes, and the text of each code made for it, which
     ``linecache`` held for tracebacks."""
-    entry = _cache.pop(identity, None)
-    if entry is not None:
-        for code in list(entry[1].values()):
-            if type(code) is _Code:
-                linecache.cache.pop(code.filename, None)
+    try:
+        entry = _cache.pop(identity, None)
+        if entry is not None:
+            for code in list(entry[1].values()):
+                if type(code) is _Code:
+                    linecache.cache.pop(code.filename, None)
+    except (AttributeError, TypeError):  # at exit, with the module's globals torn down
+        pass
 
 
 _FunctionType = types.FunctionType

@@ -548,15 +548,21 @@ def test_joins_of_a_list_take_the_items_tangents():
     assert "da = np.stack([dm, dm * x + dx * m], axis=-1)" in text
 
 
-def test_an_array_made_from_a_list_is_its_items_stacked():
-    """Reverse mode reads np.array([x, 2.0 * x]) as np.stack: the generated JVP does too,
-    and is right where the dual numbers refuse (a conversion they cannot see into)."""
+def test_an_array_made_from_a_list_is_refused_at_every_call():
+    """Reverse mode reads np.array([x, 2.0 * x]) as np.stack, and so can the generated JVP
+    (its code is right); the dual numbers refuse it (a conversion they cannot see into).
+    jvp refuses it at the first call, and then at every later call too, not only at the
+    first (a refusal of the dual numbers keeps the generated code from running)."""
     primals, tangents = (0.7, np.array([0.3, -1.2, 0.7])), (1.0, np.array([-1.0, 0.0, 0.5]))
-    assert generated.code_for(array_of_a_list, primals, tangents) is not None
-    with pytest.raises(autodiffx.AutodiffError):
-        _dual(array_of_a_list, primals, tangents)
-    value, tangent = autodiffx.jvp(array_of_a_list, primals, tangents)
-    assert tangent == pytest.approx(_central(array_of_a_list, primals, tangents), rel=1e-6)
+    f = types.FunctionType(array_of_a_list.__code__, array_of_a_list.__globals__)
+    code = generated.code_for(f, primals, tangents)
+    assert code.function(*primals, *tangents)[1] == pytest.approx(
+        _central(f, primals, tangents), rel=1e-6)
+    g = types.FunctionType(array_of_a_list.__code__, array_of_a_list.__globals__)
+    for _ in range(3):
+        with pytest.raises(autodiffx.AutodiffError, match="plain NumPy array"):
+            autodiffx.jvp(g, primals, tangents)
+    assert generated.code_for(g, primals, tangents) is None
 
 
 @pytest.mark.parametrize("f", [builtin_sum, interp_of_a_list])
