@@ -73,7 +73,7 @@ CHECKS = ("grad reverse", "grad forward", "jacrev", "jacfwd", "vjp", "hvp revers
           "hvp forward", "rebind reverse", "rebind forward", "grad after edit",
           "aliased reverse", "aliased forward", "global aliased reverse",
           "global aliased forward", "complex-valued reverse", "complex-valued forward",
-          "holomorphic reverse", "holomorphic forward", "jvp")
+          "holomorphic reverse", "holomorphic forward", "jvp", "rebind jvp")
 FAMILY = {
     "grad reverse": "reverse", "jacrev": "reverse", "vjp": "reverse", "rebind reverse": "reverse",
     "grad forward": "forward", "jacfwd": "forward", "rebind forward": "forward",
@@ -83,7 +83,7 @@ FAMILY = {
     "global aliased reverse": "reverse", "global aliased forward": "forward",
     "complex-valued reverse": "reverse", "complex-valued forward": "forward",
     "holomorphic reverse": "reverse", "holomorphic forward": "forward",
-    "jvp": "forward",
+    "jvp": "forward", "rebind jvp": "forward",
 }
 GENERATED = ("written", "declined", "raised")
 """What the check "jvp" records of forward mode's generated JVP (autodiffx.reverse.jvp)
@@ -419,6 +419,8 @@ class Result:
     skipped: str = ""
     generated: str = ""
     """One of ``GENERATED`` when the check "jvp" ran."""
+    jvp_call: tuple | None = None
+    """The check "jvp"'s ``(primals, tangents)``, which "rebind jvp" calls again."""
 
     def failures(self) -> list[Outcome]:
         return [o for o in self.outcomes.values() if o.kind in ("wrong", "crash")]
@@ -659,7 +661,45 @@ def check_program(program: Program, folder: Path, only: str | None = None) -> Re
 
             inputs = copies(args)
             result.outcomes[name] = run_check(name, lambda r=rebind_body, i=inputs: r(i), inputs)
+        if result.jvp_call is not None and wanted("rebind jvp") and result.outcomes[
+                "jvp"].kind == "right":
+            check_rebind_jvp(module, reference, every, result)
     return result
+
+
+def contracted(jacobian: dict, reference, tangents) -> float:
+    """The derivative of the sum of ``g`` along ``tangents``, from its numeric Jacobian."""
+    expected = 0.0
+    for position, tangent in enumerate(tangents):
+        block = regroup(jacobian, reference, position)
+        pairs = ([(np.sum(block[k], axis=0), tangent[k]) for k in block]
+                 if isinstance(block, dict) else [(np.sum(block, axis=0), tangent)])
+        for partial, t in pairs:
+            # a real f of a complex z = x + iy: df = dx . df/dx + dy . df/dy, and the
+            # partial is packed df/dx + i df/dy (docs/complex.md)
+            expected += float(np.sum(np.real(np.conj(partial) * t)))
+    return expected
+
+
+def check_rebind_jvp(module, reference, every, result: Result) -> None:
+    """``jvp`` of ``f`` after ``rebind()``, with the check "jvp"'s arguments (the float64
+    reference): the generated code made before the rebinding (the check ran ``jvp`` twice,
+    so it was made) must see the new binding (its guard), or the dual numbers run."""
+    primals, tangents = result.jvp_call
+    try:
+        total = float(np.sum(module.g(*copies(reference))))
+        expected = contracted(numeric_jacobian(module.g, reference, every), reference,
+                              tangents)
+    except Exception:  # noqa: BLE001 - the plain program raises at the new binding
+        return
+
+    def body(inputs):
+        got_value, got = autodiffx.jvp(module.f, inputs, tangents)
+        compare("jvp value after rebind", got_value, total, 1e-9)
+        compare("jvp tangent after rebind", got, expected, TOLERANCE)
+
+    inputs = copies(primals)
+    result.outcomes["rebind jvp"] = run_check("rebind jvp", lambda: body(inputs), inputs)
 
 
 def check_jvp(module, reference, jacobian: dict, total: float, result: Result,
@@ -677,16 +717,9 @@ def check_jvp(module, reference, jacobian: dict, total: float, result: Result,
     args = reference
     tangents = [{k: direction(rng, w) for k, w in a.items()} if isinstance(a, dict)
                 else direction(rng, a) for a in args]
-    expected = 0.0
-    for position, tangent in enumerate(tangents):
-        block = regroup(jacobian, reference, position)
-        pairs = ([(np.sum(block[k], axis=0), tangent[k]) for k in block]
-                 if isinstance(block, dict) else [(np.sum(block, axis=0), tangent)])
-        for partial, t in pairs:
-            # a real f of a complex z = x + iy: df = dx . df/dx + dy . df/dy, and the
-            # partial is packed df/dx + i df/dy (docs/complex.md)
-            expected += float(np.sum(np.real(np.conj(partial) * t)))
+    expected = contracted(jacobian, reference, tangents)
     primals = copies(args)
+    result.jvp_call = (copies(args), tangents)
     try:
         if generated.code_for(module.f, primals, tangents) is None:
             result.generated = "declined"
@@ -1129,7 +1162,8 @@ def refusal_table(run: Run) -> str:
     share refused, and the failures (wrong or crash) it took part in."""
     columns = list(CHECKS)
     short = ["rev", "fwd", "jacrev", "jacfwd", "vjp", "hvp-r", "hvp-f", "reb-r", "reb-f", "edit",
-             "al-r", "al-f", "gal-r", "gal-f", "cv-r", "cv-f", "hol-r", "hol-f", "jvp"]
+             "al-r", "al-f", "gal-r", "gal-f", "cv-r", "cv-f", "hol-r", "hol-f", "jvp",
+             "reb-j"]
     stats: dict[str, dict] = defaultdict(lambda: {"n": 0, "c": Counter(), "r": Counter(),
                                                   "bad": Counter(), "gen": Counter()})
     for result in run.checked():
