@@ -905,8 +905,7 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
                                        argument_kinds=argument_kinds)
                 gradient_name = builder.add_gradient(name)
             text, origins = builder.module_source()
-        filename = f"<autodiffx-generated-{next(_counter)} {name}>"
-        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        filename = registered(text, name)
         code = compile(text, filename, "exec")  # the text was printed from our AST
         # what the rest needs of the builder; then the builder goes, and with it the syntax
         # trees of the transformation, while the collector is still paused: alive when it
@@ -921,9 +920,7 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
         del builder
     namespace["__name__"] = "autodiffx_generated"
     exec(code, namespace)
-    keys: dict[tuple[int, str], set[str]] = {}
-    for bindings, global_name, key in bound:
-        keys.setdefault((id(bindings), global_name), set()).add(key)
+    keys = guard_keys(bound)
     reads = sharing.reads_of(text, namespace) if (
         written is not None or checked_callees) else ()
     watched = (function, _parameters(function), tuple(wrt)) if runs_user_code else None
@@ -933,6 +930,23 @@ def generate(function, wrt, argument_ranks, argument_kinds=None,
     function, gradient = _entry_points(module, filename, origins)
     return Generated(function, Code(text), filename, origins, guards.guard_of(found, keys),
                      module, real_names, gradient)
+
+
+def registered(text: str, name: str) -> str:
+    """A new file name for generated ``text`` whose main function is ``name``, with the
+    text in ``linecache`` (tracebacks, ``inspect`` and ``pdb`` read it there)."""
+    filename = f"<autodiffx-generated-{next(_counter)} {name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    return filename
+
+
+def guard_keys(bound) -> dict[tuple[int, str], set[str]]:
+    """:func:`.guards.guard_of`'s ``keys`` from a builder's ``bound``: each global's names
+    in the generated namespace, by the bindings it was read from."""
+    keys: dict[tuple[int, str], set[str]] = {}
+    for bindings, global_name, key in bound:
+        keys.setdefault((id(bindings), global_name), set()).add(key)
+    return keys
 
 
 def _rebound(generated: Generated, values: dict, guard) -> Generated:

@@ -206,15 +206,12 @@ def _generate(f, key: tuple) -> _Code | _Declined:
         return _Declined(error)  # declined or refused: the dual numbers decide what to do
     except RecursionError:
         return _Declined(AutodiffError("the function is nested too deeply to transform"))
-    filename = f"<autodiffx-generated-{next(emit._counter)} {name}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    filename = emit.registered(text, name)
     namespace = dict(builder.namespace)
     namespace["__name__"] = "autodiffx_generated"
     exec(compile(text, filename, "exec"), namespace)
-    keys: dict[tuple[int, str], set[str]] = {}
-    for bindings, global_name, bound_as in builder.bound:
-        keys.setdefault((id(bindings), global_name), set()).add(bound_as)
-    return _Code(namespace[name], text, guards.guard_of(found, keys), filename)
+    return _Code(namespace[name], text, guards.guard_of(found, emit.guard_keys(builder.bound)),
+                 filename)
 
 
 def jvp(f, primals: tuple, tangents: tuple):
