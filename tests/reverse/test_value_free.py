@@ -215,7 +215,12 @@ def test_a_value_proved_a_real_scalar_is_one(program, seed):
         args = [np.zeros(3), np.zeros((3, 3)), 0.0]
     if not _proved(f, args):
         return
-    generated = _generated(f, args, (0, 1, 2))
+    try:
+        generated = _generated(f, args, (0, 1, 2))
+    except autodiffx.AutodiffError:
+        # refused (np.maximum of a value that may be complex, which the result does not
+        # read): no code, nothing the proof promised about it
+        return
     with np.errstate(all="ignore"):
         try:
             value, _ = generated.function(*args)
