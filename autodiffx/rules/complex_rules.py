@@ -92,8 +92,9 @@ nondifferentiable(np.iscomplex, np.isreal, np.iscomplexobj, np.isrealobj,
 # --------------------------------------------------------------------------- for reverse mode
 
 CONJUGATED_PRIMALS = frozenset({
-    "multiply", "divide", "power", "square", "reciprocal", "sqrt", "exp", "exp2", "expm1",
-    "log", "log2", "log10", "log1p", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
+    "multiply", "divide", "power", "float_power", "square", "reciprocal", "sqrt", "exp",
+    "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "arcsin",
+    "arccos", "arctan",
     "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "matmul", "dot", "outer",
     "inner", "einsum", "solve", "inv", "det", "slogdet", "matrix_power", "multi_dot", "kron",
     "tensordot", "cross", "sinc", "cumprod", "average", "polyval",

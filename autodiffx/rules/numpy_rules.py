@@ -118,6 +118,10 @@ register(dataclasses.replace(
         "np.where((x == 0) & (y == 0), 1.0, y - 1.0)))",
         "t * (ans * np.log(np.where(x > 0, x, 1)))",
     )))
+# np.float_power is x ** y computed in float64 (or complex128): the same derivatives, whose
+# texts already call np.power
+register(dataclasses.replace(require(np.power), name="float_power",
+                             primitives=(np.float_power,)))
 elementwise(np.square, "2 * x")
 elementwise(np.reciprocal, "-(ans ** 2)", singular=True)
 _with_operator(elementwise(np.remainder, "1", "-np.floor_divide(x, y)"), operator.mod)
@@ -629,6 +633,31 @@ defrule(
     ),
     rank=_dot_rank,
 )
+def _vdot_tangent(side):
+    def tangent(t, ans, x, y):
+        directions = t.reshape(len(t), -1)  # np.vdot flattens both operands
+        if side == 0:  # conjugate-linear in x: the tangent is conjugated too
+            return np.conj(directions) @ np.ravel(y)
+        return directions @ np.conj(np.ravel(x))
+
+    return tangent
+
+
+defrule(
+    np.vdot,
+    "x y",
+    linear=(0, 1),
+    tangents=(_vdot_tangent(0), _vdot_tangent(1)),
+    adjoints=(
+        # sum(conj(x) * y) is conjugate-linear in x: in Re<u, v> its adjoint is conj(g) y
+        "np.reshape(np.conj(g) * y, np.shape(x))",
+        "np.reshape(g * x, np.shape(y))",
+    ),
+    rank=lambda x, y, **_: 0,
+    doc="Both operands are flattened, and the first is conjugated, as NumPy does.",
+)
+
+
 def _einsum_tangent(position):
     return lambda t, ans, *args: einsum_call_tangent(position, t, *args)
 

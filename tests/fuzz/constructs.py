@@ -1142,6 +1142,7 @@ SPECIAL = {
     "stack": ["np.stack([{V}, {V}])", "np.stack([{S}, {S}, {S}])", "np.stack([{M}, {M}], axis=-1)"],
     "dot": ["np.dot({V}, {V})", "np.dot({M}, {V})", "np.dot({U}, {M})"],
     "inner": ["np.inner({V}, {V})", "np.inner({M}, {V})"],
+    "vdot": ["np.vdot({V}, {V})", "np.vdot({M}, {M})", "np.vdot({M}, np.outer({U}, {V}))"],
     "outer": ["np.outer({U}, {V})"],
     "matmul": ["np.matmul({M}, {V})", "{M} @ {M}.T", "{R}.transpose(0, 2, 1) @ {M}[0]"],
     "einsum": ["np.einsum('ij,j->i', {M}, {V})", "np.einsum('ij->', {M})",

@@ -256,6 +256,7 @@ DOMAINS: dict[str, list[Case]] = {
                                             function=operator.truediv)],
     "negative": elementwise_unary() + [Case((Arg((3,)),), function=operator.neg)],
     "positive": elementwise_unary(),
+    "float_power": binary(POSITIVE, REAL),
     "power": binary(POSITIVE, REAL)
     + [
         Case((Arg((3,), POSITIVE), Arg((3,))), function=operator.pow),
@@ -455,6 +456,10 @@ DOMAINS: dict[str, list[Case]] = {
     "outer": [
         Case((Arg(xs), Arg(ys)))
         for xs, ys in (((3,), (4,)), ((2, 2), (3,)), ((), (3,)), ((3,), (2, 2)))
+    ],
+    "vdot": [
+        Case((Arg(xs), Arg(ys)))
+        for xs, ys in (((3,), (3,)), ((2, 3), (6,)), ((2, 2), (2, 2)), ((4,), (2, 2)))
     ],
     "inner": [
         Case((Arg(xs), Arg(ys)))
