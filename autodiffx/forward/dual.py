@@ -48,7 +48,7 @@ from ..errors import (
     MissingAttributeError,
     MissingRuleError,
 )
-from ..rules import helpers, registry
+from ..rules import helpers, registry, ufunc_methods
 from ..rules.helpers import pad_tangent
 from ..rules.lifting import Traced
 from .memory import Mirror, tangent_view
@@ -147,6 +147,11 @@ class Dual(Traced):
                 not kwargs):
             _add_at(ufunc, *inputs)
             return None
+        if method in ("reduce", "accumulate") and len(inputs) == 1:
+            function = ufunc_methods.function_form(ufunc, method)
+            options = ufunc_methods.arguments(method, (), kwargs) if function else None
+            if options is not None:  # np.add.reduce(x, axis) is np.sum(x, axis)
+                return function(inputs[0], **options)
         if method != "__call__":
             raise MissingRuleError(
                 f"np.{ufunc.__name__}.{method} has no derivative rule",

@@ -25,7 +25,12 @@ differentiated, is refused with a message; it is never taken as a constant.
 wherever they have one (comparisons, rounding, index queries), so a derivative may pass
 around them. The last column gives the convention where a rule has a choice to make (a
 kink, a tie, a singular point) or a limit. The ndarray methods (`x.sum()`, `x.T`,
-`x.reshape(...)`, `x.repeat(...)`, ...) follow the function of the same name.
+`x.reshape(...)`, `x.repeat(...)`, ...) follow the function of the same name, and six
+methods of ufuncs the function they equal: `np.add.reduce` and `np.add.accumulate` are
+`np.sum` and `np.cumsum`, `np.multiply.reduce` and `np.multiply.accumulate` are `np.prod`
+and `np.cumprod`, `np.maximum.reduce` and `np.minimum.reduce` are `np.max` and `np.min`
+(over `axis`, 0 when left out; with `dtype=`, `out=`, `initial=` or `where=` they are
+refused, as are the other methods of ufuncs).
 """
 
 

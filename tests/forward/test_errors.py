@@ -63,9 +63,11 @@ def test_unknown_keyword_is_named():
         _forward(lambda x: np.sum(x, where=x > 0))(np.array([0.5, 1.5]))
 
 
-def test_ufunc_methods_are_refused_with_a_hint():
+def test_ufunc_methods_without_a_function_form_are_refused_with_a_hint():
+    with pytest.raises(autodiffx.MissingRuleError, match=r"np\.subtract\.reduce"):
+        _forward(lambda x: np.subtract.reduce(x))(np.array([0.5, 1.5]))
     with pytest.raises(autodiffx.MissingRuleError, match=r"np\.add\.reduce"):
-        _forward(lambda x: np.add.reduce(x))(np.array([0.5, 1.5]))
+        _forward(lambda x: np.add.reduce(x, dtype=np.float64))(np.array([0.5, 1.5]))
 
 
 def test_non_scalar_output_is_refused():

@@ -13,7 +13,7 @@ import types
 import numpy as np
 
 from ...errors import MissingRuleError
-from ...rules import registry
+from ...rules import registry, ufunc_methods
 from .. import flat, ir, nested
 from ..fence import consumes_a_generator, refuse
 from ..source import is_missing
@@ -104,6 +104,10 @@ class Calls:
             callee = np.linalg.svdvals
             function = ast.parse("np.linalg.svdvals", mode="eval").body
             node = ast.Call(func=function, args=node.args[:1], keywords=[])
+        form = _function_form(callee, node)
+        if form is not None:  # np.add.reduce(x, axis) is np.sum(x, axis)
+            callee, node = form
+            function = node.func
         rule = registry.lookup(callee) if callee is not None else None
         starred = [a for a in node.args if isinstance(a, ast.Starred)]
         if starred:
@@ -388,6 +392,33 @@ def _bind(rule, args, keywords, extra_names=None):
     while len(operands) < len(rule.params):
         operands.append(ast.Constant(None))
     return operands, rule_keywords
+
+
+def _function_form(callee, node: ast.Call):
+    """``(function, call)`` for a call of a ufunc's method that is a function with a rule
+    (:mod:`autodiffx.rules.ufunc_methods`), written as a call of that function with the
+    method's default axis made explicit; ``None`` for any other call."""
+    ufunc = getattr(callee, "__self__", None)
+    method = getattr(callee, "__name__", None)
+    if not isinstance(ufunc, np.ufunc) or method not in ufunc_methods.KEYWORDS or not (
+            node.args) or any(isinstance(a, ast.Starred) for a in node.args) or any(
+            k.arg is None for k in node.keywords):
+        return None
+    function = ufunc_methods.function_form(ufunc, method)
+    if function is None:
+        return None
+    options = ufunc_methods.arguments(method, tuple(node.args[1:]),
+                                      {k.arg: k.value for k in node.keywords})
+    if options is None:
+        return None
+    keywords = [ast.keyword(arg=name, value=value if isinstance(value, ast.expr)
+                            else ast.Constant(value)) for name, value in options.items()]
+    # numpy.add.reduce(x) as numpy.sum(x, axis=0): the module by the name the code uses
+    module = node.func.value.value if isinstance(node.func, ast.Attribute) and isinstance(
+        node.func.value, ast.Attribute) else ast.Name(id="np", ctx=ast.Load())
+    name = ast.Attribute(value=ir.copy_tree(module), attr=function.__name__, ctx=ast.Load())
+    return function, ast.copy_location(
+        ast.Call(func=name, args=node.args[:1], keywords=keywords), node)
 
 
 def _singular_values_only(node: ast.Call) -> bool:
