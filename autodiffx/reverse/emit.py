@@ -49,6 +49,7 @@ from . import (
     ir,
     kinds,
     local_functions,
+    loop_else,
     nested,
     optimize,
     ranks,
@@ -218,7 +219,7 @@ class ModuleBuilder:
 
     def _transform_source(self, source, wrt, argument_ranks, name, argument_kinds=None
                           ) -> ast.FunctionDef:
-        source = local_functions.inline(source)
+        source = loop_else.rewrite(local_functions.inline(source))
         fence.check(source, wrt)
         namer = ir.Namer(self.module_names)
         normalizer = Normalizer(source, namer)
@@ -548,7 +549,7 @@ class ModuleBuilder:
         """A callee's normalised statements and its normaliser, or ``None`` when it cannot
         be normalised (reported with its location when its vjp itself is built)."""
         try:
-            source = _spread(parse_function(function), argument_ranks)
+            source = loop_else.rewrite(_spread(parse_function(function), argument_ranks))
             fence.check(source, ())
             normalizer = Normalizer(source, ir.Namer(self.module_names))
             return normalizer.run(), normalizer

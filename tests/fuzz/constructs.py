@@ -687,6 +687,27 @@ def _continue(c):
         "        continue", f"    {acc} = {acc} + np.sin({p}e) * {c.S()}"], acc)
 
 
+@construct("for/else", "control flow")
+def _for_else(c):
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    return Snippet([
+        f"{acc} = 0.0", f"for {p}e in {c.V()}:",
+        f"    if {p}e > {c.pick(['0.3', '-0.5', '1.0', '5.0'])}:", "        break",
+        f"    {acc} = {acc} + {p}e * {c.S()}", "else:", f"    {acc} = {acc} * {c.S()}"], acc)
+
+
+@construct("while/else", "control flow")
+def _while_else(c):
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    return Snippet([
+        f"{acc} = {c.S()}", f"{p}k = 0", f"while {p}k < 3:",
+        f"    if {acc} > {c.pick(['0.8', '-0.2', '3.0'])}:", "        break",
+        f"    {acc} = np.tanh({acc}) + {c.S()}", f"    {p}k += 1", "else:",
+        f"    {acc} = {acc} ** 2"], acc)
+
+
 @construct("while True with break", "control flow")
 def _while_break(c):
     p = c.p
