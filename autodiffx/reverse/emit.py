@@ -56,6 +56,7 @@ from . import (
     shapes,
     sharing,
     tangent,
+    walrus,
 )
 from .adjoint import Comments, Origin, Sweeps, large
 from .normalize import Normalizer
@@ -219,7 +220,7 @@ class ModuleBuilder:
 
     def _transform_source(self, source, wrt, argument_ranks, name, argument_kinds=None
                           ) -> ast.FunctionDef:
-        source = loop_else.rewrite(local_functions.inline(source))
+        source = walrus.rewrite(loop_else.rewrite(local_functions.inline(source)))
         fence.check(source, wrt)
         namer = ir.Namer(self.module_names)
         normalizer = Normalizer(source, namer)
@@ -549,7 +550,8 @@ class ModuleBuilder:
         """A callee's normalised statements and its normaliser, or ``None`` when it cannot
         be normalised (reported with its location when its vjp itself is built)."""
         try:
-            source = loop_else.rewrite(_spread(parse_function(function), argument_ranks))
+            source = walrus.rewrite(loop_else.rewrite(
+                _spread(parse_function(function), argument_ranks)))
             fence.check(source, ())
             normalizer = Normalizer(source, ir.Namer(self.module_names))
             return normalizer.run(), normalizer

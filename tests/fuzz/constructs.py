@@ -708,6 +708,16 @@ def _while_else(c):
         f"    {acc} = {acc} ** 2"], acc)
 
 
+@construct(":= in an if", "control flow")
+def _walrus(c):
+    p = c.p
+    acc = f"c{p[1:-1]}"
+    return Snippet([
+        f"if ({p}s := np.sum({c.V()} ** 2)) > {c.pick(['0.5', '2.0', '8.0'])}:",
+        f"    {acc} = {p}s * {c.S()}", "else:", f"    {acc} = ({p}w := np.tanh({p}s)) * {p}w"],
+        acc)
+
+
 @construct("while True with break", "control flow")
 def _while_break(c):
     p = c.p
