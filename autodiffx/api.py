@@ -220,7 +220,7 @@ def value_and_grad(
     def value_and_gradient(*args, **kwargs):
         previous = last[0]
         if fast and previous is not None and previous[0] is f and previous[4] is None and (
-                _laid_out_as(args, previous[2]) and previous[1] == resolved[0]
+                _plain_layouts(args) == previous[2] and previous[1] == resolved[0]
                 and previous[3].guard.holds()):
             # the common case: a call like the last, every argument a float or an array of
             # floats, none structured: what prepare, _flattened and the kinds would find
@@ -251,7 +251,7 @@ def value_and_grad(
         previous = last[0]
         if fast and not kwargs and previous is not None and previous[0] is f and (
                 previous[4] is None and previous[3].gradient is not None
-                and _laid_out_as(args, previous[2]) and previous[1] == resolved[0]
+                and _plain_layouts(args) == previous[2] and previous[1] == resolved[0]
                 and previous[3].guard.holds() and _nothing_to_raise()):
             reverse = _reverse or _reverse_module()
             reverse.note_call(f, previous[1], previous[5], None, previous[6])
@@ -580,25 +580,20 @@ except ImportError:  # another NumPy: np.geterr() at every call
 _last_verdict: list = [(None, None, -1, None, False)]
 
 
-def _laid_out_as(args, layouts) -> bool:
-    """Whether every argument is a float or an array of floats of rank one or more (the
-    arguments reverse mode takes as they are, all real), laid out as ``layouts`` says
-    (:func:`autodiffx.arguments.layouts` of an earlier call): the check of a repeated call,
-    made without building the layouts to compare."""
-    if len(args) != len(layouts):
-        return False
-    for arg, layout in zip(args, layouts, strict=True):
-        if type(arg) is _ndarray:
-            if arg.shape != layout or not layout or (
-                    arg.dtype is not _FLOAT64 and arg.dtype.kind != "f"):
-                return False
-        elif type(arg) is not float or layout != ():
-            return False
-    return True
-
-
-_ndarray = np.ndarray
-_FLOAT64 = np.dtype(np.float64)
+def _plain_layouts(args) -> tuple | None:
+    """:func:`autodiffx.arguments.layouts` when every argument is a float or an array of
+    floats of rank one or more (the arguments reverse mode takes as they are, all real),
+    else ``None``."""
+    found = []
+    for arg in args:
+        kind = type(arg)
+        if kind is np.ndarray and arg.ndim and arg.dtype.kind == "f":
+            found.append(arg.shape)
+        elif kind is float:
+            found.append(())
+        else:
+            return None
+    return tuple(found)
 
 
 def _reverse_again(f, args, kwargs, indices, previous):
@@ -619,19 +614,22 @@ def _plain_results(gradients, args, indices) -> tuple | None:
     """The gradients as they are when each is an array of its own, of its argument's shape
     and dtype (so real), and writable, or a float for a float; ``None`` when one is not
     (then :func:`_real_gradients` and :func:`_owned` make them so)."""
+    arrays = 0
     for gradient, index in zip(gradients, indices, strict=False):  # (one each, from the code)
-        if type(gradient) is _ndarray:
-            like = args[index]
-            if (type(like) is not _ndarray or gradient.dtype is not like.dtype
-                    or gradient.shape != like.shape
-                    or (gradient.base is not None and not _sole_view(gradient))
-                    or not gradient.flags.writeable):
+        like = args[index]
+        kind = type(gradient)
+        if kind is np.ndarray:
+            if not (type(like) is np.ndarray
+                    and gradient.dtype is like.dtype and gradient.shape == like.shape
+                    and (gradient.base is None or _sole_view(gradient))
+                    and gradient.flags.writeable):
                 return None
-        elif type(gradient) is not float or type(args[index]) is not float:
+            arrays += 1
+        elif not (kind is float and type(like) is float):
             return None
-    if len(gradients) > 1 and len(set(map(id, gradients))) < len(gradients):
-        return None  # one array for two arguments: _owned copies it (a float, the same)
-    return gradients if type(gradients) is tuple else tuple(gradients)
+    if arrays > 1 and len({id(g) for g in gradients if type(g) is np.ndarray}) < arrays:
+        return None  # one array for two arguments: _owned copies it
+    return tuple(gradients)
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
