@@ -55,10 +55,8 @@ def _hoisted(statement: ast.stmt) -> list[ast.stmt]:
     expression = getattr(statement, field, None) if field else None
     if expression is None:
         return [statement]
-    if isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name) and any(
-            isinstance(n, ast.NamedExpr) and n.target.id == statement.target.id
-            for n in ast.walk(expression)):
-        return [statement]  # n += (n := 2): the target is read before the value
+    if isinstance(statement, ast.AugAssign) and _read_first(statement.target, expression):
+        return [statement]  # y[i] += (i := 1): the target is evaluated before the value
     moved: list[ast.stmt] = []
     while True:
         found = _first_movable(expression)
@@ -79,6 +77,15 @@ def _hoisted(statement: ast.stmt) -> list[ast.stmt]:
         # the value may hold assignment expressions of its own: they go first
         moved.extend(_hoisted(assignment))
     return [*moved, statement]
+
+
+def _read_first(target: ast.expr, expression: ast.expr) -> bool:
+    """Whether an augmented assignment's ``target``, which Python evaluates before the
+    value, reads a name an assignment expression of ``expression`` binds, or calls
+    something."""
+    bound = {n.target.id for n in ast.walk(expression) if isinstance(n, ast.NamedExpr)}
+    return any(isinstance(n, ast.Call) or (isinstance(n, ast.Name) and n.id in bound)
+               for n in ast.walk(target))
 
 
 def _first_movable(expression: ast.expr):

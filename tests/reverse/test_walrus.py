@@ -127,12 +127,20 @@ def its_name_read_first(x, limit):
     return np.sum(y * (y := x ** 2))
 
 
+def its_name_in_an_updated_target(x, limit):
+    y = np.zeros(2)
+    i = 0
+    y[i] += (i := 1) * np.sum(x * limit)  # y[0], the i before the assignment expression
+    return np.sum(y * np.array([1.0, 3.0])) * np.sum(x)
+
+
 def in_a_conditional_expression(x, limit):
     return np.sum(x) if limit > 0 else (s := np.sum(x ** 2)) * s
 
 
 @pytest.mark.parametrize("function", [in_a_while_test, after_a_call, after_and,
                                       in_a_comprehension, its_name_read_first,
+                                      its_name_in_an_updated_target,
                                       in_a_conditional_expression],
                          ids=lambda f: f.__name__)
 def test_one_that_cannot_be_moved_is_refused(function):
