@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autodiffx
+from tests.higher.numeric import numeric_gradient
 
 
 def for_else(x, limit):
@@ -78,22 +79,13 @@ def name_taken(x, limit):
 FUNCTIONS = [for_else, while_else, no_break, nested, name_taken]
 
 
-def central_differences(f, x, h=1e-6):
-    out = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[index] = h
-        out[index] = (f(x + step) - f(x - step)) / (2 * h)
-    return out
-
-
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("limit", [0.4, 5.0], ids=["breaks", "runs out"])
 def test_agrees_with_central_differences_and_forward_mode(function, limit):
     x = np.array([[0.3, -0.2, 0.7], [0.1, 0.9, -0.5]])
     if function is not nested:
         x = x[0]
-    want = central_differences(lambda a: function(a, limit), x)
+    want = numeric_gradient(lambda a: function(a, limit), x)
     reverse = autodiffx.grad(function)(x, limit)
     np.testing.assert_allclose(reverse, want, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(reverse, autodiffx.grad(function, mode="forward")(x, limit),
@@ -107,7 +99,7 @@ def test_random_values_and_limits(values, limit, function):
     x = np.array(values)
     if np.any(np.abs(x - limit) < 1e-3):
         return  # a step of the differences would cross the break's test
-    want = central_differences(lambda a: function(a, limit), x)
+    want = numeric_gradient(lambda a: function(a, limit), x)
     np.testing.assert_allclose(autodiffx.grad(function)(x, limit), want, rtol=1e-5,
                                atol=1e-6)
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autodiffx
+from tests.higher.numeric import numeric_gradient
 
 
 def in_an_if(x, limit):
@@ -52,15 +53,6 @@ def in_a_return(x, limit):
 FUNCTIONS = [in_an_if, in_an_elif, in_a_value, nested, in_a_loop_header, in_a_return]
 
 
-def central_differences(f, x, h=1e-6):
-    out = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[index] = h
-        out[index] = (f(x + step) - f(x - step)) / (2 * h)
-    return out
-
-
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
 @settings(max_examples=15, deadline=None)
 @given(values=st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=4),
@@ -74,7 +66,7 @@ def test_agrees_with_central_differences_and_forward_mode(function, values, limi
         return  # a step of the differences would cross the branch's test
     if function is in_an_elif and np.min(np.diff(np.sort(x))) < 1e-3:
         return  # a tie of np.max, a kink
-    want = central_differences(f, x)
+    want = numeric_gradient(f, x)
     reverse = autodiffx.grad(function)(x, limit)
     np.testing.assert_allclose(reverse, want, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(reverse, autodiffx.grad(function, mode="forward")(x, limit),
