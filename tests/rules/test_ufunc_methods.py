@@ -136,3 +136,29 @@ def test_what_the_function_forms_do_not_cover_is_refused(function, mode):
     x = np.array([0.5, 1.5, -0.25])
     with pytest.raises(autodiffx.MissingRuleError):
         autodiffx.grad(function, mode=mode)(x)
+
+
+class _Operations:
+    """An object holding a ufunc, with a method named like NumPy's function form."""
+
+    add = np.add
+
+    @staticmethod
+    def sum(x, axis=None):
+        return 0.0 * np.sum(x)
+
+
+OPERATIONS = _Operations()
+
+
+def through_an_object(x, axis):
+    return np.sum(OPERATIONS.add.reduce(x * x, axis=axis))
+
+
+def test_a_ufunc_reached_through_an_object_calls_numpys_function():
+    x = np.array([[0.5, 1.0, -2.0], [1.5, 0.25, 0.75]])
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(autodiffx.grad(through_an_object, mode=mode)(x, 0), 2 * x,
+                                   rtol=1e-12)
+    text = autodiffx.source(autodiffx.grad(through_an_object), x, 0)
+    assert "np.sum(xx, axis=axis)" in text and "OPERATIONS.sum" not in text

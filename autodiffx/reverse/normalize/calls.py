@@ -104,7 +104,7 @@ class Calls:
             callee = np.linalg.svdvals
             function = ast.parse("np.linalg.svdvals", mode="eval").body
             node = ast.Call(func=function, args=node.args[:1], keywords=[])
-        form = _function_form(callee, node)
+        form = _function_form(callee, node, self._static)
         if form is not None:  # np.add.reduce(x, axis) is np.sum(x, axis)
             callee, node = form
             function = node.func
@@ -394,10 +394,11 @@ def _bind(rule, args, keywords, extra_names=None):
     return operands, rule_keywords
 
 
-def _function_form(callee, node: ast.Call):
+def _function_form(callee, node: ast.Call, static):
     """``(function, call)`` for a call of a ufunc's method that is a function with a rule
     (:mod:`autodiffx.rules.ufunc_methods`), written as a call of that function with the
-    method's default axis made explicit; ``None`` for any other call."""
+    method's default axis made explicit; ``None`` for any other call. ``static`` gives the
+    value of an expression when it is known before the code runs."""
     ufunc = getattr(callee, "__self__", None)
     method = getattr(callee, "__name__", None)
     if not isinstance(ufunc, np.ufunc) or method not in ufunc_methods.KEYWORDS or not (
@@ -413,9 +414,11 @@ def _function_form(callee, node: ast.Call):
         return None
     keywords = [ast.keyword(arg=name, value=value if isinstance(value, ast.expr)
                             else ast.Constant(value)) for name, value in options.items()]
-    # numpy.add.reduce(x) as numpy.sum(x, axis=0): the module by the name the code uses
-    module = node.func.value.value if isinstance(node.func, ast.Attribute) and isinstance(
-        node.func.value, ast.Attribute) else ast.Name(id="np", ctx=ast.Load())
+    # numpy.add.reduce(x) as numpy.sum(x, axis=0): NumPy by the name the code uses for it
+    module = ast.Name(id="np", ctx=ast.Load())
+    if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Attribute) and (
+            static(node.func.value.value) is np):
+        module = node.func.value.value
     name = ast.Attribute(value=ir.copy_tree(module), attr=function.__name__, ctx=ast.Load())
     return function, ast.copy_location(
         ast.Call(func=name, args=node.args[:1], keywords=keywords), node)
