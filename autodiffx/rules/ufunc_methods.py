@@ -27,7 +27,15 @@ KEYWORDS = {"reduce": ("axis", "keepdims"), "accumulate": ("axis",)}
 
 
 def function_form(ufunc, method: str):
-    """The function ``ufunc.method`` equals, or ``None``."""
+    """The function ``ufunc.method`` equals, or ``None``.
+
+    Examples:
+        >>> import numpy as np
+        >>> function_form(np.multiply, "accumulate").__name__
+        'cumprod'
+        >>> function_form(np.add, "reduceat") is None
+        True
+    """
     return FUNCTION_FORMS.get((ufunc, method))
 
 
@@ -35,7 +43,16 @@ def arguments(method: str, args: tuple, kwargs: dict) -> dict | None:
     """The keywords for the function form of ``ufunc.method(*args, **kwargs)`` after its
     array (``axis`` given, 0 when left out, as the method's default is), or ``None`` when
     the call passes something the function would take otherwise. ``args`` are the
-    arguments after the array."""
+    arguments after the array.
+
+    Examples:
+        >>> arguments("reduce", (), {})
+        {'axis': 0}
+        >>> arguments("reduce", (1,), {"keepdims": True})
+        {'axis': 1, 'keepdims': True}
+        >>> arguments("reduce", (), {"dtype": float}) is None
+        True
+    """
     names = KEYWORDS[method]
     if len(args) > len(names):
         return None
